@@ -1,0 +1,179 @@
+// The single source of truth for configuration (plan §9 plus every connection setting).
+// Pure: parsing only. Reading files and process.env happens in @snap/platform's loadConfig.
+import { z } from 'zod';
+
+const ms = z.number().int().positive();
+const pos = z.number().positive();
+const nonneg = z.number().nonnegative();
+
+export const ConfigSchema = z.object({
+  underlyings: z.array(z.string().regex(/^[A-Z][A-Z0-9.]{0,9}$/)).min(1).default(['SPY']),
+  snap: z
+    .object({
+      /** Snap tick cadence on event time (plan §1: 100–250 ms). */
+      tick_ms: z.number().int().min(100).max(250).default(250),
+    })
+    .prefault({}),
+  barrier: z
+    .object({
+      source: z.enum(['l1', 'mbp10']).default('l1'),
+      window_ms: ms.default(5000), // W_b
+      r_vac: pos.default(0.5),
+      r_wall: pos.default(1.5),
+      f_thresh: nonneg.default(5000),
+      /** Defending side counts as "at the level" when its quote is within this band of L. */
+      quote_band: nonneg.default(0.05),
+      weak_baseline_ms: ms.default(45 * 60_000),
+      weak_percentile: z.number().min(0).max(100).default(20),
+      /** MBP-10 zone half-width in instrument ticks, and the instrument tick size. */
+      zone_ticks: z.number().int().nonnegative().default(2),
+      tick_size: pos.default(0.25),
+      eps_fill: nonneg.default(0),
+      eps_pull: nonneg.default(0),
+      /** churn / (|net| + 1) above which MBP-10 confidence is lowered. */
+      churn_ratio_low_confidence: pos.default(8),
+    })
+    .prefault({}),
+  basis: z
+    .object({
+      /** ES ≈ multiplier·SPY + basis (DESIGN decision 4). */
+      multiplier: pos.default(10),
+      half_life_ms: ms.default(60_000),
+      futures_symbol: z.string().default('ES'),
+    })
+    .prefault({}),
+  tape: z
+    .object({
+      window_ms: ms.default(5000), // W_t
+      band: nonneg.default(0.1), // B_t
+      velocity_window_ms: ms.default(3000), // W_v
+      sweep_max_gap_ms: ms.default(75),
+      sweep_min_notional: pos.default(500_000),
+      sweep_venue_min: z.number().int().positive().default(3),
+    })
+    .prefault({}),
+  fuel: z
+    .object({
+      window_ms: ms.default(120_000), // W_g
+      strike_range: nonneg.default(1.5), // ΔK
+      wall_window_ms: ms.default(300_000), // W_wall
+      contract_multiplier: pos.default(100),
+      neutral_gamma: nonneg.default(1000),
+    })
+    .prefault({}),
+  levels: z
+    .object({
+      monitor_band: pos.default(0.5), // MONITOR_BAND
+      touch_band: pos.default(0.05), // TOUCH_BAND
+      round_step: pos.default(1),
+      half_round_near_spot: z.boolean().default(true),
+      strike_count: z.number().int().nonnegative().default(5),
+      strike_step: pos.default(1),
+      refresh_ms: ms.default(2000),
+      vwap_anchor: z.enum(['session', 'rth_open']).default('session'),
+      hotzones: z.array(z.number().positive()).default([]),
+    })
+    .prefault({}),
+  score: z
+    .object({
+      w_l: nonneg.default(0.45),
+      w_h: nonneg.default(0.35),
+      w_t: nonneg.default(0.2),
+      break_threshold: z.number().min(0).max(100).default(80),
+      reject_threshold: z.number().min(0).max(100).default(20),
+      hold_ms: ms.default(3000), // T_hold
+    })
+    .prefault({}),
+  smoothing: z
+    .object({
+      score_half_life_ms: ms.default(1000),
+      delta_liq_half_life_ms: ms.default(2000),
+      replenishment_half_life_ms: ms.default(2000),
+      velocity_half_life_ms: ms.default(1000),
+      gamma_half_life_ms: ms.default(5000),
+      robust: z.boolean().default(false),
+      robust_window: z.number().int().min(3).default(5),
+    })
+    .prefault({}),
+  kafka: z
+    .object({
+      brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
+      client_id: z.string().default('snap-engine'),
+      topic_prefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+      group_id: z.string().default('snap-processor'),
+      transactional_id_prefix: z.string().default('snap-processor'),
+    })
+    .prefault({}),
+  schema_registry: z.object({ url: z.string().url().default('http://127.0.0.1:8081') }).prefault({}),
+  s3: z
+    .object({
+      endpoint: z.string().url().default('http://127.0.0.1:9000'),
+      region: z.string().default('us-east-1'),
+      bucket: z.string().default('snap-lake'),
+      access_key_id: z.string().default('minioadmin'),
+      secret_access_key: z.string().default('minioadmin'),
+    })
+    .prefault({}),
+  redis: z.object({ url: z.string().default('redis://127.0.0.1:6379') }).prefault({}),
+  lake: z
+    .object({
+      data_root: z.string().default('.data/lake'),
+      zstd_level: z.number().int().min(1).max(22).default(3),
+      flush_rows: z.number().int().positive().default(50_000),
+    })
+    .prefault({}),
+  massive: z
+    .object({
+      ws_stocks_url: z.string().default('wss://socket.massive.com/stocks'),
+      ws_options_url: z.string().default('wss://socket.massive.com/options'),
+      rest_url: z.string().default('https://api.massive.com'),
+      api_key: z.string().optional(),
+      api_key_file: z.string().optional(),
+      strikes_around_spot: z.number().int().positive().default(10),
+      snapshot_interval_ms: ms.default(15_000),
+      rest_requests_per_second: pos.default(5),
+    })
+    .prefault({}),
+  http: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).prefault({}),
+  log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variables with a conventional name; every other key is `SNAP_<SECTION>_<KEY>` (e.g. SNAP_TAPE_WINDOW_MS). */
+export const ENV_ALIASES: Record<string, string> = {
+  KAFKA_BROKERS: 'kafka.brokers',
+  TOPIC_PREFIX: 'kafka.topic_prefix',
+  SCHEMA_REGISTRY_URL: 'schema_registry.url',
+  S3_ENDPOINT: 's3.endpoint',
+  S3_BUCKET: 's3.bucket',
+  AWS_ACCESS_KEY_ID: 's3.access_key_id',
+  AWS_SECRET_ACCESS_KEY: 's3.secret_access_key',
+  REDIS_URL: 'redis.url',
+  DATA_ROOT: 'lake.data_root',
+  MASSIVE_API_KEY: 'massive.api_key',
+  MASSIVE_API_KEY_FILE: 'massive.api_key_file',
+  UNDERLYINGS: 'underlyings',
+  LOG_LEVEL: 'log.level',
+};
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly key: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a raw (already merged) config object; the first bad value is reported by its dotted key. */
+export function parseConfig(raw: unknown): Config {
+  const r = ConfigSchema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const key = issue.path.join('.') || '(root)';
+  throw new ConfigError(`invalid config value at "${key}": ${issue.message}`, key);
+}
+
+export const defaultConfig = (): Config => parseConfig({});

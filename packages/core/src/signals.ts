@@ -1,0 +1,153 @@
+// Output contracts: the §6.4 level physics payload (one per snap tick) and the flat `levels.signals.v1`
+// Gold row (one per level per snap tick). `toSignalRows` is the only mapping between them.
+
+export type LevelKind = 'VWAP' | 'STRIKE' | 'ROUND' | 'SESSION_HIGH' | 'SESSION_LOW' | 'CALL_WALL' | 'PUT_WALL' | 'HVL' | 'USER';
+export type Direction = 'SUPPORT' | 'RESISTANCE';
+export type MoveDirection = 'UP' | 'DOWN';
+export type BarrierStateName = 'VACUUM' | 'WALL' | 'ABSORPTION' | 'CONSUMED' | 'WEAK' | 'NEUTRAL';
+export type FuelEffect = 'AMPLIFY' | 'DAMPEN' | 'NEUTRAL';
+export type SignalName = 'BREAK' | 'REJECT' | 'CONTESTED' | 'NEUTRAL';
+export type Confidence = 'HIGH' | 'MEDIUM' | 'LOW';
+export type RunwayQuality = 'CLEAR' | 'OBSTRUCTED';
+
+export interface Level {
+  id: string;
+  price: number;
+  kind: LevelKind;
+}
+
+export interface LevelSignal {
+  id: string;
+  price: number;
+  kind: LevelKind;
+  direction: Direction;
+  distance: number;
+  break_score_raw: number;
+  break_score_smooth: number;
+  signal: SignalName;
+  confidence: Confidence;
+  barrier: {
+    state: BarrierStateName;
+    delta_liq: number;
+    replenishment_ratio: number;
+    added: number;
+    canceled: number;
+    filled: number;
+  };
+  tape: {
+    imbalance: number;
+    buy_vol: number;
+    sell_vol: number;
+    velocity: number;
+    sweep: { detected: boolean; direction: MoveDirection | null; notional: number };
+  };
+  fuel: {
+    effect: FuelEffect;
+    net_dealer_gamma: number;
+    call_wall: number | null;
+    put_wall: number | null;
+    hvl: number | null;
+  };
+  runway: {
+    direction: MoveDirection;
+    next_obstacle: { id: string; price: number } | null;
+    distance: number | null;
+    quality: RunwayQuality;
+  };
+  note: string;
+}
+
+/** §6.4 payload. `ts` is Unix ms of the snap tick; `ts_event_ns` keeps the exact tick time. */
+export interface LevelPhysicsPayload {
+  ts: number;
+  ts_event_ns: string;
+  underlying: string;
+  spy: { spot: number; bid: number; ask: number };
+  levels: LevelSignal[];
+}
+
+/** One `levels.signals.v1` row (Gold / Kafka signals topic). */
+export interface SignalRow {
+  ts_event_ns: bigint;
+  underlying: string;
+  spot: number;
+  bid: number;
+  ask: number;
+  level_id: string;
+  level_kind: LevelKind;
+  level_price: number;
+  direction: Direction;
+  distance: number;
+  barrier_state: BarrierStateName;
+  barrier_delta_liq: number;
+  barrier_replenishment_ratio: number;
+  barrier_added: number;
+  barrier_canceled: number;
+  barrier_filled: number;
+  tape_imbalance: number;
+  tape_buy_vol: number;
+  tape_sell_vol: number;
+  tape_velocity: number;
+  tape_sweep_detected: boolean;
+  tape_sweep_direction: MoveDirection | null;
+  tape_sweep_notional: number;
+  fuel_effect: FuelEffect;
+  fuel_net_dealer_gamma: number;
+  fuel_call_wall: number | null;
+  fuel_put_wall: number | null;
+  fuel_hvl: number | null;
+  break_score_raw: number;
+  break_score_smooth: number;
+  signal: SignalName;
+  confidence: Confidence;
+  runway_direction: MoveDirection;
+  runway_next_level_id: string | null;
+  runway_next_level_price: number | null;
+  runway_distance: number | null;
+  runway_quality: RunwayQuality;
+  note: string;
+}
+
+export function toSignalRows(p: LevelPhysicsPayload): SignalRow[] {
+  const ts = BigInt(p.ts_event_ns);
+  return p.levels.map((l) => ({
+    ts_event_ns: ts,
+    underlying: p.underlying,
+    spot: p.spy.spot,
+    bid: p.spy.bid,
+    ask: p.spy.ask,
+    level_id: l.id,
+    level_kind: l.kind,
+    level_price: l.price,
+    direction: l.direction,
+    distance: l.distance,
+    barrier_state: l.barrier.state,
+    barrier_delta_liq: l.barrier.delta_liq,
+    barrier_replenishment_ratio: l.barrier.replenishment_ratio,
+    barrier_added: l.barrier.added,
+    barrier_canceled: l.barrier.canceled,
+    barrier_filled: l.barrier.filled,
+    tape_imbalance: l.tape.imbalance,
+    tape_buy_vol: l.tape.buy_vol,
+    tape_sell_vol: l.tape.sell_vol,
+    tape_velocity: l.tape.velocity,
+    tape_sweep_detected: l.tape.sweep.detected,
+    tape_sweep_direction: l.tape.sweep.direction,
+    tape_sweep_notional: l.tape.sweep.notional,
+    fuel_effect: l.fuel.effect,
+    fuel_net_dealer_gamma: l.fuel.net_dealer_gamma,
+    fuel_call_wall: l.fuel.call_wall,
+    fuel_put_wall: l.fuel.put_wall,
+    fuel_hvl: l.fuel.hvl,
+    break_score_raw: l.break_score_raw,
+    break_score_smooth: l.break_score_smooth,
+    signal: l.signal,
+    confidence: l.confidence,
+    runway_direction: l.runway.direction,
+    runway_next_level_id: l.runway.next_obstacle?.id ?? null,
+    runway_next_level_price: l.runway.next_obstacle?.price ?? null,
+    runway_distance: l.runway.distance,
+    runway_quality: l.runway.quality,
+    note: l.note,
+  }));
+}

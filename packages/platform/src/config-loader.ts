@@ -1,0 +1,89 @@
+// The one config loader: defaults (zod) <- JSON file (--config or SNAP_CONFIG) <- environment.
+import { readFileSync } from 'node:fs';
+import { Config, ConfigError, ConfigSchema, ENV_ALIASES, parseConfig } from '@snap/core';
+
+type Obj = Record<string, unknown>;
+
+function setPath(obj: Obj, dotted: string, value: unknown) {
+  const parts = dotted.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) cur = (cur[p] ??= {}) as Obj;
+  cur[parts[parts.length - 1]!] = value;
+}
+
+function deepMerge(a: Obj, b: Obj): Obj {
+  const out: Obj = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && out[k] && typeof out[k] === 'object' ? deepMerge(out[k] as Obj, v as Obj) : v;
+  }
+  return out;
+}
+
+/** The shape of a leaf in the schema decides how an env string is read. */
+function leafKind(dotted: string): 'number' | 'boolean' | 'array' | 'string' | undefined {
+  let s: any = ConfigSchema;
+  for (const p of dotted.split('.')) {
+    while (s?.def?.innerType) s = s.def.innerType; // unwrap default/prefault/optional
+    s = s?.def?.shape?.[p];
+    if (!s) return undefined;
+  }
+  while (s?.def?.innerType) s = s.def.innerType;
+  const t = s?.def?.type;
+  return t === 'number' || t === 'boolean' || t === 'array' || t === 'string' ? t : 'string';
+}
+
+function coerceEnv(key: string, dotted: string, raw: string): unknown {
+  switch (leafKind(dotted)) {
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`invalid config value at "${dotted}" (env ${key}=${JSON.stringify(raw)}): expected a number`, dotted);
+      return n;
+    }
+    case 'boolean':
+      if (!/^(true|false|1|0)$/i.test(raw)) throw new ConfigError(`invalid config value at "${dotted}" (env ${key}=${JSON.stringify(raw)}): expected true or false`, dotted);
+      return /^(true|1)$/i.test(raw);
+    case 'array': {
+      const t = raw.trim();
+      if (t.startsWith('[')) return JSON.parse(t);
+      return t.split(',').map((x) => x.trim()).filter(Boolean).map((x) => (/^-?\d+(\.\d+)?$/.test(x) && dotted !== 'kafka.brokers' ? Number(x) : x));
+    }
+    default:
+      return raw;
+  }
+}
+
+export function envOverrides(env: NodeJS.ProcessEnv): Obj {
+  const out: Obj = {};
+  for (const [name, dotted] of Object.entries(ENV_ALIASES)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(out, dotted, coerceEnv(name, dotted, v));
+  }
+  for (const [name, v] of Object.entries(env)) {
+    const m = /^SNAP_([A-Z0-9]+)_([A-Z0-9_]+)$/.exec(name);
+    if (!m || v === undefined || name === 'SNAP_CONFIG') continue;
+    const dotted = `${m[1]!.toLowerCase()}.${m[2]!.toLowerCase()}`;
+    if (!leafKind(dotted)) throw new ConfigError(`unknown config key "${dotted}" (env ${name})`, dotted);
+    setPath(out, dotted, coerceEnv(name, dotted, v));
+  }
+  return out;
+}
+
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Obj } = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.SNAP_CONFIG;
+  let fromFile: Obj = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`, '(file)');
+    }
+    try {
+      fromFile = JSON.parse(text) as Obj;
+    } catch (e) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`, '(file)');
+    }
+  }
+  return parseConfig(deepMerge(deepMerge(fromFile, envOverrides(env)), opts.overrides ?? {}));
+}

@@ -1,0 +1,3 @@
+export * from './logger';
+export * from './clock';
+export * from './config-loader';

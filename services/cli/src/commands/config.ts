@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import { loadConfig } from '@snap/platform';
+
+export function register(program: Command) {
+  program
+    .command('config')
+    .description('print the effective configuration (defaults <- file <- env) as JSON, secrets redacted')
+    .action(() => {
+      const cfg = loadConfig({ file: program.opts().config });
+      const redacted = { ...cfg, s3: { ...cfg.s3, secret_access_key: '***' }, massive: { ...cfg.massive, api_key: cfg.massive.api_key ? '***' : undefined } };
+      process.stdout.write(JSON.stringify(redacted, null, 2) + '\n');
+    });
+}
