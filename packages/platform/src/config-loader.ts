@@ -58,11 +58,14 @@ export function envOverrides(env: NodeJS.ProcessEnv): Obj {
     const v = env[name];
     if (v !== undefined && v !== '') setPath(out, dotted, coerceEnv(name, dotted, v));
   }
+  const sections = Object.keys((ConfigSchema as any).def.shape as object).sort((a, b) => b.length - a.length);
   for (const [name, v] of Object.entries(env)) {
-    const m = /^SNAP_([A-Z0-9]+)_([A-Z0-9_]+)$/.exec(name);
-    if (!m || v === undefined || name === 'SNAP_CONFIG') continue;
-    const dotted = `${m[1]!.toLowerCase()}.${m[2]!.toLowerCase()}`;
-    if (!leafKind(dotted)) throw new ConfigError(`unknown config key "${dotted}" (env ${name})`, dotted);
+    if (!name.startsWith('SNAP_') || v === undefined || name === 'SNAP_CONFIG' || name === 'SNAP_CACHE') continue;
+    const rest = name.slice(5).toLowerCase();
+    // Section names may contain underscores (schema_registry), so match the longest known section first.
+    const section = sections.find((s) => rest.startsWith(s + '_'));
+    const dotted = section ? `${section}.${rest.slice(section.length + 1)}` : rest.replace('_', '.');
+    if (!section || !leafKind(dotted)) throw new ConfigError(`unknown config key "${dotted}" (env ${name})`, dotted);
     setPath(out, dotted, coerceEnv(name, dotted, v));
   }
   return out;

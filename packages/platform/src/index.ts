@@ -1,3 +1,4 @@
 export * from './logger';
 export * from './clock';
 export * from './config-loader';
+export * from './config-doc';

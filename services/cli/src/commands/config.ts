@@ -1,11 +1,16 @@
 import { Command } from 'commander';
-import { loadConfig } from '@snap/platform';
+import { configTableMarkdown, loadConfig } from '@snap/platform';
 
 export function register(program: Command) {
   program
     .command('config')
     .description('print the effective configuration (defaults <- file <- env) as JSON, secrets redacted')
-    .action(() => {
+    .option('--table', 'print the reference table of every key, its default and its env var (markdown)')
+    .action((opts: { table?: boolean }) => {
+      if (opts.table) {
+        process.stdout.write(configTableMarkdown() + '\n');
+        return;
+      }
       const cfg = loadConfig({ file: program.opts().config });
       const redacted = { ...cfg, s3: { ...cfg.s3, secret_access_key: '***' }, massive: { ...cfg.massive, api_key: cfg.massive.api_key ? '***' : undefined } };
       process.stdout.write(JSON.stringify(redacted, null, 2) + '\n');
