@@ -1,0 +1,165 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import { readParquet } from 'parquet-wasm';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { SignalRow } from '@snap/core';
+import { ParquetSchemaError, writeParquetRows } from './parquet';
+import { GoldSignalWriter, partitionOf, SIGNAL_ROW_COLUMNS } from './lake';
+
+const T0 = 1_766_414_400_000_000_000n; // 2025-12-22T14:40:00Z
+
+function row(i: number, over: Partial<SignalRow> = {}): SignalRow {
+  return {
+    ts_event_ns: T0 + BigInt(Math.floor(i / 2)) * 250_000_000n,
+    underlying: 'SPY',
+    spot: 680.12 + i * 0.01,
+    bid: 680.11,
+    ask: 680.13,
+    level_id: i % 2 ? 'ROUND_680' : 'STRIKE_681',
+    level_kind: i % 2 ? 'ROUND' : 'STRIKE',
+    level_price: i % 2 ? 680 : 681,
+    direction: i % 2 ? 'SUPPORT' : 'RESISTANCE',
+    distance: 0.12,
+    barrier_state: 'VACUUM',
+    barrier_delta_liq: -8200,
+    barrier_replenishment_ratio: 0.15,
+    barrier_added: 3100,
+    barrier_canceled: 9800,
+    barrier_filled: 1500,
+    tape_imbalance: -0.45,
+    tape_buy_vol: 120000,
+    tape_sell_vol: 320000,
+    tape_velocity: -0.08,
+    tape_sweep_detected: i % 3 === 0,
+    tape_sweep_direction: i % 3 === 0 ? 'DOWN' : null,
+    tape_sweep_notional: i % 3 === 0 ? 1_250_000 : 0,
+    fuel_effect: 'AMPLIFY',
+    fuel_net_dealer_gamma: -185000,
+    fuel_call_wall: 685,
+    fuel_put_wall: null,
+    fuel_hvl: 680,
+    break_score_raw: 88,
+    break_score_smooth: 81 + i / 1000,
+    signal: 'BREAK',
+    confidence: 'HIGH',
+    runway_direction: 'DOWN',
+    runway_next_level_id: i % 2 ? 'PUT_WALL' : null,
+    runway_next_level_price: i % 2 ? 678 : null,
+    runway_distance: i % 2 ? 2 : null,
+    runway_quality: 'CLEAR',
+    note: 'Vacuum + dealers chase; sweep confirms',
+    ...over,
+  };
+}
+
+async function duck(sql: string): Promise<Record<string, unknown>[]> {
+  const inst = await DuckDBInstance.create(':memory:');
+  const con = await inst.connect();
+  try {
+    return (await con.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    con.closeSync();
+    inst.closeSync();
+  }
+}
+
+describe('Gold Parquet writer', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'snap-lake-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('writes ZSTD Parquet in the §2.3 layout that DuckDB and parquet-wasm read back exactly', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => row(i));
+    const w = new GoldSignalWriter({ dataRoot: root, underlying: 'SPY', flushRows: 1000 });
+    w.append(rows);
+    const files = w.close();
+    expect(files).toHaveLength(1);
+    const { date, hour } = partitionOf(T0);
+    expect(date).toBe('2025-12-22');
+    expect(hour).toBe('14');
+    const dir = join(root, 'gold/levels/signals/underlying=SPY/date=2025-12-22/hour=14');
+    expect(readdirSync(dir)).toEqual([`part-${T0}-${rows[39]!.ts_event_ns}.parquet`]);
+    const file = files[0]!.path;
+
+    const codecs = await duck(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`);
+    expect(codecs.map((r) => r.compression)).toEqual(['ZSTD']);
+    const schema = await duck(`SELECT name, type FROM parquet_schema('${file}') WHERE name <> 'arrow_schema'`);
+    const types = Object.fromEntries(schema.map((r) => [r.name, r.type]));
+    expect(types.ts_event_ns).toBe('INT64');
+    expect(types.spot).toBe('DOUBLE');
+    expect(types.tape_sweep_detected).toBe('BOOLEAN');
+    expect(types.level_kind).toBe('BYTE_ARRAY');
+    // Dictionary encoding on categorical columns only.
+    const enc = await duck(`SELECT path_in_schema AS col, encodings FROM parquet_metadata('${file}')`);
+    const encOf = Object.fromEntries(enc.map((r) => [r.col, String(r.encodings)]));
+    expect(encOf.level_kind).toMatch(/DICTIONARY/);
+    expect(encOf.spot).not.toMatch(/DICTIONARY/);
+
+    const back = await duck(`SELECT * FROM read_parquet('${file}') ORDER BY ts_event_ns, level_id`);
+    expect(back).toHaveLength(40);
+    const want = rows.slice().sort((a, b) => (a.ts_event_ns === b.ts_event_ns ? a.level_id.localeCompare(b.level_id) : a.ts_event_ns < b.ts_event_ns ? -1 : 1));
+    for (let i = 0; i < want.length; i++) {
+      const w0 = want[i]!;
+      const b = back[i]!;
+      expect(BigInt(b.ts_event_ns as string)).toBe(w0.ts_event_ns);
+      expect(b.spot).toBe(w0.spot);
+      expect(b.level_id).toBe(w0.level_id);
+      expect(b.tape_sweep_direction).toBe(w0.tape_sweep_direction);
+      expect(b.fuel_put_wall).toBeNull();
+      expect(b.runway_next_level_price).toBe(w0.runway_next_level_price);
+      expect(b.break_score_smooth).toBe(w0.break_score_smooth);
+    }
+
+    // parquet-wasm reads its own output with the same schema and values.
+    const t = arrow.tableFromIPC(readParquet(readFileSync(file)).intoIPCStream());
+    expect(t.numRows).toBe(40);
+    expect(t.schema.fields.map((f) => f.name)).toEqual(SIGNAL_ROW_COLUMNS.map((c) => c.name));
+    const r0 = t.get(0)!.toJSON() as Record<string, unknown>;
+    expect(r0.ts_event_ns).toBe(rows[0]!.ts_event_ns);
+    expect(r0.level_id).toBe(rows[0]!.level_id);
+    expect(r0.fuel_call_wall).toBe(685);
+    expect(t.schema.fields.find((f) => f.name === 'fuel_put_wall')!.nullable).toBe(true);
+    expect(t.schema.fields.find((f) => f.name === 'spot')!.nullable).toBe(false);
+  });
+
+  it('splits files at hour boundaries and at flush_rows (only between ticks), and a rerun overwrites the same files', async () => {
+    const hourEdge = 1_766_415_600_000_000_000n; // 2025-12-22T15:00:00Z
+    const mk = () => [
+      ...Array.from({ length: 10 }, (_, i) => row(i, { ts_event_ns: hourEdge - 3_000_000_000n + BigInt(Math.floor(i / 2)) * 250_000_000n })),
+      ...Array.from({ length: 7 }, (_, i) => row(i, { ts_event_ns: hourEdge + BigInt(Math.floor(i / 2)) * 250_000_000n })),
+    ];
+    const runOnce = () => {
+      const w = new GoldSignalWriter({ dataRoot: root, underlying: 'SPY', flushRows: 4 });
+      w.append(mk());
+      return w.close().map((f) => [f.path.slice(root.length), f.rows] as const);
+    };
+    const a = runOnce();
+    const b = runOnce();
+    expect(b).toEqual(a);
+    // hour 14: 10 rows in chunks of 4 (ticks of 2 rows) => 4,4,2; hour 15: 7 rows => 4,3
+    expect(a.map((x) => x[1])).toEqual([4, 4, 2, 4, 3]);
+    expect(a.filter((x) => x[0].includes('hour=14'))).toHaveLength(3);
+    const h14 = join(root, 'gold/levels/signals/underlying=SPY/date=2025-12-22/hour=14');
+    expect(readdirSync(h14)).toHaveLength(3); // the rerun added nothing, and no temp files remain
+    const total = await duck(`SELECT count(*)::INTEGER AS n FROM read_parquet('${root}/gold/levels/signals/**/*.parquet', hive_partitioning = true)`);
+    expect(total[0]!.n).toBe(17);
+  });
+
+  it('rejects a row whose value does not fit its column, naming the column and row', () => {
+    const bad = [row(0), row(1, { spot: 'x' as unknown as number })];
+    const path = join(root, 'x.parquet');
+    expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, bad)).toThrow(ParquetSchemaError);
+    expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, bad)).toThrow(/column "spot" row 1/);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('rejects rows that go back in time', () => {
+    const w = new GoldSignalWriter({ dataRoot: root, underlying: 'SPY', flushRows: 10 });
+    w.append([row(4)]);
+    expect(() => w.append([row(0)])).toThrow(/went backwards/);
+  });
+});
