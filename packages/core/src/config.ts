@@ -122,6 +122,20 @@ export const ConfigSchema = z.object({
       flush_rows: z.number().int().positive().default(50_000),
     })
     .prefault({}),
+  feeds: z
+    .object({
+      /** What a producer does with a record older than its partition's last ts_event_ns (DESIGN decision 2). */
+      late_policy: z.enum(['dead_letter', 'clamp']).default('dead_letter'),
+      /** Heartbeat cadence in event time; 0 = the snap tick (snap.tick_ms). */
+      heartbeat_ms: z.number().int().nonnegative().default(0),
+      /** Live feeds only: wall-clock heartbeats trail now by this much, so in-flight vendor records are not made late. */
+      live_heartbeat_lag_ms: z.number().int().nonnegative().default(500),
+      /** Producer batching: send when this many records are buffered (also the memory bound: emit waits when full). */
+      batch_records: z.number().int().positive().default(2000),
+      /** Producer batching: send a partial batch after this long. */
+      linger_ms: z.number().int().nonnegative().default(20),
+    })
+    .prefault({}),
   massive: z
     .object({
       ws_stocks_url: z.string().default('wss://socket.massive.com/stocks'),
