@@ -2,3 +2,4 @@ export * from './events';
 export * from './signals';
 export * from './config';
 export * from './event-id';
+export * from './event-json';

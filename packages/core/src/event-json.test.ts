@@ -1,0 +1,66 @@
+import { EventLineError, formatEventLine, parseEventLine } from './event-json';
+import type { FuturesMbp10, InputEvent } from './events';
+
+const T = 1_766_414_400_123_456_789n; // > 2^53: must survive exactly
+
+const samples: InputEvent[] = [
+  { schema: 'stocks.quotes.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T + 150_000n, key: 'SPY', seq: 7n, event_id: 'a1', symbol: 'SPY', bid_px: 680.11, ask_px: 680.12, bid_sz: 1200, ask_sz: 900, bid_exch: 11, ask_exch: 12 },
+  { schema: 'stocks.trades.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T, key: 'SPY', seq: null, event_id: 'a2', symbol: 'SPY', price: 680.12, size: 300, exchange: 4, conditions: [12, 37] },
+  { schema: 'options.trades.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T, key: 'SPY', seq: null, event_id: 'a3', underlying: 'SPY', option_symbol: 'O:SPY251222C00680000', exp_date: '2025-12-22', strike: 680, right: 'C', price: 1.23, size: 10, opt_bid: 1.2, opt_ask: 1.25, aggressor: 1 },
+  { schema: 'options.greeks_snapshots.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T, key: 'SPY', seq: null, event_id: 'a4', underlying: 'SPY', option_symbol: 'O:SPY251222P00679000', exp_date: '2025-12-22', strike: 679, right: 'P', delta: -0.4, gamma: 0.21, theta: -1.5, vega: 0.05, implied_volatility: 0.14, open_interest: null, last_quote_ts_ns: T - 5n, last_trade_ts_ns: null, snapshot_id: 'ffee' },
+  { schema: 'futures.trades.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T, key: 'SPY', seq: 3n, event_id: 'a5', symbol: 'ESZ5', price: 6850.25, size: 2, aggressor: -1, venue: 'XCME' },
+  { schema: 'futures.mbp10.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T, key: 'SPY', seq: null, event_id: 'a6', symbol: 'ESZ5', bid_px: [6850, Number.NaN], bid_sz: [10, 0], ask_px: [6850.25, 6850.5], ask_sz: [5, 7], bid_ct: [3, 0], ask_ct: [1, 2], flags: 0x80, is_snapshot: false },
+  { schema: 'heartbeat.v1', schema_version: 1, source: 'sim', ts_event_ns: T, ts_recv_ns: T, key: 'SPY', seq: null, event_id: 'a7' },
+];
+
+describe('event JSONL format', () => {
+  it.each(samples.map((s) => [s.schema, s] as const))('round-trips %s exactly, with 64-bit values as decimal strings', (_n, ev) => {
+    const line = formatEventLine(ev);
+    expect(line).toContain(`"ts_event_ns":"${T}"`);
+    const back = parseEventLine(line, 1);
+    if (back.schema === 'futures.mbp10.v1') {
+      expect(Number.isNaN(back.bid_px[1])).toBe(true);
+      expect({ ...back, bid_px: [back.bid_px[0]] }).toEqual({ ...ev, bid_px: [(ev as FuturesMbp10).bid_px[0]] });
+    } else {
+      expect(back).toEqual(ev);
+    }
+    expect(formatEventLine(back)).toBe(line);
+  });
+
+  it('accepts safe JSON numbers for 64-bit fields and fills the envelope when omitted', () => {
+    const ev = parseEventLine('{"schema":"stocks.trades.v1","ts_event_ns":1700000000000,"symbol":"SPY","price":500.5,"size":100}', 3);
+    expect(ev.ts_event_ns).toBe(1_700_000_000_000n);
+    expect(ev.ts_recv_ns).toBe(1_700_000_000_000n);
+    expect(ev.key).toBe('SPY');
+    expect(ev.source).toBe('replay');
+    expect(ev.event_id).toMatch(/^[0-9a-f]{16}$/);
+    if (ev.schema !== 'stocks.trades.v1') throw new Error('schema');
+    expect(ev.exchange).toBeNull();
+    expect(ev.conditions).toEqual([]);
+  });
+
+  it.each([
+    ['not JSON', '{"schema":', 5, '(line)', /line 5: not valid JSON/],
+    ['not an object', '[1,2]', 6, '(line)', /line 6: expected a JSON object/],
+    ['unknown schema', '{"schema":"stocks.bars.v1","ts_event_ns":"1"}', 7, 'schema', /line 7: field "schema": unknown schema/],
+    ['unsafe JSON number', `{"schema":"heartbeat.v1","key":"SPY","ts_event_ns":${T}}`, 8, 'ts_event_ns', /line 8: field "ts_event_ns": .*2\^53/],
+    ['non-decimal string', '{"schema":"heartbeat.v1","key":"SPY","ts_event_ns":"12a"}', 9, 'ts_event_ns', /line 9: field "ts_event_ns"/],
+    ['missing field', '{"schema":"stocks.quotes.v1","ts_event_ns":"1","symbol":"SPY","bid_px":1,"ask_px":2,"bid_sz":1}', 10, 'ask_sz', /line 10: field "ask_sz"/],
+    ['wrong type', '{"schema":"stocks.trades.v1","ts_event_ns":"1","symbol":"SPY","price":"500","size":1}', 11, 'price', /line 11: field "price"/],
+    ['bad aggressor', '{"schema":"futures.trades.v1","ts_event_ns":"1","symbol":"ES","price":1,"size":1,"aggressor":2}', 12, 'aggressor', /line 12: field "aggressor"/],
+    ['unknown field (typo)', '{"schema":"stocks.trades.v1","ts_event_ns":"1","symbol":"SPY","price":1,"size":1,"sizee":1}', 13, 'sizee', /line 13: field "sizee"/],
+    ['ragged book', '{"schema":"futures.mbp10.v1","ts_event_ns":"1","symbol":"ES","bid_px":[1,2],"bid_sz":[1,1],"ask_px":[3,4],"ask_sz":[1],"flags":128}', 14, 'ask_sz', /line 14: field "ask_sz": has 1 levels/],
+    ['bad exp_date', '{"schema":"options.trades.v1","ts_event_ns":"1","underlying":"SPY","option_symbol":"X","exp_date":"20251222","strike":1,"right":"C","price":1,"size":1,"aggressor":0}', 15, 'exp_date', /line 15: field "exp_date"/],
+  ])('rejects %s with an error naming line and field', (_name, line, lineNo, field, msg) => {
+    let err: unknown;
+    try {
+      parseEventLine(line, lineNo);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EventLineError);
+    expect((err as EventLineError).lineNo).toBe(lineNo);
+    expect((err as EventLineError).field).toBe(field);
+    expect((err as Error).message).toMatch(msg);
+  });
+});
