@@ -102,6 +102,11 @@ export const ConfigSchema = z.object({
       topic_prefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
       group_id: z.string().default('snap-processor'),
       transactional_id_prefix: z.string().default('snap-processor'),
+      /** Partition count shared by every input topic and the signals/changelog topics (co-partitioned by underlying). */
+      partitions: z.number().int().positive().default(6),
+      replication_factor: z.number().int().positive().default(1),
+      /** Retention of input and signals topics; the changelog is compacted, the dead-letter topic keeps 4x this. */
+      retention_ms: z.number().int().positive().default(7 * 24 * 3_600_000),
     })
     .prefault({}),
   schema_registry: z.object({ url: z.string().url().default('http://127.0.0.1:8081') }).prefault({}),
@@ -148,6 +153,19 @@ export const ConfigSchema = z.object({
       rest_requests_per_second: pos.default(5),
     })
     .prefault({}),
+  processor: z
+    .object({
+      /** Input schemas (one topic each) the processor merges; unset = derived from barrier.source (see processorInputs). */
+      inputs: z
+        .array(z.enum(['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1', 'futures.mbp10.v1', 'futures.trades.v1']))
+        .min(1)
+        .optional(),
+      /** A transaction commits when released event time crosses a multiple of this many snap ticks (and at idle). */
+      commit_every_ticks: z.number().int().positive().default(40),
+      /** Consumer-group session timeout: how long a SIGKILLed instance keeps its partitions before a peer takes over. */
+      session_timeout_ms: z.number().int().min(6000).default(10_000),
+    })
+    .prefault({}),
   http: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).prefault({}),
   log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
 });
@@ -170,6 +188,14 @@ export const ENV_ALIASES: Record<string, string> = {
   UNDERLYINGS: 'underlyings',
   LOG_LEVEL: 'log.level',
 };
+
+/** The processor's input schemas: `processor.inputs`, else what barrier.source needs (L1 quotes, or ES MBP-10 + trades plus
+ *  the quotes that still give spot and the basis). */
+export function processorInputs(cfg: Config): Config['processor']['inputs'] & {} {
+  if (cfg.processor.inputs) return cfg.processor.inputs;
+  const base = ['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1'] as const;
+  return cfg.barrier.source === 'mbp10' ? [...base, 'futures.mbp10.v1', 'futures.trades.v1'] : [...base];
+}
 
 export class ConfigError extends Error {
   constructor(
