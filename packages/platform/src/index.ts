@@ -4,3 +4,6 @@ export * from './config-loader';
 export * from './config-doc';
 export * from './parquet';
 export * from './lake';
+export * from './envelope-codec';
+export * from './topics';
+export * from './kafka';
