@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEventLine, type InputEvent, type StockTrade } from '@snap/core';
+import { createLogger, manualClock } from '@snap/platform';
+import { JsonlFeedSink, withEventId } from './sink';
+
+const MS = 1_000_000n;
+const T0 = 1_765_000_000_000n * MS; // a multiple of 250 ms
+const quiet = createLogger({ write: () => undefined });
+
+function trade(tsMs: number, over: Partial<StockTrade> = {}): StockTrade {
+  const ts = T0 + BigInt(tsMs) * MS;
+  return { schema: 'stocks.trades.v1', schema_version: 1, source: 'sim', ts_event_ns: ts, ts_recv_ns: ts, key: 'SPY', seq: null, event_id: '', symbol: 'SPY', price: 600.25, size: 100, exchange: 4, conditions: [], ...over };
+}
+
+function sinkIn(policy: 'dead_letter' | 'clamp' = 'dead_letter', heartbeatMs = 250) {
+  const path = join(mkdtempSync(join(tmpdir(), 'feeds-sink-')), 'out.jsonl');
+  const sink = new JsonlFeedSink({ path, latePolicy: policy, heartbeatMs, clock: manualClock(T0), logger: quiet, defaultKey: 'SPY' });
+  const read = (): InputEvent[] => readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l, i) => parseEventLine(l, i + 1));
+  const deadLetters = (): Record<string, string>[] => (existsSync(sink.deadLetterPath) ? readFileSync(sink.deadLetterPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : []);
+  return { sink, read, deadLetters };
+}
+
+describe('JsonlFeedSink (the shared ordered pipeline, file output)', () => {
+  it('writes events in call order with event-time heartbeats before the first record of each new tick', async () => {
+    const { sink, read } = sinkIn();
+    await sink.emit(trade(10));
+    await sink.emit(trade(20));
+    await sink.emit(trade(260));
+    await sink.emit(trade(1_000));
+    await sink.close();
+    const out = read();
+    expect(out.map((e) => `${e.schema}@${(e.ts_event_ns - T0) / MS}`)).toEqual([
+      'heartbeat.v1@0',
+      'stocks.trades.v1@10',
+      'stocks.trades.v1@20',
+      'heartbeat.v1@250',
+      'stocks.trades.v1@260',
+      'heartbeat.v1@1000',
+      'stocks.trades.v1@1000',
+    ]);
+    expect(sink.metrics.produced).toBe(4);
+    expect(sink.metrics.heartbeats).toBe(3);
+    // event_id filled per §2.5 when the feed had none, deterministic
+    expect(out[1]!.event_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(out[1]!.event_id).toBe(withEventId(trade(10)).event_id);
+  });
+
+  it('dead-letters a late record (default policy) with reason and raw bytes, counts it, and goes on', async () => {
+    const { sink, read, deadLetters } = sinkIn('dead_letter', 0);
+    await sink.emit(trade(100));
+    await sink.emit(trade(50, { price: 1.5 }));
+    await sink.emit(trade(150));
+    await sink.close();
+    expect(read().map((e) => (e as StockTrade).price)).toEqual([600.25, 600.25]);
+    expect(sink.metrics).toMatchObject({ produced: 2, late: 1, dead_lettered: 1, clamped: 0, dead_lettered_by_class: { LateRecord: 1 } });
+    const [dl] = deadLetters();
+    expect(dl!.reason).toMatch(/late record: ts_event_ns \d+ is 50000000 ns before the last record of partition stocks.trades.v1 key SPY/);
+    expect(dl!.error_path).toBe('ts_event_ns');
+    const raw = parseEventLine(Buffer.from(dl!.raw_base64!, 'base64').toString(), 1) as StockTrade;
+    expect(raw.price).toBe(1.5);
+    expect(raw.ts_event_ns).toBe(T0 + 50n * MS);
+  });
+
+  it('clamps a late record under the clamp policy and counts it', async () => {
+    const { sink, read } = sinkIn('clamp', 0);
+    await sink.emit(trade(100));
+    await sink.emit(trade(50, { price: 1.5 }));
+    await sink.close();
+    const out = read() as StockTrade[];
+    expect(out.map((e) => [e.price, (e.ts_event_ns - T0) / MS])).toEqual([
+      [600.25, 100n],
+      [1.5, 100n],
+    ]);
+    expect(sink.metrics).toMatchObject({ produced: 2, late: 1, clamped: 1, dead_lettered: 0 });
+  });
+
+  it('an invalid record is dead-lettered with its field named, and the next one is written', async () => {
+    const { sink, read, deadLetters } = sinkIn('dead_letter', 0);
+    await sink.emit(trade(10, { size: -3 }));
+    await sink.emit(trade(20));
+    await sink.close();
+    expect(read()).toHaveLength(1);
+    const [dl] = deadLetters();
+    expect(dl!.reason).toMatch(/cannot encode stocks.trades.v1 record/);
+    expect(dl!.error_path).toBe('size');
+    expect(sink.metrics).toMatchObject({ produced: 1, dead_lettered: 1, late: 0 });
+  });
+
+  it('a late record does not move partition time for later records (dead letters do not commit)', async () => {
+    const { sink, read } = sinkIn('dead_letter', 0);
+    await sink.emit(trade(100, { size: -1 })); // invalid: dead-lettered, must not raise the partition's time
+    await sink.emit(trade(50));
+    await sink.close();
+    expect(read()).toHaveLength(1);
+  });
+
+  it('serializes concurrent emits in call order', async () => {
+    const { sink, read } = sinkIn('dead_letter', 0);
+    await Promise.all([1, 2, 3, 4, 5].map((i) => sink.emit(trade(i * 10, { size: i }))));
+    await sink.close();
+    expect(read().map((e) => (e as StockTrade).size)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
