@@ -9,6 +9,7 @@
 import type { Config, InputSchema } from '@snap/core';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
+import { subjectFor, type EnvelopeCodec, type SchemaName } from './envelope-codec';
 
 export type TopicRole = 'input' | 'signals' | 'changelog' | 'deadletter';
 
@@ -20,6 +21,8 @@ export interface TopicDecl {
   replicationFactor: number;
   /** Topic-level configs, as Kafka strings. */
   configs: Record<string, string>;
+  /** Avro record types written to the topic (registered under `<topic>-<record fullname>`); empty = not Avro. */
+  valueSchemas: SchemaName[];
   description: string;
 }
 
@@ -58,6 +61,7 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
       partitions,
       replicationFactor: rf,
       configs: stream(retention_ms),
+      valueSchemas: [schema, 'heartbeat.v1'],
       description: `${schema} records plus heartbeat.v1, key = underlying`,
     })),
     {
@@ -66,6 +70,7 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
       partitions,
       replicationFactor: rf,
       configs: stream(retention_ms),
+      valueSchemas: ['levels.signals.v1'],
       description: 'levels.signals.v1 rows (one per level per snap tick), key = underlying, written transactionally',
     },
     {
@@ -83,6 +88,8 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
         'min.cleanable.dirty.ratio': '0.1',
         'min.insync.replicas': minIsr,
       },
+      // The snapshot format belongs to the processor (it versions it inside the value).
+      valueSchemas: [],
       description: 'processor state snapshots per input partition (compacted)',
     },
     {
@@ -92,6 +99,7 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
       partitions: 1,
       replicationFactor: rf,
       configs: stream(retention_ms * 4),
+      valueSchemas: ['deadletter.v1'],
       description: 'deadletter.v1: records that failed decoding/validation, with reason and raw bytes',
     },
   ];
@@ -226,3 +234,25 @@ export function murmur2(key: Buffer | string): number {
 
 /** The partition every conforming producer (Java, kafkajs DefaultPartitioner, librdkafka murmur2_random) picks for a key. */
 export const partitionForKey = (key: string | Buffer, partitions: number): number => (murmur2(key) & 0x7fffffff) % partitions;
+
+export interface SchemaRegistration {
+  topic: string;
+  schemaName: SchemaName;
+  subject: string;
+  id: number;
+}
+
+/**
+ * Registers every declared topic's value schemas (TopicRecordNameStrategy subjects, BACKWARD per subject via the
+ * codec) and sets the registry's global level to BACKWARD too, so subjects created by other tools inherit it.
+ * Idempotent: re-registering an identical schema returns its existing id.
+ */
+export async function registerTopicSchemas(codec: EnvelopeCodec, cfg: Pick<Config, 'kafka'>, decls: TopicDecl[] = topicDeclarations(cfg)): Promise<SchemaRegistration[]> {
+  await codec.registry.setCompatibility('BACKWARD');
+  const out: SchemaRegistration[] = [];
+  for (const d of decls) {
+    const topic = topicName(cfg, d.base);
+    for (const schemaName of d.valueSchemas) out.push({ topic, schemaName, subject: subjectFor(topic, schemaName), id: await codec.register(topic, schemaName) });
+  }
+  return out;
+}
