@@ -4,3 +4,4 @@ export * from './producer';
 export * from './pacing';
 export * from './progress';
 export * from './resume';
+export * from './massive';
