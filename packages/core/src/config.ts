@@ -149,6 +149,8 @@ export const ConfigSchema = z.object({
       api_key: z.string().optional(),
       api_key_file: z.string().optional(),
       strikes_around_spot: z.number().int().positive().default(10),
+      /** Strike grid spacing of the subscribed 0DTE contracts (SPY lists $1 strikes). */
+      strike_step: pos.default(1),
       snapshot_interval_ms: ms.default(15_000),
       rest_requests_per_second: pos.default(5),
     })
