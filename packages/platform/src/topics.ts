@@ -130,7 +130,13 @@ export class TopicError extends Error {
  * Note: kafkajs alterConfigs is the non-incremental AlterConfigs API, which replaces a topic's whole set of dynamic
  * configs, so we always send the complete declared set; configs set by hand outside the declaration are dropped.
  */
-export async function applyTopics(admin: Admin, cfg: Pick<Config, 'kafka'>, decls: TopicDecl[] = topicDeclarations(cfg)): Promise<TopicChange[]> {
+export async function applyTopics(
+  admin: Admin,
+  cfg: Pick<Config, 'kafka'>,
+  decls: TopicDecl[] = topicDeclarations(cfg),
+  opts: { settleMs?: number } = {},
+): Promise<TopicChange[]> {
+  const settleMs = opts.settleMs ?? 15_000;
   const named = decls.map((d) => ({ ...d, name: topicName(cfg, d.base) }));
   const existing = new Set(await admin.listTopics());
   const report = new Map<string, TopicChange>(named.map((d) => [d.name, { topic: d.name, action: 'unchanged', changes: [], warnings: [] }]));
@@ -201,8 +207,34 @@ export async function applyTopics(admin: Admin, cfg: Pick<Config, 'kafka'>, decl
       const r = report.get(d.name)!;
       if (r.changes.length) r.action = 'altered';
     }
+    // Under KRaft the brokers apply a committed config/partition change from the metadata log a moment after the
+    // admin call returns; wait until they report it, so the next run (or a producer started right after) sees it.
+    const changed = present.filter((d) => report.get(d.name)!.action === 'altered');
+    if (changed.length) {
+      const pending = await waitConverged(admin, changed, settleMs);
+      for (const name of pending) report.get(name)!.warnings.push(`change not yet visible on the brokers after ${settleMs} ms`);
+    }
   }
   return named.map((d) => report.get(d.name)!);
+}
+
+/** Polls until every topic reports its declared configs and at least its declared partitions; returns those that do not. */
+async function waitConverged(admin: Admin, decls: (TopicDecl & { name: string })[], settleMs: number): Promise<string[]> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const meta = await admin.fetchTopicMetadata({ topics: decls.map((d) => d.name) });
+    const parts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+    const described = await admin.describeConfigs({
+      resources: decls.map((d) => ({ type: ConfigResourceTypes.TOPIC, name: d.name, configNames: Object.keys(d.configs) })),
+      includeSynonyms: false,
+    });
+    const actual = new Map(described.resources.map((res) => [res.resourceName, new Map(res.configEntries.map((e) => [e.configName, e.configValue]))]));
+    const pending = decls
+      .filter((d) => (parts.get(d.name) ?? 0) < d.partitions || Object.entries(d.configs).some(([k, v]) => actual.get(d.name)?.get(k) !== v))
+      .map((d) => d.name);
+    if (!pending.length || Date.now() >= deadline) return pending;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Java's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), 32-bit signed result. */
