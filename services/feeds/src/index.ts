@@ -5,3 +5,5 @@ export * from './pacing';
 export * from './progress';
 export * from './resume';
 export * from './massive';
+export * from './replay';
+export * from './dbn-feed';
