@@ -1,0 +1,48 @@
+// JSON views of DBN metadata and records with Databento's field names. 64-bit integers become decimal strings
+// (JSON numbers lose precision past 2^53, and Databento's own JSON encoder does the same), c_char fields stay
+// one-character strings, the RecordHeader is flattened (rtype, publisher_id, instrument_id, ts_event first).
+import { DbnMetadata } from './metadata';
+import { DbnRecord } from './records';
+
+function jsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = jsonValue(x);
+    return o;
+  }
+  return v;
+}
+
+export function metadataToJson(meta: DbnMetadata): Record<string, unknown> {
+  return jsonValue(meta) as Record<string, unknown>;
+}
+
+/** Flat JSON object for one record; unknown rtypes show their raw bytes as hex under `raw`. */
+export function recordToJson(rec: DbnRecord): Record<string, unknown> {
+  const { kind: _kind, ...rest } = rec;
+  return jsonValue(rest) as Record<string, unknown>;
+}
+
+/** One-line readable form for the non-JSON dump: header, then the event, then the top of book when present. */
+export function recordToText(rec: DbnRecord): string {
+  const head = `${rec.ts_event} rtype=0x${rec.rtype.toString(16).padStart(2, '0')} pub=${rec.publisher_id} iid=${rec.instrument_id}`;
+  const px = (p: bigint) => (p === 0x7fffffffffffffffn ? '-' : (Number(p) / 1e9).toFixed(2));
+  switch (rec.kind) {
+    case 'trade':
+    case 'mbp1':
+    case 'mbp10': {
+      let s = `${head} ${rec.kind} ${rec.action}/${rec.side} ${rec.size}@${px(rec.price)} flags=0x${rec.flags.toString(16)} seq=${rec.sequence}`;
+      if (rec.kind !== 'trade') {
+        const l = rec.levels[0]!;
+        s += ` | ${l.bid_sz}@${px(l.bid_px)} x ${l.ask_sz}@${px(l.ask_px)}`;
+        if (rec.levels.length > 1) s += ` (+${rec.levels.length - 1} levels)`;
+      }
+      return s;
+    }
+    default:
+      return `${head} ${rec.kind} ${JSON.stringify(recordToJson(rec))}`;
+  }
+}

@@ -1,0 +1,118 @@
+// Sans-I/O DBN parser: push decompressed bytes in, pull the metadata then records out. Memory stays bounded by
+// the largest pushed chunk plus one partial record, whatever the file size.
+import { DbnError } from './errors';
+import { HEADER_LEN, DbnVersion } from './layout';
+import { DBN_PRELUDE_LEN, DbnMetadata, checkVersion, decodeMetadataBody } from './metadata';
+import { DbnRecord, decodeRecord } from './records';
+
+export type ParsedItem = { type: 'metadata'; metadata: DbnMetadata } | { type: 'record'; record: DbnRecord; offset: number };
+
+export class DbnParser {
+  private buf = new Uint8Array(64 * 1024);
+  private dv = new DataView(this.buf.buffer);
+  private start = 0;
+  private end = 0;
+  /** Absolute stream offset of buf[0]. */
+  private base = 0;
+  private state: 'prelude' | 'metadata' | 'records' = 'prelude';
+  private metadataLength = 0;
+  private version: DbnVersion = 3;
+  private tsOut = false;
+  private meta: DbnMetadata | undefined;
+  private failed: DbnError | undefined;
+
+  get metadata(): DbnMetadata | undefined {
+    return this.meta;
+  }
+
+  /** Absolute offset of the next unparsed byte. */
+  get offset(): number {
+    return this.base + this.start;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.end + chunk.length > this.buf.length) {
+      const live = this.end - this.start;
+      if (live + chunk.length > this.buf.length) {
+        const grown = new Uint8Array(Math.max(this.buf.length * 2, live + chunk.length));
+        grown.set(this.buf.subarray(this.start, this.end));
+        this.buf = grown;
+        this.dv = new DataView(grown.buffer);
+      } else {
+        this.buf.copyWithin(0, this.start, this.end);
+      }
+      this.base += this.start;
+      this.end = live;
+      this.start = 0;
+    }
+    this.buf.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  /** Next complete item, or null when more bytes are needed. Throws DbnError on corrupt input (and keeps throwing it). */
+  next(): ParsedItem | null {
+    if (this.failed) throw this.failed;
+    try {
+      return this.step();
+    } catch (e) {
+      if (e instanceof DbnError) this.failed = e;
+      throw e;
+    }
+  }
+
+  private step(): ParsedItem | null {
+    const avail = this.end - this.start;
+    if (this.state === 'prelude') {
+      // Check the magic as soon as 3 bytes exist so garbage is rejected even if shorter than a prelude.
+      if (avail >= 3 && !(this.buf[this.start] === 0x44 && this.buf[this.start + 1] === 0x42 && this.buf[this.start + 2] === 0x4e)) {
+        const got = Array.from(this.buf.subarray(this.start, this.start + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+        throw new DbnError('BAD_HEADER', this.offset, `expected "DBN" magic (44 42 4e) or a zstd frame (28 b5 2f fd), got ${got}`);
+      }
+      if (avail < DBN_PRELUDE_LEN) return null;
+      this.version = checkVersion(this.buf[this.start + 3]!, this.offset + 3);
+      this.metadataLength = this.dv.getUint32(this.start + 4, true);
+      this.start += DBN_PRELUDE_LEN;
+      this.state = 'metadata';
+      return this.step();
+    }
+    if (this.state === 'metadata') {
+      if (avail < this.metadataLength) return null;
+      const body = this.buf.subarray(this.start, this.start + this.metadataLength);
+      this.meta = decodeMetadataBody(this.version, body, this.offset);
+      this.tsOut = this.meta.ts_out;
+      this.start += this.metadataLength;
+      this.state = 'records';
+      return { type: 'metadata', metadata: this.meta };
+    }
+    if (avail < HEADER_LEN) return null;
+    const length = this.buf[this.start]! * 4;
+    const minLen = HEADER_LEN + (this.tsOut ? 8 : 0);
+    if (length < minLen) {
+      throw new DbnError('BAD_RECORD', this.offset, `record length ${length} (header byte ${this.buf[this.start]}) is shorter than the ${minLen}-byte minimum`);
+    }
+    if (avail < length) return null;
+    const offset = this.offset;
+    const record = decodeRecord(this.buf, this.dv, this.start, length, this.version, this.tsOut, offset);
+    this.start += length;
+    return { type: 'record', record, offset };
+  }
+
+  /** Call at end of input: throws TRUNCATED if the stream stopped inside the header or a record. */
+  finish(): void {
+    if (this.failed) throw this.failed;
+    const avail = this.end - this.start;
+    if (this.state === 'prelude') {
+      throw new DbnError('TRUNCATED', this.offset, avail === 0 ? 'empty input: no DBN header' : `input ends inside the ${DBN_PRELUDE_LEN}-byte DBN prelude (${avail} bytes)`);
+    }
+    if (this.state === 'metadata') {
+      throw new DbnError('TRUNCATED', this.offset, `input ends inside the metadata header: needs ${this.metadataLength} bytes, ${avail} remain`);
+    }
+    if (avail > 0) {
+      const detail = avail < HEADER_LEN
+        ? `input ends inside a record header: ${avail} of ${HEADER_LEN} bytes`
+        : `input ends inside a record (rtype 0x${this.buf[this.start + 1]!.toString(16).padStart(2, '0')}): needs ${this.buf[this.start]! * 4} bytes, ${avail} remain`;
+      throw new DbnError('TRUNCATED', this.offset, detail);
+    }
+  }
+}

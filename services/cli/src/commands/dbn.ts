@@ -1,0 +1,101 @@
+// `snap-engine dbn dump FILE [--json]` and `snap-engine dbn simulate ...`.
+//
+// dump prints the metadata, then one line per record. With --json every line is a JSON object with Databento's
+// field names (64-bit integers as decimal strings, c_char as one-character strings, MBP levels under `levels`);
+// the first line is the metadata object. Without --json the lines are a readable one-record-per-line text form.
+// A corrupt or truncated file prints every good record, then the error with its byte offset on stderr, exit 1.
+import { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '@snap/platform';
+import { DbnError, DbnWriter, decodeDbn, esSimMetadata, metadataToJson, recordToJson, recordToText, simulateEs } from '@snap/dbn';
+
+async function writeOut(s: string): Promise<void> {
+  if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+}
+
+/** "10m", "90s", "1h", "500ms", or a bare number of seconds → ns. */
+export function parseDurationNs(text: string): bigint {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`--duration: expected e.g. 10m, 90s, 1h or 500ms, got "${text}"`);
+  const mult = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return BigInt(Math.round(Number(m[1]) * mult));
+}
+
+async function dump(file: string, opts: { json?: boolean; limit?: string }): Promise<void> {
+  const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
+  let n = 0;
+  let batch = '';
+  try {
+    for await (const item of decodeDbn(file)) {
+      if (item.type === 'metadata') {
+        batch += (opts.json ? JSON.stringify(metadataToJson(item.metadata)) : `# ${JSON.stringify(metadataToJson(item.metadata))}`) + '\n';
+        continue;
+      }
+      if (n++ >= limit) break;
+      batch += (opts.json ? JSON.stringify(recordToJson(item.record)) : recordToText(item.record)) + '\n';
+      if (batch.length > 1 << 16) {
+        await writeOut(batch);
+        batch = '';
+      }
+    }
+    await writeOut(batch);
+  } catch (e) {
+    await writeOut(batch);
+    if (e instanceof DbnError) {
+      process.stderr.write(`snap-engine dbn dump: ${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+}
+
+async function simulate(opts: { seed: string; duration: string; out: string; start: string; rate: string; startPrice: string }): Promise<void> {
+  const log = createLogger({ name: 'dbn-simulate' });
+  const seed = Number(opts.seed);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${opts.seed}"`);
+  const startMs = Date.parse(opts.start);
+  if (Number.isNaN(startMs)) throw new Error(`--start must be an ISO-8601 time, got "${opts.start}"`);
+  const sim = {
+    seed,
+    startNs: BigInt(startMs) * 1_000_000n,
+    durationNs: parseDurationNs(opts.duration),
+    eventsPerSecond: Number(opts.rate),
+    startPrice: Number(opts.startPrice),
+  };
+  mkdirSync(opts.out, { recursive: true });
+  const day = opts.start.slice(0, 10).replace(/-/g, '');
+  const mbpPath = join(opts.out, `glbx-mdp3-${day}.mbp-10.dbn.zst`);
+  const tradesPath = join(opts.out, `glbx-mdp3-${day}.trades.dbn.zst`);
+  const mbpW = await DbnWriter.create(mbpPath, esSimMetadata(sim, 'mbp-10'), { compression: 'zstd' });
+  const trW = await DbnWriter.create(tradesPath, esSimMetadata(sim, 'trades'), { compression: 'zstd' });
+  for (const step of simulateEs(sim)) {
+    for (const r of step.mbp10) await mbpW.write(r);
+    for (const r of step.trades) await trW.write(r);
+  }
+  await mbpW.close();
+  await trW.close();
+  log.info('dbn simulate done', { mbp10: { path: mbpPath, records: mbpW.recordsWritten }, trades: { path: tradesPath, records: trW.recordsWritten } });
+  await writeOut(JSON.stringify({ mbp10: mbpPath, mbp10_records: mbpW.recordsWritten, trades: tradesPath, trades_records: trW.recordsWritten }) + '\n');
+}
+
+export function register(program: Command) {
+  const dbn = program.command('dbn').description('Databento DBN files: dump, simulate');
+  dbn
+    .command('dump <file>')
+    .description('print the metadata then every record (plain or zstd DBN v1-v3); errors name the byte offset')
+    .option('--json', 'one JSON object per line with Databento field names (64-bit integers as strings)')
+    .option('--limit <n>', 'stop after n records')
+    .action((file: string, opts: { json?: boolean; limit?: string }) => dump(file, opts));
+  dbn
+    .command('simulate')
+    .description('write a seeded simulated ES session as GLBX.MDP3 mbp-10 and trades DBN v3 zstd files')
+    .option('--seed <n>', 'PRNG seed', '1')
+    .option('--duration <d>', 'session length (e.g. 10m, 90s, 1h)', '10m')
+    .option('--out <dir>', 'output directory', 'dbn-data')
+    .option('--start <iso>', 'session start (UTC)', '2026-01-15T14:30:00Z')
+    .option('--rate <n>', 'mean book events per second', '20')
+    .option('--start-price <px>', 'initial ES price', '6000')
+    .action((opts) => simulate(opts));
+}
