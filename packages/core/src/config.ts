@@ -32,6 +32,10 @@ export const ConfigSchema = z.object({
       eps_pull: nonneg.default(0),
       /** churn / (|net| + 1) above which MBP-10 confidence is lowered. */
       churn_ratio_low_confidence: pos.default(8),
+      /** L1: a print at/through the quote within this many ms of a size drop counts as a fill, not a cancel. */
+      fill_match_ms: ms.default(500),
+      /** MBP-10 counterpart of f_thresh, in futures contracts (F_thresh is in shares). */
+      f_thresh_futures: nonneg.default(50),
     })
     .prefault({}),
   basis: z
@@ -82,6 +86,8 @@ export const ConfigSchema = z.object({
       break_threshold: z.number().min(0).max(100).default(80),
       reject_threshold: z.number().min(0).max(100).default(20),
       hold_ms: ms.default(3000), // T_hold
+      /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
+      velocity_ref: pos.default(0.05),
     })
     .prefault({}),
   smoothing: z

@@ -1,0 +1,231 @@
+// Barrier from SPY L1 (plan §5.1): the defending queue is the NBBO side at the level — SUPPORT → bid near L,
+// RESISTANCE → ask near L (within barrier.quote_band).
+//
+// Quote accounting, per side, on every NBBO change (shown for the bid; the ask mirrors it):
+//   same price, size up      → added (new size)
+//   same price, size down    → removed (the lost size) at that price
+//   same price with prints P at the quote since its last update → filled P, and added/canceled the minimal amounts
+//                              that explain the visible change (hit-but-refilled = absorption shows up this way)
+//   bid price up             → the new queue at the better price is added liquidity
+//   bid price down           → the whole old queue is removed at the old price; the queue now shown at the lower
+//                              price was resting before (just not visible in L1), so it is not counted as added
+// A removal is split into filled (explained by prints at/through that quote within barrier.fill_match_ms, either
+// before the update — buffered as pending prints — or after it, since feeds often publish the print after the
+// quote) and canceled (the rest). Reads sum the flows of the requested side whose quote price is within the
+// quote band of L over (t − W_b, t].
+import type { Config } from './config';
+import type { InputEvent, StockQuote, StockTrade } from './events';
+import type { Direction, Level } from './signals';
+import {
+  BASELINE_MIN_SAMPLES,
+  baselineIntervalMs,
+  BASELINE_CAPACITY,
+  classifyBarrier,
+  type BarrierEngine,
+  type BarrierEventContext,
+  type BarrierReading,
+} from './barrier';
+import { evictBefore, msToNs, newRing, percentile, ringPush, type RingState } from './numeric';
+
+type Side = 'B' | 'A';
+
+export interface L1Flow {
+  ts: bigint;
+  seq: number;
+  side: Side;
+  price: number;
+  added: number;
+  canceled: number;
+  filled: number;
+}
+
+interface PendingPrints {
+  size: number;
+  lastTs: bigint;
+}
+
+interface LastRemoval {
+  ts: bigint;
+  seq: number;
+  price: number;
+}
+
+export interface L1BarrierState {
+  bid: { px: number; sz: number } | null;
+  ask: { px: number; sz: number } | null;
+  flows: L1Flow[];
+  seq: number;
+  pending: { B: PendingPrints; A: PendingPrints };
+  lastRemoval: { B: LastRemoval | null; A: LastRemoval | null };
+  baseline: { B: RingState; A: RingState; lastSampleNs: bigint | null; thresholdB: number | null; thresholdA: number | null };
+}
+
+export const newL1BarrierState = (): L1BarrierState => ({
+  bid: null,
+  ask: null,
+  flows: [],
+  seq: 0,
+  pending: { B: { size: 0, lastTs: 0n }, A: { size: 0, lastTs: 0n } },
+  lastRemoval: { B: null, A: null },
+  baseline: { B: newRing(BASELINE_CAPACITY), A: newRing(BASELINE_CAPACITY), lastSampleNs: null, thresholdB: null, thresholdA: null },
+});
+
+const isValidQuote = (q: StockQuote): boolean =>
+  Number.isFinite(q.bid_px) && Number.isFinite(q.ask_px) && q.bid_px > 0 && q.ask_px > 0 && q.ask_px >= q.bid_px;
+
+export class L1BarrierEngine implements BarrierEngine {
+  readonly source = 'l1' as const;
+  private readonly matchNs: bigint;
+
+  constructor(
+    private readonly cfg: Config,
+    readonly state: L1BarrierState = newL1BarrierState(),
+  ) {
+    this.matchNs = msToNs(cfg.barrier.fill_match_ms);
+  }
+
+  onEvent(ev: InputEvent, _ctx: BarrierEventContext): void {
+    if (ev.schema === 'stocks.quotes.v1') this.onQuote(ev);
+    else if (ev.schema === 'stocks.trades.v1') this.onTrade(ev);
+  }
+
+  onTick(tNs: bigint): void {
+    const s = this.state;
+    evictBefore(s.flows, tNs - msToNs(this.cfg.barrier.window_ms));
+    const b = s.baseline;
+    if (b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNs(baselineIntervalMs(this.cfg))) {
+      if (s.bid) ringPush(b.B, s.bid.sz);
+      if (s.ask) ringPush(b.A, s.ask.sz);
+      b.lastSampleNs = tNs;
+      const p = this.cfg.barrier.weak_percentile;
+      b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.B.buf, p) : null;
+      b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.A.buf, p) : null;
+    }
+  }
+
+  read(level: Level, direction: Direction, tNs: bigint): BarrierReading {
+    const s = this.state;
+    const side: Side = direction === 'SUPPORT' ? 'B' : 'A';
+    const band = this.cfg.barrier.quote_band;
+    const from = tNs - msToNs(this.cfg.barrier.window_ms);
+    let added = 0;
+    let canceled = 0;
+    let filled = 0;
+    for (const f of s.flows) {
+      if (f.side !== side || f.ts <= from || f.ts > tNs) continue;
+      if (Math.abs(f.price - level.price) > band + 1e-9) continue;
+      added += f.added;
+      canceled += f.canceled;
+      filled += f.filled;
+    }
+    const q = side === 'B' ? s.bid : s.ask;
+    const defending = q && Math.abs(q.px - level.price) <= band + 1e-9 ? { price: q.px, size: q.sz } : null;
+    const c = classifyBarrier({
+      added,
+      canceled,
+      filled,
+      fThresh: this.cfg.barrier.f_thresh,
+      rVac: this.cfg.barrier.r_vac,
+      rWall: this.cfg.barrier.r_wall,
+      defendingSize: defending ? defending.size : null,
+      weakThreshold: side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA,
+    });
+    return { ...c, added, canceled, filled, defending, churn: 0, passive_volume: 0, caveats: [] };
+  }
+
+  private onQuote(q: StockQuote): void {
+    if (!isValidQuote(q)) return;
+    const s = this.state;
+    const t = q.ts_event_ns;
+    this.sideUpdate('B', s.bid, q.bid_px, q.bid_sz, t);
+    this.sideUpdate('A', s.ask, q.ask_px, q.ask_sz, t);
+    s.bid = { px: q.bid_px, sz: q.bid_sz };
+    s.ask = { px: q.ask_px, sz: q.ask_sz };
+  }
+
+  private sideUpdate(side: Side, prev: { px: number; sz: number } | null, px: number, sz: number, t: bigint): void {
+    if (!prev) return;
+    if (px === prev.px) {
+      // Prints at this quote since its last update were filled out of it, so the visible change d understates the
+      // turnover: the minimal explanation is filled = P, added = max(0, d + P), canceled = max(0, −d − P)
+      // (added − canceled − filled = d). This is how absorption (hit but refilled, d ≈ 0) becomes visible in L1.
+      const d = sz - prev.sz;
+      const P = this.takePending(side, t);
+      if (P === 0) {
+        if (d > 0) this.pushFlow(t, side, px, d, 0, 0);
+        else if (d < 0) this.removal(side, prev.px, -d, t, 0);
+        return;
+      }
+      const added = Math.max(0, d + P);
+      const canceled = Math.max(0, -d - P);
+      const seq = this.pushFlow(t, side, px, added, canceled, P);
+      this.state.lastRemoval[side] = { ts: t, seq, price: px };
+      return;
+    }
+    const better = side === 'B' ? px > prev.px : px < prev.px;
+    if (better) {
+      this.takePending(side, t); // prints at the old queue say nothing about the new one
+      this.pushFlow(t, side, px, sz, 0, 0);
+    }
+    else this.removal(side, prev.px, prev.sz, t, this.takePending(side, t));
+  }
+
+  /** Fresh pending prints of a side (consumed by this quote update); stale ones are dropped. */
+  private takePending(side: Side, t: bigint): number {
+    const pend = this.state.pending[side];
+    const fresh = pend.size > 0 && t - pend.lastTs <= this.matchNs ? pend.size : 0;
+    pend.size = 0;
+    return fresh;
+  }
+
+  private removal(side: Side, price: number, removed: number, t: bigint, prints: number): void {
+    const filled = Math.min(removed, prints);
+    const seq = this.pushFlow(t, side, price, 0, removed - filled, filled);
+    this.state.lastRemoval[side] = { ts: t, seq, price };
+  }
+
+  private pushFlow(ts: bigint, side: Side, price: number, added: number, canceled: number, filled: number): number {
+    const seq = ++this.state.seq;
+    this.state.flows.push({ ts, seq, side, price, added, canceled, filled });
+    return seq;
+  }
+
+  private onTrade(tr: StockTrade): void {
+    const s = this.state;
+    if (!(tr.size > 0) || !Number.isFinite(tr.price)) return;
+    const rb = s.lastRemoval.B;
+    const ra = s.lastRemoval.A;
+    // Sell prints hit the bid, buy prints lift the ask; "through" counts too (price beyond the quote). A print at the
+    // current quote can explain a removal just booked at that same price; a print that is no longer at/through the
+    // current quote can only have hit the queue that was just removed.
+    if (s.bid && tr.price <= s.bid.px) this.attributePrint('B', tr, rb !== null && rb.price === s.bid.px);
+    else if (s.ask && tr.price >= s.ask.px) this.attributePrint('A', tr, ra !== null && ra.price === s.ask.px);
+    else if (rb && tr.price <= rb.price) this.attributePrint('B', tr, true);
+    else if (ra && tr.price >= ra.price) this.attributePrint('A', tr, true);
+  }
+
+  private attributePrint(side: Side, tr: StockTrade, mayReclassify: boolean): void {
+    const s = this.state;
+    let left = tr.size;
+    const r = s.lastRemoval[side];
+    const t = tr.ts_event_ns;
+    if (mayReclassify && r && t - r.ts <= this.matchNs) {
+      // Late print for a removal already booked as canceled: move that part to filled.
+      for (let i = s.flows.length - 1; i >= 0; i--) {
+        const f = s.flows[i]!;
+        if (f.seq < r.seq) break;
+        if (f.seq !== r.seq) continue;
+        const moved = Math.min(left, f.canceled);
+        f.canceled -= moved;
+        f.filled += moved;
+        left -= moved;
+        break;
+      }
+    }
+    if (left > 0) {
+      const p = s.pending[side];
+      p.size = t - p.lastTs <= this.matchNs ? p.size + left : left;
+      p.lastTs = t;
+    }
+  }
+}

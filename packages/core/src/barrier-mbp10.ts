@@ -1,0 +1,267 @@
+// Barrier from ES MBP-10 + ES trades (plan §5.1.1), for levels of the underlying mapped to ES prices through the
+// basis (basis.ts, DESIGN decision 4).
+//
+// Book handling (Databento semantics, see DESIGN "Reading Databento data correctly"):
+// - Only records flagged F_LAST carry a consistent top-10 state; others are mid-update and are ignored.
+// - F_MAYBE_BAD_BOOK marks a gap: the book is not updated, reads carry the BAD_BOOK caveat (LOW confidence) and
+//   the next clean F_LAST record is taken as a fresh baseline (no depth deltas across the gap), since each MBP-10
+//   record carries the whole top-10 state. Snapshot records (F_SNAPSHOT / is_snapshot) also rebase without deltas.
+// - The book is processed event by event: each consistent state is diffed against the previous one price by price,
+//   so churn inside a tick is counted (gross flows), not only the net change between ticks.
+//   Depth at a price is only "known" when the price lies inside the displayed range (or beyond the best price,
+//   where it is 0); a price scrolling out of the 10 visible levels is not a cancel, and is skipped.
+//
+// Per read (level L, direction), zone = L' ± zone_ticks·tick_size with L' = toFutures(L) snapped to the tick grid,
+// on the defending side (SUPPORT → bids, RESISTANCE → asks), over (t − W_b, t]:
+//   gross_added / gross_removed = Σ max(0, ±Δdepth) of the updates in the zone;  churn = their sum
+//   Vpassive = ES volume traded in the zone against that side (BID ← SELL-initiated, ASK ← BUY-initiated)
+//   filled   = min(gross_removed, Vpassive + ε_fill),  canceled = max(0, gross_removed − Vpassive − ε_pull)
+//   absorption bias when Vpassive ≥ F_futures and (net depth did not fall, or Vpassive > 2·depth lost)
+//   churn / (|net| + 1) > churn_ratio_low_confidence → CHURN caveat (spoof-like churn: lower confidence, not state)
+// When the zone is not within the displayed levels the reading is NEUTRAL with the OUT_OF_RANGE caveat.
+import type { Config } from './config';
+import { DBN_FLAGS, type FuturesMbp10, type FuturesTrade, type InputEvent } from './events';
+import type { Direction, Level } from './signals';
+import type { BasisEstimator } from './basis';
+import {
+  BASELINE_CAPACITY,
+  BASELINE_MIN_SAMPLES,
+  baselineIntervalMs,
+  classifyBarrier,
+  type BarrierEngine,
+  type BarrierEventContext,
+  type BarrierReading,
+} from './barrier';
+import { evictBefore, msToNs, newRing, percentile, ringPush, type RingState } from './numeric';
+
+type Side = 'B' | 'A';
+
+/** Passive volume must exceed this multiple of the depth lost to read as hidden/iceberg absorption. */
+export const ABSORPTION_EXCESS_RATIO = 2;
+/** A book silent this long may be replaced by another contract's book (roll). */
+const SYMBOL_SWITCH_NS = 60_000n * 1_000_000n;
+
+export interface BookSide {
+  px: number[];
+  sz: number[];
+}
+
+export interface Mbp10BarrierState {
+  symbol: string | null;
+  lastBookNs: bigint | null;
+  bids: BookSide | null;
+  asks: BookSide | null;
+  badBook: boolean;
+  deltas: { ts: bigint; side: Side; price: number; delta: number }[];
+  trades: { ts: bigint; side: Side; price: number; size: number }[];
+  baseline: { B: RingState; A: RingState; lastSampleNs: bigint | null; thresholdB: number | null; thresholdA: number | null };
+}
+
+export const newMbp10BarrierState = (): Mbp10BarrierState => ({
+  symbol: null,
+  lastBookNs: null,
+  bids: null,
+  asks: null,
+  badBook: false,
+  deltas: [],
+  trades: [],
+  baseline: { B: newRing(BASELINE_CAPACITY), A: newRing(BASELINE_CAPACITY), lastSampleNs: null, thresholdB: null, thresholdA: null },
+});
+
+/** Valid displayed levels of one side, best first (absent levels have NaN price or size ≤ 0). */
+function sideOf(px: number[], sz: number[]): BookSide {
+  const out: BookSide = { px: [], sz: [] };
+  for (let i = 0; i < px.length; i++) {
+    const p = px[i]!;
+    const z = sz[i]!;
+    if (Number.isFinite(p) && z > 0) {
+      out.px.push(p);
+      out.sz.push(z);
+    }
+  }
+  return out;
+}
+
+/** Is the depth at price p known from this side's top-10? Beyond the best price it is 0; past the 10th level unknown. */
+function known(book: BookSide, side: Side, p: number, depth: number): boolean {
+  if (book.px.length < depth) return true; // fewer than 10 levels: the whole side is displayed
+  const worst = book.px[book.px.length - 1]!;
+  return side === 'B' ? p >= worst - 1e-9 : p <= worst + 1e-9;
+}
+
+function depthAt(book: BookSide, p: number): number {
+  for (let i = 0; i < book.px.length; i++) if (Math.abs(book.px[i]! - p) < 1e-9) return book.sz[i]!;
+  return 0;
+}
+
+export class Mbp10BarrierEngine implements BarrierEngine {
+  readonly source = 'mbp10' as const;
+  private readonly depthLevels = 10;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly basis: BasisEstimator,
+    readonly state: Mbp10BarrierState = newMbp10BarrierState(),
+  ) {}
+
+  onEvent(ev: InputEvent, _ctx: BarrierEventContext): void {
+    if (ev.schema === 'futures.mbp10.v1') this.onBook(ev);
+    else if (ev.schema === 'futures.trades.v1') this.onTrade(ev);
+  }
+
+  onTick(tNs: bigint): void {
+    const s = this.state;
+    const cutoff = tNs - msToNs(this.cfg.barrier.window_ms);
+    evictBefore(s.deltas, cutoff);
+    evictBefore(s.trades, cutoff);
+    const b = s.baseline;
+    if (s.bids && s.asks && (b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNs(baselineIntervalMs(this.cfg)))) {
+      // Baseline of "zone-sized" depth at the top of each side, the comparable of a zone's depth at the level.
+      const n = 2 * this.cfg.barrier.zone_ticks + 1;
+      ringPush(b.B, s.bids.sz.slice(0, n).reduce((a, x) => a + x, 0));
+      ringPush(b.A, s.asks.sz.slice(0, n).reduce((a, x) => a + x, 0));
+      b.lastSampleNs = tNs;
+      const p = this.cfg.barrier.weak_percentile;
+      b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.B.buf, p) : null;
+      b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.A.buf, p) : null;
+    }
+  }
+
+  /** Zone bounds in ES prices for a level of the underlying, or null while the basis is unknown. */
+  zoneFor(level: Level): { lo: number; hi: number; center: number } | null {
+    const lp = this.basis.toFutures(level.price);
+    if (lp === null) return null;
+    const tick = this.cfg.barrier.tick_size;
+    const center = Math.round(lp / tick) * tick;
+    const half = this.cfg.barrier.zone_ticks * tick;
+    return { lo: center - half - 1e-9, hi: center + half + 1e-9, center };
+  }
+
+  read(level: Level, direction: Direction, tNs: bigint): BarrierReading {
+    const s = this.state;
+    const side: Side = direction === 'SUPPORT' ? 'B' : 'A';
+    const book = side === 'B' ? s.bids : s.asks;
+    const zone = this.zoneFor(level);
+    const empty = (caveat: 'NO_BOOK' | 'OUT_OF_RANGE'): BarrierReading => ({
+      state: 'NEUTRAL',
+      delta_liq: 0,
+      replenishment_ratio: 0,
+      added: 0,
+      canceled: 0,
+      filled: 0,
+      defending: null,
+      churn: 0,
+      passive_volume: 0,
+      caveats: s.badBook ? [caveat, 'BAD_BOOK'] : [caveat],
+    });
+    if (!book || !zone) return empty('NO_BOOK');
+    const edge = side === 'B' ? zone.lo : zone.hi;
+    if (!known(book, side, edge, this.depthLevels)) return empty('OUT_OF_RANGE');
+
+    const from = tNs - msToNs(this.cfg.barrier.window_ms);
+    const inZone = (p: number): boolean => p >= zone.lo && p <= zone.hi;
+    let grossAdded = 0;
+    let grossRemoved = 0;
+    for (const d of s.deltas) {
+      if (d.side !== side || d.ts <= from || d.ts > tNs || !inZone(d.price)) continue;
+      if (d.delta > 0) grossAdded += d.delta;
+      else grossRemoved -= d.delta;
+    }
+    let vPassive = 0;
+    for (const tr of s.trades) if (tr.side === side && tr.ts > from && tr.ts <= tNs && inZone(tr.price)) vPassive += tr.size;
+
+    const b = this.cfg.barrier;
+    const filled = Math.min(grossRemoved, vPassive + b.eps_fill);
+    const canceled = Math.max(0, grossRemoved - vPassive - b.eps_pull);
+    const net = grossAdded - grossRemoved;
+    const depthLost = Math.max(0, -net);
+    const absorptionBias = vPassive >= b.f_thresh_futures && vPassive > 0 && (net >= 0 || vPassive > ABSORPTION_EXCESS_RATIO * depthLost);
+    const churn = grossAdded + grossRemoved;
+
+    let zoneDepth = 0;
+    for (let i = 0; i < book.px.length; i++) if (inZone(book.px[i]!)) zoneDepth += book.sz[i]!;
+
+    const c = classifyBarrier({
+      added: grossAdded,
+      canceled,
+      filled,
+      fThresh: b.f_thresh_futures,
+      rVac: b.r_vac,
+      rWall: b.r_wall,
+      defendingSize: zoneDepth,
+      weakThreshold: side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA,
+      absorptionBias,
+    });
+    const caveats: BarrierReading['caveats'] = [];
+    if (s.badBook) caveats.push('BAD_BOOK');
+    if (churn > 0 && churn / (Math.abs(net) + 1) > b.churn_ratio_low_confidence) caveats.push('CHURN');
+    return {
+      ...c,
+      added: grossAdded,
+      canceled,
+      filled,
+      defending: { price: zone.center, size: zoneDepth },
+      churn,
+      passive_volume: vPassive,
+      caveats,
+    };
+  }
+
+  private acceptSymbol(symbol: string, t: bigint): boolean {
+    const s = this.state;
+    if (!symbol.startsWith(this.cfg.basis.futures_symbol)) return false;
+    if (s.symbol === symbol) return true;
+    if (s.symbol === null || s.lastBookNs === null || t - s.lastBookNs > SYMBOL_SWITCH_NS) {
+      // New (or rolled) contract: its book starts fresh.
+      s.symbol = symbol;
+      s.bids = null;
+      s.asks = null;
+      s.badBook = false;
+      return true;
+    }
+    return false;
+  }
+
+  private onBook(m: FuturesMbp10): void {
+    const s = this.state;
+    const t = m.ts_event_ns;
+    if (!this.acceptSymbol(m.symbol, t)) return;
+    if (m.flags & DBN_FLAGS.F_MAYBE_BAD_BOOK) {
+      s.badBook = true;
+      return;
+    }
+    if (!(m.flags & DBN_FLAGS.F_LAST)) return; // mid-update: the book is not consistent yet
+    const bids = sideOf(m.bid_px, m.bid_sz);
+    const asks = sideOf(m.ask_px, m.ask_sz);
+    const rebase = s.badBook || m.is_snapshot || (m.flags & DBN_FLAGS.F_SNAPSHOT) !== 0 || !s.bids || !s.asks;
+    if (!rebase) {
+      this.diff('B', s.bids!, bids, t);
+      this.diff('A', s.asks!, asks, t);
+    }
+    s.bids = bids;
+    s.asks = asks;
+    s.badBook = false;
+    s.lastBookNs = t;
+    if (bids.px.length > 0 && asks.px.length > 0) this.basis.onFuturesMid((bids.px[0]! + asks.px[0]!) / 2, t);
+  }
+
+  private diff(side: Side, prev: BookSide, next: BookSide, t: bigint): void {
+    const prices: number[] = [];
+    for (const p of prev.px) prices.push(p);
+    for (const p of next.px) if (!prices.some((q) => Math.abs(q - p) < 1e-9)) prices.push(p);
+    prices.sort((a, b) => (side === 'B' ? b - a : a - b));
+    for (const p of prices) {
+      if (!known(prev, side, p, this.depthLevels) || !known(next, side, p, this.depthLevels)) continue;
+      const delta = depthAt(next, p) - depthAt(prev, p);
+      if (delta !== 0) this.state.deltas.push({ ts: t, side, price: p, delta });
+    }
+  }
+
+  private onTrade(tr: FuturesTrade): void {
+    if (this.state.symbol !== null && tr.symbol !== this.state.symbol) return;
+    if (!tr.symbol.startsWith(this.cfg.basis.futures_symbol) || !(tr.size > 0)) return;
+    // The passive side is the one the aggressor traded against.
+    if (tr.aggressor === -1) this.state.trades.push({ ts: tr.ts_event_ns, side: 'B', price: tr.price, size: tr.size });
+    else if (tr.aggressor === 1) this.state.trades.push({ ts: tr.ts_event_ns, side: 'A', price: tr.price, size: tr.size });
+  }
+}

@@ -1,0 +1,164 @@
+// Level universe (plan §4): which prices are critical right now.
+// Sources: session VWAP, round numbers (every round_step, plus the half-steps on either side of spot when
+// half_round_near_spot), listed strikes near spot (strike_count each side at strike_step), the fuel engine's call
+// wall / put wall / HVL, user hotzones (config levels.hotzones) and the session high/low.
+// Ids are stable: VWAP, ROUND_545, ROUND_545.5, STRIKE_545, CALL_WALL, PUT_WALL, HVL, HOTZONE_545, SESSION_HIGH,
+// SESSION_LOW. When two sources give the same price, one level is kept, by priority
+//   CALL_WALL > PUT_WALL > HVL > VWAP > HOTZONE > SESSION_HIGH > SESSION_LOW > STRIKE > ROUND
+// (the more specific story wins; it also keeps one row per price downstream). Levels are ordered by price, then id.
+// Rounds and strikes are generated within ±max(strike_count·strike_step, 2·round_step) of spot, so the runway
+// always has obstacles beyond the monitor band.
+// The universe is rebuilt on a cadence (levels.refresh_ms of event time) and at once when a wall or HVL moves;
+// between rebuilds prices (VWAP, session extremes) are frozen, which keeps level ids and prices steady for the UI.
+//
+// Sessions: VWAP and the session high/low reset at the session anchor in New York time — 04:00 ET for
+// vwap_anchor 'session' (pre-market open), 09:30 ET for 'rth_open' — with US daylight-saving rules computed from
+// the event time (no clock, no time-zone database).
+import type { Config } from './config';
+import type { Level, LevelKind } from './signals';
+import type { FuelWalls } from './fuel';
+import { priceKey, roundTo } from './numeric';
+
+const KIND_PRIORITY: Record<LevelKind, number> = {
+  CALL_WALL: 0,
+  PUT_WALL: 1,
+  HVL: 2,
+  VWAP: 3,
+  USER: 4,
+  SESSION_HIGH: 5,
+  SESSION_LOW: 6,
+  STRIKE: 7,
+  ROUND: 8,
+};
+
+export interface LevelUniverseState {
+  sessionKey: string | null;
+  vwapPv: number;
+  vwapV: number;
+  high: number | null;
+  low: number | null;
+  levels: Level[];
+  lastRefreshNs: bigint | null;
+  walls: FuelWalls;
+}
+
+export const newLevelUniverseState = (): LevelUniverseState => ({
+  sessionKey: null,
+  vwapPv: 0,
+  vwapV: 0,
+  high: null,
+  low: null,
+  levels: [],
+  lastRefreshNs: null,
+  walls: { call_wall: null, put_wall: null, hvl: null },
+});
+
+/** Second Sunday of March 07:00 UTC to first Sunday of November 06:00 UTC is EDT (UTC−4), else EST (UTC−5). */
+export function nyOffsetMinutes(utcMs: number): number {
+  const y = new Date(utcMs).getUTCFullYear();
+  const nthSunday = (month: number, n: number): number => {
+    const first = new Date(Date.UTC(y, month, 1)).getUTCDay();
+    return 1 + ((7 - first) % 7) + 7 * (n - 1);
+  };
+  const start = Date.UTC(y, 2, nthSunday(2, 2), 7);
+  const end = Date.UTC(y, 10, nthSunday(10, 1), 6);
+  return utcMs >= start && utcMs < end ? -240 : -300;
+}
+
+/** Session id (New York date of the session start) for an event time. */
+export function sessionKeyOf(tNs: bigint, anchor: 'session' | 'rth_open'): string {
+  const utcMs = Number(tNs / 1_000_000n);
+  const anchorMin = anchor === 'rth_open' ? 9 * 60 + 30 : 4 * 60;
+  const local = utcMs + (nyOffsetMinutes(utcMs) - anchorMin) * 60_000;
+  return new Date(local).toISOString().slice(0, 10);
+}
+
+const sameWalls = (a: FuelWalls, b: FuelWalls): boolean => a.call_wall === b.call_wall && a.put_wall === b.put_wall && a.hvl === b.hvl;
+
+export class LevelUniverse {
+  constructor(
+    private readonly cfg: Config,
+    readonly state: LevelUniverseState = newLevelUniverseState(),
+  ) {}
+
+  /** Session VWAP and extremes follow the underlying's prints. */
+  onTrade(price: number, size: number, tNs: bigint): void {
+    if (!(size > 0) || !Number.isFinite(price)) return;
+    const s = this.state;
+    const key = sessionKeyOf(tNs, this.cfg.levels.vwap_anchor);
+    if (key !== s.sessionKey) {
+      s.sessionKey = key;
+      s.vwapPv = 0;
+      s.vwapV = 0;
+      s.high = null;
+      s.low = null;
+    }
+    s.vwapPv += price * size;
+    s.vwapV += size;
+    if (s.high === null || price > s.high) s.high = price;
+    if (s.low === null || price < s.low) s.low = price;
+  }
+
+  get vwap(): number | null {
+    return this.state.vwapV > 0 ? this.state.vwapPv / this.state.vwapV : null;
+  }
+
+  /** Rebuilds when refresh_ms has passed or the walls moved; returns the current levels. */
+  update(spot: number, tNs: bigint, walls: FuelWalls): Level[] {
+    const s = this.state;
+    const due = s.lastRefreshNs === null || tNs - s.lastRefreshNs >= BigInt(this.cfg.levels.refresh_ms) * 1_000_000n;
+    if (due || !sameWalls(walls, s.walls)) {
+      s.walls = { ...walls };
+      s.levels = this.build(spot);
+      s.lastRefreshNs = tNs;
+    }
+    return s.levels;
+  }
+
+  get levels(): Level[] {
+    return this.state.levels;
+  }
+
+  build(spot: number): Level[] {
+    const c = this.cfg.levels;
+    const s = this.state;
+    const out: Level[] = [];
+    const add = (id: string, price: number, kind: LevelKind): void => {
+      if (Number.isFinite(price) && price > 0) out.push({ id, price: roundTo(price, 4), kind });
+    };
+    const span = Math.max(c.strike_count * c.strike_step, 2 * c.round_step);
+    const vwap = this.vwap;
+    if (vwap !== null) add('VWAP', vwap, 'VWAP');
+    for (let i = Math.ceil((spot - span) / c.round_step); i * c.round_step <= spot + span + 1e-9; i++) {
+      const p = roundTo(i * c.round_step, 4);
+      add(`ROUND_${priceKey(p)}`, p, 'ROUND');
+    }
+    if (c.half_round_near_spot) {
+      const below = Math.floor(spot / c.round_step) * c.round_step;
+      for (const p of [below - c.round_step / 2, below + c.round_step / 2, below + (3 * c.round_step) / 2]) {
+        if (Math.abs(p - spot) <= c.round_step) add(`ROUND_${priceKey(p)}`, p, 'ROUND');
+      }
+    }
+    const atm = Math.round(spot / c.strike_step);
+    for (let i = -c.strike_count; i <= c.strike_count; i++) {
+      const p = roundTo((atm + i) * c.strike_step, 4);
+      add(`STRIKE_${priceKey(p)}`, p, 'STRIKE');
+    }
+    if (s.walls.call_wall !== null) add('CALL_WALL', s.walls.call_wall, 'CALL_WALL');
+    if (s.walls.put_wall !== null) add('PUT_WALL', s.walls.put_wall, 'PUT_WALL');
+    if (s.walls.hvl !== null) add('HVL', s.walls.hvl, 'HVL');
+    for (const h of c.hotzones) add(`HOTZONE_${priceKey(h)}`, h, 'USER');
+    if (s.high !== null) add('SESSION_HIGH', s.high, 'SESSION_HIGH');
+    if (s.low !== null) add('SESSION_LOW', s.low, 'SESSION_LOW');
+
+    const byPrice = new Map<string, Level>();
+    for (const l of out) {
+      const k = priceKey(l.price);
+      const prev = byPrice.get(k);
+      if (!prev || KIND_PRIORITY[l.kind] < KIND_PRIORITY[prev.kind] || (KIND_PRIORITY[l.kind] === KIND_PRIORITY[prev.kind] && l.id < prev.id)) {
+        byPrice.set(k, l);
+      }
+    }
+    return [...byPrice.values()].sort((a, b) => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}

@@ -1,0 +1,142 @@
+// Deterministic k-way merge of input streams (DESIGN decision 2; Kafka Streams' enforced processing is the anchor).
+//
+// Total order of items: (ts_event_ns, rank, offset, stream position in the constructor's list). Each stream is
+// non-decreasing in ts and increasing in offset (producers enforce it). An item is released only when no item that
+// could still arrive on ANY stream would sort before it. For a stream that is waiting for input, the smallest
+// possible future item is (watermark, lowest rank seen on that stream, last offset + 1): the watermark is the last
+// ts seen on the stream (items and heartbeats/advance() alike). So an item at T is released only once every stream's
+// watermark has reached T — and, at exactly T, only if the stream cannot still deliver a lower-ranked item at T
+// (a stream that has shown no item yet must pass T strictly). The released sequence is therefore exactly the global
+// sort of all items, whatever the order and chunking in which the streams were pushed.
+// `drain()` (alias `finish()`) ends the input: everything buffered is released in order.
+// A late item (ts below its stream's watermark) violates the producers' contract; it is still released, in order
+// among what is buffered, but possibly after items that sort later (the processor dead-letters such records first).
+
+interface Key {
+  ts: bigint;
+  rank: number;
+  offset: bigint;
+  stream: number;
+}
+
+interface Entry<T> extends Key {
+  item: T;
+}
+
+interface StreamState<T> {
+  buf: Entry<T>[];
+  /** index of the next unreleased entry in buf */
+  head: number;
+  watermark: bigint | null;
+  minRank: number | null;
+  lastOffset: bigint | null;
+}
+
+function cmp(a: Key, b: Key): number {
+  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
+  if (a.rank !== b.rank) return a.rank < b.rank ? -1 : 1;
+  if (a.offset !== b.offset) return a.offset < b.offset ? -1 : 1;
+  return a.stream - b.stream;
+}
+
+export class UnknownStreamError extends Error {
+  constructor(readonly stream: string) {
+    super(`merge: unknown stream "${stream}"`);
+    this.name = 'UnknownStreamError';
+  }
+}
+
+export class DeterministicMerge<T> {
+  private readonly index = new Map<string, number>();
+  private readonly streams: StreamState<T>[];
+
+  constructor(
+    readonly streamNames: readonly string[],
+    private readonly rankOf: (item: T) => number,
+  ) {
+    streamNames.forEach((n, i) => this.index.set(n, i));
+    this.streams = streamNames.map(() => ({ buf: [], head: 0, watermark: null, minRank: null, lastOffset: null }));
+  }
+
+  private of(stream: string): { i: number; s: StreamState<T> } {
+    const i = this.index.get(stream);
+    if (i === undefined) throw new UnknownStreamError(stream);
+    return { i, s: this.streams[i]! };
+  }
+
+  push(stream: string, tsNs: bigint, offset: bigint, item: T): void {
+    const { i, s } = this.of(stream);
+    const e: Entry<T> = { ts: tsNs, rank: this.rankOf(item), offset, stream: i, item };
+    // Keep the unreleased part sorted (a no-op scan for well-behaved streams).
+    let j = s.buf.length;
+    while (j > s.head && cmp(s.buf[j - 1]!, e) > 0) j--;
+    s.buf.splice(j, 0, e);
+    if (s.watermark === null || tsNs > s.watermark) s.watermark = tsNs;
+    if (s.minRank === null || e.rank < s.minRank) s.minRank = e.rank;
+    if (s.lastOffset === null || offset > s.lastOffset) s.lastOffset = offset;
+  }
+
+  /** Heartbeat / idle watermark: the stream will deliver nothing before tsNs. */
+  advance(stream: string, tsNs: bigint): void {
+    const { s } = this.of(stream);
+    if (s.watermark === null || tsNs > s.watermark) s.watermark = tsNs;
+  }
+
+  /** Items not yet released. */
+  get pending(): number {
+    return this.streams.reduce((a, s) => a + s.buf.length - s.head, 0);
+  }
+
+  /** Releases every item that is now safe, in merged order. */
+  release(): T[] {
+    return this.take(false);
+  }
+
+  /** End of input: releases everything buffered, in merged order. */
+  drain(): T[] {
+    return this.take(true);
+  }
+
+  finish(): T[] {
+    return this.drain();
+  }
+
+  private take(all: boolean): T[] {
+    const out: T[] = [];
+    for (;;) {
+      let best: Entry<T> | null = null;
+      let bestStream = -1;
+      this.streams.forEach((s, i) => {
+        const h = s.buf[s.head];
+        if (h && (best === null || cmp(h, best) < 0)) {
+          best = h;
+          bestStream = i;
+        }
+      });
+      if (best === null) break;
+      if (!all && !this.safe(best)) break;
+      const s = this.streams[bestStream]!;
+      out.push(s.buf[s.head]!.item);
+      s.head++;
+      if (s.head > 1024 && s.head * 2 > s.buf.length) {
+        s.buf.splice(0, s.head);
+        s.head = 0;
+      }
+    }
+    return out;
+  }
+
+  /** No stream can still deliver an item sorting before e. */
+  private safe(e: Key): boolean {
+    for (let i = 0; i < this.streams.length; i++) {
+      const s = this.streams[i]!;
+      if (s.watermark === null || s.watermark < e.ts) return false;
+      if (s.watermark > e.ts) continue;
+      // watermark == e.ts: a future item at e.ts sorts at least at (minRank, lastOffset + 1, i).
+      if (s.minRank === null) return false;
+      const lb: Key = { ts: s.watermark, rank: s.minRank, offset: s.lastOffset === null ? 0n : s.lastOffset + 1n, stream: i };
+      if (cmp(lb, e) < 0) return false;
+    }
+    return true;
+  }
+}

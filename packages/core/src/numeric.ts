@@ -1,0 +1,64 @@
+// Small pure numeric helpers shared by the physics engines. No I/O, no clock, no randomness.
+
+export const NS_PER_MS = 1_000_000n;
+
+export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * NS_PER_MS;
+
+/** Seconds between two ns instants as a float (b − a). Only differences are converted, so precision is kept. */
+export const nsDiffSeconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9;
+
+export const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
+
+/**
+ * Rounds to a fixed number of decimals, half away from zero, and normalizes −0 to 0, so that a payload's JSON
+ * bytes depend only on the value and never on float noise beyond the policy (see snap-engine.ts "Rounding policy").
+ */
+export function roundTo(x: number, decimals: number): number {
+  if (!Number.isFinite(x)) return 0;
+  const f = 10 ** decimals;
+  const r = (Math.sign(x) * Math.round(Math.abs(x) * f)) / f;
+  return r === 0 ? 0 : r;
+}
+
+/** Nearest-rank percentile (p in [0,100]) of a non-empty sample; sorts a copy. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((clamp(p, 0, 100) / 100) * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
+
+/** Canonical text for a level price inside an id: at most 4 decimals, no trailing zeros (545 → "545", 545.5 → "545.5"). */
+export function priceKey(price: number): string {
+  return String(roundTo(price, 4));
+}
+
+/** Bounded ring of numeric samples (plain data, so it snapshots as JSON). */
+export interface RingState {
+  cap: number;
+  buf: number[];
+  /** Index the next sample overwrites once buf is full. */
+  head: number;
+}
+
+export const newRing = (cap: number): RingState => ({ cap, buf: [], head: 0 });
+
+export function ringPush(r: RingState, x: number): void {
+  if (r.buf.length < r.cap) r.buf.push(x);
+  else {
+    r.buf[r.head] = x;
+    r.head = (r.head + 1) % r.cap;
+  }
+}
+
+/** Drops leading entries whose time is at or before `cutoffNs` (windows are (t − W, t]). Arrays stay time-ordered. */
+export function evictBefore<T extends { ts: bigint }>(arr: T[], cutoffNs: bigint): void {
+  let k = 0;
+  while (k < arr.length && arr[k]!.ts <= cutoffNs) k++;
+  if (k > 0) arr.splice(0, k);
+}

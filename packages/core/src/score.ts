@@ -1,0 +1,165 @@
+// Composite Break Score and trigger state machine (plan §5.4).
+//
+// §5.4.1 component scores:
+//   S_L (liquidity): VACUUM 100 · WEAK 75 · NEUTRAL/CONSUMED 50, or 60 when Δliq is strongly negative
+//                    (Δliq < −2·F_thresh of the barrier's source) · WALL/ABSORPTION 0
+//   S_H (hedge):     AMPLIFY 100 (dealer short gamma chases a move in either direction, so also the break
+//                    direction) · DAMPEN 0 · NEUTRAL 50
+//   S_T (tape):      100 when a sweep is detected in the break direction; else 0–50 =
+//                    25·clamp(v_b / velocity_ref, 0, 1) + 25·clamp(I_b, 0, 1), where v_b and I_b are velocity and
+//                    imbalance signed so that positive means "toward the break direction"
+// §5.4.2 composite: S = (w_L·S_L + w_H·S_H + w_T·S_T) / (w_L + w_H + w_T), clamped to [0, 100]. Dividing by the
+//   weight sum keeps S on the 0–100 scale for any configured weights (the defaults sum to 1, where this is the
+//   plan's formula as written); all-zero weights give 50.
+// §5.4.3 triggers, per level, on the smoothed score S̃ and event time:
+//   BREAK     S̃ > break_threshold continuously for ≥ hold_ms (timer starts at the first tick above; any tick at or
+//             below, or outside MONITOR_BAND, resets it) while |spot − L| ≤ MONITOR_BAND
+//   REJECT    S̃ < reject_threshold while |spot − L| ≤ TOUCH_BAND
+//   CONTESTED reject_threshold ≤ S̃ ≤ break_threshold with high activity: barrier CONSUMED and a strong tape
+//             (sweep detected, or |imbalance| ≥ STRONG_IMBALANCE)
+//   NEUTRAL   otherwise
+// Confidence: components "lean" break (S_L > 50, S_H > 50, S_T > 25) or reject (below those); HIGH when all three
+//   lean with the score's side of 50, MEDIUM when two do, else LOW. Barrier churn lowers it one step; a bad book,
+//   a level out of MBP-10 range / no book, or stale quotes make it LOW.
+import type { Config } from './config';
+import type { BarrierReading } from './barrier';
+import type { TapeReading } from './tape';
+import type { FuelReading } from './fuel';
+import type { BarrierStateName, Confidence, Direction, MoveDirection, SignalName } from './signals';
+import { clamp } from './numeric';
+
+export const STRONG_IMBALANCE = 0.5;
+
+export const breakDirectionOf = (d: Direction): MoveDirection => (d === 'SUPPORT' ? 'DOWN' : 'UP');
+export const bounceDirectionOf = (d: Direction): MoveDirection => (d === 'SUPPORT' ? 'UP' : 'DOWN');
+
+export interface ComponentScores {
+  liquidity: number;
+  hedge: number;
+  tape: number;
+}
+
+export function liquidityScore(state: BarrierStateName, deltaLiq: number, fThresh: number): number {
+  switch (state) {
+    case 'VACUUM':
+      return 100;
+    case 'WEAK':
+      return 75;
+    case 'WALL':
+    case 'ABSORPTION':
+      return 0;
+    default:
+      return deltaLiq < -2 * fThresh ? 60 : 50;
+  }
+}
+
+export function hedgeScore(effect: FuelReading['effect']): number {
+  return effect === 'AMPLIFY' ? 100 : effect === 'DAMPEN' ? 0 : 50;
+}
+
+export function tapeScore(tape: TapeReading, direction: Direction, velocityRef: number): number {
+  const brk = breakDirectionOf(direction);
+  if (tape.sweep.detected && tape.sweep.direction === brk) return 100;
+  const sign = brk === 'UP' ? 1 : -1;
+  const v = clamp((sign * tape.velocity) / velocityRef, 0, 1);
+  const i = clamp(sign * tape.imbalance, 0, 1);
+  return 25 * v + 25 * i;
+}
+
+export function compositeScore(c: ComponentScores, w: { w_l: number; w_h: number; w_t: number }): number {
+  const sum = w.w_l + w.w_h + w.w_t;
+  if (!(sum > 0)) return 50;
+  const s = (w.w_l * c.liquidity + w.w_h * c.hedge + w.w_t * c.tape) / sum;
+  return clamp(Number.isFinite(s) ? s : 50, 0, 100);
+}
+
+export function componentScores(
+  cfg: Config,
+  barrier: BarrierReading,
+  fuel: FuelReading,
+  tape: TapeReading,
+  direction: Direction,
+): ComponentScores {
+  const fThresh = cfg.barrier.source === 'mbp10' ? cfg.barrier.f_thresh_futures : cfg.barrier.f_thresh;
+  return {
+    liquidity: liquidityScore(barrier.state, barrier.delta_liq, fThresh),
+    hedge: hedgeScore(fuel.effect),
+    tape: tapeScore(tape, direction, cfg.score.velocity_ref),
+  };
+}
+
+/** Per-level trigger memory. */
+export interface TriggerState {
+  /** Event time of the first consecutive tick with S̃ > break_threshold inside MONITOR_BAND, or null. */
+  aboveSinceNs: bigint | null;
+}
+
+export const newTriggerState = (): TriggerState => ({ aboveSinceNs: null });
+
+export interface TriggerInput {
+  smooth: number;
+  distance: number;
+  tNs: bigint;
+  barrierState: BarrierStateName;
+  tape: TapeReading;
+}
+
+export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): SignalName {
+  const sc = cfg.score;
+  const inMonitor = x.distance <= cfg.levels.monitor_band + 1e-9;
+  if (x.smooth > sc.break_threshold && inMonitor) {
+    if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
+  } else st.aboveSinceNs = null;
+  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= BigInt(sc.hold_ms) * 1_000_000n) return 'BREAK';
+  if (x.smooth < sc.reject_threshold && x.distance <= cfg.levels.touch_band + 1e-9) return 'REJECT';
+  const mid = x.smooth >= sc.reject_threshold && x.smooth <= sc.break_threshold;
+  const strongTape = x.tape.sweep.detected || Math.abs(x.tape.imbalance) >= STRONG_IMBALANCE;
+  if (mid && x.barrierState === 'CONSUMED' && strongTape) return 'CONTESTED';
+  return 'NEUTRAL';
+}
+
+export function confidenceOf(c: ComponentScores, score: number, barrier: BarrierReading, staleQuote: boolean): Confidence {
+  if (staleQuote || barrier.caveats.some((k) => k === 'BAD_BOOK' || k === 'OUT_OF_RANGE' || k === 'NO_BOOK')) return 'LOW';
+  const breakSide = score >= 50;
+  const leans = [
+    [c.liquidity, 50],
+    [c.hedge, 50],
+    [c.tape, 25],
+  ] as const;
+  let agree = 0;
+  for (const [v, mid] of leans) if (breakSide ? v > mid : v < mid) agree++;
+  let level = agree >= 3 ? 2 : agree === 2 ? 1 : 0;
+  if (barrier.caveats.includes('CHURN')) level = Math.max(0, level - 1);
+  return level === 2 ? 'HIGH' : level === 1 ? 'MEDIUM' : 'LOW';
+}
+
+const BARRIER_WORDS: Record<BarrierStateName, string> = {
+  VACUUM: 'Vacuum',
+  WALL: 'Wall holds',
+  ABSORPTION: 'Absorption',
+  CONSUMED: 'Liquidity consumed',
+  WEAK: 'Thin defense',
+  NEUTRAL: 'Barrier neutral',
+};
+
+const FUEL_WORDS: Record<FuelReading['effect'], string> = {
+  AMPLIFY: 'dealers chase',
+  DAMPEN: 'dealers dampen',
+  NEUTRAL: 'gamma neutral',
+};
+
+/** A short human line, e.g. "Vacuum + dealers chase; sweep confirms". */
+export function noteOf(barrier: BarrierReading, fuel: FuelReading, tape: TapeReading, c: ComponentScores, direction: Direction): string {
+  const brk = breakDirectionOf(direction);
+  let tapeWords: string;
+  if (tape.sweep.detected) tapeWords = tape.sweep.direction === brk ? 'sweep confirms' : 'sweep against';
+  else if (c.tape >= 25) tapeWords = 'tape pushes in';
+  else if (c.tape > 0) tapeWords = 'tape leans in';
+  else tapeWords = 'tape quiet';
+  let note = `${BARRIER_WORDS[barrier.state]} + ${FUEL_WORDS[fuel.effect]}; ${tapeWords}`;
+  if (barrier.caveats.includes('BAD_BOOK')) note += ' (book gap)';
+  else if (barrier.caveats.includes('OUT_OF_RANGE')) note += ' (level beyond ES top-10)';
+  else if (barrier.caveats.includes('NO_BOOK')) note += ' (no ES book)';
+  else if (barrier.caveats.includes('CHURN')) note += ' (heavy churn)';
+  return note;
+}

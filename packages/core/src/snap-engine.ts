@@ -1,0 +1,391 @@
+// The snap engine: the pure orchestrator every runtime shares (embedded, Kafka processor, replay).
+// Feed it input events in merged order (merge.ts); it returns the §6.4 payloads of the snap ticks that closed.
+//
+// Snap ticks (DESIGN decision 2) fire on event-time boundaries T = k·snap.tick_ms since the Unix epoch.
+//   - Tick T includes every event with ts_event_ns ≤ T. It is emitted when the first later input arrives: push() of
+//     an event (or heartbeat) with ts > T, or advanceTo(t) with t ≥ T (advanceTo is a watermark: "nothing ≤ t is
+//     still to come" — use it for end of input / an idle partition, not for a time that may still receive events).
+//   - A payload is emitted for every boundary once a valid quote of the underlying exists (no spot → no payload;
+//     boundaries before the first valid quote are skipped).
+//   - Idle gaps: boundaries more than IDLE_GAP_MS (60 s) of event time after the last data event (heartbeats do not
+//     count) are skipped; emission resumes at the first boundary ≥ the next data event. The skipped set depends only
+//     on event times, so heartbeats never change the output.
+//   - An event older than an already emitted boundary (a late record the producers failed to stop) is applied to the
+//     next tick; nothing is reordered.
+// Per tick: windows evict, the level universe refreshes (levels.ts), and every level within MONITOR_BAND of spot
+// (spot = NBBO mid) gets barrier / tape / fuel readings, component scores, the composite raw score, smoothed values
+// (smoothing.ts), a trigger (score.ts), a runway (runway.ts), a confidence and a note. A level's direction is
+// SUPPORT when spot > L, RESISTANCE when spot < L (spot = L keeps the previous direction; SUPPORT for a new level);
+// when it flips, the level's smoothers and trigger restart, because the score now measures the other break.
+// Per-level state exists only while the level is monitored, so memory stays bounded.
+//
+// Payload fields: break_score_raw/smooth, barrier.delta_liq, barrier.replenishment_ratio, tape.velocity and
+// fuel.net_dealer_gamma carry the SMOOTHED values of §5.6 for the last four (raw flows added/canceled/filled stay raw);
+// states and triggers are computed from raw readings (score trigger from the smoothed score).
+//
+// Rounding policy (so output bytes are stable): prices, spot, bid, ask, distances, walls → 4 decimals; scores →
+// 2 decimals; ratios (imbalance, replenishment_ratio) → 4 decimals; velocity ($/s) → 6 decimals; flows and volumes
+// (added, canceled, filled, delta_liq, buy_vol, sell_vol, sweep notional, net_dealer_gamma) → integers. Half away
+// from zero; −0 is written as 0. Levels are sorted by |distance| then id.
+import type { Config } from './config';
+import type { InputEvent, StockQuote } from './events';
+import type { Direction, Level, LevelPhysicsPayload, LevelSignal } from './signals';
+import { BasisEstimator, newBasisState, type BasisState } from './basis';
+import type { BarrierEngine, BarrierReading } from './barrier';
+import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
+import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
+import { TapeEngine, newTapeState, type TapeState } from './tape';
+import { FuelEngine, newFuelState, type FuelState } from './fuel';
+import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
+import { newSmoother, smoothStep, type SmootherState } from './smoothing';
+import { componentScores, compositeScore, confidenceOf, newTriggerState, noteOf, stepTrigger, type TriggerState } from './score';
+import { computeRunway, runwayDirection } from './runway';
+import { msToNs, roundTo } from './numeric';
+import { decodeState, encodeState, type JsonValue } from './state-codec';
+
+export const IDLE_GAP_MS = 60_000;
+/** Quotes older than this at a tick make every level's confidence LOW. */
+export const STALE_QUOTE_MS = 5_000;
+export const SNAPSHOT_FORMAT = 'snap-engine-state/v1';
+
+interface SpyQuote {
+  bid: number;
+  ask: number;
+  ts: bigint;
+}
+
+interface PerLevelState {
+  direction: Direction;
+  score: SmootherState;
+  deltaLiq: SmootherState;
+  replenishment: SmootherState;
+  gamma: SmootherState;
+  trigger: TriggerState;
+}
+
+export interface EngineState {
+  quote: SpyQuote | null;
+  nextBoundaryNs: bigint | null;
+  lastActivityNs: bigint | null;
+  basis: BasisState;
+  barrier: L1BarrierState | Mbp10BarrierState;
+  tape: TapeState;
+  fuel: FuelState;
+  universe: LevelUniverseState;
+  velocity: SmootherState;
+  perLevel: Record<string, PerLevelState>;
+}
+
+/** Plain JSON (bigints as {"$bigint": "…"}), for the processor's changelog topic. */
+export interface EngineSnapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  underlying: string;
+  barrier_source: 'l1' | 'mbp10';
+  state: JsonValue;
+}
+
+export class SnapshotError extends Error {
+  constructor(
+    message: string,
+    readonly key: string,
+  ) {
+    super(message);
+    this.name = 'SnapshotError';
+  }
+}
+
+const newState = (cfg: Config): EngineState => ({
+  quote: null,
+  nextBoundaryNs: null,
+  lastActivityNs: null,
+  basis: newBasisState(),
+  barrier: cfg.barrier.source === 'mbp10' ? newMbp10BarrierState() : newL1BarrierState(),
+  tape: newTapeState(),
+  fuel: newFuelState(),
+  universe: newLevelUniverseState(),
+  velocity: newSmoother(),
+  perLevel: {},
+});
+
+const newPerLevel = (direction: Direction): PerLevelState => ({
+  direction,
+  score: newSmoother(),
+  deltaLiq: newSmoother(),
+  replenishment: newSmoother(),
+  gamma: newSmoother(),
+  trigger: newTriggerState(),
+});
+
+const floorDiv = (a: bigint, b: bigint): bigint => {
+  const q = a / b;
+  return q * b > a ? q - 1n : q;
+};
+
+export class SnapEngine {
+  private readonly tickNs: bigint;
+  private readonly basis: BasisEstimator;
+  private readonly barrier: BarrierEngine;
+  private readonly tape: TapeEngine;
+  private readonly fuel: FuelEngine;
+  private readonly universe: LevelUniverse;
+  private readonly s: EngineState;
+
+  constructor(
+    private readonly cfg: Config,
+    readonly underlying: string,
+    state?: EngineState,
+  ) {
+    this.s = state ?? newState(cfg);
+    this.tickNs = msToNs(cfg.snap.tick_ms);
+    this.basis = new BasisEstimator(cfg.basis, this.s.basis);
+    this.barrier =
+      cfg.barrier.source === 'mbp10'
+        ? new Mbp10BarrierEngine(cfg, this.basis, this.s.barrier as Mbp10BarrierState)
+        : new L1BarrierEngine(cfg, this.s.barrier as L1BarrierState);
+    this.tape = new TapeEngine(cfg, this.s.tape);
+    this.fuel = new FuelEngine(cfg, this.s.fuel);
+    this.universe = new LevelUniverse(cfg, this.s.universe);
+  }
+
+  /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
+  push(ev: InputEvent): LevelPhysicsPayload[] {
+    if (!this.accepts(ev)) return [];
+    const ts = ev.ts_event_ns;
+    const out = this.emitUntil(ts, false);
+    if (ev.schema !== 'heartbeat.v1') {
+      this.apply(ev);
+      if (this.s.lastActivityNs === null || ts > this.s.lastActivityNs) this.s.lastActivityNs = ts;
+    }
+    return out;
+  }
+
+  /** Advance event time with no event (heartbeat/watermark/end of input): emits every tick with boundary ≤ tsNs. */
+  advanceTo(tsNs: bigint): LevelPhysicsPayload[] {
+    return this.emitUntil(tsNs, true);
+  }
+
+  /** Plain JSON-serializable state (bigints as strings) for the processor's changelog; restore() continues byte-identically. */
+  snapshot(): EngineSnapshot {
+    return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state: encodeState(this.s) };
+  }
+
+  static restore(cfg: Config, snapshot: EngineSnapshot): SnapEngine {
+    if (!snapshot || snapshot.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`unknown snapshot format ${String(snapshot?.format)}`, 'format');
+    if (snapshot.barrier_source !== cfg.barrier.source) {
+      throw new SnapshotError(
+        `snapshot was taken with barrier.source=${snapshot.barrier_source} but config has ${cfg.barrier.source}`,
+        'barrier.source',
+      );
+    }
+    // Round-trip through text so the restored engine shares nothing with the caller's object.
+    const state = decodeState(JSON.parse(JSON.stringify(snapshot.state)) as JsonValue) as EngineState;
+    return new SnapEngine(cfg, snapshot.underlying, state);
+  }
+
+  /** Latest valid quote of the underlying, if any. */
+  get quote(): { bid: number; ask: number } | null {
+    return this.s.quote ? { bid: this.s.quote.bid, ask: this.s.quote.ask } : null;
+  }
+
+  /** The current level universe (as of the last tick). */
+  get levels(): readonly Level[] {
+    return this.universe.levels;
+  }
+
+  private accepts(ev: InputEvent): boolean {
+    if (ev.key === this.underlying) return true;
+    return ev.schema === 'heartbeat.v1' && (ev.key === '' || ev.key === '*');
+  }
+
+  private apply(ev: InputEvent): void {
+    const ctx = { tNs: ev.ts_event_ns };
+    switch (ev.schema) {
+      case 'stocks.quotes.v1':
+        this.onQuote(ev);
+        this.barrier.onEvent(ev, ctx);
+        this.tape.onEvent(ev);
+        break;
+      case 'stocks.trades.v1':
+        this.barrier.onEvent(ev, ctx);
+        this.tape.onEvent(ev);
+        this.universe.onTrade(ev.price, ev.size, ev.ts_event_ns);
+        break;
+      case 'options.trades.v1':
+      case 'options.greeks_snapshots.v1':
+        this.fuel.onEvent(ev);
+        break;
+      case 'futures.mbp10.v1':
+      case 'futures.trades.v1':
+        this.barrier.onEvent(ev, ctx);
+        break;
+      case 'heartbeat.v1':
+        break;
+    }
+  }
+
+  private onQuote(q: StockQuote): void {
+    if (!(Number.isFinite(q.bid_px) && Number.isFinite(q.ask_px) && q.bid_px > 0 && q.ask_px > 0 && q.ask_px >= q.bid_px)) return;
+    this.s.quote = { bid: q.bid_px, ask: q.ask_px, ts: q.ts_event_ns };
+    this.basis.onSpyMid((q.bid_px + q.ask_px) / 2, q.ts_event_ns);
+  }
+
+  /** Emits ticks with boundary < limit (or ≤ limit when inclusive), applying the idle-gap and no-spot skips. */
+  private emitUntil(limit: bigint, inclusive: boolean): LevelPhysicsPayload[] {
+    const s = this.s;
+    const out: LevelPhysicsPayload[] = [];
+    const firstAfter = (): bigint => (inclusive ? floorDiv(limit, this.tickNs) * this.tickNs + this.tickNs : -floorDiv(-limit, this.tickNs) * this.tickNs);
+    // The first boundary at or after the first input: it is the tick that will include that input.
+    let T: bigint = s.nextBoundaryNs ?? -floorDiv(-limit, this.tickNs) * this.tickNs;
+    const idleNs = msToNs(IDLE_GAP_MS);
+    while (T < limit || (inclusive && T === limit)) {
+      if (s.quote === null || (s.lastActivityNs !== null && T - s.lastActivityNs > idleNs)) {
+        const next = firstAfter();
+        T = next > T ? next : T + this.tickNs;
+        continue;
+      }
+      out.push(this.tick(T));
+      T += this.tickNs;
+    }
+    s.nextBoundaryNs = T;
+    return out;
+  }
+
+  private tick(T: bigint): LevelPhysicsPayload {
+    const s = this.s;
+    const cfg = this.cfg;
+    const q = s.quote!;
+    this.barrier.onTick(T);
+    this.tape.onTick(T);
+    this.fuel.onTick(T);
+    const spot = (q.bid + q.ask) / 2;
+    const walls = this.fuel.walls(T, spot);
+    const universe = this.universe.update(spot, T, walls);
+    const stale = T - q.ts > msToNs(STALE_QUOTE_MS);
+    const sm = cfg.smoothing;
+    const robust = sm.robust ? sm.robust_window : null;
+
+    const monitored = universe.filter((l) => Math.abs(spot - l.price) <= cfg.levels.monitor_band + 1e-9);
+    const velocityRaw = monitored.length > 0 ? this.tape.read(monitored[0]!, T).velocity : 0;
+    const velocity = smoothStep(s.velocity, velocityRaw, T, { halfLifeMs: sm.velocity_half_life_ms, robustWindow: robust });
+
+    const keep = new Set<string>();
+    const rows: LevelSignal[] = [];
+    for (const level of monitored) {
+      keep.add(level.id);
+      const prev = s.perLevel[level.id];
+      const direction: Direction = spot > level.price ? 'SUPPORT' : spot < level.price ? 'RESISTANCE' : (prev?.direction ?? 'SUPPORT');
+      let pl = prev;
+      if (!pl || pl.direction !== direction) pl = s.perLevel[level.id] = newPerLevel(direction);
+      const distance = Math.abs(spot - level.price);
+
+      const barrier = this.barrier.read(level, direction, T);
+      const tape = this.tape.read(level, T);
+      const fuel = this.fuel.read(level, T, walls);
+      const comps = componentScores(cfg, barrier, fuel, tape, direction);
+      const raw = compositeScore(comps, cfg.score);
+      const smooth = smoothStep(pl.score, raw, T, { halfLifeMs: sm.score_half_life_ms, robustWindow: robust });
+      const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, { halfLifeMs: sm.delta_liq_half_life_ms, robustWindow: robust });
+      const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, { halfLifeMs: sm.replenishment_half_life_ms, robustWindow: robust });
+      const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, { halfLifeMs: sm.gamma_half_life_ms, robustWindow: robust });
+      const signal = stepTrigger(pl.trigger, { smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
+      const confidence = confidenceOf(comps, smooth, barrier, stale);
+      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, (obs, facing) =>
+        this.barrier.read(obs, facing, T).state,
+      );
+      rows.push(
+        this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
+      );
+    }
+    for (const id of Object.keys(s.perLevel)) if (!keep.has(id)) delete s.perLevel[id];
+    rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return {
+      ts: Number(T / 1_000_000n),
+      ts_event_ns: T.toString(),
+      underlying: this.underlying,
+      spy: { spot: roundTo(spot, 4), bid: roundTo(q.bid, 4), ask: roundTo(q.ask, 4) },
+      levels: rows,
+    };
+  }
+
+  private row(
+    level: Level,
+    direction: Direction,
+    distance: number,
+    raw: number,
+    smooth: number,
+    signal: LevelSignal['signal'],
+    confidence: LevelSignal['confidence'],
+    b: BarrierReading,
+    dLiq: number,
+    rr: number,
+    tape: ReturnType<TapeEngine['read']>,
+    velocity: number,
+    fuel: ReturnType<FuelEngine['read']>,
+    gamma: number,
+    runway: LevelSignal['runway'],
+    note: string,
+  ): LevelSignal {
+    const p4 = (x: number | null): number | null => (x === null ? null : roundTo(x, 4));
+    return {
+      id: level.id,
+      price: roundTo(level.price, 4),
+      kind: level.kind,
+      direction,
+      distance: roundTo(distance, 4),
+      break_score_raw: roundTo(raw, 2),
+      break_score_smooth: roundTo(smooth, 2),
+      signal,
+      confidence,
+      barrier: {
+        state: b.state,
+        delta_liq: roundTo(dLiq, 0),
+        replenishment_ratio: roundTo(rr, 4),
+        added: roundTo(b.added, 0),
+        canceled: roundTo(b.canceled, 0),
+        filled: roundTo(b.filled, 0),
+      },
+      tape: {
+        imbalance: roundTo(tape.imbalance, 4),
+        buy_vol: roundTo(tape.buy_vol, 0),
+        sell_vol: roundTo(tape.sell_vol, 0),
+        velocity: roundTo(velocity, 6),
+        sweep: { detected: tape.sweep.detected, direction: tape.sweep.direction, notional: roundTo(tape.sweep.notional, 0) },
+      },
+      fuel: {
+        effect: fuel.effect,
+        net_dealer_gamma: roundTo(gamma, 0),
+        call_wall: p4(fuel.call_wall),
+        put_wall: p4(fuel.put_wall),
+        hvl: p4(fuel.hvl),
+      },
+      runway: {
+        direction: runway.direction,
+        next_obstacle: runway.next_obstacle ? { id: runway.next_obstacle.id, price: roundTo(runway.next_obstacle.price, 4) } : null,
+        distance: runway.distance === null ? null : roundTo(runway.distance, 4),
+        quality: runway.quality,
+      },
+      note,
+    };
+  }
+}
+
+/**
+ * Runs the core over a finite, already merged event sequence. At the end, ticks up to `endNs` are emitted
+ * (inclusive); without `endNs`, up to the boundary that contains the last event, so the last event is reported.
+ */
+export function runCore(cfg: Config, underlying: string, events: Iterable<InputEvent>, endNs?: bigint): LevelPhysicsPayload[] {
+  const engine = new SnapEngine(cfg, underlying);
+  const out: LevelPhysicsPayload[] = [];
+  let last: bigint | null = null;
+  for (const ev of events) {
+    for (const p of engine.push(ev)) out.push(p);
+    if (ev.key === underlying && (last === null || ev.ts_event_ns > last)) last = ev.ts_event_ns;
+  }
+  let end = endNs;
+  if (end === undefined && last !== null) {
+    const tick = msToNs(cfg.snap.tick_ms);
+    end = -floorDiv(-last, tick) * tick;
+  }
+  if (end !== undefined) for (const p of engine.advanceTo(end)) out.push(p);
+  return out;
+}

@@ -1,0 +1,197 @@
+// Tape engine (plan §5.2): do the underlying's prints confirm a move through the level?
+// - Aggressor from the last quote before the print: price ≥ ask → BUY (lift), price ≤ bid → SELL (hit), else
+//   MID/UNKNOWN (ignored in the imbalance).
+// - Imbalance near L over W_t, prints within band B_t of L: I = (buy − sell) / (buy + sell + ε), ε = 1 share.
+// - Velocity: least-squares slope of print price vs time over W_v, in $/s (all prints, not only near L: it is the
+//   speed of the approach). Fewer than two distinct print times → 0.
+// - Sweep: prints grouped into clusters whose gaps are ≤ sweep_max_gap_ms; a cluster is a sweep when its notional
+//   (Σ price·size) ≥ sweep_min_notional AND (distinct venues ≥ sweep_venue_min OR at least SWEEP_MIN_CROSSINGS
+//   aggressive prints in its dominant direction — prints repeatedly crossing the spread). Direction: UP when buy
+//   notional ≥ sell notional among aggressive prints (ties: by the cluster's price change, else UP).
+//   A sweep stays "detected" for W_t after its last print, which is how long the tape keeps confirming it.
+import type { Config } from './config';
+import type { InputEvent, StockQuote, StockTrade } from './events';
+import type { Level, MoveDirection } from './signals';
+import { evictBefore, msToNs, nsDiffSeconds } from './numeric';
+
+export const SWEEP_MIN_CROSSINGS = 3;
+const IMBALANCE_EPS = 1;
+
+export interface TapePrint {
+  ts: bigint;
+  price: number;
+  size: number;
+  /** +1 BUY, −1 SELL, 0 unknown */
+  aggr: -1 | 0 | 1;
+}
+
+export interface SweepCluster {
+  startNs: bigint;
+  lastNs: bigint;
+  firstPrice: number;
+  lastPrice: number;
+  notional: number;
+  buyNotional: number;
+  sellNotional: number;
+  buyCount: number;
+  sellCount: number;
+  venues: number[];
+}
+
+export interface SweepEvent {
+  ts: bigint;
+  direction: MoveDirection;
+  notional: number;
+}
+
+export interface TapeState {
+  bid: number | null;
+  ask: number | null;
+  prints: TapePrint[];
+  cluster: SweepCluster | null;
+  sweeps: SweepEvent[];
+}
+
+export const newTapeState = (): TapeState => ({ bid: null, ask: null, prints: [], cluster: null, sweeps: [] });
+
+export interface TapeReading {
+  imbalance: number;
+  buy_vol: number;
+  sell_vol: number;
+  velocity: number;
+  sweep: { detected: boolean; direction: MoveDirection | null; notional: number };
+}
+
+export function aggressorFromQuote(price: number, bid: number | null, ask: number | null): -1 | 0 | 1 {
+  if (ask !== null && price >= ask) return 1;
+  if (bid !== null && price <= bid) return -1;
+  return 0;
+}
+
+/** Least-squares slope of (t, price) in $/s; 0 when undefined. Time is taken relative to `ref` to keep precision. */
+export function priceSlope(points: readonly { ts: bigint; price: number }[], ref: bigint): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  let sx = 0;
+  let sy = 0;
+  const p0 = points[0]!.price;
+  for (const p of points) {
+    sx += nsDiffSeconds(ref, p.ts);
+    sy += p.price - p0;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (const p of points) {
+    const dx = nsDiffSeconds(ref, p.ts) - mx;
+    sxx += dx * dx;
+    sxy += dx * (p.price - p0 - my);
+  }
+  return sxx > 0 ? sxy / sxx : 0;
+}
+
+export class TapeEngine {
+  constructor(
+    private readonly cfg: Config,
+    readonly state: TapeState = newTapeState(),
+  ) {}
+
+  onEvent(ev: InputEvent): void {
+    if (ev.schema === 'stocks.quotes.v1') this.onQuote(ev);
+    else if (ev.schema === 'stocks.trades.v1') this.onTrade(ev);
+  }
+
+  onTick(tNs: bigint): void {
+    const s = this.state;
+    const keepMs = Math.max(this.cfg.tape.window_ms, this.cfg.tape.velocity_window_ms);
+    evictBefore(s.prints, tNs - msToNs(keepMs));
+    evictBefore(s.sweeps, tNs - msToNs(this.cfg.tape.window_ms));
+    // A cluster whose gap has expired is complete: judge it now so a sweep is visible without waiting for a print.
+    if (s.cluster && tNs - s.cluster.lastNs > msToNs(this.cfg.tape.sweep_max_gap_ms)) this.closeCluster();
+  }
+
+  read(level: Level, tNs: bigint): TapeReading {
+    const s = this.state;
+    const t = this.cfg.tape;
+    const fromT = tNs - msToNs(t.window_ms);
+    const fromV = tNs - msToNs(t.velocity_window_ms);
+    let buy = 0;
+    let sell = 0;
+    const vel: TapePrint[] = [];
+    for (const p of s.prints) {
+      if (p.ts > tNs) continue;
+      if (p.ts > fromT && Math.abs(p.price - level.price) <= t.band + 1e-9) {
+        if (p.aggr === 1) buy += p.size;
+        else if (p.aggr === -1) sell += p.size;
+      }
+      if (p.ts > fromV) vel.push(p);
+    }
+    const imbalance = (buy - sell) / (buy + sell + IMBALANCE_EPS);
+    const velocity = priceSlope(vel, tNs);
+    let sweep: TapeReading['sweep'] = { detected: false, direction: null, notional: 0 };
+    const open = s.cluster ? this.judge(s.cluster) : null;
+    const last = open ?? (s.sweeps.length > 0 ? s.sweeps[s.sweeps.length - 1]! : null);
+    if (last && last.ts > fromT && last.ts <= tNs) sweep = { detected: true, direction: last.direction, notional: last.notional };
+    return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
+  }
+
+  private onQuote(q: StockQuote): void {
+    if (!(q.bid_px > 0) || !(q.ask_px > 0) || q.ask_px < q.bid_px) return;
+    this.state.bid = q.bid_px;
+    this.state.ask = q.ask_px;
+  }
+
+  private onTrade(tr: StockTrade): void {
+    if (!(tr.size > 0) || !Number.isFinite(tr.price)) return;
+    const s = this.state;
+    const aggr = aggressorFromQuote(tr.price, s.bid, s.ask);
+    const ts = tr.ts_event_ns;
+    s.prints.push({ ts, price: tr.price, size: tr.size, aggr });
+    if (s.cluster && ts - s.cluster.lastNs > msToNs(this.cfg.tape.sweep_max_gap_ms)) this.closeCluster();
+    const c =
+      s.cluster ??
+      (s.cluster = {
+        startNs: ts,
+        lastNs: ts,
+        firstPrice: tr.price,
+        lastPrice: tr.price,
+        notional: 0,
+        buyNotional: 0,
+        sellNotional: 0,
+        buyCount: 0,
+        sellCount: 0,
+        venues: [],
+      });
+    const notional = tr.price * tr.size;
+    c.lastNs = ts;
+    c.lastPrice = tr.price;
+    c.notional += notional;
+    if (aggr === 1) {
+      c.buyNotional += notional;
+      c.buyCount++;
+    } else if (aggr === -1) {
+      c.sellNotional += notional;
+      c.sellCount++;
+    }
+    if (tr.exchange !== null && !c.venues.includes(tr.exchange)) c.venues.push(tr.exchange);
+  }
+
+  /** The sweep a cluster amounts to, or null. */
+  private judge(c: SweepCluster): SweepEvent | null {
+    const t = this.cfg.tape;
+    if (c.notional < t.sweep_min_notional) return null;
+    const up = c.buyNotional > c.sellNotional || (c.buyNotional === c.sellNotional && c.lastPrice >= c.firstPrice);
+    const crossings = up ? c.buyCount : c.sellCount;
+    if (c.venues.length < t.sweep_venue_min && crossings < SWEEP_MIN_CROSSINGS) return null;
+    return { ts: c.lastNs, direction: up ? 'UP' : 'DOWN', notional: c.notional };
+  }
+
+  private closeCluster(): void {
+    const s = this.state;
+    if (!s.cluster) return;
+    const sweep = this.judge(s.cluster);
+    if (sweep) s.sweeps.push(sweep);
+    s.cluster = null;
+  }
+}

@@ -1,0 +1,113 @@
+// Event builders for the core's unit tests (pure; not exported from the package index).
+import type { FuturesMbp10, FuturesTrade, GreeksSnapshot, Heartbeat, OptionTrade, StockQuote, StockTrade } from './events';
+import { DBN_FLAGS } from './events';
+
+/** 2024-05-13 14:00:00 UTC (10:00 ET), a whole second, so tick boundaries fall on round offsets. */
+export const T0 = 1_715_608_800_000_000_000n;
+export const ms = (n: number): bigint => T0 + BigInt(Math.round(n * 1000)) * 1000n;
+
+const env = (ts: bigint, key = 'SPY') => ({
+  schema_version: 1,
+  source: 'sim' as const,
+  ts_event_ns: ts,
+  ts_recv_ns: ts,
+  key,
+  seq: null,
+  event_id: `e${ts}`,
+});
+
+export function quote(tMs: number, bid: number, ask: number, bidSz = 10_000, askSz = 10_000, key = 'SPY'): StockQuote {
+  return { ...env(ms(tMs), key), schema: 'stocks.quotes.v1', symbol: key, bid_px: bid, ask_px: ask, bid_sz: bidSz, ask_sz: askSz, bid_exch: null, ask_exch: null };
+}
+
+export function trade(tMs: number, price: number, size: number, exchange: number | null = null, key = 'SPY'): StockTrade {
+  return { ...env(ms(tMs), key), schema: 'stocks.trades.v1', symbol: key, price, size, exchange, conditions: [] };
+}
+
+export function optTrade(
+  tMs: number,
+  o: { symbol: string; strike: number; right: 'C' | 'P'; price: number; size: number; bid?: number | null; ask?: number | null; aggressor?: -1 | 0 | 1 },
+): OptionTrade {
+  return {
+    ...env(ms(tMs)),
+    schema: 'options.trades.v1',
+    underlying: 'SPY',
+    option_symbol: o.symbol,
+    exp_date: '2024-05-13',
+    strike: o.strike,
+    right: o.right,
+    price: o.price,
+    size: o.size,
+    opt_bid: o.bid ?? null,
+    opt_ask: o.ask ?? null,
+    aggressor: o.aggressor ?? 0,
+  };
+}
+
+export function greeks(tMs: number, symbol: string, strike: number, right: 'C' | 'P', gamma: number): GreeksSnapshot {
+  return {
+    ...env(ms(tMs)),
+    schema: 'options.greeks_snapshots.v1',
+    underlying: 'SPY',
+    option_symbol: symbol,
+    exp_date: '2024-05-13',
+    strike,
+    right,
+    delta: 0.5,
+    gamma,
+    theta: 0,
+    vega: 0,
+    implied_volatility: null,
+    open_interest: null,
+    last_quote_ts_ns: null,
+    last_trade_ts_ns: null,
+    snapshot_id: `s${tMs}`,
+  };
+}
+
+/** A 10-level ES book: bids best-first from bestBid down, asks from bestBid + tick up; sizes per level. */
+export function book(
+  tMs: number,
+  bestBid: number,
+  bidSz: number[] | number,
+  askSz: number[] | number,
+  flags: number = DBN_FLAGS.F_LAST,
+  tick = 0.25,
+  symbol = 'ESM4',
+): FuturesMbp10 {
+  const bs = Array.isArray(bidSz) ? bidSz : new Array(10).fill(bidSz);
+  const as = Array.isArray(askSz) ? askSz : new Array(10).fill(askSz);
+  return {
+    ...env(ms(tMs)),
+    schema: 'futures.mbp10.v1',
+    symbol,
+    bid_px: bs.map((_, i) => bestBid - i * tick),
+    bid_sz: bs,
+    ask_px: as.map((_, i) => bestBid + tick + i * tick),
+    ask_sz: as,
+    bid_ct: bs.map(() => 1),
+    ask_ct: as.map(() => 1),
+    flags,
+    is_snapshot: false,
+  };
+}
+
+export function esTrade(tMs: number, price: number, size: number, aggressor: -1 | 0 | 1, symbol = 'ESM4'): FuturesTrade {
+  return { ...env(ms(tMs)), schema: 'futures.trades.v1', symbol, price, size, aggressor, venue: null };
+}
+
+export function heartbeat(tMs: number, key = 'SPY'): Heartbeat {
+  return { ...env(ms(tMs), key), schema: 'heartbeat.v1' };
+}
+
+/** Seeded PRNG (mulberry32) for generated streams: tests must not use Math.random. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
