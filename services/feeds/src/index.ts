@@ -7,3 +7,4 @@ export * from './resume';
 export * from './massive';
 export * from './replay';
 export * from './dbn-feed';
+export * from './metrics';
