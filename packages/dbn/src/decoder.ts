@@ -36,7 +36,7 @@ export async function* decodeDbn(source: DbnSource, opts: { chunkSize?: number }
   const path = typeof source === 'string' ? source : undefined;
   const parser = new DbnParser();
   let mode: 'detect' | 'plain' | 'zstd' = 'detect';
-  let head = new Uint8Array(0);
+  let head: Uint8Array = new Uint8Array(0);
   let zstd: Decompress | undefined;
   let out: Uint8Array[] = [];
   let compressedPos = 0;
