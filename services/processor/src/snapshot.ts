@@ -33,27 +33,15 @@ export class SnapshotError extends Error {
 
 export const changelogKey = (group: number): string => `pg-${group}`;
 
-// bigint can appear inside engine snapshots (ns timestamps); tag it so it round-trips exactly.
-const BIGINT_TAG = '$bigint';
-const replacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v);
-const reviver = (_k: string, v: unknown) => {
-  if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o);
-    if (keys.length === 1 && keys[0] === BIGINT_TAG && typeof o[BIGINT_TAG] === 'string') return BigInt(o[BIGINT_TAG] as string);
-  }
-  return v;
-};
-
-/** gzip'd JSON: engine state is mostly repeated field names, so it compresses ~10×, keeping records well under 1 MB. */
+/** gzip'd JSON (engine snapshots are already plain JSON, bigints tagged by the core's state codec): engine state is mostly repeated field names, so it compresses ~10×, keeping records well under 1 MB. */
 export function encodeSnapshot(s: GroupSnapshot): Buffer {
-  return gzipSync(Buffer.from(JSON.stringify(s, replacer), 'utf8'));
+  return gzipSync(Buffer.from(JSON.stringify(s), 'utf8'));
 }
 
 export function decodeSnapshot(key: string, buf: Buffer): GroupSnapshot {
   let s: GroupSnapshot;
   try {
-    s = JSON.parse(gunzipSync(buf).toString('utf8'), reviver) as GroupSnapshot;
+    s = JSON.parse(gunzipSync(buf).toString('utf8')) as GroupSnapshot;
   } catch (e) {
     throw new SnapshotError(`changelog record ${key} is not a gzip'd JSON snapshot: ${(e as Error).message}`, key);
   }
