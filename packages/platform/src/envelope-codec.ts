@@ -424,8 +424,20 @@ export class EnvelopeCodec {
     let p = this.pendingIds.get(cacheKey);
     if (!p) {
       p = (async () => {
-        if (this.compatibility) await this.registry.setCompatibility(this.compatibility, subject);
+        // Level first, so even our first version is checked under it where a subject already exists. Registries
+        // that keep no config for a subject that does not exist yet (Apicurio's ccompat) answer 404: then set it
+        // right after the first version, which has nothing to be compatible with.
+        let levelSet = !this.compatibility;
+        if (this.compatibility) {
+          try {
+            await this.registry.setCompatibility(this.compatibility, subject);
+            levelSet = true;
+          } catch (e) {
+            if (!(e instanceof RegistryError && e.status === 404)) throw e;
+          }
+        }
         const id = await this.registry.register(subject, local.text);
+        if (!levelSet) await this.registry.setCompatibility(this.compatibility!, subject);
         this.ids.set(cacheKey, id);
         // Our own schema under this id needs no resolution on decode.
         if (!this.readers.has(id)) this.readers.set(id, { schemaName, type: local.type });

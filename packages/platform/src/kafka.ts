@@ -16,7 +16,11 @@ function kafkajsLogCreator(logger: Logger): LogCreator {
     ({ level, log }) => {
       const { message, ...fields } = log;
       const f = { ...fields, component: 'kafkajs' };
-      if (level <= KafkaLogLevel.ERROR) logger.error(message, f);
+      // kafkajs logs every retriable broker error response ("Response Fetch(...)", coordinator loading, ...) at
+      // ERROR before retrying it; a retry that finally fails reaches the caller as a thrown error anyway.
+      const retried = level <= KafkaLogLevel.ERROR && /^Response /.test(message) && (fields as { retriable?: boolean }).retriable !== false;
+      if (retried) logger.warn(message, f);
+      else if (level <= KafkaLogLevel.ERROR) logger.error(message, f);
       else if (level === KafkaLogLevel.WARN) logger.warn(message, f);
       else if (level === KafkaLogLevel.INFO) logger.info(message, f);
       else logger.debug(message, f);
