@@ -18,6 +18,7 @@ import {
   createTransactionalProducer,
   loadConfig,
   rdkafkaGlobalConfig,
+  rdkafkaTopicConfig,
   runInTransaction,
   signalRowToRecord,
   type Decoded,
@@ -199,7 +200,7 @@ async function rdConnect<C extends RdProducer | RdConsumer>(client: C): Promise<
 async function rdkafkaProduce(codec: EnvelopeCodec) {
   const K = Rdkafka!;
   const producer = await rdConnect(
-    new K.Producer({ ...rdkafkaGlobalConfig(cfg, { clientId: 'bench-rdkafka' }), 'enable.idempotence': true, dr_cb: true, 'linger.ms': 5 }),
+    new K.Producer({ ...rdkafkaGlobalConfig(cfg, { clientId: 'bench-rdkafka' }), 'enable.idempotence': true, dr_cb: true, 'linger.ms': 5 }, rdkafkaTopicConfig()),
   );
   producer.setPollInterval(5);
   let delivered = 0;
@@ -261,7 +262,7 @@ async function rdkafkaConsume(codec: EnvelopeCodec, topic: string): Promise<bigi
 async function rdkafkaTx(codec: EnvelopeCodec) {
   const K = Rdkafka!;
   const consumer = await rdConnect(rdConsumer(`${run}rdkafka-tx`));
-  const producer = await rdConnect(new K.Producer({ ...rdkafkaGlobalConfig(cfg, { clientId: 'bench-rdkafka' }), 'transactional.id': `${run}rdkafka-tx`, 'linger.ms': 5 }));
+  const producer = await rdConnect(new K.Producer({ ...rdkafkaGlobalConfig(cfg, { clientId: 'bench-rdkafka' }), 'transactional.id': `${run}rdkafka-tx`, 'linger.ms': 5 }, rdkafkaTopicConfig()));
   producer.setPollInterval(5);
   await cb((done) => producer.initTransactions(30_000, (err) => done(err)));
   await codec.register(T.rdkOut, 'levels.signals.v1');

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { Config } from '@snap/core';
-import { applyTopics, createKafka, loadConfig, topicDeclarations, topicName } from '@snap/platform';
+import { applyTopics, createIdempotentProducer, createKafka, loadConfig, partitionForKey, rdkafkaGlobalConfig, rdkafkaTopicConfig, topicDeclarations, topicName } from '@snap/platform';
 
 jest.setTimeout(120_000);
 
@@ -96,5 +96,60 @@ describe('applyTopics', () => {
     const list = await run(['topics', 'list', '--json']);
     const rows = JSON.parse(list.stdout) as { topic: string; exists: boolean; partitions: number; declared_partitions: number }[];
     expect(rows.every((r) => r.topic.startsWith(cliPrefix) && r.exists && r.partitions === r.declared_partitions)).toBe(true);
+  });
+});
+
+describe('co-partitioning: every producer maps key → partition the same way', () => {
+  const KEYS = ['SPY', 'QQQ', 'IWM', 'ES', 'NVDA', 'BRK.B', 'TSLA', 'AAPL', 'SPX', 'NDX'];
+
+  it('kafkajs (DefaultPartitioner) and node-rdkafka (rdkafkaTopicConfig) both put each key on partitionForKey(key)', async () => {
+    const topic = `${prefix}partitioner`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    const expected = KEYS.map((k) => [k, partitionForKey(k, cfg.kafka.partitions)]);
+    // Not all on one partition, or the comparison below would prove nothing.
+    expect(new Set(expected.map(([, p]) => p)).size).toBeGreaterThan(2);
+
+    const producer = createIdempotentProducer(createKafka(cfg));
+    await producer.connect();
+    await producer.send({ topic, messages: KEYS.map((key) => ({ key, value: key })) });
+    await producer.disconnect();
+
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const K = require('node-rdkafka') as typeof import('node-rdkafka');
+    const rd = new K.Producer({ ...rdkafkaGlobalConfig(cfg), 'enable.idempotence': true, dr_cb: true }, rdkafkaTopicConfig());
+    await new Promise<void>((res, rej) => rd.connect({}, (err) => (err ? rej(err) : res())));
+    rd.setPollInterval(5);
+    const rdPlaced = await new Promise<[string, number][]>((res, rej) => {
+      const got: [string, number][] = [];
+      rd.on('delivery-report', (err, r) => {
+        if (err) return rej(err);
+        got.push([String(r.key), r.partition]);
+        if (got.length === KEYS.length) res(got);
+      });
+      for (const k of KEYS) rd.produce(topic, null, Buffer.from(k), k);
+    });
+    await new Promise<void>((res) => rd.disconnect(() => res()));
+    expect(rdPlaced.sort()).toEqual([...expected].sort());
+
+    // Where did kafkajs put them? Read every partition and compare.
+    const consumer = createKafka(cfg).consumer({ groupId: `${prefix}partitioner-g` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen: [string, number][] = [];
+    await new Promise<void>((res, rej) => {
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            seen.push([message.key!.toString(), partition]);
+            if (seen.length === KEYS.length * 2) res();
+          },
+        })
+        .catch(rej);
+    });
+    await consumer.disconnect();
+    // Both producers' records of one key sit on the same partition, which is partitionForKey(key).
+    const byKey = new Map<string, Set<number>>();
+    for (const [k, p] of seen) byKey.set(k, (byKey.get(k) ?? new Set()).add(p));
+    for (const [k, p] of expected) expect([k, [...byKey.get(k as string)!]]).toEqual([k, [p]]);
   });
 });

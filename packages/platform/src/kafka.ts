@@ -3,7 +3,7 @@
 // read_committed consumer. See docs/kafka-clients.md for why kafkajs is the client for these roles.
 //
 // Partitioning: kafkajs's DefaultPartitioner is Java's murmur2 partitioner, which co-partitioning relies on
-// (topics.ts). Any librdkafka client must use `rdkafkaGlobalConfig`, which sets partitioner=murmur2_random.
+// (topics.ts). Any librdkafka producer must take `rdkafkaTopicConfig()` (partitioner=murmur2_random) as its topic config.
 import type { Config } from '@snap/core';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { Consumer, IHeaders, Message, Producer, RecordMetadata, Transaction, KafkaConfig, logCreator as LogCreator } from 'kafkajs';
@@ -101,12 +101,20 @@ export async function runInTransaction<T>(producer: Producer, offsets: Transacti
   }
 }
 
-/** librdkafka (node-rdkafka) global config matching the kafkajs clients above, incl. the Java-compatible partitioner. */
+/** librdkafka (node-rdkafka) global config matching the kafkajs clients above. Pair producers with rdkafkaTopicConfig. */
 export function rdkafkaGlobalConfig(cfg: Pick<Config, 'kafka'>, opts: { clientId?: string } = {}): Record<string, string | number | boolean> {
   return {
     'metadata.broker.list': cfg.kafka.brokers.join(','),
     'client.id': opts.clientId ?? cfg.kafka.client_id,
-    // librdkafka's default partitioner is consistent_random (CRC32): a different key → partition map than Java/kafkajs.
-    partitioner: 'murmur2_random',
   };
+}
+
+/**
+ * librdkafka default topic config for producers: the Java-compatible partitioner. librdkafka's default,
+ * consistent_random (CRC32), maps keys to other partitions than Java/kafkajs and would break co-partitioning.
+ * It must be passed as node-rdkafka's SECOND constructor argument (topic config): node-rdkafka silently ignores
+ * `partitioner` in the global config (measured: keys landed on CRC32 partitions).
+ */
+export function rdkafkaTopicConfig(): Record<string, string | number | boolean> {
+  return { partitioner: 'murmur2_random' };
 }

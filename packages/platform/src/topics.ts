@@ -5,7 +5,8 @@
 // processor task can merge partition p of all inputs. That only holds if every producer maps key → partition the same
 // way: Java's default partitioner, positive(murmur2(key)) % partitions. kafkajs's DefaultPartitioner is that
 // function; librdkafka (node-rdkafka) defaults to consistent_random (CRC32) and MUST be given
-// `partitioner: 'murmur2_random'` (kafka.ts does). `partitionForKey` below is the same function, for tests and tools.
+// `partitioner: 'murmur2_random'` in its TOPIC config (kafka.ts rdkafkaTopicConfig; node-rdkafka ignores it in the
+// global config). `partitionForKey` below is the same function, for tests and tools.
 import type { Config, InputSchema } from '@snap/core';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
