@@ -4,3 +4,5 @@ export * from './task';
 export * from './metrics';
 export * from './kafka-io';
 export * from './processor';
+export * from './parity';
+export * from './replay';
