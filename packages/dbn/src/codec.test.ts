@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
   DEFINITION, DbnError, DbnMetadata, DbnRecord, ERROR, IMBALANCE, Layout, MBO, MBP1, MBP10, OHLCV, STAT, STATUS, SYMBOL_MAPPING, SYSTEM, TRADE,
-  UNDEF_PRICE, decodeDbn, encodeDbn, encodeDbnZstd, encodeRecord, floatToPrice, metadataForVersion, priceToFloat, readDbn,
+  TradeMsg, UNDEF_PRICE, decodeDbn, encodeDbn, encodeDbnZstd, encodeRecord, floatToPrice, metadataForVersion, priceToFloat, readDbn,
 } from './index';
 import { fixture } from './test-fixtures';
 
@@ -279,7 +279,7 @@ function sampleMetadata(version: 1 | 2 | 3): DbnMetadata {
   };
 }
 
-function trade(i: number): DbnRecord {
+function trade(i: number): TradeMsg {
   return {
     kind: 'trade', rtype: 0, publisher_id: 1, instrument_id: 42140878, ts_event: 1_768_487_400_000_000_000n + BigInt(i) * 1000n,
     price: 6000_000_000_000n + BigInt(i % 8) * 250_000_000n, size: 1 + (i % 7), action: 'T', side: i % 2 ? 'A' : 'B', flags: 0x80, depth: 0,

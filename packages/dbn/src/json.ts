@@ -29,6 +29,7 @@ export function recordToJson(rec: DbnRecord): Record<string, unknown> {
 /** One-line readable form for the non-JSON dump: header, then the event, then the top of book when present. */
 export function recordToText(rec: DbnRecord): string {
   const head = `${rec.ts_event} rtype=0x${rec.rtype.toString(16).padStart(2, '0')} pub=${rec.publisher_id} iid=${rec.instrument_id}`;
+  const tail = rec.ts_out === undefined ? '' : ` ts_out=${rec.ts_out}`;
   const px = (p: bigint) => (p === 0x7fffffffffffffffn ? '-' : (Number(p) / 1e9).toFixed(2));
   switch (rec.kind) {
     case 'trade':
@@ -40,7 +41,7 @@ export function recordToText(rec: DbnRecord): string {
         s += ` | ${l.bid_sz}@${px(l.bid_px)} x ${l.ask_sz}@${px(l.ask_px)}`;
         if (rec.levels.length > 1) s += ` (+${rec.levels.length - 1} levels)`;
       }
-      return s;
+      return s + tail;
     }
     default:
       return `${head} ${rec.kind} ${JSON.stringify(recordToJson(rec))}`;
