@@ -143,8 +143,11 @@ export class FakeMassiveServer {
   /** Drops connections abruptly (TCP destroyed, no close frame), as a network failure would. */
   dropConnections(cluster?: MassiveCluster): number {
     let n = 0;
-    for (const { ws, info } of this.sockets.values()) {
+    for (const { ws, info } of [...this.sockets.values()]) {
       if (cluster && info.cluster !== cluster) continue;
+      // Forget it now: the close event comes later, and a test waiting for the reconnect must not see the old client.
+      info.connected = false;
+      this.sockets.delete(info.id);
       ws.terminate();
       n++;
     }
@@ -153,7 +156,7 @@ export class FakeMassiveServer {
 
   /** Open, authenticated clients of a cluster. */
   liveClients(cluster?: MassiveCluster): FakeClientInfo[] {
-    return [...this.sockets.values()].map((s) => s.info).filter((i) => i.authenticated && (!cluster || i.cluster === cluster));
+    return [...this.sockets.values()].filter((s) => s.ws.readyState === WebSocket.OPEN).map((s) => s.info).filter((i) => i.authenticated && (!cluster || i.cluster === cluster));
   }
 
   /** Makes the next `count` REST requests fail with `status` (429 for rate limiting, 5xx for outages). */
