@@ -13,6 +13,7 @@ export type DbnSource = string | Uint8Array | AsyncIterable<Uint8Array> | Iterab
 export type DbnItem = { type: 'metadata'; metadata: DbnMetadata } | { type: 'record'; record: DbnRecord; offset: number };
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+const ZSTD_SLICE = 16 * 1024;
 
 export function isZstd(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && ZSTD_MAGIC.every((b, i) => bytes[i] === b);
@@ -60,38 +61,49 @@ export async function* decodeDbn(source: DbnSource, opts: { chunkSize?: number }
     }
   };
 
+  /** Feeds compressed bytes; blocks decompressed before a zstd failure are still parsed and yielded first. */
+  const feedZstd = function* (chunk: Uint8Array, final: boolean): Generator<DbnItem> {
+    let zerr: unknown;
+    try {
+      pushZstd(chunk, final);
+    } catch (e) {
+      zerr = e;
+    }
+    yield* drain();
+    if (zerr) throw zerr;
+  };
+  const feed = function* (chunk: Uint8Array): Generator<DbnItem> {
+    if (mode === 'zstd') {
+      // Small compressed slices keep the decompressed backlog (and so the parser buffer) small even at high ratios.
+      for (let i = 0; i < chunk.length; i += ZSTD_SLICE) {
+        const slice = chunk.subarray(i, i + ZSTD_SLICE);
+        compressedPos += slice.length;
+        yield* feedZstd(slice, false);
+      }
+    } else {
+      compressedPos += chunk.length;
+      out.push(chunk);
+      yield* drain();
+    }
+  };
+
   try {
     for await (const chunk of chunksOf(source, opts.chunkSize ?? 256 * 1024)) {
-      if (mode === 'detect') {
-        head = concat(head, chunk);
-        if (head.length < 4) continue;
-        mode = isZstd(head) ? 'zstd' : 'plain';
-        // The parser copies each block at once, so fzstd may reuse its output memory.
-        if (mode === 'zstd') zstd = new Decompress((data) => parser.push(data));
-        const first = head;
-        head = new Uint8Array(0);
-        compressedPos += first.length;
-        if (mode === 'zstd') pushZstd(first, false);
-        else out.push(first);
-      } else {
-        compressedPos += chunk.length;
-        if (mode === 'zstd') pushZstd(chunk, false);
-        else out.push(chunk);
+      if (mode !== 'detect') {
+        yield* feed(chunk);
+        continue;
       }
-      yield* drain();
+      head = concat(head, chunk);
+      if (head.length < 4) continue;
+      mode = isZstd(head) ? 'zstd' : 'plain';
+      // The parser copies each block at once, so fzstd may reuse its output memory.
+      if (mode === 'zstd') zstd = new Decompress((data) => parser.push(data));
+      const first = head;
+      head = new Uint8Array(0);
+      yield* feed(first);
     }
     if (mode === 'detect') out.push(head); // fewer than 4 bytes in total
-    if (mode === 'zstd') {
-      let zerr: unknown;
-      try {
-        pushZstd(new Uint8Array(0), true);
-      } catch (e) {
-        zerr = e;
-      }
-      // Records decompressed before the failure still go out first.
-      yield* drain();
-      if (zerr) throw zerr;
-    }
+    if (mode === 'zstd') yield* feedZstd(new Uint8Array(0), true);
     yield* drain();
     parser.finish();
   } catch (e) {

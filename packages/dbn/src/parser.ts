@@ -5,6 +5,9 @@ import { HEADER_LEN, DbnVersion } from './layout';
 import { DBN_PRELUDE_LEN, DbnMetadata, checkVersion, decodeMetadataBody } from './metadata';
 import { DbnRecord, decodeRecord } from './records';
 
+/** Far above any real header (100k symbol mappings ≈ 15 MB). */
+const MAX_METADATA_LEN = 256 * 1024 * 1024;
+
 export type ParsedItem = { type: 'metadata'; metadata: DbnMetadata } | { type: 'record'; record: DbnRecord; offset: number };
 
 export class DbnParser {
@@ -72,6 +75,10 @@ export class DbnParser {
       if (avail < DBN_PRELUDE_LEN) return null;
       this.version = checkVersion(this.buf[this.start + 3]!, this.offset + 3);
       this.metadataLength = this.dv.getUint32(this.start + 4, true);
+      if (this.metadataLength > MAX_METADATA_LEN) {
+        // A corrupt length would otherwise make the parser buffer the whole file before failing.
+        throw new DbnError('BAD_METADATA', this.offset + 4, `metadata length ${this.metadataLength} exceeds the ${MAX_METADATA_LEN}-byte limit`);
+      }
       this.start += DBN_PRELUDE_LEN;
       this.state = 'metadata';
       return this.step();
