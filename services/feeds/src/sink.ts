@@ -123,6 +123,7 @@ export abstract class OrderedFeedSink implements FeedSink {
   private chain: Promise<unknown> = Promise.resolve();
   private liveTimer: NodeJS.Timeout | null = null;
   private readonly defaultKey: string;
+  private closed = false;
 
   constructor(protected readonly opts: OrderedSinkOptions) {
     this.guard = new PartitionOrderGuard(opts.latePolicy);
@@ -154,10 +155,16 @@ export abstract class OrderedFeedSink implements FeedSink {
     return this.serial(() => this.flushOutput());
   }
 
+  /** Flushes and releases the output; idempotent, and the output is released even when the flush fails. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.stopLiveHeartbeats();
-    await this.serial(() => this.flushOutput());
-    await this.closeOutput();
+    try {
+      await this.serial(() => this.flushOutput());
+    } finally {
+      await this.closeOutput();
+    }
   }
 
   /**
