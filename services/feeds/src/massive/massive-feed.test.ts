@@ -29,11 +29,11 @@ let feed: MassiveFeed | null = null;
 let logLines: string[] = [];
 const logger = () => createLogger({ level: 'debug', write: (l) => logLines.push(l) });
 
-function makeFeed(sink: FeedSink, opts: { key?: string; n?: number; stocksUrl?: string } = {}) {
+function makeFeed(sink: FeedSink, opts: { key?: string; n?: number; stocksUrl?: string; restPolling?: boolean } = {}) {
   const config = defaultConfig();
   config.underlyings = ['SPY'];
   config.massive = { ...config.massive, ws_stocks_url: opts.stocksUrl ?? server.wsUrl('stocks'), ws_options_url: server.wsUrl('options'), rest_url: server.restUrl, strikes_around_spot: opts.n ?? 1, strike_step: 1 };
-  feed = new MassiveFeed({ config, apiKey: opts.key ?? KEY, sink, clock: manualClock(RECV), logger: logger(), random: seededRandom(7), backoff: { initialMs: 20, maxMs: 100 }, restPolling: false });
+  feed = new MassiveFeed({ config, apiKey: opts.key ?? KEY, sink, clock: manualClock(RECV), logger: logger(), random: seededRandom(7), backoff: { initialMs: 20, maxMs: 100 }, restPolling: opts.restPolling ?? false });
   return feed;
 }
 
@@ -251,6 +251,45 @@ describe('MassiveFeed against the fake Massive server', () => {
     expect(client.stats.connections).toBe(4);
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
     await client.close();
+  });
+
+  it('polls the REST chain for the 0DTE expiry of the latest event time and strikes near spot, emitting greeks snapshots', async () => {
+    await server.close();
+    const { generateOptionChain } = await import('./fake-market');
+    const chainRows = generateOptionChain({ seed: 3, asOfMs: T0, spot: 676, strikesEachSide: 10, expirations: ['2025-12-16', '2025-12-17'] });
+    server = await FakeMassiveServer.start({ apiKey: KEY, logger: logger(), chain: { SPY: chainRows } });
+    const sink = new CollectSink();
+    const f = makeFeed(sink, { n: 2, restPolling: true });
+    await f.start();
+    // With no market data yet, the first poll (at start) uses the clock's date and no strike filter.
+    await waitUntil(() => sink.events.some((e) => e.schema === 'options.greeks_snapshots.v1'), 'first greeks snapshot');
+    await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+    server.publish('stocks', [stockQuote(T0, 676.19, 676.21)]);
+    await waitUntil(() => f.spotOf('SPY') !== undefined, 'spot');
+    sink.events.length = 0;
+    const snap = await f.pollGreeks('SPY');
+    const q = server.restLog[server.restLog.length - 1]!.query;
+    expect(q).toMatchObject({ expiration_date: '2025-12-16', 'strike_price.gte': '674.2', 'strike_price.lte': '678.2', limit: '250' });
+    const withGreeks = chainRows.filter((r) => {
+      const d = r.details as { expiration_date: string; strike_price: number };
+      return d.expiration_date === '2025-12-16' && d.strike_price >= 674.2 && d.strike_price <= 678.2 && r.greeks !== undefined;
+    });
+    expect(snap.events).toHaveLength(withGreeks.length);
+    expect(sink.events).toEqual(snap.events);
+    expect(sink.events.every((e) => e.schema === 'options.greeks_snapshots.v1' && e.key === 'SPY' && e.source === 'massive_rest' && e.ts_event_ns === RECV)).toBe(true);
+  });
+
+  it('stops with a clear error when the sink fails (nothing is dropped silently)', async () => {
+    const sink = new CollectSink();
+    sink.emit = async () => {
+      throw new Error('broker unavailable');
+    };
+    const f = makeFeed(sink);
+    await f.start();
+    await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+    server.publish('stocks', [stockTrade(1)]);
+    await expect(f.done).rejects.toThrow('feed sink failed: broker unavailable');
+    expect(f.stocks.isLive).toBe(false);
   });
 
   it('streams the seeded session end to end (stocks and options) with nothing dead-lettered', async () => {
