@@ -63,7 +63,7 @@ export function tapeScore(tape: TapeReading, direction: Direction, velocityRef: 
   const sign = brk === 'UP' ? 1 : -1;
   const v = clamp((sign * tape.velocity) / velocityRef, 0, 1);
   const i = clamp(sign * tape.imbalance, 0, 1);
-  return 25 * v + 25 * i;
+  return 25 * v + 25 * i + 0; // + 0 turns −0 into 0
 }
 
 export function compositeScore(c: ComponentScores, w: { w_l: number; w_h: number; w_t: number }): number {

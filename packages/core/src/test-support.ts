@@ -100,7 +100,7 @@ export function heartbeat(tMs: number, key = 'SPY'): Heartbeat {
   return { ...env(ms(tMs), key), schema: 'heartbeat.v1' };
 }
 
-/** Seeded PRNG (mulberry32) for generated streams: tests must not use Math.random. */
+/** Seeded PRNG (mulberry32) for generated streams, so generated inputs are reproducible. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -110,4 +110,56 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A seeded mixed stream around spot ≈ 545 in merged order: SPY quotes and trades (several venues), option trades
+ * with greeks, ES MBP-10 books and ES trades, and heartbeats. `n` steps of 37–137 ms each.
+ */
+export function genStream(seed: number, n: number, startMs = 0): import('./events').InputEvent[] {
+  const rnd = seeded(seed);
+  const out: import('./events').InputEvent[] = [];
+  let t = startMs;
+  let mid = 545 + Math.floor(rnd() * 40 - 20) / 100;
+  let bidSz = 8000;
+  let askSz = 8000;
+  const strikes = [543, 544, 545, 546, 547];
+  for (const k of strikes) {
+    out.push(greeks(t, `C${k}`, k, 'C', 0.02 + rnd() * 0.06));
+    out.push(greeks(t, `P${k}`, k, 'P', 0.02 + rnd() * 0.06));
+  }
+  for (let i = 0; i < n; i++) {
+    t += 37 + Math.floor(rnd() * 100);
+    const r = rnd();
+    if (r < 0.08) mid = Math.round((mid + (rnd() < 0.5 ? -0.01 : 0.01)) * 100) / 100;
+    const bid = Math.round((mid - 0.01) * 100) / 100;
+    const ask = Math.round((mid + 0.01) * 100) / 100;
+    if (r < 0.35) {
+      bidSz = Math.max(100, bidSz + Math.floor((rnd() - 0.5) * 4000));
+      askSz = Math.max(100, askSz + Math.floor((rnd() - 0.5) * 4000));
+      out.push(quote(t, bid, ask, bidSz, askSz));
+    } else if (r < 0.6) {
+      out.push(trade(t, rnd() < 0.5 ? bid : ask, 100 * (1 + Math.floor(rnd() * 30)), Math.floor(rnd() * 6)));
+    } else if (r < 0.7) {
+      const k = strikes[Math.floor(rnd() * strikes.length)]!;
+      const right = rnd() < 0.5 ? 'C' : 'P';
+      const px = Math.round((0.5 + rnd()) * 100) / 100;
+      out.push(optTrade(t, { symbol: `${right}${k}`, strike: k, right, price: px, size: 1 + Math.floor(rnd() * 500), bid: px - 0.02 + Math.floor(rnd() * 3) * 0.02, ask: px + 0.02 }));
+    } else if (r < 0.73) {
+      const k = strikes[Math.floor(rnd() * strikes.length)]!;
+      out.push(greeks(t, `C${k}`, k, 'C', 0.02 + rnd() * 0.06));
+    } else if (r < 0.9) {
+      const esBid = Math.round(mid * 10 * 4) / 4 + 2;
+      const sizes = (): number[] => Array.from({ length: 10 }, () => 20 + Math.floor(rnd() * 200));
+      const flags = rnd() < 0.9 ? DBN_FLAGS.F_LAST : rnd() < 0.5 ? 0 : DBN_FLAGS.F_LAST | DBN_FLAGS.F_MAYBE_BAD_BOOK;
+      out.push(book(t, esBid, sizes(), sizes(), flags));
+    } else if (r < 0.97) {
+      const esBid = Math.round(mid * 10 * 4) / 4 + 2;
+      const sell = rnd() < 0.5;
+      out.push(esTrade(t, sell ? esBid : esBid + 0.25, 1 + Math.floor(rnd() * 40), sell ? -1 : 1));
+    } else {
+      out.push(heartbeat(t));
+    }
+  }
+  return out;
 }

@@ -1,0 +1,125 @@
+import { parseConfig } from './config';
+import { L1BarrierEngine } from './barrier-l1';
+import { classifyBarrier } from './barrier';
+import type { InputEvent } from './events';
+import type { Level } from './signals';
+import { ms, quote, trade } from './test-support';
+
+const L: Level = { id: 'STRIKE_545', price: 545, kind: 'STRIKE' };
+
+function run(events: InputEvent[], cfgRaw: object = {}): L1BarrierEngine {
+  const e = new L1BarrierEngine(parseConfig(cfgRaw));
+  for (const ev of events) e.onEvent(ev, { tNs: ev.ts_event_ns });
+  return e;
+}
+
+describe('classifyBarrier (§5.1 rule)', () => {
+  const base = { fThresh: 5000, rVac: 0.5, rWall: 1.5, defendingSize: null, weakThreshold: null };
+  it('computes Δliq and R from the flows', () => {
+    const c = classifyBarrier({ ...base, added: 3100, canceled: 9800, filled: 1500 });
+    expect(c.delta_liq).toBe(3100 - 9800 - 1500);
+    expect(c.replenishment_ratio).toBeCloseTo(3100 / (11300 + 1), 12);
+    expect(c.state).toBe('VACUUM');
+  });
+  it('needs both R and Δliq beyond their thresholds', () => {
+    expect(classifyBarrier({ ...base, added: 0, canceled: 4999, filled: 0 }).state).toBe('NEUTRAL');
+    expect(classifyBarrier({ ...base, added: 0, canceled: 5001, filled: 0 }).state).toBe('VACUUM');
+    // R above R_vac: not a vacuum even though Δliq is very negative
+    expect(classifyBarrier({ ...base, added: 20_000, canceled: 30_000, filled: 0 }).state).toBe('NEUTRAL');
+    expect(classifyBarrier({ ...base, added: 6000, canceled: 0, filled: 0 }).state).toBe('WALL');
+    expect(classifyBarrier({ ...base, added: 9000, canceled: 0, filled: 3000 }).state).toBe('ABSORPTION');
+    expect(classifyBarrier({ ...base, added: 0, canceled: 1000, filled: 6000 }).state).toBe('CONSUMED');
+  });
+  it('WEAK only below the baseline percentile and only when nothing else fires', () => {
+    expect(classifyBarrier({ ...base, added: 0, canceled: 0, filled: 0, defendingSize: 900, weakThreshold: 1000 }).state).toBe('WEAK');
+    expect(classifyBarrier({ ...base, added: 0, canceled: 0, filled: 0, defendingSize: 1000, weakThreshold: 1000 }).state).toBe('NEUTRAL');
+    expect(classifyBarrier({ ...base, added: 0, canceled: 9000, filled: 0, defendingSize: 900, weakThreshold: 1000 }).state).toBe('VACUUM');
+  });
+});
+
+describe('L1 barrier engine', () => {
+  it('VACUUM: defending bid shrinks without prints', () => {
+    const e = run([quote(0, 545.0, 545.02, 10_000), quote(500, 545.0, 545.02, 8000), quote(1000, 545.0, 545.02, 5000), quote(1500, 545.0, 545.02, 2000)]);
+    const r = e.read(L, 'SUPPORT', ms(2000));
+    expect(r).toMatchObject({ state: 'VACUUM', added: 0, canceled: 8000, filled: 0, delta_liq: -8000 });
+    expect(r.defending).toEqual({ price: 545, size: 2000 });
+  });
+
+  it('CONSUMED: prints at the bid eat the queue faster than it refills (filled > canceled)', () => {
+    const e = run([
+      quote(0, 545.0, 545.02, 10_000),
+      trade(100, 545.0, 4000),
+      quote(150, 545.0, 545.02, 6000),
+      trade(300, 545.0, 3000),
+      quote(350, 545.0, 545.02, 3000),
+    ]);
+    expect(e.read(L, 'SUPPORT', ms(1000))).toMatchObject({ state: 'CONSUMED', filled: 7000, canceled: 0, added: 0 });
+  });
+
+  it('a print published just after the size drop still counts as a fill (within fill_match_ms)', () => {
+    const e = run([quote(0, 545.0, 545.02, 10_000), quote(100, 545.0, 545.02, 4000), trade(120, 545.0, 6000)]);
+    expect(e.read(L, 'SUPPORT', ms(1000))).toMatchObject({ state: 'CONSUMED', filled: 6000, canceled: 0 });
+    const late = run([quote(0, 545.0, 545.02, 10_000), quote(100, 545.0, 545.02, 4000), trade(900, 545.0, 6000)]);
+    expect(late.read(L, 'SUPPORT', ms(1000))).toMatchObject({ state: 'VACUUM', filled: 0, canceled: 6000 });
+  });
+
+  it('ABSORPTION: prints hit the bid but the size replenishes', () => {
+    const evs: InputEvent[] = [quote(0, 545.0, 545.02, 10_000)];
+    let size = 10_000;
+    for (let i = 1; i <= 4; i++) {
+      evs.push(trade(i * 400, 545.0, 3000));
+      size += 2000;
+      evs.push(quote(i * 400 + 50, 545.0, 545.02, size)); // hit for 3000, shows +2000: refilled 5000
+    }
+    const r = run(evs).read(L, 'SUPPORT', ms(2000));
+    expect(r).toMatchObject({ state: 'ABSORPTION', filled: 12_000, added: 20_000, canceled: 0 });
+    expect(r.replenishment_ratio).toBeGreaterThan(1.5);
+  });
+
+  it('WALL: size stacks on the ask without being hit (RESISTANCE reads the ask)', () => {
+    const e = run([quote(0, 544.98, 545.0, 1000, 1000), quote(200, 544.98, 545.0, 1000, 5000), quote(400, 544.98, 545.0, 1000, 9000)]);
+    expect(e.read(L, 'RESISTANCE', ms(500))).toMatchObject({ state: 'WALL', added: 8000, canceled: 0, filled: 0 });
+    // The bid (544.98, inside the 0.05 quote band) is at the level too, but flat.
+    expect(e.read(L, 'SUPPORT', ms(500)).state).toBe('NEUTRAL');
+  });
+
+  it('NEUTRAL: small two-way size changes', () => {
+    const e = run([quote(0, 545.0, 545.02, 10_000), quote(100, 545.0, 545.02, 9000), quote(200, 545.0, 545.02, 10_500)]);
+    expect(e.read(L, 'SUPPORT', ms(500)).state).toBe('NEUTRAL');
+  });
+
+  it('flows away from the level (beyond quote_band) and older than W_b are ignored', () => {
+    const e = run([quote(0, 546.0, 546.02, 10_000), quote(100, 546.0, 546.02, 1000)]);
+    expect(e.read(L, 'SUPPORT', ms(200))).toMatchObject({ state: 'NEUTRAL', canceled: 0 });
+    const old = run([quote(0, 545.0, 545.02, 10_000), quote(100, 545.0, 545.02, 1000)]);
+    expect(old.read(L, 'SUPPORT', ms(200)).state).toBe('VACUUM');
+    expect(old.read(L, 'SUPPORT', ms(5200)).state).toBe('NEUTRAL');
+  });
+
+  it('a bid that drops a price removes the whole old queue at the old price', () => {
+    const e = run([quote(0, 545.0, 545.02, 9000), quote(100, 544.99, 545.01, 500)]);
+    expect(e.read(L, 'SUPPORT', ms(200))).toMatchObject({ state: 'VACUUM', canceled: 9000, added: 0 });
+  });
+
+  it('WEAK: defending size below the weak_percentile of its sampled baseline', () => {
+    const cfg = { barrier: { weak_baseline_ms: 60_000, weak_percentile: 20, f_thresh: 1_000_000 } };
+    const e = new L1BarrierEngine(parseConfig(cfg));
+    e.onEvent(quote(0, 545.0, 545.02, 10_000), { tNs: ms(0) });
+    for (let i = 1; i <= 40; i++) e.onTick(ms(i * 250));
+    expect(e.read(L, 'SUPPORT', ms(10_000)).state).toBe('NEUTRAL');
+    e.onEvent(quote(10_100, 545.0, 545.02, 1500), { tNs: ms(10_100) });
+    e.onTick(ms(10_250));
+    expect(e.read(L, 'SUPPORT', ms(10_250))).toMatchObject({ state: 'WEAK', defending: { price: 545, size: 1500 } });
+    // No baseline yet → never WEAK.
+    const fresh = run([quote(0, 545.0, 545.02, 10)], cfg);
+    fresh.onTick(ms(250));
+    expect(fresh.read(L, 'SUPPORT', ms(250)).state).toBe('NEUTRAL');
+  });
+
+  it('keeps the WEAK baseline bounded', () => {
+    const e = new L1BarrierEngine(parseConfig({ barrier: { weak_baseline_ms: 1_000_000 } }));
+    e.onEvent(quote(0, 545.0, 545.02, 10_000), { tNs: ms(0) });
+    for (let i = 1; i <= 5000; i++) e.onTick(ms(i * 1000));
+    expect(e.state.baseline.B.buf.length).toBeLessThanOrEqual(1024);
+  });
+});

@@ -1,0 +1,99 @@
+import { parseConfig } from './config';
+import { FuelEngine, customerSign, hvlOf } from './fuel';
+import type { InputEvent } from './events';
+import type { Level } from './signals';
+import { greeks, ms, optTrade } from './test-support';
+
+const L: Level = { id: 'STRIKE_545', price: 545, kind: 'STRIKE' };
+const C545 = { symbol: 'O:SPY240513C00545000', strike: 545, right: 'C' as const };
+const P544 = { symbol: 'O:SPY240513P00544000', strike: 544, right: 'P' as const };
+
+function run(events: InputEvent[], cfgRaw: object = {}): FuelEngine {
+  const e = new FuelEngine(parseConfig(cfgRaw));
+  for (const ev of events) e.onEvent(ev);
+  return e;
+}
+const noWalls = { call_wall: null, put_wall: null, hvl: null };
+
+describe('fuel engine (§5.3)', () => {
+  it('customer sign: feed aggressor, then option BBO, then tick rule', () => {
+    const t = (p: Partial<Parameters<typeof optTrade>[1]>) => optTrade(0, { ...C545, price: 1.0, size: 1, ...p });
+    expect(customerSign(t({ aggressor: -1, bid: 0.9, ask: 1.0 }), undefined)).toBe(-1);
+    expect(customerSign(t({ bid: 0.9, ask: 1.0 }), undefined)).toBe(1);
+    expect(customerSign(t({ price: 0.9, bid: 0.9, ask: 1.0 }), undefined)).toBe(-1);
+    expect(customerSign(t({ price: 0.98, bid: 0.9, ask: 1.0 }), undefined)).toBe(1);
+    expect(customerSign(t({ price: 0.95, bid: 0.9, ask: 1.0 }), { price: 0.97, sign: 1 })).toBe(-1); // at mid → tick rule
+    expect(customerSign(t({ price: 1.05 }), { price: 1.0, sign: -1 })).toBe(1);
+    expect(customerSign(t({ price: 1.0 }), { price: 1.0, sign: -1 })).toBe(-1);
+    expect(customerSign(t({}), undefined)).toBe(0);
+  });
+
+  it('dealer gamma = −s·size·γ·100 and flips sign when customers switch from buying to selling', () => {
+    const buying = run([greeks(0, C545.symbol, 545, 'C', 0.05), optTrade(100, { ...C545, price: 1.0, size: 500, bid: 0.9, ask: 1.0 })]);
+    const rb = buying.read(L, ms(200), noWalls);
+    expect(rb.net_dealer_gamma).toBeCloseTo(-500 * 0.05 * 100, 9);
+    expect(rb.effect).toBe('AMPLIFY');
+    const selling = run([greeks(0, C545.symbol, 545, 'C', 0.05), optTrade(100, { ...C545, price: 0.9, size: 500, bid: 0.9, ask: 1.0 })]);
+    const rs = selling.read(L, ms(200), noWalls);
+    expect(rs.net_dealer_gamma).toBeCloseTo(500 * 0.05 * 100, 9);
+    expect(rs.effect).toBe('DAMPEN');
+    const mixed = run([
+      greeks(0, C545.symbol, 545, 'C', 0.05),
+      optTrade(100, { ...C545, price: 1.0, size: 500, bid: 0.9, ask: 1.0 }),
+      optTrade(200, { ...C545, price: 0.9, size: 300, bid: 0.9, ask: 1.0 }),
+    ]);
+    expect(mixed.read(L, ms(300), noWalls).net_dealer_gamma).toBeCloseTo(-200 * 0.05 * 100, 9);
+  });
+
+  it('uses γ as of the trade time, never a later snapshot', () => {
+    const e = run([
+      greeks(0, C545.symbol, 545, 'C', 0.05),
+      optTrade(100, { ...C545, price: 1.0, size: 10, bid: 0.9, ask: 1.0 }),
+      greeks(200, C545.symbol, 545, 'C', 0.5),
+    ]);
+    expect(e.read(L, ms(300), noWalls).net_dealer_gamma).toBeCloseTo(-10 * 0.05 * 100, 9);
+    expect(e.gammaAsOf(C545.symbol, ms(150))).toBe(0.05);
+    expect(e.gammaAsOf(C545.symbol, ms(250))).toBe(0.5);
+    // a trade with no snapshot at or before it has no gamma and is skipped
+    const early = run([optTrade(100, { ...C545, price: 1.0, size: 10, bid: 0.9, ask: 1.0 }), greeks(200, C545.symbol, 545, 'C', 0.05)]);
+    expect(early.read(L, ms(300), noWalls).net_dealer_gamma).toBe(0);
+  });
+
+  it('NEUTRAL inside ±neutral_gamma; strikes beyond ΔK and flows older than W_g are excluded', () => {
+    const e = run([greeks(0, C545.symbol, 545, 'C', 0.001), optTrade(100, { ...C545, price: 1.0, size: 1, bid: 0.9, ask: 1.0 })]);
+    expect(e.read(L, ms(200), noWalls).effect).toBe('NEUTRAL');
+    const far = run([greeks(0, C545.symbol, 545, 'C', 0.05), optTrade(100, { ...C545, price: 1.0, size: 500, bid: 0.9, ask: 1.0 })]);
+    expect(far.read({ id: 'X', price: 547, kind: 'ROUND' }, ms(200), noWalls).net_dealer_gamma).toBe(0);
+    expect(far.read(L, ms(120_200), noWalls).net_dealer_gamma).toBe(0);
+  });
+
+  it('identifies the call wall, the put wall and the HVL from flow', () => {
+    const c546 = { symbol: 'C546', strike: 546, right: 'C' as const };
+    const c547 = { symbol: 'C547', strike: 547, right: 'C' as const };
+    const p543 = { symbol: 'P543', strike: 543, right: 'P' as const };
+    const e = run([
+      greeks(0, c546.symbol, 546, 'C', 0.04),
+      greeks(0, c547.symbol, 547, 'C', 0.04),
+      greeks(0, P544.symbol, 544, 'P', 0.04),
+      greeks(0, p543.symbol, 543, 'P', 0.04),
+      // customers SELL 546 calls heavily (dealers long gamma there), sell some 547s
+      optTrade(100, { ...c546, price: 0.5, size: 1000, bid: 0.5, ask: 0.6 }),
+      optTrade(110, { ...c547, price: 0.2, size: 200, bid: 0.2, ask: 0.3 }),
+      // customers BUY puts: 544 heavily, 543 a little
+      optTrade(120, { ...P544, price: 0.6, size: 3000, bid: 0.5, ask: 0.6 }),
+      optTrade(130, { ...p543, price: 0.3, size: 100, bid: 0.2, ask: 0.3 }),
+    ]);
+    const w = e.walls(ms(200), 545);
+    expect(w.call_wall).toBe(546);
+    expect(w.put_wall).toBe(544);
+    // dealer gamma by strike: 543 −400, 544 −12000, 546 +4000, 547 +800 → cumulative −400, −12400, −8400, −7600: no flip
+    expect(w.hvl).toBeNull();
+  });
+
+  it('HVL is where the cumulative dealer gamma across strikes changes sign (nearest spot if several)', () => {
+    expect(hvlOf(new Map([[543, -100], [544, -50], [545, 400], [546, 10]]), 545.2)).toBe(545);
+    expect(hvlOf(new Map([[540, 100], [541, -300], [549, 500]]), 548)).toBe(549);
+    expect(hvlOf(new Map([[540, 100], [541, -300], [549, 500]]), 540)).toBe(541);
+    expect(hvlOf(new Map([[540, 100], [541, 5]]), 540)).toBeNull();
+  });
+});

@@ -1,0 +1,191 @@
+import fc from 'fast-check';
+import { defaultConfig, parseConfig } from './config';
+import { SnapEngine, runCore, type EngineSnapshot } from './snap-engine';
+import { SnapshotError } from './snap-engine';
+import type { InputEvent } from './events';
+import type { LevelPhysicsPayload } from './signals';
+import { T0, genStream, greeks, heartbeat, ms, optTrade, quote, trade } from './test-support';
+
+const tickOf = (p: LevelPhysicsPayload): bigint => BigInt(p.ts_event_ns);
+
+describe('SnapEngine snap ticks', () => {
+  const cfg = parseConfig({ snap: { tick_ms: 250 } });
+
+  it('no spot → no payload; tick T includes events with ts ≤ T and is emitted when ts > T arrives', () => {
+    const e = new SnapEngine(cfg, 'SPY');
+    expect(e.push(trade(0, 545.0, 100))).toEqual([]); // no quote yet
+    expect(e.push(quote(100, 545.0, 545.02))).toEqual([]); // boundary 0 passed without spot: skipped
+    expect(e.push(quote(250, 545.1, 545.12))).toEqual([]); // exactly on boundary 250: belongs to tick 250
+    const out = e.push(trade(251, 545.1, 100));
+    expect(out.map(tickOf)).toEqual([ms(250)]);
+    expect(out[0]!.spy).toEqual({ spot: 545.11, bid: 545.1, ask: 545.12 });
+    expect(out[0]!.ts).toBe(Number(T0 / 1_000_000n) + 250);
+    expect(out[0]!.ts_event_ns).toBe(ms(250).toString());
+  });
+
+  it('emits every boundary in a gap up to 60 s and advanceTo is inclusive', () => {
+    const e = new SnapEngine(cfg, 'SPY');
+    e.push(quote(10, 545.0, 545.02));
+    expect(e.push(quote(1010, 545.0, 545.02)).map(tickOf)).toEqual([ms(250), ms(500), ms(750), ms(1000)]);
+    expect(e.advanceTo(ms(1500)).map(tickOf)).toEqual([ms(1250), ms(1500)]);
+    expect(e.advanceTo(ms(1500))).toEqual([]);
+  });
+
+  it('skips boundaries more than 60 s after the last data event, deterministically (heartbeats do not count)', () => {
+    const base = [quote(10, 545.0, 545.02), quote(200_010, 545.0, 545.02), trade(200_020, 545.01, 100)];
+    const a = runCore(cfg, 'SPY', base);
+    const withHb = runCore(cfg, 'SPY', [base[0]!, heartbeat(30_000), heartbeat(90_001), heartbeat(150_000), base[1]!, base[2]!]);
+    expect(JSON.stringify(withHb)).toBe(JSON.stringify(a));
+    const ticks = a.map(tickOf);
+    expect(ticks[0]).toBe(ms(250));
+    expect(ticks).toContain(ms(60_000));
+    expect(ticks).not.toContain(ms(60_250)); // 60.24 s after the last event at 10 ms
+    expect(ticks).not.toContain(ms(200_000));
+    expect(ticks[ticks.length - 1]).toBe(ms(200_250));
+    expect(ticks.filter((t) => t > ms(60_000))).toEqual([ms(200_250)]);
+  });
+
+  it('ignores events of other underlyings', () => {
+    const spy = [quote(0, 545.0, 545.02), trade(100, 545.0, 100), quote(600, 545.01, 545.03)];
+    const mixed = [spy[0]!, quote(50, 400.0, 400.02, 1, 1, 'QQQ'), spy[1]!, trade(200, 400.01, 9e6, 1, 'QQQ'), spy[2]!];
+    expect(JSON.stringify(runCore(cfg, 'SPY', mixed))).toBe(JSON.stringify(runCore(cfg, 'SPY', spy)));
+  });
+
+  it('payload = §6.4: monitored levels within MONITOR_BAND, sorted by |distance| then id, with the rounding policy', () => {
+    const out = runCore(defaultConfig(), 'SPY', genStream(7, 600));
+    expect(out.length).toBeGreaterThan(50);
+    for (const p of out) {
+      expect(Object.keys(p)).toEqual(['ts', 'ts_event_ns', 'underlying', 'spy', 'levels']);
+      for (let i = 0; i < p.levels.length; i++) {
+        const l = p.levels[i]!;
+        expect(Math.abs(p.spy.spot - l.price)).toBeLessThanOrEqual(0.5 + 1e-9);
+        expect(l.direction).toBe(p.spy.spot > l.price ? 'SUPPORT' : p.spy.spot < l.price ? 'RESISTANCE' : l.direction);
+        expect(l.break_score_raw).toBeGreaterThanOrEqual(0);
+        expect(l.break_score_raw).toBeLessThanOrEqual(100);
+        expect(Number.isInteger(l.barrier.added) && Number.isInteger(l.barrier.delta_liq) && Number.isInteger(l.fuel.net_dealer_gamma)).toBe(true);
+        expect(Math.round(l.break_score_smooth * 100) / 100).toBe(l.break_score_smooth);
+        expect(Math.round(l.distance * 1e4) / 1e4).toBe(l.distance);
+        if (i > 0) {
+          const prev = p.levels[i - 1]!;
+          expect(prev.distance < l.distance || (prev.distance === l.distance && prev.id < l.id)).toBe(true);
+        }
+      }
+    }
+    expect(out.some((p) => p.levels.length > 0)).toBe(true);
+  });
+});
+
+describe('SnapEngine signals end to end', () => {
+  it('BREAK at a support after a vacuum + dealers short gamma + a down sweep, only after hold_ms', () => {
+    const cfg = parseConfig({ score: { hold_ms: 1000 }, levels: { hotzones: [] } });
+    const evs: InputEvent[] = [greeks(0, 'P545', 545, 'P', 0.08), quote(0, 545.02, 545.04, 20_000, 5000)];
+    // customers buy 545 puts: dealers short gamma near 545
+    for (let i = 0; i < 5; i++) evs.push(optTrade(100 + i * 10, { symbol: 'P545', strike: 545, right: 'P', price: 0.5, size: 400, bid: 0.48, ask: 0.5 }));
+    // the bid near 545 is pulled without prints, then a down sweep across venues
+    let t = 200;
+    for (const sz of [16_000, 12_000, 8000, 4000, 1000]) evs.push(quote((t += 200), 545.02, 545.04, sz, 5000));
+    for (let i = 0; i < 6; i++) evs.push(trade(1300 + i * 10, 545.02 - 0.01 * i, 1500, i));
+    for (let k = 0; k < 20; k++) evs.push(quote(1400 + k * 250, 545.02, 545.04, 1000, 5000));
+    const out = runCore(cfg, 'SPY', evs);
+    // the level at 545 (STRIKE_545 until the put flow makes it the PUT_WALL, which takes its price)
+    const series = out.map((p) => ({ t: tickOf(p), l: p.levels.find((l) => l.price === 545)! })).filter((s) => s.l);
+    const firstBreak = series.find((s) => s.l.signal === 'BREAK');
+    expect(firstBreak).toBeDefined();
+    const above = series.find((s) => s.l.break_score_smooth > 80)!;
+    expect(firstBreak!.t - above.t).toBe(1_000_000_000n); // exactly hold_ms after the first tick above 80
+    expect(series.filter((s) => s.t < firstBreak!.t).every((s) => s.l.signal !== 'BREAK')).toBe(true);
+    const b = firstBreak!.l;
+    expect(b.direction).toBe('SUPPORT');
+    expect(b.fuel.effect).toBe('AMPLIFY');
+    expect(b.runway.direction).toBe('DOWN');
+    expect(b.runway.next_obstacle).not.toBeNull();
+  });
+
+  it('REJECT at a level defended by a replenishing wall with dealers long gamma, when price touches it', () => {
+    const cfg = defaultConfig();
+    const evs: InputEvent[] = [greeks(0, 'C545', 545, 'C', 0.08), quote(0, 544.98, 545.0, 3000, 10_000)];
+    for (let i = 0; i < 5; i++) evs.push(optTrade(100 + i * 10, { symbol: 'C545', strike: 545, right: 'C', price: 0.4, size: 400, bid: 0.4, ask: 0.42 }));
+    let ask = 10_000;
+    for (let i = 0; i < 10; i++) {
+      evs.push(trade(300 + i * 300, 545.0, 2000, i % 3));
+      ask += 2000; // lifted for 2000, shows +2000: refilled 4000
+      evs.push(quote(320 + i * 300, 544.98, 545.0, 3000, ask));
+    }
+    const out = runCore(cfg, 'SPY', evs);
+    const last = out[out.length - 1]!.levels.find((l) => l.price === 545)!;
+    expect(last.id).toBe('CALL_WALL'); // customers sold 545 calls: dealers long gamma there
+    expect(last.direction).toBe('RESISTANCE');
+    expect(last.barrier.state).toBe('ABSORPTION');
+    expect(last.fuel.effect).toBe('DAMPEN');
+    expect(last.signal).toBe('REJECT');
+    expect(last.runway.direction).toBe('DOWN');
+  });
+
+  it('runs with the MBP-10 barrier source', () => {
+    const cfg = parseConfig({ barrier: { source: 'mbp10' } });
+    const out = runCore(cfg, 'SPY', genStream(11, 800));
+    const rows = out.flatMap((p) => p.levels);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((r) => r.barrier.state)).size).toBeGreaterThanOrEqual(1);
+    expect(rows.some((r) => r.confidence === 'LOW')).toBe(true); // out-of-range / bad-book rows exist in this stream
+  });
+});
+
+describe('determinism and snapshots', () => {
+  const cfgs = [defaultConfig(), parseConfig({ barrier: { source: 'mbp10' }, smoothing: { robust: true }, snap: { tick_ms: 100 } })];
+
+  it('property: same input ⇒ byte-identical JSON output', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 0, max: 1 }), (seed, c) => {
+        const evs = genStream(seed, 300);
+        return JSON.stringify(runCore(cfgs[c]!, 'SPY', evs)) === JSON.stringify(runCore(cfgs[c]!, 'SPY', genStream(seed, 300)));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('property: snapshot → JSON → restore mid-stream continues byte-identically', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 1 }), (seed, frac, c) => {
+        const cfg = cfgs[c]!;
+        const evs = genStream(seed, 400);
+        const end = evs[evs.length - 1]!.ts_event_ns + 1_000_000_000n;
+        const whole = runCore(cfg, 'SPY', evs, end);
+        const cut = Math.floor(frac * evs.length);
+        const first = new SnapEngine(cfg, 'SPY');
+        const out: LevelPhysicsPayload[] = [];
+        for (const ev of evs.slice(0, cut)) out.push(...first.push(ev));
+        const text = JSON.stringify(first.snapshot());
+        const second = SnapEngine.restore(cfg, JSON.parse(text) as EngineSnapshot);
+        for (const ev of evs.slice(cut)) out.push(...second.push(ev));
+        out.push(...second.advanceTo(end));
+        return JSON.stringify(out) === JSON.stringify(whole);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('the snapshot is plain JSON and a restore with another barrier source is refused by key', () => {
+    const e = new SnapEngine(defaultConfig(), 'SPY');
+    for (const ev of genStream(3, 200)) e.push(ev);
+    const snap = e.snapshot();
+    expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+    expect(() => SnapEngine.restore(parseConfig({ barrier: { source: 'mbp10' } }), snap)).toThrow(SnapshotError);
+    try {
+      SnapEngine.restore(parseConfig({ barrier: { source: 'mbp10' } }), snap);
+    } catch (err) {
+      expect((err as SnapshotError).key).toBe('barrier.source');
+    }
+  });
+
+  it('bounded memory: windows evict by event time over a long run', () => {
+    const e = new SnapEngine(defaultConfig(), 'SPY');
+    const evs = genStream(5, 20_000);
+    for (const ev of evs) e.push(ev);
+    const s = JSON.parse(JSON.stringify(e.snapshot().state)) as { tape: { prints: unknown[] }; barrier: { flows: unknown[] }; perLevel: object };
+    // ~87 ms per step on average: W_t = 5 s holds at most a few hundred events
+    expect(s.tape.prints.length).toBeLessThan(200);
+    expect(s.barrier.flows.length).toBeLessThan(200);
+    expect(Object.keys(s.perLevel).length).toBeLessThan(10);
+  });
+});

@@ -1,0 +1,86 @@
+import { parseConfig } from './config';
+import { TapeEngine, aggressorFromQuote, priceSlope } from './tape';
+import type { InputEvent } from './events';
+import type { Level } from './signals';
+import { ms, quote, trade } from './test-support';
+
+const L: Level = { id: 'STRIKE_545', price: 545, kind: 'STRIKE' };
+
+function run(events: InputEvent[], cfgRaw: object = {}): TapeEngine {
+  const e = new TapeEngine(parseConfig(cfgRaw));
+  for (const ev of events) e.onEvent(ev);
+  return e;
+}
+
+describe('tape engine (§5.2)', () => {
+  it('classifies the aggressor from the last quote', () => {
+    expect(aggressorFromQuote(545.02, 545.0, 545.02)).toBe(1);
+    expect(aggressorFromQuote(545.03, 545.0, 545.02)).toBe(1);
+    expect(aggressorFromQuote(545.0, 545.0, 545.02)).toBe(-1);
+    expect(aggressorFromQuote(545.01, 545.0, 545.02)).toBe(0);
+    expect(aggressorFromQuote(545.01, null, null)).toBe(0);
+  });
+
+  it('imbalance sign follows the dominant aggressor near the level; mid prints are ignored', () => {
+    const sells = run([quote(0, 545.0, 545.02), trade(100, 545.0, 3000), trade(200, 545.0, 1000), trade(300, 545.02, 1000), trade(400, 545.01, 9000)]);
+    const r = sells.read(L, ms(500));
+    expect(r.sell_vol).toBe(4000);
+    expect(r.buy_vol).toBe(1000);
+    expect(r.imbalance).toBeCloseTo((1000 - 4000) / (5000 + 1), 12);
+    expect(r.imbalance).toBeLessThan(0);
+    const buys = run([quote(0, 545.0, 545.02), trade(100, 545.02, 3000)]);
+    expect(buys.read(L, ms(500)).imbalance).toBeGreaterThan(0.99);
+  });
+
+  it('imbalance only counts prints within band B_t of L and within W_t', () => {
+    const e = run([quote(0, 546.0, 546.02), trade(100, 546.0, 5000)]);
+    expect(e.read(L, ms(200))).toMatchObject({ buy_vol: 0, sell_vol: 0, imbalance: 0 });
+    const old = run([quote(0, 545.0, 545.02), trade(100, 545.0, 5000)]);
+    expect(old.read(L, ms(200)).sell_vol).toBe(5000);
+    expect(old.read(L, ms(5200)).sell_vol).toBe(0);
+  });
+
+  it('velocity is the least-squares slope of price vs time ($/s): sign and magnitude on a linear ramp', () => {
+    const up: InputEvent[] = [quote(0, 544.0, 546.0)];
+    const down: InputEvent[] = [quote(0, 544.0, 546.0)];
+    for (let i = 0; i <= 20; i++) {
+      up.push(trade(i * 100, 545 + 0.02 * i * 0.1, 100)); // +0.02 $/s
+      down.push(trade(i * 100, 545 - 0.5 * i * 0.1, 100)); // −0.5 $/s
+    }
+    expect(run(up).read(L, ms(2000)).velocity).toBeCloseTo(0.02, 9);
+    expect(run(down).read(L, ms(2000)).velocity).toBeCloseTo(-0.5, 9);
+    expect(priceSlope([], 0n)).toBe(0);
+    expect(priceSlope([{ ts: 5n, price: 1 }, { ts: 5n, price: 2 }], 5n)).toBe(0);
+  });
+
+  function burst(startMs: number, gapMs: number, n: number, price: (i: number) => number, size: number, venue: (i: number) => number | null): InputEvent[] {
+    return Array.from({ length: n }, (_, i) => trade(startMs + i * gapMs, price(i), size, venue(i)));
+  }
+
+  it('detects a sweep: tight gaps, enough notional, several venues — with its direction', () => {
+    const evs = [quote(0, 545.0, 545.02), ...burst(1000, 20, 5, (i) => 545.02 + 0.01 * i, 1000, (i) => i)];
+    const r = run(evs).read(L, ms(1200));
+    expect(r.sweep.detected).toBe(true);
+    expect(r.sweep.direction).toBe('UP');
+    expect(r.sweep.notional).toBeCloseTo([0, 1, 2, 3, 4].reduce((a, i) => a + (545.02 + 0.01 * i) * 1000, 0), 6);
+    const down = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 5, (i) => 545.0 - 0.01 * i, 1000, () => null)]).read(L, ms(1200));
+    expect(down.sweep).toMatchObject({ detected: true, direction: 'DOWN' }); // no venues, but prints keep crossing the spread
+  });
+
+  it('no sweep when the gaps are too large, the notional too small, or neither venues nor crossings qualify', () => {
+    const gaps = run([quote(0, 545.0, 545.02), ...burst(1000, 200, 5, () => 545.02, 1000, (i) => i)]);
+    expect(gaps.read(L, ms(2000)).sweep.detected).toBe(false);
+    const small = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 5, () => 545.02, 100, (i) => i)]);
+    expect(small.read(L, ms(1200)).sweep.detected).toBe(false);
+    const mids = run([quote(0, 545.0, 545.04), ...burst(1000, 20, 5, () => 545.02, 1000, () => 7)]);
+    expect(mids.read(L, ms(1200)).sweep.detected).toBe(false);
+  });
+
+  it('a sweep stays detected for W_t after its last print, then expires', () => {
+    const e = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 5, () => 545.02, 1000, (i) => i)]);
+    e.onTick(ms(3000));
+    expect(e.read(L, ms(3000)).sweep.detected).toBe(true);
+    e.onTick(ms(6100));
+    expect(e.read(L, ms(6100)).sweep.detected).toBe(false);
+  });
+});
