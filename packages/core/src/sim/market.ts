@@ -246,6 +246,8 @@ export class MarketSim {
     let lastPrice: number | null = null;
     let notionalShares = 0;
     const venues = Math.max(1, opts.venues ?? 1);
+    // An ordinary order is routed to one venue; only a sweep (venues > 1) fans out across exchanges.
+    const homeVenue = this.rng.pick(VENUES);
     const limitC = opts.limit === undefined ? undefined : Math.round(opts.limit * 100);
     while (remaining > 0) {
       const best = aggressor === 1 ? this.bestAskCents() : this.bestBidCents();
@@ -258,8 +260,8 @@ export class MarketSim {
       const used: number[] = [];
       for (let v = 0; v < venues && left > 0; v++) {
         const part = v === venues - 1 ? left : Math.min(left, Math.max(1, Math.round(take / venues / 100) * 100 || Math.ceil(take / venues)));
-        let venue = this.rng.pick(VENUES);
-        for (let tries = 0; used.includes(venue) && tries < 8; tries++) venue = this.rng.pick(VENUES);
+        let venue = venues === 1 ? homeVenue : this.rng.pick(VENUES);
+        for (let tries = 0; venues > 1 && used.includes(venue) && tries < 8; tries++) venue = this.rng.pick(VENUES);
         used.push(venue);
         this.emitStockTrade(best / 100, part, venue, venues > 1 || opts.iso ? [COND_INTERMARKET_SWEEP] : [], venues > 1 ? [20, 120] : [20, 400]);
         left -= part;
@@ -563,8 +565,8 @@ export class MarketSim {
    * exp(−½(d/2¢)²)) and scales with the dealers' gamma there (half strength at 50k shares/$):
    * long gamma they are happy buyers of dips / sellers of rips and refill the side being hit (up to 2.5× what was
    * taken), short gamma every fill worsens their hedge, so they pull from the side being hit (up to 0.8×).
-   * Their appetite is finite: per strike and side they refill or pull at most what re-hedging a 10¢ move would
-   * need (|G_k|·0.10 shares), so determined aggression does get through.
+   * Their appetite is finite: per strike and side they refill or pull at most what re-hedging a 30¢ move would
+   * need (|G_k|·0.30 shares), so determined aggression does get through.
    */
   private dealerQuoting(): void {
     const hits = this.touchHits;
@@ -580,7 +582,7 @@ export class MarketSim {
       const intensity = (w * Math.abs(gk)) / (Math.abs(gk) + 50_000);
       const key = `${k}|${side}|${gk > 0 ? 'L' : 'S'}`;
       const used = this.dealerUsed.get(key) ?? 0;
-      const room = Math.max(0, Math.abs(gk) * 0.1 - used);
+      const room = Math.max(0, Math.abs(gk) * 0.3 - used);
       const n = Math.min(Math.floor(room / 100) * 100, Math.round(((gk > 0 ? 2.5 : 0.8) * intensity * h) / 100) * 100);
       if (n <= 0) continue;
       const done = gk > 0 ? this.addLiquidity(side, px, n, false) : this.cancelLiquidity(side, px, n, false);

@@ -174,18 +174,18 @@ function runScript(seed: number, s: Script): Scenario {
 const SCRIPTS: Record<string, Script> = {
   vacuum: {
     name: 'vacuum',
-    description: 'Support at 680 with a big bid that is pulled (cancels, few fills, no refills) while 0DTE buyers leave dealers short gamma; a hole below.',
+    description: 'Support at 680 with a big bid (20k) that is pulled over ~5 s — cancels, hardly any fills, a trickle of refills — while 0DTE buyers leave dealers short gamma; a hole below.',
     direction: 'SUPPORT',
     expected: 'BREAK',
-    defend: 12_000,
+    defend: 20_000,
     thinBeyond: true,
     customers: 1,
     after: 0.5,
     test(c, t) {
-      // The defender pulls ~5k shares/s; a trickle of refills; modest selling.
-      c.sim.cancelLiquidity(c.def, c.L, 100 * c.rng.int(2, 3));
-      if (c.rng.chance(0.3)) c.sim.addLiquidity(c.def, c.L, 100);
-      if (c.every(3)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 5));
+      // The defender pulls ~4k shares/s; a trickle of refills; light selling.
+      c.sim.cancelLiquidity(c.def, c.L, 100 * c.rng.int(1, 3));
+      if (c.rng.chance(0.2)) c.sim.addLiquidity(c.def, c.L, 100);
+      if (c.every(1)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 4));
       return (c.queue() === 0 && !c.holding()) || t >= 20_000;
     },
   },
@@ -212,7 +212,7 @@ const SCRIPTS: Record<string, Script> = {
     description: 'Support at 680 eaten by repeated multi-venue sell sweeps; the bid is filled, not pulled, and refilled only half as fast; 0DTE put buyers leave dealers short gamma.',
     direction: 'SUPPORT',
     expected: 'BREAK',
-    defend: 15_000,
+    defend: 25_000,
     thinBeyond: false,
     customers: 1,
     after: 0.6,
@@ -226,38 +226,38 @@ const SCRIPTS: Record<string, Script> = {
   },
   sweep: {
     name: 'sweep',
-    description: 'Resistance at 680 hit by intermarket buy sweeps; offers behind the level are thin and makers back away; a final sweep clears 680 and call buyers keep dealers short gamma.',
+    description: 'Resistance at 680 probed for 8 s by intermarket buy sweeps while makers back away from the offer; a final sweep clears 680 into thin offers; call buyers keep dealers short gamma.',
     direction: 'RESISTANCE',
     expected: 'BREAK',
-    defend: 5000,
+    defend: 12_000,
     thinBeyond: true,
     customers: 1,
     after: 0.6,
     test(c, t) {
-      if (t < 4000) {
-        // Probing sweeps that take the offer at 680 across venues.
-        if (c.every(2)) c.sim.marketOrder(c.att, 100 * c.rng.int(10, 15), { venues: 4, limit: c.L });
-        if (c.every(2)) c.sim.cancelLiquidity(c.def, c.L, 100 * c.rng.int(2, 5));
-        return false;
+      if (t < 8000) {
+        // Probing sweeps that take the offer at 680 across venues; makers pull from it.
+        if (c.every(1.5)) c.sim.marketOrder(c.att, 100 * c.rng.int(10, 15), { venues: 4, limit: c.L });
+        if (c.every(1)) c.sim.cancelLiquidity(c.def, c.L, 100 * c.rng.int(2, 5));
+        return c.queue() === 0 && !c.holding();
       }
-      if (t < 4100) c.sim.marketOrder(c.att, 8000, { venues: 5, limit: c.L + 0.1 });
+      if (t < 8000 + STEP_MS) c.sim.marketOrder(c.att, c.queue() + 5000, { venues: 5, limit: c.L + 0.1 });
       if (c.every(3)) c.sim.marketOrder(c.att, 100 * c.rng.int(3, 8), { venues: c.rng.int(1, 3) });
-      return t >= 8000;
+      return t >= 12_000;
     },
   },
   short_gamma: {
     name: 'short_gamma',
-    description: 'Support at 680 with an ordinary static bid and steady selling; heavy 0DTE customer buying leaves dealers short gamma, so they pull and chase.',
+    description: 'Support at 680 with a static 15k bid and 12 s of steady selling; heavy 0DTE customer buying leaves dealers short gamma, so they pull and chase.',
     direction: 'SUPPORT',
     expected: 'BREAK',
-    defend: 8000,
+    defend: 15_000,
     thinBeyond: false,
     customers: 1,
     after: 0.6,
     test(c, t) {
-      // Ten seconds of steady selling (~1500 shares/s) into an ordinary static bid.
+      // Twelve seconds of steady selling (~1500 shares/s) into an ordinary static bid.
       if (c.every(5)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 4));
-      return (!c.holding() && c.queue() === 0) || t >= 10_000;
+      return (!c.holding() && c.queue() === 0) || t >= 12_000;
     },
   },
   long_gamma: {
@@ -265,14 +265,14 @@ const SCRIPTS: Record<string, Script> = {
     description: 'The same level, bid and selling as short_gamma, but customers sell 0DTE premium, so dealers are long gamma and refill the bid; sellers exhaust.',
     direction: 'SUPPORT',
     expected: 'REJECT',
-    defend: 8000,
+    defend: 15_000,
     thinBeyond: false,
     customers: -1,
     after: -0.5,
     test(c, t) {
-      // Ten seconds of steady selling (~1500 shares/s) into an ordinary static bid.
+      // Twelve seconds of steady selling (~1500 shares/s) into an ordinary static bid.
       if (c.every(5)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 4));
-      return (!c.holding() && c.queue() === 0) || t >= 10_000;
+      return (!c.holding() && c.queue() === 0) || t >= 12_000;
     },
   },
 };
