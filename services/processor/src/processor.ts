@@ -84,8 +84,6 @@ export class Processor {
   private assigned = new Set<number>();
   private joined = false;
   private readonly groups = new Map<number, Promise<GroupState | null>>();
-  /** Groups whose transactional.id another instance took: not rebuilt until the next assignment. */
-  private readonly fenced = new Set<number>();
   /** Consumption position (incl. control records) and end offset per input topic-partition. */
   private readonly positions = new Map<string, { at: bigint; high: bigint }>();
   private lockTail: Promise<unknown> = Promise.resolve();
@@ -127,7 +125,6 @@ export class Processor {
       ok: this.joined && !this.stopping,
       joined: this.joined,
       assigned_groups: [...this.assigned].sort((a, b) => a - b),
-      fenced_groups: [...this.fenced],
       inputs: [...this.inputs.keys()],
     };
   }
@@ -244,8 +241,9 @@ export class Processor {
     const mine: Record<string, number[]> = {};
     for (const [t, ps] of Object.entries(assignment)) if (this.inputs.has(t)) mine[t] = ps;
     const next = new Set(partitionGroupsOf(mine));
-    for (const p of [...this.groups.keys()]) if (!next.has(p)) await this.dropGroup(p);
-    this.fenced.clear();
+    // Every rebalance rebuilds every task from its last commit, also for groups we keep: had we been kicked out
+    // meanwhile, another instance may have committed past our in-memory state. Uncommitted work is redone, never lost.
+    for (const p of [...this.groups.keys()]) await this.dropGroup(p);
     this.assigned = next;
     this.joined = true;
     this.metrics.assigned.set(next.size);
@@ -275,11 +273,12 @@ export class Processor {
 
   /** Fence the previous owner, restore its last committed state, and start where that state left off. */
   private async buildGroup(p: number): Promise<GroupState | null> {
-    if (this.fenced.has(p)) return null;
     const producer = createTransactionalProducer(this.kafka, `${this.cfg.kafka.transactional_id_prefix}-p${p}`);
-    // connect() runs InitProducerId: bumps the epoch (fencing any zombie) and completes/aborts its open transaction,
-    // so the changelog and committed offsets read below are final.
     await producer.connect();
+    // kafkajs runs the transactional InitProducerId on the first transaction(), not on connect(): do it now. It bumps
+    // the epoch (fencing any zombie owner of this group) and waits until the zombie's open transaction is aborted,
+    // so the changelog and committed offsets read below are final. The empty transaction sends nothing.
+    await (await producer.transaction()).abort();
     const key = changelogKey(p);
     const latest = await readLatestByKey(this.kafka, this.admin, this.changelogTopic, [p % this.changelogPartitions]);
     const raw = latest.get(key);
@@ -366,8 +365,9 @@ export class Processor {
       // last committed snapshot.
       await this.dropGroup(p);
       if (isFencing(e)) {
-        this.fenced.add(p);
-        this.log.warn('partition group fenced by another instance; dropping it until the next assignment', { group: p, error: e as Error });
+        // Another instance initialized this group's transactional.id: it owns the group now, or it is a zombie that
+        // will learn so at its next heartbeat. If the group is still ours, the next batch rebuilds it.
+        this.log.warn('partition group fenced by another instance; dropped, rebuilt from its last commit if still assigned', { group: p, error: e as Error });
       } else {
         this.log.error('transaction failed; partition group will be rebuilt from its last commit', { group: p, error: e as Error });
       }
