@@ -29,7 +29,7 @@ describe('DeterministicMerge (DESIGN decision 2)', () => {
     expect(m.release()).toEqual(['t100']);
   });
 
-  it('at equal time a lower-ranked stream at exactly T does not block a higher-ranked one... only the reverse', () => {
+  it('at equal time only a stream that could still send a lower-ranked record at T blocks', () => {
     const m = new DeterministicMerge<string>(['greeks', 'trades'], (x) => (x.startsWith('g') ? 0 : 4));
     m.push('trades', 50n, 7n, 't50');
     m.push('greeks', 50n, 3n, 'g50');

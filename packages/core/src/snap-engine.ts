@@ -265,7 +265,7 @@ export class SnapEngine {
     const robust = sm.robust ? sm.robust_window : null;
 
     const monitored = universe.filter((l) => Math.abs(spot - l.price) <= cfg.levels.monitor_band + 1e-9);
-    const velocityRaw = monitored.length > 0 ? this.tape.read(monitored[0]!, T).velocity : 0;
+    const velocityRaw = this.tape.velocityAt(T);
     const velocity = smoothStep(s.velocity, velocityRaw, T, { halfLifeMs: sm.velocity_half_life_ms, robustWindow: robust });
 
     const keep = new Set<string>();

@@ -136,6 +136,15 @@ export class TapeEngine {
     return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
   }
 
+  /** Velocity ($/s) of the approach at tNs: the slope over W_v of all prints, whatever the level. */
+  velocityAt(tNs: bigint): number {
+    const fromV = tNs - msToNs(this.cfg.tape.velocity_window_ms);
+    return priceSlope(
+      this.state.prints.filter((p) => p.ts > fromV && p.ts <= tNs),
+      tNs,
+    );
+  }
+
   private onQuote(q: StockQuote): void {
     if (!(q.bid_px > 0) || !(q.ask_px > 0) || q.ask_px < q.bid_px) return;
     this.state.bid = q.bid_px;
