@@ -17,3 +17,4 @@ export * from './runway';
 export * from './merge';
 export * from './state-codec';
 export * from './snap-engine';
+export * from './sim';

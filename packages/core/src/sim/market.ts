@@ -17,7 +17,7 @@ import type { Aggressor, FuturesMbp10, FuturesTrade, GreeksSnapshot, Heartbeat, 
 import { blackScholes } from './black-scholes';
 import type { Rng } from './rng';
 
-export type BookSide = 'bid' | 'ask';
+export type SimBookSide = 'bid' | 'ask';
 
 const NS_PER_MS = 1_000_000n;
 const YEAR_NS = 365 * 24 * 3600 * 1e9;
@@ -53,7 +53,7 @@ export interface MarketSimOptions {
 }
 
 /** Target displayed size of a background level; scenarios override it to make thin or thick zones. */
-export type DepthProfile = (side: BookSide, cents: number) => number;
+export type DepthProfile = (side: SimBookSide, cents: number) => number;
 
 interface DealerPosition {
   strike: number;
@@ -175,7 +175,7 @@ export class MarketSim {
 
   // ---- book -------------------------------------------------------------------------------------------------
 
-  private sideMap(side: BookSide): Map<number, number> {
+  private sideMap(side: SimBookSide): Map<number, number> {
     return side === 'bid' ? this.bids : this.asks;
   }
 
@@ -201,19 +201,19 @@ export class MarketSim {
     return (this.bestBidCents() + this.bestAskCents()) / 200;
   }
 
-  sizeAt(side: BookSide, price: number): number {
+  sizeAt(side: SimBookSide, price: number): number {
     return this.sideMap(side).get(Math.round(price * 100)) ?? 0;
   }
 
   /** Marks a level as script-controlled (true) or returns it to background liquidity (false). */
-  script(side: BookSide, price: number, on = true): void {
+  script(side: SimBookSide, price: number, on = true): void {
     const k = `${side}:${Math.round(price * 100)}`;
     if (on) this.scripted.add(k);
     else this.scripted.delete(k);
   }
 
   /** Rests a limit order. A bid at/above the best ask (or ask at/below the best bid) would cross, so it is refused. */
-  addLiquidity(side: BookSide, price: number, shares: number, publish = true): number {
+  addLiquidity(side: SimBookSide, price: number, shares: number, publish = true): number {
     const c = Math.round(price * 100);
     if (shares <= 0) return 0;
     if (side === 'bid' ? c >= this.bestAskCents() : c <= this.bestBidCents()) return 0;
@@ -223,7 +223,7 @@ export class MarketSim {
     return shares;
   }
 
-  cancelLiquidity(side: BookSide, price: number, shares: number, publish = true): number {
+  cancelLiquidity(side: SimBookSide, price: number, shares: number, publish = true): number {
     const c = Math.round(price * 100);
     const m = this.sideMap(side);
     const have = m.get(c) ?? 0;
@@ -303,7 +303,7 @@ export class MarketSim {
     this.stats.stockVolume += size;
   }
 
-  private esPriceOf(spyPrice: number, side: BookSide): number {
+  private esPriceOf(spyPrice: number, side: SimBookSide): number {
     const x = (this.esMult * spyPrice + this.basis) / ES_TICK;
     // Bids round down and asks up, so the rendered ES book can never lock or cross.
     return (side === 'bid' ? Math.floor(x + 1e-9) : Math.ceil(x - 1e-9)) * ES_TICK;
@@ -361,7 +361,7 @@ export class MarketSim {
     this.publishEs(bb, ba);
   }
 
-  private esSide(side: BookSide, bestTick: number): { px: number[]; sz: number[]; ct: number[] } {
+  private esSide(side: SimBookSide, bestTick: number): { px: number[]; sz: number[]; ct: number[] } {
     const dir = side === 'bid' ? -1 : 1;
     const depth = new Map<number, number>();
     for (const [c, s] of this.sideMap(side)) {
@@ -624,11 +624,11 @@ export class MarketSim {
       const ba = this.bestAskCents();
       if (!Number.isFinite(bb) || !Number.isFinite(ba) || ba - bb <= 1) return;
       const onBid = toward === 1 ? true : toward === -1 ? false : this.rng.chance(0.5);
-      const side: BookSide = onBid ? 'bid' : 'ask';
+      const side: SimBookSide = onBid ? 'bid' : 'ask';
       const c = onBid ? bb + 1 : ba - 1;
       if (this.scripted.has(`${side}:${c}`)) {
         // A scripted level is never touched by background liquidity; step the other side instead.
-        const other: BookSide = onBid ? 'ask' : 'bid';
+        const other: SimBookSide = onBid ? 'ask' : 'bid';
         const oc = onBid ? ba - 1 : bb + 1;
         if (this.scripted.has(`${other}:${oc}`)) return;
         this.sideMap(other).set(oc, 100 * this.rng.int(1, 3));

@@ -7,7 +7,7 @@
 // recorded ground truth (BREAK/REJECT and its time) is measured afterwards from the quotes (outcome.ts).
 import type { InputEvent } from '../events';
 import type { Direction } from '../signals';
-import { BookSide, MarketSim } from './market';
+import { SimBookSide, MarketSim } from './market';
 import { Expected, physicalOutcome } from './outcome';
 import { mulberry32, Rng } from './rng';
 
@@ -62,7 +62,7 @@ interface Ctx {
   /** Attackers' aggressor sign: −1 sells into a support, +1 buys into a resistance. */
   att: 1 | -1;
   /** The defending side of the book. */
-  def: BookSide;
+  def: SimBookSide;
   /** Poisson-ish arrivals: true with probability rate·dt. */
   every(ratePerSec: number): boolean;
   /** Shares resting at L on the defending side. */
@@ -75,7 +75,7 @@ function runScript(seed: number, s: Script): Scenario {
   const rng = mulberry32(seed);
   const L = LEVEL;
   const att: 1 | -1 = s.direction === 'SUPPORT' ? -1 : 1;
-  const def: BookSide = s.direction === 'SUPPORT' ? 'bid' : 'ask';
+  const def: SimBookSide = s.direction === 'SUPPORT' ? 'bid' : 'ask';
   const startMid = L - att * 0.3; // approach from 30 cents away
   const sim = new MarketSim({ rng: rng.fork(1), startNs: SCENARIO_START_NS, spot: startMid });
   const base = sim.profile;
