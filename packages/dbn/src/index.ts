@@ -9,3 +9,4 @@ export * from './encoder';
 export * from './json';
 export * from './normalize';
 export * from './simulate';
+export * from './from-events';

@@ -82,4 +82,25 @@ describe('snap-engine dbn simulate', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('--source market writes ES files from core/sim that dump decodes to the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbn-sim-'));
+    try {
+      const r = await cli(['dbn', 'simulate', '--source', 'market', '--seed', '5', '--duration', '20s', '--out', dir]);
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout.trim());
+      expect(summary.mbp10_records).toBeGreaterThan(20);
+      expect(summary.trades_records).toBeGreaterThan(5);
+      const dump = await cli(['dbn', 'dump', '--json', join(dir, 'glbx-mdp3-20260115.mbp-10.dbn.zst')]);
+      expect(dump.code).toBe(0);
+      const lines = dump.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(summary.mbp10_records + 1);
+      expect(lines[1]).toMatchObject({ action: 'R', flags: 0x20 });
+      const bad = await cli(['dbn', 'simulate', '--source', 'nope', '--out', dir]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('--source must be es-book or market');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

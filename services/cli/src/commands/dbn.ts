@@ -8,7 +8,10 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@snap/platform';
-import { DbnError, DbnWriter, decodeDbn, esSimMetadata, metadataToJson, recordToJson, recordToText, simulateEs } from '@snap/dbn';
+import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, decodeDbn, esSimMetadata, metadataToJson, recordToJson, recordToText, simulateEs } from '@snap/dbn';
+// core/sim is not re-exported by @snap/core's index; its market simulator is used here only as an event source.
+import { MarketSim } from '@snap/core/src/sim/market';
+import { mulberry32 } from '@snap/core/src/sim/rng';
 
 async function writeOut(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
@@ -51,8 +54,33 @@ async function dump(file: string, opts: { json?: boolean; limit?: string }): Pro
   }
 }
 
-async function simulate(opts: { seed: string; duration: string; out: string; start: string; rate: string; startPrice: string }): Promise<void> {
+interface SimulateOpts { seed: string; duration: string; out: string; start: string; rate: string; startPrice: string; source: string; spySpot: string }
+
+/**
+ * ES records from core/sim's agent-based market (SPY book, dealers, options; ES rendered through a basis), so DBN
+ * files can be paired with the same run's SPY and options events. Steps of 100 ms, as the market sim expects.
+ */
+function* marketSteps(seed: number, startNs: bigint, durationNs: bigint, spySpot: number): Generator<EsSimStep> {
+  const sim = new MarketSim({ rng: mulberry32(seed), startNs, spot: spySpot });
+  const conv = new FuturesEventsToDbn({ instrumentId: ES_SIM_DEFAULTS.instrumentId });
+  const end = startNs + durationNs;
+  while (sim.nowNs < end) {
+    sim.step(100);
+    const step: EsSimStep = { mbp10: [], trades: [] };
+    for (const ev of sim.drain()) {
+      if (ev.ts_event_ns >= end) continue;
+      if (ev.schema !== 'futures.mbp10.v1' && ev.schema !== 'futures.trades.v1') continue;
+      const out = conv.push(ev);
+      step.mbp10.push(...out.mbp10);
+      step.trades.push(...out.trades);
+    }
+    yield step;
+  }
+}
+
+async function simulate(opts: SimulateOpts): Promise<void> {
   const log = createLogger({ name: 'dbn-simulate' });
+  if (opts.source !== 'es-book' && opts.source !== 'market') throw new Error(`--source must be es-book or market, got "${opts.source}"`);
   const seed = Number(opts.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${opts.seed}"`);
   const startMs = Date.parse(opts.start);
@@ -70,13 +98,14 @@ async function simulate(opts: { seed: string; duration: string; out: string; sta
   const tradesPath = join(opts.out, `glbx-mdp3-${day}.trades.dbn.zst`);
   const mbpW = await DbnWriter.create(mbpPath, esSimMetadata(sim, 'mbp-10'), { compression: 'zstd' });
   const trW = await DbnWriter.create(tradesPath, esSimMetadata(sim, 'trades'), { compression: 'zstd' });
-  for (const step of simulateEs(sim)) {
+  const steps = opts.source === 'market' ? marketSteps(seed, sim.startNs, sim.durationNs, Number(opts.spySpot)) : simulateEs(sim);
+  for (const step of steps) {
     for (const r of step.mbp10) await mbpW.write(r);
     for (const r of step.trades) await trW.write(r);
   }
   await mbpW.close();
   await trW.close();
-  log.info('dbn simulate done', { mbp10: { path: mbpPath, records: mbpW.recordsWritten }, trades: { path: tradesPath, records: trW.recordsWritten } });
+  log.info('dbn simulate done', { source: opts.source, mbp10: { path: mbpPath, records: mbpW.recordsWritten }, trades: { path: tradesPath, records: trW.recordsWritten } });
   await writeOut(JSON.stringify({ mbp10: mbpPath, mbp10_records: mbpW.recordsWritten, trades: tradesPath, trades_records: trW.recordsWritten }) + '\n');
 }
 
@@ -96,6 +125,8 @@ export function register(program: Command) {
     .option('--out <dir>', 'output directory', 'dbn-data')
     .option('--start <iso>', 'session start (UTC)', '2026-01-15T14:30:00Z')
     .option('--rate <n>', 'mean book events per second', '20')
-    .option('--start-price <px>', 'initial ES price', '6000')
+    .option('--start-price <px>', 'initial ES price (es-book source)', '6000')
+    .option('--source <name>', "es-book: this package's ES book process; market: ES from core/sim's SPY market (ES ≈ 10·SPY + basis)", 'es-book')
+    .option('--spy-spot <px>', 'initial SPY mid (market source)', '600.10')
     .action((opts) => simulate(opts));
 }
