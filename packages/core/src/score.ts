@@ -155,6 +155,7 @@ export function noteOf(barrier: BarrierReading, fuel: FuelReading, tape: TapeRea
   if (tape.sweep.detected) tapeWords = tape.sweep.direction === brk ? 'sweep confirms' : 'sweep against';
   else if (c.tape >= 25) tapeWords = 'tape pushes in';
   else if (c.tape > 0) tapeWords = 'tape leans in';
+  else if (Math.abs(tape.imbalance) >= STRONG_IMBALANCE) tapeWords = 'tape leans away';
   else tapeWords = 'tape quiet';
   let note = `${BARRIER_WORDS[barrier.state]} + ${FUEL_WORDS[fuel.effect]}; ${tapeWords}`;
   if (barrier.caveats.includes('BAD_BOOK')) note += ' (book gap)';

@@ -17,7 +17,8 @@
 // (smoothing.ts), a trigger (score.ts), a runway (runway.ts), a confidence and a note. A level's direction is
 // SUPPORT when spot > L, RESISTANCE when spot < L (spot = L keeps the previous direction; SUPPORT for a new level);
 // when it flips, the level's smoothers and trigger restart, because the score now measures the other break.
-// Per-level state exists only while the level is monitored, so memory stays bounded.
+// Per-level state (smoothers, trigger timer) is keyed by the level's PRICE, so an id change at the same price (a wall
+// or the HVL landing on a strike) does not restart it; it exists only while the price is monitored (bounded memory).
 //
 // Payload fields: break_score_raw/smooth, barrier.delta_liq, barrier.replenishment_ratio, tape.velocity and
 // fuel.net_dealer_gamma carry the SMOOTHED values of §5.6 for the last four (raw flows added/canceled/filled stay raw);
@@ -40,7 +41,7 @@ import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from '.
 import { newSmoother, smoothStep, type SmootherState } from './smoothing';
 import { componentScores, compositeScore, confidenceOf, newTriggerState, noteOf, stepTrigger, type TriggerState } from './score';
 import { computeRunway, runwayDirection } from './runway';
-import { msToNs, roundTo } from './numeric';
+import { msToNs, priceKey, roundTo } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
 export const IDLE_GAP_MS = 60_000;
@@ -73,6 +74,7 @@ export interface EngineState {
   fuel: FuelState;
   universe: LevelUniverseState;
   velocity: SmootherState;
+  /** Keyed by priceKey(level.price). */
   perLevel: Record<string, PerLevelState>;
 }
 
@@ -271,11 +273,14 @@ export class SnapEngine {
     const keep = new Set<string>();
     const rows: LevelSignal[] = [];
     for (const level of monitored) {
-      keep.add(level.id);
-      const prev = s.perLevel[level.id];
+      // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
+      // it is the same price level, and its smoothing and trigger timer must carry on.
+      const key = priceKey(level.price);
+      keep.add(key);
+      const prev = s.perLevel[key];
       const direction: Direction = spot > level.price ? 'SUPPORT' : spot < level.price ? 'RESISTANCE' : (prev?.direction ?? 'SUPPORT');
       let pl = prev;
-      if (!pl || pl.direction !== direction) pl = s.perLevel[level.id] = newPerLevel(direction);
+      if (!pl || pl.direction !== direction) pl = s.perLevel[key] = newPerLevel(direction);
       const distance = Math.abs(spot - level.price);
 
       const barrier = this.barrier.read(level, direction, T);
@@ -296,7 +301,7 @@ export class SnapEngine {
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
     }
-    for (const id of Object.keys(s.perLevel)) if (!keep.has(id)) delete s.perLevel[id];
+    for (const key of Object.keys(s.perLevel)) if (!keep.has(key)) delete s.perLevel[key];
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return {
       ts: Number(T / 1_000_000n),
