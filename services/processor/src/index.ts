@@ -6,3 +6,4 @@ export * from './kafka-io';
 export * from './processor';
 export * from './parity';
 export * from './replay';
+export * from './embedded';

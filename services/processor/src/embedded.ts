@@ -1,0 +1,233 @@
+// The embedded runtime: no servers. Sources (the simulator, a JSONL file) → in-process bus → DeterministicMerge
+// (when there are several streams) → one SnapEngine per underlying → sinks (payload JSONL, Gold Parquet, live
+// terminal summary). The merge and the engine are the same classes the Kafka processor uses, so the embedded run
+// and a Kafka run over the same events yield the same payloads.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { DeterministicMerge, INPUT_SCHEMA_RANK, SnapEngine, toSignalRows, type Config, type InputEvent, type InputSchema, type LevelPhysicsPayload } from '@snap/core';
+import { GoldSignalWriter, type Logger, type ParquetFileWritten } from '@snap/platform';
+
+export interface EmbeddedSink {
+  onPayload(p: LevelPhysicsPayload): void;
+  /** Called once at the end of input (flush files, print a final line). */
+  close(): void | Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  cfg: Config;
+  /** Events in non-decreasing ts_event_ns (a file in order, or the simulator). */
+  source: Iterable<InputEvent> | AsyncIterable<InputEvent>;
+  sinks: EmbeddedSink[];
+  /**
+   * 'by-schema': split the source into one stream per schema (as the Kafka topics are) and re-merge them with
+   * DeterministicMerge — the source's global order stands in for per-stream heartbeats. 'single': feed the engine
+   * in source order (what `run --input` promises: file order).
+   */
+  streams?: 'by-schema' | 'single';
+  log?: Logger;
+  /** Called every `progressEvery` events with running counts. */
+  onProgress?: (s: EmbeddedStats) => void;
+  progressEvery?: number;
+}
+
+export interface EmbeddedStats {
+  events: number;
+  /** Events whose key is not a configured underlying (ignored). */
+  skipped: number;
+  payloads: number;
+  signalRows: number;
+  firstNs: bigint | null;
+  lastNs: bigint | null;
+}
+
+const SCHEMAS = Object.keys(INPUT_SCHEMA_RANK) as InputSchema[];
+
+const ceilToTick = (ns: bigint, tick: bigint): bigint => ((ns + tick - 1n) / tick) * tick;
+
+/** Runs the bus to the end of the source. Each engine's last tick is the one containing its last event. */
+export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats> {
+  const { cfg, sinks } = opts;
+  const underlyings = new Set(cfg.underlyings);
+  const engines = new Map<string, SnapEngine>();
+  /** Last event time per underlying: the end tick of each engine (as runCore does). */
+  const lastByKey = new Map<string, bigint>();
+  const stats: EmbeddedStats = { events: 0, skipped: 0, payloads: 0, signalRows: 0, firstNs: null, lastNs: null };
+  const every = opts.progressEvery ?? 50_000;
+  const emit = (ps: LevelPhysicsPayload[]) => {
+    for (const p of ps) {
+      stats.payloads++;
+      stats.signalRows += p.levels.length;
+      for (const s of sinks) s.onPayload(p);
+    }
+  };
+  const apply = (ev: InputEvent) => {
+    if (!underlyings.has(ev.key)) {
+      stats.skipped++;
+      return;
+    }
+    const prev = lastByKey.get(ev.key);
+    if (prev === undefined || ev.ts_event_ns > prev) lastByKey.set(ev.key, ev.ts_event_ns);
+    let eng = engines.get(ev.key);
+    if (!eng) {
+      eng = new SnapEngine(cfg, ev.key);
+      engines.set(ev.key, eng);
+    }
+    emit(eng.push(ev));
+  };
+  const merge = opts.streams === 'single' ? null : new DeterministicMerge<InputEvent>(SCHEMAS, (e) => INPUT_SCHEMA_RANK[e.schema]);
+  const offsets = new Map<InputSchema, bigint>();
+  let lastTs: bigint | null = null;
+  for await (const ev of opts.source as AsyncIterable<InputEvent>) {
+    // The merge's single-source shortcut (advancing every stream to the last ts) is only valid for an ordered source.
+    // In 'single' mode a late event is the engine's to handle (applied to the next tick, never reordered).
+    if (merge && lastTs !== null && ev.ts_event_ns < lastTs) {
+      throw new Error(`embedded bus: source went back in time at event ${stats.events + 1} (${ev.schema} ts_event_ns ${ev.ts_event_ns} < ${lastTs})`);
+    }
+    lastTs = ev.ts_event_ns;
+    stats.events++;
+    stats.firstNs ??= ev.ts_event_ns;
+    stats.lastNs = ev.ts_event_ns;
+    if (merge) {
+      const off = offsets.get(ev.schema) ?? 0n;
+      offsets.set(ev.schema, off + 1n);
+      merge.push(ev.schema, ev.ts_event_ns, off, ev);
+      // One ordered source: nothing earlier can still arrive on any stream (a heartbeat to every stream).
+      for (const s of SCHEMAS) if (s !== ev.schema) merge.advance(s, ev.ts_event_ns);
+      for (const e of merge.release()) apply(e);
+    } else apply(ev);
+    if (opts.onProgress && stats.events % every === 0) opts.onProgress(stats);
+  }
+  if (merge) for (const e of merge.drain()) apply(e);
+  const tick = BigInt(cfg.snap.tick_ms) * 1_000_000n;
+  for (const [key, eng] of engines) emit(eng.advanceTo(ceilToTick(lastByKey.get(key)!, tick)));
+  for (const s of sinks) await s.close();
+  opts.log?.info('embedded run complete', { ...stats, engines: [...engines.keys()] });
+  return stats;
+}
+
+/** One §6.4 payload per line: JSON.stringify of the payload object (the engine fixes its key order). */
+export class JsonlPayloadSink implements EmbeddedSink {
+  private readonly out: WriteStream;
+  lines = 0;
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.out = createWriteStream(path, { encoding: 'utf8' });
+  }
+
+  onPayload(p: LevelPhysicsPayload): void {
+    this.out.write(JSON.stringify(p) + '\n');
+    this.lines++;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.out.once('error', reject);
+      this.out.end(() => resolve());
+    });
+  }
+}
+
+/** Gold `levels.signals.v1` rows as ZSTD Parquet under DATA_ROOT (plan §2.3 layout), one writer per underlying. */
+export class GoldParquetSink implements EmbeddedSink {
+  private readonly writers = new Map<string, GoldSignalWriter>();
+  readonly files: ParquetFileWritten[] = [];
+
+  constructor(
+    private readonly dataRoot: string,
+    private readonly flushRows: number,
+  ) {}
+
+  onPayload(p: LevelPhysicsPayload): void {
+    let w = this.writers.get(p.underlying);
+    if (!w) {
+      w = new GoldSignalWriter({ dataRoot: this.dataRoot, underlying: p.underlying, flushRows: this.flushRows });
+      this.writers.set(p.underlying, w);
+    }
+    w.append(toSignalRows(p));
+  }
+
+  close(): void {
+    for (const w of this.writers.values()) this.files.push(...w.close());
+  }
+}
+
+export interface SummaryOptions {
+  /** Where the summary goes (default process.stderr). */
+  stream?: NodeJS.WriteStream;
+  /** Redraw interval on a TTY / line interval otherwise, in wall ms. */
+  intervalMs?: number;
+  /** Wall clock for events/s (shell code; the core never reads a clock). */
+  nowMs?: () => number;
+  /** How many nearest levels to show. */
+  levels?: number;
+}
+
+/**
+ * Live terminal summary: spot, the nearest levels with score and signal, signal counts, events/s. On a TTY it
+ * redraws in place; otherwise it prints a plain line per interval (logs and CI stay readable).
+ */
+export class LiveSummarySink implements EmbeddedSink {
+  private readonly stream: NodeJS.WriteStream;
+  private readonly tty: boolean;
+  private readonly interval: number;
+  private readonly now: () => number;
+  private readonly nLevels: number;
+  private readonly started: number;
+  private lastDraw = 0;
+  private drawnLines = 0;
+  private last: LevelPhysicsPayload | null = null;
+  readonly counts: Record<string, number> = { BREAK: 0, REJECT: 0, CONTESTED: 0 };
+  /** Set by the runner's progress callback so events/s can be shown. */
+  events = 0;
+
+  constructor(opts: SummaryOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.tty = Boolean(this.stream.isTTY);
+    this.interval = opts.intervalMs ?? (this.tty ? 200 : 2000);
+    this.now = opts.nowMs ?? Date.now;
+    this.nLevels = opts.levels ?? 5;
+    this.started = this.now();
+  }
+
+  onPayload(p: LevelPhysicsPayload): void {
+    this.last = p;
+    for (const l of p.levels) if (l.signal in this.counts) this.counts[l.signal]!++;
+    const t = this.now();
+    if (t - this.lastDraw >= this.interval) {
+      this.lastDraw = t;
+      this.draw(false);
+    }
+  }
+
+  render(final: boolean): string[] {
+    const p = this.last;
+    const secs = Math.max(1e-3, (this.now() - this.started) / 1000);
+    const head = `${final ? 'done' : 'live'} | ${p ? new Date(p.ts).toISOString().slice(11, 23) : '--'} ${p?.underlying ?? ''} spot ${p ? p.spy.spot.toFixed(3) : '-'} | signals BREAK ${this.counts.BREAK} REJECT ${this.counts.REJECT} CONTESTED ${this.counts.CONTESTED} | ${Math.round(this.events / secs)} events/s`;
+    if (!this.tty) {
+      const near = (p?.levels ?? []).slice(0, 3).map((l) => `${l.id}@${l.price} ${l.break_score_smooth.toFixed(0)} ${l.signal}`).join(', ');
+      return [`${head}${near ? ` | ${near}` : ''}`];
+    }
+    const lines = [head];
+    for (const l of (p?.levels ?? []).slice(0, this.nLevels)) {
+      lines.push(
+        `  ${l.id.padEnd(14)} ${l.price.toFixed(2).padStart(8)} ${l.direction.padEnd(10)} dist ${l.distance.toFixed(3).padStart(6)}  score ${l.break_score_smooth.toFixed(1).padStart(5)}  ${l.signal.padEnd(9)} ${l.barrier.state.padEnd(10)} ${l.fuel.effect.padEnd(8)} ${l.note}`,
+      );
+    }
+    return lines;
+  }
+
+  private draw(final: boolean): void {
+    const lines = this.render(final);
+    if (this.tty) {
+      // Move up over the previous frame and clear it, then draw the new one.
+      if (this.drawnLines > 0) this.stream.write(`\x1b[${this.drawnLines}F\x1b[J`);
+      this.stream.write(lines.join('\n') + '\n');
+      this.drawnLines = lines.length;
+    } else this.stream.write(lines.join('\n') + '\n');
+  }
+
+  close(): void {
+    this.draw(true);
+  }
+}
