@@ -623,7 +623,11 @@ export class MarketSim {
       const bb = this.bestBidCents();
       const ba = this.bestAskCents();
       if (!Number.isFinite(bb) || !Number.isFinite(ba) || ba - bb <= 1) return;
-      const onBid = toward === 1 ? true : toward === -1 ? false : this.rng.chance(0.5);
+      let onBid = toward === 1 ? true : toward === -1 ? false : this.rng.chance(0.5);
+      // Nobody steps in front of a scripted wall that is the best price on its side while it is being tested:
+      // the gap closes from the other side instead (so the tested queue stays the visible NBBO).
+      if (onBid && this.scripted.has(`bid:${bb}`)) onBid = false;
+      else if (!onBid && this.scripted.has(`ask:${ba}`)) onBid = true;
       const side: SimBookSide = onBid ? 'bid' : 'ask';
       const c = onBid ? bb + 1 : ba - 1;
       if (this.scripted.has(`${side}:${c}`)) {
