@@ -63,7 +63,8 @@ registry_start() {
   mkdir -p "$REGISTRY_RUN"
   : >"$LOG_DIR/apicurio.log"
   : >"$LOG_DIR/schema-registry.log"
-  # Storage is Apicurio's default in-memory H2 (fresh per start). Deletion is enabled because Confluent's API allows
+  # Storage is Apicurio's default in-memory H2 (fresh per start). The global compatibility default is BACKWARD, as
+  # in Confluent's registry and Redpanda's (Apicurio's own default is no rule at all). Deletion is enabled because Confluent's API allows
   # DELETE /subjects/...; canonical hashing makes a re-registered, differently formatted schema map to the same id,
   # as Confluent does.
   (cd "$APICURIO_HOME" && launch apicurio "$LOG_DIR/apicurio.log" "$java" -Xms128m -Xmx"$APICURIO_HEAP" \
@@ -75,6 +76,7 @@ registry_start() {
     -Dapicurio.rest.deletion.group.enabled=true -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true \
     -Dapicurio.ccompat.use-canonical-hash=true \
+    -Dapicurio.rules.global.compatibility=BACKWARD \
     -jar quarkus-run.jar) || return 1
   launch schema-registry "$LOG_DIR/schema-registry.log" "$(command -v node)" "$STACK_ROOT/scripts/stack.d/registry-proxy.mjs" \
     "$SCHEMA_REGISTRY_PORT" "$APICURIO_PORT"
