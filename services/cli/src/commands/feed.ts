@@ -1,0 +1,287 @@
+// `snap-engine feed sim|dbn|massive`: every feed into Kafka through KafkaFeedSink (or, with --out, into the
+// `run --input` JSONL format through the same ordered pipeline, so both paths carry identical events).
+//
+// Exit codes (all three commands):
+//   0   done; every input record was produced
+//   1   runtime failure (Kafka / schema registry unreachable, a send failed, the live feed stopped on its own)
+//   2   usage or configuration error (message names the option or config key)
+//   3   done, but some input was dead-lettered (a corrupt/truncated DBN file: its good records WERE produced and the
+//       remaining files were replayed; the dead letter carries the byte offset) — distinct from 0 so scripts notice
+//   130 / 143  a replay (sim, dbn) stopped by SIGINT / SIGTERM after flushing what was emitted (and saving --resume);
+//       `feed massive` is live and a signal is its normal end: 0 after flushing
+import { Command, InvalidArgumentError } from 'commander';
+import type { Config, InputEvent } from '@snap/core';
+import { ConfigError } from '@snap/core';
+import { applyTopics, createKafka, createLogger, loadConfig, systemClock, type Logger } from '@snap/platform';
+import {
+  JsonlFeedSink,
+  KafkaFeedSink,
+  ProgressReporter,
+  ReplayPacer,
+  ResumePoint,
+  ResumeFileError,
+  SpeedError,
+  feedMetricsRegistry,
+  parseSpeed,
+  serveFeedMetrics,
+  replayEvents,
+  runDbnFeed,
+  type OrderedFeedSink,
+  type Speed,
+} from '@snap/feeds';
+import { MassiveApiKeyError, MassiveFeed, resolveMassiveApiKey } from '@snap/feeds';
+import { simulateSession } from '@snap/core';
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, DEAD_LETTERED: 3, SIGINT: 130, SIGTERM: 143 } as const;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** "120s", "2m", "500ms", "1h", "1.5m"; a bare number is seconds. */
+export function parseDurationMs(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected a duration like 120s, 2m, 500ms (got ${JSON.stringify(text)})`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const ms = Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+  if (ms <= 0) throw new InvalidArgumentError(`duration must be positive (got ${JSON.stringify(text)})`);
+  return ms;
+}
+
+const parseIntArg = (text: string) => {
+  if (!/^-?\d+$/.test(text.trim())) throw new InvalidArgumentError(`expected an integer (got ${JSON.stringify(text)})`);
+  return Number(text);
+};
+
+const parseSpeedArg = (text: string): Speed => {
+  try {
+    return parseSpeed(text);
+  } catch (e) {
+    throw new InvalidArgumentError((e as SpeedError).message);
+  }
+};
+
+function parseStartNs(text: string): bigint {
+  if (/^\d{16,19}$/.test(text)) return BigInt(text);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`expected an ISO time (2025-12-16T14:30:00Z) or Unix ns (got ${JSON.stringify(text)})`);
+  return BigInt(ms) * 1_000_000n;
+}
+
+const underlyingArg = (text: string) => {
+  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
+  return text;
+};
+
+/** SIGINT/SIGTERM ask the running feed to stop between records; a second signal exits at once. */
+function stopSignals(log: Logger) {
+  let signal: NodeJS.Signals | null = null;
+  const waiters: (() => void)[] = [];
+  const handler = (s: NodeJS.Signals) => {
+    if (signal) {
+      log.warn('second signal: exiting without flushing', { signal: s });
+      process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+    }
+    signal = s;
+    log.info('stopping: flushing what was emitted', { signal: s });
+    for (const w of waiters.splice(0)) w();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    stopped: () => signal !== null,
+    wait: () => new Promise<void>((r) => (signal ? r() : waiters.push(r))),
+    exitCode: () => (signal === 'SIGINT' ? EXIT.SIGINT : signal === 'SIGTERM' ? EXIT.SIGTERM : null),
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+async function ensureTopics(cfg: Config, log: Logger): Promise<void> {
+  const admin = createKafka(cfg, { clientId: `${cfg.kafka.client_id}-feed-admin`, logger: log }).admin();
+  await admin.connect();
+  try {
+    const report = await applyTopics(admin, cfg);
+    const created = report.filter((r) => r.action !== 'unchanged').map((r) => `${r.topic}:${r.action}`);
+    if (created.length) log.info('topics applied', { changes: created });
+    for (const r of report) for (const w of r.warnings) log.warn('topic warning', { topic: r.topic, warning: w });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** --out → the JSONL file; otherwise Kafka (topics applied first). */
+async function openSink(cfg: Config, log: Logger, out: string | undefined, defaultKey: string): Promise<OrderedFeedSink> {
+  const common = { latePolicy: cfg.feeds.late_policy, heartbeatMs: cfg.feeds.heartbeat_ms || cfg.snap.tick_ms, clock: systemClock, logger: log, defaultKey };
+  if (out) return new JsonlFeedSink({ ...common, path: out });
+  await ensureTopics(cfg, log);
+  const sink = KafkaFeedSink.fromConfig(cfg, { logger: log, defaultKey });
+  await sink.connect();
+  return sink;
+}
+
+function summary(log: Logger, sink: OrderedFeedSink, extra: Record<string, unknown> = {}) {
+  log.info('feed finished', { ...extra, ...sink.metrics });
+}
+
+async function action(program: Command, name: string, body: (cfg: Config, log: Logger) => Promise<number>): Promise<void> {
+  let cfg: Config;
+  try {
+    cfg = loadConfig({ file: program.opts().config });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`snap-engine feed ${name}: ${e.message}\n`);
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
+    throw e;
+  }
+  const log = createLogger({ name: `feed.${name}`, level: cfg.log.level });
+  try {
+    process.exitCode = await body(cfg, log);
+  } catch (e) {
+    const usage = e instanceof UsageError || e instanceof ResumeFileError || e instanceof MassiveApiKeyError || e instanceof ConfigError;
+    log.error(`feed ${name} failed`, { error: e as Error });
+    process.stderr.write(`snap-engine feed ${name}: ${(e as Error).message}\n`);
+    process.exitCode = usage ? EXIT.USAGE : EXIT.FAILED;
+  }
+}
+
+export function register(program: Command) {
+  const feed = program
+    .command('feed')
+    .description('produce market data into Kafka (Avro envelopes, key = underlying) or, with --out, into a run --input JSONL file')
+    .addHelpText(
+      'after',
+      `
+Every feed goes through one ordered pipeline: event_id filled per §2.5, each (topic, key) partition kept
+non-decreasing in ts_event_ns (a late record is dead-lettered, or clamped with feeds.late_policy=clamp),
+heartbeat.v1 into every input topic of the underlying at each feeds.heartbeat_ms (default: snap.tick_ms) boundary
+of EVENT time, bad records to the dead-letter topic with reason and raw bytes.
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some input was dead-lettered,
+130/143 a replay (sim, dbn) stopped by SIGINT/SIGTERM after flushing (feed massive: 0, a signal is its normal end).`,
+    );
+
+  feed
+    .command('sim')
+    .description('produce a simulated market session (event time) and exit')
+    .requiredOption('--duration <dur>', 'event-time length of the session, e.g. 120s, 5m', parseDurationMs)
+    .option('--seed <n>', 'simulator seed (same seed ⇒ same events)', parseIntArg, 1)
+    .option('--underlying <sym>', 'underlying to simulate (default: first of config underlyings)', underlyingArg)
+    .option('--start <time>', 'event time of the first record: ISO time or Unix ns (default: the simulator\'s)', parseStartNs)
+    .option('--speed <n|max>', 'pace: max, or ×N real time', parseSpeedArg, 'max' as Speed)
+    .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
+    .action((opts: { duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; out?: string }) =>
+      action(program, 'sim', async (cfg, log) => {
+        const underlying = opts.underlying ?? cfg.underlyings[0]!;
+        const signals = stopSignals(log);
+        const sink = await openSink(cfg, log, opts.out, underlying);
+        const progress = new ProgressReporter({ label: `sim ${underlying} seed ${opts.seed}`, clock: systemClock });
+        try {
+          const events: Iterable<InputEvent> = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying, ...(opts.start !== undefined ? { startNs: opts.start } : {}) });
+          const r = await replayEvents(events, { sink, pacer: new ReplayPacer(opts.speed, systemClock), progress, shouldStop: signals.stopped });
+          progress.finish();
+          await sink.close();
+          summary(log, sink, { records: r.emitted, out: opts.out ?? 'kafka' });
+          return signals.exitCode() ?? (sink.metrics.dead_lettered > 0 ? EXIT.DEAD_LETTERED : EXIT.OK);
+        } finally {
+          signals.dispose();
+          await sink.close().catch((e: Error) => log.error('closing the sink failed', { error: e }));
+        }
+      }),
+    );
+
+  feed
+    .command('dbn')
+    .description('replay Databento DBN files (plain or .zst) as futures.mbp10.v1 / futures.trades.v1 records')
+    .argument('<files...>', 'DBN files, replayed in the order given')
+    .option('--underlying <sym>', 'the underlying the futures data serves = the partition key (default: first of config underlyings)', underlyingArg)
+    .option('--speed <n|max>', 'pace: max, or ×N real time of event time', parseSpeedArg, 'max' as Speed)
+    .option('--resume <file.json>', 'resume point: skip what a previous run already produced, and record progress here')
+    .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
+    .addHelpText('after', '\nA corrupt or truncated file: its good records are produced, one dead letter names the byte offset, the\nnext file is replayed, and the command exits 3.')
+    .action((files: string[], opts: { underlying?: string; speed: Speed; resume?: string; out?: string }) =>
+      action(program, 'dbn', async (cfg, log) => {
+        const underlying = opts.underlying ?? cfg.underlyings[0]!;
+        const resume = opts.resume ? ResumePoint.load(opts.resume) : undefined;
+        const signals = stopSignals(log);
+        const sink = await openSink(cfg, log, opts.out, underlying);
+        if (resume) {
+          sink.guard.restore(resume.partitions);
+          sink.heartbeats?.restore(resume.heartbeats);
+        }
+        const progress = new ProgressReporter({ label: 'dbn', clock: systemClock });
+        try {
+          const r = await runDbnFeed({
+            files,
+            underlying,
+            sink,
+            symbolRoot: cfg.basis.futures_symbol,
+            pacer: new ReplayPacer(opts.speed, systemClock),
+            progress,
+            resume,
+            shouldStop: signals.stopped,
+            logger: log,
+          });
+          progress.finish();
+          await sink.close();
+          const bad = r.files.filter((f) => f.error);
+          summary(log, sink, { files: r.files });
+          if (signals.exitCode()) return signals.exitCode()!;
+          return bad.length || sink.metrics.dead_lettered > 0 ? EXIT.DEAD_LETTERED : EXIT.OK;
+        } finally {
+          signals.dispose();
+          await sink.close().catch((e: Error) => log.error('closing the sink failed', { error: e }));
+        }
+      }),
+    );
+
+  feed
+    .command('massive')
+    .description('run the Massive (Polygon) live feed: stocks + options WebSockets and REST greeks snapshots, until SIGINT/SIGTERM')
+    .option('--stocks-url <url>', 'stocks WebSocket URL (default massive.ws_stocks_url)')
+    .option('--options-url <url>', 'options WebSocket URL (default massive.ws_options_url)')
+    .option('--rest-url <url>', 'REST base URL (default massive.rest_url)')
+    .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
+    .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on this port (0 = any free port)', parseIntArg)
+    .addHelpText('after', '\nAPI key: env MASSIVE_API_KEY, or massive.api_key_file / MASSIVE_API_KEY_FILE. It is never logged.\nHeartbeats follow the wall clock minus feeds.live_heartbeat_lag_ms (a vendor record older than that is late).')
+    .action((opts: { stocksUrl?: string; optionsUrl?: string; restUrl?: string; out?: string; metricsPort?: number }) =>
+      action(program, 'massive', async (cfg, log) => {
+        const massive = {
+          ...cfg.massive,
+          ...(opts.stocksUrl ? { ws_stocks_url: opts.stocksUrl } : {}),
+          ...(opts.optionsUrl ? { ws_options_url: opts.optionsUrl } : {}),
+          ...(opts.restUrl ? { rest_url: opts.restUrl } : {}),
+        };
+        const apiKey = resolveMassiveApiKey(massive);
+        const signals = stopSignals(log);
+        const sink = await openSink(cfg, log, opts.out, cfg.underlyings[0]!);
+        const feed = new MassiveFeed({ config: { ...cfg, massive }, apiKey, sink, logger: log });
+        let failure: Error | null = null;
+        const http = opts.metricsPort === undefined ? null : await serveFeedMetrics(feedMetricsRegistry(() => sink.metrics, 'massive'), opts.metricsPort, () => failure === null);
+        if (http) log.info('metrics served', { port: http.port, paths: ['/metrics', '/healthz'] });
+        try {
+          await feed.start();
+          sink.startLiveHeartbeats(cfg.underlyings, cfg.feeds.live_heartbeat_lag_ms, 'massive_ws');
+          log.info('massive feed running', { underlyings: cfg.underlyings, stocks: massive.ws_stocks_url, options: massive.ws_options_url, rest: massive.rest_url });
+          await Promise.race([signals.wait(), feed.done.catch((e: Error) => void (failure = e))]);
+          await feed.stop().catch(() => undefined);
+          await feed.flush();
+          await sink.close();
+          summary(log, sink, { stats: feed.stats() });
+          if (failure) throw failure;
+          // A signal is how a live feed is meant to stop (Kubernetes sends SIGTERM): exit 0 once flushed.
+          return EXIT.OK;
+        } finally {
+          http?.server.close();
+          signals.dispose();
+          await feed.stop().catch(() => undefined);
+          await sink.close().catch((e: Error) => log.error('closing the sink failed', { error: e }));
+        }
+      }),
+    );
+}
