@@ -27,6 +27,7 @@ import {
   subjectFor,
   toRecord,
   topicName,
+  waitForTopics,
   type SchemaName,
 } from '@snap/platform';
 import { sampleValue } from '../../packages/platform/src/envelope-samples';
@@ -79,7 +80,10 @@ beforeAll(async () => {
   await admin.createTopics({ topics: [
       { topic: ENRICHED_TOPIC, numPartitions: cfg.kafka.partitions, replicationFactor: 1 },
       { topic: TX_TOPIC, numPartitions: 1, replicationFactor: 1 },
-    ], waitForLeaders: true });
+    ],
+    waitForLeaders: false, // kafkajs's wait gives up on KRaft's UNKNOWN_TOPIC_OR_PARTITION; waitForTopics retries it
+  });
+  expect(await waitForTopics(admin, [{ topic: ENRICHED_TOPIC, partitions: cfg.kafka.partitions }, { topic: TX_TOPIC, partitions: 1 }])).toEqual([]);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { Config } from '@snap/core';
-import { applyTopics, createIdempotentProducer, createKafka, loadConfig, partitionForKey, rdkafkaGlobalConfig, rdkafkaTopicConfig, topicDeclarations, topicName } from '@snap/platform';
+import { applyTopics, createIdempotentProducer, createKafka, loadConfig, partitionForKey, rdkafkaGlobalConfig, rdkafkaTopicConfig, topicDeclarations, topicName, waitForTopics } from '@snap/platform';
 
 jest.setTimeout(120_000);
 
@@ -104,7 +104,8 @@ describe('co-partitioning: every producer maps key → partition the same way', 
 
   it('kafkajs (DefaultPartitioner) and node-rdkafka (rdkafkaTopicConfig) both put each key on partitionForKey(key)', async () => {
     const topic = `${prefix}partitioner`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: cfg.kafka.partitions, replicationFactor: 1 }], waitForLeaders: false });
+    expect(await waitForTopics(admin, [{ topic, partitions: cfg.kafka.partitions }])).toEqual([]);
     const expected = KEYS.map((k) => [k, partitionForKey(k, cfg.kafka.partitions)]);
     // Not all on one partition, or the comparison below would prove nothing.
     expect(new Set(expected.map(([, p]) => p)).size).toBeGreaterThan(2);

@@ -150,7 +150,11 @@ export async function applyTopics(
       replicationFactor: d.replicationFactor,
       configEntries: Object.entries(d.configs).map(([name, value]) => ({ name, value })),
     }));
-    await admin.createTopics({ topics, waitForLeaders: true });
+    // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers until the
+    // new topic reaches its metadata cache; waitForTopics retries that.
+    await admin.createTopics({ topics, waitForLeaders: false });
+    const late = await waitForTopics(admin, missing.map((d) => ({ topic: d.name, partitions: d.partitions })), settleMs);
+    if (late.length) throw new TopicError(`topics created but without partition leaders after ${settleMs} ms: ${late.join(', ')}`, late[0]!);
     for (const d of missing) {
       const r = report.get(d.name)!;
       r.action = 'created';
@@ -217,6 +221,33 @@ export async function applyTopics(
     }
   }
   return named.map((d) => report.get(d.name)!);
+}
+
+/**
+ * Waits until each topic is in the broker's metadata with at least `partitions` partitions, all with a leader.
+ * Returns the topics still not ready at the deadline.
+ */
+export async function waitForTopics(admin: Admin, topics: { topic: string; partitions: number }[], timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let pending = topics;
+  for (;;) {
+    const next: typeof topics = [];
+    for (const t of pending) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [t.topic] });
+        const parts = meta.topics[0]?.partitions ?? [];
+        if (parts.length < t.partitions || parts.some((p) => p.leader < 0)) next.push(t);
+      } catch (e) {
+        // UNKNOWN_TOPIC_OR_PARTITION / LEADER_NOT_AVAILABLE while the metadata propagates; anything else is real.
+        const type = (e as { type?: string }).type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw e;
+        next.push(t);
+      }
+    }
+    pending = next;
+    if (!pending.length || Date.now() >= deadline) return pending.map((t) => t.topic);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Polls until every topic reports its declared configs and at least its declared partitions; returns those that do not. */
