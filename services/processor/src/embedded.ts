@@ -155,8 +155,10 @@ export class GoldParquetSink implements EmbeddedSink {
 export interface SummaryOptions {
   /** Where the summary goes (default process.stderr). */
   stream?: NodeJS.WriteStream;
-  /** Redraw interval on a TTY / line interval otherwise, in wall ms. */
+  /** Redraw interval on a TTY, in wall ms. */
   intervalMs?: number;
+  /** Without a TTY: one plain line per this much event time (default 30 s), so short fast runs still show progress. */
+  lineEveryEventMs?: number;
   /** Wall clock for events/s (shell code; the core never reads a clock). */
   nowMs?: () => number;
   /** How many nearest levels to show. */
@@ -175,6 +177,8 @@ export class LiveSummarySink implements EmbeddedSink {
   private readonly nLevels: number;
   private readonly started: number;
   private lastDraw = 0;
+  private lastLineTs = -Infinity;
+  private readonly lineEvery: number;
   private drawnLines = 0;
   private last: LevelPhysicsPayload | null = null;
   readonly counts: Record<string, number> = { BREAK: 0, REJECT: 0, CONTESTED: 0 };
@@ -184,7 +188,8 @@ export class LiveSummarySink implements EmbeddedSink {
   constructor(opts: SummaryOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
-    this.interval = opts.intervalMs ?? (this.tty ? 200 : 2000);
+    this.interval = opts.intervalMs ?? 200;
+    this.lineEvery = opts.lineEveryEventMs ?? 30_000;
     this.now = opts.nowMs ?? Date.now;
     this.nLevels = opts.levels ?? 5;
     this.started = this.now();
@@ -193,6 +198,13 @@ export class LiveSummarySink implements EmbeddedSink {
   onPayload(p: LevelPhysicsPayload): void {
     this.last = p;
     for (const l of p.levels) if (l.signal in this.counts) this.counts[l.signal]!++;
+    if (!this.tty) {
+      if (p.ts - this.lastLineTs >= this.lineEvery) {
+        this.lastLineTs = p.ts;
+        this.draw(false);
+      }
+      return;
+    }
     const t = this.now();
     if (t - this.lastDraw >= this.interval) {
       this.lastDraw = t;
