@@ -2,7 +2,17 @@
 
 export const NS_PER_MS = 1_000_000n;
 
-export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * NS_PER_MS;
+const msToNsCache = new Map<number, bigint>();
+
+/** ms → ns as bigint. Memoized: windows are a handful of config constants converted on every read. */
+export function msToNs(ms: number): bigint {
+  let v = msToNsCache.get(ms);
+  if (v === undefined) {
+    v = BigInt(Math.round(ms)) * NS_PER_MS;
+    if (msToNsCache.size < 256) msToNsCache.set(ms, v);
+  }
+  return v;
+}
 
 /** Seconds between two ns instants as a float (b − a). Only differences are converted, so precision is kept. */
 export const nsDiffSeconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9;

@@ -101,6 +101,21 @@ describe('SnapEngine signals end to end', () => {
     expect(b.runway.next_obstacle).not.toBeNull();
   });
 
+  it('an id change at the same price (STRIKE_545 → PUT_WALL) keeps the level\'s smoothing', () => {
+    const cfg = defaultConfig();
+    const evs: InputEvent[] = [greeks(0, 'P545', 545, 'P', 0.08), quote(0, 545.02, 545.04, 20_000, 5000)];
+    for (let i = 0; i < 5; i++) evs.push(optTrade(300 + i * 10, { symbol: 'P545', strike: 545, right: 'P', price: 0.5, size: 400, bid: 0.48, ask: 0.5 }));
+    evs.push(quote(2100, 545.02, 545.04, 20_000, 5000));
+    const at545 = runCore(cfg, 'SPY', evs).map((p) => p.levels.find((l) => l.price === 545)!);
+    const k = at545.findIndex((l) => l.id === 'PUT_WALL');
+    expect(k).toBeGreaterThan(0);
+    expect(at545[k - 1]!.id).toBe('STRIKE_545');
+    const a = 1 - Math.exp((-250 / cfg.smoothing.score_half_life_ms) * Math.LN2);
+    const expected = a * at545[k]!.break_score_raw + (1 - a) * at545[k - 1]!.break_score_smooth;
+    expect(Math.abs(at545[k]!.break_score_smooth - expected)).toBeLessThan(0.011);
+    expect(at545[k]!.break_score_smooth).not.toBe(at545[k]!.break_score_raw);
+  });
+
   it('REJECT at a level defended by a replenishing wall with dealers long gamma, when price touches it', () => {
     const cfg = defaultConfig();
     const evs: InputEvent[] = [greeks(0, 'C545', 545, 'C', 0.08), quote(0, 544.98, 545.0, 3000, 10_000)];
