@@ -36,11 +36,8 @@ registry_running() {
   local a p
   a=$(owned_pid apicurio) || a=
   p=$(owned_pid schema-registry) || p=
-  [[ -n $a && -n $p ]] && return 0
-  # Half a registry is no registry: stop whichever half is left so the next start is clean.
-  [[ -n $a ]] && stop_owned apicurio
-  [[ -n $p ]] && stop_owned schema-registry
-  return 1
+  # Half a registry is no registry (scripts/stack up stops the surviving half before starting both).
+  [[ -n $a && -n $p ]]
 }
 
 registry_health() {
