@@ -313,7 +313,7 @@ describe('feed massive', () => {
     const apiKey = `k-${randomBytes(6).toString('hex')}`;
     // Event time starts when the first tick is published, so it tracks the wall clock as a live vendor's does.
     let market: (() => FakeTick[]) | null = null;
-    server = await FakeMassiveServer.start({ apiKey, source: () => (market ??= seededMarket({ seed: 5, startMs: Date.now(), stepMs: 20 }))(), logger: quiet });
+    server = await FakeMassiveServer.start({ apiKey, source: () => (market ??= seededMarket({ seed: 5, startMs: Date.now(), stepMs: 20 }))(), chainAsOfMs: Date.now(), logger: quiet });
     child = spawn(process.execPath, [BIN, 'feed', 'massive', '--stocks-url', server.wsUrl('stocks'), '--options-url', server.wsUrl('options'), '--rest-url', server.restUrl], {
       env: { ...process.env, TOPIC_PREFIX: prefix, MASSIVE_API_KEY: apiKey, LOG_LEVEL: 'info' },
       cwd: ROOT,
@@ -361,7 +361,11 @@ describe('feed massive', () => {
     expect(dls).toHaveLength(1);
     const all = await decodeAll(cfg, await readAll(cfg, INPUT_TOPICS.map((t) => topicName(cfg, t))));
     expectPartitionsOrdered(all);
-    expect(all.some((r) => r.ev.schema === 'options.greeks_snapshots.v1' || r.ev.schema === 'options.trades.v1')).toBe(true);
+    // the REST greeks snapshot landed too, on its own topic, same key and partition
+    expect(all.some((r) => r.ev.schema === 'options.greeks_snapshots.v1' && r.ev.source === 'massive_rest')).toBe(true);
+    expect(all.every((r) => r.key === 'SPY' && r.partition === partition && (r.ev.schema === 'heartbeat.v1' || r.topic === topicName(cfg, r.ev.schema)))).toBe(true);
+    // heartbeats kept the idle streams (here: futures) moving
+    expect(all.some((r) => r.topic === topicName(cfg, 'futures.mbp10.v1') && r.ev.schema === 'heartbeat.v1')).toBe(true);
     expect(stderr).not.toContain(apiKey);
   });
 });

@@ -139,8 +139,8 @@ export const ConfigSchema = z.object({
       late_policy: z.enum(['dead_letter', 'clamp']).default('dead_letter'),
       /** Heartbeat cadence in event time; 0 = the snap tick (snap.tick_ms). */
       heartbeat_ms: z.number().int().nonnegative().default(0),
-      /** Live feeds only: wall-clock heartbeats trail now by this much, so in-flight vendor records are not made late. */
-      live_heartbeat_lag_ms: z.number().int().nonnegative().default(500),
+      /** Live feeds only: wall-clock heartbeats trail now by this much, so in-flight vendor records (incl. a REST snapshot's round trip) are not made late. */
+      live_heartbeat_lag_ms: z.number().int().nonnegative().default(1000),
       /** Producer batching: send when this many records are buffered (also the memory bound: emit waits when full). */
       batch_records: z.number().int().positive().default(2000),
       /** Producer batching: send a partial batch after this long. */

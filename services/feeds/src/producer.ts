@@ -6,6 +6,7 @@
 import type { Config, Heartbeat, InputEvent, InputSchema } from '@snap/core';
 import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, createIdempotentProducer, createKafka, createLogger, systemClock, topicName, type Clock, type Logger } from '@snap/platform';
 import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { DATA_INPUT_SCHEMAS } from './ordering';
 import { OrderedFeedSink, RecordEncodeError, type DeadLetter, type OrderedSinkOptions } from './sink';
 
 export interface KafkaFeedSinkOptions extends OrderedSinkOptions {
@@ -60,8 +61,18 @@ export class KafkaFeedSink extends OrderedFeedSink {
     });
   }
 
+  /**
+   * Connects the producer and registers every schema this sink can write (each input schema and heartbeat.v1 on its
+   * topic, deadletter.v1), so a registry problem stops the feed at start and the first records do not wait on it.
+   */
   async connect(): Promise<void> {
     if (this.connected) return;
+    const { codec, topicFor, deadLetterTopic } = this.kopts;
+    const streams: InputSchema[] = [...DATA_INPUT_SCHEMAS];
+    await Promise.all([
+      ...streams.flatMap((s) => [codec.register(topicFor(s), s), codec.register(topicFor(s), 'heartbeat.v1')]),
+      codec.register(deadLetterTopic, 'deadletter.v1'),
+    ]);
     await this.kopts.producer.connect();
     this.connected = true;
   }

@@ -103,3 +103,54 @@ describe('JsonlFeedSink (the shared ordered pipeline, file output)', () => {
     expect(read().map((e) => (e as StockTrade).size)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('live (wall-clock) heartbeats', () => {
+  class GatedSink extends JsonlFeedSink {
+    gate: Promise<void> = Promise.resolve();
+    protected override async writeEvent(ev: InputEvent): Promise<void> {
+      await this.gate;
+      await super.writeEvent(ev);
+    }
+  }
+
+  afterEach(() => jest.useRealTimers());
+
+  it('advance an idle stream to floor(now - lag), and never while records are waiting in the sink', async () => {
+    jest.useFakeTimers();
+    const path = join(mkdtempSync(join(tmpdir(), 'feeds-live-')), 'out.jsonl');
+    const clock = manualClock(T0 + 10_000n * MS);
+    const sink = new GatedSink({ path, latePolicy: 'dead_letter', heartbeatMs: 250, clock, logger: quiet });
+    sink.startLiveHeartbeats(['SPY'], 500, 'massive_ws');
+
+    // idle: one heartbeat per tick at floor(now - 500 ms)
+    jest.advanceTimersByTime(250);
+    await sink.flush();
+    expect(sink.heartbeats!.lastHeartbeat('SPY')).toBe(T0 + 9_500n * MS);
+
+    // (live: the record at 9800 crossing the 9750 boundary does NOT fan a heartbeat into the other streams)
+    // busy: a record is stuck in the sink (slow broker); the clock moves on 2 s; ticks must not claim that time
+    let open!: () => void;
+    sink.gate = new Promise((r) => (open = r));
+    const stuck = sink.emit(trade(9_800));
+    const queued = sink.emit(trade(9_900));
+    clock.advanceMs(2_000);
+    jest.advanceTimersByTime(1_000);
+    expect(sink.liveHeartbeatsSkipped).toBe(4);
+    open();
+    await Promise.all([stuck, queued]);
+    expect(sink.metrics).toMatchObject({ produced: 2, late: 0, dead_lettered: 0 });
+
+    // idle again: time catches up
+    jest.advanceTimersByTime(250);
+    await sink.flush();
+    expect(sink.heartbeats!.lastHeartbeat('SPY')).toBe(T0 + 11_500n * MS);
+    sink.stopLiveHeartbeats();
+    await sink.close();
+    const out = read(path);
+    expect(out.map((e) => `${e.schema}@${(e.ts_event_ns - T0) / MS}`)).toEqual(['heartbeat.v1@9500', 'stocks.trades.v1@9800', 'stocks.trades.v1@9900', 'heartbeat.v1@11500']);
+  });
+});
+
+function read(path: string): InputEvent[] {
+  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l, i) => parseEventLine(l, i + 1));
+}

@@ -117,6 +117,10 @@ export abstract class OrderedFeedSink implements FeedSink {
   readonly metrics: FeedSinkMetrics = { produced: 0, heartbeats: 0, late: 0, clamped: 0, dead_lettered: 0, dead_lettered_by_class: {}, produced_by_schema: {} };
   readonly guard: PartitionOrderGuard;
   readonly heartbeats: HeartbeatScheduler | null;
+  /** Replays: heartbeats follow event time. Live feeds switch this off (see startLiveHeartbeats). */
+  private eventTimeHeartbeats = true;
+  /** Wall-clock heartbeat ticks skipped because the sink was busy. */
+  liveHeartbeatsSkipped = 0;
   protected readonly log: Logger;
   protected readonly clock: Clock;
   private readonly hbStreams: readonly InputSchema[];
@@ -124,6 +128,8 @@ export abstract class OrderedFeedSink implements FeedSink {
   private liveTimer: NodeJS.Timeout | null = null;
   private readonly defaultKey: string;
   private closed = false;
+  /** Sink calls queued or running. */
+  private pending = 0;
 
   constructor(protected readonly opts: OrderedSinkOptions) {
     this.guard = new PartitionOrderGuard(opts.latePolicy);
@@ -169,11 +175,25 @@ export abstract class OrderedFeedSink implements FeedSink {
 
   /**
    * Live feeds: every cadence of wall time, each key's streams advance to floor((now - lagMs) / cadence) even when the
-   * market is idle. Replays must not use this (their heartbeats are derived from event time only).
+   * market is idle — but only while the sink is idle (see tick). Replays must not use this (their heartbeats are
+   * derived from event time only).
+   *
+   * Live feeds also stop deriving heartbeats from record event time. A live feed merges sources with different
+   * latencies (WebSocket prints arrive in milliseconds, a REST greeks snapshot stamped at its request time arrives a
+   * round trip later), so a boundary crossed by one source's record says nothing about the others: fanning it into
+   * their streams would make their in-flight records late. `lagMs` must cover the slowest source's latency.
    */
   startLiveHeartbeats(keys: readonly string[], lagMs: number, source: Source): void {
     if (!this.heartbeats || this.liveTimer) return;
+    this.eventTimeHeartbeats = false;
     const tick = () => {
+      // Only an idle sink may claim wall time: while records are queued (a slow broker, the first schema
+      // registration), records the vendor already sent wait upstream, and a heartbeat at now - lag would make them
+      // late. A busy sink needs no wall-clock heartbeat anyway: its records advance event time themselves.
+      if (this.pending > 0) {
+        this.liveHeartbeatsSkipped++;
+        return;
+      }
       for (const key of keys) {
         const now = this.clock.nowNs();
         void this.serial(async () => {
@@ -192,7 +212,8 @@ export abstract class OrderedFeedSink implements FeedSink {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn);
+    this.pending++;
+    const p = this.chain.then(fn).finally(() => this.pending--);
     // The chain keeps going after a failure; the failure is reported to the caller of that step.
     this.chain = p.catch(() => undefined);
     return p;
@@ -206,7 +227,7 @@ export abstract class OrderedFeedSink implements FeedSink {
       await this.heartbeatNow(ev);
       return;
     }
-    const hbTs = this.heartbeats?.beforeEvent(ev.key, ev.ts_event_ns) ?? null;
+    const hbTs = this.eventTimeHeartbeats ? (this.heartbeats?.beforeEvent(ev.key, ev.ts_event_ns) ?? null) : null;
     if (hbTs !== null) await this.heartbeatNow(makeHeartbeat(ev.key, hbTs, ev.source, ev.ts_recv_ns));
 
     const d = this.guard.check(ev.schema, ev.key, ev.ts_event_ns);
