@@ -179,6 +179,35 @@ describe('feed sim', () => {
   });
 });
 
+describe('graceful stop', () => {
+  it('SIGINT during a paced replay flushes everything emitted and exits 130', async () => {
+    const prefix = newPrefix('sigint');
+    prefixes.push(prefix);
+    const cfg = configFor(prefix);
+    // ×1 real time over 10 minutes of event time: it is certainly still running when interrupted.
+    const child = spawn(process.execPath, [BIN, 'feed', 'sim', '--seed', '4', '--duration', '600s', '--speed', '1'], { env: { ...process.env, TOPIC_PREFIX: prefix, LOG_LEVEL: 'info' }, cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // interrupt once the first records are in Kafka (the feed is mid-replay)
+    const topic = topicName(cfg, 'stocks.quotes.v1');
+    await waitUntil(() => stderr.includes('"topics applied"'), 'topics applied', 60_000);
+    for (let i = 0; i < 200; i++) {
+      const n = (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((a, p) => a + Number(p.high), 0);
+      if (n > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const finished = stderr.split('\n').filter((l) => l.includes('"feed finished"')).map((l) => JSON.parse(l))[0];
+    expect(finished).toBeDefined();
+    expect(finished.produced).toBeGreaterThan(0);
+    const records = await decodeAll(cfg, await readAll(cfg, INPUT_TOPICS.map((s) => topicName(cfg, s))));
+    expect(records.filter((r) => r.ev.schema !== 'heartbeat.v1')).toHaveLength(finished.produced);
+    expect(records.filter((r) => r.ev.schema === 'heartbeat.v1')).toHaveLength(finished.heartbeats);
+  });
+});
+
 describe('KafkaFeedSink', () => {
   const MS = 1_000_000n;
   const T0 = 1_765_900_000_000n * MS;
