@@ -73,16 +73,29 @@ describe('MBP-10 barrier (§5.1.1)', () => {
     expect(e.read(levelAt(5451.0), 'SUPPORT', ms(300))).toMatchObject({ filled: 100, canceled: 300, delta_liq: -400, state: 'VACUUM' });
   });
 
-  it('passive volume ≫ depth lost reads as hidden/iceberg ABSORPTION', () => {
+  it('passive volume ≫ depth lost, more than the zone ever displayed, reads as hidden/iceberg ABSORPTION', () => {
+    const { e, levelAt } = setup();
+    feed(e, [
+      book(0, ES_BEST_BID, bids(100), 100),
+      esTrade(50, 5451.0, 300, -1),
+      esTrade(80, 5450.75, 300, -1),
+      book(100, ES_BEST_BID, bids(95), 100), // lost only 25 of 500 displayed while 600 traded into the bids
+    ]);
+    const r = e.read(levelAt(5451.0), 'SUPPORT', ms(300));
+    expect(r.state).toBe('ABSORPTION');
+    expect(r.passive_volume).toBe(600);
+  });
+
+  it('a queue merely being hit (less traded than displayed) is not read as absorption', () => {
     const { e, levelAt } = setup();
     feed(e, [
       book(0, ES_BEST_BID, bids(100), 100),
       esTrade(50, 5451.0, 200, -1),
       esTrade(80, 5450.75, 200, -1),
-      book(100, ES_BEST_BID, bids(95), 100), // lost only 25 while 400 traded into the bids
+      book(100, ES_BEST_BID, bids(95), 100), // 400 traded, 475 still displayed: no evidence of hidden size
     ]);
     const r = e.read(levelAt(5451.0), 'SUPPORT', ms(300));
-    expect(r.state).toBe('ABSORPTION');
+    expect(r.state).toBe('NEUTRAL');
     expect(r.passive_volume).toBe(400);
   });
 

@@ -16,7 +16,8 @@
 //   gross_added / gross_removed = Σ max(0, ±Δdepth) of the updates in the zone;  churn = their sum
 //   Vpassive = ES volume traded in the zone against that side (BID ← SELL-initiated, ASK ← BUY-initiated)
 //   filled   = min(gross_removed, Vpassive + ε_fill),  canceled = max(0, gross_removed − Vpassive − ε_pull)
-//   absorption bias when Vpassive ≥ F_futures and (net depth did not fall, or Vpassive > 2·depth lost)
+//   absorption bias when Vpassive ≥ F_futures, Vpassive ≥ the zone's displayed depth (now + lost) — more traded
+//   than was ever shown — and (net depth did not fall, or Vpassive > 2·depth lost)
 //   churn / (|net| + 1) > churn_ratio_low_confidence → CHURN caveat (spoof-like churn: lower confidence, not state)
 // When the zone is not within the displayed levels the reading is NEUTRAL with the OUT_OF_RANGE caveat.
 import type { Config } from './config';
@@ -175,11 +176,17 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     const canceled = Math.max(0, grossRemoved - vPassive - b.eps_pull);
     const net = grossAdded - grossRemoved;
     const depthLost = Math.max(0, -net);
-    const absorptionBias = vPassive >= b.f_thresh_futures && vPassive > 0 && (net >= 0 || vPassive > ABSORPTION_EXCESS_RATIO * depthLost);
-    const churn = grossAdded + grossRemoved;
-
     let zoneDepth = 0;
     for (let i = 0; i < book.px.length; i++) if (inZone(book.px[i]!)) zoneDepth += book.sz[i]!;
+
+    // Absorption needs more traded into the zone than was ever displayed there (depth now + depth lost), so a queue
+    // that is merely being hit is not mistaken for hidden/iceberg liquidity.
+    const absorptionBias =
+      vPassive >= b.f_thresh_futures &&
+      vPassive > 0 &&
+      vPassive >= zoneDepth + depthLost &&
+      (net >= 0 || vPassive > ABSORPTION_EXCESS_RATIO * depthLost);
+    const churn = grossAdded + grossRemoved;
 
     const c = classifyBarrier({
       added: grossAdded,

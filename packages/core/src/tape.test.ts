@@ -84,3 +84,19 @@ describe('tape engine (§5.2)', () => {
     expect(e.read(L, ms(6100)).sweep.detected).toBe(false);
   });
 });
+
+describe('tape sweep reading', () => {
+  it('reports the largest sweep of the window, not merely the latest', () => {
+    const e = new TapeEngine(parseConfig({}));
+    const evs: InputEvent[] = [quote(0, 545.0, 545.02)];
+    // a big DOWN sweep, then a small UP one 1 s later
+    for (let i = 0; i < 5; i++) evs.push(trade(1000 + i * 20, 545.0 - 0.01 * i, 3000, i));
+    for (let i = 0; i < 3; i++) evs.push(trade(2000 + i * 20, 545.02, 400, i));
+    evs.forEach((ev) => e.onEvent(ev));
+    e.onTick(ms(2500));
+    const r = e.read({ id: 'L', price: 545, kind: 'ROUND' }, ms(2500));
+    expect(r.sweep.detected).toBe(true);
+    expect(r.sweep.direction).toBe('DOWN');
+    expect(r.sweep.notional).toBeGreaterThan(7_000_000);
+  });
+});

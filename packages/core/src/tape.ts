@@ -8,7 +8,8 @@
 //   (Σ price·size) ≥ sweep_min_notional AND (distinct venues ≥ sweep_venue_min OR at least SWEEP_MIN_CROSSINGS
 //   aggressive prints in its dominant direction — prints repeatedly crossing the spread). Direction: UP when buy
 //   notional ≥ sell notional among aggressive prints (ties: by the cluster's price change, else UP).
-//   A sweep stays "detected" for W_t after its last print, which is how long the tape keeps confirming it.
+//   A sweep stays "detected" for W_t after its last print, which is how long the tape keeps confirming it; when
+//   several are in the window the reading is the largest by notional.
 import type { Config } from './config';
 import type { InputEvent, StockQuote, StockTrade } from './events';
 import type { Level, MoveDirection } from './signals';
@@ -129,10 +130,15 @@ export class TapeEngine {
     }
     const imbalance = (buy - sell) / (buy + sell + IMBALANCE_EPS);
     const velocity = priceSlope(vel, tNs);
-    let sweep: TapeReading['sweep'] = { detected: false, direction: null, notional: 0 };
+    // The window's most significant sweep (largest notional; ties → the later one), so a noise-sized sweep just
+    // over the threshold cannot mask a large one a moment earlier.
+    let best: SweepEvent | null = null;
     const open = s.cluster ? this.judge(s.cluster) : null;
-    const last = open ?? (s.sweeps.length > 0 ? s.sweeps[s.sweeps.length - 1]! : null);
-    if (last && last.ts > fromT && last.ts <= tNs) sweep = { detected: true, direction: last.direction, notional: last.notional };
+    for (const sw of open ? [...s.sweeps, open] : s.sweeps) {
+      if (sw.ts <= fromT || sw.ts > tNs) continue;
+      if (!best || sw.notional >= best.notional) best = sw;
+    }
+    const sweep: TapeReading['sweep'] = best ? { detected: true, direction: best.direction, notional: best.notional } : { detected: false, direction: null, notional: 0 };
     return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
   }
 
