@@ -208,6 +208,20 @@ describe('graceful stop', () => {
   });
 });
 
+describe('co-partitioning guard', () => {
+  it('refuses to produce when an input topic has another partition count than kafka.partitions (exit 2, topic named)', async () => {
+    const prefix = newPrefix('parts');
+    prefixes.push(prefix);
+    const cfg = configFor(prefix);
+    const odd = topicName(cfg, 'stocks.quotes.v1');
+    await admin.createTopics({ topics: [{ topic: odd, numPartitions: cfg.kafka.partitions + 2, replicationFactor: 1 }], waitForLeaders: true });
+    const r = await runCli(['feed', 'sim', '--seed', '1', '--duration', '2s'], { TOPIC_PREFIX: prefix });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${odd} has ${cfg.kafka.partitions + 2}`);
+    expect(await readAll(cfg, INPUT_TOPICS.map((s) => topicName(cfg, s)))).toEqual([]);
+  });
+});
+
 describe('KafkaFeedSink', () => {
   const MS = 1_000_000n;
   const T0 = 1_765_900_000_000n * MS;

@@ -4,7 +4,7 @@
 // envelope in the Confluent wire format. Records are batched (bounded: `emit` waits while a full batch is sent) and
 // appended in call order, so each partition receives records in the order the feed produced them.
 import type { Config, Heartbeat, InputEvent, InputSchema } from '@snap/core';
-import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, createIdempotentProducer, createKafka, createLogger, systemClock, topicName, type Clock, type Logger } from '@snap/platform';
+import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, createIdempotentProducer, createKafka, createLogger, partitionForKey, systemClock, topicName, type Clock, type Logger } from '@snap/platform';
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { DATA_INPUT_SCHEMAS } from './ordering';
 import { OrderedFeedSink, RecordEncodeError, type DeadLetter, type OrderedSinkOptions } from './sink';
@@ -19,6 +19,13 @@ export interface KafkaFeedSinkOptions extends OrderedSinkOptions {
   batchRecords: number;
   /** Send a partial batch after this long (0: only full batches and explicit flushes). */
   lingerMs: number;
+  /**
+   * Partition count of the input topics (kafka.partitions). Input records carry an explicit partition =
+   * positive(murmur2(key)) % partitions, the function every conforming producer uses, instead of trusting the client's
+   * metadata: a stale or mismatched partition count then fails the send loudly instead of silently breaking
+   * co-partitioning by underlying.
+   */
+  partitions: number;
 }
 
 interface Pending {
@@ -52,6 +59,7 @@ export class KafkaFeedSink extends OrderedFeedSink {
       topicFor: (schema) => topicName(cfg, schema),
       deadLetterTopic: topicName(cfg, DEADLETTER_TOPIC),
       batchRecords: cfg.feeds.batch_records,
+      partitions: cfg.kafka.partitions,
       lingerMs: cfg.feeds.linger_ms,
       latePolicy: cfg.feeds.late_policy,
       heartbeatMs: cfg.feeds.heartbeat_ms || cfg.snap.tick_ms,
@@ -80,7 +88,7 @@ export class KafkaFeedSink extends OrderedFeedSink {
   protected async writeEvent(ev: InputEvent): Promise<void> {
     const topic = this.kopts.topicFor(ev.schema);
     const value = await this.encode(topic, ev.schema, ev);
-    await this.append(topic, { key: ev.key, value });
+    await this.append(topic, { key: ev.key, value, partition: partitionForKey(ev.key, this.kopts.partitions) });
   }
 
   protected async writeHeartbeat(hb: Heartbeat, streams: readonly InputSchema[]): Promise<void> {
@@ -88,7 +96,7 @@ export class KafkaFeedSink extends OrderedFeedSink {
     const msgs: Pending[] = [];
     for (const s of streams) {
       const topic = this.kopts.topicFor(s);
-      msgs.push({ topic, message: { key: hb.key, value: await this.encode(topic, 'heartbeat.v1', hb) } });
+      msgs.push({ topic, message: { key: hb.key, value: await this.encode(topic, 'heartbeat.v1', hb), partition: partitionForKey(hb.key, this.kopts.partitions) } });
     }
     for (const m of msgs) await this.append(m.topic, m.message);
   }

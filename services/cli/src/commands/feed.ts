@@ -12,7 +12,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config, InputEvent } from '@snap/core';
 import { ConfigError } from '@snap/core';
-import { applyTopics, createKafka, createLogger, loadConfig, systemClock, type Logger } from '@snap/platform';
+import { INPUT_TOPICS, applyTopics, createKafka, createLogger, loadConfig, systemClock, topicName, type Logger } from '@snap/platform';
 import {
   JsonlFeedSink,
   KafkaFeedSink,
@@ -105,9 +105,19 @@ async function ensureTopics(cfg: Config, log: Logger): Promise<void> {
   await admin.connect();
   try {
     const report = await applyTopics(admin, cfg);
-    const created = report.filter((r) => r.action !== 'unchanged').map((r) => `${r.topic}:${r.action}`);
-    if (created.length) log.info('topics applied', { changes: created });
+    const changed = report.filter((r) => r.action !== 'unchanged').map((r) => `${r.topic}:${r.action}`);
+    log.info('topics applied', { changes: changed });
     for (const r of report) for (const w of r.warnings) log.warn('topic warning', { topic: r.topic, warning: w });
+    // Co-partitioning by underlying needs every input topic at exactly kafka.partitions partitions.
+    const inputs = INPUT_TOPICS.map((s) => topicName(cfg, s));
+    const meta = await admin.fetchTopicMetadata({ topics: inputs });
+    const wrong = meta.topics.filter((t) => t.partitions.length !== cfg.kafka.partitions);
+    if (wrong.length) {
+      throw new UsageError(
+        `input topics must all have kafka.partitions=${cfg.kafka.partitions} partitions to stay co-partitioned by underlying; ` +
+          wrong.map((t) => `${t.name} has ${t.partitions.length}`).join(', '),
+      );
+    }
   } finally {
     await admin.disconnect();
   }
