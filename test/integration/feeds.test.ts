@@ -208,6 +208,23 @@ describe('graceful stop', () => {
   });
 });
 
+describe('feed CLI usage errors', () => {
+  it('exit 2 with a message naming the option, the config key or the file', async () => {
+    const speed = await runCli(['feed', 'dbn', join(FIX, 'test_data.trades.dbn'), '--speed', 'fast'], {});
+    expect(speed.code).toBe(2);
+    expect(speed.stderr).toContain('--speed');
+    const missing = await runCli(['feed', 'sim'], {});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--duration');
+    const policy = await runCli(['feed', 'sim', '--duration', '1s', '--out', join(tmp, 'x.jsonl')], { SNAP_FEEDS_LATE_POLICY: 'sometimes' });
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toContain('feeds.late_policy');
+    const nofile = await runCli(['feed', 'dbn', join(tmp, 'nope.dbn'), '--out', join(tmp, 'y.jsonl')], {});
+    expect(nofile.code).toBe(2);
+    expect(nofile.stderr).toContain(`cannot read DBN file ${join(tmp, 'nope.dbn')}: ENOENT`);
+  });
+});
+
 describe('co-partitioning guard', () => {
   it('refuses to produce when an input topic has another partition count than kafka.partitions (exit 2, topic named)', async () => {
     const prefix = newPrefix('parts');

@@ -9,6 +9,7 @@
 //       remaining files were replayed; the dead letter carries the byte offset) — distinct from 0 so scripts notice
 //   130 / 143  a replay (sim, dbn) stopped by SIGINT / SIGTERM after flushing what was emitted (and saving --resume);
 //       `feed massive` is live and a signal is its normal end: 0 after flushing
+import { statSync, type Stats } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config, InputEvent } from '@snap/core';
 import { ConfigError } from '@snap/core';
@@ -160,6 +161,14 @@ async function action(program: Command, name: string, body: (cfg: Config, log: L
   }
 }
 
+/** Commander reports a bad option value with exit code 1; these commands promise 2 for every usage error. */
+function usageExit2(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    if (err.exitCode === 1) (err as { exitCode: number }).exitCode = EXIT.USAGE;
+    throw err;
+  });
+}
+
 export function register(program: Command) {
   const feed = program
     .command('feed')
@@ -176,8 +185,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
 130/143 a replay (sim, dbn) stopped by SIGINT/SIGTERM after flushing (feed massive: 0, a signal is its normal end).`,
     );
 
-  feed
-    .command('sim')
+  usageExit2(feed.command('sim'))
     .description('produce a simulated market session (event time) and exit')
     .requiredOption('--duration <dur>', 'event-time length of the session, e.g. 120s, 5m', parseDurationMs)
     .option('--seed <n>', 'simulator seed (same seed ⇒ same events)', parseIntArg, 1)
@@ -205,8 +213,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
       }),
     );
 
-  feed
-    .command('dbn')
+  usageExit2(feed.command('dbn'))
     .description('replay Databento DBN files (plain or .zst) as futures.mbp10.v1 / futures.trades.v1 records')
     .argument('<files...>', 'DBN files, replayed in the order given')
     .option('--underlying <sym>', 'the underlying the futures data serves = the partition key (default: first of config underlyings)', underlyingArg)
@@ -217,6 +224,15 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
     .action((files: string[], opts: { underlying?: string; speed: Speed; resume?: string; out?: string }) =>
       action(program, 'dbn', async (cfg, log) => {
         const underlying = opts.underlying ?? cfg.underlyings[0]!;
+        for (const f of files) {
+          let st: Stats;
+          try {
+            st = statSync(f);
+          } catch (e) {
+            throw new UsageError(`cannot read DBN file ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+          if (!st.isFile()) throw new UsageError(`not a file: ${f}`);
+        }
         const resume = opts.resume ? ResumePoint.load(opts.resume) : undefined;
         const signals = stopSignals(log);
         const sink = await openSink(cfg, log, opts.out, underlying);
@@ -250,8 +266,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
       }),
     );
 
-  feed
-    .command('massive')
+  usageExit2(feed.command('massive'))
     .description('run the Massive (Polygon) live feed: stocks + options WebSockets and REST greeks snapshots, until SIGINT/SIGTERM')
     .option('--stocks-url <url>', 'stocks WebSocket URL (default massive.ws_stocks_url)')
     .option('--options-url <url>', 'options WebSocket URL (default massive.ws_options_url)')
