@@ -104,6 +104,24 @@ describe('JsonlFeedSink (the shared ordered pipeline, file output)', () => {
   });
 });
 
+describe('JsonlFeedSink append (resumed replays)', () => {
+  it('append keeps what an earlier run wrote; the default truncates', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'feeds-append-')), 'out.jsonl');
+    const mk = (append: boolean) => new JsonlFeedSink({ path, append, latePolicy: 'dead_letter', heartbeatMs: 0, clock: manualClock(T0), logger: quiet });
+    let s = mk(false);
+    await s.emit(trade(1));
+    await s.close();
+    s = mk(true);
+    await s.emit(trade(2));
+    await s.close();
+    expect(read(path).map((e) => (e.ts_event_ns - T0) / MS)).toEqual([1n, 2n]);
+    s = mk(false);
+    await s.emit(trade(3));
+    await s.close();
+    expect(read(path).map((e) => (e.ts_event_ns - T0) / MS)).toEqual([3n]);
+  });
+});
+
 describe('live (wall-clock) heartbeats', () => {
   class GatedSink extends JsonlFeedSink {
     gate: Promise<void> = Promise.resolve();

@@ -323,6 +323,8 @@ export interface JsonlSinkOptions extends OrderedSinkOptions {
   path: string;
   /** Dead letters go beside the output: `<path>.deadletter.jsonl` unless given. */
   deadLetterPath?: string;
+  /** Append to existing files instead of truncating them (a resumed replay continues its output). */
+  append?: boolean;
 }
 
 /**
@@ -337,7 +339,7 @@ export class JsonlFeedSink extends OrderedFeedSink {
 
   constructor(readonly jopts: JsonlSinkOptions) {
     super(jopts);
-    this.out = createWriteStream(jopts.path, { encoding: 'utf8' });
+    this.out = createWriteStream(jopts.path, { encoding: 'utf8', flags: jopts.append ? 'a' : 'w' });
     this.deadLetterPath = jopts.deadLetterPath ?? `${jopts.path}.deadletter.jsonl`;
   }
 
@@ -354,7 +356,7 @@ export class JsonlFeedSink extends OrderedFeedSink {
   }
 
   protected async writeDeadLetter(d: DeadLetter): Promise<void> {
-    this.dlOut ??= createWriteStream(this.deadLetterPath, { encoding: 'utf8' });
+    this.dlOut ??= createWriteStream(this.deadLetterPath, { encoding: 'utf8', flags: this.jopts.append ? 'a' : 'w' });
     const { raw, ...rest } = d;
     const line = JSON.stringify({ schema_name: 'deadletter.v1', schema_version: 1, ...rest, raw_base64: raw.toString('base64') }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     await this.writeLine(this.dlOut, line);

@@ -125,9 +125,9 @@ async function ensureTopics(cfg: Config, log: Logger): Promise<void> {
 }
 
 /** --out → the JSONL file; otherwise Kafka (topics applied first). */
-async function openSink(cfg: Config, log: Logger, out: string | undefined, defaultKey: string): Promise<OrderedFeedSink> {
+async function openSink(cfg: Config, log: Logger, out: string | undefined, defaultKey: string, append = false): Promise<OrderedFeedSink> {
   const common = { latePolicy: cfg.feeds.late_policy, heartbeatMs: cfg.feeds.heartbeat_ms || cfg.snap.tick_ms, clock: systemClock, logger: log, defaultKey };
-  if (out) return new JsonlFeedSink({ ...common, path: out });
+  if (out) return new JsonlFeedSink({ ...common, path: out, append });
   await ensureTopics(cfg, log);
   const sink = KafkaFeedSink.fromConfig(cfg, { logger: log, defaultKey });
   await sink.connect();
@@ -235,7 +235,9 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         }
         const resume = opts.resume ? ResumePoint.load(opts.resume) : undefined;
         const signals = stopSignals(log);
-        const sink = await openSink(cfg, log, opts.out, underlying);
+        // A resumed replay into a file continues that file rather than truncating what it already wrote.
+        const resuming = resume !== undefined && Object.keys(resume.toJSON().files).length > 0;
+        const sink = await openSink(cfg, log, opts.out, underlying, resuming);
         if (resume) {
           sink.guard.restore(resume.partitions);
           sink.heartbeats?.restore(resume.heartbeats);
