@@ -125,12 +125,30 @@ export const ConfigSchema = z.object({
       secret_access_key: z.string().default('minioadmin'),
     })
     .prefault({}),
-  redis: z.object({ url: z.string().default('redis://127.0.0.1:6379') }).prefault({}),
+  redis: z
+    .object({
+      url: z.string().default('redis://127.0.0.1:6379'),
+      /** Prepended to every key the Redis sink writes (`<prefix>levels:{SPY}:<level_id>`); isolates environments on one server. */
+      key_prefix: z.string().default('snap:'),
+      /** Expire a level's hash this many seconds after its last write (0 = never); levels leave the universe. */
+      ttl_s: z.number().int().nonnegative().default(0),
+      /** Consumer group of `snap-engine sink redis`. */
+      sink_group_id: z.string().default('snap-redis-sink'),
+    })
+    .prefault({}),
   lake: z
     .object({
       data_root: z.string().default('.data/lake'),
       zstd_level: z.number().int().min(1).max(22).default(3),
       flush_rows: z.number().int().positive().default(50_000),
+      /** Where `snap-engine sink lake` writes objects: under data_root, or to s3.bucket. */
+      sink_target: z.enum(['local', 's3']).default('local'),
+      /** Consumer group of `snap-engine sink lake`. */
+      sink_group_id: z.string().default('snap-lake-sink'),
+      /** Prepended to every object key the lake sink writes (e.g. `env/prod/`); '' = keys start at the tier. */
+      key_prefix: z.string().default(''),
+      /** Lake sink: write the open offset window as a (later replaced) partial object after this long caught up; 0 = only at --until-idle. */
+      partial_flush_ms: z.number().int().nonnegative().default(60_000),
     })
     .prefault({}),
   feeds: z
