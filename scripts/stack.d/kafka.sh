@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Apache Kafka 4.x, KRaft single node, from Maven Central jars (sourced by scripts/stack).
 
 KAFKA_RUN=$RUN_DIR/kafka

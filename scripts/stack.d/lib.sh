@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/stack (sourced, not executed).
 # Everything the stack downloads, builds or writes lives under $SNAP_CACHE, never inside the clone,
 # so a fresh clone (or `git clean`) never loses the multi-minute downloads and builds.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # MinIO built from its Go module with the local Go toolchain (sourced by scripts/stack).
 
 MINIO_RUN=$RUN_DIR/minio

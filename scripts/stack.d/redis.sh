@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Redis from Debian's package, run as our own foreground process (never the distro service) (sourced by scripts/stack).
 
 REDIS_RUN=$RUN_DIR/redis

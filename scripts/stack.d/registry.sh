@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Confluent-compatible schema registry: Apicurio Registry (Quarkus fast-jar distribution from Maven Central) with its
 # ccompat API exposed at the root of SCHEMA_REGISTRY_PORT by a tiny node proxy (sourced by scripts/stack).
 # Two processes, two pid files: "apicurio" (the registry) and "schema-registry" (the proxy on the public port).
