@@ -1,0 +1,67 @@
+// What a window of signal rows becomes: one ZSTD Parquet object per (underlying, date, hour) Hive partition
+// (plan §2.3), named after topic / partition / window start so a retried flush overwrites the same object.
+import type { SignalRow } from '@snap/core';
+import { SIGNAL_ROW_COLUMNS, encodeParquet, partitionOf, rowsToArrowTable } from '@snap/platform';
+import type { WindowRows } from './windows';
+
+export const GOLD_SIGNALS_DATASET = 'gold/levels/signals';
+
+/** Offsets are zero-padded to 20 digits (int64 max has 19) so a listing sorts object names in offset order. */
+export const padOffset = (offset: bigint): string => offset.toString().padStart(20, '0');
+
+/** `part-<topic>-p<P>-o<windowStart>.parquet` */
+export function partObjectName(topic: string, partition: number, windowStart: bigint): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(topic)) throw new RangeError(`topic name ${JSON.stringify(topic)} is not a legal Kafka topic name`);
+  return `part-${topic}-p${partition}-o${padOffset(windowStart)}.parquet`;
+}
+
+/** `<keyPrefix>gold/levels/signals/underlying=<U>/date=<YYYY-MM-DD>/hour=<HH>/<part name>` */
+export function goldObjectKey(keyPrefix: string, underlying: string, tsNs: bigint, topic: string, partition: number, windowStart: bigint): string {
+  const { date, hour } = partitionOf(tsNs);
+  return `${keyPrefix}${GOLD_SIGNALS_DATASET}/underlying=${underlying}/date=${date}/hour=${hour}/${partObjectName(topic, partition, windowStart)}`;
+}
+
+export interface PlannedObject {
+  key: string;
+  /** Rows sorted by ts_event_ns (stable: offset order within a tick). */
+  rows: SignalRow[];
+  firstOffset: bigint;
+  lastOffset: bigint;
+}
+
+const byTs = (a: SignalRow, b: SignalRow) => (a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : 0);
+
+/** Splits a window's rows by Hive partition (underlying, date, hour). Output order: by key. */
+export function planWindowObjects(keyPrefix: string, topic: string, partition: number, w: WindowRows<SignalRow>): PlannedObject[] {
+  const groups = new Map<string, PlannedObject>();
+  for (const { offset, row } of w.records) {
+    const key = goldObjectKey(keyPrefix, row.underlying, row.ts_event_ns, topic, partition, w.start);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, rows: [], firstOffset: offset, lastOffset: offset }));
+    g.rows.push(row);
+    g.lastOffset = offset;
+  }
+  // Array.prototype.sort is stable, so rows of one tick keep their offset (level) order.
+  for (const g of groups.values()) g.rows.sort(byTs);
+  return [...groups.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Parquet bytes of one planned object. Footer metadata names the source range; it depends only on the rows, never
+ * on the wall clock, so rewriting a window gives byte-identical objects.
+ */
+export function encodeGoldObject(obj: PlannedObject, topic: string, partition: number, windowStart: bigint): Uint8Array {
+  const table = rowsToArrowTable(SIGNAL_ROW_COLUMNS, obj.rows);
+  const dict = SIGNAL_ROW_COLUMNS.filter((c) => c.type === 'dict_utf8').map((c) => c.name);
+  return encodeParquet(table, dict, {
+    codec: 'ZSTD',
+    metadata: {
+      schema: 'levels.signals.v1',
+      'kafka.topic': topic,
+      'kafka.partition': String(partition),
+      'kafka.window_start': String(windowStart),
+      'kafka.first_offset': String(obj.firstOffset),
+      'kafka.last_offset': String(obj.lastOffset),
+    },
+  });
+}

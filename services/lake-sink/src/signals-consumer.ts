@@ -1,0 +1,269 @@
+// The consumer loop both fan-out sinks share: a kafkajs consumer group, read_committed, on `levels.signals.v1`.
+// It decodes records into SignalRows, tracks each partition's position (transaction markers and aborted records
+// move it too: they take offsets but never reach the handler), commits the offsets the handler says are safe, and
+// with --until-idle stops once every assigned partition is at its last stable offset.
+import { hostname } from 'node:os';
+import type { Config, SignalRow } from '@snap/core';
+import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { OffsetRecord } from './windows';
+
+export interface AssignedPartition {
+  topic: string;
+  partition: number;
+  /** Where consumption starts: the group's committed offset, else the partition's low watermark. */
+  position: bigint;
+}
+
+export interface SignalsHandler {
+  /** A new assignment (every rebalance): drop all per-partition state and start over from these positions. */
+  assigned(parts: readonly AssignedPartition[]): void | Promise<void>;
+  /** One batch of rows in offset order (possibly none) and the position after it; returns the offset now safe to commit, or null. */
+  batch(topic: string, partition: number, records: OffsetRecord<SignalRow>[], position: bigint): Promise<bigint | null>;
+  /** Every assigned partition is caught up: long running, at most every `idleEveryMs`; with untilIdle once, final=true, before stopping. */
+  idle(final: boolean): Promise<void>;
+}
+
+export interface SignalsConsumerOptions {
+  cfg: Config;
+  groupId: string;
+  name: string;
+  logger: Logger;
+  untilIdle?: boolean;
+  /** How often a caught-up, long-running consumer calls handler.idle(false); 0 = never. */
+  idleEveryMs?: number;
+  /** Deterministic clock-free sleep is not needed here (I/O shell); tests may shorten polling. */
+  pollMs?: number;
+}
+
+export class SinkError extends Error {
+  constructor(
+    message: string,
+    readonly topic: string,
+    readonly partition?: number,
+    readonly offset?: bigint,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SinkError';
+  }
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+export interface SignalsConsumerStats {
+  rows: number;
+  skipped: number;
+  commits: number;
+}
+
+export class SignalsConsumer {
+  readonly topic: string;
+  readonly stats: SignalsConsumerStats = { rows: 0, skipped: 0, commits: 0 };
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly codec: EnvelopeCodec;
+  private readonly log: Logger;
+  private consumer: Consumer | null = null;
+  private positions = new Map<string, bigint>();
+  private committed = new Map<string, bigint>();
+  private assignment: { topic: string; partition: number }[] = [];
+  private joined = false;
+  private ready: Promise<void> = Promise.resolve();
+  private lockTail: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  private error: unknown = undefined;
+  private stopped!: () => void;
+  private failed!: (e: unknown) => void;
+  private readonly done: Promise<void>;
+
+  constructor(
+    readonly opts: SignalsConsumerOptions,
+    readonly handler: SignalsHandler,
+  ) {
+    this.log = opts.logger;
+    this.topic = topicName(opts.cfg, SIGNALS_TOPIC);
+    this.kafka = createKafka(opts.cfg, { logger: this.log, clientId: `${opts.cfg.kafka.client_id}-${opts.name}-${hostname()}-${process.pid}` });
+    this.admin = this.kafka.admin();
+    this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url, compatibility: null });
+    this.done = new Promise<void>((resolve, reject) => {
+      this.stopped = resolve;
+      this.failed = reject;
+    });
+    // wait() may never be called when start() fails; do not turn that into an unhandled rejection.
+    this.done.catch(() => undefined);
+  }
+
+  /** Serializes batches, commits, rebalances and idle flushes. */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lockTail.then(fn, fn);
+    this.lockTail = run.catch(() => undefined);
+    return run;
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    const topics = await this.admin.listTopics();
+    if (!topics.includes(this.topic)) throw new SinkError(`topic ${this.topic} does not exist (create the declared topics first: snap-engine topics apply)`, this.topic);
+    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, readUncommitted: false, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const a = (e.payload.memberAssignment as Record<string, number[]>)[this.topic] ?? [];
+      this.joined = false;
+      // Set synchronously: kafkajs may hand us a batch of the new generation before the positions are known.
+      this.ready = this.locked(() => this.onAssignment(a)).catch((err) => this.fail(err));
+    });
+    // Batches that held only transaction markers / aborted records never reach eachBatch, but move the position.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const b = e.payload as unknown as { topic: string; partition: number; firstOffset: string | null; lastOffset: string; batchSize: number };
+      if (b.batchSize !== 0 || b.firstOffset === null || b.topic !== this.topic) return;
+      void this.locked(() => this.onBatch(b.topic, b.partition, [], BigInt(b.lastOffset) + 1n)).catch((err) => this.fail(err));
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) this.fail(e.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, isStale, heartbeat }) => {
+        await this.ready;
+        if (isStale() || this.stopping) return;
+        // firstOffset null: nothing was fetched; lastOffset() would then report the high watermark, which under
+        // read_committed may lie past an open transaction.
+        if (batch.firstOffset() === null) return;
+        const position = BigInt(batch.lastOffset()) + 1n;
+        try {
+          await this.locked(() => this.onBatch(batch.topic, batch.partition, batch.messages, position));
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+        await heartbeat();
+      },
+    });
+    this.log.info(`${this.opts.name} started`, { topic: this.topic, group_id: this.opts.groupId, until_idle: !!this.opts.untilIdle });
+    void this.idleLoop().catch((e) => this.fail(e));
+  }
+
+  wait(): Promise<void> {
+    return this.done;
+  }
+
+  private async onAssignment(partitions: number[]): Promise<void> {
+    const committed = await this.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [this.topic] });
+    const offs = new Map(committed.flatMap((t) => t.partitions.map((p) => [p.partition, BigInt(p.offset)] as const)));
+    const ends = await this.admin.fetchTopicOffsets(this.topic);
+    const low = new Map(ends.map((o) => [o.partition, BigInt(o.low)]));
+    this.positions = new Map();
+    this.committed = new Map();
+    const parts: AssignedPartition[] = partitions.map((partition) => {
+      const c = offs.get(partition) ?? -1n;
+      const lo = low.get(partition) ?? 0n;
+      // A committed offset below the low watermark was deleted by retention: the consumer resets to the earliest.
+      const position = c >= 0n && c >= lo ? c : lo;
+      this.positions.set(tpKey(this.topic, partition), position);
+      this.committed.set(tpKey(this.topic, partition), c >= 0n ? c : -1n);
+      return { topic: this.topic, partition, position };
+    });
+    this.assignment = partitions.map((partition) => ({ topic: this.topic, partition }));
+    await this.handler.assigned(parts);
+    this.joined = true;
+    this.log.info('partitions assigned', { topic: this.topic, partitions: partitions.slice().sort((a, b) => a - b), positions: Object.fromEntries(parts.map((p) => [p.partition, p.position])) });
+  }
+
+  private async onBatch(topic: string, partition: number, messages: KafkaMessage[], position: bigint): Promise<void> {
+    const k = tpKey(topic, partition);
+    const at = this.positions.get(k);
+    if (at === undefined || this.stopping) return; // not (or no longer) ours
+    const records: OffsetRecord<SignalRow>[] = [];
+    for (const m of messages) {
+      const offset = BigInt(m.offset);
+      if (offset < at) continue; // re-delivered below our position (a fetch raced a commit)
+      if (!m.value) {
+        this.stats.skipped++;
+        this.log.error('signals record without a value skipped', { topic, partition, offset });
+        continue;
+      }
+      try {
+        const d = await this.codec.decode(m.value);
+        if (d.schemaName !== 'levels.signals.v1') throw new SinkError(`record is ${d.schemaName}, expected levels.signals.v1`, topic, partition, offset);
+        records.push({ offset, row: recordToSignalRow(d.value as SignalRecord) });
+      } catch (e) {
+        // The processor wrote these records through the same codec, so this is a foreign writer; the row cannot be
+        // placed, and stopping would block every later row. Logged with its coordinates for the operator.
+        this.stats.skipped++;
+        this.log.error('undecodable signals record skipped', { topic, partition, offset, error: e as Error });
+      }
+    }
+    if (position <= at && records.length === 0) return;
+    this.stats.rows += records.length;
+    const commit = await this.handler.batch(topic, partition, records, position > at ? position : at);
+    if (position > at) this.positions.set(k, position);
+    if (commit !== null && commit > (this.committed.get(k) ?? -1n)) {
+      await this.consumer!.commitOffsets([{ topic, partition, offset: commit.toString() }]);
+      this.committed.set(k, commit);
+      this.stats.commits++;
+      this.log.debug('offsets committed', { topic, partition, offset: commit });
+    }
+  }
+
+  /** Every assigned partition at its last stable offset (admin list-offsets is read_committed). */
+  private async caughtUp(): Promise<boolean> {
+    if (!this.joined) return false;
+    if (this.assignment.length === 0) return true;
+    const ends = new Map((await this.admin.fetchTopicOffsets(this.topic)).map((o) => [o.partition, BigInt(o.high)]));
+    return this.assignment.every(({ topic, partition }) => (this.positions.get(tpKey(topic, partition)) ?? -1n) >= (ends.get(partition) ?? 0n));
+  }
+
+  private async idleLoop(): Promise<void> {
+    const poll = this.opts.pollMs ?? 250;
+    const every = this.opts.idleEveryMs ?? 0;
+    let lastIdle = Date.now();
+    let lastProgress = Date.now();
+    while (!this.stopping) {
+      await new Promise((r) => setTimeout(r, poll));
+      if (this.stopping) return;
+      if (Date.now() - lastProgress >= 5000) {
+        lastProgress = Date.now();
+        this.log.info('progress', { ...this.stats, positions: Object.fromEntries([...this.positions].map(([k, v]) => [k, v])) });
+      }
+      if (!(await this.caughtUp())) continue;
+      if (this.opts.untilIdle) {
+        const finished = await this.locked(async () => {
+          if (!(await this.caughtUp())) return false;
+          await this.handler.idle(true);
+          return true;
+        });
+        if (finished) {
+          this.log.info('caught up; everything written and committed', { ...this.stats });
+          await this.stop();
+          return;
+        }
+      } else if (every > 0 && Date.now() - lastIdle >= every) {
+        lastIdle = Date.now();
+        await this.locked(() => this.handler.idle(false));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    // Wait for the batch in flight; nothing uncommitted is lost: a restart re-reads from the committed offsets.
+    await this.locked(async () => undefined);
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+    this.log.info(`${this.opts.name} stopped`, { ...this.stats });
+    if (this.error !== undefined) this.failed(this.error);
+    else this.stopped();
+  }
+
+  private fail(e: unknown): void {
+    if (this.stopping) return;
+    this.error = e;
+    this.log.error(`${this.opts.name} failed`, { error: e as Error });
+    void this.stop();
+  }
+}
