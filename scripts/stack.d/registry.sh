@@ -41,6 +41,16 @@ registry_running() {
   [[ -n $a && -n $p ]]
 }
 
+# For `status`: says which half is left when only one is running.
+registry_partial() {
+  local a p
+  a=$(owned_pid apicurio 2>/dev/null) || a=
+  p=$(owned_pid schema-registry 2>/dev/null) || p=
+  [[ -n $a && -z $p ]] && echo "only Apicurio (pid $a) is running, the proxy is not; 'scripts/stack up schema-registry' restarts both"
+  [[ -z $a && -n $p ]] && echo "only the proxy (pid $p) is running, Apicurio is not; 'scripts/stack up schema-registry' restarts both"
+  return 0
+}
+
 registry_health() {
   # Through the proxy (what clients use) and Apicurio's own readiness probe (storage up).
   curl -fsS -m 5 "http://127.0.0.1:$SCHEMA_REGISTRY_PORT/subjects" >/dev/null &&
