@@ -72,8 +72,11 @@ interface Done {
   stderr: string;
 }
 
+const children = new Set<ChildProcess>();
 function start(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Done>; out: () => string } {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: ROOT });
+  children.add(child);
+  child.on('close', () => children.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -209,7 +212,14 @@ function lastGroups(log: string): number[] | null {
   return last;
 }
 
-const highOf = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high), 0);
+/** Sum of end offsets; 0 while a just-created topic has no leader yet. */
+const highOf = async (topic: string) => {
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((a, p) => a + Number(p.high), 0);
+  } catch {
+    return 0;
+  }
+};
 
 beforeAll(async () => {
   expect(partitionForKey('SPY', 3)).not.toBe(partitionForKey('IWM', 3));
@@ -220,6 +230,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A failed test may leave its own processors/feeds running: stop exactly those.
+  for (const c of children) c.kill('SIGKILL');
   const all = await admin.listTopics();
   const mine = all.filter((t) => prefixes.some((p) => t.startsWith(p)));
   if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);

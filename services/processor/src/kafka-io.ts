@@ -79,17 +79,20 @@ export async function readRanges(kafka: Kafka, admin: Admin, ranges: readonly Pa
         if (isStale()) return;
         const t = targets.get(tpKey(batch.topic, batch.partition));
         if (!t) return;
+        // Position moves only through advance(), which also counts the partition as finished when it reaches its end.
+        let next = t.at;
         for (const m of batch.messages) {
           const off = BigInt(m.offset);
-          if (off < t.at) continue;
+          if (off < next) continue;
           if (off >= t.until) break;
           await opts.onMessage(batch.topic, batch.partition, m);
           read++;
           resolveOffset(m.offset);
-          t.at = off + 1n;
+          next = off + 1n;
         }
         opts.onProgress?.(read);
-        advance(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n);
+        const last = BigInt(batch.lastOffset()) + 1n;
+        advance(batch.topic, batch.partition, last > next ? last : next);
       },
     });
     consumer.on(consumer.events.CRASH, (e) => settle(e.payload.error));
