@@ -5,3 +5,4 @@ export * from './redis-features';
 export * from './signals-consumer';
 export * from './lake-sink';
 export * from './redis-sink';
+export * from './testing';

@@ -48,20 +48,20 @@ export function planWindowObjects(keyPrefix: string, topic: string, partition: n
 
 /**
  * Parquet bytes of one planned object. Footer metadata names the source range; it depends only on the rows, never
- * on the wall clock, so rewriting a window gives byte-identical objects.
+ * on the wall clock, so rewriting a window gives byte-identical objects. It is ONE key holding a JSON object:
+ * parquet-wasm passes key/value metadata through a Rust HashMap, so with several keys their order in the footer
+ * (and so the bytes) changes from call to call (measured: 4 distinct outputs of 5 encodes with 3 keys).
  */
 export function encodeGoldObject(obj: PlannedObject, topic: string, partition: number, windowStart: bigint): Uint8Array {
   const table = rowsToArrowTable(SIGNAL_ROW_COLUMNS, obj.rows);
   const dict = SIGNAL_ROW_COLUMNS.filter((c) => c.type === 'dict_utf8').map((c) => c.name);
-  return encodeParquet(table, dict, {
-    codec: 'ZSTD',
-    metadata: {
-      schema: 'levels.signals.v1',
-      'kafka.topic': topic,
-      'kafka.partition': String(partition),
-      'kafka.window_start': String(windowStart),
-      'kafka.first_offset': String(obj.firstOffset),
-      'kafka.last_offset': String(obj.lastOffset),
-    },
-  });
+  const source = {
+    schema: 'levels.signals.v1',
+    topic,
+    partition,
+    window_start: windowStart.toString(),
+    first_offset: obj.firstOffset.toString(),
+    last_offset: obj.lastOffset.toString(),
+  };
+  return encodeParquet(table, dict, { codec: 'ZSTD', metadata: { 'snap.source': JSON.stringify(source) } });
 }

@@ -1,0 +1,48 @@
+// Sample levels.signals.v1 rows for tests (unit and integration): varied enough to exercise every column type,
+// nulls in every nullable column on odd rows.
+import type { SignalRow } from '@snap/core';
+
+export function sampleSignalRow(i: number, tsNs: bigint, overrides: Partial<SignalRow> = {}): SignalRow {
+  const even = i % 2 === 0;
+  return {
+    ts_event_ns: tsNs,
+    underlying: 'SPY',
+    spot: 600.12 + i / 100,
+    bid: 600.11 + i / 100,
+    ask: 600.13 + i / 100,
+    level_id: `STRIKE_600_${i}`,
+    level_kind: 'STRIKE',
+    level_price: 600,
+    direction: even ? 'SUPPORT' : 'RESISTANCE',
+    distance: 0.12 + i / 1000,
+    barrier_state: even ? 'VACUUM' : 'WALL',
+    barrier_delta_liq: -8_100.5 + i,
+    barrier_replenishment_ratio: 0.31,
+    barrier_added: 3_100,
+    barrier_canceled: 9_500,
+    barrier_filled: 1_700 + i,
+    tape_imbalance: -0.45,
+    tape_buy_vol: 120_000,
+    tape_sell_vol: 320_000 + i,
+    tape_velocity: -0.08,
+    tape_sweep_detected: even,
+    tape_sweep_direction: even ? 'DOWN' : null,
+    tape_sweep_notional: even ? 1_250_000 : 0,
+    fuel_effect: 'AMPLIFY',
+    fuel_net_dealer_gamma: -185_000 + i * 0.1,
+    fuel_call_wall: even ? 605 : null,
+    fuel_put_wall: even ? 590 : null,
+    fuel_hvl: even ? 598.5 : null,
+    break_score_raw: (i * 7) % 100,
+    break_score_smooth: (i * 5) % 100 + 0.25,
+    signal: even ? 'BREAK' : 'NEUTRAL',
+    confidence: 'HIGH',
+    runway_direction: 'DOWN',
+    runway_next_level_id: even ? 'PUT_WALL' : null,
+    runway_next_level_price: even ? 590 : null,
+    runway_distance: even ? 10.12 : null,
+    runway_quality: 'CLEAR',
+    note: `Vacuum + sell imbalance ✓ #${i}`,
+    ...overrides,
+  };
+}
