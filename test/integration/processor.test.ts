@@ -322,6 +322,17 @@ describe('processor on Kafka', () => {
     p3.child.kill('SIGTERM');
     expect((await p3.done).code).toBe(0);
     await waitFor('p2 owns every group again', () => lastGroups(p2.out())?.join(',') === '0,1,2');
+    // Its /healthz and /metrics (port 0 → the port it logged).
+    const port = Number(/"http_port":(\d+)/.exec(p2.out())![1]);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, joined: true, assigned_groups: [0, 1, 2] });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/snap_processor_transactions_total\{result="committed"\} [1-9]/);
+    expect(metrics).toMatch(/snap_processor_consumer_lag\{topic="[^"]+",partition="\d"\}/);
+    expect(metrics).toMatch(/snap_processor_events_total\{topic="[^"]+"\} [1-9]/);
+    expect(metrics).toMatch(/snap_processor_tick_seconds_count [1-9]/);
+    expect(metrics).toMatch(/snap_processor_state_size_bytes\{group="\d"\} [1-9]/);
     p2.child.kill('SIGTERM');
     expect((await p2.done).code).toBe(0);
     // Finish: everything left is processed, drained and committed.

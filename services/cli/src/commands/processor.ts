@@ -17,5 +17,7 @@ export function register(program: Command) {
         throw Object.assign(new Error(`--http-port must be an integer 0..65535, got ${opts.httpPort}`), { exitCode: 2 });
       }
       await runProcessor({ cfg, untilIdle: !!opts.untilIdle, logger, httpPort });
+      // Everything is committed and disconnected; do not let a stray client timer keep the process alive.
+      process.exit(process.exitCode ?? 0);
     });
 }
