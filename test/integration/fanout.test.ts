@@ -1,0 +1,389 @@
+// The signals fan-out against the real stack (scripts/stack up): Kafka (transactions, read_committed), the schema
+// registry, MinIO and Redis. Signals are encoded with the EnvelopeCodec and produced transactionally here (one
+// transaction aborted), so the test does not depend on processor timing; the sinks run as real CLI child processes
+// (`snap-engine sink lake|redis --until-idle`). Everything lives under this run's TOPIC_PREFIX, bucket, consumer
+// groups and Redis key prefix.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import * as arrow from 'apache-arrow';
+import Redis from 'ioredis';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { readParquet } from 'parquet-wasm';
+import type { Config, SignalRow } from '@snap/core';
+import {
+  EnvelopeCodec,
+  EnvelopeProducer,
+  SIGNALS_TOPIC,
+  applyTopics,
+  createKafka,
+  createLogger,
+  createTransactionalProducer,
+  loadConfig,
+  partitionForKey,
+  recordToSignalRow,
+  signalRowToRecord,
+  topicDeclarations,
+  topicName,
+  type SignalRecord,
+} from '@snap/platform';
+import { RedisFeatureWriter, readLatestFeatures, readLevelFeatures, s3ClientFor, sampleSignalRow } from '@snap/lake-sink';
+import { readRanges } from '@snap/processor';
+
+jest.setTimeout(300_000);
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'services', 'cli', 'bin', 'snap-engine.js');
+const run = randomBytes(4).toString('hex');
+const PREFIX = `t-fanout-${run}-`;
+const WINDOW = 10; // lake.flush_rows: offset windows of 10
+const LEVELS = ['ROUND_600', 'STRIKE_601', 'VWAP'];
+const UNDERLYINGS = ['SPY', 'IWM'];
+const TICK_NS = 250_000_000n;
+// Two seconds before an hour boundary: the rows straddle hour=14 / hour=15 partitions.
+const T0 = BigInt(Date.UTC(2026, 0, 2, 14, 59, 58, 0)) * 1_000_000n;
+const dataRoot = mkdtempSync(join(tmpdir(), 'it-fanout-'));
+
+const env: Record<string, string> = {
+  TOPIC_PREFIX: PREFIX,
+  SNAP_KAFKA_PARTITIONS: '3',
+  SNAP_LAKE_FLUSH_ROWS: String(WINDOW),
+  SNAP_LAKE_SINK_GROUP_ID: `${PREFIX}lake`,
+  SNAP_REDIS_SINK_GROUP_ID: `${PREFIX}redis`,
+  SNAP_REDIS_KEY_PREFIX: `it-fanout:${run}:`,
+  S3_BUCKET: `it-fanout-${run}`,
+  DATA_ROOT: dataRoot,
+  LOG_LEVEL: 'info',
+};
+const cfg: Config = loadConfig({ env: { ...process.env, ...env } });
+const topic = topicName(cfg, SIGNALS_TOPIC);
+const quiet = createLogger({ write: () => undefined });
+
+interface Done {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], extra: Record<string, string> = {}): Promise<Done> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, ...extra }, cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+async function sinkOk(args: string[]): Promise<Record<string, unknown>> {
+  const r = await cli(args);
+  if (r.code !== 0) throw new Error(`snap-engine ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-4000)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+let kafka: Kafka;
+let admin: Admin;
+let codec: EnvelopeCodec;
+let producer: Producer;
+let s3: S3Client;
+let redis: Redis;
+const groups = [`${PREFIX}lake`, `${PREFIX}redis`];
+
+/** Rows of tick t for every underlying and level; `tag` marks the note so aborted rows are recognizable. */
+function tickRows(t: number, tag = ''): SignalRow[] {
+  return UNDERLYINGS.flatMap((u, ui) =>
+    LEVELS.map((level_id, li) => sampleSignalRow(t * 10 + ui * 3 + li, T0 + BigInt(t) * TICK_NS, { underlying: u, level_id, note: `${tag}t${t} ${u} ${level_id}` })),
+  );
+}
+
+async function produceTx(rows: SignalRow[], commit: boolean): Promise<void> {
+  const ep = new EnvelopeProducer(producer, codec);
+  const tx = await producer.transaction();
+  await ep.sendInTransaction(
+    tx,
+    topic,
+    'levels.signals.v1',
+    rows.map((r) => signalRowToRecord(r, { source: 'replay', ts_recv_ns: r.ts_event_ns })),
+  );
+  if (commit) await tx.commit();
+  else await tx.abort();
+}
+
+interface Placed {
+  partition: number;
+  offset: bigint;
+  row: SignalRow;
+}
+
+/** Every committed row of the signals topic with its partition and offset (read_committed). */
+async function committedRows(): Promise<Placed[]> {
+  const out: Placed[] = [];
+  await readRanges(kafka, admin, [0, 1, 2].map((partition) => ({ topic, partition, from: 0n })), {
+    readCommitted: true,
+    onMessage: async (_t, partition, m) => {
+      const d = await codec.decode(m.value!);
+      out.push({ partition, offset: BigInt(m.offset), row: recordToSignalRow(d.value as SignalRecord) });
+    },
+  });
+  return out.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
+}
+
+/** The objects the plan's layout and the offset-window rule call for, written out independently of the sink's code. */
+function expectedObjects(placed: Placed[]): Map<string, SignalRow[]> {
+  const m = new Map<string, SignalRow[]>();
+  for (const { partition, offset, row } of placed) {
+    const iso = new Date(Number(row.ts_event_ns / 1_000_000n)).toISOString();
+    const start = (offset / BigInt(WINDOW)) * BigInt(WINDOW);
+    const key = `gold/levels/signals/underlying=${row.underlying}/date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/part-${topic}-p${partition}-o${start.toString().padStart(20, '0')}.parquet`;
+    const l = m.get(key) ?? [];
+    l.push(row);
+    m.set(key, l);
+  }
+  for (const l of m.values()) l.sort((a, b) => (a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : 0));
+  return m;
+}
+
+function parquetRows(bytes: Uint8Array): SignalRow[] {
+  const table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
+  return table.toArray().map((r) => ({ ...(r.toJSON() as object) }) as SignalRow);
+}
+
+async function listBucket(): Promise<Map<string, { etag: string; size: number }>> {
+  const out = new Map<string, { etag: string; size: number }>();
+  let token: string | undefined;
+  do {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket, ContinuationToken: token }));
+    for (const o of r.Contents ?? []) out.set(o.Key!, { etag: o.ETag!, size: o.Size! });
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+async function getObject(key: string): Promise<Uint8Array> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: cfg.s3.bucket, Key: key }));
+  return r.Body!.transformToByteArray();
+}
+
+function localFiles(root: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (dir: string) => {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(root, p), readFileSync(p));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+const sortRows = (rows: SignalRow[]) =>
+  rows.slice().sort((a, b) => (a.underlying < b.underlying ? -1 : a.underlying > b.underlying ? 1 : a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : a.level_id < b.level_id ? -1 : 1));
+
+beforeAll(async () => {
+  kafka = createKafka(cfg, { logger: quiet, clientId: `it-fanout-${run}` });
+  admin = kafka.admin();
+  await admin.connect();
+  await applyTopics(admin, cfg, topicDeclarations(cfg).filter((d) => d.role === 'signals'));
+  codec = new EnvelopeCodec({ registryUrl: cfg.schema_registry.url });
+  producer = createTransactionalProducer(kafka, `${PREFIX}tx`);
+  await producer.connect();
+  s3 = s3ClientFor(cfg);
+  redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  // SPY and IWM land on different partitions: the sinks handle several partitions at once.
+  expect(partitionForKey('SPY', 3)).not.toBe(partitionForKey('IWM', 3));
+
+  // 12 ticks, two per transaction; ticks 4-5 are first sent in a transaction that aborts, then resent committed
+  // (a processor retry). Each transaction adds a marker offset per partition, so windows straddle transactions.
+  for (let t = 0; t < 12; t += 2) {
+    if (t === 4) await produceTx([...tickRows(4, 'ABORTED '), ...tickRows(5, 'ABORTED ')], false);
+    await produceTx([...tickRows(t), ...tickRows(t + 1)], true);
+  }
+});
+
+afterAll(async () => {
+  await producer?.disconnect().catch(() => undefined);
+  if (s3) {
+    for (const key of (await listBucket().catch(() => new Map())).keys()) await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: key })).catch(() => undefined);
+    await s3.send(new DeleteBucketCommand({ Bucket: cfg.s3.bucket })).catch(() => undefined);
+    s3.destroy();
+  }
+  if (redis) {
+    const keys = await redis.keys(`${cfg.redis.key_prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  }
+  if (admin) {
+    await admin.deleteGroups([...groups]).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+  rmSync(dataRoot, { recursive: true, force: true });
+});
+
+describe('lake sink: levels.signals.v1 → Gold Parquet on MinIO', () => {
+  let committed: Placed[];
+  let firstRun: Map<string, { etag: string; size: number }>;
+
+  it('writes one object per (underlying, date, hour, offset window) holding exactly the committed rows', async () => {
+    committed = await committedRows();
+    expect(committed).toHaveLength(12 * UNDERLYINGS.length * LEVELS.length);
+    expect(committed.some((p) => p.row.note.startsWith('ABORTED'))).toBe(false);
+
+    const out = await sinkOk(['sink', 'lake', '--until-idle', '--target', 's3']);
+    expect(out).toMatchObject({ target: `s3://${cfg.s3.bucket}`, rows: committed.length, skipped: 0 });
+
+    const expected = expectedObjects(committed);
+    firstRun = await listBucket();
+    expect([...firstRun.keys()].sort()).toEqual([...expected.keys()].sort());
+    // Both hour partitions and both underlyings are there.
+    expect([...firstRun.keys()].some((k) => k.includes('underlying=IWM/date=2026-01-02/hour=14/'))).toBe(true);
+    expect([...firstRun.keys()].some((k) => k.includes('underlying=SPY/date=2026-01-02/hour=15/'))).toBe(true);
+    for (const [key, rows] of expected) {
+      const got = parquetRows(await getObject(key));
+      expect(got).toEqual(rows);
+      expect(got.some((r) => r.note.startsWith('ABORTED'))).toBe(false);
+    }
+
+    // Offsets are committed at window starts only (never inside a window), and at most up to the log end.
+    const offs = await admin.fetchOffsets({ groupId: `${PREFIX}lake`, topics: [topic] });
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+    const committedOffsets = offs[0]!.partitions.map((p) => BigInt(p.offset)).filter((o) => o >= 0n);
+    // SPY's and IWM's partitions both span several windows, so both committed past their first window.
+    expect(committedOffsets.filter((o) => o > 0n)).toHaveLength(2);
+    for (const p of offs[0]!.partitions) {
+      const o = BigInt(p.offset);
+      if (o < 0n) continue;
+      expect(o % BigInt(WINDOW)).toBe(0n);
+      expect(o).toBeLessThanOrEqual(ends.get(p.partition)!);
+    }
+  });
+
+  it('a second run from scratch (new consumer group) overwrites the same objects with the same bytes', async () => {
+    await sinkOk(['sink', 'lake', '--until-idle', '--target', 's3', '--group', `${PREFIX}lake-again`]);
+    groups.push(`${PREFIX}lake-again`);
+    const again = await listBucket();
+    expect([...again.keys()].sort()).toEqual([...firstRun.keys()].sort());
+    for (const [k, v] of firstRun) expect(again.get(k)).toEqual(v); // same ETag (MD5 of the bytes) and size
+  });
+
+  it('the open window written as a partial at idle is replaced when the window completes: no row lost or doubled', async () => {
+    for (let t = 12; t < 16; t += 2) await produceTx([...tickRows(t), ...tickRows(t + 1)], true);
+    committed = await committedRows();
+    expect(committed).toHaveLength(16 * UNDERLYINGS.length * LEVELS.length);
+    // The original group resumes from its committed window starts.
+    await sinkOk(['sink', 'lake', '--until-idle', '--target', 's3']);
+    const expected = expectedObjects(committed);
+    const now = await listBucket();
+    expect([...now.keys()].sort()).toEqual([...expected.keys()].sort());
+    const all: SignalRow[] = [];
+    let replaced = 0;
+    for (const [key, rows] of expected) {
+      const got = parquetRows(await getObject(key));
+      expect(got).toEqual(rows);
+      all.push(...got);
+      if (firstRun.has(key) && firstRun.get(key)!.etag !== now.get(key)!.etag) replaced++;
+    }
+    // At least one partial object of the first run grew into its complete window under the same key.
+    expect(replaced).toBeGreaterThan(0);
+    expect(sortRows(all)).toEqual(sortRows(committed.map((p) => p.row)));
+  });
+
+  it('--target local writes the same keys and bytes under DATA_ROOT, which DuckDB reads as a Hive-partitioned table', async () => {
+    await sinkOk(['sink', 'lake', '--until-idle', '--target', 'local', '--group', `${PREFIX}lake-local`]);
+    groups.push(`${PREFIX}lake-local`);
+    const files = localFiles(dataRoot);
+    const objects = await listBucket();
+    expect([...files.keys()].sort()).toEqual([...objects.keys()].sort());
+    for (const [k, bytes] of files) expect(bytes.equals(Buffer.from(await getObject(k)))).toBe(true);
+
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    const glob = join(dataRoot, 'gold/levels/signals/**/*.parquet');
+    const r = await con.runAndReadAll(
+      `SELECT underlying, hour, count(*) AS n, count(DISTINCT level_id) AS levels, max(ts_event_ns) AS last
+         FROM read_parquet('${glob}', hive_partitioning = true) GROUP BY ALL ORDER BY underlying, hour`,
+    );
+    const rows = r.getRowObjectsJS();
+    con.closeSync();
+    const expected = UNDERLYINGS.slice()
+      .sort()
+      .flatMap((u) => {
+        const mine = committed.filter((p) => p.row.underlying === u).map((p) => p.row);
+        return ['14', '15'].map((h) => {
+          const inHour = mine.filter((x) => new Date(Number(x.ts_event_ns / 1_000_000n)).toISOString().slice(11, 13) === h);
+          return { underlying: u, hour: BigInt(h), n: BigInt(inHour.length), levels: BigInt(LEVELS.length), last: inHour.reduce((a, x) => (x.ts_event_ns > a ? x.ts_event_ns : a), 0n) };
+        });
+      });
+    expect(rows).toEqual(expected);
+  });
+
+  it('refuses an unknown --target with exit 2', async () => {
+    const r = await cli(['sink', 'lake', '--target', 'gcs']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--target must be local or s3/);
+  });
+});
+
+describe('redis sink: latest features per level', () => {
+  const prefix = () => cfg.redis.key_prefix;
+  let newest: Map<string, SignalRow>;
+
+  it('holds the newest committed row of every level, readable by readLatestFeatures', async () => {
+    const out = await sinkOk(['sink', 'redis', '--until-idle']);
+    const committed = (await committedRows()).map((p) => p.row);
+    expect(out).toMatchObject({ rows: committed.length, skipped: 0 });
+    newest = new Map();
+    for (const r of committed) {
+      const k = `${r.underlying}:${r.level_id}`;
+      if (!newest.has(k) || r.ts_event_ns >= newest.get(k)!.ts_event_ns) newest.set(k, r);
+    }
+    for (const u of UNDERLYINGS) {
+      const got = await readLatestFeatures(redis, u, { keyPrefix: prefix() });
+      const want = LEVELS.map((l) => newest.get(`${u}:${l}`)!);
+      expect(got).toEqual(want);
+      expect(got.every((r) => r.ts_event_ns === T0 + 15n * TICK_NS)).toBe(true);
+    }
+    // The raw layout ML serving reads: a hash of strings per level, an index per underlying.
+    const h = await redis.hgetall(`${prefix()}levels:{SPY}:VWAP`);
+    expect(h.ts_event_ns).toBe((T0 + 15n * TICK_NS).toString());
+    expect(h.level_id).toBe('VWAP');
+    expect(await redis.zrange(`${prefix()}levels:{SPY}`, '0', '-1')).toEqual([...LEVELS].sort());
+  });
+
+  it('a replay (older rows, and a full re-read by a new consumer group) never regresses them', async () => {
+    const before = await readLatestFeatures(redis, 'SPY', { keyPrefix: prefix() });
+    const writer = new RedisFeatureWriter(redis, { keyPrefix: prefix() });
+    const older = tickRows(3).filter((r) => r.underlying === 'SPY');
+    expect(await writer.write(older)).toEqual({ written: 0, stale: LEVELS.length });
+    expect(await readLatestFeatures(redis, 'SPY', { keyPrefix: prefix() })).toEqual(before);
+
+    await sinkOk(['sink', 'redis', '--until-idle', '--group', `${PREFIX}redis-replay`]);
+    groups.push(`${PREFIX}redis-replay`);
+    expect(await readLatestFeatures(redis, 'SPY', { keyPrefix: prefix() })).toEqual(before);
+    expect(await readLatestFeatures(redis, 'IWM', { keyPrefix: prefix() })).toEqual(LEVELS.map((l) => newest.get(`IWM:${l}`)!));
+  });
+
+  it('compares event times exactly (1 ns apart, beyond double precision) and replaces the whole hash', async () => {
+    const writer = new RedisFeatureWriter(redis, { keyPrefix: prefix() });
+    const base = newest.get('SPY:VWAP')!;
+    // A multiple of 4096 is an exact double; t ± 1 ns round to that same double (spacing 256 at ~1.7e18).
+    const t = ((base.ts_event_ns + 1_000_000_000n) / 4096n + 1n) * 4096n;
+    expect(Number(t - 1n)).toBe(Number(t));
+    expect(Number(t + 1n)).toBe(Number(t));
+    const withWalls = { ...base, ts_event_ns: t, fuel_call_wall: 612.5, note: 'newer' };
+    expect(await writer.write([withWalls])).toEqual({ written: 1, stale: 0 });
+    // 1 ns older than what is stored: as doubles these two times are equal; the CAS must still refuse it.
+    expect(await writer.write([{ ...withWalls, ts_event_ns: t - 1n, note: 'older by 1ns' }])).toEqual({ written: 0, stale: 1 });
+    expect((await readLevelFeatures(redis, 'SPY', 'VWAP', { keyPrefix: prefix() }))!.note).toBe('newer');
+    // Newer by 1 ns and with a null wall: the stale wall must not survive in the hash.
+    const noWall = { ...withWalls, ts_event_ns: t + 1n, fuel_call_wall: null, note: 'newest' };
+    expect(await writer.write([noWall])).toEqual({ written: 1, stale: 0 });
+    expect(await readLevelFeatures(redis, 'SPY', 'VWAP', { keyPrefix: prefix() })).toEqual(noWall);
+    expect(await redis.hexists(`${prefix()}levels:{SPY}:VWAP`, 'fuel_call_wall')).toBe(0);
+  });
+});
