@@ -19,6 +19,7 @@ import {
   systemClock,
   topicDeclarations,
   topicName,
+  waitForTopics,
   type Logger,
   type SignalRecord,
 } from '@snap/platform';
@@ -314,10 +315,14 @@ export class Replayer {
     const existing = new Set(await this.admin.listTopics());
     if (existing.has(topic)) return;
     const decl = topicDeclarations(this.cfg).find((d) => d.base === SIGNALS_TOPIC)!;
+    // kafkajs's waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers until the new topic
+    // reaches its metadata cache; waitForTopics (platform) retries that.
     await this.admin.createTopics({
       topics: [{ topic, numPartitions: decl.partitions, replicationFactor: decl.replicationFactor, configEntries: Object.entries(decl.configs).map(([name, value]) => ({ name, value })) }],
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
+    const late = await waitForTopics(this.admin, [{ topic, partitions: decl.partitions }], 30_000);
+    if (late.length) throw new ReplayError(`replay target topic ${topic} was created but has no partition leaders after 30 s`, '--to-topic');
     this.log.info('created replay target topic', { topic, partitions: decl.partitions });
   }
 
