@@ -199,6 +199,18 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variables with a conventional name; every other key is `SNAP_<SECTION>_<KEY>` (e.g. SNAP_TAPE_WINDOW_MS). */
+  gateway: z
+    .object({
+      /** HTTP + WebSocket port of the dashboard gateway (`/`, `/api/levels`, `/healthz`, WS `/ws/levels`); 0 = any free port. */
+      port: z.number().int().min(0).max(65535).default(8787),
+      /** Bind address; loopback by default (put a reverse proxy in front to expose it). */
+      host: z.string().min(1).default('127.0.0.1'),
+      /** Kafka source: a tick whose rows stopped arriving this long ago is broadcast without waiting for the next tick. */
+      linger_ms: z.number().int().min(0).default(50),
+      /** A WS client with more than this many bytes queued is skipped; it gets only the newest payload once drained. */
+      max_buffered_bytes: z.number().int().positive().default(1_048_576),
+    })
+    .prefault({}),
 export const ENV_ALIASES: Record<string, string> = {
   KAFKA_BROKERS: 'kafka.brokers',
   TOPIC_PREFIX: 'kafka.topic_prefix',
