@@ -52,6 +52,8 @@ const env: Record<string, string> = {
   TOPIC_PREFIX: PREFIX,
   SNAP_KAFKA_PARTITIONS: '3',
   SNAP_LAKE_FLUSH_ROWS: String(WINDOW),
+  // Gold only here (only the signals topic exists); Bronze has its own scenario below.
+  SNAP_LAKE_SINK_TIERS: 'gold',
   SNAP_LAKE_SINK_GROUP_ID: `${PREFIX}lake`,
   SNAP_REDIS_SINK_GROUP_ID: `${PREFIX}redis`,
   SNAP_REDIS_KEY_PREFIX: `it-fanout:${run}:`,

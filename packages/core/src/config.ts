@@ -20,13 +20,17 @@ export const ConfigSchema = z.object({
       window_ms: ms.default(5000), // W_b
       r_vac: pos.default(0.5),
       r_wall: pos.default(1.5),
-      f_thresh: nonneg.default(5000),
-      /** Defending side counts as "at the level" when its quote is within this band of L. */
-      quote_band: nonneg.default(0.05),
+      /** F_thresh in shares: about two ordinary displayed SPY queues (~1–2k shares each), so one queue refilling or
+       *  trading away is noise, and losing or stacking more than that within W_b is a real change of the defense. */
+      f_thresh: nonneg.default(3000),
+      /** Defending side counts as "at the level" when its quote is within this band of L. One SPY tick: queues 2–5¢ in
+       *  front of L are the approach path (always traded through on the way in), not the defense of L. */
+      quote_band: nonneg.default(0.01),
       weak_baseline_ms: ms.default(45 * 60_000),
       weak_percentile: z.number().min(0).max(100).default(20),
-      /** MBP-10 zone half-width in instrument ticks, and the instrument tick size. */
-      zone_ticks: z.number().int().nonnegative().default(2),
+      /** MBP-10 zone half-width in instrument ticks, and the instrument tick size. One ES tick (0.25 = 2.5 SPY cents)
+       *  each side absorbs the basis rounding; two reached 5¢ into the approach path. */
+      zone_ticks: z.number().int().nonnegative().default(1),
       tick_size: pos.default(0.25),
       eps_fill: nonneg.default(0),
       eps_pull: nonneg.default(0),
@@ -34,8 +38,9 @@ export const ConfigSchema = z.object({
       churn_ratio_low_confidence: pos.default(8),
       /** L1: a print at/through the quote within this many ms of a size drop counts as a fill, not a cancel. */
       fill_match_ms: ms.default(500),
-      /** MBP-10 counterpart of f_thresh, in futures contracts (F_thresh is in shares). */
-      f_thresh_futures: nonneg.default(50),
+      /** MBP-10 counterpart of f_thresh, in futures contracts (F_thresh is in shares): about one ordinary displayed ES
+       *  price level. 50 lots is the routine churn of a 3-price zone and read quiet books as WALL/ABSORPTION. */
+      f_thresh_futures: nonneg.default(150),
     })
     .prefault({}),
   basis: z
@@ -51,8 +56,14 @@ export const ConfigSchema = z.object({
       window_ms: ms.default(5000), // W_t
       band: nonneg.default(0.1), // B_t
       velocity_window_ms: ms.default(3000), // W_v
-      sweep_max_gap_ms: ms.default(75),
-      sweep_min_notional: pos.default(500_000),
+      /** ISO child orders of one sweep execute within a few ms across venues; 25 ms allows for SIP timestamp skew without
+       *  chaining independent orders of a busy tape into one "sweep" (the plan's 50–100 ms does, at SPY's print rate). */
+      sweep_max_gap_ms: ms.default(25),
+      /** A cluster longer than this is a stream of separate orders, not one sweep: it is cut here. */
+      sweep_max_span_ms: ms.default(250),
+      /** $2M ≈ 3,000 SPY shares: more than the whole displayed touch of a normal SPY book, so a sweep has to clear it
+       *  (500k ≈ 735 shares is an ordinary print size and fires on noise in both directions). */
+      sweep_min_notional: pos.default(2_000_000),
       sweep_venue_min: z.number().int().positive().default(3),
     })
     .prefault({}),
@@ -85,7 +96,9 @@ export const ConfigSchema = z.object({
       w_t: nonneg.default(0.2),
       break_threshold: z.number().min(0).max(100).default(80),
       reject_threshold: z.number().min(0).max(100).default(20),
-      hold_ms: ms.default(3000), // T_hold
+      /** T_hold on the composite S (score.ts). SPY's defended queues (10–25k shares) go in 3–6 s once pulled or swept;
+       *  3 s of hold leaves no lead, 1 s still spans four snap ticks of an unbroken S > 80. */
+      hold_ms: ms.default(1000), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
     })
@@ -141,6 +154,8 @@ export const ConfigSchema = z.object({
       data_root: z.string().default('.data/lake'),
       zstd_level: z.number().int().min(1).max(22).default(3),
       flush_rows: z.number().int().positive().default(50_000),
+      /** Tiers `snap-engine sink lake` writes: gold = levels.signals.v1, bronze = the input topics (raw, incl. heartbeats). */
+      sink_tiers: z.array(z.enum(['gold', 'bronze'])).min(1).default(['gold', 'bronze']),
       /** Where `snap-engine sink lake` writes objects: under data_root, or to s3.bucket. */
       sink_target: z.enum(['local', 's3']).default('local'),
       /** Consumer group of `snap-engine sink lake`. */
@@ -193,12 +208,6 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   http: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).prefault({}),
-  log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
-});
-
-export type Config = z.infer<typeof ConfigSchema>;
-
-/** Environment variables with a conventional name; every other key is `SNAP_<SECTION>_<KEY>` (e.g. SNAP_TAPE_WINDOW_MS). */
   gateway: z
     .object({
       /** HTTP + WebSocket port of the dashboard gateway (`/`, `/api/levels`, `/healthz`, WS `/ws/levels`); 0 = any free port. */
@@ -211,6 +220,12 @@ export type Config = z.infer<typeof ConfigSchema>;
       max_buffered_bytes: z.number().int().positive().default(1_048_576),
     })
     .prefault({}),
+  log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variables with a conventional name; every other key is `SNAP_<SECTION>_<KEY>` (e.g. SNAP_TAPE_WINDOW_MS). */
 export const ENV_ALIASES: Record<string, string> = {
   KAFKA_BROKERS: 'kafka.brokers',
   TOPIC_PREFIX: 'kafka.topic_prefix',

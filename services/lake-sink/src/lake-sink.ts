@@ -1,10 +1,12 @@
-// `snap-engine sink lake`: levels.signals.v1 → Gold Parquet (ZSTD, Hive partitions) on S3/MinIO or a local
-// DATA_ROOT, exactly-once by deterministic object names (see windows.ts for the boundary rule and docs/fanout.md).
-import type { Config, SignalRow } from '@snap/core';
-import type { Logger } from '@snap/platform';
-import { encodeGoldObject, planWindowObjects } from './objects';
+// `snap-engine sink lake`: levels.signals.v1 → Gold, input topics → Bronze; ZSTD Parquet in Hive partitions on
+// S3/MinIO or a local DATA_ROOT, exactly-once by deterministic object names (windows.ts has the boundary rule;
+// docs/fanout.md the argument).
+import type { Config } from '@snap/core';
+import { INPUT_TOPICS, SIGNALS_TOPIC, topicName, type Decoded, type Logger } from '@snap/platform';
+import { datasetFor, type LakeTier } from './datasets';
+import { EnvelopeConsumer, type AssignedPartition, type EnvelopeHandler } from './envelope-consumer';
+import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
 import { objectStoreFor, type ObjectStore } from './object-store';
-import { SignalsConsumer, type AssignedPartition, type SignalsHandler } from './signals-consumer';
 import { PartitionWindows, type OffsetRecord, type WindowRows } from './windows';
 
 export interface LakeSinkStats {
@@ -13,6 +15,8 @@ export interface LakeSinkStats {
   objects: number;
   rows: number;
   bytes: number;
+  /** Records whose value could not be stored faithfully (logged with topic/partition/offset). */
+  unmapped: number;
 }
 
 export interface ObjectWritten {
@@ -23,24 +27,50 @@ export interface ObjectWritten {
 }
 
 /** The lake side of the signals consumer: per-partition offset windows → objects → commit. */
-export class LakeSignalsHandler implements SignalsHandler {
-  readonly stats: LakeSinkStats = { windows: 0, partials: 0, objects: 0, rows: 0, bytes: 0 };
-  private windows = new Map<string, PartitionWindows<SignalRow>>();
+export class LakeHandler implements EnvelopeHandler {
+  readonly stats: LakeSinkStats = { windows: 0, partials: 0, objects: 0, rows: 0, bytes: 0, unmapped: 0 };
+  private windows = new Map<string, PartitionWindows<LakeRecord>>();
 
   constructor(
     readonly store: ObjectStore,
-    readonly opts: { windowSize: number; keyPrefix: string; logger: Logger; onObject?: (o: ObjectWritten) => void },
+    readonly opts: {
+      windowSize: number;
+      keyPrefix: string;
+      /** Topic prefix, stripped to name a heartbeat's stream. */
+      topicPrefix: string;
+      tiers: readonly LakeTier[];
+      logger: Logger;
+      onObject?: (o: ObjectWritten) => void;
+    },
   ) {}
 
   assigned(parts: readonly AssignedPartition[]): void {
-    this.windows = new Map(parts.map((p) => [`${p.topic}:${p.partition}`, new PartitionWindows<SignalRow>(this.opts.windowSize, p.position)]));
+    this.windows = new Map(parts.map((p) => [`${p.topic}:${p.partition}`, new PartitionWindows<LakeRecord>(this.opts.windowSize, p.position)]));
   }
 
-  async batch(topic: string, partition: number, records: OffsetRecord<SignalRow>[], position: bigint): Promise<bigint | null> {
+  private toLakeRecord(topic: string, partition: number, r: OffsetRecord<Decoded>): LakeRecord | null {
+    const base = topic.startsWith(this.opts.topicPrefix) ? topic.slice(this.opts.topicPrefix.length) : topic;
+    const dataset = datasetFor(r.row.schemaName, base, this.opts.tiers);
+    if (!dataset) return null;
+    try {
+      return { dataset, row: dataset.toRow(r.row.value) };
+    } catch (e) {
+      // Cannot be stored faithfully (e.g. a condition code beyond §2.4's int16): it stays in the log, not in the lake.
+      this.stats.unmapped++;
+      this.opts.logger.error('record not written to the lake', { topic, partition, offset: r.offset, schema: r.row.schemaName, error: e as Error });
+      return null;
+    }
+  }
+
+  async batch(topic: string, partition: number, records: OffsetRecord<Decoded>[], position: bigint): Promise<bigint | null> {
     const w = this.windows.get(`${topic}:${partition}`);
     if (!w) return null;
-    const closed: WindowRows<SignalRow>[] = [];
-    for (const r of records) closed.push(...w.add(r.offset, r.row));
+    const closed: WindowRows<LakeRecord>[] = [];
+    for (const r of records) {
+      const rec = this.toLakeRecord(topic, partition, r);
+      // Records with no dataset still move the position (below), like transaction markers.
+      if (rec) closed.push(...w.add(r.offset, rec));
+    }
     closed.push(...w.advance(position));
     for (const c of closed) await this.writeWindow(topic, partition, c);
     // Only now, with every closed window durable, is the next window start safe to commit.
@@ -57,10 +87,10 @@ export class LakeSignalsHandler implements SignalsHandler {
     }
   }
 
-  private async writeWindow(topic: string, partition: number, w: WindowRows<SignalRow>): Promise<void> {
+  private async writeWindow(topic: string, partition: number, w: WindowRows<LakeRecord>): Promise<void> {
     const objects = planWindowObjects(this.opts.keyPrefix, topic, partition, w);
     for (const o of objects) {
-      const bytes = encodeGoldObject(o, topic, partition, w.start);
+      const bytes = encodeLakeObject(o, topic, partition, w.start);
       await this.store.put(o.key, bytes);
       this.stats.objects++;
       this.stats.bytes += bytes.byteLength;
@@ -86,6 +116,8 @@ export interface LakeSinkOptions {
   logger: Logger;
   untilIdle?: boolean;
   target?: 'local' | 's3';
+  /** Overrides lake.sink_tiers. */
+  tiers?: LakeTier[];
   /** Overrides lake.sink_group_id. */
   groupId?: string;
   onObject?: (o: ObjectWritten) => void;
@@ -93,7 +125,7 @@ export interface LakeSinkOptions {
 
 export interface LakeSinkResult {
   lake: LakeSinkStats;
-  consumer: SignalsConsumer['stats'];
+  consumer: EnvelopeConsumer['stats'];
   target: string;
 }
 
@@ -102,16 +134,18 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   const { cfg, logger } = opts;
   const store = objectStoreFor(cfg, opts.target ?? cfg.lake.sink_target);
   await store.prepare();
-  const handler = new LakeSignalsHandler(store, { windowSize: cfg.lake.flush_rows, keyPrefix: cfg.lake.key_prefix, logger, onObject: opts.onObject });
-  const consumer = new SignalsConsumer(
-    { cfg, groupId: opts.groupId ?? cfg.lake.sink_group_id, name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms },
+  const tiers = opts.tiers ?? cfg.lake.sink_tiers;
+  const topics = [...(tiers.includes('gold') ? [topicName(cfg, SIGNALS_TOPIC)] : []), ...(tiers.includes('bronze') ? INPUT_TOPICS.map((t) => topicName(cfg, t)) : [])];
+  const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });
+  const consumer = new EnvelopeConsumer(
+    { cfg, topics, groupId: opts.groupId ?? cfg.lake.sink_group_id, name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms },
     handler,
   );
   const onSignal = () => void consumer.stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    logger.info('lake sink target', { target: store.where, window_rows: cfg.lake.flush_rows, key_prefix: cfg.lake.key_prefix });
+    logger.info('lake sink target', { target: store.where, tiers, window_offsets: cfg.lake.flush_rows, key_prefix: cfg.lake.key_prefix });
     await consumer.start();
     await consumer.wait();
   } finally {

@@ -1,10 +1,10 @@
-// What a window of signal rows becomes: one ZSTD Parquet object per (underlying, date, hour) Hive partition
-// (plan §2.3), named after topic / partition / window start so a retried flush overwrites the same object.
-import type { SignalRow } from '@snap/core';
-import { SIGNAL_ROW_COLUMNS, encodeParquet, partitionOf, rowsToArrowTable } from '@snap/platform';
+// What a window of records becomes: one ZSTD Parquet object per (dataset, Hive partition, date[, hour]) (plan §2.3),
+// named after topic / partition / window start so a retried flush overwrites the same object. Pure: no I/O.
+import { encodeParquet, partitionOf, rowsToArrowTable } from '@snap/platform';
+import { GOLD_SIGNALS, hiveValue, type LakeDataset } from './datasets';
 import type { WindowRows } from './windows';
 
-export const GOLD_SIGNALS_DATASET = 'gold/levels/signals';
+export const GOLD_SIGNALS_DATASET = GOLD_SIGNALS.path;
 
 /** Offsets are zero-padded to 20 digits (int64 max has 19) so a listing sorts object names in offset order. */
 export const padOffset = (offset: bigint): string => offset.toString().padStart(20, '0');
@@ -15,30 +15,42 @@ export function partObjectName(topic: string, partition: number, windowStart: bi
   return `part-${topic}-p${partition}-o${padOffset(windowStart)}.parquet`;
 }
 
+/** `<keyPrefix><dataset path>/<partition path>/date=<YYYY-MM-DD>[/hour=<HH>]/<part name>` */
+export function objectKey(keyPrefix: string, ds: LakeDataset, partitionPath: string, tsNs: bigint, topic: string, partition: number, windowStart: bigint): string {
+  const { date, hour } = partitionOf(tsNs);
+  return `${keyPrefix}${ds.path}/${partitionPath}/date=${date}/${ds.hourly ? `hour=${hour}/` : ''}${partObjectName(topic, partition, windowStart)}`;
+}
+
 /** `<keyPrefix>gold/levels/signals/underlying=<U>/date=<YYYY-MM-DD>/hour=<HH>/<part name>` */
 export function goldObjectKey(keyPrefix: string, underlying: string, tsNs: bigint, topic: string, partition: number, windowStart: bigint): string {
-  const { date, hour } = partitionOf(tsNs);
-  return `${keyPrefix}${GOLD_SIGNALS_DATASET}/underlying=${underlying}/date=${date}/hour=${hour}/${partObjectName(topic, partition, windowStart)}`;
+  return objectKey(keyPrefix, GOLD_SIGNALS, `underlying=${hiveValue(underlying)}`, tsNs, topic, partition, windowStart);
+}
+
+/** A record of a window, already mapped to its dataset and row. */
+export interface LakeRecord {
+  dataset: LakeDataset;
+  row: Record<string, unknown> & { ts_event_ns: bigint };
 }
 
 export interface PlannedObject {
   key: string;
-  /** Rows sorted by ts_event_ns (stable: offset order within a tick). */
-  rows: SignalRow[];
+  dataset: LakeDataset;
+  /** Rows sorted by ts_event_ns (stable: offset order within equal times). */
+  rows: (Record<string, unknown> & { ts_event_ns: bigint })[];
   firstOffset: bigint;
   lastOffset: bigint;
 }
 
-const byTs = (a: SignalRow, b: SignalRow) => (a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : 0);
+const byTs = (a: { ts_event_ns: bigint }, b: { ts_event_ns: bigint }) => (a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : 0);
 
-/** Splits a window's rows by Hive partition (underlying, date, hour). Output order: by key. */
-export function planWindowObjects(keyPrefix: string, topic: string, partition: number, w: WindowRows<SignalRow>): PlannedObject[] {
+/** Splits a window's records by dataset and Hive partition. Output order: by key. */
+export function planWindowObjects(keyPrefix: string, topic: string, partition: number, w: WindowRows<LakeRecord>): PlannedObject[] {
   const groups = new Map<string, PlannedObject>();
-  for (const { offset, row } of w.records) {
-    const key = goldObjectKey(keyPrefix, row.underlying, row.ts_event_ns, topic, partition, w.start);
+  for (const { offset, row: rec } of w.records) {
+    const key = objectKey(keyPrefix, rec.dataset, rec.dataset.partitionPath(rec.row), rec.row.ts_event_ns, topic, partition, w.start);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { key, rows: [], firstOffset: offset, lastOffset: offset }));
-    g.rows.push(row);
+    if (!g) groups.set(key, (g = { key, dataset: rec.dataset, rows: [], firstOffset: offset, lastOffset: offset }));
+    g.rows.push(rec.row);
     g.lastOffset = offset;
   }
   // Array.prototype.sort is stable, so rows of one tick keep their offset (level) order.
@@ -52,11 +64,11 @@ export function planWindowObjects(keyPrefix: string, topic: string, partition: n
  * parquet-wasm passes key/value metadata through a Rust HashMap, so with several keys their order in the footer
  * (and so the bytes) changes from call to call (measured: 4 distinct outputs of 5 encodes with 3 keys).
  */
-export function encodeGoldObject(obj: PlannedObject, topic: string, partition: number, windowStart: bigint): Uint8Array {
-  const table = rowsToArrowTable(SIGNAL_ROW_COLUMNS, obj.rows);
-  const dict = SIGNAL_ROW_COLUMNS.filter((c) => c.type === 'dict_utf8').map((c) => c.name);
+export function encodeLakeObject(obj: PlannedObject, topic: string, partition: number, windowStart: bigint): Uint8Array {
+  const table = rowsToArrowTable(obj.dataset.columns, obj.rows);
+  const dict = obj.dataset.columns.filter((c) => c.type === 'dict_utf8').map((c) => c.name);
   const source = {
-    schema: 'levels.signals.v1',
+    schema: obj.dataset.schemaName,
     topic,
     partition,
     window_start: windowStart.toString(),

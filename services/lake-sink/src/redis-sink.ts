@@ -1,27 +1,28 @@
 // `snap-engine sink redis`: levels.signals.v1 → latest features per level in Redis (redis-features.ts).
 // Offsets are committed after each batch's pipeline is acknowledged. A crash in between replays the batch, which the
 // compare-and-set on event time makes harmless: the same rows rewrite the same values, older ones lose.
-import type { Config, SignalRow } from '@snap/core';
-import type { Logger } from '@snap/platform';
+import type { Config } from '@snap/core';
+import { SIGNALS_TOPIC, recordToSignalRow, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
 import Redis from 'ioredis';
 import { RedisFeatureWriter, type FeatureWriteResult } from './redis-features';
-import { SignalsConsumer, type SignalsHandler } from './signals-consumer';
+import { EnvelopeConsumer, type EnvelopeHandler } from './envelope-consumer';
 import type { OffsetRecord } from './windows';
 
-export class RedisSignalsHandler implements SignalsHandler {
+export class RedisSignalsHandler implements EnvelopeHandler {
   readonly stats = { batches: 0, written: 0, stale: 0 };
   constructor(
     readonly writer: RedisFeatureWriter,
     readonly logger: Logger,
   ) {}
   assigned(): void {}
-  async batch(_topic: string, _partition: number, records: OffsetRecord<SignalRow>[], position: bigint): Promise<bigint | null> {
-    if (records.length) {
-      const r: FeatureWriteResult = await this.writer.write(records.map((x) => x.row));
+  async batch(_topic: string, _partition: number, records: OffsetRecord<Decoded>[], position: bigint): Promise<bigint | null> {
+    const rows = records.filter((x) => x.row.schemaName === 'levels.signals.v1').map((x) => recordToSignalRow(x.row.value as SignalRecord));
+    if (rows.length) {
+      const r: FeatureWriteResult = await this.writer.write(rows);
       this.stats.batches++;
       this.stats.written += r.written;
       this.stats.stale += r.stale;
-      this.logger.debug('features written', { rows: records.length, ...r });
+      this.logger.debug('features written', { rows: rows.length, ...r });
     }
     return position;
   }
@@ -35,12 +36,12 @@ export interface RedisSinkOptions {
   groupId?: string;
 }
 
-export async function runRedisSink(opts: RedisSinkOptions): Promise<{ redis: RedisSignalsHandler['stats']; consumer: SignalsConsumer['stats'] }> {
+export async function runRedisSink(opts: RedisSinkOptions): Promise<{ redis: RedisSignalsHandler['stats']; consumer: EnvelopeConsumer['stats'] }> {
   const { cfg, logger } = opts;
   const redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   await redis.connect();
   const handler = new RedisSignalsHandler(new RedisFeatureWriter(redis, { keyPrefix: cfg.redis.key_prefix, ttlSeconds: cfg.redis.ttl_s }), logger);
-  const consumer = new SignalsConsumer({ cfg, groupId: opts.groupId ?? cfg.redis.sink_group_id, name: 'redis sink', logger, untilIdle: opts.untilIdle }, handler);
+  const consumer = new EnvelopeConsumer({ cfg, topics: [topicName(cfg, SIGNALS_TOPIC)], groupId: opts.groupId ?? cfg.redis.sink_group_id, name: 'redis sink', logger, untilIdle: opts.untilIdle }, handler);
   const onSignal = () => void consumer.stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

@@ -1,29 +1,37 @@
 // `snap-engine sink lake|redis`: the signals fan-out (services/lake-sink; docs/fanout.md).
 import { Command } from 'commander';
 import { createLogger, loadConfig } from '@snap/platform';
-import { runLakeSink, runRedisSink } from '@snap/lake-sink';
+import { runLakeSink, runRedisSink, type LakeTier } from '@snap/lake-sink';
 
 const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
 
 export function register(program: Command) {
   const sink = program
     .command('sink')
-    .description('signals fan-out: levels.signals.v1 → Gold Parquet lake (S3/MinIO or local) and latest features per level in Redis');
+    .description('fan-out: levels.signals.v1 → Gold and input topics → Bronze Parquet lake (S3/MinIO or local); latest features per level in Redis');
 
   sink
     .command('lake')
     .description(
-      'consume levels.signals.v1 (read_committed) and write ZSTD Parquet objects under gold/levels/signals/underlying=…/date=…/hour=…, ' +
+      'consume levels.signals.v1 (Gold) and the input topics (Bronze) read_committed and write ZSTD Parquet objects under e.g. gold/levels/signals/underlying=…/date=…/hour=…, ' +
         'one per offset window of lake.flush_rows offsets, named part-<topic>-p<P>-o<windowStart>.parquet; offsets are committed after the objects are written',
     )
     .option('--until-idle', 'exit 0 once every assigned partition is written (the open window as a partial object) and committed')
     .option('--target <target>', 'local (under lake.data_root / DATA_ROOT) or s3 (s3.bucket at s3.endpoint); default lake.sink_target')
+    .option('--tiers <list>', 'comma-separated: gold (levels.signals.v1) and/or bronze (the input topics, raw); default lake.sink_tiers')
     .option('--group <id>', 'consumer group id (default lake.sink_group_id)')
-    .action(async (opts: { untilIdle?: boolean; target?: string; group?: string }) => {
+    .action(async (opts: { untilIdle?: boolean; target?: string; tiers?: string; group?: string }) => {
       if (opts.target !== undefined && opts.target !== 'local' && opts.target !== 's3') throw usage(`--target must be local or s3, got ${JSON.stringify(opts.target)}`);
+      let tiers: LakeTier[] | undefined;
+      if (opts.tiers !== undefined) {
+        const list = opts.tiers.split(',').map((t) => t.trim()).filter(Boolean);
+        const bad = list.filter((t) => t !== 'gold' && t !== 'bronze');
+        if (!list.length || bad.length) throw usage(`--tiers takes gold and/or bronze, got ${JSON.stringify(opts.tiers)}`);
+        tiers = [...new Set(list)] as LakeTier[];
+      }
       const cfg = loadConfig({ file: program.opts().config });
       const logger = createLogger({ name: 'lake-sink', level: cfg.log.level });
-      const r = await runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, groupId: opts.group });
+      const r = await runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, tiers, groupId: opts.group });
       process.stdout.write(JSON.stringify({ target: r.target, ...r.lake, skipped: r.consumer.skipped, commits: r.consumer.commits }) + '\n');
     });
 

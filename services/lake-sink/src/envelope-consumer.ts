@@ -1,10 +1,10 @@
-// The consumer loop both fan-out sinks share: a kafkajs consumer group, read_committed, on `levels.signals.v1`.
-// It decodes records into SignalRows, tracks each partition's position (transaction markers and aborted records
+// The consumer loop both fan-out sinks share: a kafkajs consumer group, read_committed, on `levels.signals.v1`
+// (and, for Bronze, the input topics). It decodes the Avro envelopes, tracks each partition's position (transaction markers and aborted records
 // move it too: they take offsets but never reach the handler), commits the offsets the handler says are safe, and
 // with --until-idle stops once every assigned partition is at its last stable offset.
 import { hostname } from 'node:os';
-import type { Config, SignalRow } from '@snap/core';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
+import type { Config } from '@snap/core';
+import { EnvelopeCodec, createKafka, type Decoded, type Logger } from '@snap/platform';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { OffsetRecord } from './windows';
 
@@ -15,17 +15,19 @@ export interface AssignedPartition {
   position: bigint;
 }
 
-export interface SignalsHandler {
+export interface EnvelopeHandler {
   /** A new assignment (every rebalance): drop all per-partition state and start over from these positions. */
   assigned(parts: readonly AssignedPartition[]): void | Promise<void>;
-  /** One batch of rows in offset order (possibly none) and the position after it; returns the offset now safe to commit, or null. */
-  batch(topic: string, partition: number, records: OffsetRecord<SignalRow>[], position: bigint): Promise<bigint | null>;
+  /** One batch of decoded records in offset order (possibly none) and the position after it; returns the offset now safe to commit, or null. */
+  batch(topic: string, partition: number, records: OffsetRecord<Decoded>[], position: bigint): Promise<bigint | null>;
   /** Every assigned partition is caught up: long running, at most every `idleEveryMs`; with untilIdle once, final=true, before stopping. */
   idle(final: boolean): Promise<void>;
 }
 
-export interface SignalsConsumerOptions {
+export interface EnvelopeConsumerOptions {
   cfg: Config;
+  /** Full topic names (with the prefix). */
+  topics: string[];
   groupId: string;
   name: string;
   logger: Logger;
@@ -51,15 +53,15 @@ export class SinkError extends Error {
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
 
-export interface SignalsConsumerStats {
+export interface EnvelopeConsumerStats {
   rows: number;
   skipped: number;
   commits: number;
 }
 
-export class SignalsConsumer {
-  readonly topic: string;
-  readonly stats: SignalsConsumerStats = { rows: 0, skipped: 0, commits: 0 };
+export class EnvelopeConsumer {
+  readonly topics: string[];
+  readonly stats: EnvelopeConsumerStats = { rows: 0, skipped: 0, commits: 0 };
   private readonly kafka: Kafka;
   private readonly admin: Admin;
   private readonly codec: EnvelopeCodec;
@@ -78,11 +80,11 @@ export class SignalsConsumer {
   private readonly done: Promise<void>;
 
   constructor(
-    readonly opts: SignalsConsumerOptions,
-    readonly handler: SignalsHandler,
+    readonly opts: EnvelopeConsumerOptions,
+    readonly handler: EnvelopeHandler,
   ) {
     this.log = opts.logger;
-    this.topic = topicName(opts.cfg, SIGNALS_TOPIC);
+    this.topics = [...opts.topics];
     this.kafka = createKafka(opts.cfg, { logger: this.log, clientId: `${opts.cfg.kafka.client_id}-${opts.name}-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
     this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url, compatibility: null });
@@ -103,12 +105,12 @@ export class SignalsConsumer {
 
   async start(): Promise<void> {
     await this.admin.connect();
-    const topics = await this.admin.listTopics();
-    if (!topics.includes(this.topic)) throw new SinkError(`topic ${this.topic} does not exist (create the declared topics first: snap-engine topics apply)`, this.topic);
+    const existing = new Set(await this.admin.listTopics());
+    for (const t of this.topics) if (!existing.has(t)) throw new SinkError(`topic ${t} does not exist (create the declared topics first: snap-engine topics apply)`, t);
     const consumer = this.kafka.consumer({ groupId: this.opts.groupId, readUncommitted: false, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const a = (e.payload.memberAssignment as Record<string, number[]>)[this.topic] ?? [];
+      const a = e.payload.memberAssignment as Record<string, number[]>;
       this.joined = false;
       // Set synchronously: kafkajs may hand us a batch of the new generation before the positions are known.
       this.ready = this.locked(() => this.onAssignment(a)).catch((err) => this.fail(err));
@@ -116,14 +118,14 @@ export class SignalsConsumer {
     // Batches that held only transaction markers / aborted records never reach eachBatch, but move the position.
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       const b = e.payload as unknown as { topic: string; partition: number; firstOffset: string | null; lastOffset: string; batchSize: number };
-      if (b.batchSize !== 0 || b.firstOffset === null || b.topic !== this.topic) return;
+      if (b.batchSize !== 0 || b.firstOffset === null) return;
       void this.locked(() => this.onBatch(b.topic, b.partition, [], BigInt(b.lastOffset) + 1n)).catch((err) => this.fail(err));
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart) this.fail(e.payload.error);
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
@@ -143,7 +145,7 @@ export class SignalsConsumer {
         await heartbeat();
       },
     });
-    this.log.info(`${this.opts.name} started`, { topic: this.topic, group_id: this.opts.groupId, until_idle: !!this.opts.untilIdle });
+    this.log.info(`${this.opts.name} started`, { topics: this.topics, group_id: this.opts.groupId, until_idle: !!this.opts.untilIdle });
     void this.idleLoop().catch((e) => this.fail(e));
   }
 
@@ -151,50 +153,52 @@ export class SignalsConsumer {
     return this.done;
   }
 
-  private async onAssignment(partitions: number[]): Promise<void> {
-    const committed = await this.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [this.topic] });
-    const offs = new Map(committed.flatMap((t) => t.partitions.map((p) => [p.partition, BigInt(p.offset)] as const)));
-    const ends = await this.admin.fetchTopicOffsets(this.topic);
-    const low = new Map(ends.map((o) => [o.partition, BigInt(o.low)]));
+  private async onAssignment(assignment: Record<string, number[]>): Promise<void> {
     this.positions = new Map();
     this.committed = new Map();
-    const parts: AssignedPartition[] = partitions.map((partition) => {
-      const c = offs.get(partition) ?? -1n;
-      const lo = low.get(partition) ?? 0n;
-      // A committed offset below the low watermark was deleted by retention: the consumer resets to the earliest.
-      const position = c >= 0n && c >= lo ? c : lo;
-      this.positions.set(tpKey(this.topic, partition), position);
-      this.committed.set(tpKey(this.topic, partition), c >= 0n ? c : -1n);
-      return { topic: this.topic, partition, position };
-    });
-    this.assignment = partitions.map((partition) => ({ topic: this.topic, partition }));
+    const parts: AssignedPartition[] = [];
+    const offsets = await this.admin.fetchOffsets({ groupId: this.opts.groupId, topics: this.topics });
+    for (const topic of this.topics) {
+      const partitions = assignment[topic] ?? [];
+      if (!partitions.length) continue;
+      const offs = new Map((offsets.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)] as const));
+      const low = new Map((await this.admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
+      for (const partition of partitions) {
+        const c = offs.get(partition) ?? -1n;
+        const lo = low.get(partition) ?? 0n;
+        // A committed offset below the low watermark was deleted by retention: the consumer resets to the earliest.
+        const position = c >= 0n && c >= lo ? c : lo;
+        this.positions.set(tpKey(topic, partition), position);
+        this.committed.set(tpKey(topic, partition), c >= 0n ? c : -1n);
+        parts.push({ topic, partition, position });
+      }
+    }
+    this.assignment = parts.map(({ topic, partition }) => ({ topic, partition }));
     await this.handler.assigned(parts);
     this.joined = true;
-    this.log.info('partitions assigned', { topic: this.topic, partitions: partitions.slice().sort((a, b) => a - b), positions: Object.fromEntries(parts.map((p) => [p.partition, p.position])) });
+    this.log.info('partitions assigned', { positions: Object.fromEntries(parts.map((p) => [tpKey(p.topic, p.partition), p.position])) });
   }
 
   private async onBatch(topic: string, partition: number, messages: KafkaMessage[], position: bigint): Promise<void> {
     const k = tpKey(topic, partition);
     const at = this.positions.get(k);
     if (at === undefined || this.stopping) return; // not (or no longer) ours
-    const records: OffsetRecord<SignalRow>[] = [];
+    const records: OffsetRecord<Decoded>[] = [];
     for (const m of messages) {
       const offset = BigInt(m.offset);
       if (offset < at) continue; // re-delivered below our position (a fetch raced a commit)
       if (!m.value) {
         this.stats.skipped++;
-        this.log.error('signals record without a value skipped', { topic, partition, offset });
+        this.log.error('record without a value skipped', { topic, partition, offset });
         continue;
       }
       try {
-        const d = await this.codec.decode(m.value);
-        if (d.schemaName !== 'levels.signals.v1') throw new SinkError(`record is ${d.schemaName}, expected levels.signals.v1`, topic, partition, offset);
-        records.push({ offset, row: recordToSignalRow(d.value as SignalRecord) });
+        records.push({ offset, row: await this.codec.decode(m.value) });
       } catch (e) {
-        // The processor wrote these records through the same codec, so this is a foreign writer; the row cannot be
-        // placed, and stopping would block every later row. Logged with its coordinates for the operator.
+        // Producers write through the same codec (and dead-letter what fails it), so this is a foreign writer: the
+        // record cannot be placed, and stopping would block every later one. Logged with its coordinates.
         this.stats.skipped++;
-        this.log.error('undecodable signals record skipped', { topic, partition, offset, error: e as Error });
+        this.log.error('undecodable record skipped', { topic, partition, offset, error: e as Error });
       }
     }
     if (position <= at && records.length === 0) return;
@@ -212,9 +216,13 @@ export class SignalsConsumer {
   /** Every assigned partition at its last stable offset (admin list-offsets is read_committed). */
   private async caughtUp(): Promise<boolean> {
     if (!this.joined) return false;
-    if (this.assignment.length === 0) return true;
-    const ends = new Map((await this.admin.fetchTopicOffsets(this.topic)).map((o) => [o.partition, BigInt(o.high)]));
-    return this.assignment.every(({ topic, partition }) => (this.positions.get(tpKey(topic, partition)) ?? -1n) >= (ends.get(partition) ?? 0n));
+    for (const topic of new Set(this.assignment.map((a) => a.topic))) {
+      const ends = new Map((await this.admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+      for (const a of this.assignment) {
+        if (a.topic === topic && (this.positions.get(tpKey(topic, a.partition)) ?? -1n) < (ends.get(a.partition) ?? 0n)) return false;
+      }
+    }
+    return true;
   }
 
   private async idleLoop(): Promise<void> {

@@ -1,0 +1,178 @@
+// Which lake dataset a decoded record belongs to (plan §2.3 layout, §2.4 columns): the Gold signals table and the
+// Bronze input tables. Bronze is "near-raw": every envelope field except the constant schema_name, plus the payload;
+// MBP-10's depth arrays are flattened into bid_px_1..10 etc. as §2.4 lists them. Heartbeats are not market data,
+// but a replay from Bronze needs them to advance event time exactly as the log did, so they land in their own
+// dataset, per input stream. Pure: no I/O.
+import type { SignalRow } from '@snap/core';
+import { SIGNAL_ROW_COLUMNS, recordToSignalRow, type ColumnSpec, type RecordBySchema, type SchemaName, type SignalRecord } from '@snap/platform';
+
+export type LakeTier = 'gold' | 'bronze';
+
+export interface LakeDataset {
+  schemaName: SchemaName;
+  tier: LakeTier;
+  /** e.g. `gold/levels/signals`, `bronze/stocks/trades`. */
+  path: string;
+  /** Hive partition directories above date/hour, e.g. `underlying=SPY` or `stream=stocks.trades.v1/key=SPY`. */
+  partitionPath(row: Record<string, unknown>): string;
+  /** hour=HH under date= (false: daily, e.g. greeks snapshots). */
+  hourly: boolean;
+  columns: readonly ColumnSpec[];
+  /** Decoded Avro value → the row written (throws BronzeRowError when a value cannot be stored faithfully). */
+  toRow(value: unknown): Record<string, unknown> & { ts_event_ns: bigint };
+}
+
+export class BronzeRowError extends Error {
+  constructor(
+    message: string,
+    readonly schemaName: string,
+    readonly field: string,
+  ) {
+    super(message);
+    this.name = 'BronzeRowError';
+  }
+}
+
+/** Hive partition value: characters outside [A-Za-z0-9._-] are %XX-escaped, as Hive does, so a value never adds a directory. */
+export function hiveValue(v: string): string {
+  if (v === '') return '__HIVE_DEFAULT_PARTITION__';
+  return v.replace(/[^A-Za-z0-9._-]/g, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+const ENVELOPE_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'ts_event_ns', type: 'int64' },
+  { name: 'ts_recv_ns', type: 'int64' },
+  { name: 'schema_version', type: 'int32' },
+  { name: 'source', type: 'dict_utf8' },
+  { name: 'key', type: 'dict_utf8' },
+  { name: 'seq', type: 'int64', nullable: true },
+  { name: 'event_id', type: 'utf8' },
+];
+
+const col = (name: string, type: ColumnSpec['type'], nullable = false): ColumnSpec => (nullable ? { name, type, nullable } : { name, type });
+const depth = (side: 'bid' | 'ask', what: 'px' | 'sz' | 'ct'): ColumnSpec[] =>
+  Array.from({ length: 10 }, (_, i) => col(`${side}_${what}_${i + 1}`, what === 'px' ? 'float64' : 'int32'));
+
+const PAYLOAD_COLUMNS = {
+  'stocks.trades.v1': [col('symbol', 'dict_utf8'), col('price', 'float64'), col('size', 'int32'), col('exchange', 'int16', true), col('conditions', 'list_int16')],
+  'stocks.quotes.v1': [
+    col('symbol', 'dict_utf8'),
+    col('bid_px', 'float64'),
+    col('ask_px', 'float64'),
+    col('bid_sz', 'int32'),
+    col('ask_sz', 'int32'),
+    col('bid_exch', 'int16', true),
+    col('ask_exch', 'int16', true),
+  ],
+  'options.trades.v1': [
+    col('underlying', 'dict_utf8'),
+    col('option_symbol', 'utf8'),
+    col('exp_date', 'dict_utf8'),
+    col('strike', 'float64'),
+    col('right', 'dict_utf8'),
+    col('price', 'float64'),
+    col('size', 'int32'),
+    col('opt_bid', 'float64', true),
+    col('opt_ask', 'float64', true),
+    col('aggressor', 'int8'),
+  ],
+  'options.greeks_snapshots.v1': [
+    col('underlying', 'dict_utf8'),
+    col('option_symbol', 'utf8'),
+    col('exp_date', 'dict_utf8'),
+    col('strike', 'float64'),
+    col('right', 'dict_utf8'),
+    col('delta', 'float64'),
+    col('gamma', 'float64'),
+    col('theta', 'float64'),
+    col('vega', 'float64'),
+    col('implied_volatility', 'float64', true),
+    col('open_interest', 'float64', true),
+    col('last_quote_ts_ns', 'int64', true),
+    col('last_trade_ts_ns', 'int64', true),
+    col('snapshot_id', 'dict_utf8'),
+  ],
+  'futures.trades.v1': [col('symbol', 'dict_utf8'), col('price', 'float64'), col('size', 'int32'), col('aggressor', 'int8'), col('venue', 'dict_utf8', true)],
+  'futures.mbp10.v1': [
+    col('symbol', 'dict_utf8'),
+    ...depth('bid', 'px'),
+    ...depth('bid', 'sz'),
+    ...depth('bid', 'ct'),
+    ...depth('ask', 'px'),
+    ...depth('ask', 'sz'),
+    ...depth('ask', 'ct'),
+    col('flags', 'int32'),
+    col('is_snapshot', 'bool'),
+  ],
+  'heartbeat.v1': [],
+} as const satisfies Partial<Record<SchemaName, readonly ColumnSpec[]>>;
+
+type BronzeSchema = keyof typeof PAYLOAD_COLUMNS;
+export const BRONZE_SCHEMAS = Object.keys(PAYLOAD_COLUMNS) as BronzeSchema[];
+
+const INT16 = (v: number) => Number.isInteger(v) && v >= -32768 && v <= 32767;
+
+/** Wire record (envelope + payload) → Bronze row. */
+function bronzeRow(schemaName: BronzeSchema, value: unknown): Record<string, unknown> & { ts_event_ns: bigint } {
+  const { schema_name: _n, ...rec } = value as Record<string, unknown> & { ts_event_ns: bigint };
+  if (schemaName === 'futures.mbp10.v1') {
+    const m = value as RecordBySchema['futures.mbp10.v1'];
+    const out: Record<string, unknown> = { ...rec };
+    for (const side of ['bid', 'ask'] as const) {
+      for (const what of ['px', 'sz', 'ct'] as const) {
+        const arr = m[`${side}_${what}`];
+        delete out[`${side}_${what}`];
+        if (arr.length > 10) throw new BronzeRowError(`${side}_${what} has ${arr.length} levels, Bronze keeps 10`, schemaName, `${side}_${what}`);
+        // Absent levels: price NaN, size/count 0 (the events.ts convention).
+        for (let i = 0; i < 10; i++) out[`${side}_${what}_${i + 1}`] = arr[i] ?? (what === 'px' ? Number.NaN : 0);
+      }
+    }
+    return out as Record<string, unknown> & { ts_event_ns: bigint };
+  }
+  if (schemaName === 'stocks.trades.v1') {
+    const t = value as RecordBySchema['stocks.trades.v1'];
+    if (!t.conditions.every(INT16)) throw new BronzeRowError(`conditions ${JSON.stringify(t.conditions)} do not fit list<int16> (§2.4)`, schemaName, 'conditions');
+    if (t.exchange !== null && !INT16(t.exchange)) throw new BronzeRowError(`exchange ${t.exchange} does not fit int16`, schemaName, 'exchange');
+  }
+  if (schemaName === 'stocks.quotes.v1') {
+    const q = value as RecordBySchema['stocks.quotes.v1'];
+    for (const f of ['bid_exch', 'ask_exch'] as const) if (q[f] !== null && !INT16(q[f]!)) throw new BronzeRowError(`${f} ${q[f]} does not fit int16`, schemaName, f);
+  }
+  return rec;
+}
+
+const BRONZE_PATHS: Record<BronzeSchema, { path: string; partition: (r: Record<string, unknown>) => string; hourly: boolean }> = {
+  'stocks.trades.v1': { path: 'bronze/stocks/trades', partition: (r) => `symbol=${hiveValue(String(r.symbol))}`, hourly: true },
+  'stocks.quotes.v1': { path: 'bronze/stocks/quotes', partition: (r) => `symbol=${hiveValue(String(r.symbol))}`, hourly: true },
+  'options.trades.v1': { path: 'bronze/options/trades', partition: (r) => `underlying=${hiveValue(String(r.underlying))}`, hourly: true },
+  'options.greeks_snapshots.v1': { path: 'bronze/options/greeks_snapshots', partition: (r) => `underlying=${hiveValue(String(r.underlying))}`, hourly: false },
+  'futures.trades.v1': { path: 'bronze/futures/trades', partition: (r) => `symbol=${hiveValue(String(r.symbol))}`, hourly: true },
+  'futures.mbp10.v1': { path: 'bronze/futures/mbp10', partition: (r) => `symbol=${hiveValue(String(r.symbol))}`, hourly: true },
+  // Filled in per stream by bronzeDataset (a heartbeat's stream is its topic).
+  'heartbeat.v1': { path: 'bronze/heartbeats', partition: (r) => `key=${hiveValue(String(r.key))}`, hourly: true },
+};
+
+export const GOLD_SIGNALS: LakeDataset = {
+  schemaName: 'levels.signals.v1',
+  tier: 'gold',
+  path: 'gold/levels/signals',
+  partitionPath: (r) => `underlying=${hiveValue(String(r.underlying))}`,
+  hourly: true,
+  columns: SIGNAL_ROW_COLUMNS,
+  toRow: (v) => recordToSignalRow(v as SignalRecord) as SignalRow & Record<string, unknown>,
+};
+
+/**
+ * The dataset of a record of `schemaName` read from the topic with base name `topicBase` (no prefix), or null when
+ * it is not written to the lake (deadletter, enriched trades until Silver exists).
+ */
+export function datasetFor(schemaName: SchemaName, topicBase: string, tiers: readonly LakeTier[]): LakeDataset | null {
+  if (schemaName === 'levels.signals.v1') return tiers.includes('gold') ? GOLD_SIGNALS : null;
+  if (!tiers.includes('bronze') || !(schemaName in PAYLOAD_COLUMNS)) return null;
+  const s = schemaName as BronzeSchema;
+  const p = BRONZE_PATHS[s];
+  const partition = s === 'heartbeat.v1' ? (r: Record<string, unknown>) => `stream=${hiveValue(topicBase)}/${p.partition(r)}` : p.partition;
+  return { schemaName, tier: 'bronze', path: p.path, partitionPath: partition, hourly: p.hourly, columns: [...ENVELOPE_COLUMNS, ...PAYLOAD_COLUMNS[s]], toRow: (v) => bronzeRow(s, v) };
+}
