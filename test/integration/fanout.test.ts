@@ -18,6 +18,7 @@ import type { Config, SignalRow } from '@snap/core';
 import {
   EnvelopeCodec,
   EnvelopeProducer,
+  INPUT_TOPICS,
   SIGNALS_TOPIC,
   applyTopics,
   createKafka,
@@ -33,6 +34,7 @@ import {
 } from '@snap/platform';
 import { RedisFeatureWriter, readLatestFeatures, readLevelFeatures, s3ClientFor, sampleSignalRow } from '@snap/lake-sink';
 import { readRanges } from '@snap/processor';
+import { sampleValue } from '../../packages/platform/src/envelope-samples';
 
 jest.setTimeout(300_000);
 
@@ -80,8 +82,8 @@ function cli(args: string[], extra: Record<string, string> = {}): Promise<Done> 
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-async function sinkOk(args: string[]): Promise<Record<string, unknown>> {
-  const r = await cli(args);
+async function sinkOk(args: string[], extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const r = await cli(args, extra);
   if (r.code !== 0) throw new Error(`snap-engine ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-4000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
@@ -221,7 +223,7 @@ afterAll(async () => {
   }
   if (admin) {
     await admin.deleteGroups([...groups]).catch(() => undefined);
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, ...INPUT_TOPICS.map((t) => topicName(cfg, t))] }).catch(() => undefined);
     await admin.disconnect();
   }
   rmSync(dataRoot, { recursive: true, force: true });
@@ -387,5 +389,59 @@ describe('redis sink: latest features per level', () => {
     expect(await writer.write([noWall])).toEqual({ written: 1, stale: 0 });
     expect(await readLevelFeatures(redis, 'SPY', 'VWAP', { keyPrefix: prefix() })).toEqual(noWall);
     expect(await redis.hexists(`${prefix()}levels:{SPY}:VWAP`, 'fuel_call_wall')).toBe(0);
+  });
+});
+
+describe('lake sink, Bronze tier: input topics → bronze/… (raw records and heartbeats)', () => {
+  const KEY_PREFIX = 'bronze-it/';
+  const N = 5;
+  const PATHS: Record<string, string> = {
+    'stocks.trades.v1': 'bronze/stocks/trades/symbol=SPY',
+    'stocks.quotes.v1': 'bronze/stocks/quotes/symbol=SPY',
+    'options.trades.v1': 'bronze/options/trades/underlying=SPY',
+    'options.greeks_snapshots.v1': 'bronze/options/greeks_snapshots/underlying=SPY',
+    'futures.trades.v1': 'bronze/futures/trades/symbol=ESZ5',
+    'futures.mbp10.v1': 'bronze/futures/mbp10/symbol=ESZ5',
+  };
+
+  it('writes every committed input record and heartbeat under the §2.3 layout, one object per dataset and window', async () => {
+    await applyTopics(admin, cfg, topicDeclarations(cfg).filter((d) => d.role === 'input'));
+    const ep = new EnvelopeProducer(producer, codec);
+    const tx = await producer.transaction();
+    const produced = new Map<string, string[]>(); // object key prefix (up to date=) -> event ids in offset order
+    for (const schema of INPUT_TOPICS) {
+      const values = Array.from({ length: N }, (_, i) => sampleValue(schema, i));
+      await ep.sendInTransaction(tx, topicName(cfg, schema), schema, values as never[]);
+      // One heartbeat after the data, as a feed sends while the stream is idle.
+      const hb = { ...(sampleValue('heartbeat.v1', N) as object), event_id: `hb-${schema}` };
+      await ep.sendInTransaction(tx, topicName(cfg, schema), 'heartbeat.v1', [hb as never]);
+      produced.set(`${PATHS[schema]}/`, values.map((v) => (v as { event_id: string }).event_id));
+      produced.set(`bronze/heartbeats/stream=${schema}/key=SPY/`, [`hb-${schema}`]);
+    }
+    await tx.commit();
+
+    const out = await sinkOk(['sink', 'lake', '--until-idle', '--target', 's3', '--tiers', 'bronze', '--group', `${PREFIX}bronze`], { SNAP_LAKE_KEY_PREFIX: KEY_PREFIX });
+    groups.push(`${PREFIX}bronze`);
+    expect(out).toMatchObject({ rows: INPUT_TOPICS.length * (N + 1), unmapped: 0, skipped: 0 });
+
+    const part = partitionForKey('SPY', 3);
+    const keys = [...(await listBucket()).keys()].filter((k) => k.startsWith(KEY_PREFIX)).sort();
+    const expectedKeys = [...produced.keys()]
+      .map((dir) => {
+        const schema = INPUT_TOPICS.find((s) => dir.startsWith(PATHS[s]!) || dir.includes(`stream=${s}/`))!;
+        const ts = (sampleValue(schema, 0) as { ts_event_ns: bigint }).ts_event_ns;
+        const iso = new Date(Number(ts / 1_000_000n)).toISOString();
+        const hour = schema === 'options.greeks_snapshots.v1' && !dir.startsWith('bronze/heartbeats') ? '' : `hour=${iso.slice(11, 13)}/`;
+        return `${KEY_PREFIX}${dir}date=${iso.slice(0, 10)}/${hour}part-${topicName(cfg, schema)}-p${part}-o${'0'.padStart(20, '0')}.parquet`;
+      })
+      .sort();
+    expect(keys).toEqual(expectedKeys);
+    for (const key of keys) {
+      const dir = [...produced.keys()].find((d) => key.startsWith(KEY_PREFIX + d))!;
+      const table = arrow.tableFromIPC(readParquet(await getObject(key)).intoIPCStream());
+      const rows = table.toArray().map((r) => r.toJSON() as Record<string, unknown>);
+      expect(rows.map((r) => r.event_id)).toEqual(produced.get(dir));
+      expect(rows.every((r) => typeof r.ts_event_ns === 'bigint' && r.key === 'SPY')).toBe(true);
+    }
   });
 });
