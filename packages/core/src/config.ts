@@ -162,8 +162,9 @@ export const ConfigSchema = z.object({
       sink_group_id: z.string().default('snap-lake-sink'),
       /** Prepended to every object key the lake sink writes (e.g. `env/prod/`); '' = keys start at the tier. */
       key_prefix: z.string().default(''),
-      /** Lake sink: write the open offset window as a (later replaced) partial object after this long caught up; 0 = only at --until-idle. */
-      partial_flush_ms: z.number().int().nonnegative().default(60_000),
+      /** Lake sink: while caught up, write the open offset window as a partial object (replaced when it closes) every this many ms;
+       *  0 = only at --until-idle. Off by default: a rebalance racing a partial PUT can leave the partial over the final object (docs/fanout.md). */
+      partial_flush_ms: z.number().int().nonnegative().default(0),
     })
     .prefault({}),
   feeds: z
