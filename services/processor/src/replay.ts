@@ -12,6 +12,7 @@ import {
   SIGNALS_TOPIC,
   CHANGELOG_TOPIC,
   createKafka,
+  createIdempotentProducer,
   createTransactionalProducer,
   partitionForKey,
   recordToSignalRow,
@@ -326,15 +327,36 @@ export class Replayer {
     this.log.info('created replay target topic', { topic, partitions: decl.partitions });
   }
 
+  /** Scans a partition for the first record whose ts_event_ns ≥ tsNs (undecodable records are skipped); the end if none. */
+  private async firstOffsetAtOrAfter(topic: string, partition: number, tsNs: bigint): Promise<bigint> {
+    const ends = (await partitionOffsets(this.admin, topic)).get(partition)!;
+    let found: bigint | null = null;
+    await readRanges(this.kafka, this.admin, [{ topic, partition, from: ends.low, until: ends.high }], {
+      onMessage: async (_t, _p, m) => {
+        if (found !== null || !m.value) return;
+        try {
+          if ((await this.codec.decodeEvent(m.value)).ts_event_ns >= tsNs) found = BigInt(m.offset);
+        } catch (e) {
+          if (!(e instanceof CodecError)) throw e;
+        }
+      },
+    });
+    return found ?? ends.high;
+  }
+
   /** Sets the group's committed input offsets (the group must have no live members) to the plan's emit start. */
   private async resetGroup(groupId: string, plan: ReplayPlan): Promise<void> {
     const explicit = this.opts.from.kind === 'offsets' ? this.opts.from.offsets : null;
+    const emitFrom = BigInt(plan.emit_from_ns!);
     for (const s of this.inputs) {
-      const partitions = plan.groups.map((g) => {
-        const t = g.topics.find((x) => x.topic === s.topic)!;
+      const partitions: { partition: number; offset: string }[] = [];
+      for (const g of plan.groups) {
         const ex = explicit?.find((o) => o.partition === g.group && (o.topic === null ? s.topic === this.inputs[0]!.topic : o.topic === s.topic || o.topic === s.schema));
-        return { partition: g.group, offset: (ex?.offset.toString() ?? t.emit_from ?? t.end) };
-      });
+        // Exact by event time (record timestamps may be produce time): the first record with ts_event_ns ≥ the start.
+        const offset = ex?.offset ?? (await this.firstOffsetAtOrAfter(s.topic, g.group, emitFrom));
+        partitions.push({ partition: g.group, offset: offset.toString() });
+        g.topics.find((x) => x.topic === s.topic)!.emit_from = offset.toString();
+      }
       try {
         await this.admin.setOffsets({ groupId, topic: s.topic, partitions });
       } catch (e) {
@@ -346,7 +368,7 @@ export class Replayer {
       // start from scratch at the new offsets.
       const changelog = topicName(this.cfg, CHANGELOG_TOPIC);
       const nCl = (await partitionOffsets(this.admin, changelog)).size;
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = createIdempotentProducer(this.kafka);
       await producer.connect();
       try {
         await producer.send({ topic: changelog, messages: plan.groups.map((g) => ({ key: changelogKey(g.group), value: null, partition: g.group % nCl })) });
