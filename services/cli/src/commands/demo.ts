@@ -1,10 +1,13 @@
 // `snap-engine demo` (also `npm run demo`): the embedded default, no servers — the simulator → in-process bus →
 // the core → Gold Parquet (ZSTD) under DATA_ROOT, with a live summary on stderr and a final report on stdout.
-// Same seed (and config) ⇒ byte-identical signal rows.
+// Same seed (and config) ⇒ byte-identical signal rows. With --serve it also serves the live dashboard (the gateway,
+// fed in-process), paces the simulation at --speed × real time so there is something to watch, and keeps serving
+// the last tick after the simulation until Ctrl-C. Without --serve it runs flat out and exits (CI, scripts).
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, simulateSession, type Config } from '@snap/core';
+import { ConfigError, simulateSession, type Config, type InputEvent } from '@snap/core';
 import { createLogger, loadConfig } from '@snap/platform';
 import { GoldParquetSink, JsonlPayloadSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from '@snap/processor';
+import { GatewayError, startEmbeddedGateway, type EmbeddedGateway } from '@snap/gateway';
 
 /** "10m", "90s", "1h", "500ms"; a bare number is seconds. */
 export function parseDemoDuration(text: string): number {
@@ -20,6 +23,36 @@ const seedArg = (text: string) => {
   return Number(text);
 };
 
+const portArg = (text: string) => {
+  if (!/^\d+$/.test(text.trim()) || Number(text) > 65535) throw new InvalidArgumentError(`expected a TCP port 0-65535 (got ${JSON.stringify(text)})`);
+  return Number(text);
+};
+
+const speedArg = (text: string) => {
+  const x = Number(text);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !Number.isFinite(x)) throw new InvalidArgumentError(`expected a non-negative speed factor, 0 = as fast as possible (got ${JSON.stringify(text)})`);
+  return x;
+};
+
+/**
+ * Releases events when wall time catches up with event time / speed. Sleeps only when more than a few ms ahead, so a
+ * burst of events at one instant goes through at once. Shell code: the core never sees the wall clock.
+ */
+export async function* paced(events: Iterable<InputEvent>, speed: number, nowMs: () => number = Date.now): AsyncGenerator<InputEvent> {
+  let t0: bigint | null = null;
+  let w0 = 0;
+  for (const ev of events) {
+    if (t0 === null) {
+      t0 = ev.ts_event_ns;
+      w0 = nowMs();
+    }
+    const due = w0 + Number(ev.ts_event_ns - t0) / 1e6 / speed;
+    const ahead = due - nowMs();
+    if (ahead > 4) await new Promise((r) => setTimeout(r, ahead));
+    yield ev;
+  }
+}
+
 export function register(program: Command) {
   program
     .command('demo')
@@ -28,7 +61,9 @@ export function register(program: Command) {
     .option('--duration <dur>', 'event-time length of the simulated session', parseDemoDuration, 5 * 60_000)
     .option('--out <dir>', 'lake root for the Gold Parquet (default: config lake.data_root / DATA_ROOT)')
     .option('--payloads <file>', 'also write every §6.4 payload as JSONL')
-    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string }) => {
+    .option('--serve [port]', 'serve the live dashboard (default port: gateway.port); keeps serving after the simulation until Ctrl-C', portArg)
+    .option('--speed <x>', 'pace event time at x × real time (default 1 with --serve, else 0 = as fast as possible)', speedArg)
+    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number }) => {
       let cfg: Config;
       try {
         cfg = loadConfig({ file: program.opts().config });
@@ -48,11 +83,29 @@ export function register(program: Command) {
       const sinks: EmbeddedSink[] = [gold, summary];
       const payloads = opts.payloads ? new JsonlPayloadSink(opts.payloads) : null;
       if (payloads) sinks.push(payloads);
+      let gateway: EmbeddedGateway | null = null;
+      if (opts.serve !== undefined) {
+        try {
+          gateway = await startEmbeddedGateway({ cfg, log, port: opts.serve === true ? undefined : opts.serve });
+        } catch (e) {
+          if (e instanceof GatewayError) {
+            process.stderr.write(`snap-engine demo: ${e.message}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          throw e;
+        }
+        sinks.push(gateway.sink);
+        // One plain line a user (or a test) can find among the summary lines: where to point the browser.
+        process.stderr.write(`dashboard: ${gateway.server.url}\n`);
+      }
+      const speed = opts.speed ?? (gateway ? 1 : 0);
       const started = Date.now();
-      log.info('demo start', { seed: opts.seed, duration_ms: opts.duration, underlying, data_root: dataRoot, barrier_source: cfg.barrier.source });
+      log.info('demo start', { seed: opts.seed, duration_ms: opts.duration, underlying, data_root: dataRoot, barrier_source: cfg.barrier.source, speed, dashboard: gateway?.server.url });
+      const events = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying });
       const stats = await runEmbedded({
         cfg,
-        source: simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying }),
+        source: speed > 0 ? paced(events, speed) : events,
         sinks,
         streams: 'by-schema',
         progressEvery: 1000,
@@ -74,5 +127,19 @@ export function register(program: Command) {
         files: gold.files.map((f) => ({ path: f.path, rows: f.rows, bytes: f.bytes })),
       };
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      if (gateway) {
+        const gw = gateway;
+        process.stderr.write(`simulation finished; the dashboard keeps showing the last tick at ${gw.server.url} (Ctrl-C to stop)\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (sig: NodeJS.Signals) => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            log.info('demo stopping', { signal: sig });
+            void gw.stop().then(resolve, resolve);
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+      }
     });
 }
