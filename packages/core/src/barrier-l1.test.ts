@@ -30,6 +30,13 @@ describe('classifyBarrier (§5.1 rule)', () => {
     expect(classifyBarrier({ ...base, added: 9000, canceled: 0, filled: 3000 }).state).toBe('ABSORPTION');
     expect(classifyBarrier({ ...base, added: 0, canceled: 1000, filled: 6000 }).state).toBe('CONSUMED');
   });
+  it('a collapsing queue (R < R_vac) is VACUUM once a third of what left it was pulled, CONSUMED while prints explain more', () => {
+    // nothing refills, 6000 left: 2000 pulled (1/3) → defenders withdrawing
+    expect(classifyBarrier({ ...base, added: 0, canceled: 2000, filled: 4000 }).state).toBe('VACUUM');
+    expect(classifyBarrier({ ...base, added: 0, canceled: 1900, filled: 4100 }).state).toBe('CONSUMED');
+    // with replenishment (R ≥ R_vac) a fill-dominated loss stays CONSUMED whatever the pulled share
+    expect(classifyBarrier({ ...base, added: 12_000, canceled: 9000, filled: 11_000 }).state).toBe('CONSUMED');
+  });
   it('WEAK only below the baseline percentile and only when nothing else fires', () => {
     expect(classifyBarrier({ ...base, added: 0, canceled: 0, filled: 0, defendingSize: 900, weakThreshold: 1000 }).state).toBe('WEAK');
     expect(classifyBarrier({ ...base, added: 0, canceled: 0, filled: 0, defendingSize: 1000, weakThreshold: 1000 }).state).toBe('NEUTRAL');

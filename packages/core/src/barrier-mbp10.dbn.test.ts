@@ -26,7 +26,7 @@ describe('MBP-10 barrier on real Databento data', () => {
     const evs = await esEvents();
     expect(evs.map((e) => e.schema)).toEqual(['futures.mbp10.v1', 'futures.mbp10.v1', 'futures.trades.v1', 'futures.trades.v1']);
     expect(evs.every((e) => e.schema !== 'futures.mbp10.v1' || (e.flags & DBN_FLAGS.F_LAST) !== 0)).toBe(true);
-    const cfg = parseConfig({ barrier: { source: 'mbp10' } });
+    const cfg = parseConfig({ barrier: { source: 'mbp10', zone_ticks: 2 } });
     const basis = new BasisEstimator(cfg.basis);
     const t0 = evs[0]!.ts_event_ns;
     basis.onSpyMid(372.0, t0);
@@ -52,7 +52,7 @@ describe('MBP-10 barrier on real Databento data', () => {
     const es = await esEvents();
     const t0 = es[0]!.ts_event_ns;
     const spy = { ...quote(0, 371.95, 371.97), ts_event_ns: t0 - 1_000_000n, ts_recv_ns: t0 - 1_000_000n };
-    const out = runCore(parseConfig({ barrier: { source: 'mbp10' }, levels: { hotzones: [371.93] } }), 'SPY', [spy, ...es]);
+    const out = runCore(parseConfig({ barrier: { source: 'mbp10', zone_ticks: 2 }, levels: { hotzones: [371.93] } }), 'SPY', [spy, ...es]);
     expect(out.length).toBeGreaterThan(0);
     const last = out[out.length - 1]!;
     const hz = last.levels.find((l) => l.id === 'HOTZONE_371.93')!;

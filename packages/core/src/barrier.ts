@@ -4,9 +4,11 @@
 // the window W_b — added, canceled, filled — and this file turns flows into a state, so the classification is
 // written once:
 //   Δliq = added − canceled − filled,   R = added / (canceled + filled + ε)
-//   CONSUMED    Δliq < −F  and filled > canceled      (eaten faster than replenished; checked before VACUUM so that a
-//                                                      drop explained by prints is never called a pull)
-//   VACUUM      R < R_vac  and Δliq < −F              (size drops without prints: pulled)
+//   VACUUM      R < R_vac  and Δliq < −F and ≥ 1/3 of the removed size was canceled (defenders withdrawing, nobody
+//                                                      replacing them; see VACUUM_MIN_PULLED_SHARE)
+//   CONSUMED    Δliq < −F  and filled > canceled      (eaten faster than replenished: a drop mostly explained by
+//                                                      prints is not called a pull)
+//   VACUUM      R < R_vac  and Δliq < −F              (otherwise: size drops without prints, pulled)
 //   ABSORPTION  R > R_wall and Δliq > +F and filled > canceled   (hit, but refilled)
 //               — or, MBP-10 only, the absorption bias: passive volume ≫ depth lost (hidden/iceberg or instant refill)
 //   WALL        R > R_wall and Δliq > +F              (size stacking without being hit)
@@ -18,6 +20,13 @@ import type { InputEvent } from './events';
 import type { BarrierStateName, Direction, Level } from './signals';
 
 export const R_EPSILON = 1;
+/**
+ * VACUUM vs CONSUMED when both rules match (nothing refills, Δliq < −F, and prints explain most of the loss): the
+ * plan lists VACUUM first, §8.1 wants a drop explained by prints called CONSUMED. The defining feature of a vacuum is
+ * that defenders withdraw while nobody replaces them; once a third of what left the queue was pulled rather than
+ * traded (and R < R_vac), the defenders are leaving, not merely being hit — VACUUM. Below that share, CONSUMED.
+ */
+export const VACUUM_MIN_PULLED_SHARE = 1 / 3;
 
 /** Why a reading deserves less trust; any reason lowers the level's confidence. */
 export type BarrierCaveat = 'OUT_OF_RANGE' | 'NO_BOOK' | 'BAD_BOOK' | 'CHURN';
@@ -80,7 +89,9 @@ export function classifyBarrier(x: ClassifyInput): Classified {
   const delta_liq = x.added - removed;
   const replenishment_ratio = x.added / (removed + R_EPSILON);
   let state: BarrierStateName = 'NEUTRAL';
-  if (delta_liq < -x.fThresh && x.filled > x.canceled) state = 'CONSUMED';
+  const pulledShare = removed > 0 ? x.canceled / removed : 0;
+  if (replenishment_ratio < x.rVac && delta_liq < -x.fThresh && pulledShare >= VACUUM_MIN_PULLED_SHARE) state = 'VACUUM';
+  else if (delta_liq < -x.fThresh && x.filled > x.canceled) state = 'CONSUMED';
   else if (replenishment_ratio < x.rVac && delta_liq < -x.fThresh) state = 'VACUUM';
   else if (x.absorptionBias) state = 'ABSORPTION';
   else if (replenishment_ratio > x.rWall && delta_liq > x.fThresh) state = x.filled > x.canceled ? 'ABSORPTION' : 'WALL';

@@ -89,7 +89,7 @@ describe('composite (§5.4.2)', () => {
 describe('trigger state machine (§5.4.3)', () => {
   const cfg = parseConfig({ score: { hold_ms: 3000 }, snap: { tick_ms: 250 } });
   const step = (st: ReturnType<typeof newTriggerState>, tMs: number, smooth: number, distance = 0.2, extra: Partial<Parameters<typeof stepTrigger>[1]> = {}) =>
-    stepTrigger(st, { smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape, ...extra }, cfg);
+    stepTrigger(st, { raw: smooth, smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape, ...extra }, cfg);
 
   it('BREAK only after S̃ > 80 is held for hold_ms over consecutive ticks — not before', () => {
     const st = newTriggerState();
@@ -99,6 +99,21 @@ describe('trigger state machine (§5.4.3)', () => {
     expect(signals.slice(0, 12).every((s) => s === 'NEUTRAL')).toBe(true);
     expect(signals[12]).toBe('BREAK');
     expect(signals[13]).toBe('BREAK');
+  });
+
+  it('the BREAK timer runs on the composite S, REJECT on the smoothed S̃', () => {
+    const st = newTriggerState();
+    const at = (i: number, raw: number, smooth: number, distance = 0.2) =>
+      stepTrigger(st, { raw, smooth, distance, tNs: ms(i * 250), barrierState: 'NEUTRAL', tape: quietTape }, cfg);
+    // S above 80 for 3 s while S̃ is still catching up below 80: BREAK after hold_ms of S
+    for (let i = 0; i < 12; i++) expect(at(i, 85, 70)).toBe('NEUTRAL');
+    expect(at(12, 85, 78)).toBe('BREAK');
+    // S̃ above 80 but S not: no BREAK timer
+    const st2 = newTriggerState();
+    for (let i = 0; i <= 13; i++) expect(stepTrigger(st2, { raw: 70, smooth: 85, distance: 0.2, tNs: ms(i * 250), barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('NEUTRAL');
+    // REJECT reads S̃: a single quiet tick of S does not fire it, a low S̃ does
+    expect(stepTrigger(newTriggerState(), { raw: 5, smooth: 30, distance: 0.01, tNs: 0n, barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('NEUTRAL');
+    expect(stepTrigger(newTriggerState(), { raw: 30, smooth: 15, distance: 0.01, tNs: 0n, barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('REJECT');
   });
 
   it('a dip at or below the threshold restarts the hold timer', () => {

@@ -11,10 +11,14 @@
 // §5.4.2 composite: S = (w_L·S_L + w_H·S_H + w_T·S_T) / (w_L + w_H + w_T), clamped to [0, 100]. Dividing by the
 //   weight sum keeps S on the 0–100 scale for any configured weights (the defaults sum to 1, where this is the
 //   plan's formula as written); all-zero weights give 50.
-// §5.4.3 triggers, per level, on the smoothed score S̃ and event time:
-//   BREAK     S̃ > break_threshold continuously for ≥ hold_ms (timer starts at the first tick above; any tick at or
-//             below, or outside MONITOR_BAND, resets it) while |spot − L| ≤ MONITOR_BAND
-//   REJECT    S̃ < reject_threshold while |spot − L| ≤ TOUCH_BAND
+// §5.4.3 triggers, per level, on event time:
+//   BREAK     the composite S > break_threshold continuously for ≥ hold_ms (timer starts at the first tick above; any
+//             tick at or below, or outside MONITOR_BAND, resets it) while |spot − L| ≤ MONITOR_BAND. The plan gives
+//             BREAK its own persistence rule (T_hold), so it applies to S itself: holding the EWMA S̃ above 80 for
+//             T_hold would count persistence twice (the EWMA needs ~1.5 half-lives to cross 80 when S sits at 82,
+//             the most a consumption break can score), and the signal would come after the queue is gone.
+//   REJECT    S̃ < reject_threshold while |spot − L| ≤ TOUCH_BAND — the plan gives REJECT no hold, so the smoothed
+//             score supplies its persistence (one quiet tick of S cannot fire it)
 //   CONTESTED reject_threshold ≤ S̃ ≤ break_threshold with high activity: barrier CONSUMED and a strong tape
 //             (sweep detected, or |imbalance| ≥ STRONG_IMBALANCE)
 //   NEUTRAL   otherwise
@@ -90,13 +94,16 @@ export function componentScores(
 
 /** Per-level trigger memory. */
 export interface TriggerState {
-  /** Event time of the first consecutive tick with S̃ > break_threshold inside MONITOR_BAND, or null. */
+  /** Event time of the first consecutive tick with S > break_threshold inside MONITOR_BAND, or null. */
   aboveSinceNs: bigint | null;
 }
 
 export const newTriggerState = (): TriggerState => ({ aboveSinceNs: null });
 
 export interface TriggerInput {
+  /** The composite S of this tick (BREAK timer). */
+  raw: number;
+  /** The smoothed S̃ (REJECT, CONTESTED). */
   smooth: number;
   distance: number;
   tNs: bigint;
@@ -107,7 +114,7 @@ export interface TriggerInput {
 export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): SignalName {
   const sc = cfg.score;
   const inMonitor = x.distance <= cfg.levels.monitor_band + 1e-9;
-  if (x.smooth > sc.break_threshold && inMonitor) {
+  if (x.raw > sc.break_threshold && inMonitor) {
     if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
   } else st.aboveSinceNs = null;
   if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= BigInt(sc.hold_ms) * 1_000_000n) return 'BREAK';

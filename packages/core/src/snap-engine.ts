@@ -15,14 +15,16 @@
 // Per tick: windows evict, the level universe refreshes (levels.ts), and every level within MONITOR_BAND of spot
 // (spot = NBBO mid) gets barrier / tape / fuel readings, component scores, the composite raw score, smoothed values
 // (smoothing.ts), a trigger (score.ts), a runway (runway.ts), a confidence and a note. A level's direction is
-// SUPPORT when spot > L, RESISTANCE when spot < L (spot = L keeps the previous direction; SUPPORT for a new level);
+// SUPPORT when spot > L, RESISTANCE when spot < L, except that while spot is within TOUCH_BAND of L the level keeps the
+// direction of its approach (levelDirection: a touch is the test, not yet a break; spot = L on a new level → SUPPORT);
 // when it flips, the level's smoothers and trigger restart, because the score now measures the other break.
 // Per-level state (smoothers, trigger timer) is keyed by the level's PRICE, so an id change at the same price (a wall
 // or the HVL landing on a strike) does not restart it; it exists only while the price is monitored (bounded memory).
 //
 // Payload fields: break_score_raw/smooth, barrier.delta_liq, barrier.replenishment_ratio, tape.velocity and
 // fuel.net_dealer_gamma carry the SMOOTHED values of §5.6 for the last four (raw flows added/canceled/filled stay raw);
-// states and triggers are computed from raw readings (score trigger from the smoothed score).
+// states and triggers are computed from raw readings (BREAK timer from the composite S, REJECT/CONTESTED from the
+// smoothed S̃; see score.ts).
 //
 // Rounding policy (so output bytes are stable): prices, spot, bid, ask, distances, walls → 4 decimals; scores →
 // 2 decimals; ratios (imbalance, replenishment_ratio) → 4 decimals; velocity ($/s) → 6 decimals; flows and volumes
@@ -117,6 +119,19 @@ const newPerLevel = (direction: Direction): PerLevelState => ({
   gamma: newSmoother(),
   trigger: newTriggerState(),
 });
+
+/**
+ * Direction context of a level (plan §3.2): SUPPORT when spot > L, RESISTANCE when spot < L — except that a level
+ * being touched keeps the direction of its approach. While |spot − L| ≤ TOUCH_BAND price is AT the level: a
+ * one-cent NBBO mid on the far side (the tested queue half-eaten, a quote flickering) is the test itself, not yet a
+ * break, and a trader still reads "support being tested from above". Flipping there would restart the level's
+ * smoothing and BREAK timer in the middle of the very test they measure, so a break could only ever be announced
+ * after the fact. The context flips once spot is beyond the touch band on the other side.
+ */
+export function levelDirection(spot: number, price: number, distance: number, prev: Direction | null, touchBand: number): Direction {
+  if (prev !== null && distance <= touchBand + 1e-9) return prev;
+  return spot > price ? 'SUPPORT' : spot < price ? 'RESISTANCE' : (prev ?? 'SUPPORT');
+}
 
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
@@ -278,10 +293,10 @@ export class SnapEngine {
       const key = priceKey(level.price);
       keep.add(key);
       const prev = s.perLevel[key];
-      const direction: Direction = spot > level.price ? 'SUPPORT' : spot < level.price ? 'RESISTANCE' : (prev?.direction ?? 'SUPPORT');
+      const distance = Math.abs(spot - level.price);
+      const direction = levelDirection(spot, level.price, distance, prev?.direction ?? null, cfg.levels.touch_band);
       let pl = prev;
       if (!pl || pl.direction !== direction) pl = s.perLevel[key] = newPerLevel(direction);
-      const distance = Math.abs(spot - level.price);
 
       const barrier = this.barrier.read(level, direction, T);
       const tape = this.tape.read(level, T);
@@ -292,7 +307,7 @@ export class SnapEngine {
       const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, { halfLifeMs: sm.delta_liq_half_life_ms, robustWindow: robust });
       const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, { halfLifeMs: sm.replenishment_half_life_ms, robustWindow: robust });
       const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, { halfLifeMs: sm.gamma_half_life_ms, robustWindow: robust });
-      const signal = stepTrigger(pl.trigger, { smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
+      const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
       const confidence = confidenceOf(comps, smooth, barrier, stale);
       const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, (obs, facing) =>
         this.barrier.read(obs, facing, T).state,

@@ -76,6 +76,18 @@ describe('tape engine (§5.2)', () => {
     expect(mids.read(L, ms(1200)).sweep.detected).toBe(false);
   });
 
+  it('a busy tape of separate orders is not one sweep: clusters are cut at sweep_max_span_ms', () => {
+    // 40 prints of 200 shares, 20 ms apart (each gap within sweep_max_gap_ms), on rotating venues, all lifting the
+    // ask: $4.4M over 800 ms, but no 250 ms of it reaches the $2M sweep notional
+    const busy = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 40, () => 545.02, 200, (i) => i % 5)]);
+    busy.onTick(ms(1500));
+    expect(busy.read(L, ms(1500)).sweep.detected).toBe(false);
+    // the same notional inside one 40 ms burst is a sweep
+    const one = run([quote(0, 545.0, 545.02), ...burst(1000, 1, 40, () => 545.02, 200, (i) => i % 5)]);
+    one.onTick(ms(1500));
+    expect(one.read(L, ms(1500)).sweep).toMatchObject({ detected: true, direction: 'UP' });
+  });
+
   it('a sweep stays detected for W_t after its last print, then expires', () => {
     const e = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 5, () => 545.02, 1000, (i) => i)]);
     e.onTick(ms(3000));

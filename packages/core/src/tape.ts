@@ -4,7 +4,9 @@
 // - Imbalance near L over W_t, prints within band B_t of L: I = (buy − sell) / (buy + sell + ε), ε = 1 share.
 // - Velocity: least-squares slope of print price vs time over W_v, in $/s (all prints, not only near L: it is the
 //   speed of the approach). Fewer than two distinct print times → 0.
-// - Sweep: prints grouped into clusters whose gaps are ≤ sweep_max_gap_ms; a cluster is a sweep when its notional
+// - Sweep: prints grouped into clusters whose gaps are ≤ sweep_max_gap_ms (and whose span is ≤ sweep_max_span_ms: a
+//   sweep is one parent order routed across venues at once, so a cluster that keeps growing for longer is a busy tape
+//   of separate orders, and it is cut); a cluster is a sweep when its notional
 //   (Σ price·size) ≥ sweep_min_notional AND (distinct venues ≥ sweep_venue_min OR at least SWEEP_MIN_CROSSINGS
 //   aggressive prints in its dominant direction — prints repeatedly crossing the spread). Direction: UP when buy
 //   notional ≥ sell notional among aggressive prints (ties: by the cluster's price change, else UP).
@@ -163,7 +165,7 @@ export class TapeEngine {
     const aggr = aggressorFromQuote(tr.price, s.bid, s.ask);
     const ts = tr.ts_event_ns;
     s.prints.push({ ts, price: tr.price, size: tr.size, aggr });
-    if (s.cluster && ts - s.cluster.lastNs > msToNs(this.cfg.tape.sweep_max_gap_ms)) this.closeCluster();
+    if (s.cluster && (ts - s.cluster.lastNs > msToNs(this.cfg.tape.sweep_max_gap_ms) || ts - s.cluster.startNs > msToNs(this.cfg.tape.sweep_max_span_ms))) this.closeCluster();
     const c =
       s.cluster ??
       (s.cluster = {

@@ -35,7 +35,7 @@ export function physicalOutcome(events: Iterable<InputEvent>, underlying: string
 export interface ScenarioVerdict {
   expected: Expected;
   got: Expected;
-  /** Event time of the engine's first decisive signal at the level (null if none). */
+  /** Event time of the first tick with the expected signal at the level before the outcome (else of the first decisive signal there; null if none). */
   signalNs: bigint | null;
   /** ms from the signal to the physical outcome (positive = the signal came first); null when not applicable. */
   leadMs: number | null;
@@ -48,17 +48,24 @@ export interface ScenarioVerdict {
 const DECISIVE: ReadonlySet<SignalName> = new Set(['BREAK', 'REJECT']);
 
 /**
- * Grades engine payloads against ground truth. `got` is the first BREAK/REJECT the engine raised at the scenario's
- * level at or before the physical outcome (a "signal" after the fact is not a forecast). For NONE scenarios, any
- * BREAK/REJECT at any level is a failure. PASS = got equals expected.
+ * Grades engine payloads against ground truth. A forecast is a signal raised strictly before the physical outcome:
+ *   BREAK / REJECT scenario: PASS when the expected signal appears at the scenario's level at some tick before the
+ *     outcome (lead > 0) AND the opposite signal never appears at that level before the outcome — a forecast that
+ *     said both has not called it. `got` is the first decisive signal at the level before the outcome.
+ *   NONE scenario (quiet): PASS when no BREAK/REJECT appears at ANY level at any time.
+ *   A scenario whose generated data did not physically produce its expected outcome (`observed` ≠ `expected`) fails
+ *     whatever the engine said: the scenario, not the engine, is wrong for that seed.
  */
 export function gradeScenario(
   payloads: readonly LevelPhysicsPayload[],
-  scn: { level: number; expected: Expected; tEventNs: bigint; startNs: bigint },
+  scn: { level: number; expected: Expected; observed?: Expected; tEventNs: bigint; startNs: bigint },
 ): ScenarioVerdict {
   const ids = new Set<string>();
   let first: { sig: SignalName; ts: bigint; id: string } | null = null;
+  let expectedSeen: { ts: bigint; id: string } | null = null;
+  let oppositeSeen: { ts: bigint; id: string } | null = null;
   let anyDecisive: { sig: SignalName; ts: bigint; id: string } | null = null;
+  const opposite: SignalName | null = scn.expected === 'BREAK' ? 'REJECT' : scn.expected === 'REJECT' ? 'BREAK' : null;
   for (const p of payloads) {
     const ts = BigInt(p.ts_event_ns);
     for (const l of p.levels) {
@@ -66,9 +73,14 @@ export function gradeScenario(
       if (atLevel) ids.add(l.id);
       if (!DECISIVE.has(l.signal)) continue;
       if (!anyDecisive) anyDecisive = { sig: l.signal, ts, id: l.id };
-      if (atLevel && !first && ts <= scn.tEventNs) first = { sig: l.signal, ts, id: l.id };
+      if (!atLevel || ts >= scn.tEventNs) continue;
+      if (!first) first = { sig: l.signal, ts, id: l.id };
+      if (l.signal === scn.expected && !expectedSeen) expectedSeen = { ts, id: l.id };
+      if (l.signal === opposite && !oppositeSeen) oppositeSeen = { ts, id: l.id };
     }
   }
+  const levelIds = [...ids].sort();
+  const invalid = scn.observed !== undefined && scn.observed !== scn.expected;
   if (scn.expected === 'NONE') {
     const got: Expected = anyDecisive ? (anyDecisive.sig as Expected) : 'NONE';
     return {
@@ -76,20 +88,23 @@ export function gradeScenario(
       got,
       signalNs: anyDecisive?.ts ?? null,
       leadMs: null,
-      pass: got === 'NONE',
-      levelIds: [...ids].sort(),
-      detail: anyDecisive ? `${anyDecisive.sig} at ${anyDecisive.id}` : 'no BREAK/REJECT at any level',
+      pass: got === 'NONE' && !invalid,
+      levelIds,
+      detail: invalid
+        ? `scenario invalid for this seed: the market did ${scn.observed}, not NONE`
+        : anyDecisive
+          ? `${anyDecisive.sig} at ${anyDecisive.id}`
+          : 'no BREAK/REJECT at any level',
     };
   }
   const got: Expected = first ? (first.sig as Expected) : 'NONE';
-  const leadMs = first ? Number(scn.tEventNs - first.ts) / 1e6 : null;
-  return {
-    expected: scn.expected,
-    got,
-    signalNs: first?.ts ?? null,
-    leadMs,
-    pass: got === scn.expected,
-    levelIds: [...ids].sort(),
-    detail: first ? `${first.sig} at ${first.id}` : ids.size ? 'no decisive signal at the level before the outcome' : 'level never reported by the engine',
-  };
+  const leadMs = expectedSeen ? Number(scn.tEventNs - expectedSeen.ts) / 1e6 : first ? Number(scn.tEventNs - first.ts) / 1e6 : null;
+  const pass = !invalid && expectedSeen !== null && oppositeSeen === null;
+  let detail: string;
+  if (invalid) detail = `scenario invalid for this seed: the market did ${scn.observed}, not ${scn.expected}`;
+  else if (expectedSeen && oppositeSeen) detail = `${scn.expected} at ${expectedSeen.id}, but also ${opposite} at ${oppositeSeen.id} before the outcome`;
+  else if (expectedSeen) detail = `${scn.expected} at ${expectedSeen.id}`;
+  else if (oppositeSeen) detail = `${opposite} at ${oppositeSeen.id}`;
+  else detail = ids.size ? 'no decisive signal at the level before the outcome' : 'level never reported by the engine';
+  return { expected: scn.expected, got, signalNs: expectedSeen?.ts ?? first?.ts ?? null, leadMs, pass, levelIds, detail };
 }

@@ -63,6 +63,8 @@ interface Ctx {
   att: 1 | -1;
   /** The defending side of the book. */
   def: SimBookSide;
+  /** The script's customer option flow near L (+1: dealers short gamma, −1: long gamma, 0: none). */
+  customers: -1 | 0 | 1;
   /** Poisson-ish arrivals: true with probability rate·dt. */
   every(ratePerSec: number): boolean;
   /** Shares resting at L on the defending side. */
@@ -95,6 +97,7 @@ function runScript(seed: number, s: Script): Scenario {
     L,
     att,
     def,
+    customers: s.customers,
     every: (r) => act.chance(Math.min(1, r * dt)),
     queue: () => sim.sizeAt(def, L),
     holding: () => (def === 'bid' ? sim.bestBid() : sim.bestAsk()) === L,
@@ -171,6 +174,25 @@ function runScript(seed: number, s: Script): Scenario {
   };
 }
 
+/**
+ * short_gamma / long_gamma: twelve seconds of steady selling (~1500 shares/s) into a 15k bid at the strike — the same
+ * attack in both. That bid is the dealers' own quote at their strike, and what they do when it is hit is their gamma:
+ * short gamma, every fill worsens their hedge, so they back away as fast as they are hit (the book thins: amplify);
+ * long gamma, they are happy buyers of the dip and reload twice what traded (the bid holds: dampen). The market's
+ * generic dealer quoting (market.ts) is too weak on its own to decide the level — the selling alone nearly exhausts
+ * the bid in both — so without this the pair would not isolate the one thing it varies.
+ */
+function sellIntoDealerBid(c: Ctx, t: number): boolean {
+  const before = c.queue();
+  if (c.every(5)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 4));
+  const filled = Math.max(0, before - c.queue());
+  if (filled > 0 && c.holding()) {
+    if (c.customers > 0) c.sim.cancelLiquidity(c.def, c.L, filled);
+    else if (c.customers < 0) c.sim.addLiquidity(c.def, c.L, 2 * filled);
+  }
+  return (!c.holding() && c.queue() === 0) || t >= 12_000;
+}
+
 const SCRIPTS: Record<string, Script> = {
   vacuum: {
     name: 'vacuum',
@@ -218,7 +240,8 @@ const SCRIPTS: Record<string, Script> = {
     after: 0.6,
     test(c, t) {
       const before = c.queue();
-      if (c.every(3)) c.sim.marketOrder(c.att, 100 * c.rng.int(8, 15), { venues: c.rng.int(3, 4) });
+      // A sweep big enough to count as one on SPY's tape ($2–3M, 3–4.5k shares across venues), once a second.
+      if (c.every(1)) c.sim.marketOrder(c.att, 100 * c.rng.int(30, 45), { venues: c.rng.int(3, 5) });
       const filled = Math.max(0, before - c.queue());
       if (filled > 0 && c.holding()) c.sim.addLiquidity(c.def, c.L, Math.round(filled / 200) * 100);
       return (!c.holding() && c.queue() === 0) || t >= 30_000;
@@ -236,7 +259,8 @@ const SCRIPTS: Record<string, Script> = {
     test(c, t) {
       if (t < 8000) {
         // Probing sweeps that take the offer at 680 across venues; makers pull from it.
-        if (c.every(1.5)) c.sim.marketOrder(c.att, 100 * c.rng.int(10, 15), { venues: 4, limit: c.L });
+        // Each probe is a real sweep ($2–3M: 3–4.5k shares over 4 venues), every ~2 s.
+        if (c.every(0.5)) c.sim.marketOrder(c.att, 100 * c.rng.int(30, 45), { venues: 4, limit: c.L });
         if (c.every(1)) c.sim.cancelLiquidity(c.def, c.L, 100 * c.rng.int(2, 5));
         return c.queue() === 0 && !c.holding();
       }
@@ -254,11 +278,7 @@ const SCRIPTS: Record<string, Script> = {
     thinBeyond: false,
     customers: 1,
     after: 0.6,
-    test(c, t) {
-      // Twelve seconds of steady selling (~1500 shares/s) into an ordinary static bid.
-      if (c.every(5)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 4));
-      return (!c.holding() && c.queue() === 0) || t >= 12_000;
-    },
+    test: sellIntoDealerBid,
   },
   long_gamma: {
     name: 'long_gamma',
@@ -269,11 +289,7 @@ const SCRIPTS: Record<string, Script> = {
     thinBeyond: false,
     customers: -1,
     after: -0.5,
-    test(c, t) {
-      // Twelve seconds of steady selling (~1500 shares/s) into an ordinary static bid.
-      if (c.every(5)) c.sim.marketOrder(c.att, 100 * c.rng.int(2, 4));
-      return (!c.holding() && c.queue() === 0) || t >= 12_000;
-    },
+    test: sellIntoDealerBid,
   },
 };
 
