@@ -55,7 +55,13 @@ export interface KafkaGateway {
   stop(): Promise<void>;
 }
 
-export async function startKafkaGateway(opts: GatewayListen & { fromBeginning?: boolean; groupId?: string }): Promise<KafkaGateway> {
+/**
+ * Serves first (the dashboard shows "connecting" and /healthz reports `starting` while the consumer joins), then
+ * starts the Kafka source; resolves once the source runs. A source that cannot start closes the server and throws.
+ */
+export async function startKafkaGateway(
+  opts: GatewayListen & { fromBeginning?: boolean; groupId?: string; onListening?: (url: string) => void },
+): Promise<KafkaGateway> {
   const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes });
   const source = new KafkaSignalsSource({ cfg: opts.cfg, log: opts.log, publish: (p) => broadcaster.publish(p), fromBeginning: opts.fromBeginning, groupId: opts.groupId });
   const server = await startGatewayServer({
@@ -65,6 +71,7 @@ export async function startKafkaGateway(opts: GatewayListen & { fromBeginning?: 
     log: opts.log,
     health: () => source.health(),
   });
+  opts.onListening?.(server.url);
   try {
     await source.start();
   } catch (e) {

@@ -1,7 +1,7 @@
 // The gateway's Kafka source: reads the signals topic read_committed (only committed processor transactions are
 // shown), regroups rows into §6.4 payloads and publishes them. Every gateway instance must see every partition, so
-// each one joins its own throwaway consumer group (never committing offsets) that starts at the end of the topic, or
-// at its beginning with fromBeginning; the group is deleted on stop.
+// each one joins its own throwaway consumer group (never committing offsets) that starts at the end of the topic as of
+// start(), or at its beginning with fromBeginning; the group is deleted on stop.
 import { hostname } from 'node:os';
 import type { Config, LevelPhysicsPayload } from '@snap/core';
 import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
@@ -66,13 +66,17 @@ export class KafkaSignalsSource {
       this.state = 'failed';
       throw new GatewayError(`topic ${this.topic} does not exist (create the declared topics first: snap-engine topics apply)`, { topic: this.topic });
     }
+    // "Latest" pinned to the ends as of start(): whatever is committed after start() resolves is seen, with no race
+    // against the moment kafkajs would otherwise resolve its default offset at the first fetch.
+    const ends = this.opts.fromBeginning ? [] : await this.admin.fetchTopicOffsets(this.topic);
     const consumer = this.kafka.consumer({ groupId: this.groupId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
     this.consumer = consumer;
     const joined = new Promise<void>((resolveJoin) => consumer.on(consumer.events.GROUP_JOIN, () => resolveJoin()));
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // Positions restart wherever the assignment says; a tick half-read before cannot be completed.
       this.regroup.reset();
-      this.state = 'running';
+      // While start() is still pinning offsets it stays 'starting'; a later rejoin (after a crash) is running again.
+      if (this.state !== 'starting') this.state = 'running';
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.lastError = String((e.payload.error as Error)?.message ?? e.payload.error);
@@ -111,7 +115,9 @@ export class KafkaSignalsSource {
         await heartbeat();
       },
     });
+    for (const e of ends) consumer.seek({ topic: this.topic, partition: e.partition, offset: e.high });
     await joined;
+    this.state = 'running';
     log.info('gateway consuming signals', { topic: this.topic, group_id: this.groupId, from_beginning: !!this.opts.fromBeginning });
   }
 

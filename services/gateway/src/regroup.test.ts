@@ -140,3 +140,14 @@ describe('TickRegrouper', () => {
     expect(g.flush()).toEqual([b]);
   });
 });
+
+describe('TickRegrouper redelivery', () => {
+  it('a row delivered twice replaces its copy instead of duplicating the level', () => {
+    const p = engineOutput.find((x) => x.levels.length >= 2)!;
+    const rows = toSignalRows(p);
+    const g = new TickRegrouper();
+    for (const r of rows) g.push(r);
+    for (const r of rows) g.push(r);
+    expect(g.flush()).toEqual([p]);
+  });
+});

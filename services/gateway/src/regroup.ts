@@ -111,7 +111,10 @@ export class TickRegrouper {
       return [];
     }
     if (row.ts_event_ns === cur.ts) {
-      cur.rows.push(row);
+      // A redelivered row (a consumer seek or retry) replaces its earlier copy: regrouping is idempotent.
+      const i = cur.rows.findIndex((r) => r.level_id === row.level_id);
+      if (i >= 0) cur.rows[i] = row;
+      else cur.rows.push(row);
       // Already shown: show the extended tick at once rather than wait for a successor that may be 250 ms away.
       return cur.emitted ? [fromSignalRows(cur.rows)] : [];
     }
