@@ -53,6 +53,9 @@ export class SinkError extends Error {
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
 
+/** kafkajs error types of an offset commit that lost a race with a rebalance. */
+const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'FENCED_INSTANCE_ID']);
+
 export interface EnvelopeConsumerStats {
   rows: number;
   skipped: number;
@@ -206,7 +209,15 @@ export class EnvelopeConsumer {
     const commit = await this.handler.batch(topic, partition, records, position > at ? position : at);
     if (position > at) this.positions.set(k, position);
     if (commit !== null && commit > (this.committed.get(k) ?? -1n)) {
-      await this.consumer!.commitOffsets([{ topic, partition, offset: commit.toString() }]);
+      try {
+        await this.consumer!.commitOffsets([{ topic, partition, offset: commit.toString() }]);
+      } catch (e) {
+        // The group is rebalancing: the partition's next owner (maybe us) restarts from the last committed offset
+        // and redoes the work, which rewrites the same objects / replays harmlessly. Not a failure.
+        if (!REBALANCE_ERRORS.has((e as { type?: string }).type ?? '')) throw e;
+        this.log.warn('offset commit refused by a rebalance; the work is redone from the last commit', { topic, partition, offset: commit, error: e as Error });
+        return;
+      }
       this.committed.set(k, commit);
       this.stats.commits++;
       this.log.debug('offsets committed', { topic, partition, offset: commit });
