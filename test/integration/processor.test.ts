@@ -149,25 +149,6 @@ async function feedAll(s: Scenario, extra: string[] = []): Promise<void> {
   for (const u of UNDERLYINGS) await cli(['feed', 'sim', '--seed', String(SEEDS[u]), '--underlying', u, '--start', START, '--duration', DURATION, ...extra], s.env);
 }
 
-/**
- * Known difference, kept visible: `snap-engine run` (services/processor/src/embedded.ts) ends each engine with
- * advanceTo(ceil(last event)), i.e. it also emits the tick that CONTAINS the last event; the processor emits only the
- * ticks that push() of the events produced (it cannot know the input has ended in a live stream). This removes exactly
- * that one final tick per underlying from the embedded rows, and checks that it is the embedded run's last tick and
- * lies after every tick the processor emitted — any other difference still fails the comparison.
- */
-function withoutEndOfInputTick(embeddedRows: SignalRow[], kafkaRows: SignalRow[]): SignalRow[] {
-  const out: SignalRow[] = [];
-  for (const u of UNDERLYINGS) {
-    const e = embeddedRows.filter((r) => r.underlying === u);
-    const last = e.reduce((m, r) => (r.ts_event_ns > m ? r.ts_event_ns : m), 0n);
-    const kafkaLast = kafkaRows.filter((r) => r.underlying === u).reduce((m, r) => (r.ts_event_ns > m ? r.ts_event_ns : m), 0n);
-    expect(kafkaLast).toBeLessThan(last);
-    out.push(...e.filter((r) => r.ts_event_ns !== last));
-  }
-  return out;
-}
-
 /** The embedded run (`feed sim --out` → `run --input`) per underlying: the reference rows. */
 let embedded: SignalRow[] = [];
 async function embeddedRows(): Promise<SignalRow[]> {
@@ -249,7 +230,7 @@ describe('processor on Kafka', () => {
 
     const signalsTopic = topicName(parity.cfg, SIGNALS_TOPIC);
     const kafkaRows = await committedSignals(signalsTopic);
-    const reference = withoutEndOfInputTick(await embeddedRows(), kafkaRows);
+    const reference = await embeddedRows();
     expect(reference.length).toBeGreaterThan(500);
     expect(new Set(reference.map((x) => x.underlying))).toEqual(new Set(UNDERLYINGS));
     const report = compareRows(reference, kafkaRows);
@@ -339,7 +320,7 @@ describe('processor on Kafka', () => {
     await cli(['processor', '--until-idle'], fo.env);
 
     const got = await committedSignals(signalsTopic);
-    const reference = withoutEndOfInputTick(await embeddedRows(), got);
+    const reference = await embeddedRows();
     expectNoDuplicates(got);
     const report = compareRows(reference, got);
     expect(report.first_difference).toBeNull();

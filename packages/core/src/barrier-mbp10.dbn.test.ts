@@ -52,7 +52,10 @@ describe('MBP-10 barrier on real Databento data', () => {
     const es = await esEvents();
     const t0 = es[0]!.ts_event_ns;
     const spy = { ...quote(0, 371.95, 371.97), ts_event_ns: t0 - 1_000_000n, ts_recv_ns: t0 - 1_000_000n };
-    const out = runCore(parseConfig({ barrier: { source: 'mbp10', zone_ticks: 2 }, levels: { hotzones: [371.93] } }), 'SPY', [spy, ...es]);
+    // Close the tick that holds the last fixture record (runCore only closes ticks the events close).
+    const tick = 250_000_000n;
+    const end = ((es[es.length - 1]!.ts_event_ns + tick - 1n) / tick) * tick;
+    const out = runCore(parseConfig({ barrier: { source: 'mbp10', zone_ticks: 2 }, levels: { hotzones: [371.93] } }), 'SPY', [spy, ...es], end);
     expect(out.length).toBeGreaterThan(0);
     const last = out[out.length - 1]!;
     const hz = last.levels.find((l) => l.id === 'HOTZONE_371.93')!;

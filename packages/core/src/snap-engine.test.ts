@@ -33,8 +33,9 @@ describe('SnapEngine snap ticks', () => {
 
   it('skips boundaries more than 60 s after the last data event, deterministically (heartbeats do not count)', () => {
     const base = [quote(10, 545.0, 545.02), quote(200_010, 545.0, 545.02), trade(200_020, 545.01, 100)];
-    const a = runCore(cfg, 'SPY', base);
-    const withHb = runCore(cfg, 'SPY', [base[0]!, heartbeat(30_000), heartbeat(90_001), heartbeat(150_000), base[1]!, base[2]!]);
+    // runCore closes only the ticks the events close; the end boundary is given explicitly.
+    const a = runCore(cfg, 'SPY', base, ms(200_250));
+    const withHb = runCore(cfg, 'SPY', [base[0]!, heartbeat(30_000), heartbeat(90_001), heartbeat(150_000), base[1]!, base[2]!], ms(200_250));
     expect(JSON.stringify(withHb)).toBe(JSON.stringify(a));
     const ticks = a.map(tickOf);
     expect(ticks[0]).toBe(ms(250));

@@ -390,22 +390,14 @@ export class SnapEngine {
 }
 
 /**
- * Runs the core over a finite, already merged event sequence. At the end, ticks up to `endNs` are emitted
- * (inclusive); without `endNs`, up to the boundary that contains the last event, so the last event is reported.
+ * Runs the core over a finite, already merged event sequence. Only the ticks that the events themselves close are
+ * emitted (as in the Kafka processor, which cannot know that a log has ended: a later record may still fall inside the
+ * tick that holds the last event). Pass `endNs` to also close every tick up to it (inclusive).
  */
 export function runCore(cfg: Config, underlying: string, events: Iterable<InputEvent>, endNs?: bigint): LevelPhysicsPayload[] {
   const engine = new SnapEngine(cfg, underlying);
   const out: LevelPhysicsPayload[] = [];
-  let last: bigint | null = null;
-  for (const ev of events) {
-    for (const p of engine.push(ev)) out.push(p);
-    if (ev.key === underlying && (last === null || ev.ts_event_ns > last)) last = ev.ts_event_ns;
-  }
-  let end = endNs;
-  if (end === undefined && last !== null) {
-    const tick = msToNs(cfg.snap.tick_ms);
-    end = -floorDiv(-last, tick) * tick;
-  }
-  if (end !== undefined) for (const p of engine.advanceTo(end)) out.push(p);
+  for (const ev of events) for (const p of engine.push(ev)) out.push(p);
+  if (endNs !== undefined) for (const p of engine.advanceTo(endNs)) out.push(p);
   return out;
 }

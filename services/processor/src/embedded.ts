@@ -42,15 +42,14 @@ export interface EmbeddedStats {
 
 const SCHEMAS = Object.keys(INPUT_SCHEMA_RANK) as InputSchema[];
 
-const ceilToTick = (ns: bigint, tick: bigint): bigint => ((ns + tick - 1n) / tick) * tick;
-
-/** Runs the bus to the end of the source. Each engine's last tick is the one containing its last event. */
+/**
+ * Runs the bus to the end of the source. Like the Kafka processor, it emits only the ticks the events close: the end of
+ * a file is not a point in event time, so the tick holding the last event stays open (a closing heartbeat closes it).
+ */
 export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats> {
   const { cfg, sinks } = opts;
   const underlyings = new Set(cfg.underlyings);
   const engines = new Map<string, SnapEngine>();
-  /** Last event time per underlying: the end tick of each engine (as runCore does). */
-  const lastByKey = new Map<string, bigint>();
   const stats: EmbeddedStats = { events: 0, skipped: 0, payloads: 0, signalRows: 0, firstNs: null, lastNs: null };
   const every = opts.progressEvery ?? 50_000;
   const emit = (ps: LevelPhysicsPayload[]) => {
@@ -65,8 +64,6 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
       stats.skipped++;
       return;
     }
-    const prev = lastByKey.get(ev.key);
-    if (prev === undefined || ev.ts_event_ns > prev) lastByKey.set(ev.key, ev.ts_event_ns);
     let eng = engines.get(ev.key);
     if (!eng) {
       eng = new SnapEngine(cfg, ev.key);
@@ -98,8 +95,6 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
     if (opts.onProgress && stats.events % every === 0) opts.onProgress(stats);
   }
   if (merge) for (const e of merge.drain()) apply(e);
-  const tick = BigInt(cfg.snap.tick_ms) * 1_000_000n;
-  for (const [key, eng] of engines) emit(eng.advanceTo(ceilToTick(lastByKey.get(key)!, tick)));
   for (const s of sinks) await s.close();
   opts.log?.info('embedded run complete', { ...stats, engines: [...engines.keys()] });
   return stats;
