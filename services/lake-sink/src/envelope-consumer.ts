@@ -1,7 +1,7 @@
 // The consumer loop both fan-out sinks share: a kafkajs consumer group, read_committed, on `levels.signals.v1`
-// (and, for Bronze, the input topics). It decodes the Avro envelopes, tracks each partition's position (transaction markers and aborted records
-// move it too: they take offsets but never reach the handler), commits the offsets the handler says are safe, and
-// with --until-idle stops once every assigned partition is at its last stable offset.
+// (and, for Bronze, the input topics). It decodes the Avro envelopes, tracks each partition's position (transaction
+// markers and aborted records move it too: they take offsets but never reach the handler), commits the offsets the
+// handler says are safe, and with --until-idle stops once every assigned partition is at its last stable offset.
 import { hostname } from 'node:os';
 import type { Config } from '@snap/core';
 import { EnvelopeCodec, createKafka, type Decoded, type Logger } from '@snap/platform';
@@ -34,7 +34,7 @@ export interface EnvelopeConsumerOptions {
   untilIdle?: boolean;
   /** How often a caught-up, long-running consumer calls handler.idle(false); 0 = never. */
   idleEveryMs?: number;
-  /** Deterministic clock-free sleep is not needed here (I/O shell); tests may shorten polling. */
+  /** How often the idle check asks the broker for end offsets (default 250 ms). */
   pollMs?: number;
 }
 
