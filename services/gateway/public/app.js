@@ -194,7 +194,8 @@
     r.level = l;
     setClass(r.tr, `${gone ? 'gone ' : ''}${TRIGGERS.has(l.signal) ? `trig-${l.signal}` : ''}`.trim());
     r.tr.dataset.signal = l.signal;
-    setText(c.kind, `${l.kind} · ${l.direction.toLowerCase()}`);
+    // The id often is the kind (VWAP, SESSION_LOW); say the kind only when it adds something.
+    setText(c.kind, `${l.kind === l.id ? '' : `${l.kind} · `}${l.direction.toLowerCase()}`);
     setClass(c.kind, `lvl-kind dir-${l.direction}`);
     setText(c.price, fmt(l.price, 2));
     setText(c.dist, fmt(l.distance, 3));
@@ -286,15 +287,16 @@
       if (!r) {
         r = el('div', 'rung');
         r.dataset.levelId = l.id;
-        r.appendChild(el('span', 'rung-label'));
-        r.appendChild(el('span', 'rung-score'));
+        const label = r.appendChild(el('span', 'rung-label'));
+        label.appendChild(el('span', 'rung-name'));
+        label.appendChild(el('span', 'rung-score'));
         strip.appendChild(r);
         rungs.set(l.id, r);
       }
       setClass(r, `rung sig-${l.signal}${TRIGGERS.has(l.signal) && l.signal !== 'CONTESTED' ? ' trig' : ''}`);
       r.style.top = `${y(l.price)}px`;
-      setText(r.firstChild, `${l.id} ${fmt(l.price, 2)}`);
-      setText(r.lastChild, `${fmt(l.break_score_smooth, 0)} ${l.signal === 'NEUTRAL' ? '' : l.signal}`.trim());
+      setText(r.firstChild.firstChild, `${l.id} ${fmt(l.price, 2)}`);
+      setText(r.firstChild.lastChild, `${fmt(l.break_score_smooth, 0)}${l.signal === 'NEUTRAL' ? '' : ` ${l.signal}`}`);
     }
     for (const [id, r] of rungs) {
       if (!keep.has(id)) {

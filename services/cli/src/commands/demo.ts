@@ -3,6 +3,7 @@
 // Same seed (and config) ⇒ byte-identical signal rows. With --serve it also serves the live dashboard (the gateway,
 // fed in-process), paces the simulation at --speed × real time so there is something to watch, and keeps serving
 // the last tick after the simulation until Ctrl-C. Without --serve it runs flat out and exits (CI, scripts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, simulateSession, type Config, type InputEvent } from '@snap/core';
 import { createLogger, loadConfig } from '@snap/platform';
@@ -35,20 +36,30 @@ const speedArg = (text: string) => {
 };
 
 /**
- * Releases events when wall time catches up with event time / speed. Sleeps only when more than a few ms ahead, so a
- * burst of events at one instant goes through at once. Shell code: the core never sees the wall clock.
+ * Releases events when wall time catches up with event time / speed (speed 0: no pacing). Sleeps only when more than
+ * a few ms ahead, so a burst of events at one instant goes through at once. Ends early, cleanly, when `stop` aborts
+ * (the run then finishes like a shorter session: files flushed, report printed). Shell code: the core never sees
+ * the wall clock.
  */
-export async function* paced(events: Iterable<InputEvent>, speed: number, nowMs: () => number = Date.now): AsyncGenerator<InputEvent> {
+export async function* paced(events: Iterable<InputEvent>, speed: number, stop?: AbortSignal, nowMs: () => number = Date.now): AsyncGenerator<InputEvent> {
   let t0: bigint | null = null;
   let w0 = 0;
   for (const ev of events) {
-    if (t0 === null) {
-      t0 = ev.ts_event_ns;
-      w0 = nowMs();
+    if (stop?.aborted) return;
+    if (speed > 0) {
+      if (t0 === null) {
+        t0 = ev.ts_event_ns;
+        w0 = nowMs();
+      }
+      const ahead = w0 + Number(ev.ts_event_ns - t0) / 1e6 / speed - nowMs();
+      if (ahead > 4) {
+        try {
+          await sleep(ahead, undefined, { signal: stop });
+        } catch {
+          return; // aborted while waiting
+        }
+      }
     }
-    const due = w0 + Number(ev.ts_event_ns - t0) / 1e6 / speed;
-    const ahead = due - nowMs();
-    if (ahead > 4) await new Promise((r) => setTimeout(r, ahead));
     yield ev;
   }
 }
@@ -84,6 +95,7 @@ export function register(program: Command) {
       const payloads = opts.payloads ? new JsonlPayloadSink(opts.payloads) : null;
       if (payloads) sinks.push(payloads);
       let gateway: EmbeddedGateway | null = null;
+      const stop = new AbortController();
       if (opts.serve !== undefined) {
         try {
           gateway = await startEmbeddedGateway({ cfg, log, port: opts.serve === true ? undefined : opts.serve });
@@ -96,6 +108,14 @@ export function register(program: Command) {
           throw e;
         }
         sinks.push(gateway.sink);
+        // Serving: Ctrl-C ends the simulation early but cleanly, then stops the server (no half-written Parquet).
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (stop.signal.aborted) return;
+          log.info('demo stopping', { signal: sig });
+          stop.abort();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         // One plain line a user (or a test) can find among the summary lines: where to point the browser.
         process.stderr.write(`dashboard: ${gateway.server.url}\n`);
       }
@@ -105,7 +125,7 @@ export function register(program: Command) {
       const events = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying });
       const stats = await runEmbedded({
         cfg,
-        source: speed > 0 ? paced(events, speed) : events,
+        source: gateway || speed > 0 ? paced(events, speed, stop.signal) : events,
         sinks,
         streams: 'by-schema',
         progressEvery: 1000,
@@ -126,20 +146,14 @@ export function register(program: Command) {
         events_per_s: Math.round(stats.events / Math.max(1e-3, wallMs / 1000)),
         files: gold.files.map((f) => ({ path: f.path, rows: f.rows, bytes: f.bytes })),
       };
+      if (stop.signal.aborted) Object.assign(report, { interrupted: true });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       if (gateway) {
-        const gw = gateway;
-        process.stderr.write(`simulation finished; the dashboard keeps showing the last tick at ${gw.server.url} (Ctrl-C to stop)\n`);
-        await new Promise<void>((resolve) => {
-          const stop = (sig: NodeJS.Signals) => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            log.info('demo stopping', { signal: sig });
-            void gw.stop().then(resolve, resolve);
-          };
-          process.on('SIGINT', stop);
-          process.on('SIGTERM', stop);
-        });
+        if (!stop.signal.aborted) {
+          process.stderr.write(`simulation finished; the dashboard keeps showing the last tick at ${gateway.server.url} (Ctrl-C to stop)\n`);
+          await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+        }
+        await gateway.stop();
       }
     });
 }
