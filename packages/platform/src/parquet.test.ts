@@ -5,7 +5,7 @@ import * as arrow from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { SignalRow } from '@snap/core';
-import { ParquetSchemaError, writeParquetRows } from './parquet';
+import { encodeParquet, ParquetSchemaError, rowsToArrowTable, writeParquetRows } from './parquet';
 import { GoldSignalWriter, partitionOf, SIGNAL_ROW_COLUMNS } from './lake';
 
 const T0 = 1_766_414_400_000_000_000n; // 2025-12-22T14:40:00Z
@@ -161,5 +161,16 @@ describe('Gold Parquet writer', () => {
     const w = new GoldSignalWriter({ dataRoot: root, underlying: 'SPY', flushRows: 10 });
     w.append([row(4)]);
     expect(() => w.append([row(0)])).toThrow(/went backwards/);
+  });
+});
+
+describe('footer metadata', () => {
+  it('writes the same bytes for the same rows whatever the metadata key order', () => {
+    const table = rowsToArrowTable([{ name: 'x', type: 'int64' }], [{ x: 1n }]);
+    const a = encodeParquet(table, [], { metadata: { schema: 'levels.signals.v1', underlying: 'SPY', z: '1' } });
+    for (let i = 0; i < 8; i++) {
+      const b = encodeParquet(table, [], { metadata: { z: '1', underlying: 'SPY', schema: 'levels.signals.v1' } });
+      expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+    }
   });
 });

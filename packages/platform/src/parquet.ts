@@ -24,7 +24,7 @@ export interface ParquetWriteOptions {
   codec?: ParquetCodec;
   /** Max rows per row group; defaults to arrow-rs' default (1M rows). */
   rowGroupRows?: number;
-  /** Key/value metadata stored in the file footer (kept deterministic: never put wall-clock time here). */
+  /** Key/value metadata, stored in the file footer as one JSON value under the key `snap` (never put wall-clock time here). */
   metadata?: Record<string, string>;
 }
 
@@ -128,7 +128,12 @@ export function encodeParquet(table: arrow.Table, dictionaryColumns: readonly st
     .setDictionaryEnabled(false);
   for (const c of dictionaryColumns) props = props.setColumnDictionaryEnabled(c, true);
   if (opts.rowGroupRows) props = props.setMaxRowGroupSize(opts.rowGroupRows);
-  if (opts.metadata) props = props.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  // parquet-wasm stores several footer keys in hash order (it varies between writes), so all metadata goes under one
+  // key as JSON with sorted keys: rewriting the same rows must give the same bytes.
+  if (opts.metadata) {
+    const sorted = Object.fromEntries(Object.entries(opts.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    props = props.setKeyValueMetadata(new Map([['snap', JSON.stringify(sorted)]]));
+  }
   const wasmTable = WasmTable.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   return writeParquet(wasmTable, props.build());
 }

@@ -75,5 +75,5 @@ export function encodeLakeObject(obj: PlannedObject, topic: string, partition: n
     first_offset: obj.firstOffset.toString(),
     last_offset: obj.lastOffset.toString(),
   };
-  return encodeParquet(table, dict, { codec: 'ZSTD', metadata: { 'snap.source': JSON.stringify(source) } });
+  return encodeParquet(table, dict, { codec: 'ZSTD', metadata: { source: JSON.stringify(source) } });
 }
