@@ -38,9 +38,10 @@ export const ConfigSchema = z.object({
       churn_ratio_low_confidence: pos.default(8),
       /** L1: a print at/through the quote within this many ms of a size drop counts as a fill, not a cancel. */
       fill_match_ms: ms.default(500),
-      /** MBP-10 counterpart of f_thresh, in futures contracts (F_thresh is in shares): about one ordinary displayed ES
-       *  price level. 50 lots is the routine churn of a 3-price zone and read quiet books as WALL/ABSORPTION. */
-      f_thresh_futures: nonneg.default(150),
+      /** MBP-10 counterpart of f_thresh, in futures contracts (F_thresh is in shares): about one to two ordinary
+       *  displayed ES price levels (a few hundred lots). The zone spans 3 ES prices (7.5 SPY cents), so 5 s of ordinary
+       *  two-way flow through it runs to 100–250 lots: at 50 (and still at 150) quiet books read as ABSORPTION. */
+      f_thresh_futures: nonneg.default(300),
     })
     .prefault({}),
   basis: z

@@ -30,8 +30,9 @@ describe('component scores (§5.4.1)', () => {
     expect(liquidityScore('VACUUM', 0, 5000)).toBe(100);
     expect(liquidityScore('WEAK', 0, 5000)).toBe(75);
     expect(liquidityScore('NEUTRAL', 0, 5000)).toBe(50);
-    expect(liquidityScore('CONSUMED', -6000, 5000)).toBe(50);
-    expect(liquidityScore('CONSUMED', -10_001, 5000)).toBe(60);
+    expect(liquidityScore('CONSUMED', -4999, 5000)).toBe(50);
+    expect(liquidityScore('CONSUMED', -5001, 5000)).toBe(60);
+    expect(liquidityScore('NEUTRAL', -5001, 5000)).toBe(60);
     expect(liquidityScore('WALL', 0, 5000)).toBe(0);
     expect(liquidityScore('ABSORPTION', 0, 5000)).toBe(0);
     expect(componentScores(cfg, barrier('VACUUM'), fuel('AMPLIFY'), quietTape, 'SUPPORT')).toEqual({ liquidity: 100, hedge: 100, tape: 0 });

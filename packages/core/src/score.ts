@@ -2,7 +2,9 @@
 //
 // §5.4.1 component scores:
 //   S_L (liquidity): VACUUM 100 · WEAK 75 · NEUTRAL/CONSUMED 50, or 60 when Δliq is strongly negative
-//                    (Δliq < −2·F_thresh of the barrier's source) · WALL/ABSORPTION 0
+//                    (Δliq < −F_thresh of the barrier's source — the same "≪ 0" that defines CONSUMED in §5.1, so a
+//                    CONSUMED barrier always scores 60; a NEUTRAL one scores 60 when it lost more than F without
+//                    qualifying as CONSUMED or VACUUM) · WALL/ABSORPTION 0
 //   S_H (hedge):     AMPLIFY 100 (dealer short gamma chases a move in either direction, so also the break
 //                    direction) · DAMPEN 0 · NEUTRAL 50
 //   S_T (tape):      100 when a sweep is detected in the break direction; else 0–50 =
@@ -53,7 +55,7 @@ export function liquidityScore(state: BarrierStateName, deltaLiq: number, fThres
     case 'ABSORPTION':
       return 0;
     default:
-      return deltaLiq < -2 * fThresh ? 60 : 50;
+      return deltaLiq < -fThresh ? 60 : 50;
   }
 }
 

@@ -259,8 +259,10 @@ const SCRIPTS: Record<string, Script> = {
     test(c, t) {
       if (t < 8000) {
         // Probing sweeps that take the offer at 680 across venues; makers pull from it.
-        // Each probe is a real sweep ($2–3M: 3–4.5k shares over 4 venues), every ~2 s.
-        if (c.every(0.5)) c.sim.marketOrder(c.att, 100 * c.rng.int(30, 45), { venues: 4, limit: c.L });
+        // Each probe is a real sweep ($2–3M: 3–4.5k shares over 4 venues), every 2 s from 0.5 s after the touch — a
+        // cadence, not Poisson arrivals, which could put two probes 50 ms apart and clear the level in one burst with
+        // no probing at all (not this scenario).
+        if (t % 2000 === 500) c.sim.marketOrder(c.att, 100 * c.rng.int(30, 45), { venues: 4, limit: c.L });
         if (c.every(1)) c.sim.cancelLiquidity(c.def, c.L, 100 * c.rng.int(2, 5));
         return c.queue() === 0 && !c.holding();
       }

@@ -59,7 +59,8 @@ export function* simulateSession(opts: SessionOptions): Generator<InputEvent, vo
     if (burst && t >= burst.untilMs) burst = null;
     const lean = Math.max(-0.7, Math.min(0.7, (fair - sim.mid()) * 3));
     sim.flowBias = burst?.kind === 'momentum' ? 0.7 * burst.dir : lean;
-    if (burst?.kind === 'momentum' && flow.chance(1.2 * dt)) sim.marketOrder(burst.dir, 100 * flow.int(8, 14), { venues: flow.int(3, 5) });
+    // Momentum sweeps: SPY-sized ISO sweeps ($2–3M, 3–4.5k shares over 3–5 venues), ~1,300 shares/s on average.
+    if (burst?.kind === 'momentum' && flow.chance(0.35 * dt)) sim.marketOrder(burst.dir, 100 * flow.int(30, 45), { venues: flow.int(3, 5) });
     // Background customers all over the chain.
     if (flow.chance(2 * dt)) {
       const k = Math.round(sim.mid()) + flow.int(-5, 5);

@@ -1,5 +1,7 @@
-// `snap-engine scenarios [--json] [--seed N]`: every scripted simulator scenario through the real engine, once per
-// barrier source; a table of expected vs got with the lead time of the signal over the physical outcome.
+// `snap-engine scenarios [--json] [--seed LIST] [--only NAMES]`: every scripted simulator scenario through the real
+// engine, once per barrier source and seed (default seeds 1,2,3); a table of expected vs got with the lead time of
+// the signal over the physical outcome. A row passes when the expected BREAK/REJECT appears at the level strictly
+// before the physical outcome and the opposite one does not (quiet: no BREAK/REJECT anywhere) — see gradeScenario.
 // Exit 0 when all pass, 1 when any fails.
 import { Command } from 'commander';
 import { ConfigError, SCENARIOS, gradeScenario, runCore, type Config, type ScenarioVerdict } from '@snap/core';
@@ -44,7 +46,7 @@ export function register(program: Command) {
     .command('scenarios')
     .description('run every scripted simulator scenario (known ground truth) through the engine; exit non-zero if any fails')
     .option('--json', 'print the results as JSON')
-    .option('--seed <list>', 'comma-separated seeds', '1')
+    .option('--seed <list>', 'comma-separated seeds', '1,2,3')
     .option('--only <names>', 'comma-separated scenario names')
     .action((opts: { json?: boolean; seed: string; only?: string }) => {
       let cfg: Config;
