@@ -4,13 +4,12 @@
 // transactions stay invisible to read_committed consumers.
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import type { Config, StockQuote } from '@snap/core';
+import { INPUT_SCHEMAS, type Config, type StockQuote } from '@snap/core';
 import {
   CodecError,
   EnvelopeCodec,
   EnvelopeProducer,
   HEADER_SIZE,
-  INPUT_SCHEMAS,
   RegistryError,
   SCHEMA_NAMES,
   applyTopics,

@@ -119,6 +119,24 @@ export interface Heartbeat extends Envelope {
 
 export type InputEvent = StockTrade | StockQuote | OptionTrade | GreeksSnapshot | FuturesTrade | FuturesMbp10 | Heartbeat;
 export type InputSchema = InputEvent['schema'];
+/** An input stream that carries market data (every input schema but heartbeat.v1, which fans out into all of them). */
+export type DataInputSchema = Exclude<InputSchema, 'heartbeat.v1'>;
+
+// Keyed by the type so the compiler rejects a missing or unknown schema; key order is the declaration order of the
+// input topics (and of heartbeat fan-out), which tools and tests rely on.
+const DATA_INPUT_ORDER: { readonly [S in DataInputSchema]: null } = {
+  'stocks.trades.v1': null,
+  'stocks.quotes.v1': null,
+  'options.trades.v1': null,
+  'options.greeks_snapshots.v1': null,
+  'futures.trades.v1': null,
+  'futures.mbp10.v1': null,
+};
+
+/** THE list of market-data input schemas (one input topic each). */
+export const DATA_INPUT_SCHEMAS: readonly DataInputSchema[] = Object.keys(DATA_INPUT_ORDER) as DataInputSchema[];
+/** Every input schema: the data streams plus heartbeat.v1. */
+export const INPUT_SCHEMAS: readonly InputSchema[] = [...DATA_INPUT_SCHEMAS, 'heartbeat.v1'];
 
 /** Fixed rank used to break ties between streams at equal ts_event_ns (DESIGN decision 2). */
 export const INPUT_SCHEMA_RANK: Record<InputSchema, number> = {

@@ -1,10 +1,9 @@
 import fc from 'fast-check';
-import { defaultConfig, type InputEvent } from '@snap/core';
+import { INPUT_SCHEMAS, defaultConfig, type InputEvent } from '@snap/core';
 import {
   CodecError,
   EnvelopeCodec,
   HEADER_SIZE,
-  INPUT_SCHEMAS,
   SCHEMA_NAMES,
   SCHEMA_RECORD_NAMES,
   avroType,

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import avro from 'avsc';
+import { INPUT_SCHEMAS } from '@snap/core';
 import type {
   FuturesMbp10,
   FuturesTrade,
@@ -43,16 +44,6 @@ export const SCHEMA_RECORD_NAMES = {
 export type SchemaName = keyof typeof SCHEMA_RECORD_NAMES;
 export const SCHEMA_NAMES = Object.keys(SCHEMA_RECORD_NAMES) as SchemaName[];
 const SCHEMA_BY_RECORD = new Map<string, SchemaName>(SCHEMA_NAMES.map((s) => [SCHEMA_RECORD_NAMES[s], s]));
-
-export const INPUT_SCHEMAS: readonly InputSchema[] = [
-  'stocks.trades.v1',
-  'stocks.quotes.v1',
-  'options.trades.v1',
-  'options.greeks_snapshots.v1',
-  'futures.trades.v1',
-  'futures.mbp10.v1',
-  'heartbeat.v1',
-];
 
 export const isSchemaName = (s: string): s is SchemaName => Object.prototype.hasOwnProperty.call(SCHEMA_RECORD_NAMES, s);
 export const isInputSchema = (s: string): s is InputSchema => (INPUT_SCHEMAS as readonly string[]).includes(s);

@@ -7,7 +7,7 @@
 // function; librdkafka (node-rdkafka) defaults to consistent_random (CRC32) and MUST be given
 // `partitioner: 'murmur2_random'` in its TOPIC config (kafka.ts rdkafkaTopicConfig; node-rdkafka ignores it in the
 // global config). `partitionForKey` below is the same function, for tests and tools.
-import type { Config, InputSchema } from '@snap/core';
+import { DATA_INPUT_SCHEMAS, type Config, type DataInputSchema } from '@snap/core';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import { subjectFor, type EnvelopeCodec, type SchemaName } from './envelope-codec';
@@ -27,14 +27,8 @@ export interface TopicDecl {
   description: string;
 }
 
-export const INPUT_TOPICS: readonly InputSchema[] = [
-  'stocks.trades.v1',
-  'stocks.quotes.v1',
-  'options.trades.v1',
-  'options.greeks_snapshots.v1',
-  'futures.trades.v1',
-  'futures.mbp10.v1',
-] as const satisfies readonly Exclude<InputSchema, 'heartbeat.v1'>[];
+/** One input topic per market-data schema, named after it (heartbeats travel inside these topics). */
+export const INPUT_TOPICS: readonly DataInputSchema[] = DATA_INPUT_SCHEMAS;
 
 export const SIGNALS_TOPIC = 'levels.signals.v1';
 export const CHANGELOG_TOPIC = 'snap.processor.changelog.v1';

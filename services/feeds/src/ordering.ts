@@ -1,6 +1,6 @@
 // Producer-side ordering rules (DESIGN decision 2): every (stream, key) partition is non-decreasing in ts_event_ns,
 // and idle streams still advance event time through heartbeats. Pure: no clock, no I/O, so replays decide the same.
-import { makeEventId, type Heartbeat, type InputSchema, type Source } from '@snap/core';
+import { makeEventId, type Heartbeat, type Source } from '@snap/core';
 
 export type LatePolicy = 'dead_letter' | 'clamp';
 
@@ -8,16 +8,6 @@ export type OrderDecision =
   | { action: 'accept' }
   | { action: 'clamp'; original_ts_ns: bigint; clamped_ts_ns: bigint }
   | { action: 'dead_letter'; reason: string; last_ts_ns: bigint };
-
-/** Input streams that carry market data; heartbeats fan out into every one of them. */
-export const DATA_INPUT_SCHEMAS: readonly Exclude<InputSchema, 'heartbeat.v1'>[] = [
-  'stocks.trades.v1',
-  'stocks.quotes.v1',
-  'options.trades.v1',
-  'options.greeks_snapshots.v1',
-  'futures.trades.v1',
-  'futures.mbp10.v1',
-];
 
 const pk = (stream: string, key: string) => `${stream}|${key}`;
 

@@ -3,10 +3,9 @@
 // co-partitioned by underlying); topic = the record's schema under TOPIC_PREFIX; key = underlying; value = Avro
 // envelope in the Confluent wire format. Records are batched (bounded: `emit` waits while a full batch is sent) and
 // appended in call order, so each partition receives records in the order the feed produced them.
-import type { Config, Heartbeat, InputEvent, InputSchema } from '@snap/core';
+import { DATA_INPUT_SCHEMAS, type Config, type Heartbeat, type InputEvent, type InputSchema } from '@snap/core';
 import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, createIdempotentProducer, createKafka, createLogger, partitionForKey, systemClock, topicName, type Clock, type Logger } from '@snap/platform';
 import type { Message, Producer, TopicMessages } from 'kafkajs';
-import { DATA_INPUT_SCHEMAS } from './ordering';
 import { OrderedFeedSink, RecordEncodeError, type DeadLetter, type OrderedSinkOptions } from './sink';
 
 export interface KafkaFeedSinkOptions extends OrderedSinkOptions {

@@ -3,9 +3,9 @@
 // so Kafka and embedded runs see the same events in the same order.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { fnv1a64, formatEventLine, makeEventId, parseEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
+import { DATA_INPUT_SCHEMAS, fnv1a64, formatEventLine, makeEventId, parseEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
 import { createLogger, type Clock, type Logger } from '@snap/platform';
-import { DATA_INPUT_SCHEMAS, HeartbeatScheduler, PartitionOrderGuard, makeHeartbeat, type LatePolicy } from './ordering';
+import { HeartbeatScheduler, PartitionOrderGuard, makeHeartbeat, type LatePolicy } from './ordering';
 
 export interface DeadLetterInput {
   reason: string;
