@@ -27,6 +27,9 @@
   const GONE_GRACE_MS = 3000;
   const STRIP_LEVELS = 5;
   const LOG_MAX = 60;
+  /** BREAK/REJECT fire on a tick and rarely hold for long; the highlight stays this long (event time) so it is seen. */
+  const TRIGGER_HOLD_MS = 5000;
+  const lastTrigger = new Map(); // `${underlying}|${id}` -> { signal, ts }
 
   const params = new URLSearchParams(location.search);
   let selected = params.get('underlying');
@@ -116,6 +119,7 @@
       const key = `${p.underlying}|${l.id}`;
       const prev = lastSignal.get(key);
       lastSignal.set(key, l.signal);
+      if (l.signal === 'BREAK' || l.signal === 'REJECT') lastTrigger.set(key, { signal: l.signal, ts: p.ts });
       if (prev === undefined ? !TRIGGERS.has(l.signal) : prev === l.signal) continue;
       const li = el('li');
       li.appendChild(el('time', '', timeOf(p.ts)));
@@ -164,6 +168,7 @@
     const sig = td();
     c.badge = sig.appendChild(el('span', 'badge'));
     c.conf = sig.appendChild(el('span', 'conf'));
+    c.held = sig.appendChild(el('div', 'held'));
     const barrier = td();
     c.bState = barrier.appendChild(el('div'));
     c.bSub = barrier.appendChild(el('div', 'sub'));
@@ -171,10 +176,9 @@
     c.fEffect = fuel.appendChild(el('div'));
     c.fSub = fuel.appendChild(el('div', 'sub'));
     const tape = td();
-    const tLine = tape.appendChild(el('div'));
-    c.tVel = tLine.appendChild(el('span'));
-    c.sweep = tLine.appendChild(el('span', 'sweep'));
+    c.tVel = tape.appendChild(el('div'));
     c.tSub = tape.appendChild(el('div', 'sub'));
+    c.sweep = tape.appendChild(el('span', 'sweep'));
     const run = td();
     c.rMain = run.appendChild(el('div'));
     c.rSub = run.appendChild(el('div', 'sub'));
@@ -189,10 +193,20 @@
     if (node.className !== cls) node.className = cls;
   };
 
-  function updateRow(r, l, gone) {
+  /** The BREAK/REJECT to highlight for a level at tick `ts`: the current one, or one fired within TRIGGER_HOLD_MS. */
+  function heldTrigger(id, ts) {
+    const t = lastTrigger.get(`${selected}|${id}`);
+    return t && ts - t.ts <= TRIGGER_HOLD_MS ? { signal: t.signal, ageMs: ts - t.ts } : null;
+  }
+
+  function updateRow(r, l, gone, ts) {
     const c = r.cells;
     r.level = l;
-    setClass(r.tr, `${gone ? 'gone ' : ''}${TRIGGERS.has(l.signal) ? `trig-${l.signal}` : ''}`.trim());
+    const held = heldTrigger(l.id, ts);
+    const trig = held ? held.signal : l.signal === 'CONTESTED' ? 'CONTESTED' : '';
+    setClass(r.tr, `${gone ? 'gone ' : ''}${trig ? `trig-${trig}` : ''}`.trim());
+    setText(c.held, held && held.ageMs > 0 ? `${held.signal} ${(held.ageMs / 1000).toFixed(1)}s ago` : '');
+    setClass(c.held, held && held.ageMs > 0 ? `held held-${held.signal}` : 'held');
     r.tr.dataset.signal = l.signal;
     // The id often is the kind (VWAP, SESSION_LOW); say the kind only when it adds something.
     setText(c.kind, `${l.kind === l.id ? '' : `${l.kind} · `}${l.direction.toLowerCase()}`);
@@ -213,7 +227,7 @@
     setText(c.fEffect, l.fuel.effect);
     setClass(c.fEffect, `fx-${l.fuel.effect}`);
     setText(c.fSub, `γ ${compact(l.fuel.net_dealer_gamma)}${l.fuel.hvl !== null ? ` · hvl ${fmt(l.fuel.hvl, 2)}` : ''}`);
-    setText(c.tVel, `${signed(l.tape.velocity, 4)} $/s`);
+    setText(c.tVel, signed(l.tape.velocity, 4));
     const sw = l.tape.sweep;
     c.sweep.hidden = !sw.detected;
     setText(c.sweep, sw.detected ? `SWEEP ${sw.direction ?? ''} ${compact(sw.notional)}` : '');
@@ -244,7 +258,7 @@
         rows.set(l.id, r);
       }
       r.lastSeenTs = p.ts;
-      updateRow(r, l, false);
+      updateRow(r, l, false, p.ts);
     }
     for (const [id, r] of rows) {
       if (present.has(id)) continue;
@@ -253,7 +267,7 @@
         rows.delete(id);
       } else {
         // Distance of a departed level from the current spot, so it sorts where it now is.
-        updateRow(r, { ...r.level, distance: Math.abs(p.spy.spot - r.level.price) }, true);
+        updateRow(r, { ...r.level, distance: Math.abs(p.spy.spot - r.level.price) }, true, p.ts);
       }
     }
     // Reorder by |distance| only when the order changed: moving DOM nodes needlessly is what makes tables flicker.
@@ -293,7 +307,8 @@
         strip.appendChild(r);
         rungs.set(l.id, r);
       }
-      setClass(r, `rung sig-${l.signal}${TRIGGERS.has(l.signal) && l.signal !== 'CONTESTED' ? ' trig' : ''}`);
+      const held = heldTrigger(l.id, p.ts);
+      setClass(r, `rung sig-${held ? held.signal : l.signal}${held ? ' trig' : ''}`);
       r.style.top = `${y(l.price)}px`;
       setText(r.firstChild.firstChild, `${l.id} ${fmt(l.price, 2)}`);
       setText(r.firstChild.lastChild, `${fmt(l.break_score_smooth, 0)}${l.signal === 'NEUTRAL' ? '' : ` ${l.signal}`}`);
