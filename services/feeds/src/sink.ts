@@ -4,7 +4,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { DATA_INPUT_SCHEMAS, fnv1a64, formatEventLine, makeEventId, parseEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
-import { createLogger, type Clock, type Logger } from '@snap/platform';
+import { createLogger, type Clock, type DeadLetterRecord, type Logger } from '@snap/platform';
 import { HeartbeatScheduler, PartitionOrderGuard, makeHeartbeat, type LatePolicy } from './ordering';
 
 export interface DeadLetterInput {
@@ -32,23 +32,8 @@ export interface FeedSink {
   deadLetter(d: DeadLetterInput): Promise<void>;
 }
 
-/** A fully resolved dead letter, the shape of deadletter.v1 (minus schema_name/version). */
-export interface DeadLetter {
-  source: string;
-  ts_event_ns: bigint;
-  ts_recv_ns: bigint;
-  key: string;
-  seq: bigint | null;
-  event_id: string;
-  reason: string;
-  error_class: string;
-  error_path: string | null;
-  source_topic: string | null;
-  source_partition: number | null;
-  source_offset: bigint | null;
-  raw: Buffer;
-  ts_deadletter_ns: bigint;
-}
+/** A fully resolved dead letter: deadletter.v1 without schema_name/version (each output adds its own framing). */
+export type DeadLetter = Omit<DeadLetterRecord, 'schema_name' | 'schema_version'>;
 
 export interface FeedSinkMetrics {
   /** Market-data records written (heartbeats and dead letters not included). */
@@ -96,6 +81,22 @@ export function eventRawBytes(ev: InputEvent): Buffer {
   } catch {
     return Buffer.from(JSON.stringify(ev, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
   }
+}
+
+/** A normalized event the sink refuses: its envelope identifies the dead letter, its JSONL line is the raw bytes. */
+function eventDeadLetter(ev: InputEvent, reason: string, errorClass: string, errorPath: string | null): DeadLetterInput {
+  return {
+    reason,
+    raw: eventRawBytes(ev),
+    source: `feeds.${ev.source}`,
+    key: ev.key,
+    ts_event_ns: ev.ts_event_ns,
+    ts_recv_ns: ev.ts_recv_ns,
+    seq: ev.seq,
+    event_id: ev.event_id,
+    error_class: errorClass,
+    error_path: errorPath,
+  };
 }
 
 /** §2.5: keep a vendor/feed event_id; fill one from the identifying fields when missing. */
@@ -233,18 +234,7 @@ export abstract class OrderedFeedSink implements FeedSink {
     const d = this.guard.check(ev.schema, ev.key, ev.ts_event_ns);
     if (d.action !== 'accept') this.metrics.late++;
     if (d.action === 'dead_letter') {
-      await this.deadLetterNow({
-        reason: d.reason,
-        raw: eventRawBytes(ev),
-        source: `feeds.${ev.source}`,
-        key: ev.key,
-        ts_event_ns: ev.ts_event_ns,
-        ts_recv_ns: ev.ts_recv_ns,
-        seq: ev.seq,
-        event_id: ev.event_id,
-        error_class: 'LateRecord',
-        error_path: 'ts_event_ns',
-      });
+      await this.deadLetterNow(eventDeadLetter(ev, d.reason, 'LateRecord', 'ts_event_ns'));
       return;
     }
     if (d.action === 'clamp') {
@@ -256,18 +246,7 @@ export abstract class OrderedFeedSink implements FeedSink {
       await this.writeEvent(ev);
     } catch (e) {
       if (!(e instanceof RecordEncodeError)) throw e;
-      await this.deadLetterNow({
-        reason: `cannot encode ${ev.schema} record: ${e.message}`,
-        raw: eventRawBytes(ev),
-        source: `feeds.${ev.source}`,
-        key: ev.key,
-        ts_event_ns: ev.ts_event_ns,
-        ts_recv_ns: ev.ts_recv_ns,
-        seq: ev.seq,
-        event_id: ev.event_id,
-        error_class: e.errorClass,
-        error_path: e.path,
-      });
+      await this.deadLetterNow(eventDeadLetter(ev, `cannot encode ${ev.schema} record: ${e.message}`, e.errorClass, e.path));
       return;
     }
     this.guard.commit(ev.schema, ev.key, ev.ts_event_ns);
