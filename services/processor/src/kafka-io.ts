@@ -4,6 +4,8 @@
 // transactions are never seen; progress counts control records too (a committed transaction ends in a marker that
 // never reaches eachBatch).
 import { randomUUID } from 'node:crypto';
+import type { InputEvent } from '@snap/core';
+import { CodecError, type EnvelopeCodec } from '@snap/platform';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 
 export interface PartitionRange {
@@ -23,6 +25,21 @@ export interface ReadOptions {
 }
 
 export const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/**
+ * An input-topic message value as a PartitionGroupTask ingests it: the event, or the CodecError that makes the record
+ * poison (the task dead-letters it). Any other failure (a registry outage) is not the record's fault and is thrown,
+ * so the read is retried instead of the record being dead-lettered.
+ */
+export async function decodeInputValue(codec: EnvelopeCodec, value: Buffer | null): Promise<InputEvent | CodecError> {
+  if (value === null) return new CodecError('null value (tombstone) on an input topic', { code: 'TOO_SHORT', offset: 0 });
+  try {
+    return await codec.decodeEvent(value);
+  } catch (e) {
+    if (e instanceof CodecError) return e;
+    throw e;
+  }
+}
 
 /** Low/high watermarks of every partition of `topic`. */
 export async function partitionOffsets(admin: Admin, topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {

@@ -6,10 +6,9 @@
 // the offsets recorded in it: no duplicate, no gap. See docs/processor.md.
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { processorInputs, type Config, type InputEvent } from '@snap/core';
+import { processorInputs, type Config } from '@snap/core';
 import {
   CHANGELOG_TOPIC,
-  CodecError,
   DEADLETTER_TOPIC,
   EnvelopeCodec,
   SIGNALS_TOPIC,
@@ -24,7 +23,7 @@ import {
 } from '@snap/platform';
 import type { Admin, Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
-import { partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
+import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { changelogKey, decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
 import { PartitionGroupTask, type DataSchema, type StreamSpec, type TaskOutputs } from './task';
@@ -325,17 +324,8 @@ export class Processor {
           resolveOffset(m.offset);
           continue;
         }
-        let decoded: InputEvent | Error;
-        if (m.value === null) decoded = new CodecError('null value (tombstone) on an input topic', { code: 'TOO_SHORT', offset: 0 });
-        else {
-          try {
-            decoded = await this.codec.decodeEvent(m.value);
-          } catch (e) {
-            // A registry outage is not the record's fault: let kafkajs retry the batch instead of dead-lettering it.
-            if (!(e instanceof CodecError)) throw e;
-            decoded = e;
-          }
-        }
+        // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
+        const decoded = await decodeInputValue(this.codec, m.value);
         task.ingest(topic, off, m.key?.toString('utf8') ?? null, m.value, decoded);
         this.metrics.events.inc({ topic });
         resolveOffset(m.offset);

@@ -4,7 +4,7 @@
 // Exactness: engine state depends on history (VWAP, session high/low, baselines, smoothers), so a replay "from T"
 // starts the engines at the START of the retained log (or at --warmup-from) with output suppressed, and emits only
 // ticks at or after T. Starting cold at T would give different numbers for a while after T.
-import type { Config, InputEvent, SignalRow } from '@snap/core';
+import type { Config, SignalRow } from '@snap/core';
 import { processorInputs } from '@snap/core';
 import {
   CodecError,
@@ -25,7 +25,7 @@ import {
   type SignalRecord,
 } from '@snap/platform';
 import type { Admin, Kafka, Message } from 'kafkajs';
-import { partitionOffsets, readRanges, type PartitionRange } from './kafka-io';
+import { decodeInputValue, partitionOffsets, readRanges, type PartitionRange } from './kafka-io';
 import { changelogKey } from './snapshot';
 import { PartitionGroupTask, type DataSchema, type OutputRow, type StreamSpec } from './task';
 import { compareRows, readSignalRowsJsonl, type ParityReport } from './parity';
@@ -218,16 +218,7 @@ export class Replayer {
     const read = await readRanges(this.kafka, this.admin, ranges, {
       onMessage: async (topic, partition, m) => {
         const task = tasks.get(partition)!;
-        let decoded: InputEvent | Error;
-        if (m.value === null) decoded = new CodecError('null value (tombstone) on an input topic', { code: 'TOO_SHORT', offset: 0 });
-        else {
-          try {
-            decoded = await this.codec.decodeEvent(m.value);
-          } catch (e) {
-            if (!(e instanceof CodecError)) throw e;
-            decoded = e;
-          }
-        }
+        const decoded = await decodeInputValue(this.codec, m.value);
         task.ingest(topic, BigInt(m.offset), m.key?.toString('utf8') ?? null, m.value, decoded);
         task.pump();
         const o = task.takeOutputs();
