@@ -1,6 +1,4 @@
-import type { FuturesMbp10, FuturesTrade } from '@snap/core';
-import { MarketSim } from '@snap/core/src/sim/market';
-import { mulberry32 } from '@snap/core/src/sim/rng';
+import { MarketSim, mulberry32, type FuturesMbp10, type FuturesTrade } from '@snap/core';
 import { FLAGS, FuturesEventsToDbn, Mbp10Msg, TradeMsg, encodeDbn, esSimMetadata, readDbn, toNormalizedEvents } from './index';
 
 const T0 = 1_768_487_400_000_000_000n;

@@ -7,6 +7,7 @@
 //  - a slowly mean-reverting order-flow bias makes the price trend and stall, so levels get broken and rejected;
 //  - when the spread opens, the next events mostly improve it, like market makers re-quoting.
 // A session starts like a Databento replay: an 'R' (clear) record, then the initial book as F_SNAPSHOT adds.
+import { mulberry32 } from '@snap/core';
 import { FLAGS, FIXED_PRICE_SCALE, UNDEF_PRICE } from './enums';
 import { BidAskPair } from './layout';
 import { DbnMetadata } from './metadata';
@@ -39,18 +40,6 @@ interface Level {
   tick: number;
   sz: number;
   ct: number;
-}
-
-/** mulberry32: tiny, seedable, reproducible in any language. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const ES_SIM_DEFAULTS = {
@@ -97,7 +86,7 @@ export function esSimMetadata(opts: EsSimOptions, schema: 'mbp-10' | 'trades'): 
 
 /** The simulated session, one step (book event) at a time. */
 export function* simulateEs(opts: EsSimOptions): Generator<EsSimStep> {
-  const rand = rng(opts.seed);
+  const rand = mulberry32(opts.seed).next;
   const normal = () => {
     let u = 0;
     while (u === 0) u = rand();

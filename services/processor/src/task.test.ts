@@ -1,9 +1,7 @@
 // PartitionGroupTask without Kafka: the merge → engine path, commit points, restore-from-snapshot, poison records.
 // "Kafka" here is an in-memory log per topic; restarts re-read it from the snapshot's offsets exactly as the
 // processor does after a failover.
-import { INPUT_SCHEMA_RANK, SnapEngine, defaultConfig, parseConfig, toSignalRows, type Config, type InputEvent } from '@snap/core';
-import { MarketSim } from '@snap/core/src/sim/market';
-import { mulberry32 } from '@snap/core/src/sim/rng';
+import { INPUT_SCHEMA_RANK, MarketSim, SnapEngine, defaultConfig, mulberry32, parseConfig, toSignalRows, type Config, type InputEvent } from '@snap/core';
 import { PartitionGroupTask, type DataSchema, type OutputRow, type StreamSpec } from './task';
 import { decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
 import { canonicalRow } from './parity';

@@ -9,9 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@snap/platform';
 import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, decodeDbn, esSimMetadata, metadataToJson, recordToJson, recordToText, simulateEs } from '@snap/dbn';
-// core/sim is not re-exported by @snap/core's index; its market simulator is used here only as an event source.
-import { MarketSim } from '@snap/core/src/sim/market';
-import { mulberry32 } from '@snap/core/src/sim/rng';
+// The core market simulator is used here only as an event source.
+import { MarketSim, mulberry32 } from '@snap/core';
 
 async function writeOut(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));

@@ -1,6 +1,6 @@
 // Seeded synthetic Massive market data for the fake server: wire-format (§11.1) stock/option messages and a
 // §11.2 option-chain snapshot. Deterministic for a seed: the same seed and start time give the same bytes.
-import type { OptionRight } from '@snap/core';
+import { mulberry32, type OptionRight } from '@snap/core';
 import { formatOptionTicker, type MassiveCluster } from './normalize';
 import { strikesAround, zeroDteExpiration } from './strike-manager';
 
@@ -8,18 +8,6 @@ export type WireMessage = { ev: string; sym: string } & Record<string, unknown>;
 export interface FakeTick {
   cluster: MassiveCluster;
   events: WireMessage[];
-}
-
-/** mulberry32: tiny, fast, good enough for test data, and identical on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -66,7 +54,7 @@ export interface SeededMarketOptions {
  * quote (sometimes followed by a trade at the bid, ask or mid) on a 0DTE strike near spot.
  */
 export function seededMarket(opts: SeededMarketOptions): () => FakeTick[] {
-  const rnd = seededRandom(opts.seed);
+  const rnd = mulberry32(opts.seed).next;
   const u = opts.underlying ?? 'SPY';
   const step = opts.strikeStep ?? 1;
   const each = opts.strikesEachSide ?? 5;
@@ -126,7 +114,7 @@ export interface ChainOptions {
 
 /** A §11.2 option-chain snapshot: results[] sorted by ticker, as the vendor does by default. */
 export function generateOptionChain(opts: ChainOptions): Record<string, unknown>[] {
-  const rnd = seededRandom(opts.seed ^ 0x5eed);
+  const rnd = mulberry32(opts.seed ^ 0x5eed).next;
   const u = opts.underlying ?? 'SPY';
   const spot = opts.spot ?? 676;
   const asOfNs = BigInt(opts.asOfMs) * 1_000_000n;

@@ -1,10 +1,10 @@
 // The Massive feed against the fake Massive server over real sockets (ws + http on 127.0.0.1, random ports).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultConfig, makeEventId, type InputEvent, type OptionTrade, type StockTrade } from '@snap/core';
+import { defaultConfig, makeEventId, mulberry32, type InputEvent, type OptionTrade, type StockTrade } from '@snap/core';
 import { createLogger, manualClock } from '@snap/platform';
 import type { DeadLetterInput, FeedSink } from '../sink';
-import { seededRandom, type WireMessage } from './fake-market';
+import type { WireMessage } from './fake-market';
 import { FakeMassiveServer, waitUntil } from './fake-server';
 import { MassiveFeed } from './massive-feed';
 import { backoffDelayMs, MassiveAuthError, MassiveConnectionError, MassiveWsClient } from './ws-client';
@@ -33,7 +33,7 @@ function makeFeed(sink: FeedSink, opts: { key?: string; n?: number; stocksUrl?: 
   const config = defaultConfig();
   config.underlyings = ['SPY'];
   config.massive = { ...config.massive, ws_stocks_url: opts.stocksUrl ?? server.wsUrl('stocks'), ws_options_url: server.wsUrl('options'), rest_url: server.restUrl, strikes_around_spot: opts.n ?? 1, strike_step: 1 };
-  feed = new MassiveFeed({ config, apiKey: opts.key ?? KEY, sink, clock: manualClock(RECV), logger: logger(), random: seededRandom(7), backoff: { initialMs: 20, maxMs: 100 }, restPolling: opts.restPolling ?? false });
+  feed = new MassiveFeed({ config, apiKey: opts.key ?? KEY, sink, clock: manualClock(RECV), logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 100 }, restPolling: opts.restPolling ?? false });
   return feed;
 }
 
@@ -55,8 +55,8 @@ describe('backoffDelayMs', () => {
   it('is capped exponential with equal jitter from the injected source', () => {
     expect([0, 1, 2, 3, 10].map((a) => backoffDelayMs(a, { initialMs: 100, maxMs: 1000 }, () => 0))).toEqual([50, 100, 200, 400, 500]);
     expect([0, 1, 2, 3, 10].map((a) => backoffDelayMs(a, { initialMs: 100, maxMs: 1000 }, () => 0.999999))).toEqual([100, 200, 400, 800, 1000]);
-    const a = seededRandom(3);
-    const b = seededRandom(3);
+    const a = mulberry32(3).next;
+    const b = mulberry32(3).next;
     expect([0, 1, 2].map((n) => backoffDelayMs(n, {}, a))).toEqual([0, 1, 2].map((n) => backoffDelayMs(n, {}, b)));
   });
 });
@@ -241,7 +241,7 @@ describe('MassiveFeed against the fake Massive server', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const client = new MassiveWsClient({ url: `ws://127.0.0.1:${port}/stocks`, cluster: 'stocks', apiKey: KEY, onFrame: () => undefined, backoff: { initialMs: 5, maxMs: 20, maxAttempts: 3 }, random: seededRandom(1), logger: logger() });
+    const client = new MassiveWsClient({ url: `ws://127.0.0.1:${port}/stocks`, cluster: 'stocks', apiKey: KEY, onFrame: () => undefined, backoff: { initialMs: 5, maxMs: 20, maxAttempts: 3 }, random: mulberry32(1).next, logger: logger() });
     const err = await client.start().then(
       () => null,
       (e: unknown) => e,
