@@ -1,6 +1,6 @@
 // Seeded synthetic Massive market data for the fake server: wire-format (§11.1) stock/option messages and a
 // §11.2 option-chain snapshot. Deterministic for a seed: the same seed and start time give the same bytes.
-import { mulberry32, type OptionRight } from '@snap/core';
+import { mulberry32, normCdf, normPdf, type OptionRight } from '@snap/core';
 import { formatOptionTicker, type MassiveCluster } from './normalize';
 import { strikesAround, zeroDteExpiration } from './strike-manager';
 
@@ -12,17 +12,11 @@ export interface FakeTick {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-function normCdf(x: number): number {
-  // Abramowitz–Stegun 7.1.26 erf approximation (|error| < 1.5e-7): plenty for synthetic greeks.
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
-}
-const normPdf = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-
-/** Black–Scholes (r = q = 0) price and greeks; theta per calendar day, vega per vol point. */
-export function blackScholes(spot: number, strike: number, years: number, vol: number, right: OptionRight) {
+/**
+ * The fake vendor's quotes: Black–Scholes (r = q = 0) like core's blackScholes, but with a 1-minute floor on time and
+ * a 1-cent floor on price, as a vendor never quotes a 0DTE option at zero. Theta per calendar day, vega per vol point.
+ */
+function blackScholes(spot: number, strike: number, years: number, vol: number, right: OptionRight) {
   const T = Math.max(years, 1 / (365 * 24 * 60));
   const sq = vol * Math.sqrt(T);
   const d1 = (Math.log(spot / strike) + 0.5 * vol * vol * T) / sq;
