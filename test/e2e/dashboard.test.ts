@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import WebSocket from 'ws';
 
 jest.setTimeout(180_000);
 
@@ -57,6 +58,14 @@ async function stopDemo(d: Demo): Promise<number | null> {
 
 let context: BrowserContext | null = null;
 
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 afterAll(async () => {
   await context?.close().catch(() => undefined);
   for (const d of demos) if (d.child.exitCode === null) d.child.kill('SIGKILL');
@@ -72,7 +81,7 @@ interface El {
   querySelector(sel: string): El | null;
   __mark?: number;
 }
-declare const document: { getElementById(id: string): El | null; querySelectorAll(sel: string): ArrayLike<El> };
+declare const document: { body: El; getElementById(id: string): El | null; querySelector(sel: string): El | null; querySelectorAll(sel: string): ArrayLike<El> };
 
 const rowsOf = (page: Page) =>
   page.$$eval('#level-rows tr[data-level-id]', (trs) =>
@@ -126,19 +135,43 @@ it('demo --serve: the dashboard shows spot and scored level rows, updates them i
   expect(rungs).toBeLessThanOrEqual(5);
   expect(await page.$('#strip .spot-line')).not.toBeNull();
 
-  // Update in place: mark the DOM node of one level row, let several ticks pass, and find the same node again.
-  const firstId = rows[0]!.id;
-  await page.$eval(`#level-rows tr[data-level-id="${firstId}"]`, (tr) => ((tr as unknown as El).__mark = 42));
-  const tick0 = await page.textContent('#tick');
-  await page.waitForFunction((t) => document.getElementById('tick')!.textContent !== t, tick0, { timeout: 20_000 });
-  const tick1 = await page.textContent('#tick');
-  await page.waitForFunction((t) => document.getElementById('tick')!.textContent !== t, tick1, { timeout: 20_000 });
-  const kept = await page.$eval(`#level-rows`, (body, id) => {
-    const tr = (body as unknown as El).querySelector(`tr[data-level-id="${id}"]`);
-    return tr ? (tr.__mark ?? 0) : -1;
-  }, firstId);
-  // -1 would mean the level left the band and its grace period; any other value than 42 means the row was rebuilt.
-  if (kept !== -1) expect(kept).toBe(42);
+  // Update in place: mark every level row's DOM node, let ticks pass, and find the same nodes again. A level that
+  // left the band for longer than the page's grace period is legitimately rebuilt, so the check covers the levels a
+  // second WS client (this test's own) saw in EVERY payload between the mark and the check.
+  const feed: { ts: number; ids: string[] }[] = [];
+  const ws = new WebSocket(`${demo.url.replace('http', 'ws')}ws/levels`);
+  ws.on('message', (m) => {
+    const p = JSON.parse(String(m)) as { ts: number; levels: { id: string }[] };
+    feed.push({ ts: p.ts, ids: p.levels.map((l) => l.id) });
+  });
+  await new Promise((r) => ws.once('open', r));
+  await until(() => feed.length > 0, 'the first payload on the test socket');
+  await page.waitForFunction((t) => Number(document.body.dataset.ts) >= t, feed[0]!.ts, { timeout: 20_000 });
+  const marked = await page.evaluate(() => {
+    const trs = document.querySelectorAll('#level-rows tr[data-level-id]');
+    const ids: string[] = [];
+    for (let i = 0; i < trs.length; i++) {
+      trs[i]!.__mark = 42;
+      ids.push(trs[i]!.dataset.levelId!);
+    }
+    return { ts: Number(document.body.dataset.ts), ids };
+  });
+  for (let k = 0; k < 3; k++) await page.waitForFunction((t) => Number(document.body.dataset.ts) > t, Number(await page.evaluate(() => document.body.dataset.ts)), { timeout: 20_000 });
+  const seen = await page.evaluate((ids) => {
+    const out: Record<string, number> = {};
+    for (const id of ids) {
+      const tr = document.querySelector(`#level-rows tr[data-level-id="${id}"]`);
+      out[id] = tr ? (tr.__mark ?? 0) : -1;
+    }
+    return { ts: Number(document.body.dataset.ts), marks: out };
+  }, marked.ids);
+  await until(() => feed.at(-1)!.ts >= seen.ts, 'the test socket to reach the page\'s tick');
+  ws.close();
+  const window = feed.filter((p) => p.ts >= marked.ts && p.ts <= seen.ts);
+  expect(window.length).toBeGreaterThanOrEqual(3);
+  const continuous = marked.ids.filter((id) => window.every((p) => p.ids.includes(id)));
+  expect(continuous.length).toBeGreaterThan(0);
+  for (const id of continuous) expect({ id, mark: seen.marks[id] }).toEqual({ id, mark: 42 });
 
   // The page agrees with the gateway's own view of the latest tick.
   const api = (await (await fetch(`${demo.url}api/levels?underlying=SPY`)).json()) as { ts: number };

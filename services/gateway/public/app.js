@@ -247,6 +247,8 @@
     setText($('bid'), fmt(p.spy.bid, 2));
     setText($('ask'), fmt(p.spy.ask, 2));
     setText($('tick'), timeOf(p.ts));
+    // The tick on screen, machine-readable (the browser test lines the page up with its own WS feed by it).
+    document.body.dataset.ts = String(p.ts);
     document.title = `${p.underlying} ${fmt(p.spy.spot, 2)} · snap-engine`;
 
     const present = new Set();

@@ -128,7 +128,8 @@ export function register(program: Command) {
         source: gateway || speed > 0 ? paced(events, speed, stop.signal) : events,
         sinks,
         streams: 'by-schema',
-        progressEvery: 1000,
+        // Paced runs see few events per second: update the summary's events/s more often.
+        progressEvery: gateway ? 50 : 1000,
         onProgress: (s) => {
           summary.events = s.events;
         },
