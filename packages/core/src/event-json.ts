@@ -40,6 +40,15 @@ const expDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
 const bookPx = z.union([finite, z.null().transform(() => Number.NaN)]);
 const bookArr = <T extends z.ZodType>(t: T) => z.array(t).min(1).max(10);
 
+/** The contract an option record is about (options.trades.v1 and options.greeks_snapshots.v1 alike). */
+const optionContract = {
+  underlying: z.string().min(1),
+  option_symbol: z.string().min(1),
+  exp_date: expDate,
+  strike: finite,
+  right,
+};
+
 /** Envelope fields; everything but ts_event_ns may be omitted on input and is then derived. */
 const envelope = {
   schema_version: z.number().int().positive().optional(),
@@ -75,11 +84,7 @@ const SCHEMAS = {
   'options.trades.v1': z.strictObject({
     schema: z.literal('options.trades.v1'),
     ...envelope,
-    underlying: z.string().min(1),
-    option_symbol: z.string().min(1),
-    exp_date: expDate,
-    strike: finite,
-    right,
+    ...optionContract,
     price: finite,
     size: nonNegInt,
     opt_bid: finite.nullable().optional(),
@@ -89,11 +94,7 @@ const SCHEMAS = {
   'options.greeks_snapshots.v1': z.strictObject({
     schema: z.literal('options.greeks_snapshots.v1'),
     ...envelope,
-    underlying: z.string().min(1),
-    option_symbol: z.string().min(1),
-    exp_date: expDate,
-    strike: finite,
-    right,
+    ...optionContract,
     delta: finite,
     gamma: finite,
     theta: finite,
@@ -168,6 +169,10 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
   return ev;
 }
 
+type ContractFields = z.output<z.ZodObject<typeof optionContract>>;
+// Field by field (not a spread of d), so the event carries exactly the contract fields, in schema order.
+const contractOf = (d: ContractFields): ContractFields => ({ underlying: d.underlying, option_symbol: d.option_symbol, exp_date: d.exp_date, strike: d.strike, right: d.right });
+
 function withEnvelope(d: Parsed[InputSchema]): InputEvent {
   const source: Source = d.source ?? 'replay';
   const env = {
@@ -210,11 +215,7 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
         ...env,
         key: d.key ?? d.underlying,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.option_symbol, price: d.price, size: d.size, seq: d.seq ?? null }),
-        underlying: d.underlying,
-        option_symbol: d.option_symbol,
-        exp_date: d.exp_date,
-        strike: d.strike,
-        right: d.right,
+        ...contractOf(d),
         price: d.price,
         size: d.size,
         opt_bid: d.opt_bid ?? null,
@@ -227,11 +228,7 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
         ...env,
         key: d.key ?? d.underlying,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.option_symbol, exchange: d.snapshot_id, seq: d.seq ?? null }),
-        underlying: d.underlying,
-        option_symbol: d.option_symbol,
-        exp_date: d.exp_date,
-        strike: d.strike,
-        right: d.right,
+        ...contractOf(d),
         delta: d.delta,
         gamma: d.gamma,
         theta: d.theta,
