@@ -1,6 +1,7 @@
 // Event builders for the core's unit tests (pure; not exported from the package index).
 import type { FuturesMbp10, FuturesTrade, GreeksSnapshot, Heartbeat, OptionTrade, StockQuote, StockTrade } from './events';
 import { DBN_FLAGS } from './events';
+import { mulberry32 } from './sim/rng';
 
 /** 2024-05-13 14:00:00 UTC (10:00 ET), a whole second, so tick boundaries fall on round offsets. */
 export const T0 = 1_715_608_800_000_000_000n;
@@ -100,24 +101,12 @@ export function heartbeat(tMs: number, key = 'SPY'): Heartbeat {
   return { ...env(ms(tMs), key), schema: 'heartbeat.v1' };
 }
 
-/** Seeded PRNG (mulberry32) for generated streams, so generated inputs are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A seeded mixed stream around spot ≈ 545 in merged order: SPY quotes and trades (several venues), option trades
  * with greeks, ES MBP-10 books and ES trades, and heartbeats. `n` steps of 37–137 ms each.
  */
 export function genStream(seed: number, n: number, startMs = 0): import('./events').InputEvent[] {
-  const rnd = seeded(seed);
+  const rnd = mulberry32(seed).next;
   const out: import('./events').InputEvent[] = [];
   let t = startMs;
   let mid = 545 + Math.floor(rnd() * 40 - 20) / 100;
