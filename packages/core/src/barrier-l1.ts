@@ -17,15 +17,16 @@ import type { Config } from './config';
 import type { InputEvent, StockQuote, StockTrade } from './events';
 import type { Direction, Level } from './signals';
 import {
-  BASELINE_MIN_SAMPLES,
-  baselineIntervalMs,
-  BASELINE_CAPACITY,
   classifyBarrier,
+  newWeakBaseline,
+  sampleWeakBaseline,
+  weakBaselineDue,
   type BarrierEngine,
   type BarrierEventContext,
   type BarrierReading,
+  type WeakBaseline,
 } from './barrier';
-import { evictBefore, msToNs, newRing, percentile, ringPush, type RingState } from './numeric';
+import { evictBefore, msToNs } from './numeric';
 
 type Side = 'B' | 'A';
 
@@ -57,7 +58,7 @@ export interface L1BarrierState {
   seq: number;
   pending: { B: PendingPrints; A: PendingPrints };
   lastRemoval: { B: LastRemoval | null; A: LastRemoval | null };
-  baseline: { B: RingState; A: RingState; lastSampleNs: bigint | null; thresholdB: number | null; thresholdA: number | null };
+  baseline: WeakBaseline;
 }
 
 export const newL1BarrierState = (): L1BarrierState => ({
@@ -67,7 +68,7 @@ export const newL1BarrierState = (): L1BarrierState => ({
   seq: 0,
   pending: { B: { size: 0, lastTs: 0n }, A: { size: 0, lastTs: 0n } },
   lastRemoval: { B: null, A: null },
-  baseline: { B: newRing(BASELINE_CAPACITY), A: newRing(BASELINE_CAPACITY), lastSampleNs: null, thresholdB: null, thresholdA: null },
+  baseline: newWeakBaseline(),
 });
 
 const isValidQuote = (q: StockQuote): boolean =>
@@ -92,15 +93,7 @@ export class L1BarrierEngine implements BarrierEngine {
   onTick(tNs: bigint): void {
     const s = this.state;
     evictBefore(s.flows, tNs - msToNs(this.cfg.barrier.window_ms));
-    const b = s.baseline;
-    if (b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNs(baselineIntervalMs(this.cfg))) {
-      if (s.bid) ringPush(b.B, s.bid.sz);
-      if (s.ask) ringPush(b.A, s.ask.sz);
-      b.lastSampleNs = tNs;
-      const p = this.cfg.barrier.weak_percentile;
-      b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.B.buf, p) : null;
-      b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.A.buf, p) : null;
-    }
+    if (weakBaselineDue(s.baseline, this.cfg, tNs)) sampleWeakBaseline(s.baseline, this.cfg, tNs, s.bid ? s.bid.sz : null, s.ask ? s.ask.sz : null);
   }
 
   read(level: Level, direction: Direction, tNs: bigint): BarrierReading {

@@ -25,15 +25,16 @@ import { DBN_FLAGS, type FuturesMbp10, type FuturesTrade, type InputEvent } from
 import type { Direction, Level } from './signals';
 import type { BasisEstimator } from './basis';
 import {
-  BASELINE_CAPACITY,
-  BASELINE_MIN_SAMPLES,
-  baselineIntervalMs,
   classifyBarrier,
+  newWeakBaseline,
+  sampleWeakBaseline,
+  weakBaselineDue,
   type BarrierEngine,
   type BarrierEventContext,
   type BarrierReading,
+  type WeakBaseline,
 } from './barrier';
-import { evictBefore, msToNs, newRing, percentile, ringPush, type RingState } from './numeric';
+import { evictBefore, msToNs } from './numeric';
 
 type Side = 'B' | 'A';
 
@@ -55,7 +56,7 @@ export interface Mbp10BarrierState {
   badBook: boolean;
   deltas: { ts: bigint; side: Side; price: number; delta: number }[];
   trades: { ts: bigint; side: Side; price: number; size: number }[];
-  baseline: { B: RingState; A: RingState; lastSampleNs: bigint | null; thresholdB: number | null; thresholdA: number | null };
+  baseline: WeakBaseline;
 }
 
 export const newMbp10BarrierState = (): Mbp10BarrierState => ({
@@ -66,7 +67,7 @@ export const newMbp10BarrierState = (): Mbp10BarrierState => ({
   badBook: false,
   deltas: [],
   trades: [],
-  baseline: { B: newRing(BASELINE_CAPACITY), A: newRing(BASELINE_CAPACITY), lastSampleNs: null, thresholdB: null, thresholdA: null },
+  baseline: newWeakBaseline(),
 });
 
 /** Valid displayed levels of one side, best first (absent levels have NaN price or size ≤ 0). */
@@ -115,16 +116,11 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     const cutoff = tNs - msToNs(this.cfg.barrier.window_ms);
     evictBefore(s.deltas, cutoff);
     evictBefore(s.trades, cutoff);
-    const b = s.baseline;
-    if (s.bids && s.asks && (b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNs(baselineIntervalMs(this.cfg)))) {
+    if (s.bids && s.asks && weakBaselineDue(s.baseline, this.cfg, tNs)) {
       // Baseline of "zone-sized" depth at the top of each side, the comparable of a zone's depth at the level.
       const n = 2 * this.cfg.barrier.zone_ticks + 1;
-      ringPush(b.B, s.bids.sz.slice(0, n).reduce((a, x) => a + x, 0));
-      ringPush(b.A, s.asks.sz.slice(0, n).reduce((a, x) => a + x, 0));
-      b.lastSampleNs = tNs;
-      const p = this.cfg.barrier.weak_percentile;
-      b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.B.buf, p) : null;
-      b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.A.buf, p) : null;
+      const topDepth = (book: BookSide) => book.sz.slice(0, n).reduce((a, x) => a + x, 0);
+      sampleWeakBaseline(s.baseline, this.cfg, tNs, topDepth(s.bids), topDepth(s.asks));
     }
   }
 

@@ -18,6 +18,7 @@
 import type { Config } from './config';
 import type { InputEvent } from './events';
 import type { BarrierStateName, Direction, Level } from './signals';
+import { msToNs, newRing, percentile, ringPush, type RingState } from './numeric';
 
 export const R_EPSILON = 1;
 /**
@@ -111,4 +112,30 @@ export const BASELINE_MIN_SAMPLES = 20;
 
 export function baselineIntervalMs(cfg: Config): number {
   return Math.max(cfg.snap.tick_ms, Math.ceil(cfg.barrier.weak_baseline_ms / BASELINE_CAPACITY));
+}
+
+/** The defending-size baseline of each side (B = bids, A = asks) and its current WEAK thresholds; part of engine state. */
+export interface WeakBaseline {
+  B: RingState;
+  A: RingState;
+  lastSampleNs: bigint | null;
+  thresholdB: number | null;
+  thresholdA: number | null;
+}
+
+export const newWeakBaseline = (): WeakBaseline => ({ B: newRing(BASELINE_CAPACITY), A: newRing(BASELINE_CAPACITY), lastSampleNs: null, thresholdB: null, thresholdA: null });
+
+/** Is a baseline sample due at snap tick tNs (the first tick, then every baselineIntervalMs)? */
+export function weakBaselineDue(b: WeakBaseline, cfg: Config, tNs: bigint): boolean {
+  return b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNs(baselineIntervalMs(cfg));
+}
+
+/** Takes one sample per side (a null size adds none) and recomputes both thresholds. */
+export function sampleWeakBaseline(b: WeakBaseline, cfg: Config, tNs: bigint, bidSize: number | null, askSize: number | null): void {
+  if (bidSize !== null) ringPush(b.B, bidSize);
+  if (askSize !== null) ringPush(b.A, askSize);
+  b.lastSampleNs = tNs;
+  const p = cfg.barrier.weak_percentile;
+  b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.B.buf, p) : null;
+  b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.A.buf, p) : null;
 }
