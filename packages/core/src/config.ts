@@ -1,6 +1,7 @@
 // The single source of truth for configuration (plan §9 plus every connection setting).
 // Pure: parsing only. Reading files and process.env happens in @snap/platform's loadConfig.
 import { z } from 'zod';
+import { DATA_INPUT_SCHEMAS } from './events';
 
 const ms = z.number().int().positive();
 const pos = z.number().positive();
@@ -200,7 +201,7 @@ export const ConfigSchema = z.object({
     .object({
       /** Input schemas (one topic each) the processor merges; unset = derived from barrier.source (see processorInputs). */
       inputs: z
-        .array(z.enum(['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1', 'futures.mbp10.v1', 'futures.trades.v1']))
+        .array(z.enum(DATA_INPUT_SCHEMAS))
         .min(1)
         .optional(),
       /** A transaction commits when released event time crosses a multiple of this many snap ticks (and at idle). */

@@ -6,7 +6,7 @@
 // the offsets recorded in it: no duplicate, no gap. See docs/processor.md.
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { processorInputs, type Config } from '@snap/core';
+import { processorInputs, type Config, type DataInputSchema } from '@snap/core';
 import {
   CHANGELOG_TOPIC,
   DEADLETTER_TOPIC,
@@ -26,7 +26,7 @@ import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { changelogKey, decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
-import { PartitionGroupTask, type DataSchema, type StreamSpec, type TaskOutputs } from './task';
+import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
 
 export interface ProcessorOptions {
   cfg: Config;
@@ -75,7 +75,7 @@ export class Processor {
   private consumer: Consumer | null = null;
   private server: Server | null = null;
   /** Full input topic name → data schema. */
-  private readonly inputs = new Map<string, DataSchema>();
+  private readonly inputs = new Map<string, DataInputSchema>();
   private readonly signalsTopic: string;
   private readonly changelogTopic: string;
   private readonly deadletterTopic: string;

@@ -27,7 +27,7 @@ import {
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { decodeInputValue, partitionOffsets, readRanges, type PartitionRange } from './kafka-io';
 import { changelogKey } from './snapshot';
-import { PartitionGroupTask, type DataSchema, type OutputRow, type StreamSpec } from './task';
+import { PartitionGroupTask, type OutputRow, type StreamSpec } from './task';
 import { compareRows, readSignalRowsJsonl, type ParityReport } from './parity';
 
 export class ReplayError extends Error {
@@ -116,7 +116,7 @@ export class Replayer {
     this.kafka = createKafka(opts.cfg, { logger: opts.logger, clientId: `${opts.cfg.kafka.client_id}-replay` });
     this.admin = this.kafka.admin();
     this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url });
-    this.inputs = processorInputs(opts.cfg).map((s) => ({ topic: topicName(opts.cfg, s), schema: s as DataSchema }));
+    this.inputs = processorInputs(opts.cfg).map((s) => ({ topic: topicName(opts.cfg, s), schema: s }));
   }
 
   async run(): Promise<ReplayResult> {

@@ -1,13 +1,13 @@
 // PartitionGroupTask without Kafka: the merge → engine path, commit points, restore-from-snapshot, poison records.
 // "Kafka" here is an in-memory log per topic; restarts re-read it from the snapshot's offsets exactly as the
 // processor does after a failover.
-import { INPUT_SCHEMA_RANK, MarketSim, SnapEngine, defaultConfig, mulberry32, parseConfig, toSignalRows, type Config, type InputEvent } from '@snap/core';
-import { PartitionGroupTask, type DataSchema, type OutputRow, type StreamSpec } from './task';
+import { INPUT_SCHEMA_RANK, MarketSim, SnapEngine, defaultConfig, mulberry32, parseConfig, toSignalRows, type Config, type DataInputSchema, type InputEvent } from '@snap/core';
+import { PartitionGroupTask, type OutputRow, type StreamSpec } from './task';
 import { decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
 import { canonicalRow } from './parity';
 
 const START = BigInt(Date.parse('2025-12-22T15:00:00Z')) * 1_000_000n;
-const SCHEMAS: DataSchema[] = ['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1'];
+const SCHEMAS: DataInputSchema[] = ['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1'];
 const cfg: Config = parseConfig({ underlyings: ['SPY', 'IWM'], processor: { commit_every_ticks: 8 } });
 
 type Log = Map<string, { key: string; value: InputEvent | Error; raw: Buffer | null }[]>;

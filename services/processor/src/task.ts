@@ -2,18 +2,17 @@
 // deterministic merge → one SnapEngine per underlying → signal rows and dead letters out, plus the commit point
 // (offsets + snapshot) that makes the output exactly-once. The Kafka shell (processor.ts) and replay (replay.ts) both
 // drive this class, so live, failover and replay run the same code path.
-import { INPUT_SCHEMA_RANK, toSignalRows, type Config, type InputEvent, type InputSchema, type SignalRow, type Source } from '@snap/core';
+import { INPUT_SCHEMA_RANK, toSignalRows, type Config, type DataInputSchema, type InputEvent, type SignalRow, type Source } from '@snap/core';
 import type { DeadLetterRecord } from '@snap/platform';
 import { changelogKey, SNAPSHOT_VERSION, SnapshotError, type GroupSnapshot } from './snapshot';
 import { createEngine, createMerge, restoreEngine, type EngineLike, type MergeLike } from './core-adapter';
 
-export type DataSchema = Exclude<InputSchema, 'heartbeat.v1'>;
 
 export interface StreamSpec {
   /** Full topic name (prefix applied). */
   topic: string;
   /** The data schema the topic carries (besides heartbeat.v1). */
-  schema: DataSchema;
+  schema: DataInputSchema;
 }
 
 /** What the merge orders: an event for an engine, or a poison record whose dead letter is due once it is released. */
