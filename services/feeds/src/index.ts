@@ -8,3 +8,4 @@ export * from './massive';
 export * from './replay';
 export * from './dbn-feed';
 export * from './metrics';
+export * from './bus-sink';

@@ -4,9 +4,10 @@
 // fed in-process), paces the simulation at --speed × real time so there is something to watch, and keeps serving
 // the last tick after the simulation until Ctrl-C. Without --serve it runs flat out and exits (CI, scripts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, simulateSession, type Config, type InputEvent } from '@snap/core';
-import { createLogger, loadConfig } from '@snap/platform';
+import { createLogger, loadConfig, systemClock, type Logger } from '@snap/platform';
+import { FakeMassiveServer, generateOptionChain, InProcessBusSink, MassiveFeed, seededMarket } from '@snap/feeds';
 import { GoldParquetSink, JsonlPayloadSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from '@snap/processor';
 import { GatewayError, startEmbeddedGateway, type EmbeddedGateway } from '@snap/gateway';
 
@@ -64,6 +65,41 @@ export async function* paced(events: Iterable<InputEvent>, speed: number, stop?:
   }
 }
 
+/**
+ * `--feed massive-fake`: the live Massive adapter end to end on one machine — a local server speaking Massive's
+ * WebSocket + REST protocol, the real MassiveFeed (auth, subscriptions, strike manager, greeks poller), and the
+ * in-process bus (ordering guard, live heartbeats, cross-stream merge) in front of the engine. Event time follows the
+ * wall clock, so `durationMs` is wall time.
+ */
+async function startMassiveFake(cfg: Config, log: Logger, seed: number, durationMs: number, stop: AbortSignal) {
+  const underlying = cfg.underlyings[0]!;
+  const apiKey = 'demo-fake-massive-key';
+  const spot = 676;
+  const intervalMs = 100;
+  const startMs = Date.now();
+  const server = await FakeMassiveServer.start({
+    apiKey,
+    seed,
+    autoplayMs: intervalMs,
+    source: seededMarket({ seed, underlying, spot, startMs, stepMs: intervalMs }),
+    chain: { [underlying]: generateOptionChain({ seed, underlying, spot, asOfMs: startMs }) },
+    logger: log.child({ name: 'fake-massive' }),
+  });
+  const sink = new InProcessBusSink({ latePolicy: cfg.feeds.late_policy, heartbeatMs: 0, clock: systemClock, logger: log, defaultKey: underlying });
+  const massive = { ...cfg.massive, ws_stocks_url: server.wsUrl('stocks'), ws_options_url: server.wsUrl('options'), rest_url: server.restUrl };
+  const feed = new MassiveFeed({ config: { ...cfg, massive }, apiKey, sink, logger: log.child({ name: 'massive-feed' }) });
+  await feed.start();
+  sink.startLiveHeartbeats([underlying], cfg.feeds.live_heartbeat_lag_ms, 'massive_ws');
+  const finished = (async () => {
+    await Promise.race([sleep(durationMs, undefined, { signal: stop }).catch(() => undefined), feed.done.catch(() => undefined)]);
+    await feed.stop();
+    await sink.close();
+    await server.close();
+    return sink.deadLetters.length;
+  })();
+  return { events: sink.events(), finished };
+}
+
 export function register(program: Command) {
   program
     .command('demo')
@@ -74,7 +110,12 @@ export function register(program: Command) {
     .option('--payloads <file>', 'also write every §6.4 payload as JSONL')
     .option('--serve [port]', 'serve the live dashboard (default port: gateway.port); keeps serving after the simulation until Ctrl-C', portArg)
     .option('--speed <x>', 'pace event time at x × real time (default 1 with --serve, else 0 = as fast as possible)', speedArg)
-    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number }) => {
+    .addOption(
+      new Option('--feed <feed>', 'sim: the seeded market simulator; massive-fake: the live Massive adapter against a local fake Massive server (--duration is then wall time, default 30s)')
+        .choices(['sim', 'massive-fake'])
+        .default('sim'),
+    )
+    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake' }, cmd: Command) => {
       let cfg: Config;
       try {
         cfg = loadConfig({ file: program.opts().config });
@@ -122,24 +163,38 @@ export function register(program: Command) {
       const speed = opts.speed ?? (gateway ? 1 : 0);
       const started = Date.now();
       log.info('demo start', { seed: opts.seed, duration_ms: opts.duration, underlying, data_root: dataRoot, barrier_source: cfg.barrier.source, speed, dashboard: gateway?.server.url });
-      const events = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying });
+      let source: Iterable<InputEvent> | AsyncIterable<InputEvent>;
+      let liveFinished: Promise<number> | null = null;
+      if (opts.feed === 'massive-fake') {
+        const wallMs = cmd.getOptionValueSource('duration') === 'default' ? 30_000 : opts.duration;
+        const live = await startMassiveFake(cfg, log, opts.seed, wallMs, stop.signal);
+        process.stderr.write(`massive-fake: live feed for ${wallMs / 1000}s of wall time\n`);
+        source = live.events;
+        liveFinished = live.finished;
+      } else {
+        const events = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying });
+        source = gateway || speed > 0 ? paced(events, speed, stop.signal) : events;
+      }
       const stats = await runEmbedded({
         cfg,
-        source: gateway || speed > 0 ? paced(events, speed, stop.signal) : events,
+        source,
         sinks,
         streams: 'by-schema',
         // Paced runs see few events per second: update the summary's events/s more often.
-        progressEvery: gateway ? 50 : 1000,
+        progressEvery: gateway || liveFinished ? 50 : 1000,
         onProgress: (s) => {
           summary.events = s.events;
         },
       });
       summary.events = stats.events;
+      const deadLetters = liveFinished ? await liveFinished : 0;
       const wallMs = Date.now() - started;
       const report = {
+        feed: opts.feed,
         seed: opts.seed,
-        event_time_ms: opts.duration,
+        event_time_ms: opts.feed === 'sim' ? opts.duration : stats.firstNs === null ? 0 : Number((stats.lastNs! - stats.firstNs) / 1_000_000n),
         events: stats.events,
+        dead_letters: deadLetters,
         payloads: stats.payloads,
         signal_rows: stats.signalRows,
         signals: summary.counts,
