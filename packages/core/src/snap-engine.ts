@@ -88,6 +88,7 @@ export interface EngineSnapshot {
   state: JsonValue;
 }
 
+/** A state snapshot that cannot be restored; `key` names what is at fault (a state field, or the changelog record). */
 export class SnapshotError extends Error {
   constructor(
     message: string,

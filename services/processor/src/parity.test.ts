@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SignalRow } from '@snap/core';
+import { SnapshotError, type SignalRow } from '@snap/core';
 import { canonicalRow, compareRows, formatParityReport, readSignalRowsJsonl } from './parity';
 import { parseOffsetSpec, parseTimeSpec, ReplayError } from './replay';
-import { decodeSnapshot, encodeSnapshot, SnapshotError, type GroupSnapshot } from './snapshot';
+import { decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
 
 const row = (u: string, ts: bigint, id: string, score = 50): SignalRow =>
   ({ ts_event_ns: ts, underlying: u, level_id: id, break_score_smooth: score, spot: 600.1, tape_sweep_direction: null }) as unknown as SignalRow;

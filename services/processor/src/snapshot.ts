@@ -2,6 +2,7 @@
 // Written in the same transaction as the signals and the input offsets, so a restored snapshot always matches the
 // committed offsets it names (the snapshot's own `offsets` are what recovery seeks to).
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { SnapshotError } from '@snap/core';
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -19,16 +20,6 @@ export interface GroupSnapshot {
   sources: Record<string, string>;
   /** Transactions committed for this group since it first started (diagnostics only). */
   commits: number;
-}
-
-export class SnapshotError extends Error {
-  constructor(
-    message: string,
-    readonly key: string,
-  ) {
-    super(message);
-    this.name = 'SnapshotError';
-  }
 }
 
 export const changelogKey = (group: number): string => `pg-${group}`;

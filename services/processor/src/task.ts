@@ -2,9 +2,9 @@
 // deterministic merge → one SnapEngine per underlying → signal rows and dead letters out, plus the commit point
 // (offsets + snapshot) that makes the output exactly-once. The Kafka shell (processor.ts) and replay (replay.ts) both
 // drive this class, so live, failover and replay run the same code path.
-import { INPUT_SCHEMA_RANK, toSignalRows, type Config, type DataInputSchema, type InputEvent, type SignalRow, type Source } from '@snap/core';
+import { INPUT_SCHEMA_RANK, SnapshotError, toSignalRows, type Config, type DataInputSchema, type InputEvent, type SignalRow, type Source } from '@snap/core';
 import type { DeadLetterRecord } from '@snap/platform';
-import { changelogKey, SNAPSHOT_VERSION, SnapshotError, type GroupSnapshot } from './snapshot';
+import { changelogKey, SNAPSHOT_VERSION, type GroupSnapshot } from './snapshot';
 import { createEngine, createMerge, restoreEngine, type EngineLike, type MergeLike } from './core-adapter';
 
 
