@@ -150,6 +150,3 @@ export function toNormalizedEvents(records: Iterable<DbnRecord>, metadata: DbnMe
   for (const r of records) for (const e of n.push(r)) out.push(e);
   return out;
 }
-
-/** rtypes that produce events (for callers filtering before decode-heavy work). */
-export const NORMALIZED_RTYPES: readonly number[] = [RTYPE.MBP_0, RTYPE.MBP_1, RTYPE.MBP_10];

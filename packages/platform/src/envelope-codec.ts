@@ -45,7 +45,6 @@ export type SchemaName = keyof typeof SCHEMA_RECORD_NAMES;
 export const SCHEMA_NAMES = Object.keys(SCHEMA_RECORD_NAMES) as SchemaName[];
 const SCHEMA_BY_RECORD = new Map<string, SchemaName>(SCHEMA_NAMES.map((s) => [SCHEMA_RECORD_NAMES[s], s]));
 
-export const isSchemaName = (s: string): s is SchemaName => Object.prototype.hasOwnProperty.call(SCHEMA_RECORD_NAMES, s);
 export const isInputSchema = (s: string): s is InputSchema => (INPUT_SCHEMAS as readonly string[]).includes(s);
 
 /** TopicRecordNameStrategy. */

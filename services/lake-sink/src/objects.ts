@@ -4,8 +4,6 @@ import { encodeParquet, partitionOf, rowsToArrowTable } from '@snap/platform';
 import { GOLD_SIGNALS, hiveValue, type LakeDataset } from './datasets';
 import type { WindowRows } from './windows';
 
-export const GOLD_SIGNALS_DATASET = GOLD_SIGNALS.path;
-
 /** Offsets are zero-padded to 20 digits (int64 max has 19) so a listing sorts object names in offset order. */
 export const padOffset = (offset: bigint): string => offset.toString().padStart(20, '0');
 

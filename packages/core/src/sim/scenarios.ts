@@ -338,9 +338,3 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   ...Object.values(SCRIPTS).map((s) => ({ name: s.name, expected: s.expected, build: (seed: number) => runScript(seed, s) })),
   { name: 'quiet', expected: 'NONE' as const, build: quiet },
 ];
-
-export function buildScenario(name: string, seed: number): Scenario {
-  const def = SCENARIOS.find((d) => d.name === name);
-  if (!def) throw new Error(`unknown scenario "${name}" (known: ${SCENARIOS.map((d) => d.name).join(', ')})`);
-  return def.build(seed);
-}

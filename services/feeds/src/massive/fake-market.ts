@@ -86,12 +86,6 @@ export function seededMarket(opts: SeededMarketOptions): () => FakeTick[] {
   };
 }
 
-/** A finite scripted session: yields the given ticks in order, then nothing. */
-export function scriptedMarket(ticks: FakeTick[][]): () => FakeTick[] {
-  let i = 0;
-  return () => (i < ticks.length ? ticks[i++]! : []);
-}
-
 export interface ChainOptions {
   seed: number;
   underlying?: string;
