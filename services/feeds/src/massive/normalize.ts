@@ -172,6 +172,11 @@ export function classifyAggressor(price: number, bid: number | null, ask: number
   return 0;
 }
 
+/** The envelope of a record normalized from a WebSocket message (its event_id is derived per schema). */
+function wsEnvelope(ts_event_ns: bigint, key: string, ctx: IngestContext) {
+  return { schema_version: 1, source: MASSIVE_WS_SOURCE, ts_event_ns, ts_recv_ns: ctx.ts_recv_ns, key, seq: ctx.seq };
+}
+
 export function normalizeStockTrade(m: StockTradeWire, ctx: IngestContext): StockTrade {
   const ts_event_ns = ns(m.t);
   const exchange = m.x ?? null;
@@ -179,12 +184,7 @@ export function normalizeStockTrade(m: StockTradeWire, ctx: IngestContext): Stoc
   const vendor_id = m.i !== undefined && m.i !== '' ? `${m.sym}:${exchange ?? ''}:${m.i}:${m.t}` : null;
   return {
     schema: 'stocks.trades.v1',
-    schema_version: 1,
-    source: MASSIVE_WS_SOURCE,
-    ts_event_ns,
-    ts_recv_ns: ctx.ts_recv_ns,
-    key: m.sym,
-    seq: ctx.seq,
+    ...wsEnvelope(ts_event_ns, m.sym, ctx),
     event_id: makeEventId({ source: MASSIVE_WS_SOURCE, ts_event_ns, symbol: m.sym, price: m.p, size: m.s, exchange, seq: m.q ?? null, vendor_id }),
     symbol: m.sym,
     price: m.p,
@@ -198,12 +198,7 @@ export function normalizeStockQuote(m: StockQuoteWire, ctx: IngestContext): Stoc
   const ts_event_ns = ns(m.t);
   return {
     schema: 'stocks.quotes.v1',
-    schema_version: 1,
-    source: MASSIVE_WS_SOURCE,
-    ts_event_ns,
-    ts_recv_ns: ctx.ts_recv_ns,
-    key: m.sym,
-    seq: ctx.seq,
+    ...wsEnvelope(ts_event_ns, m.sym, ctx),
     // No vendor id on quotes: the vendor sequence number q stands in for it, with both sides in the hash.
     event_id: makeEventId({ source: MASSIVE_WS_SOURCE, ts_event_ns, symbol: m.sym, price: m.bp, size: m.bs, exchange: `${m.bx ?? ''}/${m.ax ?? ''}/${m.ap}/${m.as}`, seq: m.q ?? null }),
     symbol: m.sym,
@@ -222,12 +217,7 @@ export function normalizeOptionTrade(m: OptionTradeWire, contract: OptionContrac
   const opt_ask = bbo ? bbo.ask : null;
   return {
     schema: 'options.trades.v1',
-    schema_version: 1,
-    source: MASSIVE_WS_SOURCE,
-    ts_event_ns,
-    ts_recv_ns: ctx.ts_recv_ns,
-    key: contract.underlying,
-    seq: ctx.seq,
+    ...wsEnvelope(ts_event_ns, contract.underlying, ctx),
     event_id: makeEventId({ source: MASSIVE_WS_SOURCE, ts_event_ns, symbol: m.sym, price: m.p, size: m.s, exchange: m.x ?? null, seq: m.q ?? null }),
     underlying: contract.underlying,
     option_symbol: m.sym,
