@@ -129,8 +129,10 @@ describe('envelope codec through the registry and Kafka', () => {
       if ((INPUT_SCHEMAS as string[]).includes(d.schemaName)) expect(await reader.decodeEvent(m.value!)).toEqual(original!.value);
     }
     // Subjects follow TopicRecordNameStrategy; an input topic carries two record types.
-    const subjects = await reader.registry.subjects();
-    expect(subjects).toEqual(expect.arrayContaining([subjectFor(topicFor('stocks.trades.v1'), 'stocks.trades.v1'), subjectFor(topicFor('stocks.trades.v1'), 'heartbeat.v1')]));
+    // (Asked per subject: a registry's subject listing is paged and the shared local registry holds other runs' subjects.)
+    for (const schema of ['stocks.trades.v1', 'heartbeat.v1'] as const) {
+      expect(await reader.registry.versions(subjectFor(topicFor('stocks.trades.v1'), schema))).toEqual([1]);
+    }
     expect(await reader.registry.getCompatibility(subjectFor(topicFor('stocks.trades.v1'), 'stocks.trades.v1'))).toBe('BACKWARD');
   });
 
