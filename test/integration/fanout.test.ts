@@ -27,7 +27,6 @@ import {
   loadConfig,
   partitionForKey,
   recordToSignalRow,
-  signalRowToRecord,
   topicDeclarations,
   topicName,
   type SignalRecord,
@@ -35,11 +34,10 @@ import {
 import { RedisFeatureWriter, readLatestFeatures, readLevelFeatures, s3ClientFor, sampleSignalRow } from '@snap/lake-sink';
 import { readRanges } from '@snap/processor';
 import { sampleValue } from '../../packages/platform/src/envelope-samples';
+import { BIN, ROOT, produceSignalsTx, runCli, type CliResult } from './support';
 
 jest.setTimeout(300_000);
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'services', 'cli', 'bin', 'snap-engine.js');
 const run = randomBytes(4).toString('hex');
 const PREFIX = `t-fanout-${run}-`;
 const WINDOW = 10; // lake.flush_rows: offset windows of 10
@@ -67,20 +65,7 @@ const cfg: Config = loadConfig({ env: { ...process.env, ...env } });
 const topic = topicName(cfg, SIGNALS_TOPIC);
 const quiet = createLogger({ write: () => undefined });
 
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], extra: Record<string, string> = {}): Promise<Done> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, ...extra }, cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => runCli(args, { ...env, ...extra });
 
 async function sinkOk(args: string[], extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const r = await cli(args, extra);
@@ -103,18 +88,7 @@ function tickRows(t: number, tag = ''): SignalRow[] {
   );
 }
 
-async function produceTx(rows: SignalRow[], commit: boolean): Promise<void> {
-  const ep = new EnvelopeProducer(producer, codec);
-  const tx = await producer.transaction();
-  await ep.sendInTransaction(
-    tx,
-    topic,
-    'levels.signals.v1',
-    rows.map((r) => signalRowToRecord(r, { source: 'replay', ts_recv_ns: r.ts_event_ns })),
-  );
-  if (commit) await tx.commit();
-  else await tx.abort();
-}
+const produceTx = (rows: SignalRow[], commit: boolean): Promise<void> => produceSignalsTx(producer, codec, topic, rows, commit);
 
 interface Placed {
   partition: number;

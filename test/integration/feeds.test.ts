@@ -21,11 +21,10 @@ import {
   type DeadLetterRecord,
 } from '@snap/platform';
 import { FakeMassiveServer, KafkaFeedSink, seededMarket, waitUntil, type FakeTick } from '@snap/feeds';
+import { BIN, ROOT, runCli, type CliResult } from './support';
 
 jest.setTimeout(240_000);
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'services', 'cli', 'bin', 'snap-engine.js');
 const FIX = '/work/shared/dbn-fixtures';
 const quiet = createLogger({ write: () => undefined });
 const tmp = mkdtempSync(join(tmpdir(), 'it-feeds-'));
@@ -77,16 +76,7 @@ async function readAll(cfg: Config, topics: string[]): Promise<Got[]> {
   return got.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition || (a.offset < b.offset ? -1 : 1)));
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>): Promise<CliResult> => runCli(args, { LOG_LEVEL: 'warn', ...env });
 
 const readJsonl = (path: string): InputEvent[] => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l, i) => parseEventLine(l, i + 1));
 
@@ -141,10 +131,10 @@ describe('feed sim', () => {
     const env = { TOPIC_PREFIX: prefix };
     const out = join(tmp, 'sim.jsonl');
     const args = ['feed', 'sim', '--seed', '11', '--duration', '20s', '--underlying', 'SPY'];
-    const toKafka = await runCli(args, env);
+    const toKafka = await cli(args, env);
     expect(toKafka.stderr).not.toMatch(/"level":"error"/);
     expect(toKafka.code).toBe(0);
-    const toFile = await runCli([...args, '--out', out], env);
+    const toFile = await cli([...args, '--out', out], env);
     expect(toFile.code).toBe(0);
 
     const file = readJsonl(out);
@@ -210,16 +200,16 @@ describe('graceful stop', () => {
 
 describe('feed CLI usage errors', () => {
   it('exit 2 with a message naming the option, the config key or the file', async () => {
-    const speed = await runCli(['feed', 'dbn', join(FIX, 'test_data.trades.dbn'), '--speed', 'fast'], {});
+    const speed = await cli(['feed', 'dbn', join(FIX, 'test_data.trades.dbn'), '--speed', 'fast'], {});
     expect(speed.code).toBe(2);
     expect(speed.stderr).toContain('--speed');
-    const missing = await runCli(['feed', 'sim'], {});
+    const missing = await cli(['feed', 'sim'], {});
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--duration');
-    const policy = await runCli(['feed', 'sim', '--duration', '1s', '--out', join(tmp, 'x.jsonl')], { SNAP_FEEDS_LATE_POLICY: 'sometimes' });
+    const policy = await cli(['feed', 'sim', '--duration', '1s', '--out', join(tmp, 'x.jsonl')], { SNAP_FEEDS_LATE_POLICY: 'sometimes' });
     expect(policy.code).toBe(2);
     expect(policy.stderr).toContain('feeds.late_policy');
-    const nofile = await runCli(['feed', 'dbn', join(tmp, 'nope.dbn'), '--out', join(tmp, 'y.jsonl')], {});
+    const nofile = await cli(['feed', 'dbn', join(tmp, 'nope.dbn'), '--out', join(tmp, 'y.jsonl')], {});
     expect(nofile.code).toBe(2);
     expect(nofile.stderr).toContain(`cannot read DBN file ${join(tmp, 'nope.dbn')}: ENOENT`);
   });
@@ -232,7 +222,7 @@ describe('co-partitioning guard', () => {
     const cfg = configFor(prefix);
     const odd = topicName(cfg, 'stocks.quotes.v1');
     await admin.createTopics({ topics: [{ topic: odd, numPartitions: cfg.kafka.partitions + 2, replicationFactor: 1 }], waitForLeaders: true });
-    const r = await runCli(['feed', 'sim', '--seed', '1', '--duration', '2s'], { TOPIC_PREFIX: prefix });
+    const r = await cli(['feed', 'sim', '--seed', '1', '--duration', '2s'], { TOPIC_PREFIX: prefix });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${odd} has ${cfg.kafka.partitions + 2}`);
     expect(await readAll(cfg, INPUT_TOPICS.map((s) => topicName(cfg, s)))).toEqual([]);
@@ -314,7 +304,7 @@ describe('feed dbn', () => {
     const prefix = newPrefix('dbn');
     prefixes.push(prefix);
     const cfg = configFor(prefix);
-    const r = await runCli(['feed', 'dbn', join(FIX, 'test_data.mbp-10.v3.dbn.zst'), join(FIX, 'test_data.trades.v3.dbn.zst'), '--underlying', 'SPY'], { TOPIC_PREFIX: prefix });
+    const r = await cli(['feed', 'dbn', join(FIX, 'test_data.mbp-10.v3.dbn.zst'), join(FIX, 'test_data.trades.v3.dbn.zst'), '--underlying', 'SPY'], { TOPIC_PREFIX: prefix });
     expect(r.code).toBe(0);
     const records = await decodeAll(cfg, await readAll(cfg, INPUT_TOPICS.map((s) => topicName(cfg, s))));
     const data = records.filter((x) => x.ev.schema !== 'heartbeat.v1');
@@ -335,7 +325,7 @@ describe('feed dbn', () => {
     const cfg = configFor(prefix);
     const trunc = join(FIX, 'edge', 'trunc.dbn');
     const resume = join(tmp, 'trunc-resume.json');
-    const r = await runCli(['feed', 'dbn', trunc, join(FIX, 'test_data.trades.v3.dbn.zst'), '--underlying', 'QQQ', '--resume', resume], { TOPIC_PREFIX: prefix });
+    const r = await cli(['feed', 'dbn', trunc, join(FIX, 'test_data.trades.v3.dbn.zst'), '--underlying', 'QQQ', '--resume', resume], { TOPIC_PREFIX: prefix });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('byte offset 721');
     const data = (await decodeAll(cfg, await readAll(cfg, INPUT_TOPICS.map((s) => topicName(cfg, s))))).filter((x) => x.ev.schema !== 'heartbeat.v1');
@@ -347,7 +337,7 @@ describe('feed dbn', () => {
     expect(dls[0]!.raw).toEqual(readFileSync(trunc).subarray(721));
 
     // Run again with the same resume point: nothing is produced twice.
-    const again = await runCli(['feed', 'dbn', trunc, join(FIX, 'test_data.trades.v3.dbn.zst'), '--underlying', 'QQQ', '--resume', resume], { TOPIC_PREFIX: prefix });
+    const again = await cli(['feed', 'dbn', trunc, join(FIX, 'test_data.trades.v3.dbn.zst'), '--underlying', 'QQQ', '--resume', resume], { TOPIC_PREFIX: prefix });
     expect(again.code).toBe(0);
     const after = (await decodeAll(cfg, await readAll(cfg, INPUT_TOPICS.map((s) => topicName(cfg, s))))).filter((x) => x.ev.schema !== 'heartbeat.v1');
     expect(after).toHaveLength(3);

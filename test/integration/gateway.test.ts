@@ -5,28 +5,24 @@
 // replays them all.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import WebSocket from 'ws';
 import { defaultConfig, runCore, simulateSession, toSignalRows, type Config, type LevelPhysicsPayload } from '@snap/core';
 import {
   EnvelopeCodec,
-  EnvelopeProducer,
   SIGNALS_TOPIC,
   applyTopics,
   createKafka,
   createLogger,
   createTransactionalProducer,
   loadConfig,
-  signalRowToRecord,
   topicDeclarations,
   topicName,
 } from '@snap/platform';
+import { BIN, ROOT, produceSignalsTx } from './support';
 
 jest.setTimeout(180_000);
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'services', 'cli', 'bin', 'snap-engine.js');
 const run = randomBytes(4).toString('hex');
 const PREFIX = `t-gateway-${run}-`;
 const env: Record<string, string> = { TOPIC_PREFIX: PREFIX, SNAP_KAFKA_PARTITIONS: '3', LOG_LEVEL: 'info' };
@@ -51,19 +47,7 @@ let codec: EnvelopeCodec;
 let producer: Producer;
 const children: ChildProcessWithoutNullStreams[] = [];
 
-async function produceTick(i: number, commit: boolean): Promise<void> {
-  const ep = new EnvelopeProducer(producer, codec);
-  const tx = await producer.transaction();
-  const rows = tick(i).flatMap((p) => toSignalRows(p));
-  await ep.sendInTransaction(
-    tx,
-    topic,
-    'levels.signals.v1',
-    rows.map((r) => signalRowToRecord(r, { source: 'replay', ts_recv_ns: r.ts_event_ns })),
-  );
-  if (commit) await tx.commit();
-  else await tx.abort();
-}
+const produceTick = (i: number, commit: boolean): Promise<void> => produceSignalsTx(producer, codec, topic, tick(i).flatMap((p) => toSignalRows(p)), commit);
 
 interface Gateway {
   child: ChildProcessWithoutNullStreams;

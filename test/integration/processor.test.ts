@@ -2,7 +2,7 @@
 // real child process (`snap-engine feed sim`, `processor`, `run`, `replay`), each scenario under its own TOPIC_PREFIX.
 // Committed signals are read read_committed (kafkajs) and their count cross-checked with Kafka's own console
 // consumer (--isolation-level read_committed).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,6 @@ import type { Config, SignalRow } from '@snap/core';
 import {
   DEADLETTER_TOPIC,
   EnvelopeCodec,
-  INPUT_TOPICS,
   SIGNALS_TOPIC,
   createKafka,
   createLogger,
@@ -24,11 +23,10 @@ import {
   type SignalRecord,
 } from '@snap/platform';
 import { canonicalRow, compareRows, readRanges, readSignalRowsJsonl } from '@snap/processor';
+import { ROOT, startCli, type CliProcess, type CliResult } from './support';
 
 jest.setTimeout(600_000);
 
-const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'services', 'cli', 'bin', 'snap-engine.js');
 const KAFKA_CLI = join(ROOT, 'scripts', 'kafka-cli');
 const tmp = mkdtempSync(join(tmpdir(), 'it-processor-'));
 const quiet = createLogger({ write: () => undefined });
@@ -65,27 +63,16 @@ function scenario(what: string): Scenario {
   return { prefix, env, cfg: loadConfig({ env: { ...process.env, ...env } }) };
 }
 
-interface Done {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
+// Every child still running when the suite ends is killed (afterAll).
 const children = new Set<ChildProcess>();
-function start(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<Done>; out: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: ROOT });
-  children.add(child);
-  child.on('close', () => children.delete(child));
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Done>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done, out: () => stderr };
+function start(args: string[], env: Record<string, string>): CliProcess {
+  const p = startCli(args, env);
+  children.add(p.child);
+  p.child.on('close', () => children.delete(p.child));
+  return p;
 }
 
-async function cli(args: string[], env: Record<string, string>): Promise<Done> {
+async function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
   const r = await start(args, env).done;
   if (r.code !== 0) throw new Error(`snap-engine ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-2000)}`);
   return r;
@@ -378,5 +365,3 @@ describe('processor on Kafka', () => {
     expectNoDuplicates(rows);
   });
 });
-
-void INPUT_TOPICS;
