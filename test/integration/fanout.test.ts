@@ -31,7 +31,7 @@ import {
   topicName,
   type SignalRecord,
 } from '@snap/platform';
-import { RedisFeatureWriter, readLatestFeatures, readLevelFeatures, s3ClientFor, sampleSignalRow } from '@snap/lake-sink';
+import { RedisFeatureWriter, datasetFor, readLatestFeatures, readLevelFeatures, s3ClientFor, sampleSignalRow } from '@snap/lake-sink';
 import { readRanges } from '@snap/processor';
 import { sampleValue } from '../../packages/platform/src/envelope-samples';
 import { BIN, ROOT, produceSignalsTx, runCli, type CliResult } from './support';
@@ -529,18 +529,11 @@ describe('the real pipeline: feed sim → processor → sink lake (Gold + Bronze
     const count = async (glob: string) => Number((await con.runAndReadAll(`SELECT count(*) AS n FROM read_parquet('${join(root, glob)}', hive_partitioning = true)`)).getRowObjectsJS()[0]!.n);
     expect(await count('gold/levels/signals/**/*.parquet')).toBe(signals.length);
     // Bronze: data + heartbeats of each input topic = every committed record of that topic (a topic may hold only
-    // heartbeats, and DuckDB refuses a glob with no file: that is a count of 0).
-    const paths: Record<string, string> = {
-      'stocks.trades.v1': 'bronze/stocks/trades',
-      'stocks.quotes.v1': 'bronze/stocks/quotes',
-      'options.trades.v1': 'bronze/options/trades',
-      'options.greeks_snapshots.v1': 'bronze/options/greeks_snapshots',
-      'futures.trades.v1': 'bronze/futures/trades',
-      'futures.mbp10.v1': 'bronze/futures/mbp10',
-    };
+    // heartbeats, and DuckDB refuses a glob with no file: that is a count of 0). The schema → path mapping itself is
+    // pinned by the datasets unit test.
     for (const s of INPUT_TOPICS) {
       const n = counts.get(topicName(cfg2, s))!;
-      const data = n === 0 ? 0 : await count(`${paths[s]}/**/*.parquet`).catch(() => 0);
+      const data = n === 0 ? 0 : await count(`${datasetFor(s, s, ['bronze'])!.path}/**/*.parquet`).catch(() => 0);
       const hb = n === 0 ? 0 : await count(`bronze/heartbeats/stream=${s}/**/*.parquet`).catch(() => 0);
       expect([s, data + hb]).toEqual([s, n]);
     }
