@@ -19,7 +19,7 @@ import {
   topicDeclarations,
   topicName,
 } from '@snap/platform';
-import { BIN, ROOT, produceSignalsTx } from './support';
+import { BIN, ROOT, produceSignalsTx, until } from './support';
 
 jest.setTimeout(180_000);
 
@@ -67,16 +67,6 @@ function startGateway(args: string[]): Promise<Gateway> {
     });
     child.once('exit', (code) => reject(new Error(`gateway exited ${code} before listening:\n${stderr.slice(-3000)}`)));
   });
-}
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const health = async (g: Gateway) => (await fetch(`${g.url}healthz`)).json() as Promise<{ state: string; payloads: number; rows: number; skipped: number; clients: number }>;

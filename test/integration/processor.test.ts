@@ -23,7 +23,7 @@ import {
   type SignalRecord,
 } from '@snap/platform';
 import { canonicalRow, compareRows, readRanges, readSignalRowsJsonl } from '@snap/processor';
-import { ROOT, startCli, type CliProcess, type CliResult } from './support';
+import { ROOT, startCli, until, type CliProcess, type CliResult } from './support';
 
 jest.setTimeout(600_000);
 
@@ -104,7 +104,6 @@ async function committedSignals(topic: string): Promise<SignalRow[]> {
   return [...byPartition.keys()].sort().flatMap((p) => byPartition.get(p)!);
 }
 
-/** Kafka's own console consumer, read_committed: how many records a Java consumer sees in the topic. */
 /** Kafka's own console consumer, read_committed: how many signal records a plain Kafka user sees. */
 function consoleConsumerCount(topic: string, expected: number): number {
   const r = spawnSync(
@@ -158,13 +157,8 @@ function expectNoDuplicates(rows: SignalRow[]) {
   expect(new Set(keys).size).toBe(keys.length);
 }
 
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// Instances start, join and rebalance: their waits get 2 minutes.
+const GROUP_WAIT_MS = 120_000;
 
 /** The partition groups of an instance's latest assignment, from its structured log. */
 function lastGroups(log: string): number[] | null {
@@ -276,7 +270,7 @@ describe('processor on Kafka', () => {
       start(['feed', 'sim', '--seed', String(SEEDS[u]), '--underlying', u, '--start', START, '--duration', DURATION, '--speed', '2'], fo.env),
     );
     const p1 = start(['processor'], fo.env);
-    await waitFor('first committed signals', async () => (await highOf(signalsTopic)) > 0);
+    await until(async () => (await highOf(signalsTopic)) > 0, 'first committed signals', GROUP_WAIT_MS);
     p1.child.kill('SIGKILL');
     const k = await p1.done;
     expect(k.signal).toBe('SIGKILL');
@@ -284,12 +278,12 @@ describe('processor on Kafka', () => {
     // Scale out: two instances share the partition groups (SPY's and IWM's groups go to different members).
     const p2 = start(['processor'], fo.env);
     const p3 = start(['processor'], fo.env);
-    await waitFor('both instances own a group', () => (lastGroups(p2.out())?.length ?? 0) > 0 && (lastGroups(p3.out())?.length ?? 0) > 0 && lastGroups(p2.out())!.length + lastGroups(p3.out())!.length === 3);
+    await until(() => (lastGroups(p2.out())?.length ?? 0) > 0 && (lastGroups(p3.out())?.length ?? 0) > 0 && lastGroups(p2.out())!.length + lastGroups(p3.out())!.length === 3, 'both instances own a group', GROUP_WAIT_MS);
     for (const f of feeds) expect((await f.done).code).toBe(0);
     // Scale back in: p3 leaves (graceful), p2 takes over its group.
     p3.child.kill('SIGTERM');
     expect((await p3.done).code).toBe(0);
-    await waitFor('p2 owns every group again', () => lastGroups(p2.out())?.join(',') === '0,1,2');
+    await until(() => lastGroups(p2.out())?.join(',') === '0,1,2', 'p2 owns every group again', GROUP_WAIT_MS);
     // Its /healthz and /metrics (port 0 → the port it logged).
     const port = Number(/"http_port":(\d+)/.exec(p2.out())![1]);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);

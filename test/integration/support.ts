@@ -38,6 +38,20 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
 /** Runs `snap-engine <args>` to its end; a non-zero exit is returned, not thrown. */
 export const runCli = (args: string[], env: Record<string, string>): Promise<CliResult> => startCli(args, env).done;
 
+/**
+ * Polls `probe` until it returns a value other than undefined or false, and returns that value; throws naming `what`
+ * once `timeoutMs` has passed.
+ */
+export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Produces signal rows to `topic` in one transaction, then commits or aborts it. */
 export async function produceSignalsTx(producer: Producer, codec: EnvelopeCodec, topic: string, rows: SignalRow[], commit: boolean): Promise<void> {
   const ep = new EnvelopeProducer(producer, codec);
