@@ -20,8 +20,8 @@ import {
   topicName,
   type DeadLetterRecord,
 } from '@snap/platform';
-import { FakeMassiveServer, KafkaFeedSink, seededMarket, waitUntil, type FakeTick } from '@snap/feeds';
-import { BIN, ROOT, runCli, type CliResult } from './support';
+import { FakeMassiveServer, KafkaFeedSink, seededMarket, type FakeTick } from '@snap/feeds';
+import { BIN, ROOT, runCli, until, type CliResult } from './support';
 
 jest.setTimeout(240_000);
 
@@ -181,7 +181,7 @@ describe('graceful stop', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     // interrupt once the first records are in Kafka (the feed is mid-replay)
     const topic = topicName(cfg, 'stocks.quotes.v1');
-    await waitUntil(() => stderr.includes('"topics applied"'), 'topics applied', 60_000);
+    await until(() => stderr.includes('"topics applied"'), 'topics applied', 60_000);
     for (let i = 0; i < 200; i++) {
       const n = (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((a, p) => a + Number(p.high), 0);
       if (n > 0) break;
@@ -372,7 +372,7 @@ describe('feed massive', () => {
     child.stderr!.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
     const s = server;
-    await waitUntil(() => s.liveClients('stocks').some((c) => c.subscriptions.has('Q.SPY')) && s.liveClients('options').length > 0, 'feed connected and subscribed', 60_000);
+    await until(() => s.liveClients('stocks').some((c) => c.subscriptions.has('Q.SPY')) && s.liveClients('options').length > 0, 'feed connected and subscribed', 60_000);
 
     const published = s.step(20);
     s.injectRaw('stocks', '{"ev":"T","sym":"SPY",this is not json');
