@@ -4,24 +4,17 @@
 // field names (64-bit integers as decimal strings, c_char as one-character strings, MBP levels under `levels`);
 // the first line is the metadata object. Without --json the lines are a readable one-record-per-line text form.
 // A corrupt or truncated file prints every good record, then the error with its byte offset on stderr, exit 1.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@snap/platform';
 import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, decodeDbn, esSimMetadata, metadataToJson, recordToJson, recordToText, simulateEs } from '@snap/dbn';
 // The core market simulator is used here only as an event source.
 import { MarketSim, mulberry32 } from '@snap/core';
+import { parseDurationMs } from '../args';
 
 async function writeOut(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
-}
-
-/** "10m", "90s", "1h", "500ms", or a bare number of seconds → ns. */
-export function parseDurationNs(text: string): bigint {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`--duration: expected e.g. 10m, 90s, 1h or 500ms, got "${text}"`);
-  const mult = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return BigInt(Math.round(Number(m[1]) * mult));
 }
 
 async function dump(file: string, opts: { json?: boolean; limit?: string }): Promise<void> {
@@ -53,7 +46,7 @@ async function dump(file: string, opts: { json?: boolean; limit?: string }): Pro
   }
 }
 
-interface SimulateOpts { seed: string; duration: string; out: string; start: string; rate: string; startPrice: string; source: string; spySpot: string }
+interface SimulateOpts { seed: string; /** ms */ duration: number; out: string; start: string; rate: string; startPrice: string; source: string; spySpot: string }
 
 /**
  * ES records from core/sim's agent-based market (SPY book, dealers, options; ES rendered through a basis), so DBN
@@ -87,7 +80,7 @@ async function simulate(opts: SimulateOpts): Promise<void> {
   const sim = {
     seed,
     startNs: BigInt(startMs) * 1_000_000n,
-    durationNs: parseDurationNs(opts.duration),
+    durationNs: BigInt(opts.duration) * 1_000_000n,
     eventsPerSecond: Number(opts.rate),
     startPrice: Number(opts.startPrice),
   };
@@ -120,7 +113,7 @@ export function register(program: Command) {
     .command('simulate')
     .description('write a seeded simulated ES session as GLBX.MDP3 mbp-10 and trades DBN v3 zstd files')
     .option('--seed <n>', 'PRNG seed', '1')
-    .option('--duration <d>', 'session length (e.g. 10m, 90s, 1h)', '10m')
+    .addOption(new Option('--duration <d>', 'session length (e.g. 10m, 90s, 1h)').argParser(parseDurationMs).default(10 * 60_000, '10m'))
     .option('--out <dir>', 'output directory', 'dbn-data')
     .option('--start <iso>', 'session start (UTC)', '2026-01-15T14:30:00Z')
     .option('--rate <n>', 'mean book events per second', '20')

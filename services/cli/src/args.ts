@@ -1,0 +1,13 @@
+// Argument parsers shared by the CLI commands (commander `argParser`s: a bad value is a usage error naming the option).
+import { InvalidArgumentError } from 'commander';
+
+/** "120s", "2m", "500ms", "1h", "1.5m"; a bare number is seconds. Milliseconds, > 0. */
+export function parseDurationMs(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
+  if (!m) throw new InvalidArgumentError(`expected a duration like 120s, 2m, 500ms (got ${JSON.stringify(text)})`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const ms = Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+  if (ms <= 0) throw new InvalidArgumentError(`duration must be positive (got ${JSON.stringify(text)})`);
+  return ms;
+}
