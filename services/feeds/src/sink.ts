@@ -74,12 +74,15 @@ export interface OrderedSinkOptions {
   defaultKey?: string;
 }
 
+/** JSON.stringify replacer: 64-bit integers as decimal strings (JSON numbers would round them). */
+const bigintAsString = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
+
 /** The normalized event as a JSONL line: what a dead letter of a normalized event carries as raw bytes. */
 export function eventRawBytes(ev: InputEvent): Buffer {
   try {
     return Buffer.from(formatEventLine(ev));
   } catch {
-    return Buffer.from(JSON.stringify(ev, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+    return Buffer.from(JSON.stringify(ev, bigintAsString));
   }
 }
 
@@ -337,7 +340,7 @@ export class JsonlFeedSink extends OrderedFeedSink {
   protected async writeDeadLetter(d: DeadLetter): Promise<void> {
     this.dlOut ??= createWriteStream(this.deadLetterPath, { encoding: 'utf8', flags: this.jopts.append ? 'a' : 'w' });
     const { raw, ...rest } = d;
-    const line = JSON.stringify({ schema_name: 'deadletter.v1', schema_version: 1, ...rest, raw_base64: raw.toString('base64') }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const line = JSON.stringify({ schema_name: 'deadletter.v1', schema_version: 1, ...rest, raw_base64: raw.toString('base64') }, bigintAsString);
     await this.writeLine(this.dlOut, line);
   }
 
