@@ -10,15 +10,7 @@ import { createLogger, loadConfig, systemClock, type Logger } from '@snap/platfo
 import { FakeMassiveServer, generateOptionChain, InProcessBusSink, MassiveFeed, seededMarket } from '@snap/feeds';
 import { GoldParquetSink, JsonlPayloadSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from '@snap/processor';
 import { GatewayError, startEmbeddedGateway, type EmbeddedGateway } from '@snap/gateway';
-
-/** "10m", "90s", "1h", "500ms"; a bare number is seconds. */
-export function parseDemoDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
-  if (!m) throw new InvalidArgumentError(`expected a duration like 10m, 90s (got ${JSON.stringify(text)})`);
-  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's').toLowerCase() as 'ms' | 's' | 'm' | 'h']);
-  if (ms <= 0) throw new InvalidArgumentError(`duration must be positive (got ${JSON.stringify(text)})`);
-  return ms;
-}
+import { parseDurationMs } from '../args';
 
 const seedArg = (text: string) => {
   if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`expected a non-negative integer seed (got ${JSON.stringify(text)})`);
@@ -105,7 +97,7 @@ export function register(program: Command) {
     .command('demo')
     .description('embedded demo: simulator → in-process bus → core → Gold Parquet (ZSTD) under DATA_ROOT, with a live summary')
     .option('--seed <n>', 'simulator seed', seedArg, 1)
-    .option('--duration <dur>', 'event-time length of the simulated session', parseDemoDuration, 5 * 60_000)
+    .option('--duration <dur>', 'event-time length of the simulated session (10m, 90s, 500ms; a bare number is seconds)', parseDurationMs, 5 * 60_000)
     .option('--out <dir>', 'lake root for the Gold Parquet (default: config lake.data_root / DATA_ROOT)')
     .option('--payloads <file>', 'also write every §6.4 payload as JSONL')
     .option('--serve [port]', 'serve the live dashboard (default port: gateway.port); keeps serving after the simulation until Ctrl-C', portArg)
