@@ -114,10 +114,13 @@ it('demo --serve: the dashboard shows spot and scored level rows, updates them i
 
   await page.waitForSelector('#level-rows tr[data-level-id]', { timeout: 30_000 });
   await page.waitForSelector('body[data-conn="live"]');
-  const spot = Number(await page.textContent('#spot'));
+  // Read the header in one evaluation: the page updates every tick, so two separate reads can straddle a tick.
+  const header = await page.evaluate(() => ({ spot: document.querySelector('#spot')?.textContent, bid: document.querySelector('#bid')?.textContent, ask: document.querySelector('#ask')?.textContent }));
+  const spot = Number(header.spot);
   expect(spot).toBeGreaterThan(600);
   expect(spot).toBeLessThan(760);
-  expect(Number(await page.textContent('#bid'))).toBeLessThanOrEqual(spot);
+  expect(Number(header.bid)).toBeLessThanOrEqual(spot);
+  expect(Number(header.ask)).toBeGreaterThanOrEqual(spot);
 
   const rows = await rowsOf(page);
   expect(rows.length).toBeGreaterThan(0);
