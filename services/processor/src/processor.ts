@@ -173,7 +173,7 @@ export class Processor {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
         if (isStale() || this.stopping) return;
-        const processed = await this.onBatch(batch.topic, batch.partition, batch.messages, resolveOffset, () => {
+        const processed = await this.onBatch(batch.topic, batch.partition, batch.messages, resolveOffset, isStale, () => {
           this.notePosition(batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n, BigInt(batch.highWatermark));
         });
         if (processed) await heartbeat();
@@ -312,11 +312,28 @@ export class Processor {
     return { task, producer };
   }
 
-  private onBatch(topic: string, partition: number, messages: KafkaMessage[], resolveOffset: (o: string) => void, consumed: () => void): Promise<boolean> {
+  private onBatch(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    resolveOffset: (o: string) => void,
+    isStale: () => boolean,
+    consumed: () => void,
+  ): Promise<boolean> {
     return this.locked(async () => {
       if (!this.assigned.has(partition)) return false;
       const st = await this.group(partition);
       if (!st) return false;
+      // Checked again here, not only on entry: the batch may have been fetched before its group's task was (re)built
+      // — while this call waited for the lock, or just now in group() — e.g. after a failed or fenced commit dropped
+      // the task while more batches of the same fetch were queued. Such a batch starts at the consumer's old
+      // position, past the restored offsets, so ingesting it would silently skip records (ingest() accepts offset
+      // jumps: transaction markers). buildGroup() seeked every input; kafkajs reports the batch stale until the next
+      // fetch applies that seek and re-delivers from the restored offsets.
+      if (isStale()) {
+        this.log.debug('stale batch dropped (fetched before its partition group was rebuilt)', { group: partition, topic, first_offset: messages[0]?.offset ?? null });
+        return false;
+      }
       const { task } = st;
       for (const m of messages) {
         const off = BigInt(m.offset);
