@@ -201,11 +201,13 @@ describe('determinism and snapshots', () => {
   it('snapshot → JSON → restore after EVERY event of a simulated session continues byte-identically', () => {
     // A restore between any two events: the last quote used for aggressor classification, a half-built sweep
     // cluster, the velocity window, the next boundary… whatever the engine remembers must be in snapshot().
-    for (const cfg of cfgs) {
-      const evs = [...simulateSession({ seed: 21, durationMs: 20_000, underlying: 'SPY' })];
+    // Seed 69 has a momentum burst with detected sweeps in its first 20 s (so clusters are open at many restores).
+    for (const [cfg, seed] of cfgs.flatMap((c) => [21, 69].map((sd) => [c, sd] as const))) {
+      const evs = [...simulateSession({ seed, durationMs: 20_000, underlying: 'SPY' })];
       const end = evs[evs.length - 1]!.ts_event_ns + 1_000_000_000n;
       const whole = runCore(cfg, 'SPY', evs, end);
       expect(whole.length).toBeGreaterThan(50);
+      if (seed === 69) expect(whole.some((p) => p.levels.some((l) => l.tape.sweep.detected))).toBe(true);
       let engine = new SnapEngine(cfg, 'SPY');
       const out: LevelPhysicsPayload[] = [];
       for (const ev of evs) {

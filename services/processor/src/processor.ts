@@ -296,6 +296,19 @@ export class Processor {
         this.log.warn('changelog snapshot and committed offset differ; resuming from the snapshot (it matches the state)', { group: p, topic, snapshot: snapOff, committed: off.toString() });
       }
       const start = snapOff !== undefined ? BigInt(snapOff) : off;
+      if (start < low) {
+        // Retention (or a delete-records) removed input this group never released: the consumer will be reset to the
+        // log start and the output after it cannot equal an uninterrupted run. Say so instead of skipping silently.
+        // Records stamped with event time are aged by it: replaying an old session into topics with time-based
+        // retention deletes closed segments at the broker's next retention check.
+        this.log.error('input records were deleted before this partition group processed them; output is not exactly-once from here', {
+          group: p,
+          topic,
+          resume_offset: start.toString(),
+          log_start_offset: low.toString(),
+          lost_records: (low - start).toString(),
+        });
+      }
       this.positions.set(tpKey(topic, p), { at: start, high: ends.get(p)?.high ?? 0n });
     }
     const task = new PartitionGroupTask({ cfg: this.cfg, group: p, streams, startOffsets, snapshot, nowNs: () => this.clock.nowNs(), onTick: (s) => this.metrics.tickSeconds.observe(s) });
