@@ -87,7 +87,7 @@ export class KafkaFeedSink extends OrderedFeedSink {
   protected async writeEvent(ev: InputEvent): Promise<void> {
     const topic = this.kopts.topicFor(ev.schema);
     const value = await this.encode(topic, ev.schema, ev);
-    await this.append(topic, { key: ev.key, value, partition: partitionForKey(ev.key, this.kopts.partitions), timestamp: eventTimeMs(ev.ts_event_ns) });
+    await this.append(topic, { key: ev.key, value, partition: partitionForKey(ev.key, this.kopts.partitions) });
   }
 
   protected async writeHeartbeat(hb: Heartbeat, streams: readonly InputSchema[]): Promise<void> {
@@ -95,10 +95,7 @@ export class KafkaFeedSink extends OrderedFeedSink {
     const msgs: Pending[] = [];
     for (const s of streams) {
       const topic = this.kopts.topicFor(s);
-      msgs.push({
-        topic,
-        message: { key: hb.key, value: await this.encode(topic, 'heartbeat.v1', hb), partition: partitionForKey(hb.key, this.kopts.partitions), timestamp: eventTimeMs(hb.ts_event_ns) },
-      });
+      msgs.push({ topic, message: { key: hb.key, value: await this.encode(topic, 'heartbeat.v1', hb), partition: partitionForKey(hb.key, this.kopts.partitions) } });
     }
     for (const m of msgs) await this.append(m.topic, m.message);
   }
@@ -192,12 +189,4 @@ function groupByTopic(batch: Pending[]): TopicMessages[] {
     list.push(p.message);
   }
   return [...by].map(([topic, messages]) => ({ topic, messages }));
-}
-
-/**
- * Kafka record timestamps carry event time (ms), not produce time, so offsets-for-times (`snap-engine replay
- * --from-time`, Kafka's own tools) find exactly the records of an event-time range.
- */
-function eventTimeMs(tsNs: bigint): string {
-  return (tsNs / 1_000_000n).toString();
 }
