@@ -46,7 +46,9 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
     'cleanup.policy': 'delete',
     'retention.ms': String(retentionMs),
     'retention.bytes': '-1',
-    'message.timestamp.type': 'CreateTime',
+    // Retention must count from when a record reached the broker: a replay of a historical session (DBN files,
+    // simulated dates) carries event times far past retention.ms and would be deleted at the next retention check.
+    'message.timestamp.type': 'LogAppendTime',
     'min.insync.replicas': minIsr,
   });
   return [
