@@ -31,10 +31,6 @@ const env: Record<string, string> = {
   SNAP_KAFKA_TRANSACTIONAL_ID_PREFIX: `${prefix}processor`,
   SNAP_PROCESSOR_SESSION_TIMEOUT_MS: '6000',
   SNAP_PROCESSOR_COMMIT_EVERY_TICKS: '8',
-  // The simulated session is dated 2025-12-22 and records carry event time as their Kafka timestamp: with the default
-  // 7-day time retention the broker deletes every closed segment at its next retention check (every 5 min here),
-  // input and signals alike, mid-test. Keep this data for 100 years of record time.
-  SNAP_KAFKA_RETENTION_MS: String(100 * 365 * 24 * 3_600_000),
   SNAP_HTTP_PORT: '0',
   LOG_LEVEL: 'info',
 };
