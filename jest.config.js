@@ -7,5 +7,9 @@ module.exports = {
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     // End-to-end runs of the CLI on the embedded default (no servers): `npx jest --selectProjects e2e`.
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // Fault injection over real servers (broker stop/start, leader kill, store restarts, poison records, shared
+    // clusters): `npm run test:faults`. Each test starts the servers it breaks on its own ports (scripts/stack with
+    // SNAP_RUN_DIR), so the main stack is never disturbed. See docs/reliability.md.
+    { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
   ],
 };
