@@ -4,7 +4,9 @@
 # so a fresh clone (or `git clean`) never loses the multi-minute downloads and builds.
 
 SNAP_CACHE=${SNAP_CACHE:-$HOME/.cache/snap-engine}
-RUN_DIR=$SNAP_CACHE/run
+# SNAP_RUN_DIR: where pid files, data and logs live. A second, independent stack (fault tests: own ports, own data)
+# sets it to another directory and reuses the same download/build cache.
+RUN_DIR=${SNAP_RUN_DIR:-$SNAP_CACHE/run}
 LOG_DIR=$RUN_DIR/logs
 
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}

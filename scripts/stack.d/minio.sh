@@ -24,7 +24,7 @@ minio_health() {
 minio_start() {
   require_free_port minio "$MINIO_PORT" || return 1
   require_free_port minio "$MINIO_CONSOLE_PORT" || return 1
-  rm -rf "$MINIO_RUN"
+  # Data survives a restart (buckets, objects); `scripts/stack reset minio` wipes it.
   mkdir -p "$MINIO_RUN/data"
   : >"$LOG_DIR/minio.log"
   # MINIO_CI_CD: single local drive on the root disk is intended here; MINIO_UPDATE=off: never phone home.
@@ -32,6 +32,8 @@ minio_start() {
     MINIO_CI_CD=on MINIO_UPDATE=off MINIO_BROWSER=on \
     "$MINIO_BIN" server "$MINIO_RUN/data" --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT"
 }
+
+minio_wipe() { rm -rf "$MINIO_RUN"; }
 
 minio_describe() {
   printf 'minio|http://127.0.0.1:%s|S3 API, console http://127.0.0.1:%s, user %s' "$MINIO_PORT" "$MINIO_CONSOLE_PORT" "$MINIO_ROOT_USER"

@@ -14,13 +14,14 @@ redis_health() {
 
 redis_start() {
   require_free_port redis "$REDIS_PORT" || return 1
-  rm -rf "$REDIS_RUN"
   mkdir -p "$REDIS_RUN"
   : >"$LOG_DIR/redis.log"
   # No persistence: the stack is for tests and local runs; features in Redis are a cache of the signals topic.
   launch redis "$LOG_DIR/redis.log" "$(command -v redis-server)" --port "$REDIS_PORT" --bind 127.0.0.1 \
     --daemonize no --save '' --appendonly no --dir "$REDIS_RUN" --protected-mode yes
 }
+
+redis_wipe() { rm -rf "$REDIS_RUN"; }
 
 redis_describe() {
   printf 'redis|redis://127.0.0.1:%s|%s' "$REDIS_PORT" "$(redis-server --version 2>/dev/null | awk '{print $1" "$3}' | tr -d 'v=')"
