@@ -15,6 +15,7 @@ export * from './levels';
 export * from './score';
 export * from './runway';
 export * from './merge';
+export * from './plausibility';
 export * from './state-codec';
 export * from './snap-engine';
 export * from './sim';
