@@ -16,6 +16,8 @@ export * from './score';
 export * from './runway';
 export * from './merge';
 export * from './plausibility';
+export * from './lateness';
 export * from './state-codec';
 export * from './snap-engine';
 export * from './sim';
+export * from './event-time';
