@@ -208,6 +208,16 @@ export const ConfigSchema = z.object({
       commit_every_ticks: z.number().int().positive().default(40),
       /** Consumer-group session timeout: how long a SIGKILLed instance keeps its partitions before a peer takes over. */
       session_timeout_ms: z.number().int().min(6000).default(10_000),
+      /** /healthz turns 503 when a partition group has input (lag, or fetched but unreleased records) yet released nothing for this long. */
+      stall_timeout_ms: z.number().int().min(1000).default(60_000),
+    })
+    .prefault({}),
+  ordering: z
+    .object({
+      /** What every path (run, demo, processor, replay) does with a record older than its stream's (schema, underlying) event time, beyond late_tolerance_ms (lateness.ts). */
+      late_policy: z.enum(['dead_letter', 'clamp']).default('dead_letter'),
+      /** Records late by at most this much are clamped to the stream's event time whatever the policy. */
+      late_tolerance_ms: z.number().int().nonnegative().default(0),
     })
     .prefault({}),
   http: z.object({ port: z.number().int().min(0).max(65535).default(9464) }).prefault({}),

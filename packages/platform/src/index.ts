@@ -7,3 +7,4 @@ export * from './lake';
 export * from './envelope-codec';
 export * from './topics';
 export * from './kafka';
+export * from './kafka-ids';

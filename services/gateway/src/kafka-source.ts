@@ -4,7 +4,7 @@
 // start(), or at its beginning with fromBeginning; the group is deleted on stop.
 import { hostname } from 'node:os';
 import type { Config, LevelPhysicsPayload } from '@snap/core';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
+import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, ephemeralGroupId, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { TickRegrouper } from './regroup';
 import { GatewayError } from './server';
@@ -44,7 +44,7 @@ export class KafkaSignalsSource {
 
   constructor(private readonly opts: KafkaSignalsSourceOptions) {
     this.topic = topicName(opts.cfg, SIGNALS_TOPIC);
-    this.groupId = opts.groupId ?? `snap-gateway-${hostname()}-${process.pid}-${Date.now()}`;
+    this.groupId = opts.groupId ?? ephemeralGroupId(opts.cfg, `snap-gateway-${hostname()}-${process.pid}-${Date.now()}`);
     this.kafka = createKafka(opts.cfg, { logger: opts.log, clientId: `${opts.cfg.kafka.client_id}-gateway-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
     // A reader: it never registers, so it must not touch subject compatibility either.

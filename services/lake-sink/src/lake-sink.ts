@@ -2,7 +2,7 @@
 // S3/MinIO or a local DATA_ROOT, exactly-once by deterministic object names (windows.ts has the boundary rule;
 // docs/fanout.md the argument).
 import type { Config } from '@snap/core';
-import { INPUT_TOPICS, SIGNALS_TOPIC, topicName, type Decoded, type Logger } from '@snap/platform';
+import { INPUT_TOPICS, SIGNALS_TOPIC, lakeSinkGroupId, topicName, type Decoded, type Logger } from '@snap/platform';
 import { datasetFor, type LakeTier } from './datasets';
 import { EnvelopeConsumer, type AssignedPartition, type EnvelopeHandler } from './envelope-consumer';
 import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
@@ -138,7 +138,7 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   const topics = [...(tiers.includes('gold') ? [topicName(cfg, SIGNALS_TOPIC)] : []), ...(tiers.includes('bronze') ? INPUT_TOPICS.map((t) => topicName(cfg, t)) : [])];
   const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });
   const consumer = new EnvelopeConsumer(
-    { cfg, topics, groupId: opts.groupId ?? cfg.lake.sink_group_id, name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms },
+    { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms },
     handler,
   );
   const onSignal = () => void consumer.stop();

@@ -2,7 +2,7 @@
 // Offsets are committed after each batch's pipeline is acknowledged. A crash in between replays the batch, which the
 // compare-and-set on event time makes harmless: the same rows rewrite the same values, older ones lose.
 import type { Config } from '@snap/core';
-import { SIGNALS_TOPIC, recordToSignalRow, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
+import { SIGNALS_TOPIC, recordToSignalRow, redisSinkGroupId, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
 import Redis from 'ioredis';
 import { RedisFeatureWriter, type FeatureWriteResult } from './redis-features';
 import { EnvelopeConsumer, type EnvelopeHandler } from './envelope-consumer';
@@ -41,7 +41,7 @@ export async function runRedisSink(opts: RedisSinkOptions): Promise<{ redis: Red
   const redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   await redis.connect();
   const handler = new RedisSignalsHandler(new RedisFeatureWriter(redis, { keyPrefix: cfg.redis.key_prefix, ttlSeconds: cfg.redis.ttl_s }), logger);
-  const consumer = new EnvelopeConsumer({ cfg, topics: [topicName(cfg, SIGNALS_TOPIC)], groupId: opts.groupId ?? cfg.redis.sink_group_id, name: 'redis sink', logger, untilIdle: opts.untilIdle }, handler);
+  const consumer = new EnvelopeConsumer({ cfg, topics: [topicName(cfg, SIGNALS_TOPIC)], groupId: opts.groupId ?? redisSinkGroupId(cfg), name: 'redis sink', logger, untilIdle: opts.untilIdle }, handler);
   const onSignal = () => void consumer.stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

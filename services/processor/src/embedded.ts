@@ -4,7 +4,20 @@
 // and a Kafka run over the same events yield the same payloads.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { DeterministicMerge, INPUT_SCHEMA_RANK, SnapEngine, toSignalRows, type Config, type InputEvent, type InputSchema, type LevelPhysicsPayload } from '@snap/core';
+import {
+  DATA_INPUT_SCHEMAS,
+  DeterministicMerge,
+  INPUT_SCHEMA_RANK,
+  LatenessGuard,
+  SnapEngine,
+  checkPlausible,
+  latenessRuleOf,
+  toSignalRows,
+  type Config,
+  type DataInputSchema,
+  type InputEvent,
+  type LevelPhysicsPayload,
+} from '@snap/core';
 import { GoldSignalWriter, type Logger, type ParquetFileWritten } from '@snap/platform';
 
 export interface EmbeddedSink {
@@ -19,11 +32,17 @@ export interface EmbeddedOptions {
   source: Iterable<InputEvent> | AsyncIterable<InputEvent>;
   sinks: EmbeddedSink[];
   /**
-   * 'by-schema': split the source into one stream per schema (as the Kafka topics are) and re-merge them with
-   * DeterministicMerge — the source's global order stands in for per-stream heartbeats. 'single': feed the engine
-   * in source order (what `run --input` promises: file order).
+   * Both modes split the source into one stream per data schema (as the Kafka topics are: heartbeats go into every
+   * stream, as the feeds fan them out), judge each record by the one lateness rule (core lateness.ts) and the
+   * plausibility check, and re-merge the streams with DeterministicMerge — exactly what the processor does.
+   * 'by-schema' (the demo, live sources): the source's global order stands in for a heartbeat into every stream after
+   * each record, so output streams out as the source advances. 'single' (`run --input`): no such assumption — only the
+   * file's own records and heartbeats move each stream, the end of the file drains the merge; on any log this gives
+   * what the processor gives on the same records.
    */
   streams?: 'by-schema' | 'single';
+  /** Called for every record the lateness rule or the plausibility check refuses (it is not applied). */
+  onDeadLetter?: (ev: InputEvent, reason: string, errorClass: 'LateRecord' | 'Implausible') => void;
   log?: Logger;
   /** Called every `progressEvery` events with running counts. */
   onProgress?: (s: EmbeddedStats) => void;
@@ -38,9 +57,12 @@ export interface EmbeddedStats {
   signalRows: number;
   firstNs: bigint | null;
   lastNs: bigint | null;
+  /** Records refused: late beyond the tolerance (ordering.late_policy = dead_letter), or implausible. */
+  deadLettered: { late: number; implausible: number };
+  /** Late records clamped to their stream's event time. */
+  clamped: number;
 }
 
-const SCHEMAS = Object.keys(INPUT_SCHEMA_RANK) as InputSchema[];
 
 /**
  * Runs the bus to the end of the source. Like the Kafka processor, it emits only the ticks the events close: the end of
@@ -50,7 +72,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
   const { cfg, sinks } = opts;
   const underlyings = new Set(cfg.underlyings);
   const engines = new Map<string, SnapEngine>();
-  const stats: EmbeddedStats = { events: 0, skipped: 0, payloads: 0, signalRows: 0, firstNs: null, lastNs: null };
+  const stats: EmbeddedStats = { events: 0, skipped: 0, payloads: 0, signalRows: 0, firstNs: null, lastNs: null, deadLettered: { late: 0, implausible: 0 }, clamped: 0 };
   const every = opts.progressEvery ?? 50_000;
   const emit = (ps: LevelPhysicsPayload[]) => {
     for (const p of ps) {
@@ -59,10 +81,12 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
       for (const s of sinks) s.onPayload(p);
     }
   };
-  const apply = (ev: InputEvent) => {
-    if (!underlyings.has(ev.key)) {
-      stats.skipped++;
-      return;
+  const applyItem = ({ ev }: { ev: InputEvent }) => {
+    if (ev.schema === 'heartbeat.v1') {
+      if (ev.key === '' || ev.key === '*') {
+        for (const eng of engines.values()) emit(eng.push(ev));
+        return;
+      }
     }
     let eng = engines.get(ev.key);
     if (!eng) {
@@ -71,30 +95,63 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
     }
     emit(eng.push(ev));
   };
-  const merge = opts.streams === 'single' ? null : new DeterministicMerge<InputEvent>(SCHEMAS, (e) => INPUT_SCHEMA_RANK[e.schema]);
-  const offsets = new Map<InputSchema, bigint>();
-  let lastTs: bigint | null = null;
+  const ordered = opts.streams !== 'single';
+  // Every item carries its stream's rank (heartbeats too, as a heartbeat record on that stream's topic does).
+  const merge = new DeterministicMerge<{ ev: InputEvent; rank: number }>(DATA_INPUT_SCHEMAS, (x) => x.rank);
+  const guard = new LatenessGuard(latenessRuleOf(cfg));
+  const offsets = new Map<DataInputSchema, bigint>();
+  /** Per stream: the last placement (the merge needs each stream in order; see PartitionGroupTask.ingest). */
+  const placed = new Map<DataInputSchema, bigint>();
+  let clock: bigint | null = null;
+  const pushInto = (s: DataInputSchema, ev: InputEvent, tsNs: bigint) => {
+    const off = offsets.get(s) ?? 0n;
+    offsets.set(s, off + 1n);
+    const last = placed.get(s);
+    const at = last !== undefined && last > tsNs ? last : tsNs;
+    placed.set(s, at);
+    merge.push(s, at, off, { ev, rank: INPUT_SCHEMA_RANK[s] });
+  };
+  const deadLetter = (ev: InputEvent, reason: string, cls: 'LateRecord' | 'Implausible') => {
+    if (cls === 'LateRecord') stats.deadLettered.late++;
+    else stats.deadLettered.implausible++;
+    opts.onDeadLetter?.(ev, reason, cls);
+  };
   for await (const ev of opts.source as AsyncIterable<InputEvent>) {
-    // The merge's single-source shortcut (advancing every stream to the last ts) is only valid for an ordered source.
-    // In 'single' mode a late event is the engine's to handle (applied to the next tick, never reordered).
-    if (merge && lastTs !== null && ev.ts_event_ns < lastTs) {
-      throw new Error(`embedded bus: source went back in time at event ${stats.events + 1} (${ev.schema} ts_event_ns ${ev.ts_event_ns} < ${lastTs})`);
-    }
-    lastTs = ev.ts_event_ns;
     stats.events++;
     stats.firstNs ??= ev.ts_event_ns;
     stats.lastNs = ev.ts_event_ns;
-    if (merge) {
-      const off = offsets.get(ev.schema) ?? 0n;
-      offsets.set(ev.schema, off + 1n);
-      merge.push(ev.schema, ev.ts_event_ns, off, ev);
-      // One ordered source: nothing earlier can still arrive on any stream (a heartbeat to every stream).
-      for (const s of SCHEMAS) if (s !== ev.schema) merge.advance(s, ev.ts_event_ns);
-      for (const e of merge.release()) apply(e);
-    } else apply(ev);
+    const wildcard = ev.schema === 'heartbeat.v1' && (ev.key === '' || ev.key === '*');
+    if (!wildcard && !underlyings.has(ev.key)) {
+      stats.skipped++;
+    } else if (ev.schema === 'heartbeat.v1') {
+      for (const s of DATA_INPUT_SCHEMAS) {
+        guard.check(s, ev);
+        pushInto(s, ev, ev.ts_event_ns);
+      }
+    } else {
+      const bad = checkPlausible(ev);
+      if (bad) deadLetter(ev, `implausible: ${bad}`, 'Implausible');
+      else {
+        const v = guard.check(ev.schema, ev);
+        if (v.kind === 'late') deadLetter(ev, v.reason, 'LateRecord');
+        else {
+          if (v.kind === 'clamped') stats.clamped++;
+          pushInto(ev.schema, v.event, v.event.ts_event_ns);
+        }
+      }
+    }
+    if (ordered) {
+      // One ordered source: nothing earlier can still arrive on any stream (a heartbeat into every stream).
+      if (clock === null || ev.ts_event_ns > clock) clock = ev.ts_event_ns;
+      for (const s of DATA_INPUT_SCHEMAS) {
+        merge.advance(s, clock);
+        guard.advance(s, ev.key, clock);
+      }
+    }
+    for (const e of merge.release()) applyItem(e);
     if (opts.onProgress && stats.events % every === 0) opts.onProgress(stats);
   }
-  if (merge) for (const e of merge.drain()) apply(e);
+  for (const e of merge.drain()) applyItem(e);
   for (const s of sinks) await s.close();
   opts.log?.info('embedded run complete', { ...stats, engines: [...engines.keys()] });
   return stats;

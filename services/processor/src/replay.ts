@@ -20,6 +20,8 @@ import {
   systemClock,
   topicDeclarations,
   topicName,
+  transactionalIdPrefix,
+  processorGroupId,
   waitForTopics,
   type Logger,
   type SignalRecord,
@@ -246,7 +248,7 @@ export class Replayer {
       if (!rows.length) continue;
       // A transaction per group: a failed replay leaves nothing visible to read_committed consumers; rerunning it
       // writes the same records again (the target topic is the operator's scratch space, not the live signals).
-      const producer = createTransactionalProducer(this.kafka, `${this.cfg.kafka.transactional_id_prefix}-replay-${target}-p${g}`);
+      const producer = createTransactionalProducer(this.kafka, `${transactionalIdPrefix(this.cfg)}-replay-${target}-p${g}`);
       await producer.connect();
       try {
         const tx = await producer.transaction();
@@ -354,7 +356,7 @@ export class Replayer {
         throw new ReplayError(`--group ${groupId}: cannot reset offsets on ${s.topic} (stop every member of the group first): ${(e as Error).message}`, '--group');
       }
     }
-    if (groupId === this.cfg.kafka.group_id) {
+    if (groupId === this.cfg.kafka.group_id || groupId === processorGroupId(this.cfg)) {
       // The processor restores state from its changelog; that state belongs to the old offsets. Tombstones make it
       // start from scratch at the new offsets.
       const changelog = topicName(this.cfg, CHANGELOG_TOPIC);

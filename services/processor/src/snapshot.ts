@@ -14,6 +14,8 @@ export interface GroupSnapshot {
   offsets: Record<string, string>;
   /** Per input topic: the largest ts_event_ns released so far (restores the merge watermark and the lateness check). */
   released_ts: Record<string, string>;
+  /** The lateness rule's watermarks at the release frontier: schema → underlying → ts (absent in older snapshots). */
+  late_marks?: Record<string, Record<string, string>>;
   /** Per underlying: SnapEngine.snapshot(). */
   engines: Record<string, unknown>;
   /** Per underlying: `source` of the last non-heartbeat event, stamped on its signal records. */

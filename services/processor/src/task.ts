@@ -2,7 +2,7 @@
 // deterministic merge → one SnapEngine per underlying → signal rows and dead letters out, plus the commit point
 // (offsets + snapshot) that makes the output exactly-once. The Kafka shell (processor.ts) and replay (replay.ts) both
 // drive this class, so live, failover and replay run the same code path.
-import { INPUT_SCHEMA_RANK, SnapshotError, toSignalRows, type Config, type DataInputSchema, type InputEvent, type SignalRow, type Source } from '@snap/core';
+import { INPUT_SCHEMA_RANK, LatenessGuard, SnapshotError, checkPlausible, latenessRuleOf, toSignalRows, type Config, type DataInputSchema, type InputEvent, type SignalRow, type Source } from '@snap/core';
 import type { DeadLetterRecord } from '@snap/platform';
 import { changelogKey, SNAPSHOT_VERSION, type GroupSnapshot } from './snapshot';
 import { createEngine, createMerge, restoreEngine, type EngineLike, type MergeLike } from './core-adapter';
@@ -16,7 +16,10 @@ export interface StreamSpec {
 }
 
 /** What the merge orders: an event for an engine, or a poison record whose dead letter is due once it is released. */
-type MergeItem = { kind: 'event'; topic: string; offset: bigint; event: InputEvent } | { kind: 'poison'; topic: string; offset: bigint; deadLetter: DeadLetterRecord };
+// `judged` is the record as the lateness rule saw it (replayed into the released-side guard when the item is released).
+type MergeItem =
+  | { kind: 'event'; topic: string; offset: bigint; event: InputEvent; judged: InputEvent }
+  | { kind: 'poison'; topic: string; offset: bigint; deadLetter: DeadLetterRecord; judged: InputEvent | null };
 
 export interface OutputRow {
   row: SignalRow;
@@ -85,6 +88,12 @@ export class PartitionGroupTask {
   private uncommittedReleases = 0;
   /** Events released into engines since the task started (metrics). */
   released = 0;
+  /** Records dead-lettered as implausible / late and records clamped, since the task started (metrics). */
+  readonly rejected = { implausible: 0, late: 0, clamped: 0 };
+  /** The lateness rule at ingest (verdicts) and at the release frontier (what a commit snapshots: a restored task
+   *  re-ingests everything unreleased, which must be judged against the state before it, not after). */
+  private readonly ingestGuard: LatenessGuard;
+  private readonly releasedGuard: LatenessGuard;
 
   constructor(opts: TaskOptions) {
     this.cfg = opts.cfg;
@@ -97,6 +106,8 @@ export class PartitionGroupTask {
     this.streams = new Map(opts.streams.map((s) => [s.topic, s]));
     this.merge = createMerge<MergeItem>(opts.streams.map((s) => ({ stream: s.topic, rank: INPUT_SCHEMA_RANK[s.schema] })));
     const snap = opts.snapshot;
+    this.ingestGuard = LatenessGuard.restore(latenessRuleOf(opts.cfg), snap?.late_marks);
+    this.releasedGuard = LatenessGuard.restore(latenessRuleOf(opts.cfg), snap?.late_marks);
     if (snap && snap.group !== opts.group) throw new SnapshotError(`snapshot for group ${snap.group} offered to group ${opts.group}`, changelogKey(opts.group));
     for (const s of opts.streams) {
       const fromSnap = snap?.offsets[s.topic];
@@ -147,18 +158,35 @@ export class PartitionGroupTask {
     this.next.set(topic, offset + 1n);
     this.buffered.get(topic)!.push(offset);
 
-    const poison = decoded instanceof Error ? poisonOf(decoded) : this.validate(spec, decoded);
+    let poison = decoded instanceof Error ? poisonOf(decoded) : this.validate(spec, decoded);
+    let judged: InputEvent | null = null;
+    let ev = decoded as InputEvent;
+    if (!poison) {
+      // The one lateness rule (core lateness.ts), also applied by the embedded runner: parity on any log.
+      judged = ev;
+      const v = this.ingestGuard.check(spec.schema, ev);
+      if (v.kind === 'late') {
+        poison = { reason: v.reason, errorClass: 'LateRecord', errorPath: 'ts_event_ns' };
+        this.rejected.late++;
+      } else {
+        if (v.kind === 'clamped') this.rejected.clamped++;
+        ev = v.event;
+      }
+    } else if (poison.errorClass === 'Implausible') this.rejected.implausible++;
     if (poison) {
       // Placed at the stream's last event time, it sorts after everything before it in this topic, so its dead letter
       // is released (and committed) exactly when its offset is: a restart never dead-letters it twice.
       const ts = this.lastTs.get(topic) ?? 0n;
       const deadLetter = this.deadLetterOf(spec, offset, key, raw, poison, decoded instanceof Error ? ts : (decoded as InputEvent).ts_event_ns);
-      this.merge.push(topic, ts, offset, { kind: 'poison', topic, offset, deadLetter });
+      this.merge.push(topic, ts, offset, { kind: 'poison', topic, offset, deadLetter, judged });
       return true;
     }
-    const ev = decoded as InputEvent;
-    this.lastTs.set(topic, ev.ts_event_ns);
-    this.merge.push(topic, ev.ts_event_ns, offset, { kind: 'event', topic, offset, event: ev });
+    // Placement never goes below the topic's last placement (several underlyings may share this partition; the merge
+    // needs each stream in order to release in offset order). With one underlying per partition it is ev's own time.
+    const last = this.lastTs.get(topic);
+    const at = last !== undefined && last > ev.ts_event_ns ? last : ev.ts_event_ns;
+    this.lastTs.set(topic, at);
+    this.merge.push(topic, at, offset, { kind: 'event', topic, offset, event: ev, judged: judged! });
     return true;
   }
 
@@ -215,6 +243,7 @@ export class PartitionGroupTask {
       group: this.group,
       offsets: Object.fromEntries([...offsets].map(([t, o]) => [t, o.toString()])),
       released_ts: Object.fromEntries([...this.releasedTs].map(([t, ts]) => [t, ts.toString()])),
+      late_marks: this.releasedGuard.snapshot(),
       engines,
       sources: Object.fromEntries(this.sources),
       commits: this.commits + 1,
@@ -241,6 +270,7 @@ export class PartitionGroupTask {
       this.bufferedHead.set(item.topic, 0);
     }
     this.uncommittedReleases++;
+    if (item.judged) this.releasedGuard.check(this.streams.get(item.topic)!.schema, item.judged);
     if (item.kind === 'poison') {
       this.pending.deadLetters.push(item.deadLetter);
       return;
@@ -288,10 +318,8 @@ export class PartitionGroupTask {
     if (!this.cfg.underlyings.includes(ev.key)) {
       return { reason: `key ${JSON.stringify(ev.key)} is not a configured underlying (${this.cfg.underlyings.join(',')})`, errorClass: 'UnknownUnderlying', errorPath: 'key' };
     }
-    const last = this.lastTs.get(spec.topic);
-    if (last !== undefined && ev.ts_event_ns < last) {
-      return { reason: `late record: ts_event_ns ${ev.ts_event_ns} < ${last} already seen on ${spec.topic}[${this.group}]`, errorClass: 'LateRecord', errorPath: 'ts_event_ns' };
-    }
+    const implausible = checkPlausible(ev);
+    if (implausible) return { reason: `implausible: ${implausible}`, errorClass: 'Implausible', errorPath: implausible.split(' ')[0]! };
     return null;
   }
 

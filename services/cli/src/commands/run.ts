@@ -42,16 +42,24 @@ export function register(program: Command) {
       }
       const sink = new JsonlPayloadSink(opts.out);
       const started = Date.now();
+      // The one lateness rule and the plausibility check (as in the processor): refused records are logged, the first
+      // ones each, then counted in the final line.
+      let refused = 0;
+      const onDeadLetter = (ev: InputEvent, reason: string, errorClass: string) => {
+        if (++refused <= 20) log.warn('record dead-lettered', { schema: ev.schema, key: ev.key, event_id: ev.event_id, error_class: errorClass, reason });
+        else if (refused === 21) log.warn('more records dead-lettered; counted in the final line');
+      };
       try {
         const stats = await runEmbedded({
           cfg,
           source: readEventsJsonl(opts.input),
           sinks: [sink],
           streams: 'single',
+          onDeadLetter,
           progressEvery: opts.progressEvery,
           onProgress: (s) => log.info('progress', { events: s.events, payloads: s.payloads, events_per_s: Math.round(s.events / Math.max(1e-3, (Date.now() - started) / 1000)) }),
         });
-        log.info('run complete', { input: opts.input, out: opts.out, events: stats.events, skipped_other_underlyings: stats.skipped, payloads: stats.payloads, wall_ms: Date.now() - started });
+        log.info('run complete', { input: opts.input, out: opts.out, events: stats.events, skipped_other_underlyings: stats.skipped, payloads: stats.payloads, dead_lettered: stats.deadLettered, clamped: stats.clamped, wall_ms: Date.now() - started });
       } catch (e) {
         await sink.close().catch(() => undefined);
         if (e instanceof EventLineError) {
