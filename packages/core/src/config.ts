@@ -273,13 +273,45 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Rules between keys that each pass alone but together contradict the physics. Each names two keys (`a`, `b`) that
+ * must satisfy a < b (or a ≤ b with `orEqual`).
+ */
+export interface CrossFieldRule {
+  a: string;
+  b: string;
+  orEqual?: boolean;
+  why: string;
+}
+
+export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
+  { a: 'score.reject_threshold', b: 'score.break_threshold', why: 'REJECT sits below CONTESTED, BREAK above it (score.ts); reversed, one score would be both' },
+  { a: 'barrier.r_vac', b: 'barrier.r_wall', why: 'a replenishment ratio below r_vac is VACUUM, above r_wall is WALL; reversed, one ratio would be both' },
+  { a: 'levels.touch_band', b: 'levels.monitor_band', orEqual: true, why: 'a touch (REJECT) is a level inside the monitored band' },
+  { a: 'tape.velocity_window_ms', b: 'tape.window_ms', orEqual: true, why: 'W_v is a sub-window of the tape window W_t' },
+  { a: 'tape.sweep_max_gap_ms', b: 'tape.sweep_max_span_ms', orEqual: true, why: 'a gap inside a sweep cluster cannot exceed the cluster span' },
+  { a: 'barrier.fill_match_ms', b: 'barrier.window_ms', orEqual: true, why: 'a fill is matched to a size drop inside the barrier window W_b' },
+  { a: 'barrier.window_ms', b: 'barrier.weak_baseline_ms', why: 'the WEAK baseline is a distribution of many barrier windows' },
+  { a: 'fuel.window_ms', b: 'fuel.wall_window_ms', orEqual: true, why: 'gamma walls accumulate over at least the fuel window W_g' },
+];
+
+const getPath = (obj: unknown, dotted: string): unknown => dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+
 /** Validates a raw (already merged) config object; the first bad value is reported by its dotted key. */
 export function parseConfig(raw: unknown): Config {
   const r = ConfigSchema.safeParse(raw ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const key = issue.path.join('.') || '(root)';
-  throw new ConfigError(`invalid config value at "${key}": ${issue.message}`, key);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = issue.path.join('.') || '(root)';
+    throw new ConfigError(`invalid config value at "${key}": ${issue.message}`, key);
+  }
+  for (const rule of CROSS_FIELD_RULES) {
+    const a = getPath(r.data, rule.a) as number;
+    const b = getPath(r.data, rule.b) as number;
+    if (rule.orEqual ? a <= b : a < b) continue;
+    throw new ConfigError(`invalid config: "${rule.a}" (${a}) must be ${rule.orEqual ? '≤' : '<'} "${rule.b}" (${b}): ${rule.why}`, rule.a);
+  }
+  return r.data;
 }
 
 export const defaultConfig = (): Config => parseConfig({});

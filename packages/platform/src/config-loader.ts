@@ -21,18 +21,59 @@ function deepMerge(a: Obj, b: Obj): Obj {
 
 /** The shape of a leaf in the schema decides how an env string is read. */
 function leafKind(dotted: string): 'number' | 'boolean' | 'array' | 'string' | undefined {
-  let s: any = ConfigSchema;
-  for (const p of dotted.split('.')) {
-    while (s?.def?.innerType) s = s.def.innerType; // unwrap default/prefault/optional
-    s = s?.def?.shape?.[p];
-    if (!s) return undefined;
-  }
-  while (s?.def?.innerType) s = s.def.innerType;
+  const s = schemaAt(dotted);
+  if (!s) return undefined;
   const t = s?.def?.type;
   return t === 'number' || t === 'boolean' || t === 'array' || t === 'string' ? t : 'string';
 }
 
+/** The schema node of a dotted key, unwrapped (default/prefault/optional), or undefined when the key is unknown. */
+function schemaAt(dotted: string): any {
+  let s: any = ConfigSchema;
+  for (const p of dotted ? dotted.split('.') : []) {
+    while (s?.def?.innerType) s = s.def.innerType;
+    s = s?.def?.shape?.[p];
+    if (!s) return undefined;
+  }
+  while (s?.def?.innerType) s = s.def.innerType;
+  return s;
+}
+
+/** Keys whose documented default is the empty string (prefixes): there '' is a real value, not a missing one. */
+function emptyAllowed(dotted: string): boolean {
+  const parts = dotted.split('.');
+  const d = parseConfig({}) as unknown as Obj;
+  let cur: unknown = d;
+  for (const p of parts) cur = cur && typeof cur === 'object' ? (cur as Obj)[p] : undefined;
+  return cur === '';
+}
+
+/**
+ * A config file's keys, checked against the schema: an unknown key (a typo like `tape.windw_ms`) would otherwise be
+ * dropped silently by zod and the default used; an empty string where the default is not empty would mean "unset" to
+ * a reader and "" to the program. Both stop the program naming the key path.
+ */
+export function checkFileKeys(obj: unknown, file: string, prefix = ''): void {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+    if (!prefix) throw new ConfigError(`config file ${file} must hold a JSON object`, '(file)');
+    return;
+  }
+  for (const [k, v] of Object.entries(obj as Obj)) {
+    const dotted = prefix ? `${prefix}.${k}` : k;
+    const node = schemaAt(dotted);
+    if (!node) throw new ConfigError(`unknown config key "${dotted}" (config file ${file})`, dotted);
+    if (typeof v === 'string' && v.trim() === '' && !emptyAllowed(dotted)) throw new ConfigError(`empty config value at "${dotted}" (config file ${file}): remove the key to use the default`, dotted);
+    if (node.def?.type === 'object') checkFileKeys(v, file, dotted);
+  }
+}
+
+/** An empty env value would silently mean "the default" (KAFKA_BROKERS= → localhost): refused, naming the variable. */
+function refuseEmpty(name: string, dotted: string, raw: string): void {
+  if (raw.trim() === '' && !emptyAllowed(dotted)) throw new ConfigError(`empty config value at "${dotted}" (env ${name} is set but empty): unset it to use the default`, dotted);
+}
+
 function coerceEnv(key: string, dotted: string, raw: string): unknown {
+  refuseEmpty(key, dotted, raw);
   switch (leafKind(dotted)) {
     case 'number': {
       const n = Number(raw);
@@ -52,15 +93,18 @@ function coerceEnv(key: string, dotted: string, raw: string): unknown {
   }
 }
 
+/** SNAP_ variables that are not config keys: the config file path, and scripts/stack's cache and run directories. */
+const NOT_CONFIG_ENV = new Set(['SNAP_CONFIG', 'SNAP_CACHE', 'SNAP_RUN_DIR']);
+
 export function envOverrides(env: NodeJS.ProcessEnv): Obj {
   const out: Obj = {};
   for (const [name, dotted] of Object.entries(ENV_ALIASES)) {
     const v = env[name];
-    if (v !== undefined && v !== '') setPath(out, dotted, coerceEnv(name, dotted, v));
+    if (v !== undefined) setPath(out, dotted, coerceEnv(name, dotted, v));
   }
   const sections = Object.keys((ConfigSchema as any).def.shape as object).sort((a, b) => b.length - a.length);
   for (const [name, v] of Object.entries(env)) {
-    if (!name.startsWith('SNAP_') || v === undefined || name === 'SNAP_CONFIG' || name === 'SNAP_CACHE') continue;
+    if (!name.startsWith('SNAP_') || v === undefined || NOT_CONFIG_ENV.has(name)) continue;
     const rest = name.slice(5).toLowerCase();
     // Section names may contain underscores (schema_registry), so match the longest known section first.
     const section = sections.find((s) => rest.startsWith(s + '_'));
@@ -87,6 +131,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     } catch (e) {
       throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`, '(file)');
     }
+    checkFileKeys(fromFile, file);
   }
   return parseConfig(deepMerge(deepMerge(fromFile, envOverrides(env)), opts.overrides ?? {}));
 }

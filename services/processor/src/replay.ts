@@ -96,12 +96,63 @@ export function parseOffsetSpec(text: string): { topic: string | null; partition
   });
 }
 
-/** ISO time or Unix ns. */
-export function parseTimeSpec(text: string, option: string): bigint {
-  if (/^\d{16,19}$/.test(text.trim())) return BigInt(text.trim());
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new ReplayError(`${option}: expected an ISO time (2025-12-22T15:00:00Z) or Unix ns, got ${JSON.stringify(text)}`, option);
-  return BigInt(ms) * 1_000_000n;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** The UTC offset (ms) of an IANA zone at a UTC instant. */
+function zoneOffsetMs(zone: string, utcMs: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(utcMs));
+  const f = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  return Date.UTC(f('year'), f('month') - 1, f('day'), f('hour'), f('minute'), f('second')) - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** Checks an IANA zone name (for --tz); returns it. */
+export function checkTimeZone(zone: string, option = '--tz'): string {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new ReplayError(`${option}: unknown time zone ${JSON.stringify(zone)} (an IANA name like America/New_York, or UTC)`, option);
+  }
+  return zone;
+}
+
+/**
+ * An event time: Unix ns, or ISO 8601 with an explicit zone (`Z` or `±HH:MM`), to the nanosecond. A time without a
+ * zone is refused unless `tz` (an IANA zone, `--tz`) says where it is: read in the machine's zone, a New York session
+ * time on a UTC host lands hours off and the replay silently covers the wrong range. Date-only strings are refused too
+ * (JavaScript reads them as UTC midnight, other tools as local midnight).
+ */
+export function parseTimeSpec(text: string, option: string, tz?: string): bigint {
+  const t = text.trim();
+  if (/^\d{16,19}$/.test(t)) return BigInt(t);
+  const m = ISO_TIME.exec(t);
+  if (!m) throw new ReplayError(`${option}: expected an ISO time with a zone (2025-12-22T15:00:00Z, 2025-12-22T10:00:00-05:00) or Unix ns, got ${JSON.stringify(text)}`, option);
+  const [, y, mo, d, h, mi, sec, frac, zone] = m;
+  const wallMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec ?? 0));
+  const check = new Date(wallMs);
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(sec ?? 0) > 59) {
+    throw new ReplayError(`${option}: ${JSON.stringify(text)} is not a valid date and time`, option);
+  }
+  let utcMs: number;
+  if (zone) {
+    if (zone.toUpperCase() === 'Z') utcMs = wallMs;
+    else {
+      const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+      const off = (Number(z[2]) * 60 + Number(z[3] ?? 0)) * 60_000 * (z[1] === '-' ? -1 : 1);
+      if (Math.abs(off) > 18 * 3_600_000) throw new ReplayError(`${option}: zone offset ${zone} is out of range`, option);
+      utcMs = wallMs - off;
+    }
+  } else if (tz) {
+    checkTimeZone(tz);
+    // The offset at the guessed instant, then once more at the corrected one (right across DST changes, except for
+    // wall times a spring-forward skips, which land an hour later, and fall-back repeats, which take the first).
+    let guess = wallMs - zoneOffsetMs(tz, wallMs);
+    guess = wallMs - zoneOffsetMs(tz, guess);
+    utcMs = guess;
+  } else {
+    throw new ReplayError(`${option}: ${JSON.stringify(text)} has no zone; add Z or an offset (2025-12-22T15:00:00Z, …-05:00) or give --tz America/New_York`, option);
+  }
+  const fracNs = frac ? BigInt(frac.padEnd(9, '0')) : 0n;
+  return BigInt(utcMs) * 1_000_000n + fracNs;
 }
 
 export class Replayer {
@@ -156,24 +207,34 @@ export class Replayer {
     const nParts = ends.get(this.inputs[0]!.topic)!.size;
     const groups = (this.opts.groups ?? [...Array(nParts).keys()]).filter((p) => p < nParts);
     const warm = this.opts.warmupFrom ?? 'earliest';
-    const byTime = async (topic: string, tsNs: bigint) =>
-      new Map((await this.admin.fetchTopicOffsetsByTimestamp(topic, msOf(tsNs))).map((x) => [x.partition, BigInt(x.offset)]));
+    // Positions by EVENT time (ts_event_ns), never offsets-for-times: topics carry LogAppendTime record timestamps, so
+    // those would name where a record arrived, not when it happened. The scan reads the partitions once; a real
+    // to-topic replay reads them anyway and fills emit_from as it goes (runConnected), so only a dry run, a group
+    // reset (resetGroup) or a --warmup-from time pays for it here.
+    const times: bigint[] = [];
+    if (warm !== 'earliest') times.push(warm);
+    const scanEmit = emitFrom !== null && (this.opts.dryRun || this.opts.target.kind === 'group');
+    if (scanEmit) times.push(emitFrom!);
+    const scanned = times.length
+      ? await this.eventTimePositions(
+          this.inputs.flatMap((s) => groups.map((g) => ({ topic: s.topic, partition: g, ...ends.get(s.topic)!.get(g)! }))),
+          times,
+        )
+      : null;
     const ranges: PartitionRange[] = [];
     const gp: GroupPlan[] = groups.map((group) => ({ group, topics: [] }));
     for (const s of this.inputs) {
       const e = ends.get(s.topic)!;
-      const warmOffsets = warm === 'earliest' ? null : await byTime(s.topic, warm);
-      const emitOffsets = emitFrom === null ? null : await byTime(s.topic, emitFrom);
       for (const g of gp) {
         const pe = e.get(g.group)!;
-        let start = warmOffsets ? (warmOffsets.get(g.group) ?? pe.high) : pe.low;
-        if (start < 0n) start = pe.high; // no record at/after that time
+        const found = scanned?.get(`${s.topic}:${g.group}`);
+        const start = warm === 'earliest' ? pe.low : found![0]!;
         ranges.push({ topic: s.topic, partition: g.group, from: start, until: pe.high });
-        const ef = emitOffsets?.get(g.group);
+        const ef = scanEmit ? found![times.length - 1]! : null;
         g.topics.push({
           topic: s.topic,
           warmup_from: start.toString(),
-          emit_from: ef === undefined ? null : (ef < 0n ? pe.high : ef).toString(),
+          emit_from: ef === null ? null : ef.toString(),
           end: pe.high.toString(),
           records: (pe.high - start).toString(),
         });
@@ -189,8 +250,8 @@ export class Replayer {
       groups: gp,
       note:
         t.kind === 'topic'
-          ? 'engines warm up over [warmup_from, emit start) with output suppressed; ticks at/after the emit start are written. emit_from offsets come from offsets-for-times on the record timestamp (informational).'
-          : 'the group\'s committed offsets on the input topics are set to emit_from (offsets-for-times) or the given offsets; for the processor group its changelog snapshots are deleted, so it restarts COLD there (not warm, not byte-identical to the original).',
+          ? 'engines warm up over [warmup_from, emit start) with output suppressed; ticks at/after the emit start are written. emit_from = the first offset whose ts_event_ns ≥ the emit start (event time, not append time).'
+          : 'the group\'s committed offsets on the input topics are set to emit_from (the first record with ts_event_ns ≥ the start) or the given offsets; for the processor group its changelog snapshots are deleted, so it restarts COLD there (not warm, not byte-identical to the original).',
     };
     return { plan, ranges, groups };
   }
@@ -214,6 +275,7 @@ export class Replayer {
       tasks.set(g, new PartitionGroupTask({ cfg: this.cfg, group: g, streams: this.inputs, startOffsets: start, emitFromNs: emitFrom, emitUntilNs: this.opts.untilNs, nowNs: () => systemClock.nowNs() }));
     }
     const out = new Map<number, OutputRow[]>(groups.map((g) => [g, []]));
+    const emitAt = new Map<string, bigint>();
     let deadLetters = 0;
     let lastProgress = 0;
     const total = ranges.reduce((a, r) => a + Number((r.until ?? r.from) - r.from), 0);
@@ -221,6 +283,8 @@ export class Replayer {
       onMessage: async (topic, partition, m) => {
         const task = tasks.get(partition)!;
         const decoded = await decodeInputValue(this.codec, m.value);
+        const ek = `${topic}:${partition}`;
+        if (!(decoded instanceof CodecError) && decoded.ts_event_ns >= emitFrom && !emitAt.has(ek)) emitAt.set(ek, BigInt(m.offset));
         task.ingest(topic, BigInt(m.offset), m.key?.toString('utf8') ?? null, m.value, decoded);
         task.pump();
         const o = task.takeOutputs();
@@ -234,6 +298,8 @@ export class Replayer {
         }
       },
     });
+    // The plan's event-time emit positions, found on the way (the end of the partition when no record reached the start).
+    for (const g of plan.groups) for (const t of g.topics) t.emit_from = (emitAt.get(`${t.topic}:${g.group}`) ?? BigInt(t.end)).toString();
     for (const [g, task] of tasks) {
       task.drain();
       const o = task.takeOutputs();
@@ -337,6 +403,36 @@ export class Replayer {
     return found ?? ends.high;
   }
 
+  /**
+   * For each partition, the first offset whose ts_event_ns ≥ each of `times` (the partition's end when none is);
+   * undecodable records are skipped. One read of every partition, however many times are asked.
+   */
+  private async eventTimePositions(parts: { topic: string; partition: number; low: bigint; high: bigint }[], times: readonly bigint[]): Promise<Map<string, bigint[]>> {
+    const found = new Map<string, (bigint | null)[]>(parts.map((p) => [`${p.topic}:${p.partition}`, times.map(() => null)]));
+    await readRanges(
+      this.kafka,
+      this.admin,
+      parts.map((p) => ({ topic: p.topic, partition: p.partition, from: p.low, until: p.high })),
+      {
+        onMessage: async (topic, partition, m) => {
+          const f = found.get(`${topic}:${partition}`)!;
+          if (!m.value || f.every((x) => x !== null)) return;
+          let ts: bigint;
+          try {
+            ts = (await this.codec.decodeEvent(m.value)).ts_event_ns;
+          } catch (e) {
+            if (e instanceof CodecError) return;
+            throw e;
+          }
+          times.forEach((t, i) => {
+            if (f[i] === null && ts >= t) f[i] = BigInt(m.offset);
+          });
+        },
+      },
+    );
+    return new Map(parts.map((p) => [`${p.topic}:${p.partition}`, found.get(`${p.topic}:${p.partition}`)!.map((x) => x ?? p.high)]));
+  }
+
   /** Sets the group's committed input offsets (the group must have no live members) to the plan's emit start. */
   private async resetGroup(groupId: string, plan: ReplayPlan): Promise<void> {
     const explicit = this.opts.from.kind === 'offsets' ? this.opts.from.offsets : null;
@@ -345,8 +441,10 @@ export class Replayer {
       const partitions: { partition: number; offset: string }[] = [];
       for (const g of plan.groups) {
         const ex = explicit?.find((o) => o.partition === g.group && (o.topic === null ? s.topic === this.inputs[0]!.topic : o.topic === s.topic || o.topic === s.schema));
-        // Exact by event time (record timestamps may be produce time): the first record with ts_event_ns ≥ the start.
-        const offset = ex?.offset ?? (await this.firstOffsetAtOrAfter(s.topic, g.group, emitFrom));
+        // Exact by event time (record timestamps are append times): the first record with ts_event_ns ≥ the start,
+        // found by plan()'s scan.
+        const planned = g.topics.find((x) => x.topic === s.topic)!.emit_from;
+        const offset = ex?.offset ?? (planned !== null ? BigInt(planned) : await this.firstOffsetAtOrAfter(s.topic, g.group, emitFrom));
         partitions.push({ partition: g.group, offset: offset.toString() });
         g.topics.find((x) => x.topic === s.topic)!.emit_from = offset.toString();
       }

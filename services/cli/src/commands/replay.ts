@@ -5,7 +5,7 @@
 // 4 parity report found a difference.
 import { Command } from 'commander';
 import { createLogger, loadConfig } from '@snap/platform';
-import { formatParityReport, parseOffsetSpec, parseTimeSpec, Replayer, ReplayError, type ReplayFrom } from '@snap/processor';
+import { checkTimeZone, formatParityReport, parseOffsetSpec, parseTimeSpec, Replayer, ReplayError, type ReplayFrom } from '@snap/processor';
 
 interface ReplayCliOptions {
   fromOffset?: string;
@@ -18,22 +18,31 @@ interface ReplayCliOptions {
   dryRun?: boolean;
   parityAgainst?: string;
   json?: boolean;
+  tz?: string;
 }
 
 const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
+
+/** ns since the epoch → ISO UTC with the nanoseconds kept. */
+const isoNs = (ns: string): string => {
+  const n = BigInt(ns);
+  const ms = n / 1_000_000n;
+  return new Date(Number(ms)).toISOString().replace(/\.\d{3}Z$/, `.${(n % 1_000_000_000n).toString().padStart(9, '0')}Z`);
+};
 
 export function register(program: Command) {
   program
     .command('replay')
     .description('replay the input log from an offset or time into a separate topic (or reset a consumer group); warm-up from the log start keeps it exact')
     .option('--from-offset <P:O[,P:O]>', 'start at these offsets (P:O = partition group P at offset O of the first input topic; or topic:P:O)')
-    .option('--from-time <ISO|ns>', 'start at this event time (ISO 8601 or Unix ns)')
-    .option('--until-time <ISO|ns>', 'last snap tick time to emit (inclusive; default: end of the log)')
+    .option('--from-time <ISO|ns>', 'start at this event time: ISO 8601 WITH a zone (2025-12-22T15:00:00Z, 2025-12-22T10:00:00-05:00) or Unix ns; a time without a zone is refused unless --tz is given')
+    .option('--until-time <ISO|ns>', 'last snap tick time to emit (inclusive; default: end of the log); same forms as --from-time')
+    .option('--tz <zone>', 'IANA zone (e.g. America/New_York) in which ISO times WITHOUT a zone are read; never the machine\'s zone')
     .option('--warmup-from <earliest|ISO|ns>', 'where engine state warms up (output suppressed): earliest (default, exact) or a time', 'earliest')
     .option('--to-topic <name>', 'write the replayed signals into this topic (created like levels.signals.v1 if missing)')
     .option('--group <id>', 'instead: reset this consumer group\'s input offsets to the start (the group must be stopped)')
     .option('--partitions <p,p>', 'only these partition groups (default: all)')
-    .option('--dry-run', 'print the plan (partitions, offsets, record counts) and do nothing')
+    .option('--dry-run', 'print the plan (partitions, event-time offsets: the first record with ts_event_ns at/after each start, record counts) and do nothing')
     .option('--parity-against <topic|file.jsonl>', 'compare the replayed rows with these original signals and print a parity report')
     .option('--json', 'print the plan/result as JSON')
     .action(async (o: ReplayCliOptions) => {
@@ -44,8 +53,14 @@ export function register(program: Command) {
       if (o.parityAgainst && !o.toTopic) throw usage('replay: --parity-against needs --to-topic');
       let from: ReplayFrom;
       let groups: number[] | undefined;
+      let untilNs: bigint | undefined;
+      let warmupFrom: 'earliest' | bigint;
       try {
-        from = o.fromTime ? { kind: 'time', tsNs: parseTimeSpec(o.fromTime, '--from-time') } : { kind: 'offsets', offsets: parseOffsetSpec(o.fromOffset!) };
+        const tz = o.tz === undefined ? undefined : checkTimeZone(o.tz);
+        from = o.fromTime ? { kind: 'time', tsNs: parseTimeSpec(o.fromTime, '--from-time', tz) } : { kind: 'offsets', offsets: parseOffsetSpec(o.fromOffset!) };
+        untilNs = o.untilTime ? parseTimeSpec(o.untilTime, '--until-time', tz) : undefined;
+        warmupFrom = !o.warmupFrom || o.warmupFrom === 'earliest' ? 'earliest' : parseTimeSpec(o.warmupFrom, '--warmup-from', tz);
+        if (untilNs !== undefined && from.kind === 'time' && untilNs < from.tsNs) throw new ReplayError(`--until-time (${untilNs}) is before --from-time (${from.tsNs})`, '--until-time');
         groups = o.partitions?.split(',').map((x) => {
           if (!/^\d+$/.test(x.trim())) throw new ReplayError(`--partitions: expected partition numbers, got ${JSON.stringify(x)}`, '--partitions');
           return Number(x);
@@ -58,8 +73,8 @@ export function register(program: Command) {
       const replayer = new Replayer({
         cfg,
         from,
-        untilNs: o.untilTime ? parseTimeSpec(o.untilTime, '--until-time') : undefined,
-        warmupFrom: !o.warmupFrom || o.warmupFrom === 'earliest' ? 'earliest' : parseTimeSpec(o.warmupFrom, '--warmup-from'),
+        untilNs,
+        warmupFrom,
         groups,
         target: o.toTopic ? { kind: 'topic', topic: o.toTopic } : { kind: 'group', groupId: o.group! },
         dryRun: !!o.dryRun,
@@ -74,11 +89,11 @@ export function register(program: Command) {
         const p = r.plan;
         const lines = [
           `replay plan (${o.dryRun ? 'dry run' : p.mode}) → ${p.target}`,
-          `  emit from ns: ${p.emit_from_ns ?? '-'}   until ns: ${p.emit_until_ns ?? 'end of log'}`,
+          `  emit from: ${p.emit_from_ns === null ? '-' : `${p.emit_from_ns} ns (${isoNs(p.emit_from_ns)})`}   until: ${p.emit_until_ns === null ? 'end of log' : `${p.emit_until_ns} ns (${isoNs(p.emit_until_ns)})`}`,
           `  warm-up: ${p.warmup}`,
           ...p.groups.flatMap((g) => [
             `  partition group ${g.group}:`,
-            ...g.topics.map((t) => `    ${t.topic}  warmup_from=${t.warmup_from}  emit_from≈${t.emit_from ?? '-'}  end=${t.end}  records=${t.records}`),
+            ...g.topics.map((t) => `    ${t.topic}  warmup_from=${t.warmup_from}  emit_from=${t.emit_from ?? '-'}  end=${t.end}  records=${t.records}`),
           ]),
           `  note: ${p.note}`,
         ];
