@@ -15,7 +15,17 @@ export interface AssignedPartition {
   position: bigint;
 }
 
+/** What a handler may use while it waits out a store outage inside a batch. */
+export interface ConsumerContext {
+  /** Keeps the group membership alive during a long wait (a no-op outside a batch); never throws. */
+  heartbeat(): Promise<void>;
+  /** True once the consumer is stopping: retries give up and the batch stays uncommitted (redone on restart). */
+  stopping(): boolean;
+}
+
 export interface EnvelopeHandler {
+  /** Called once before consumption starts. */
+  attach?(ctx: ConsumerContext): void;
   /** A new assignment (every rebalance): drop all per-partition state and start over from these positions. */
   assigned(parts: readonly AssignedPartition[]): void | Promise<void>;
   /** One batch of decoded records in offset order (possibly none) and the position after it; returns the offset now safe to commit, or null. */
@@ -36,6 +46,11 @@ export interface EnvelopeConsumerOptions {
   idleEveryMs?: number;
   /** How often the idle check asks the broker for end offsets (default 250 ms). */
   pollMs?: number;
+  /**
+   * Consumer-group session timeout (default 10 s). kafkajs' default is 30 s, and a restarted sink waits that long for
+   * the group to drop its SIGKILLed predecessor before it gets the partitions back (the 32–35 s resume of issue 8).
+   */
+  sessionTimeoutMs?: number;
 }
 
 export class SinkError extends Error {
@@ -77,6 +92,7 @@ export class EnvelopeConsumer {
   private ready: Promise<void> = Promise.resolve();
   private lockTail: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  private heartbeatFn: (() => Promise<void>) | null = null;
   private error: unknown = undefined;
   private stopped!: () => void;
   private failed!: (e: unknown) => void;
@@ -97,6 +113,17 @@ export class EnvelopeConsumer {
     });
     // wait() may never be called when start() fails; do not turn that into an unhandled rejection.
     this.done.catch(() => undefined);
+    handler.attach?.({
+      heartbeat: async () => {
+        try {
+          await this.heartbeatFn?.();
+        } catch (e) {
+          // A rebalance while we wait: the commit after the batch is then refused and the work redone (onBatch).
+          this.log.debug('heartbeat during a wait failed', { error: e as Error });
+        }
+      },
+      stopping: () => this.stopping,
+    });
   }
 
   /** Serializes batches, commits, rebalances and idle flushes. */
@@ -110,7 +137,15 @@ export class EnvelopeConsumer {
     await this.admin.connect();
     const existing = new Set(await this.admin.listTopics());
     for (const t of this.topics) if (!existing.has(t)) throw new SinkError(`topic ${t} does not exist (create the declared topics first: snap-engine topics apply)`, t);
-    const consumer = this.kafka.consumer({ groupId: this.opts.groupId, readUncommitted: false, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
+    const sessionTimeout = this.opts.sessionTimeoutMs ?? 10_000;
+    const consumer = this.kafka.consumer({
+      groupId: this.opts.groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+      sessionTimeout,
+      heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 5)),
+    });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const a = e.payload.memberAssignment as Record<string, number[]>;
@@ -140,7 +175,14 @@ export class EnvelopeConsumer {
         if (batch.firstOffset() === null) return;
         const position = BigInt(batch.lastOffset()) + 1n;
         try {
-          await this.locked(() => this.onBatch(batch.topic, batch.partition, batch.messages, position));
+          await this.locked(async () => {
+            this.heartbeatFn = heartbeat;
+            try {
+              await this.onBatch(batch.topic, batch.partition, batch.messages, position);
+            } finally {
+              this.heartbeatFn = null;
+            }
+          });
         } catch (err) {
           this.fail(err);
           return;

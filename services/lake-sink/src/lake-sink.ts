@@ -4,7 +4,8 @@
 import type { Config } from '@snap/core';
 import { INPUT_TOPICS, SIGNALS_TOPIC, lakeSinkGroupId, topicName, type Decoded, type Logger } from '@snap/platform';
 import { datasetFor, type LakeTier } from './datasets';
-import { EnvelopeConsumer, type AssignedPartition, type EnvelopeHandler } from './envelope-consumer';
+import { EnvelopeConsumer, type AssignedPartition, type ConsumerContext, type EnvelopeHandler } from './envelope-consumer';
+import { OutageTracker, retryTransient } from './retry';
 import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
 import { objectStoreFor, type ObjectStore } from './object-store';
 import { PartitionWindows, type OffsetRecord, type WindowRows } from './windows';
@@ -17,6 +18,9 @@ export interface LakeSinkStats {
   bytes: number;
   /** Records whose value could not be stored faithfully (logged with topic/partition/offset). */
   unmapped: number;
+  /** Store outages waited out (each logged once when it began and once when it ended) and their total length. */
+  outages: number;
+  outage_s: number;
 }
 
 export interface ObjectWritten {
@@ -28,8 +32,10 @@ export interface ObjectWritten {
 
 /** The lake side of the signals consumer: per-partition offset windows → objects → commit. */
 export class LakeHandler implements EnvelopeHandler {
-  readonly stats: LakeSinkStats = { windows: 0, partials: 0, objects: 0, rows: 0, bytes: 0, unmapped: 0 };
+  readonly stats: LakeSinkStats = { windows: 0, partials: 0, objects: 0, rows: 0, bytes: 0, unmapped: 0, outages: 0, outage_s: 0 };
   private windows = new Map<string, PartitionWindows<LakeRecord>>();
+  private ctx: ConsumerContext = { heartbeat: async () => undefined, stopping: () => false };
+  private readonly outage: OutageTracker;
 
   constructor(
     readonly store: ObjectStore,
@@ -42,7 +48,13 @@ export class LakeHandler implements EnvelopeHandler {
       logger: Logger;
       onObject?: (o: ObjectWritten) => void;
     },
-  ) {}
+  ) {
+    this.outage = new OutageTracker(store.where, opts.logger);
+  }
+
+  attach(ctx: ConsumerContext): void {
+    this.ctx = ctx;
+  }
 
   assigned(parts: readonly AssignedPartition[]): void {
     this.windows = new Map(parts.map((p) => [`${p.topic}:${p.partition}`, new PartitionWindows<LakeRecord>(this.opts.windowSize, p.position)]));
@@ -91,7 +103,18 @@ export class LakeHandler implements EnvelopeHandler {
     const objects = planWindowObjects(this.opts.keyPrefix, topic, partition, w);
     for (const o of objects) {
       const bytes = encodeLakeObject(o, topic, partition, w.start);
-      await this.store.put(o.key, bytes);
+      // The same key and bytes on every attempt: a retried PUT is the exactly-once overwrite of docs/fanout.md.
+      await retryTransient(() => this.store.put(o.key, bytes), {
+        what: `PUT ${o.key}`,
+        target: this.store.where,
+        logger: this.opts.logger,
+        transient: (e) => this.store.transient(e),
+        stopping: this.ctx.stopping,
+        onWait: this.ctx.heartbeat,
+      }, this.outage);
+      this.stats.outages = this.outage.outages;
+      this.stats.outage_s = Number(this.outage.downSeconds.toFixed(3));
+      await this.ctx.heartbeat();
       this.stats.objects++;
       this.stats.bytes += bytes.byteLength;
       this.opts.onObject?.({ key: o.key, rows: o.rows.length, bytes: bytes.byteLength, complete: w.complete });
@@ -133,7 +156,19 @@ export interface LakeSinkResult {
 export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult> {
   const { cfg, logger } = opts;
   const store = objectStoreFor(cfg, opts.target ?? cfg.lake.sink_target);
-  await store.prepare();
+  let stopping = false;
+  const stopEarly = () => {
+    stopping = true;
+  };
+  process.once('SIGTERM', stopEarly);
+  process.once('SIGINT', stopEarly);
+  try {
+    // A store that is down at start is waited for like one that goes down later.
+    await retryTransient(() => store.prepare(), { what: 'prepare', target: store.where, logger, transient: (e) => store.transient(e), stopping: () => stopping }, new OutageTracker(store.where, logger));
+  } finally {
+    process.off('SIGTERM', stopEarly);
+    process.off('SIGINT', stopEarly);
+  }
   const tiers = opts.tiers ?? cfg.lake.sink_tiers;
   const topics = [...(tiers.includes('gold') ? [topicName(cfg, SIGNALS_TOPIC)] : []), ...(tiers.includes('bronze') ? INPUT_TOPICS.map((t) => topicName(cfg, t)) : [])];
   const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });

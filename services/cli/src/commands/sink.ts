@@ -14,7 +14,8 @@ export function register(program: Command) {
     .command('lake')
     .description(
       'consume levels.signals.v1 (Gold) and the input topics (Bronze) read_committed and write ZSTD Parquet objects under e.g. gold/levels/signals/underlying=…/date=…/hour=…, ' +
-        'one per offset window of lake.flush_rows offsets, named part-<topic>-p<P>-o<windowStart>.parquet; offsets are committed after the objects are written',
+        'one per offset window of lake.flush_rows offsets, named part-<topic>-p<P>-o<windowStart>.parquet; offsets are committed after the objects are written; ' +
+        'a failed PUT (store restarting) is retried with backoff until it succeeds',
     )
     .option('--until-idle', 'exit 0 once every assigned partition is written (the open window as a partial object) and committed')
     .option('--target <target>', 'local (under lake.data_root / DATA_ROOT) or s3 (s3.bucket at s3.endpoint); default lake.sink_target')
@@ -39,14 +40,16 @@ export function register(program: Command) {
     .command('redis')
     .description(
       'consume levels.signals.v1 (read_committed) and keep the latest features per level in Redis: hash <prefix>levels:{U}:<level_id>, ' +
-        'index zset <prefix>levels:{U}; written by compare-and-set on ts_event_ns, so a replay never regresses them',
+        'index zset <prefix>levels:{U}; written by compare-and-set on ts_event_ns, so a replay never regresses them. Redis outages are retried with backoff; ' +
+        'after a reconnect every level\'s newest row is re-asserted',
     )
     .option('--until-idle', 'exit 0 once every assigned partition is written and committed')
     .option('--group <id>', 'consumer group id (default redis.sink_group_id)')
-    .action(async (opts: { untilIdle?: boolean; group?: string }) => {
+    .option('--rebuild', 'first rebuild every level\'s latest features from the start of the signals topic (e.g. after Redis lost its data), then run as usual')
+    .action(async (opts: { untilIdle?: boolean; group?: string; rebuild?: boolean }) => {
       const cfg = loadConfig({ file: program.opts().config });
       const logger = createLogger({ name: 'redis-sink', level: cfg.log.level });
-      const r = await runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group });
-      process.stdout.write(JSON.stringify({ ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits }) + '\n');
+      const r = await runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group, rebuild: !!opts.rebuild });
+      process.stdout.write(JSON.stringify({ ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits, ...(r.rebuild ? { rebuild: r.rebuild } : {}) }) + '\n');
     });
 }
