@@ -20,6 +20,8 @@ export class ProcessorMetrics {
   readonly buffered = new Gauge({ name: 'snap_processor_merge_buffered', help: 'Records waiting in the merge for a slower input', labelNames: ['group'], registers: [this.registry] });
   readonly transactions = new Counter({ name: 'snap_processor_transactions_total', help: 'Transactions by result', labelNames: ['result'], registers: [this.registry] });
   readonly assigned = new Gauge({ name: 'snap_processor_assigned_groups', help: 'Partition groups owned by this instance', registers: [this.registry] });
+  readonly clamped = new Counter({ name: 'snap_processor_late_clamped_total', help: 'Late input records clamped to their stream event time (ordering.late_policy)', registers: [this.registry] });
+  readonly stalled = new Gauge({ name: 'snap_processor_stalled_groups', help: 'Partition groups with input that released nothing for processor.stall_timeout_ms', registers: [this.registry] });
   readonly restores = new Counter({ name: 'snap_processor_restores_total', help: 'Partition-group tasks built (from a snapshot or from scratch)', labelNames: ['from'], registers: [this.registry] });
 
   constructor(defaults = true) {

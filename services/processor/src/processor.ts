@@ -4,6 +4,7 @@
 // `${transactional_id_prefix}-p${group}`. A restarted or rebalanced owner initializes that transactional.id (which
 // fences the previous owner and aborts its open transaction), restores the last committed snapshot, and resumes at
 // the offsets recorded in it: no duplicate, no gap. See docs/processor.md.
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { processorInputs, type Config, type DataInputSchema } from '@snap/core';
@@ -15,13 +16,16 @@ import {
   createKafka,
   createLogger,
   createTransactionalProducer,
+  processorGroupId,
+  processorTransactionalId,
   signalRowToRecord,
   systemClock,
   topicName,
   type Clock,
+  type DeadLetterRecord,
   type Logger,
 } from '@snap/platform';
-import type { Admin, Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
@@ -41,6 +45,31 @@ export interface ProcessorOptions {
 
 /** Max records per produce call inside a transaction: keeps each record batch far below the broker's 1 MB limit. */
 const SEND_CHUNK = 500;
+/** Kafka's default max.message.bytes (used when the topic's own value cannot be read). */
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** Room left in a dead-letter record batch for the batch header, record framing, key and timestamp. */
+const RECORD_OVERHEAD_BYTES = 1024;
+/** Longest reason kept in a dead letter (a decoder message can quote the record). */
+const MAX_REASON_CHARS = 2000;
+
+/**
+ * A dead letter that fits in one record of `maxBytes`: when the original record's bytes would not fit (a record at the
+ * broker's size limit cannot be re-sent inside a larger envelope), they are truncated and the reason says so with the
+ * original length and its sha256; source_topic/partition/offset still name the original. Pure (tests drive it).
+ */
+export function fitDeadLetter(d: DeadLetterRecord, maxBytes: number, encodedSize: (d: DeadLetterRecord) => number): DeadLetterRecord {
+  let out = d.reason.length > MAX_REASON_CHARS ? { ...d, reason: `${d.reason.slice(0, MAX_REASON_CHARS)}… (reason truncated)` } : d;
+  const budget = maxBytes - RECORD_OVERHEAD_BYTES;
+  const size = encodedSize(out);
+  if (size <= budget) return out;
+  const raw = out.raw;
+  const digest = createHash('sha256').update(raw).digest('hex');
+  const note = `; raw truncated from ${raw.length} to KEEP bytes to fit max.message.bytes ${maxBytes} (sha256 of the original ${digest})`;
+  // Room for the longer reason (the note) and a varint or two of length growth.
+  const keep = Math.max(0, raw.length - (size - budget) - note.length - 32);
+  out = { ...out, reason: out.reason + note.replace('KEEP', String(keep)), raw: raw.subarray(0, keep) };
+  return out;
+}
 
 interface GroupState {
   task: PartitionGroupTask;
@@ -99,7 +128,8 @@ export class Processor {
     this.untilIdle = opts.untilIdle ?? false;
     this.httpPortOverride = opts.httpPort;
     this.metrics = opts.metrics ?? new ProcessorMetrics();
-    this.kafka = createKafka(opts.cfg, { logger: this.log, clientId: `${opts.cfg.kafka.client_id}-processor-${hostname()}-${process.pid}` });
+    this.groupId = processorGroupId(opts.cfg);
+    this.kafka = createKafka(opts.cfg, { logger: this.kafkaLogger(), clientId: `${opts.cfg.kafka.client_id}-processor-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
     this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url });
     for (const s of processorInputs(opts.cfg)) this.inputs.set(topicName(opts.cfg, s), s);
@@ -120,12 +150,41 @@ export class Processor {
   }
 
   health() {
+    const stalled = this.stalled;
     return {
-      ok: this.joined && !this.stopping,
+      ok: this.joined && !this.stopping && stalled.length === 0,
+      ...(stalled.length ? { reason: stalled.map((s) => s.reason).join('; ') } : {}),
       joined: this.joined,
+      group_id: this.groupId,
       assigned_groups: [...this.assigned].sort((a, b) => a - b),
+      stalled_groups: stalled,
       inputs: [...this.inputs.keys()],
     };
+  }
+
+  /**
+   * kafkajs logs every retriable broker error response before retrying it. CONCURRENT_TRANSACTIONS (the coordinator
+   * still completing our previous commit when the next transaction adds partitions/offsets) is routine with one
+   * transaction per commit point: kafkajs retries it with backoff, and a retry that finally fails throws out of
+   * commit(), which drops and rebuilds the group from its last commit. So those lines are counted and summarized in
+   * one warn per 30 s (debug each); everything else passes through.
+   */
+  private kafkaLogger(): Logger {
+    const base = this.log;
+    const isConcurrent = (msg: string, f?: Record<string, unknown>) =>
+      /CONCURRENT_TRANSACTIONS|concurrent transaction|another concurrent operation on the same transaction/i.test(`${msg} ${String(f?.error ?? '')} ${String(f?.type ?? '')}`);
+    const route = (level: 'warn' | 'error') => (msg: string, f?: Record<string, unknown>) => {
+      if (!isConcurrent(msg, f)) return base[level](msg, f);
+      this.concurrentTx++;
+      base.debug(msg, f);
+      const now = Date.now();
+      if (now - this.concurrentTxLoggedAt >= 30_000) {
+        base.warn('kafka: CONCURRENT_TRANSACTIONS responses retried (routine after a commit; summarized every 30 s)', { count: this.concurrentTx });
+        this.concurrentTx = 0;
+        this.concurrentTxLoggedAt = now;
+      }
+    };
+    return { debug: (m, f) => base.debug(m, f), info: (m, f) => base.info(m, f), warn: route('warn'), error: route('error'), child: (f) => base.child(f) };
   }
 
   /** Starts consuming; resolves when running. `wait()` resolves when the processor stops (or, with untilIdle, is done). */
@@ -134,13 +193,14 @@ export class Processor {
     await this.checkTopics();
     await this.codec.register(this.signalsTopic, 'levels.signals.v1');
     await this.codec.register(this.deadletterTopic, 'deadletter.v1');
+    this.deadletterMaxBytes = await this.topicMaxMessageBytes(this.deadletterTopic);
     if (this.httpPortOverride !== null) {
       const { server, port } = await startHttp(this.httpPortOverride ?? this.cfg.http.port, this.metrics, this);
       this.server = server;
       this.httpPort = port;
     }
     const consumer = this.kafka.consumer({
-      groupId: this.cfg.kafka.group_id,
+      groupId: this.groupId,
       partitionAssigners: [PartitionGroupAssigner],
       sessionTimeout: this.cfg.processor.session_timeout_ms,
       heartbeatInterval: Math.min(3000, Math.floor(this.cfg.processor.session_timeout_ms / 3)),
@@ -149,6 +209,9 @@ export class Processor {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assignment = e.payload.memberAssignment as Record<string, number[]>;
       void this.locked(() => this.onAssignment(assignment)).catch((err) => this.fail(err));
@@ -179,7 +242,8 @@ export class Processor {
         if (processed) await heartbeat();
       },
     });
-    this.log.info('processor started', { group_id: this.cfg.kafka.group_id, inputs: [...this.inputs.keys()], signals: this.signalsTopic, http_port: this.httpPort, until_idle: this.untilIdle });
+    this.supervisor = setInterval(() => void this.supervise(), Math.min(1000, Math.max(100, Math.floor(this.cfg.processor.stall_timeout_ms / 4))));
+    this.log.info('processor started', { group_id: this.groupId, transactional_id_prefix: processorTransactionalId(this.cfg, 0).replace(/-p0$/, ''), inputs: [...this.inputs.keys()], signals: this.signalsTopic, http_port: this.httpPort, until_idle: this.untilIdle });
     if (this.untilIdle) void this.idleLoop().catch((e) => this.fail(e));
   }
 
@@ -191,6 +255,7 @@ export class Processor {
     if (this.stopping) return;
     this.stopping = true;
     this.joined = false;
+    if (this.supervisor) clearInterval(this.supervisor);
     // Commit what is committable (not drained: live watermarks still hold the rest), then leave the group.
     await this.locked(async () => {
       for (const p of [...this.groups.keys()]) {
@@ -226,6 +291,98 @@ export class Processor {
     this.changelogPartitions = counts.get(this.changelogTopic)!;
   }
 
+  /** Input topics with at least one record retained. */
+  private async topicsWithData(): Promise<string[]> {
+    const out: string[] = [];
+    for (const topic of this.inputs.keys()) {
+      const ends = await partitionOffsets(this.admin, topic).catch(() => null);
+      if (ends && [...ends.values()].some((o) => o.high > o.low)) out.push(topic);
+    }
+    return out;
+  }
+
+  /** The topic's max.message.bytes (what one record batch may be), or Kafka's default when it cannot be read. */
+  private async topicMaxMessageBytes(topic: string): Promise<number> {
+    try {
+      const r = await this.admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }] });
+      const v = Number(r.resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
+      return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_MESSAGE_BYTES;
+    } catch (e) {
+      this.log.warn('could not read max.message.bytes of the dead-letter topic; assuming the Kafka default', { topic, error: e as Error, assumed: DEFAULT_MAX_MESSAGE_BYTES });
+      return DEFAULT_MAX_MESSAGE_BYTES;
+    }
+  }
+
+  /**
+   * Once a second (at most): rebuild any assigned group that has no task (a failed build is retried here, so a group
+   * whose input was all fetched before it was dropped is not left without a task), refresh end offsets (a group that
+   * gets no batches would otherwise show lag 0), and judge liveness: a group with input — lag, or records fetched
+   * but not released — that released nothing for processor.stall_timeout_ms makes /healthz 503, naming it.
+   */
+  private async supervise(): Promise<void> {
+    if (this.supervising || this.stopping || !this.joined) return;
+    this.supervising = true;
+    try {
+      for (const p of [...this.toRebuild]) {
+        if (this.assigned.has(p)) this.rebuildSoon(p);
+        else this.toRebuild.delete(p);
+      }
+      for (const topic of this.inputs.keys()) {
+        const ends = await partitionOffsets(this.admin, topic).catch(() => null);
+        if (!ends) continue; // broker unreachable: keep the last known ends
+        for (const p of this.assigned) {
+          const high = ends.get(p)?.high;
+          const pos = this.positions.get(tpKey(topic, p));
+          if (pos && high !== undefined && high > pos.high) this.notePosition(topic, p, pos.at, high);
+        }
+      }
+      const now = Date.now();
+      const stalled: typeof this.stalled = [];
+      for (const p of this.assigned) {
+        let pr = this.progress.get(p);
+        if (!pr) this.progress.set(p, (pr = { task: null, items: 0, atMs: now }));
+        const task = this.ready.get(p)?.task ?? null;
+        if (task !== pr.task) {
+          pr.task = task;
+          pr.items = task?.itemsReleased ?? 0;
+        } else if (task && task.itemsReleased !== pr.items) {
+          pr.items = task.itemsReleased;
+          pr.atMs = now;
+        }
+        let lag = 0n;
+        for (const topic of this.inputs.keys()) {
+          const pos = this.positions.get(tpKey(topic, p));
+          if (!pos) continue;
+          const exp = task?.expectedOffset(topic) ?? pos.at;
+          const at = exp > pos.at ? exp : pos.at;
+          if (pos.high > at) lag += pos.high - at;
+        }
+        const buffered = task?.bufferedCount() ?? 0;
+        if (lag === 0n && buffered === 0) {
+          pr.atMs = now;
+          continue;
+        }
+        const idleMs = now - pr.atMs;
+        if (idleMs > this.cfg.processor.stall_timeout_ms) {
+          const underlyings = task?.underlyings() ?? [];
+          stalled.push({
+            group: p,
+            underlyings,
+            since_ms: idleMs,
+            reason: `partition group ${p}${underlyings.length ? ` (${underlyings.join(',')})` : ''} has input (lag ${lag}, ${buffered} fetched but unreleased) and released nothing for ${Math.round(idleMs / 1000)} s${task ? '' : ': its task is not built'}`,
+          });
+        }
+      }
+      if (stalled.length && !this.stalled.length) this.log.error('partition group stalled; /healthz reports 503', { stalled });
+      this.stalled = stalled;
+      this.metrics.stalled.set(stalled.length);
+    } catch (e) {
+      this.log.warn('supervisor pass failed', { error: e as Error });
+    } finally {
+      this.supervising = false;
+    }
+  }
+
   private notePosition(topic: string, partition: number, at: bigint, high: bigint): void {
     if (!this.inputs.has(topic)) return;
     const k = tpKey(topic, partition);
@@ -246,7 +403,22 @@ export class Processor {
     this.assigned = next;
     this.joined = true;
     this.metrics.assigned.set(next.size);
-    this.log.info('partition groups assigned', { groups: [...next].sort((a, b) => a - b) });
+    this.progress.clear();
+    this.toRebuild.clear();
+    this.rebalancing = false;
+    const now = Date.now();
+    for (const p of next) this.progress.set(p, { task: null, items: 0, atMs: now });
+    this.log.info('partition groups assigned', { group_id: this.groupId, groups: [...next].sort((a, b) => a - b) });
+    this.idleWithData = null;
+    if (next.size === 0) {
+      // Usually another member of the same group id owns everything (more instances than partitions, or — the failure
+      // this names — another environment sharing the group id on one cluster). Say so when there is input to process.
+      const withData = await this.topicsWithData();
+      if (withData.length) {
+        this.idleWithData = withData;
+        this.log.warn('no partition group assigned while the input topics have data: another member of this consumer group owns them', { group_id: this.groupId, topics: withData });
+      }
+    }
     // Build eagerly: a group whose partitions are all empty gets no batch, yet must exist for the idle check.
     for (const p of next) this.group(p);
   }
@@ -254,10 +426,17 @@ export class Processor {
   private group(p: number): Promise<GroupState | null> {
     let g = this.groups.get(p);
     if (!g) {
-      g = this.buildGroup(p).catch((e) => {
-        this.groups.delete(p);
-        throw e;
-      });
+      const building: Promise<GroupState | null> = this.buildGroup(p).then(
+        (st) => {
+          if (st && this.groups.get(p) === building) this.ready.set(p, st);
+          return st;
+        },
+        (e) => {
+          if (this.groups.get(p) === building) this.groups.delete(p);
+          throw e;
+        },
+      );
+      g = building;
       this.groups.set(p, g);
     }
     return g;
@@ -266,13 +445,14 @@ export class Processor {
   private async dropGroup(p: number): Promise<void> {
     const g = this.groups.get(p);
     this.groups.delete(p);
+    this.ready.delete(p);
     const st = await g?.catch(() => null);
     if (st) await st.producer.disconnect().catch(() => undefined);
   }
 
   /** Fence the previous owner, restore its last committed state, and start where that state left off. */
   private async buildGroup(p: number): Promise<GroupState | null> {
-    const producer = createTransactionalProducer(this.kafka, `${this.cfg.kafka.transactional_id_prefix}-p${p}`);
+    const producer = createTransactionalProducer(this.kafka, processorTransactionalId(this.cfg, p));
     await producer.connect();
     // kafkajs runs the transactional InitProducerId on the first transaction(), not on connect(): do it now. It bumps
     // the epoch (fencing any zombie owner of this group) and waits until the zombie's open transaction is aborted,
@@ -284,7 +464,7 @@ export class Processor {
     const snapshot: GroupSnapshot | undefined = raw ? decodeSnapshot(key, raw) : undefined;
     const streams: StreamSpec[] = [...this.inputs].map(([topic, schema]) => ({ topic, schema }));
     const startOffsets = new Map<string, bigint>();
-    const committed = await this.admin.fetchOffsets({ groupId: this.cfg.kafka.group_id, topics: [...this.inputs.keys()] });
+    const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [...this.inputs.keys()] });
     for (const { topic, partitions } of committed) {
       const ends = await partitionOffsets(this.admin, topic);
       const c = partitions.find((x) => x.partition === p);
@@ -315,9 +495,11 @@ export class Processor {
     // The consumer may already hold a position past (after a failed commit) or before (stale offset fetch) ours.
     for (const topic of this.inputs.keys()) this.consumer?.seek({ topic, partition: p, offset: task.expectedOffset(topic).toString() });
     this.metrics.restores.inc({ from: snapshot ? 'snapshot' : 'offsets' });
+    // A new task counts released events from 0: the metric takes differences from here (a counter never goes back).
+    this.releasedSeen.set(p, task.released);
     this.log.info('partition group ready', {
       group: p,
-      transactional_id: `${this.cfg.kafka.transactional_id_prefix}-p${p}`,
+      transactional_id: processorTransactionalId(this.cfg, p),
       restored: !!snapshot,
       commits: snapshot?.commits ?? 0,
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
@@ -391,7 +573,20 @@ export class Processor {
       } else {
         this.log.error('transaction failed; partition group will be rebuilt from its last commit', { group: p, error: e as Error });
       }
+      // Rebuild now, not on the group's next batch: its input may all be fetched already (no batch would come), and
+      // the rebuild's seek is what makes the consumer fetch the records after the last commit again.
+      this.rebuildSoon(p);
     }
+  }
+
+  /** Starts (re)building an assigned group that has no task; failures are retried by the supervisor. */
+  private rebuildSoon(p: number): void {
+    this.toRebuild.add(p);
+    if (this.stopping || this.rebalancing || !this.assigned.has(p) || this.groups.has(p)) return;
+    this.group(p).then(
+      () => this.toRebuild.delete(p),
+      (e) => this.log.warn('partition group rebuild failed; retrying', { group: p, error: e as Error }),
+    );
   }
 
   /** One transaction: signals + dead letters + snapshot + input offsets. */
@@ -406,14 +601,24 @@ export class Processor {
       value: this.codec.encodeSync(this.signalsTopic, 'levels.signals.v1', signalRowToRecord(row, { source, ts_recv_ns: row.ts_event_ns })),
       timestamp: String(row.ts_event_ns / 1_000_000n),
     }));
-    const dlqMessages: Message[] = out.deadLetters.map((d) => ({ key: d.key || null, value: this.codec.encodeSync(this.deadletterTopic, 'deadletter.v1', d) }));
+    const encodeDl = (d: DeadLetterRecord) => this.codec.encodeSync(this.deadletterTopic, 'deadletter.v1', d);
+    const fitted = out.deadLetters.map((d) => fitDeadLetter(d, this.deadletterMaxBytes, (x) => encodeDl(x).length + Buffer.byteLength(x.key)));
+    const dlqMessages: Message[] = fitted.map((d) => ({ key: d.key || null, value: encodeDl(d) }));
     const tx = await producer.transaction();
     try {
       for (let i = 0; i < signalMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.signalsTopic, messages: signalMessages.slice(i, i + SEND_CHUNK) });
-      if (dlqMessages.length) await tx.send({ topic: this.deadletterTopic, messages: dlqMessages });
+      // Dead letters can each be close to max.message.bytes: one produce call (one record batch per partition) each
+      // group that stays under it.
+      for (let i = 0; i < dlqMessages.length; ) {
+        let bytes = 0;
+        let j = i;
+        while (j < dlqMessages.length && (j === i || bytes + (dlqMessages[j]!.value as Buffer).length < this.deadletterMaxBytes / 2)) bytes += (dlqMessages[j++]!.value as Buffer).length;
+        await tx.send({ topic: this.deadletterTopic, messages: dlqMessages.slice(i, j) });
+        i = j;
+      }
       await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
       await tx.sendOffsets({
-        consumerGroupId: this.cfg.kafka.group_id,
+        consumerGroupId: this.groupId,
         topics: [...cp.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: p, offset: offset.toString() }] })),
       });
       await tx.commit();
@@ -422,18 +627,48 @@ export class Processor {
       throw e;
     }
     task.markCommitted();
-    this.metrics.transactions.inc({ result: 'committed' });
-    this.metrics.signals.inc(out.rows.length);
-    for (const d of out.deadLetters) {
-      this.metrics.deadLetters.inc({ error_class: d.error_class });
-      this.log.warn('record dead-lettered', { group: p, topic: d.source_topic, offset: d.source_offset, reason: d.reason });
+    // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
+    // group). Bookkeeping failures are logged only.
+    try {
+      this.metrics.transactions.inc({ result: 'committed' });
+      this.metrics.signals.inc(out.rows.length);
+      for (const d of fitted) {
+        this.metrics.deadLetters.inc({ error_class: d.error_class });
+        this.log.warn('record dead-lettered', { group: p, topic: d.source_topic, offset: d.source_offset, error_class: d.error_class, reason: d.reason });
+      }
+      this.metrics.stateBytes.set({ group: String(p) }, snapshotBytes.length);
+      const delta = task.released - (this.releasedSeen.get(p) ?? 0);
+      if (delta > 0) this.metrics.released.inc(delta);
+      this.releasedSeen.set(p, task.released);
+      const clamped = task.rejected.clamped - (this.clampedSeen.get(p) ?? 0);
+      if (clamped > 0) this.metrics.clamped.inc(clamped);
+      this.clampedSeen.set(p, task.rejected.clamped);
+    } catch (e) {
+      this.log.error('metrics bookkeeping after a committed transaction failed', { group: p, error: e as Error });
     }
-    this.metrics.stateBytes.set({ group: String(p) }, snapshotBytes.length);
-    this.metrics.released.inc(task.released - (this.releasedSeen.get(p) ?? 0));
-    this.releasedSeen.set(p, task.released);
     this.log.debug('transaction committed', { group: p, rows: out.rows.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes.length, offsets: cp.snapshot.offsets });
   }
   private readonly releasedSeen = new Map<number, number>();
+  private readonly clampedSeen = new Map<number, number>();
+  /** Per assigned group: the task last seen and its released-item count, and when it last advanced (wall ms). */
+  private readonly progress = new Map<number, { task: PartitionGroupTask | null; items: number; atMs: number }>();
+  /** Resolved group states (the promise map holds builds in flight too). */
+  private readonly ready = new Map<number, GroupState>();
+  private supervisor: NodeJS.Timeout | null = null;
+  private supervising = false;
+  /** Groups dropped after a failed commit, to rebuild while still assigned (a rebalance rebuilds everything itself). */
+  private readonly toRebuild = new Set<number>();
+  /** Between kafkajs' REBALANCING and our handling of the new assignment: build nothing (it may no longer be ours). */
+  private rebalancing = false;
+  private deadletterMaxBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  /** The health verdict of the last supervisor pass (stalled groups and why). */
+  private stalled: { group: number; underlyings: string[]; reason: string; since_ms: number }[] = [];
+  private readonly groupId: string;
+  /** kafkajs' retriable CONCURRENT_TRANSACTIONS responses since the last aggregate line. */
+  private concurrentTx = 0;
+  private concurrentTxLoggedAt = 0;
+  /** Input topics had data while this instance owned no partition group (warned once per assignment). */
+  private idleWithData: string[] | null = null;
 
   /** --until-idle: once every assigned input partition is at its end offset, drain the merges, commit, and stop. */
   private async idleLoop(): Promise<void> {
@@ -441,7 +676,18 @@ export class Processor {
       await this.clock.sleep(250);
       if (!this.joined || this.assigned.size === 0) {
         if (this.joined && this.assigned.size === 0) {
-          this.log.info('no partition group assigned; nothing to do');
+          const withData = this.idleWithData ?? (await this.topicsWithData());
+          if (withData.length) {
+            // Not a success: the input is someone else's to process (or nobody's). Exit non-zero, naming why.
+            this.fail(
+              new ProcessorError(
+                `no partition group assigned to this instance of consumer group ${this.groupId} while ${withData.join(', ')} have data: another member owns them (another processor, or another environment using the same group id; set TOPIC_PREFIX or kafka.group_id)`,
+                withData[0],
+              ),
+            );
+            return;
+          }
+          this.log.info('no partition group assigned and the input topics are empty; nothing to do', { group_id: this.groupId });
           await this.stop();
           return;
         }
@@ -465,7 +711,7 @@ export class Processor {
           if (!st) return false;
           st.task.drain();
           if (st.task.hasUncommitted()) await this.commitOrDrop(p, st);
-          if (!this.groups.has(p)) return false; // the commit failed: rebuilt on the next batch
+          if (!this.groups.has(p)) return false; // the commit failed: being rebuilt (rebuildSoon / supervisor)
         }
         return true;
       });

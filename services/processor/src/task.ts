@@ -88,6 +88,8 @@ export class PartitionGroupTask {
   private uncommittedReleases = 0;
   /** Events released into engines since the task started (metrics). */
   released = 0;
+  /** Items (events and dead letters) released by the merge since the task started: progress, for stall detection. */
+  itemsReleased = 0;
   /** Records dead-lettered as implausible / late and records clamped, since the task started (metrics). */
   readonly rejected = { implausible: 0, late: 0, clamped: 0 };
   /** The lateness rule at ingest (verdicts) and at the release frontier (what a commit snapshots: a restored task
@@ -136,6 +138,11 @@ export class PartitionGroupTask {
 
   topics(): string[] {
     return [...this.streams.keys()];
+  }
+
+  /** Underlyings this group has engines for. */
+  underlyings(): string[] {
+    return [...this.engines.keys()].sort();
   }
 
   /** The next offset this task expects from `topic`; records below it were already ingested (or are before the start). */
@@ -270,6 +277,7 @@ export class PartitionGroupTask {
       this.bufferedHead.set(item.topic, 0);
     }
     this.uncommittedReleases++;
+    this.itemsReleased++;
     if (item.judged) this.releasedGuard.check(this.streams.get(item.topic)!.schema, item.judged);
     if (item.kind === 'poison') {
       this.pending.deadLetters.push(item.deadLetter);
