@@ -1,49 +1,79 @@
-// Gold Parquet codecs on the same real signal rows (a simulated session through the engine): bytes and write time
-// for ZSTD (what the lake uses, via parquet-wasm) against SNAPPY, GZIP (parquetjs-lite's codecs) and UNCOMPRESSED,
-// measured in the same run. The ZSTD/SNAPPY size ratio is the figure behind replacing parquetjs-lite.
-//   npx tsx bench/parquet.ts [minutes] [reps]
+// Row `parquet`: Gold rows (a simulated session through the engine) → ZSTD Parquet bytes by the lake writer
+// (writeParquetRows: row objects → Arrow columns → parquet-wasm), against DuckDB writing the same rows from a table
+// already in memory: `COPY … TO … (FORMAT parquet, COMPRESSION zstd)` with threads = 1. Both are measured as
+// CPU time (process.cpuUsage, user + system; DuckDB runs in this process) over `reps` runs each, interleaved, and the
+// best run of each is reported. Notes carry both file sizes (goal: ours no larger) and the median rates.
+//   npm run bench -- parquet            (BENCH_PARQUET_MINUTES=60, BENCH_PARQUET_REPS=5 by default)
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { defaultConfig, runCore, simulateSession, toSignalRows, type SignalRow } from '@snap/core';
-import { encodeParquet, rowsToArrowTable, SIGNAL_ROW_COLUMNS } from '@snap/platform';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from 'parquet-wasm';
-import * as arrow from 'apache-arrow';
+import { SIGNAL_ROW_COLUMNS, writeParquetRows } from '@snap/platform';
+import { recordResult } from './results';
 
-const minutes = Number(process.argv[2] ?? 30);
-const reps = Number(process.argv[3] ?? 5);
-const rows: SignalRow[] = runCore(defaultConfig(), 'SPY', simulateSession({ seed: 1, durationMs: minutes * 60_000 })).flatMap(toSignalRows);
-const table = rowsToArrowTable(SIGNAL_ROW_COLUMNS, rows);
-const dict = SIGNAL_ROW_COLUMNS.filter((c) => c.type === 'dict_utf8').map((c) => c.name);
+const minutes = Number(process.env.BENCH_PARQUET_MINUTES ?? process.argv[2] ?? 60);
+const reps = Math.max(2, Number(process.env.BENCH_PARQUET_REPS ?? process.argv[3] ?? 5));
 
-function gzip(t: arrow.Table): Uint8Array {
-  // encodeParquet exposes the lake's codecs; GZIP (a parquetjs-lite codec) is only a comparison here.
-  let b = new WriterPropertiesBuilder().setCompression(Compression.GZIP).setWriterVersion(WriterVersion.V2).setDictionaryEnabled(false);
-  for (const c of dict) b = b.setColumnDictionaryEnabled(c, true);
-  return writeParquet(WasmTable.fromIPCStream(arrow.tableToIPC(t, 'stream')), b.build());
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const codecs: [string, () => Uint8Array][] = [
-  ['ZSTD', () => encodeParquet(table, dict, { codec: 'ZSTD' })],
-  ['SNAPPY', () => encodeParquet(table, dict, { codec: 'SNAPPY' })],
-  ['GZIP', () => gzip(table)],
-  ['UNCOMPRESSED', () => encodeParquet(table, dict, { codec: 'UNCOMPRESSED' })],
-];
-const res: Record<string, { bytes: number; ms: number }> = {};
-for (const [name, f] of codecs) f(); // warm up the wasm module and JIT
-for (const [name, f] of codecs) {
-  const times: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < reps; i++) {
-    const t = process.hrtime.bigint();
-    bytes = f().byteLength;
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+async function main(): Promise<void> {
+  const rows: SignalRow[] = runCore(defaultConfig(), 'SPY', simulateSession({ seed: 1, durationMs: minutes * 60_000 })).flatMap(toSignalRows);
+  const dir = mkdtempSync(join(tmpdir(), 'snap-bench-parquet-'));
+  try {
+    const oursPath = join(dir, 'ours.parquet');
+    const duckPath = join(dir, 'duckdb.parquet');
+    const meta = { schema: 'levels.signals.v1', underlying: 'SPY' };
+    writeParquetRows(oursPath, SIGNAL_ROW_COLUMNS, rows, { codec: 'ZSTD', metadata: meta }); // warm-up
+
+    const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const con = await inst.connect();
+    // The peer's input: the very same rows, loaded into a DuckDB table (not timed) from the file we just wrote.
+    await con.run(`CREATE TABLE signals AS SELECT * FROM read_parquet('${oursPath}')`);
+    const copy = `COPY signals TO '${duckPath}' (FORMAT parquet, COMPRESSION zstd)`;
+    await con.run(copy); // warm-up
+
+    const ours: number[] = [];
+    const peer: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      let t = cpuNow();
+      writeParquetRows(oursPath, SIGNAL_ROW_COLUMNS, rows, { codec: 'ZSTD', metadata: meta });
+      ours.push(cpuNow() - t);
+      t = cpuNow();
+      await con.run(copy);
+      peer.push(cpuNow() - t);
+    }
+    const check = await con.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${oursPath}')`);
+    const n = Number(check.getRows()[0]![0]);
+    if (n !== rows.length) throw new Error(`bench parquet: our file reads back ${n} rows, wrote ${rows.length}`);
+    con.closeSync();
+    inst.closeSync();
+
+    const oursBytes = statSync(oursPath).size;
+    const peerBytes = statSync(duckPath).size;
+    const rate = (s: number) => Math.round(rows.length / s);
+    const best = (xs: number[]) => Math.min(...xs);
+    recordResult({
+      name: 'parquet',
+      ours: rate(best(ours)),
+      peer: rate(best(peer)),
+      unit: 'rows/s',
+      higher_is_better: true,
+      notes:
+        `${rows.length} Gold rows × ${SIGNAL_ROW_COLUMNS.length} columns (seed 1, ${minutes} min session); ours parquet-wasm ZSTD (arrow-rs default level, parquet-wasm 0.8 sets none), DuckDB ZSTD at its default level; ` +
+        `best of ${reps} CPU-time runs each (medians ${rate(median(ours))} vs ${rate(median(peer))} rows/s); ` +
+        `DuckDB COPY single-threaded from an in-memory table; file bytes ours ${oursBytes} vs DuckDB ${peerBytes} (${(oursBytes / peerBytes).toFixed(3)}×)`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  times.sort((a, b) => a - b);
-  res[name] = { bytes, ms: times[Math.floor(times.length / 2)]! };
 }
-console.log(JSON.stringify({ bench: 'parquet', rows: rows.length, columns: SIGNAL_ROW_COLUMNS.length, reps }));
-for (const [name, r] of Object.entries(res)) console.log(`${name.padEnd(13)} ${String(r.bytes).padStart(10)} bytes  ${(r.bytes / rows.length).toFixed(1).padStart(6)} B/row  median write ${r.ms.toFixed(1).padStart(7)} ms`);
-const z = res.ZSTD!;
-const sn = res.SNAPPY!;
-const gz = res.GZIP!;
-const un = res.UNCOMPRESSED!;
-console.log(`ratio bytes ZSTD/SNAPPY = ${(z.bytes / sn.bytes).toFixed(3)}  ZSTD/GZIP = ${(z.bytes / gz.bytes).toFixed(3)}  ZSTD/UNCOMPRESSED = ${(z.bytes / un.bytes).toFixed(3)}`);
-console.log(`ratio write time ZSTD/SNAPPY = ${(z.ms / sn.ms).toFixed(2)}  ZSTD/GZIP = ${(z.ms / gz.ms).toFixed(2)}`);
+
+main().catch((e) => {
+  process.stderr.write(`bench parquet: ${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});

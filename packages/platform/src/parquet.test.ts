@@ -5,7 +5,7 @@ import * as arrow from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { SignalRow } from '@snap/core';
-import { encodeParquet, ParquetSchemaError, rowsToArrowTable, writeParquetRows } from './parquet';
+import { encodeParquet, ParquetSchemaError, rowsToArrowTable, writeParquetRows, type ColumnSpec } from './parquet';
 import { GoldSignalWriter, partitionOf, SIGNAL_ROW_COLUMNS } from './lake';
 
 const T0 = 1_766_414_400_000_000_000n; // 2025-12-22T14:40:00Z
@@ -172,5 +172,88 @@ describe('footer metadata', () => {
       const b = encodeParquet(table, [], { metadata: { z: '1', underlying: 'SPY', schema: 'levels.signals.v1' } });
       expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
     }
+  });
+});
+
+describe('typed-array column builder', () => {
+  // The generic reference: arrow's own vectorFromArray per column (the writer's previous implementation). The typed
+  // builder must give the same Parquet bytes, so files written before and after the change are interchangeable.
+  function reference(columns: readonly ColumnSpec[], rows: readonly Record<string, unknown>[]): arrow.Table {
+    const typeOf = (c: ColumnSpec): arrow.DataType => {
+      switch (c.type) {
+        case 'int64': return new arrow.Int64();
+        case 'int32': return new arrow.Int32();
+        case 'int16': return new arrow.Int16();
+        case 'int8': return new arrow.Int8();
+        case 'float64': return new arrow.Float64();
+        case 'bool': return new arrow.Bool();
+        case 'utf8': return new arrow.Utf8();
+        case 'dict_utf8': return new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32());
+        case 'list_int16': return new arrow.List(new arrow.Field('item', new arrow.Int16(), true));
+      }
+    };
+    const vectors: Record<string, arrow.Vector> = {};
+    for (const c of columns) vectors[c.name] = arrow.vectorFromArray(rows.map((r) => r[c.name] ?? null), typeOf(c) as arrow.DataType);
+    const t = new arrow.Table(vectors);
+    const fields = columns.map((c) => new arrow.Field(c.name, t.getChild(c.name)!.type, c.nullable ?? false));
+    const schema = new arrow.Schema(fields);
+    return new arrow.Table(schema, t.batches.map((b) => new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(fields), length: b.numRows, nullCount: 0, children: b.data.children }))));
+  }
+  const dictOf = (cols: readonly ColumnSpec[]) => cols.filter((c) => c.type === 'dict_utf8').map((c) => c.name);
+
+  it('writes the same Parquet bytes as arrow vectorFromArray for Gold rows with nulls', () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => row(i, i % 7 === 0 ? { fuel_call_wall: null, note: `n${i % 5}` } : {}));
+    const meta = { metadata: { schema: 'levels.signals.v1' } };
+    const ours = encodeParquet(rowsToArrowTable(SIGNAL_ROW_COLUMNS, rows), dictOf(SIGNAL_ROW_COLUMNS), meta);
+    const ref = encodeParquet(reference(SIGNAL_ROW_COLUMNS, rows as unknown as Record<string, unknown>[]), dictOf(SIGNAL_ROW_COLUMNS), meta);
+    expect(Buffer.from(ours).equals(Buffer.from(ref))).toBe(true);
+  });
+
+  it('writes the same bytes for every column type (utf8, ints, lists with nulls), and reads them back', () => {
+    const cols: ColumnSpec[] = [
+      { name: 'id', type: 'utf8' },
+      { name: 'opt', type: 'utf8', nullable: true },
+      { name: 'i32', type: 'int32' },
+      { name: 'i16', type: 'int16', nullable: true },
+      { name: 'i8', type: 'int8' },
+      { name: 'seq', type: 'int64', nullable: true },
+      { name: 'flag', type: 'bool', nullable: true },
+      { name: 'cat', type: 'dict_utf8', nullable: true },
+      { name: 'conds', type: 'list_int16', nullable: true },
+    ];
+    const rows = Array.from({ length: 257 }, (_, i) => ({
+      id: `évt-${i}`,
+      opt: i % 4 ? `o${i}` : null,
+      i32: i * 1000 - 7,
+      i16: i % 5 ? i - 100 : null,
+      i8: (i % 200) - 100,
+      seq: i % 6 ? BigInt(i) * 10_000_000_000n : null,
+      flag: i % 3 === 0 ? null : i % 3 === 1,
+      cat: i % 9 ? ['A', 'B', 'C'][i % 3]! : undefined,
+      conds: i % 8 === 0 ? null : Array.from({ length: i % 4 }, (_, k) => k * 7 - 3),
+    }));
+    const ours = encodeParquet(rowsToArrowTable(cols, rows), dictOf(cols));
+    expect(Buffer.from(ours).equals(Buffer.from(encodeParquet(reference(cols, rows), dictOf(cols))))).toBe(true);
+    const back = arrow.tableFromIPC(readParquet(ours).intoIPCStream());
+    const r7 = back.get(7)!.toJSON() as Record<string, unknown>;
+    expect(r7.id).toBe('évt-7');
+    expect(r7.opt).toBe('o7');
+    expect(r7.i16).toBe(-93);
+    expect(r7.i8).toBe(-93);
+    expect(r7.seq).toBe(70_000_000_000n);
+    expect(r7.flag).toBe(true);
+    expect(r7.cat).toBe('B');
+    expect(Array.from(r7.conds as Iterable<number>)).toEqual([-3, 4, 11]);
+    const r0 = back.get(0)!.toJSON() as Record<string, unknown>;
+    expect([r0.opt, r0.i16, r0.seq, r0.flag, r0.conds]).toEqual([null, null, null, null, null]);
+  });
+
+  it('names the column and row of a value of the wrong type in every column kind', () => {
+    expect(() => rowsToArrowTable([{ name: 'a', type: 'int32' }], [{ a: 1 }, { a: 1.5 }])).toThrow(/column "a" row 1: expected integer number, got number/);
+    expect(() => rowsToArrowTable([{ name: 'b', type: 'int64' }], [{ b: 1 }])).toThrow(/column "b" row 0: expected bigint/);
+    expect(() => rowsToArrowTable([{ name: 'c', type: 'bool' }], [{ c: true }, { c: 'yes' }])).toThrow(/column "c" row 1: expected boolean/);
+    expect(() => rowsToArrowTable([{ name: 'd', type: 'dict_utf8' }], [{ d: 'x' }, { d: null }])).toThrow(/column "d" row 1: null in a non-nullable column/);
+    expect(() => rowsToArrowTable([{ name: 'e', type: 'list_int16' }], [{ e: 3 }])).toThrow(/column "e" row 0: expected array/);
+    expect(() => rowsToArrowTable([{ name: 'f', type: 'utf8' }], [{ f: 'ok' }, {}])).toThrow(ParquetSchemaError);
   });
 });
