@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Compiles the workspaces' TypeScript once (esbuild, transpile only: `npm run typecheck` checks types) into the
+// content-addressed build services/cli/bin/compiled.js loads: <out>/js/<sha1(path, source)>.js, <out>/commands.json
+// (the CLI's command index, so `--help` loads no command module) and <out>/BUILD.json, written last, which turns the
+// build on. Run by `npm run build`, npm's `prepare` (npm ci) and scripts/test.
+//   node scripts/build.js [--out DIR]      (default: SNAPENGINE_BUILD_DIR or <repo>/dist)
+// The new build is assembled beside the old one and swapped in by rename, so a CLI starting meanwhile sees either.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } = require('node:fs');
+const { join, resolve } = require('node:path');
+const esbuild = require('esbuild');
+const compiled = require('../services/cli/bin/compiled.js');
+
+const ROOT = compiled.ROOT;
+const outArg = process.argv.indexOf('--out');
+const OUT = resolve(outArg > 0 ? process.argv[outArg + 1] : compiled.BUILD_DIR);
+
+/** Every .ts source of the workspaces the CLI can load (tests run under jest's own transform). */
+function sources() {
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules') walk(p);
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) files.push(p);
+    }
+  };
+  for (const group of ['packages', 'services']) {
+    for (const ws of readdirSync(join(ROOT, group), { withFileTypes: true })) {
+      const src = join(ROOT, group, ws.name, 'src');
+      if (ws.isDirectory() && existsSync(src)) walk(src);
+    }
+  }
+  return files.sort();
+}
+
+async function main() {
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const tmp = `${OUT}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, 'js'), { recursive: true });
+  const files = sources();
+  let bytes = 0;
+  await Promise.all(
+    files.map(async (file) => {
+      const source = readFileSync(file, 'utf8');
+      const { code } = await esbuild.transform(source, compiled.esbuildOptions(file));
+      bytes += code.length;
+      writeFileSync(join(tmp, 'js', `${compiled.moduleKey(file, source)}.js`), code);
+    }),
+  );
+  const stamp = { esbuild: esbuild.version, files: files.length, options: compiled.esbuildOptions('<file>') };
+  writeFileSync(join(tmp, 'BUILD.json'), `${JSON.stringify(stamp, null, 2)}\n`);
+  // The command index comes from the command modules themselves, loaded through the build just made.
+  const index = execFileSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(join(ROOT, 'services/cli/bin/compiled.js'))}).install(); process.stdout.write(JSON.stringify(require(${JSON.stringify(join(ROOT, 'services/cli/src/index.ts'))}).describeCommands()))`],
+    { env: { ...process.env, SNAPENGINE_BUILD_DIR: tmp, SNAPENGINE_TSX: '' }, encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  writeFileSync(join(tmp, 'commands.json'), `${JSON.stringify(JSON.parse(index), null, 2)}\n`);
+  const old = `${OUT}.old-${process.pid}`;
+  if (existsSync(OUT)) renameSync(OUT, old);
+  renameSync(tmp, OUT);
+  rmSync(old, { recursive: true, force: true });
+  const cpu = process.cpuUsage(cpu0);
+  process.stderr.write(
+    `build: ${files.length} modules (${(bytes / 1024).toFixed(0)} KiB JS) → ${OUT} in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU (this process; esbuild's own threads not counted)\n`,
+  );
+}
+
+main().catch((e) => {
+  process.stderr.write(`build: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(1);
+});
