@@ -10,7 +10,7 @@
 // latest features from the signals topic's start, for a Redis that lost keys the running sink never saw.
 import { randomUUID } from 'node:crypto';
 import type { Config, SignalRow } from '@snap/core';
-import { SIGNALS_TOPIC, createKafka, recordToSignalRow, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
+import { SIGNALS_TOPIC, createKafka, recordToSignalRow, redisSinkGroupId, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
 import Redis from 'ioredis';
 import { RedisFeatureWriter, casWins, type FeatureWriteResult } from './redis-features';
 import { EnvelopeConsumer, type ConsumerContext, type EnvelopeHandler } from './envelope-consumer';
@@ -182,7 +182,7 @@ export async function runRedisSink(opts: RedisSinkOptions): Promise<RedisSinkRes
   // ioredis emits 'error' on every failed reconnect; the outage is logged by the retry loop (once), not here.
   redis.on('error', (e) => logger.debug('redis connection error', { error: e }));
   const topic = topicName(cfg, SIGNALS_TOPIC);
-  const groupId = opts.groupId ?? cfg.redis.sink_group_id;
+  const groupId = opts.groupId ?? redisSinkGroupId(cfg);
   const result: RedisSinkResult = { redis: handler.stats, consumer: { rows: 0, skipped: 0, commits: 0 } };
   try {
     logger.info('redis sink target', { url: cfg.redis.url.replace(/\/\/[^@/]*@/, '//***@'), key_prefix: cfg.redis.key_prefix, ttl_s: cfg.redis.ttl_s, rebuild: !!opts.rebuild });
