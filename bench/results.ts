@@ -15,19 +15,45 @@ export interface BenchRow {
   unit: string;
   higher_is_better: boolean;
   notes: string;
+  /** When the row was measured (ISO time), so a table mixing runs of single benchmarks says which is which. */
+  at?: string;
+  /** Set when the benchmark could not run (e.g. the Kafka stack is down): the reason; figures are then 0. */
+  skipped?: string;
 }
 
 export const RESULTS_FILE = process.env.BENCH_RESULTS ?? join(__dirname, 'results', 'latest.json');
 
-export function recordResult(row: Omit<BenchRow, 'ratio'> & { ratio?: number }): BenchRow {
-  const ratio = row.ratio ?? (row.higher_is_better ? row.ours / row.peer : row.peer / row.ours);
-  const full: BenchRow = { name: row.name, ours: row.ours, peer: row.peer, ratio: Number(ratio.toFixed(4)), unit: row.unit, higher_is_better: row.higher_is_better, notes: row.notes };
-  let rows: BenchRow[] = [];
+function readRows(): BenchRow[] {
   try {
-    rows = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchRow[];
+    return JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as BenchRow[];
   } catch {
-    rows = [];
+    return [];
   }
+}
+
+export function recordResult(row: Omit<BenchRow, 'ratio' | 'at' | 'skipped'> & { ratio?: number }): BenchRow {
+  const ratio = row.ratio ?? (row.higher_is_better ? row.ours / row.peer : row.peer / row.ours);
+  if (!Number.isFinite(row.ours) || !Number.isFinite(row.peer) || !Number.isFinite(ratio)) {
+    throw new Error(`recordResult(${row.name}): ours ${row.ours}, peer ${row.peer}, ratio ${ratio} must be finite numbers`);
+  }
+  const full: BenchRow = { name: row.name, ours: row.ours, peer: row.peer, ratio: Number(ratio.toFixed(4)), unit: row.unit, higher_is_better: row.higher_is_better, notes: row.notes, at: new Date().toISOString() };
+  writeRow(full);
+  process.stderr.write(`[bench] ${full.name}: ours ${full.ours} ${full.unit} · peer ${full.peer} · ratio ${full.ratio}\n`);
+  return full;
+}
+
+/** Records that row `name` was not measured in this run and why; the last measured figures stay in the note only. */
+export function recordSkipped(name: string, reason: string): BenchRow {
+  const prev = readRows().find((r) => r.name === name);
+  const last = prev && !prev.skipped ? ` (last measured${prev.at ? ` ${prev.at}` : ''}: ours ${prev.ours} ${prev.unit}, peer ${prev.peer}, ratio ${prev.ratio})` : '';
+  const full: BenchRow = { name, ours: 0, peer: 0, ratio: 0, unit: prev?.unit ?? '', higher_is_better: prev?.higher_is_better ?? true, notes: `${reason}${last}`, at: new Date().toISOString(), skipped: reason };
+  writeRow(full);
+  process.stderr.write(`[bench] ${name}: SKIPPED — ${reason}\n`);
+  return full;
+}
+
+function writeRow(full: BenchRow): void {
+  let rows = readRows();
   rows = rows.filter((r) => r.name !== full.name);
   rows.push(full);
   rows.sort((a, b) => a.name.localeCompare(b.name));
@@ -35,8 +61,6 @@ export function recordResult(row: Omit<BenchRow, 'ratio'> & { ratio?: number }):
   const tmp = `${RESULTS_FILE}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(rows, null, 2)}\n`);
   renameSync(tmp, RESULTS_FILE);
-  process.stderr.write(`[bench] ${full.name}: ours ${full.ours} ${full.unit} · peer ${full.peer} · ratio ${full.ratio}\n`);
-  return full;
 }
 
 /** CPU seconds (user + system) of this process spent in fn. */
