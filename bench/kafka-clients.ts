@@ -7,6 +7,9 @@
 // BENCH_TX_N for the transactional pass (default 10000), and every phase stops at BENCH_PHASE_LIMIT_MS (default 60 s),
 // reporting how far it got.
 //   npm run bench -- kafka-clients      (or: npx tsx bench/kafka-clients.ts)
+// Recorded (a comparison of two clients, not a goal row) as kafka-clients-<role>: ours = node-rdkafka, peer = kafkajs.
+// bench-needs: kafka schema-registry
+// bench-rows: kafka-clients-produce kafka-clients-consume kafka-clients-tx
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { StockQuote } from '@snap/core';
@@ -27,6 +30,7 @@ import {
 } from '@snap/platform';
 import type { Message as KafkajsMessage } from 'kafkajs';
 import { sampleValue } from '../packages/platform/src/envelope-samples';
+import { recordResult } from './results';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const TX_N = Number(process.env.BENCH_TX_N ?? 10_000);
@@ -337,6 +341,18 @@ async function main() {
     const b = results.find((r) => r.role === role && r.client === 'node-rdkafka');
     const fmt = (r?: Result) => (r ? `${rate(r).toFixed(0)}${r.complete ? '' : ' (partial)'}` : 'n/a');
     process.stdout.write(`| ${role} | ${fmt(a)} | ${fmt(b)} | ${a && b ? (rate(b) / rate(a)).toFixed(2) : 'n/a'} |\n`);
+    if (a && b) {
+      recordResult({
+        name: `kafka-clients-${role}`,
+        ours: Math.round(rate(b)),
+        peer: Math.round(rate(a)),
+        unit: 'msgs/s',
+        higher_is_better: true,
+        notes:
+          `comparison, not a goal: node-rdkafka (ours) vs kafkajs (peer), ${role === 'tx' ? TX_N : N} records, ${PARTITIONS} partitions, Avro codec in the loop, wall-clock rate of one pass each` +
+          `${a.complete && b.complete ? '' : ' (partial: a phase hit BENCH_PHASE_LIMIT_MS)'}`,
+      });
+    }
   }
   process.stdout.write(`\nN=${N}, TX_N=${TX_N} (transaction per ${TX_BATCH} records), ${PARTITIONS} partitions, Avro encode/decode by EnvelopeCodec included.\n`);
 }
