@@ -21,7 +21,7 @@ const dl = (rawBytes: number, reason = 'DECODE_FAILED: cannot decode'): DeadLett
   ts_deadletter_ns: 3n,
 });
 // Stand-in for the Avro size: every field's bytes plus a fixed envelope.
-const size = (d: DeadLetterRecord) => 300 + Buffer.byteLength(d.reason) + d.raw.length + Buffer.byteLength(d.source_topic) + Buffer.byteLength(d.event_id);
+const size = (d: DeadLetterRecord) => 300 + Buffer.byteLength(d.reason) + d.raw.length + Buffer.byteLength(d.source_topic ?? "") + Buffer.byteLength(d.event_id);
 
 describe('fitDeadLetter: no dead letter is larger than the broker accepts', () => {
   const MAX = 1_048_588;
