@@ -6,7 +6,7 @@
 // Kafka and the schema registry are the main stack's (this file's own TOPIC_PREFIX, groups and bucket); MinIO is an
 // isolated instance (test/faults/support.ts), so the main MinIO is never touched.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -34,7 +34,7 @@ describe('sink lake --target s3 under faults', () => {
   let s3: S3Client;
 
   /** A fresh signals topic, bucket and groups for one scenario. */
-  async function scenario(name: string) {
+  async function scenario(name: string, extraEnv: Record<string, string> = {}) {
     const prefix = `t-fault-lake-${name}-${run}-`;
     const env: Record<string, string> = {
       ...fs().env,
@@ -47,6 +47,7 @@ describe('sink lake --target s3 under faults', () => {
       SNAP_LAKE_SINK_GROUP_ID: `${prefix}lake`,
       S3_BUCKET: `fault-lake-${name}-${run}`,
       LOG_LEVEL: 'info',
+      ...extraEnv,
     };
     const cfg = loadConfig({ env });
     const kafka = createKafka(cfg, { logger: createLogger({ write: () => undefined }), clientId: `fault-lake-${run}` });
@@ -60,15 +61,15 @@ describe('sink lake --target s3 under faults', () => {
     s3 ??= s3ClientFor(cfg);
     const produced: SignalRow[] = [];
     let tick = 0;
-    /** `ticks` more ticks, 9 rows each (a unique note per row), two ticks per transaction. */
-    const produce = async (ticks: number) => {
-      for (let i = 0; i < ticks; i += 2) {
-        const rows = [tick, tick + 1].flatMap((t) =>
+    /** `ticks` more ticks, 9 rows each (a unique note per row), `perTx` ticks per transaction. */
+    const produce = async (ticks: number, perTx = 2) => {
+      for (let i = 0; i < ticks; i += perTx) {
+        const rows = Array.from({ length: perTx }, (_, j) => tick + j).flatMap((t) =>
           UNDERLYINGS.flatMap((u, ui) => LEVELS.map((level_id, li) => sampleSignalRow(t * 9 + ui * 3 + li, T0 + BigInt(t) * TICK_NS, { underlying: u, level_id, note: `row ${t}/${u}/${level_id}` }))),
         );
         await produceSignalsTx(producer, codec, topicName(cfg, SIGNALS_TOPIC), rows, true);
         produced.push(...rows);
-        tick += 2;
+        tick += perTx;
       }
     };
     return { env, cfg, produce, produced };
@@ -187,5 +188,28 @@ describe('sink lake --target s3 under faults', () => {
     const resume_s = Number(((assignedAt - startedAt) / 1000).toFixed(1));
     process.stdout.write(`lake sink resume after SIGKILL: ${resume_s} s from restart to partitions assigned\n`);
     faultRow({ fault: 'lake sink SIGKILL + restart', lost: audit.lost, duplicated: audit.duplicated, recovery_s: resume_s, rows: sc.produced.length });
+  });
+
+  it('a memory bound below what the partitions hold (lake.max_buffer_rows) pauses partitions and loses nothing', async () => {
+    // ~5k rows (~1.5 MB) per partition: more than one fetch, so partitions are read in several batches and the
+    // open windows of three partitions together exceed the bound of one window.
+    const sc = await scenario('bound', { SNAP_LAKE_FLUSH_ROWS: '2000', SNAP_LAKE_MAX_BUFFER_ROWS: '2000' });
+    await sc.produce(1700, 50);
+    const sink = startCli(['sink', 'lake', '--target', 's3', '--until-idle'], sc.env);
+    let peakKb = 0;
+    const sampler = setInterval(() => {
+      try {
+        const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${sink.child.pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    }, 100);
+    const res = await sink.done.finally(() => clearInterval(sampler));
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain('buffer above the memory bound');
+    const audit = await lakeAudit(sc.cfg.s3.bucket, sc.produced);
+    expect(audit).toEqual({ lost: 0, duplicated: 0, rows: sc.produced.length });
+    process.stdout.write(`lake sink with max_buffer_rows=2000: ${sc.produced.length} rows, peak RSS ${(peakKb / 1024).toFixed(0)} MB\n`);
   });
 });

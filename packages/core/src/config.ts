@@ -156,6 +156,9 @@ export const ConfigSchema = z.object({
       data_root: z.string().default('.data/lake'),
       zstd_level: z.number().int().min(1).max(22).default(3),
       flush_rows: z.number().int().positive().default(50_000),
+      /** Lake sink memory bound: rows held in open offset windows across all partitions. Above it the sink pauses every
+       *  partition but one until that one's window closes and is written (at least flush_rows). */
+      max_buffer_rows: z.number().int().positive().default(100_000),
       /** Tiers `snap-engine sink lake` writes: gold = levels.signals.v1, bronze = the input topics (raw, incl. heartbeats). */
       sink_tiers: z.array(z.enum(['gold', 'bronze'])).min(1).default(['gold', 'bronze']),
       /** Where `snap-engine sink lake` writes objects: under data_root, or to s3.bucket. */
@@ -293,6 +296,7 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   { a: 'barrier.fill_match_ms', b: 'barrier.window_ms', orEqual: true, why: 'a fill is matched to a size drop inside the barrier window W_b' },
   { a: 'barrier.window_ms', b: 'barrier.weak_baseline_ms', why: 'the WEAK baseline is a distribution of many barrier windows' },
   { a: 'fuel.window_ms', b: 'fuel.wall_window_ms', orEqual: true, why: 'gamma walls accumulate over at least the fuel window W_g' },
+  { a: 'lake.flush_rows', b: 'lake.max_buffer_rows', orEqual: true, why: 'the lake sink must hold one whole offset window to close it' },
 ];
 
 const getPath = (obj: unknown, dotted: string): unknown => dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);

@@ -32,6 +32,8 @@ export interface EnvelopeHandler {
   batch(topic: string, partition: number, records: OffsetRecord<Decoded>[], position: bigint): Promise<bigint | null>;
   /** Every assigned partition is caught up: long running, at most every `idleEveryMs`; with untilIdle once, final=true, before stopping. */
   idle(final: boolean): Promise<void>;
+  /** Rows held in memory per partition (key `topic:partition`), for the consumer's memory bound (maxBufferedRows). */
+  buffered?(): Map<string, number>;
 }
 
 export interface EnvelopeConsumerOptions {
@@ -51,6 +53,12 @@ export interface EnvelopeConsumerOptions {
    * the group to drop its SIGKILLed predecessor before it gets the partitions back (the 32–35 s resume of issue 8).
    */
   sessionTimeoutMs?: number;
+  /**
+   * Memory bound: when the handler holds more rows than this (handler.buffered()), every partition but one is paused
+   * until the handler's rows fall back under it. The one left running is the partition holding the most rows that
+   * still has data to read, so its window closes and is written. Unset: no bound.
+   */
+  maxBufferedRows?: number;
 }
 
 export class SinkError extends Error {
@@ -67,6 +75,20 @@ export class SinkError extends Error {
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/**
+ * The memory bound's choice: null while the rows held (summed over `held`) are within `max` (every partition reads);
+ * above it, the one partition that keeps reading: the one holding the most rows among those with data left (its
+ * window closes soonest and frees the most), or null when none has data left (nothing more can arrive).
+ */
+export function boundedRunner(held: ReadonlyMap<string, number>, keys: readonly string[], hasData: (k: string) => boolean, max: number): string | null {
+  let total = 0;
+  for (const n of held.values()) total += n;
+  if (total <= max) return null;
+  let best: string | null = null;
+  for (const k of keys) if (hasData(k) && (best === null || (held.get(k) ?? 0) > (held.get(best) ?? 0))) best = k;
+  return best;
+}
 
 /** kafkajs error types of an offset commit that lost a race with a rebalance. */
 const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'FENCED_INSTANCE_ID']);
@@ -93,6 +115,10 @@ export class EnvelopeConsumer {
   private lockTail: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private heartbeatFn: (() => Promise<void>) | null = null;
+  /** Partitions paused by the memory bound, and the latest known end offsets (for "has it data left to read"). */
+  private paused = new Set<string>();
+  private ends = new Map<string, bigint>();
+  private throttled = false;
   private error: unknown = undefined;
   private stopped!: () => void;
   private failed!: (e: unknown) => void;
@@ -179,6 +205,7 @@ export class EnvelopeConsumer {
             this.heartbeatFn = heartbeat;
             try {
               await this.onBatch(batch.topic, batch.partition, batch.messages, position);
+              this.flowControl();
             } finally {
               this.heartbeatFn = null;
             }
@@ -219,6 +246,9 @@ export class EnvelopeConsumer {
       }
     }
     this.assignment = parts.map(({ topic, partition }) => ({ topic, partition }));
+    // A rebalance resets kafkajs' pause state along with ours.
+    this.paused = new Set();
+    this.throttled = false;
     await this.handler.assigned(parts);
     this.joined = true;
     this.log.info('partitions assigned', { positions: Object.fromEntries(parts.map((p) => [tpKey(p.topic, p.partition), p.position])) });
@@ -269,13 +299,49 @@ export class EnvelopeConsumer {
   /** Every assigned partition at its last stable offset (admin list-offsets is read_committed). */
   private async caughtUp(): Promise<boolean> {
     if (!this.joined) return false;
+    let all = true;
+    // Every topic is asked (not only up to the first lagging one): the memory bound needs every partition's end.
     for (const topic of new Set(this.assignment.map((a) => a.topic))) {
       const ends = new Map((await this.admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
       for (const a of this.assignment) {
-        if (a.topic === topic && (this.positions.get(tpKey(topic, a.partition)) ?? -1n) < (ends.get(a.partition) ?? 0n)) return false;
+        if (a.topic !== topic) continue;
+        const end = ends.get(a.partition) ?? 0n;
+        this.ends.set(tpKey(topic, a.partition), end);
+        if ((this.positions.get(tpKey(topic, a.partition)) ?? -1n) < end) all = false;
       }
     }
-    return true;
+    return all;
+  }
+
+  /**
+   * The memory bound (maxBufferedRows). Pausing never loses a record: kafkajs drops fetched data of a paused
+   * partition and fetches it again from the same offset after resume, and a batch already handed to us is handled
+   * whole. Progress is guaranteed because the partition left running always has data left (else the bound is lifted:
+   * nothing more can arrive to grow memory) and its open window closes within flush_rows offsets.
+   */
+  private flowControl(): void {
+    const max = this.opts.maxBufferedRows;
+    const held = this.handler.buffered?.();
+    if (!max || !held || !this.consumer || !this.joined) return;
+    let total = 0;
+    for (const n of held.values()) total += n;
+    const keys = this.assignment.map((a) => tpKey(a.topic, a.partition));
+    const hasData = (k: string) => (this.positions.get(k) ?? -1n) < (this.ends.get(k) ?? BigInt(Number.MAX_SAFE_INTEGER));
+    const runner = boundedRunner(held, keys, hasData, max);
+    const want = new Set(runner === null ? [] : keys.filter((k) => k !== runner));
+    const toPause = [...want].filter((k) => !this.paused.has(k));
+    const toResume = [...this.paused].filter((k) => !want.has(k));
+    const split = (list: string[]) => list.map((k) => ({ topic: k.slice(0, k.lastIndexOf(':')), partitions: [Number(k.slice(k.lastIndexOf(':') + 1))] }));
+    if (toResume.length) this.consumer.resume(split(toResume));
+    if (toPause.length) this.consumer.pause(split(toPause));
+    this.paused = want;
+    if (runner !== null && !this.throttled) {
+      this.throttled = true;
+      this.log.info('buffer above the memory bound: reading one partition until its window is written', { buffered_rows: total, max_buffer_rows: max, reading: runner });
+    } else if (runner === null && this.throttled) {
+      this.throttled = false;
+      this.log.info('buffer back under the memory bound: reading every partition', { buffered_rows: total, max_buffer_rows: max });
+    }
   }
 
   private async idleLoop(): Promise<void> {
@@ -290,7 +356,10 @@ export class EnvelopeConsumer {
         lastProgress = Date.now();
         this.log.info('progress', { ...this.stats, positions: Object.fromEntries([...this.positions].map(([k, v]) => [k, v])) });
       }
-      if (!(await this.caughtUp())) continue;
+      const caught = await this.caughtUp();
+      // With fresh end offsets: a running partition that ran dry hands over to one that has data.
+      if (this.opts.maxBufferedRows) await this.locked(async () => this.flowControl());
+      if (!caught) continue;
       if (this.opts.untilIdle) {
         const finished = await this.locked(async () => {
           if (!(await this.caughtUp())) return false;

@@ -56,6 +56,10 @@ export class LakeHandler implements EnvelopeHandler {
     this.ctx = ctx;
   }
 
+  buffered(): Map<string, number> {
+    return new Map([...this.windows].map(([k, w]) => [k, w.openRows]));
+  }
+
   assigned(parts: readonly AssignedPartition[]): void {
     this.windows = new Map(parts.map((p) => [`${p.topic}:${p.partition}`, new PartitionWindows<LakeRecord>(this.opts.windowSize, p.position)]));
   }
@@ -173,7 +177,7 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   const topics = [...(tiers.includes('gold') ? [topicName(cfg, SIGNALS_TOPIC)] : []), ...(tiers.includes('bronze') ? INPUT_TOPICS.map((t) => topicName(cfg, t)) : [])];
   const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });
   const consumer = new EnvelopeConsumer(
-    { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms },
+    { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms, maxBufferedRows: cfg.lake.max_buffer_rows },
     handler,
   );
   const onSignal = () => void consumer.stop();
