@@ -101,48 +101,82 @@ function utf8Vector(values: readonly string[]): arrow.Vector<arrow.Utf8> {
   return arrow.makeVector(arrow.makeData({ type: new arrow.Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data }));
 }
 
-type Fill = 'number' | 'integer' | 'bigint' | 'bool' | 'any';
-const fillers = new Map<string, (rows: readonly object[], out: ArrayLike<unknown>) => number[]>();
+type Out = Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | unknown[];
+
+/** The buffer one column's values are copied into (a bit-packed Uint8Array for bool, plain arrays for strings/lists). */
+function allocate(spec: ColumnSpec, n: number): Out {
+  switch (spec.type) {
+    case 'float64':
+      return new Float64Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'bool':
+      return new Uint8Array((n + 7) >> 3);
+    default:
+      return new Array<unknown>(n);
+  }
+}
+
+type Filler = (rows: readonly object[], outs: readonly Out[]) => number[][];
+const fillers = new Map<string, Filler>();
 
 /**
- * Copies one property of every row into `out` (a typed array, or a plain array for 'any') and returns the indexes
- * whose value failed the type test (nulls and bad values, sorted). `rows[i][name]` with a different name per column
- * made one property-load site megamorphic and boxed every double on the way through a plain array (most of the
- * old table build): a loop generated per (column name, test) reads a literal property, which V8 compiles to a
- * monomorphic field load, and stores straight into the typed array. The name is embedded as a JSON string literal.
+ * Copies every column of every row into its buffer in ONE pass over the rows, and returns per column the indexes
+ * whose value failed the type test (nulls and bad values, ascending). Reading rows[i][name] column by column was
+ * most of the old table build: a property-load site shared by every column name is megamorphic, doubles were boxed
+ * through plain arrays, and each row object was fetched from memory once per column. The loop is generated per
+ * column list, so each load names a literal property (a monomorphic field load in V8) and stores straight into the
+ * typed array while the row is in cache. Names are embedded as JSON string literals.
  */
-function fill(name: string, test: Fill, rows: readonly object[], out: ArrayLike<unknown>): number[] {
-  const key = `${test}:${name}`;
+function fillColumns(columns: readonly ColumnSpec[], rows: readonly object[], outs: readonly Out[]): number[][] {
+  const key = columns.map((c) => `${c.type}:${c.name}`).join('\0');
   let f = fillers.get(key);
   if (!f) {
-    const prop = JSON.stringify(name);
-    const body =
-      test === 'number'
-        ? `if (typeof v === 'number') out[i] = v; else bad.push(i);`
-        : test === 'integer'
-          ? `if (typeof v === 'number' && Number.isInteger(v)) out[i] = v; else bad.push(i);`
-          : test === 'bigint'
-            ? `if (typeof v === 'bigint') out[i] = v; else bad.push(i);`
-            : test === 'bool'
-              ? `if (v === true) out[i >> 3] |= 1 << (i & 7); else if (v !== false) bad.push(i);`
-              : `out[i] = v;`;
+    const decl: string[] = [];
+    const loop: string[] = [];
+    columns.forEach((c, j) => {
+      decl.push(`const o${j} = outs[${j}], b${j} = [];`);
+      const load = `v = r[${JSON.stringify(c.name)}];`;
+      switch (c.type) {
+        case 'float64':
+          loop.push(`${load} if (typeof v === 'number') o${j}[i] = v; else b${j}.push(i);`);
+          break;
+        case 'int64':
+          loop.push(`${load} if (typeof v === 'bigint') o${j}[i] = v; else b${j}.push(i);`);
+          break;
+        case 'int32':
+        case 'int16':
+        case 'int8':
+          loop.push(`${load} if (typeof v === 'number' && Number.isInteger(v)) o${j}[i] = v; else b${j}.push(i);`);
+          break;
+        case 'bool':
+          loop.push(`${load} if (v === true) o${j}[i >> 3] |= 1 << (i & 7); else if (v !== false) b${j}.push(i);`);
+          break;
+        default:
+          // Strings and lists are checked by their builders (they walk the values anyway).
+          loop.push(`o${j}[i] = r[${JSON.stringify(c.name)}];`);
+      }
+    });
+    const src = `${decl.join('\n')}\nconst n = rows.length;\nfor (let i = 0; i < n; i++) {\n  const r = rows[i]; let v;\n  ${loop.join('\n  ')}\n}\nreturn [${columns.map((_, j) => `b${j}`).join(', ')}];`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    f = new Function('rows', 'out', `const n = rows.length, bad = []; for (let i = 0; i < n; i++) { const v = rows[i][${prop}]; ${body} } return bad;`) as (
-      rows: readonly object[],
-      out: ArrayLike<unknown>,
-    ) => number[];
+    f = new Function('rows', 'outs', src) as Filler;
     fillers.set(key, f);
   }
-  return f(rows, out);
+  return f(rows, outs);
 }
 
 /**
- * One column straight into Arrow buffers: typed arrays filled in one pass over the rows (no per-value builder
- * calls), every value type-checked so a bad row names its column and index. The buffers are laid out exactly as
- * arrow's generic vectorFromArray lays them out (nulls hold 0, dictionary in first-appearance order), so the
- * Parquet bytes are unchanged (a unit test compares the two).
+ * One column's Arrow data from its filled buffer: every value type-checked so a bad row names its column and
+ * index. The buffers are laid out exactly as arrow's generic vectorFromArray lays them out (nulls hold 0,
+ * dictionary in first-appearance order), so the Parquet bytes are unchanged (a unit test compares the two).
  */
-function buildColumn(spec: ColumnSpec, rows: readonly object[], type: arrow.DataType): arrow.Data {
+function buildColumn(spec: ColumnSpec, rows: readonly object[], type: arrow.DataType, out: Out, failed: readonly number[]): arrow.Data {
   const n = rows.length;
   const name = spec.name;
   const nullable = spec.nullable ?? false;
@@ -158,42 +192,32 @@ function buildColumn(spec: ColumnSpec, rows: readonly object[], type: arrow.Data
   };
   const props = () => ({ type, length: n, nullCount: valid.nulls, nullBitmap: valid.bits ?? undefined });
   switch (spec.type) {
-    case 'float64': {
-      const out = new Float64Array(n);
-      settle(fill(name, 'number', rows, out), 'number');
-      return arrow.makeData({ ...props(), type: type as arrow.Float64, data: out });
-    }
-    case 'int64': {
-      const out = new BigInt64Array(n);
-      settle(fill(name, 'bigint', rows, out), 'bigint');
-      return arrow.makeData({ ...props(), type: type as arrow.Int64, data: out });
-    }
+    case 'float64':
+      settle(failed, 'number');
+      return arrow.makeData({ ...props(), type: type as arrow.Float64, data: out as Float64Array });
+    case 'int64':
+      settle(failed, 'bigint');
+      return arrow.makeData({ ...props(), type: type as arrow.Int64, data: out as BigInt64Array });
     case 'int32':
     case 'int16':
-    case 'int8': {
-      const out = spec.type === 'int32' ? new Int32Array(n) : spec.type === 'int16' ? new Int16Array(n) : new Int8Array(n);
-      settle(fill(name, 'integer', rows, out), 'integer number');
+    case 'int8':
+      settle(failed, 'integer number');
       return arrow.makeData({ ...props(), type: type as arrow.Int32, data: out as Int32Array });
-    }
-    case 'bool': {
-      const out = new Uint8Array((n + 7) >> 3);
-      settle(fill(name, 'bool', rows, out), 'boolean');
-      return arrow.makeData({ ...props(), type: type as arrow.Bool, data: out });
-    }
+    case 'bool':
+      settle(failed, 'boolean');
+      return arrow.makeData({ ...props(), type: type as arrow.Bool, data: out as Uint8Array });
     case 'utf8': {
-      const strings = new Array<string>(n);
-      fill(name, 'any', rows, strings);
+      const strings = out as unknown[];
       settle(
         strings.flatMap((v, i) => (typeof v === 'string' ? [] : [i])),
         'string',
       );
       for (let i = 0; i < n; i++) if (typeof strings[i] !== 'string') strings[i] = '';
-      const d = utf8Vector(strings).data[0]!;
+      const d = utf8Vector(strings as string[]).data[0]!;
       return arrow.makeData({ ...props(), type: type as arrow.Utf8, valueOffsets: d.valueOffsets, data: d.values });
     }
     case 'dict_utf8': {
-      const values = new Array<unknown>(n);
-      fill(name, 'any', rows, values);
+      const values = out as unknown[];
       const keys = new Int32Array(n);
       const index = new Map<string, number>();
       const dict: string[] = [];
@@ -223,8 +247,7 @@ function buildColumn(spec: ColumnSpec, rows: readonly object[], type: arrow.Data
       return arrow.makeData({ ...props(), type: type as arrow.Dictionary<arrow.Utf8, arrow.Int32>, data: keys, dictionary: utf8Vector(dict) });
     }
     case 'list_int16': {
-      const values = new Array<unknown>(n);
-      fill(name, 'any', rows, values);
+      const values = out as unknown[];
       const offsets = new Int32Array(n + 1);
       const bad: number[] = [];
       let total = 0;
@@ -258,11 +281,13 @@ function buildColumn(spec: ColumnSpec, rows: readonly object[], type: arrow.Data
 export function rowsToArrowTable<R extends object>(columns: readonly ColumnSpec[], rows: readonly R[]): arrow.Table {
   const fields: arrow.Field[] = [];
   const children: arrow.Data[] = [];
-  for (const spec of columns) {
+  const outs = columns.map((c) => allocate(c, rows.length));
+  const failed = fillColumns(columns, rows, outs);
+  columns.forEach((spec, j) => {
     const type = arrowType(spec.type);
-    children.push(buildColumn(spec, rows, type));
+    children.push(buildColumn(spec, rows, type, outs[j]!, failed[j]!));
     fields.push(new arrow.Field(spec.name, type, spec.nullable ?? false));
-  }
+  });
   const schema = new arrow.Schema(fields);
   if (rows.length === 0) return new arrow.Table(schema, []);
   const batch = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(fields), length: rows.length, nullCount: 0, children }));
