@@ -8,7 +8,10 @@ COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY services ./services
 COPY schemas ./schemas
-RUN npm ci --no-audit --no-fund --omit=dev --include=optional && npm install --no-save --no-audit --no-fund tsx
+COPY scripts/build.js ./scripts/build.js
+# npm ci runs `prepare` = scripts/build.js: the TypeScript compiled once into dist/ (esbuild, a dev dependency, hence
+# the full install), then dev dependencies are pruned. The CLI runs from dist/ (services/cli/bin/compiled.js), no tsx.
+RUN npm ci --no-audit --no-fund --include=optional && test -f dist/BUILD.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libzstd1 libssl3 libsasl2-2 && rm -rf /var/lib/apt/lists/*
