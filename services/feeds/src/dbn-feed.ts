@@ -24,7 +24,7 @@ export function dbnEventMapper(symbolRoot: string): DbnEventMapper {
 export interface DbnFeedOptions {
   files: readonly string[];
   underlying: string;
-  sink: FeedSink & { flush(): Promise<void>; guard?: { snapshot(): Record<string, string> }; heartbeats?: { snapshot(): Record<string, string> } | null };
+  sink: FeedSink & { flush(): Promise<void>; guard?: { snapshot(): Record<string, string> }; heartbeats?: { snapshot(): Record<string, string> } | null; offsetsSnapshot?: () => Record<string, string> };
   /** Default: dbnEventMapper(symbolRoot). */
   normalize?: DbnEventMapper;
   /** Symbol for instruments the file's symbology does not name (config basis.futures_symbol, e.g. ES). */
@@ -91,7 +91,7 @@ export async function runDbnFeed(opts: DbnFeedOptions): Promise<DbnFeedResult> {
       if (c.result.alreadyDone) continue;
       opts.resume.record(c.path, { index: c.index, ts_event_ns: c.lastTs === null ? opts.resume.position(c.path).ts_event_ns : c.lastTs.toString(), done: c.done });
     }
-    opts.resume.save(opts.sink.guard?.snapshot() ?? {}, opts.sink.heartbeats?.snapshot() ?? {});
+    opts.resume.save(opts.sink.guard?.snapshot() ?? {}, opts.sink.heartbeats?.snapshot() ?? {}, opts.sink.offsetsSnapshot?.());
   };
 
   const fail = async (c: Cursor, e: DbnError) => {

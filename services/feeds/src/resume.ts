@@ -1,6 +1,8 @@
-// Resume point of a file replay (`--resume FILE`): which records of which input file were already produced, plus the
-// producer's ordering state, so a restarted replay continues after the last acknowledged record instead of
-// duplicating or re-checking order from scratch. Saved only after the sink acknowledged a flush.
+// Resume point of a replay (`feed dbn|sim --resume FILE`): which records of which source (a DBN file, a simulated
+// session named by its seed and parameters) were already produced, the producer's ordering state, and the Kafka
+// offsets the sink had reached, so a restarted replay continues after the last acknowledged record instead of
+// duplicating or re-checking order from scratch. Saved only after the sink acknowledged a flush; what a killed run
+// wrote after its last save is found from the partitions' end offsets and skipped (KafkaFeedSink.prepareResume).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -20,6 +22,8 @@ export interface ResumeState {
   partitions: Record<string, string>;
   /** HeartbeatScheduler snapshot: last heartbeat ts per key. */
   heartbeats: Record<string, string>;
+  /** Kafka sink: next offset per `topic:partition` at the save (decimal strings); absent for file outputs. */
+  offsets?: Record<string, string>;
 }
 
 export class ResumeFileError extends Error {
@@ -78,10 +82,15 @@ export class ResumePoint {
     return this.state.heartbeats;
   }
 
+  get offsets(): Record<string, string> {
+    return this.state.offsets ?? {};
+  }
+
   /** Atomic (temp + rename): a crash mid-save leaves the previous resume point, never half a file. */
-  save(partitions: Record<string, string>, heartbeats: Record<string, string>): void {
+  save(partitions: Record<string, string>, heartbeats: Record<string, string>, offsets?: Record<string, string>): void {
     this.state.partitions = { ...partitions };
     this.state.heartbeats = { ...heartbeats };
+    if (offsets) this.state.offsets = { ...offsets };
     mkdirSync(dirname(resolve(this.path)), { recursive: true });
     const tmp = `${this.path}.tmp-${process.pid}`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n');
@@ -106,6 +115,14 @@ function validate(raw: unknown, path: string): ResumeState {
     if (!pos || typeof pos !== 'object' || !Number.isInteger(pos.index) || (pos.index as number) < 0) throw bad(`files[${JSON.stringify(f)}].index must be a non-negative integer`);
     if (pos.ts_event_ns !== null && !(typeof pos.ts_event_ns === 'string' && /^-?\d+$/.test(pos.ts_event_ns))) throw bad(`files[${JSON.stringify(f)}].ts_event_ns must be a decimal string or null`);
     out.files[f] = { index: pos.index as number, ts_event_ns: pos.ts_event_ns as string | null, done: pos.done === true };
+  }
+  if (r.offsets !== undefined) {
+    if (!r.offsets || typeof r.offsets !== 'object') throw bad('"offsets" must be an object');
+    out.offsets = {};
+    for (const [k, v] of Object.entries(r.offsets as Record<string, unknown>)) {
+      if (typeof v !== 'string' || !/^\d+$/.test(v) || !/:\d+$/.test(k)) throw bad(`offsets[${JSON.stringify(k)}] must be a "topic:partition" key with a decimal offset string`);
+      out.offsets[k] = v;
+    }
   }
   for (const section of ['partitions', 'heartbeats'] as const) {
     const m = (r[section] ?? {}) as Record<string, unknown>;

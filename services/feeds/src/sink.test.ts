@@ -76,16 +76,19 @@ describe('JsonlFeedSink (the shared ordered pipeline, file output)', () => {
     expect(sink.metrics).toMatchObject({ produced: 2, late: 1, clamped: 1, dead_lettered: 0 });
   });
 
-  it('an invalid record is dead-lettered with its field named, and the next one is written', async () => {
+  it('an implausible record (checkPlausible) is dead-lettered with the reason and its field named, and the next one is written', async () => {
     const { sink, read, deadLetters } = sinkIn('dead_letter', 0);
     await sink.emit(trade(10, { size: -3 }));
-    await sink.emit(trade(20));
+    await sink.emit(trade(20, { price: 1e308 }));
+    await sink.emit(trade(30));
     await sink.close();
     expect(read()).toHaveLength(1);
-    const [dl] = deadLetters();
-    expect(dl!.reason).toMatch(/cannot encode stocks.trades.v1 record/);
+    const [dl, dl2] = deadLetters();
+    expect(dl!.reason).toMatch(/^implausible stocks.trades.v1 record: size -3 is not positive/);
+    expect(dl!.error_class).toBe('ImplausibleRecord');
     expect(dl!.error_path).toBe('size');
-    expect(sink.metrics).toMatchObject({ produced: 1, dead_lettered: 1, late: 0 });
+    expect(dl2!.reason).toMatch(/price 1e\+308 is above/);
+    expect(sink.metrics).toMatchObject({ produced: 1, dead_lettered: 2, implausible: 2, late: 0 });
   });
 
   it('a late record does not move partition time for later records (dead letters do not commit)', async () => {

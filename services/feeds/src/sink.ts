@@ -3,7 +3,7 @@
 // so Kafka and embedded runs see the same events in the same order.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { DATA_INPUT_SCHEMAS, fnv1a64, formatEventLine, makeEventId, parseEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
+import { DATA_INPUT_SCHEMAS, checkPlausible, fnv1a64, formatEventLine, makeEventId, parseEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
 import { createLogger, type Clock, type DeadLetterRecord, type Logger } from '@snap/platform';
 import { HeartbeatScheduler, PartitionOrderGuard, makeHeartbeat, type LatePolicy } from './ordering';
 
@@ -43,6 +43,8 @@ export interface FeedSinkMetrics {
   /** Records older than their partition's last ts (clamped or dead-lettered, per policy). */
   late: number;
   clamped: number;
+  /** Records refused by checkPlausible (dead-lettered with its reason). */
+  implausible: number;
   dead_lettered: number;
   /** Dead letters by error class. */
   dead_lettered_by_class: Record<string, number>;
@@ -118,7 +120,7 @@ export function withEventId(ev: InputEvent): InputEvent {
  * timer may call concurrently), so the order records are written is the order `emit` was called.
  */
 export abstract class OrderedFeedSink implements FeedSink {
-  readonly metrics: FeedSinkMetrics = { produced: 0, heartbeats: 0, late: 0, clamped: 0, dead_lettered: 0, dead_lettered_by_class: {}, produced_by_schema: {} };
+  readonly metrics: FeedSinkMetrics = { produced: 0, heartbeats: 0, late: 0, clamped: 0, implausible: 0, dead_lettered: 0, dead_lettered_by_class: {}, produced_by_schema: {} };
   readonly guard: PartitionOrderGuard;
   readonly heartbeats: HeartbeatScheduler | null;
   /** Replays: heartbeats follow event time. Live feeds switch this off (see startLiveHeartbeats). */
@@ -229,6 +231,16 @@ export abstract class OrderedFeedSink implements FeedSink {
       // A heartbeat from the feed itself (e.g. the simulator): fan it out like our own, and count it as the last one.
       this.heartbeats?.note(ev.key, ev.ts_event_ns);
       await this.heartbeatNow(ev);
+      return;
+    }
+    // An impossible price or size (negative, zero, absurd: a corrupt DBN record, a vendor glitch) never reaches an
+    // engine on any path: dead-lettered with the core's reason before it can move heartbeats or the order guard.
+    const implausible = checkPlausible(ev);
+    if (implausible !== null) {
+      this.metrics.implausible++;
+      // The reason starts with the offending field ("size -3 is not positive"): that is the dead letter's path.
+      const field = /^([a-z_][a-z_0-9]*(?:\[\d+\])?(?:\.[a-z_][a-z_0-9]*)*)\b/.exec(implausible)?.[1] ?? null;
+      await this.deadLetterNow(eventDeadLetter(ev, `implausible ${ev.schema} record: ${implausible}`, 'ImplausibleRecord', field));
       return;
     }
     const hbTs = this.eventTimeHeartbeats ? (this.heartbeats?.beforeEvent(ev.key, ev.ts_event_ns) ?? null) : null;

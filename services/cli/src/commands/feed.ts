@@ -13,7 +13,7 @@ import { statSync, type Stats } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config, InputEvent } from '@snap/core';
 import { ConfigError } from '@snap/core';
-import { INPUT_TOPICS, applyTopics, createKafka, createLogger, loadConfig, systemClock, topicName, type Logger } from '@snap/platform';
+import { DEADLETTER_TOPIC, INPUT_TOPICS, applyTopics, createKafka, createLogger, loadConfig, systemClock, topicName, type Logger } from '@snap/platform';
 import {
   JsonlFeedSink,
   KafkaFeedSink,
@@ -23,6 +23,7 @@ import {
   ResumeFileError,
   SpeedError,
   feedMetricsRegistry,
+  isTransientKafkaError,
   parseSpeed,
   serveFeedMetrics,
   replayEvents,
@@ -31,7 +32,7 @@ import {
   type Speed,
 } from '@snap/feeds';
 import { MassiveApiKeyError, MassiveFeed, resolveMassiveApiKey } from '@snap/feeds';
-import { simulateSession } from '@snap/core';
+import { simulateMarket, simulateSession, type SessionDensity } from '@snap/core';
 import { parseDurationMs } from '../args';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, DEAD_LETTERED: 3, SIGINT: 130, SIGTERM: 143 } as const;
@@ -59,6 +60,11 @@ function parseStartNs(text: string): bigint {
   if (Number.isNaN(ms)) throw new InvalidArgumentError(`expected an ISO time (2025-12-16T14:30:00Z) or Unix ns (got ${JSON.stringify(text)})`);
   return BigInt(ms) * 1_000_000n;
 }
+
+const densityArg = (text: string): SessionDensity => {
+  if (text !== 'normal' && text !== 'realistic') throw new InvalidArgumentError(`expected normal or realistic (got ${JSON.stringify(text)})`);
+  return text;
+};
 
 const underlyingArg = (text: string) => {
   if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
@@ -91,7 +97,68 @@ function stopSignals(log: Logger) {
   };
 }
 
+/**
+ * Runs `step` until it succeeds; transient Kafka errors (broker restarting, leaders being elected) are retried with a
+ * pause, logged once. Anything else is thrown.
+ */
+async function patiently<T>(log: Logger, what: string, step: () => Promise<T>): Promise<T> {
+  let since: number | null = null;
+  for (;;) {
+    try {
+      const out = await step();
+      if (since !== null) log.warn(`${what}: kafka available again`, { waited_s: Math.round((Date.now() - since) / 100) / 10 });
+      return out;
+    } catch (e) {
+      if (!isTransientKafkaError(e)) throw e;
+      if (since === null) {
+        since = Date.now();
+        log.warn(`${what}: kafka unavailable; retrying until it is back`, { error: (e as Error).message });
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 async function ensureTopics(cfg: Config, log: Logger): Promise<void> {
+  await patiently(log, 'topics apply', () => applyAndCheckTopics(cfg, log));
+  await waitForLeaders(cfg, log);
+}
+
+/**
+ * A topic just created has no leader on every broker yet: the first produce then fails with "This server is not the
+ * leader for that topic-partition" (seen on a loaded CI machine). Wait until the metadata names a leader for every
+ * partition the feed writes (the sink would also retry those, but a clean start is clearer).
+ */
+async function waitForLeaders(cfg: Config, log: Logger): Promise<void> {
+  const topics = [...INPUT_TOPICS.map((s) => topicName(cfg, s)), topicName(cfg, DEADLETTER_TOPIC)];
+  const admin = createKafka(cfg, { clientId: `${cfg.kafka.client_id}-feed-admin`, logger: log }).admin();
+  const t0 = Date.now();
+  let logged = false;
+  for (;;) {
+    let missing: string[] = [];
+    try {
+      await admin.connect();
+      const meta = await admin.fetchTopicMetadata({ topics });
+      missing = meta.topics.flatMap((t) => t.partitions.filter((p) => p.leader < 0 || p.isr.length === 0).map((p) => `${t.name}:${p.partitionId}`));
+    } catch (e) {
+      if (!isTransientKafkaError(e)) {
+        await admin.disconnect().catch(() => undefined);
+        throw e;
+      }
+      missing = [`(metadata: ${(e as Error).message})`];
+    }
+    if (missing.length === 0) break;
+    if (!logged && Date.now() - t0 > 2000) {
+      logged = true;
+      log.warn('waiting for partition leaders after topics apply', { missing: missing.slice(0, 10) });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await admin.disconnect().catch(() => undefined);
+  if (logged) log.warn('every partition has a leader', { waited_s: Math.round((Date.now() - t0) / 100) / 10 });
+}
+
+async function applyAndCheckTopics(cfg: Config, log: Logger): Promise<void> {
   const admin = createKafka(cfg, { clientId: `${cfg.kafka.client_id}-feed-admin`, logger: log }).admin();
   await admin.connect();
   try {
@@ -122,6 +189,27 @@ async function openSink(cfg: Config, log: Logger, out: string | undefined, defau
   const sink = KafkaFeedSink.fromConfig(cfg, { logger: log, defaultKey });
   await sink.connect();
   return sink;
+}
+
+/**
+ * A replay with --resume into Kafka: restore the ordering state, skip what the previous run wrote after its last
+ * save (from the partitions' end offsets), and save the resume point at once, so even a run killed before its first
+ * checkpoint leaves the offsets a restart needs.
+ */
+async function prepareResume(sink: OrderedFeedSink, resume: ResumePoint, keys: string[]): Promise<void> {
+  sink.guard.restore(resume.partitions);
+  sink.heartbeats?.restore(resume.heartbeats);
+  if (sink instanceof KafkaFeedSink) {
+    await sink.prepareResume(resume.offsets, keys);
+    resume.save(sink.guard.snapshot(), sink.heartbeats?.snapshot() ?? {}, sink.offsetsSnapshot());
+  }
+}
+
+/** Flush, then record the position and save (the resume point only ever names acknowledged records). */
+async function checkpoint(sink: OrderedFeedSink, resume: ResumePoint, source: string, index: number, lastTs: bigint | null, done: boolean): Promise<void> {
+  await sink.flush();
+  resume.record(source, { index, ts_event_ns: lastTs === null ? resume.position(source).ts_event_ns : lastTs.toString(), done });
+  resume.save(sink.guard.snapshot(), sink.heartbeats?.snapshot() ?? {}, sink instanceof KafkaFeedSink ? sink.offsetsSnapshot() : undefined);
 }
 
 function summary(log: Logger, sink: OrderedFeedSink, extra: Record<string, unknown> = {}) {
@@ -179,22 +267,54 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
     .description('produce a simulated market session (event time) and exit')
     .requiredOption('--duration <dur>', 'event-time length of the session, e.g. 120s, 5m', parseDurationMs)
     .option('--seed <n>', 'simulator seed (same seed ⇒ same events)', parseIntArg, 1)
-    .option('--underlying <sym>', 'underlying to simulate (default: first of config underlyings)', underlyingArg)
+    .option('--underlying <sym>', 'underlying to simulate (default: every config underlying, side by side: SPY+ES, QQQ+NQ, IWM+RTY)', underlyingArg)
     .option('--start <time>', 'event time of the first record: ISO time or Unix ns (default: the simulator\'s)', parseStartNs)
+    .option('--density <d>', 'normal, or realistic: SPY regular-hours quote density (hundreds of quotes/s at the open; the benchmark input)', densityArg, 'normal' as SessionDensity)
     .option('--speed <n|max>', 'pace: max, or ×N real time', parseSpeedArg, 'max' as Speed)
+    .option('--resume <file.json>', 'resume point: continue a killed run of the same seed/duration/start/underlying where it stopped (records position, ordering state and Kafka offsets here)')
     .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
-    .action((opts: { duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; out?: string }) =>
+    .action((opts: { duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; resume?: string; out?: string; density: SessionDensity }) =>
       action(program, 'sim', async (cfg, log) => {
         const underlying = opts.underlying ?? cfg.underlyings[0]!;
+        // Without --underlying, every configured underlying is simulated at once (one alone: exactly as before).
+        const underlyings = opts.underlying ? [opts.underlying] : [...new Set(cfg.underlyings)];
+        // The session is a pure function of these: the resume point is only valid for the same ones.
+        const source = `sim:${underlyings.join('+')}:seed=${opts.seed}:duration_ms=${opts.duration}:start=${opts.start ?? 'default'}${opts.density === 'normal' ? '' : `:density=${opts.density}`}`;
+        const resume = opts.resume ? ResumePoint.load(opts.resume) : undefined;
+        const pos = resume?.position(source);
+        if (resume && pos!.done) {
+          log.info('feed sim: the resume point says this session was produced completely; nothing to do', { resume: opts.resume, records: pos!.index });
+          return EXIT.OK;
+        }
         const signals = stopSignals(log);
-        const sink = await openSink(cfg, log, opts.out, underlying);
-        const progress = new ProgressReporter({ label: `sim ${underlying} seed ${opts.seed}`, clock: systemClock });
+        const sink = await openSink(cfg, log, opts.out, underlying, resume !== undefined && pos!.index > 0);
+        if (resume) await prepareResume(sink, resume, underlyings);
+        const progress = new ProgressReporter({ label: `sim ${underlyings.join('+')} seed ${opts.seed}`, clock: systemClock });
         try {
-          const events: Iterable<InputEvent> = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying, ...(opts.start !== undefined ? { startNs: opts.start } : {}) });
-          const r = await replayEvents(events, { sink, pacer: new ReplayPacer(opts.speed, systemClock), progress, shouldStop: signals.stopped });
+          const common = { seed: opts.seed, durationMs: opts.duration, ...(opts.start !== undefined ? { startNs: opts.start } : {}), ...(opts.density !== 'normal' ? { density: opts.density } : {}) };
+          const events: Iterable<InputEvent> = underlyings.length > 1 ? simulateMarket({ ...common, underlyings }) : simulateSession({ ...common, underlying });
+          if (pos && pos.index > 0) log.info('feed sim: resuming', { resume: opts.resume, skip: pos.index });
+          let lastCheckpoint = Date.now();
+          const r = await replayEvents(events, {
+            sink,
+            pacer: new ReplayPacer(opts.speed, systemClock),
+            progress,
+            shouldStop: signals.stopped,
+            skip: pos?.index ?? 0,
+            onEmitted: resume
+              ? async (index, ev) => {
+                  // Every second of wall time (and at the end): bounded re-work after a kill, small overhead.
+                  if (Date.now() - lastCheckpoint >= 1000) {
+                    await checkpoint(sink, resume, source, index, ev.ts_event_ns, false);
+                    lastCheckpoint = Date.now();
+                  }
+                }
+              : undefined,
+          });
+          if (resume) await checkpoint(sink, resume, source, r.index, r.lastTsNs, !r.stopped);
           progress.finish();
           await sink.close();
-          summary(log, sink, { records: r.emitted, out: opts.out ?? 'kafka' });
+          summary(log, sink, { records: r.emitted, out: opts.out ?? 'kafka', ...(sink instanceof KafkaFeedSink ? { skipped_existing: sink.skippedExisting, outages: sink.outages } : {}) });
           return signals.exitCode() ?? (sink.metrics.dead_lettered > 0 ? EXIT.DEAD_LETTERED : EXIT.OK);
         } finally {
           signals.dispose();
@@ -228,10 +348,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         // A resumed replay into a file continues that file rather than truncating what it already wrote.
         const resuming = resume !== undefined && Object.keys(resume.toJSON().files).length > 0;
         const sink = await openSink(cfg, log, opts.out, underlying, resuming);
-        if (resume) {
-          sink.guard.restore(resume.partitions);
-          sink.heartbeats?.restore(resume.heartbeats);
-        }
+        if (resume) await prepareResume(sink, resume, [underlying]);
         const progress = new ProgressReporter({ label: 'dbn', clock: systemClock });
         try {
           const r = await runDbnFeed({
