@@ -1,19 +1,23 @@
 // Streaming DBN decoder over files, Buffers, Node Readables or any (async) iterable of byte chunks. Detects zstd
-// (magic 28 B5 2F FD) and decompresses on the fly with fzstd (Node 20's zlib has no zstd). It yields every good
-// record and only then throws a DbnError naming the offset of the first bad byte.
+// (magic 28 B5 2F FD) and decompresses on the fly (zstd.ts: the reference zstd as WASM for frames of declared size,
+// fzstd for the rest; Node 20's zlib has no zstd). It yields every good record and only then throws a DbnError naming
+// the offset of the first bad byte.
+//
+// One decode path, three ways to consume it: dbnFrames() hands out the parser positioned over decompressed bytes
+// (zero-copy record views: `dump --json` formats straight from them), decodeDbnBatches() yields arrays of decoded
+// records per piece of input, and decodeDbn() one item per record (metadata first, each record with its offset).
 import { createReadStream } from 'node:fs';
-import { Decompress } from 'fzstd';
 import { DbnError } from './errors';
 import { DbnMetadata } from './metadata';
 import { DbnParser } from './parser';
 import { DbnRecord } from './records';
+import { ZstdStream, ZstdStreamError, loadWasmZstd } from './zstd';
 
 export type DbnSource = string | Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 export type DbnItem = { type: 'metadata'; metadata: DbnMetadata } | { type: 'record'; record: DbnRecord; offset: number };
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-const ZSTD_SLICE = 16 * 1024;
 
 export function isZstd(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && ZSTD_MAGIC.every((b, i) => bytes[i] === b);
@@ -23,9 +27,125 @@ async function* chunksOf(source: DbnSource, chunkSize: number): AsyncGenerator<U
   if (typeof source === 'string') {
     for await (const c of createReadStream(source, { highWaterMark: chunkSize })) yield c as Buffer;
   } else if (source instanceof Uint8Array) {
-    yield source;
+    // Whole buffers are cut into pieces too, so the parser buffer stays small whatever the input size.
+    for (let i = 0; i < source.length; i += chunkSize) yield source.subarray(i, Math.min(source.length, i + chunkSize));
+    if (source.length === 0) yield source;
   } else {
     for await (const c of source as AsyncIterable<Uint8Array>) yield typeof c === 'string' ? Buffer.from(c) : c;
+  }
+}
+
+/** What dbnFrames() yields: the metadata once it is known, and the parser to pull records from. */
+export interface DbnFrame {
+  metadata: DbnMetadata;
+  parser: DbnParser;
+}
+
+/**
+ * The low-level stream: yields the parser each time new decompressed bytes are in it (the metadata is parsed
+ * before the first yield). The consumer drains it with parser.nextRecord() until -1 before asking for the next
+ * frame; a record's bytes stay valid only until then. Corrupt input: every good record is drained first, then
+ * nextRecord() (or the generator) throws the DbnError naming the file and offset.
+ */
+export async function* dbnFrames(source: DbnSource, opts: { chunkSize?: number } = {}): AsyncGenerator<DbnFrame, void, undefined> {
+  const path = typeof source === 'string' ? source : undefined;
+  const parser = new DbnParser();
+  parser.label(path, false);
+  let mode: 'detect' | 'plain' | 'zstd' = 'detect';
+  let head: Uint8Array = new Uint8Array(0);
+  let zstd: ZstdStream | undefined;
+  let metadata: DbnMetadata | undefined;
+  const wrap = (e: unknown): unknown => (e instanceof DbnError ? e.withSource(path, mode === 'zstd') : e);
+
+  /** Parses the metadata once enough bytes are in. */
+  const ready = (): boolean => {
+    if (metadata) return true;
+    const item = parser.next();
+    if (item && item.type === 'metadata') metadata = item.metadata;
+    return metadata !== undefined;
+  };
+  const zstdError = (e: ZstdStreamError): DbnError =>
+    new DbnError('ZSTD', e.to, `zstd decompression failed (${e.message}) within compressed bytes ${e.from}..${e.to}`, { path });
+
+  /** Decompressed pieces go through the parser one at a time, so it only ever holds one piece plus a partial record. */
+  const pumpZstd = async function* (): AsyncGenerator<DbnFrame> {
+    for (;;) {
+      let piece: Uint8Array | null;
+      try {
+        piece = zstd!.read();
+      } catch (e) {
+        if (e instanceof ZstdStreamError) throw zstdError(e);
+        throw e;
+      }
+      if (!piece) return;
+      parser.push(piece);
+      if (ready()) yield { metadata: metadata!, parser };
+    }
+  };
+
+  try {
+    for await (const chunk of chunksOf(source, opts.chunkSize ?? 256 * 1024)) {
+      if (mode === 'detect') {
+        head = concat(head, chunk);
+        if (head.length < 4) continue;
+        mode = isZstd(head) ? 'zstd' : 'plain';
+        if (mode === 'zstd') {
+          zstd = new ZstdStream(await loadWasmZstd());
+          parser.label(path, true);
+        }
+        const first = head;
+        head = new Uint8Array(0);
+        if (mode === 'zstd') {
+          zstd!.push(first);
+          yield* pumpZstd();
+        } else {
+          parser.push(first);
+          if (ready()) yield { metadata: metadata!, parser };
+        }
+        continue;
+      }
+      if (mode === 'zstd') {
+        zstd!.push(chunk);
+        yield* pumpZstd();
+      } else {
+        parser.push(chunk);
+        if (ready()) yield { metadata: metadata!, parser };
+      }
+    }
+    if (mode === 'detect') {
+      // fewer than 4 bytes in total
+      parser.push(head);
+      if (ready()) yield { metadata: metadata!, parser };
+    }
+    if (mode === 'zstd') {
+      zstd!.end();
+      yield* pumpZstd();
+    }
+    ready();
+    parser.finish();
+  } catch (e) {
+    throw wrap(e);
+  }
+}
+
+/** Decoded records in batches (one per piece of decompressed input): the fast way to read every record as an object. */
+export async function* decodeDbnBatches(source: DbnSource, opts: { chunkSize?: number } = {}): AsyncGenerator<{ metadata: DbnMetadata; records: DbnRecord[] }, void, undefined> {
+  let meta: DbnMetadata | undefined;
+  let records: DbnRecord[] = [];
+  try {
+    for await (const { metadata, parser } of dbnFrames(source, opts)) {
+      meta = metadata;
+      for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) records.push(parser.decodeCurrent(b));
+      if (records.length > 0) {
+        const out = records;
+        records = [];
+        yield { metadata, records: out };
+      }
+    }
+  } catch (e) {
+    // The records decoded before the error first, then the error.
+    if (records.length > 0 && meta) yield { metadata: meta, records };
+    throw e;
   }
 }
 
@@ -34,80 +154,16 @@ async function* chunksOf(source: DbnSource, chunkSize: number): AsyncGenerator<U
  * On corrupt/truncated input it throws DbnError after yielding all records before the bad offset.
  */
 export async function* decodeDbn(source: DbnSource, opts: { chunkSize?: number } = {}): AsyncGenerator<DbnItem, void, undefined> {
-  const path = typeof source === 'string' ? source : undefined;
-  const parser = new DbnParser();
-  let mode: 'detect' | 'plain' | 'zstd' = 'detect';
-  let head: Uint8Array = new Uint8Array(0);
-  let zstd: Decompress | undefined;
-  let out: Uint8Array[] = [];
-  let compressedPos = 0;
-
-  const drain = function* (): Generator<DbnItem> {
-    for (const c of out) parser.push(c);
-    out = [];
-    for (;;) {
-      const item = parser.next();
-      if (!item) return;
-      yield item;
+  let sentMeta = false;
+  for await (const { metadata, parser } of dbnFrames(source, opts)) {
+    if (!sentMeta) {
+      sentMeta = true;
+      yield { type: 'metadata', metadata };
     }
-  };
-  const wrap = (e: unknown): unknown => (e instanceof DbnError ? e.withSource(path, mode === 'zstd') : e);
-  const pushZstd = (chunk: Uint8Array, final: boolean) => {
-    try {
-      zstd!.push(chunk, final);
-    } catch (e) {
-      // fzstd emits whole blocks only, so the records decoded before this point are all intact.
-      throw new DbnError('ZSTD', compressedPos, `zstd decompression failed (${(e as Error).message}) within compressed bytes ${compressedPos - chunk.length}..${compressedPos}`, { path });
+    for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {
+      const record = parser.decodeCurrent(b);
+      yield { type: 'record', record, offset: parser.recordOffset };
     }
-  };
-
-  /** Feeds compressed bytes; blocks decompressed before a zstd failure are still parsed and yielded first. */
-  const feedZstd = function* (chunk: Uint8Array, final: boolean): Generator<DbnItem> {
-    let zerr: unknown;
-    try {
-      pushZstd(chunk, final);
-    } catch (e) {
-      zerr = e;
-    }
-    yield* drain();
-    if (zerr) throw zerr;
-  };
-  const feed = function* (chunk: Uint8Array): Generator<DbnItem> {
-    if (mode === 'zstd') {
-      // Small compressed slices keep the decompressed backlog (and so the parser buffer) small even at high ratios.
-      for (let i = 0; i < chunk.length; i += ZSTD_SLICE) {
-        const slice = chunk.subarray(i, i + ZSTD_SLICE);
-        compressedPos += slice.length;
-        yield* feedZstd(slice, false);
-      }
-    } else {
-      compressedPos += chunk.length;
-      out.push(chunk);
-      yield* drain();
-    }
-  };
-
-  try {
-    for await (const chunk of chunksOf(source, opts.chunkSize ?? 256 * 1024)) {
-      if (mode !== 'detect') {
-        yield* feed(chunk);
-        continue;
-      }
-      head = concat(head, chunk);
-      if (head.length < 4) continue;
-      mode = isZstd(head) ? 'zstd' : 'plain';
-      // The parser copies each block at once, so fzstd may reuse its output memory.
-      if (mode === 'zstd') zstd = new Decompress((data) => parser.push(data));
-      const first = head;
-      head = new Uint8Array(0);
-      yield* feed(first);
-    }
-    if (mode === 'detect') out.push(head); // fewer than 4 bytes in total
-    if (mode === 'zstd') yield* feedZstd(new Uint8Array(0), true);
-    yield* drain();
-    parser.finish();
-  } catch (e) {
-    throw wrap(e);
   }
 }
 

@@ -3,21 +3,15 @@
 // zstd frame per ~1 MiB of DBN, and concatenated frames form one valid zstd stream.
 import { open, FileHandle } from 'node:fs/promises';
 import { DbnError } from './errors';
+import { wasmZstdLib } from './zstd';
 import { DbnVersion } from './layout';
 import { DbnMetadata, encodeMetadata, symbolCstrLenFor } from './metadata';
 import { DbnRecord, encodeRecordInto, encodedRecordLength } from './records';
 
 export type DbnCompression = 'none' | 'zstd';
 
-let zstdReady: Promise<typeof import('@bokuweb/zstd-wasm')> | undefined;
-function zstdLib(): Promise<typeof import('@bokuweb/zstd-wasm')> {
-  zstdReady ??= (async () => {
-    const lib = await import('@bokuweb/zstd-wasm');
-    await lib.init();
-    return lib;
-  })();
-  return zstdReady;
-}
+// One WASM instance per process, shared with the decoder (zstd.ts).
+const zstdLib = wasmZstdLib;
 
 export async function zstdCompress(bytes: Uint8Array, level = 3): Promise<Uint8Array> {
   return (await zstdLib()).compress(bytes, level);

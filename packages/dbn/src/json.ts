@@ -1,8 +1,11 @@
 // JSON views of DBN metadata and records with Databento's field names. 64-bit integers become decimal strings
 // (JSON numbers lose precision past 2^53, and Databento's own JSON encoder does the same), c_char fields stay
 // one-character strings, the RecordHeader is flattened (rtype, publisher_id, instrument_id, ts_event first).
+import { compiledJson } from './compiled';
+import { DbnVersion, layoutFor } from './layout';
 import { DbnMetadata } from './metadata';
-import { DbnRecord } from './records';
+import { DbnParser } from './parser';
+import { DbnRecord, decodeRecord, shortRecord } from './records';
 
 function jsonValue(v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();
@@ -24,6 +27,29 @@ export function metadataToJson(meta: DbnMetadata): Record<string, unknown> {
 export function recordToJson(rec: DbnRecord): Record<string, unknown> {
   const { kind: _kind, ...rest } = rec;
   return jsonValue(rest) as Record<string, unknown>;
+}
+
+/**
+ * The JSON line of the record whose header is at `base` in `buf`, formatted straight from the bytes (no record
+ * object, no BigInt): the same text as JSON.stringify(recordToJson(decodeRecord(...))). Unknown rtypes take that
+ * generic path. Throws BAD_RECORD like decodeRecord for records shorter than their layout.
+ */
+export function recordJsonAt(buf: Uint8Array, dv: DataView, base: number, length: number, version: DbnVersion, tsOut: boolean, offset: number): string {
+  const rtype = buf[base + 1]!;
+  const layout = layoutFor(rtype, version);
+  const bodyLen = tsOut ? length - 8 : length;
+  if (!layout) return JSON.stringify(recordToJson(decodeRecord(buf, dv, base, length, version, tsOut, offset)));
+  if (bodyLen < layout.size) throw shortRecord(rtype, layout, version, tsOut, length, offset);
+  return compiledJson(layout, tsOut)(buf, dv, base, bodyLen);
+}
+
+/** recordJsonAt for the record the parser's nextRecord() last returned (errors labelled like the parser's own). */
+export function currentRecordJson(parser: DbnParser, base: number): string {
+  try {
+    return recordJsonAt(parser.buf, parser.dv, base, parser.recordLength, parser.dbnVersion, parser.hasTsOut, parser.recordOffset);
+  } catch (e) {
+    return parser.raise(e);
+  }
 }
 
 /** One-line readable form for the non-JSON dump: header, then the event, then the top of book when present. */

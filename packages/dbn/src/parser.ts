@@ -11,8 +11,15 @@ const MAX_METADATA_LEN = 256 * 1024 * 1024;
 export type ParsedItem = { type: 'metadata'; metadata: DbnMetadata } | { type: 'record'; record: DbnRecord; offset: number };
 
 export class DbnParser {
-  private buf = new Uint8Array(64 * 1024);
-  private dv = new DataView(this.buf.buffer);
+  /** The parse buffer: valid for the record last returned by nextRecord() until the next push(). */
+  buf = new Uint8Array(64 * 1024);
+  dv = new DataView(this.buf.buffer);
+  /** Length (bytes, ts_out included) and absolute stream offset of the record last returned by nextRecord(). */
+  recordLength = 0;
+  recordOffset = 0;
+  /** Labels errors with the file they come from (the byte-level parser does not know it otherwise). */
+  private path: string | undefined;
+  private compressed = false;
   private start = 0;
   private end = 0;
   /** Absolute stream offset of buf[0]. */
@@ -26,6 +33,29 @@ export class DbnParser {
 
   get metadata(): DbnMetadata | undefined {
     return this.meta;
+  }
+
+  get dbnVersion(): DbnVersion {
+    return this.version;
+  }
+
+  get hasTsOut(): boolean {
+    return this.tsOut;
+  }
+
+  /** Errors thrown from now on name `path` and say whether offsets are in the decompressed stream. */
+  label(path: string | undefined, compressed: boolean): void {
+    this.path = path;
+    this.compressed = compressed;
+  }
+
+  /** Labels a DbnError with the source, remembers it (later calls throw it again) and throws it. */
+  raise(e: unknown): never {
+    if (e instanceof DbnError) {
+      this.failed = this.path !== undefined || this.compressed ? e.withSource(this.path, this.compressed) : e;
+      throw this.failed;
+    }
+    throw e;
   }
 
   /** Absolute offset of the next unparsed byte. */
@@ -59,8 +89,43 @@ export class DbnParser {
     try {
       return this.step();
     } catch (e) {
-      if (e instanceof DbnError) this.failed = e;
-      throw e;
+      return this.raise(e);
+    }
+  }
+
+  /**
+   * The zero-copy path: once the metadata is out (next() returned it), frames the next whole record and returns
+   * the index of its header in `buf` (its length and offset in recordLength / recordOffset), or -1 when more bytes
+   * are needed. Nothing is decoded or allocated; decodeRecord / the JSON formatters read the fields from there.
+   */
+  nextRecord(): number {
+    if (this.failed) throw this.failed;
+    const start = this.start;
+    const avail = this.end - start;
+    if (avail < HEADER_LEN || this.state !== 'records') {
+      if (this.state !== 'records') this.raise(new DbnError('BAD_METADATA', this.offset, 'nextRecord() called before the metadata was read'));
+      return -1;
+    }
+    const length = this.buf[start]! * 4;
+    if (length < HEADER_LEN + (this.tsOut ? 8 : 0)) this.raise(this.badLength());
+    if (avail < length) return -1;
+    this.recordLength = length;
+    this.recordOffset = this.base + start;
+    this.start = start + length;
+    return start;
+  }
+
+  private badLength(): DbnError {
+    const minLen = HEADER_LEN + (this.tsOut ? 8 : 0);
+    return new DbnError('BAD_RECORD', this.offset, `record length ${this.buf[this.start]! * 4} (header byte ${this.buf[this.start]}) is shorter than the ${minLen}-byte minimum`);
+  }
+
+  /** Decodes the record last returned by nextRecord() into a DbnRecord. */
+  decodeCurrent(b: number): DbnRecord {
+    try {
+      return decodeRecord(this.buf, this.dv, b, this.recordLength, this.version, this.tsOut, this.recordOffset);
+    } catch (e) {
+      return this.raise(e);
     }
   }
 
@@ -94,10 +159,7 @@ export class DbnParser {
     }
     if (avail < HEADER_LEN) return null;
     const length = this.buf[this.start]! * 4;
-    const minLen = HEADER_LEN + (this.tsOut ? 8 : 0);
-    if (length < minLen) {
-      throw new DbnError('BAD_RECORD', this.offset, `record length ${length} (header byte ${this.buf[this.start]}) is shorter than the ${minLen}-byte minimum`);
-    }
+    if (length < HEADER_LEN + (this.tsOut ? 8 : 0)) throw this.badLength();
     if (avail < length) return null;
     const offset = this.offset;
     const record = decodeRecord(this.buf, this.dv, this.start, length, this.version, this.tsOut, offset);
@@ -108,6 +170,14 @@ export class DbnParser {
   /** Call at end of input: throws TRUNCATED if the stream stopped inside the header or a record. */
   finish(): void {
     if (this.failed) throw this.failed;
+    try {
+      this.finishChecks();
+    } catch (e) {
+      this.raise(e);
+    }
+  }
+
+  private finishChecks(): void {
     const avail = this.end - this.start;
     if (this.state === 'prelude') {
       throw new DbnError('TRUNCATED', this.offset, avail === 0 ? 'empty input: no DBN header' : `input ends inside the ${DBN_PRELUDE_LEN}-byte DBN prelude (${avail} bytes)`);

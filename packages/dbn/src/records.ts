@@ -2,7 +2,8 @@
 // 64-bit fields are bigint (prices stay fixed-point 1e-9: use priceToFloat for a float view), c_char fields are
 // one-character strings. Records of rtypes without a layout here are kept as raw bytes so nothing is lost.
 import { DbnError } from './errors';
-import { BidAskPair, DbnVersion, FieldValue, HEADER_LEN, Layout, layoutFor, readFields, writeFields } from './layout';
+import { compiledDecoder } from './compiled';
+import { BidAskPair, DbnVersion, FieldValue, HEADER_LEN, Layout, layoutFor, writeFields } from './layout';
 import { RTYPE } from './enums';
 
 export type { BidAskPair } from './layout';
@@ -80,31 +81,33 @@ export type DbnRecord = TradeMsg | Mbp1Msg | Mbp10Msg | MboMsg | OhlcvMsg | Erro
  * `offset` is the record's absolute position in the stream, used in errors.
  */
 export function decodeRecord(buf: Uint8Array, dv: DataView, base: number, length: number, version: DbnVersion, tsOut: boolean, offset: number): DbnRecord {
-  const rtype = dv.getUint8(base + 1);
-  const hd = {
-    rtype,
-    publisher_id: dv.getUint16(base + 2, true),
-    instrument_id: dv.getUint32(base + 4, true),
-    ts_event: dv.getBigUint64(base + 8, true),
-  };
+  const rtype = buf[base + 1]!;
   const layout = layoutFor(rtype, version);
   const bodyLen = tsOut ? length - 8 : length;
   if (!layout) {
-    const rec: UnknownMsg = { kind: 'unknown', ...hd, raw: Uint8Array.prototype.slice.call(buf, base, base + bodyLen) };
+    const rec: UnknownMsg = {
+      kind: 'unknown',
+      rtype,
+      publisher_id: dv.getUint16(base + 2, true),
+      instrument_id: dv.getUint32(base + 4, true),
+      ts_event: dv.getBigUint64(base + 8, true),
+      raw: Uint8Array.prototype.slice.call(buf, base, base + bodyLen),
+    };
     if (tsOut) rec.ts_out = dv.getBigUint64(base + bodyLen, true);
     return rec;
   }
-  if (bodyLen < layout.size) {
-    throw new DbnError(
-      'BAD_RECORD',
-      offset,
-      `rtype 0x${rtype.toString(16).padStart(2, '0')} (${layout.kind}, DBN v${version}) needs ${layout.size}${tsOut ? '+8 (ts_out)' : ''} bytes but its header says length ${length}`,
-    );
-  }
-  const rec = { kind: layout.kind, ...hd } as Record<string, FieldValue> & { kind: string };
-  readFields(layout, buf, dv, base, rec);
-  if (tsOut) rec.ts_out = dv.getBigUint64(base + bodyLen, true);
-  return rec as unknown as DbnRecord;
+  if (bodyLen < layout.size) throw shortRecord(rtype, layout, version, tsOut, length, offset);
+  // Straight-line code per (layout, ts_out), generated from the layout (compiled.ts); same keys and values as readFields.
+  return compiledDecoder(layout, tsOut)(buf, dv, base, bodyLen) as unknown as DbnRecord;
+}
+
+/** The BAD_RECORD error of a record shorter than its rtype's layout. */
+export function shortRecord(rtype: number, layout: Layout, version: DbnVersion, tsOut: boolean, length: number, offset: number): DbnError {
+  return new DbnError(
+    'BAD_RECORD',
+    offset,
+    `rtype 0x${rtype.toString(16).padStart(2, '0')} (${layout.kind}, DBN v${version}) needs ${layout.size}${tsOut ? '+8 (ts_out)' : ''} bytes but its header says length ${length}`,
+  );
 }
 
 const KIND_RTYPES: Record<string, readonly number[]> = {

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@snap/platform';
-import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, decodeDbn, esSimMetadata, metadataToJson, recordToJson, recordToText, simulateEs } from '@snap/dbn';
+import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, currentRecordJson, dbnFrames, esSimMetadata, metadataToJson, recordToText, simulateEs } from '@snap/dbn';
 // The core market simulator is used here only as an event source.
 import { MarketSim, mulberry32 } from '@snap/core';
 import { parseDurationMs } from '../args';
@@ -21,17 +21,21 @@ async function dump(file: string, opts: { json?: boolean; limit?: string }): Pro
   const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
   let n = 0;
   let batch = '';
+  let sentMeta = false;
   try {
-    for await (const item of decodeDbn(file)) {
-      if (item.type === 'metadata') {
-        batch += (opts.json ? JSON.stringify(metadataToJson(item.metadata)) : `# ${JSON.stringify(metadataToJson(item.metadata))}`) + '\n';
-        continue;
+    // Straight from the decoder's record views: --json lines are formatted from the bytes (no record objects).
+    outer: for await (const { metadata, parser } of dbnFrames(file)) {
+      if (!sentMeta) {
+        sentMeta = true;
+        batch += (opts.json ? JSON.stringify(metadataToJson(metadata)) : `# ${JSON.stringify(metadataToJson(metadata))}`) + '\n';
       }
-      if (n++ >= limit) break;
-      batch += (opts.json ? JSON.stringify(recordToJson(item.record)) : recordToText(item.record)) + '\n';
-      if (batch.length > 1 << 16) {
-        await writeOut(batch);
-        batch = '';
+      for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {
+        if (n++ >= limit) break outer;
+        batch += (opts.json ? currentRecordJson(parser, b) : recordToText(parser.decodeCurrent(b))) + '\n';
+        if (batch.length > 1 << 16) {
+          await writeOut(batch);
+          batch = '';
+        }
       }
     }
     await writeOut(batch);

@@ -1,0 +1,208 @@
+// Per-record-type decoders and JSON formatters, generated once per (layout, ts_out) from the layouts in layout.ts.
+//
+// Why generated code: the layouts stay the single description of every struct (the encoder and the size tests use
+// them too), while the hot path gets straight-line code with constant offsets — no per-field switch, no property
+// writes in a loop, one object literal of a fixed shape per record (V8 then allocates it in one go). The JSON
+// formatter reads the bytes directly and builds the line as a string: 64-bit fields become decimal strings through
+// two 32-bit halves, so `dump --json` creates no BigInt at all. Both produce exactly what the generic
+// readFields + jsonValue path produces (same keys, same order, same text); tests compare them field for field.
+import { BID_ASK_PAIR_LEN, Layout } from './layout';
+
+/** Reads a record from its header at `b`; the caller has checked that the whole record is present. */
+export type CompiledDecoder = (buf: Uint8Array, dv: DataView, b: number, bodyLen: number) => Record<string, unknown>;
+/** The record's JSON line (no newline), the same text as JSON.stringify(recordToJson(decode(...))). */
+export type CompiledJson = (buf: Uint8Array, dv: DataView, b: number, bodyLen: number) => string;
+
+/** JSON text of each one-byte c_char, as JSON.stringify writes it (escapes for quotes, backslash, controls). */
+const CHAR_JSON: readonly string[] = Array.from({ length: 256 }, (_, i) => JSON.stringify(String.fromCharCode(i)));
+const CHARS: readonly string[] = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function pad7(n: number): string {
+  const s = String(n);
+  return s.length >= 7 ? s : '0000000'.slice(s.length) + s;
+}
+
+/**
+ * Decimal text of the unsigned 64-bit value hi·2^32 + lo without BigInt. Below 2^53 a double is exact; above, the
+ * value is split into 24-bit limbs and re-based on 10^7 (2^24 = 1·10^7 + 6777216, 2^48 = 2·10^14 + 8147497·10^7 +
+ * 6710656), each partial sum staying far below 2^53.
+ */
+export function u64Decimal(hi: number, lo: number): string {
+  if (hi <= 0x1fffff) return String(hi * 4294967296 + lo);
+  const low = lo & 0xffffff;
+  const mid = ((lo >>> 24) | (hi << 8)) & 0xffffff;
+  const high = (hi >>> 16) & 0xffff;
+  let a = low + mid * 6777216 + high * 6710656;
+  let b = mid + high * 8147497;
+  let c = high * 2;
+  const base = 10000000;
+  if (a >= base) {
+    b += Math.floor(a / base);
+    a %= base;
+  }
+  if (b >= base) {
+    c += Math.floor(b / base);
+    b %= base;
+  }
+  if (c > 0) return String(c) + pad7(b) + pad7(a);
+  if (b > 0) return String(b) + pad7(a);
+  return String(a);
+}
+
+/** Decimal text of the u64 at `o` (little-endian). */
+export function u64At(dv: DataView, o: number): string {
+  return u64Decimal(dv.getUint32(o + 4, true), dv.getUint32(o, true));
+}
+
+/** Decimal text of the i64 at `o` (little-endian, two's complement). */
+export function i64At(dv: DataView, o: number): string {
+  const hi = dv.getInt32(o + 4, true);
+  const lo = dv.getUint32(o, true);
+  // Fast path: |v| < 2^53 is exact as a double (prices in 1e-9 units up to ~9 million).
+  if (hi >= -0x200000 && hi <= 0x1fffff) return String(hi * 4294967296 + lo);
+  if (hi >= 0) return u64Decimal(hi, lo);
+  // Negate: -v = ~v + 1 over 64 bits.
+  const nlo = (~lo + 1) >>> 0;
+  const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
+  return '-' + u64Decimal(nhi, nlo);
+}
+
+/** The cstr at `o` (up to `len` bytes, stops at the first NUL), latin1, as readFields reads it. */
+export function cstrAt(buf: Uint8Array, o: number, len: number): string {
+  let end = o;
+  const stop = o + len;
+  while (end < stop && buf[end] !== 0) end++;
+  return Buffer.from(buf.buffer, buf.byteOffset + o, end - o).toString('latin1');
+}
+
+function nonZero(buf: Uint8Array, o: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[o + i] !== 0) return true;
+  return false;
+}
+
+function hexAt(buf: Uint8Array, o: number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += HEX[buf[o + i]!];
+  return s;
+}
+
+const HELPERS = { CHAR_JSON, CHARS, u64At, i64At, cstrAt, nonZero, hexAt, slice: (buf: Uint8Array, a: number, b: number) => Uint8Array.prototype.slice.call(buf, a, b) };
+
+const SCALAR_READ: Record<string, (o: string) => string> = {
+  u8: (o) => `buf[${o}]`,
+  i8: (o) => `dv.getInt8(${o})`,
+  u16: (o) => `dv.getUint16(${o}, true)`,
+  i16: (o) => `dv.getInt16(${o}, true)`,
+  u32: (o) => `dv.getUint32(${o}, true)`,
+  i32: (o) => `dv.getInt32(${o}, true)`,
+  u64: (o) => `dv.getBigUint64(${o}, true)`,
+  i64: (o) => `dv.getBigInt64(${o}, true)`,
+  char: (o) => `H.CHARS[buf[${o}]]`,
+};
+
+/** JSON text of a scalar as a JS expression yielding a string (or a number concatenated into one). */
+const SCALAR_JSON: Record<string, (o: string) => string> = {
+  u8: (o) => `buf[${o}]`,
+  i8: (o) => `dv.getInt8(${o})`,
+  u16: (o) => `dv.getUint16(${o}, true)`,
+  i16: (o) => `dv.getInt16(${o}, true)`,
+  u32: (o) => `dv.getUint32(${o}, true)`,
+  i32: (o) => `dv.getInt32(${o}, true)`,
+  u64: (o) => `'"' + H.u64At(dv, ${o}) + '"'`,
+  i64: (o) => `'"' + H.i64At(dv, ${o}) + '"'`,
+  char: (o) => `H.CHAR_JSON[buf[${o}]]`,
+};
+
+const at = (off: number) => (off === 0 ? 'b' : `b + ${off}`);
+const key = (name: string) => JSON.stringify(name);
+
+function levelLiteral(o: number): string {
+  return (
+    `{ bid_px: dv.getBigInt64(${at(o)}, true), ask_px: dv.getBigInt64(${at(o + 8)}, true), bid_sz: dv.getUint32(${at(o + 16)}, true), ` +
+    `ask_sz: dv.getUint32(${at(o + 20)}, true), bid_ct: dv.getUint32(${at(o + 24)}, true), ask_ct: dv.getUint32(${at(o + 28)}, true) }`
+  );
+}
+
+function levelJson(o: number): string {
+  return (
+    `'{"bid_px":"' + H.i64At(dv, ${at(o)}) + '","ask_px":"' + H.i64At(dv, ${at(o + 8)}) + '","bid_sz":' + dv.getUint32(${at(o + 16)}, true) + ` +
+    `',"ask_sz":' + dv.getUint32(${at(o + 20)}, true) + ',"bid_ct":' + dv.getUint32(${at(o + 24)}, true) + ',"ask_ct":' + dv.getUint32(${at(o + 28)}, true) + '}'`
+  );
+}
+
+const decoders = new Map<Layout, [CompiledDecoder | undefined, CompiledDecoder | undefined]>();
+const formatters = new Map<Layout, [CompiledJson | undefined, CompiledJson | undefined]>();
+
+/**
+ * The decoder of `layout`. Records come out as plain objects with the same keys in the same order as readFields
+ * gives: kind, the header, the fields, then ts_out (read at `bodyLen`, the record length less 8, when `tsOut`).
+ */
+export function compiledDecoder(layout: Layout, tsOut: boolean): CompiledDecoder {
+  let pair = decoders.get(layout);
+  if (!pair) decoders.set(layout, (pair = [undefined, undefined]));
+  const i = tsOut ? 1 : 0;
+  return (pair[i] ??= buildDecoder(layout, tsOut));
+}
+
+/** The JSON formatter of `layout` (see CompiledJson). */
+export function compiledJson(layout: Layout, tsOut: boolean): CompiledJson {
+  let pair = formatters.get(layout);
+  if (!pair) formatters.set(layout, (pair = [undefined, undefined]));
+  const i = tsOut ? 1 : 0;
+  return (pair[i] ??= buildJson(layout, tsOut));
+}
+
+function buildDecoder(layout: Layout, tsOut: boolean): CompiledDecoder {
+  const head = [`kind: ${key(layout.kind)}`, 'rtype: buf[b + 1]', 'publisher_id: dv.getUint16(b + 2, true)', 'instrument_id: dv.getUint32(b + 4, true)', 'ts_event: dv.getBigUint64(b + 8, true)'];
+  const hasPad = layout.fields.some((f) => f.kind === 'pad');
+  let body: string;
+  if (!hasPad) {
+    // One literal: every record of this type gets the same hidden class.
+    const parts = [...head];
+    for (const f of layout.fields) {
+      if (f.kind === 'cstr') parts.push(`${key(f.name)}: H.cstrAt(buf, ${at(f.offset)}, ${f.n})`);
+      else if (f.kind === 'levels') {
+        const lv: string[] = [];
+        for (let i = 0; i < f.n; i++) lv.push(levelLiteral(f.offset + i * BID_ASK_PAIR_LEN));
+        parts.push(`${key(f.name)}: [${lv.join(', ')}]`);
+      } else parts.push(`${key(f.name)}: ${SCALAR_READ[f.kind]!(at(f.offset))}`);
+    }
+    if (tsOut) parts.push(`ts_out: dv.getBigUint64(b + t, true)`);
+    body = `return { ${parts.join(', ')} };`;
+  } else {
+    // Reserved bytes appear as a key only when non-zero (see readFields), so keys are added in field order.
+    const lines = [`const o = { ${head.join(', ')} };`];
+    for (const f of layout.fields) {
+      if (f.kind === 'pad') lines.push(`if (H.nonZero(buf, ${at(f.offset)}, ${f.n})) o[${key(f.name)}] = H.slice(buf, ${at(f.offset)}, ${at(f.offset + f.n)});`);
+      else if (f.kind === 'cstr') lines.push(`o[${key(f.name)}] = H.cstrAt(buf, ${at(f.offset)}, ${f.n});`);
+      else if (f.kind === 'levels') {
+        const lv: string[] = [];
+        for (let i = 0; i < f.n; i++) lv.push(levelLiteral(f.offset + i * BID_ASK_PAIR_LEN));
+        lines.push(`o[${key(f.name)}] = [${lv.join(', ')}];`);
+      } else lines.push(`o[${key(f.name)}] = ${SCALAR_READ[f.kind]!(at(f.offset))};`);
+    }
+    if (tsOut) lines.push(`o.ts_out = dv.getBigUint64(b + t, true);`);
+    lines.push('return o;');
+    body = lines.join('\n');
+  }
+  return new Function('H', `return function decode_${layout.kind}(buf, dv, b, t) {\n${body}\n};`)(HELPERS) as CompiledDecoder;
+}
+
+function buildJson(layout: Layout, tsOut: boolean): CompiledJson {
+  const lines = [`let s = '{"rtype":' + buf[b + 1] + ',"publisher_id":' + dv.getUint16(b + 2, true) + ',"instrument_id":' + dv.getUint32(b + 4, true) + ',"ts_event":"' + H.u64At(dv, b + 8) + '"';`];
+  for (const f of layout.fields) {
+    const k = `,${key(f.name)}:`;
+    if (f.kind === 'pad') lines.push(`if (H.nonZero(buf, ${at(f.offset)}, ${f.n})) s += '${k}"' + H.hexAt(buf, ${at(f.offset)}, ${f.n}) + '"';`);
+    else if (f.kind === 'cstr') lines.push(`s += '${k}' + JSON.stringify(H.cstrAt(buf, ${at(f.offset)}, ${f.n}));`);
+    else if (f.kind === 'levels') {
+      const lv: string[] = [];
+      for (let i = 0; i < f.n; i++) lv.push(levelJson(f.offset + i * BID_ASK_PAIR_LEN));
+      lines.push(`s += '${k}[' + ${lv.join(` + ',' + `)} + ']';`);
+    } else lines.push(`s += '${k}' + ${SCALAR_JSON[f.kind]!(at(f.offset))};`);
+  }
+  if (tsOut) lines.push(`s += ',"ts_out":"' + H.u64At(dv, b + t) + '"';`);
+  lines.push(`return s + '}';`);
+  return new Function('H', `return function json_${layout.kind}(buf, dv, b, t) {\n${lines.join('\n')}\n};`)(HELPERS) as CompiledJson;
+}
+
