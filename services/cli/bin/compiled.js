@@ -64,8 +64,9 @@ function install() {
     }
     module._compile(code, filename);
   };
-  // Stack traces point into the .ts sources (inline source maps).
-  process.setSourceMapsEnabled?.(true);
+  // The compiled modules carry inline source maps, but node parses them only under --enable-source-maps
+  // (NODE_OPTIONS=--enable-source-maps for stack traces into the .ts sources): parsing them on every start cost more
+  // than the rest of `--help`.
   if (process.env.SNAPENGINE_BUILD_DEBUG === '1') {
     process.on('exit', () => process.stderr.write(`[snap-engine] compiled build ${BUILD_DIR}: ${stats.hits} modules from the build, ${stats.misses} transpiled (changed since)\n`));
   }
