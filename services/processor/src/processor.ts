@@ -705,10 +705,20 @@ export class Processor {
       const groups = [...this.assigned];
       if (!groups.every((p) => this.groups.has(p) && this.caughtUp(p))) continue;
       const finished = await this.locked(async () => {
-        if (!groups.every((p) => this.assigned.has(p) && this.caughtUp(p))) return false;
+        // Await every group's task FIRST: one may be rebuilding (a failed commit dropped it) and its restored task has
+        // not re-read the input since the last commit. Positions are reset by the build, so checking them only after
+        // it completes never mistakes the old task's progress for the new one's (draining an empty rebuilt task and
+        // reporting "everything committed" would silently skip the uncommitted range).
+        const states: GroupState[] = [];
         for (const p of groups) {
+          if (!this.assigned.has(p)) return false;
           const st = await this.group(p);
           if (!st) return false;
+          states.push(st);
+        }
+        if (!groups.every((p, i) => this.assigned.has(p) && this.ready.get(p) === states[i] && this.caughtUp(p))) return false;
+        for (const [i, p] of groups.entries()) {
+          const st = states[i]!;
           st.task.drain();
           if (st.task.hasUncommitted()) await this.commitOrDrop(p, st);
           if (!this.groups.has(p)) return false; // the commit failed: being rebuilt (rebuildSoon / supervisor)
