@@ -18,7 +18,7 @@
 import type { Config } from './config';
 import type { InputEvent } from './events';
 import type { BarrierStateName, Direction, Level } from './signals';
-import { msToNs, newRing, percentile, ringPush, type RingState } from './numeric';
+import { msToNs, newRing, ringPercentile, ringPush, type RingState } from './numeric';
 
 export const R_EPSILON = 1;
 /**
@@ -136,6 +136,6 @@ export function sampleWeakBaseline(b: WeakBaseline, cfg: Config, tNs: bigint, bi
   if (askSize !== null) ringPush(b.A, askSize);
   b.lastSampleNs = tNs;
   const p = cfg.barrier.weak_percentile;
-  b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.B.buf, p) : null;
-  b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? percentile(b.A.buf, p) : null;
+  b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? ringPercentile(b.B, p) : null;
+  b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? ringPercentile(b.A, p) : null;
 }

@@ -150,16 +150,22 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new EventLineError(`line ${lineNo}: expected a JSON object`, lineNo, '(line)');
   const schema = (raw as { schema?: unknown }).schema;
-  if (typeof schema !== 'string' || !(schema in SCHEMAS)) {
+  if (typeof schema !== 'string' || !Object.prototype.hasOwnProperty.call(SCHEMAS, schema)) {
     throw new EventLineError(`line ${lineNo}: field "schema": unknown schema ${JSON.stringify(schema)} (expected one of ${Object.keys(SCHEMAS).join(', ')})`, lineNo, 'schema');
   }
-  const r = SCHEMAS[schema as InputSchema].safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issuePath(issue);
-    throw new EventLineError(`line ${lineNo}: field "${field}": ${issue.message}`, lineNo, field);
+  // Fast path: hand-written checks that accept only what the zod schema accepts (a property test holds them to it).
+  // Anything they do not accept goes through zod, which either accepts it or words the error as before.
+  let data = fastParse(schema as InputSchema, raw as Record<string, unknown>);
+  if (data === null) {
+    const r = SCHEMAS[schema as InputSchema].safeParse(raw);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      const field = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issuePath(issue);
+      throw new EventLineError(`line ${lineNo}: field "${field}": ${issue.message}`, lineNo, field);
+    }
+    data = r.data as Parsed[InputSchema];
   }
-  const ev = withEnvelope(r.data as Parsed[InputSchema]);
+  const ev = withEnvelope(data);
   if (ev.schema === 'futures.mbp10.v1') {
     const n = ev.bid_px.length;
     for (const f of ['bid_sz', 'ask_px', 'ask_sz', 'bid_ct', 'ask_ct'] as const) {
@@ -167,6 +173,144 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
     }
   }
   return ev;
+}
+
+// ---- Fast path ---------------------------------------------------------------------------------------------------
+// Each check is at least as strict as its zod counterpart above (integers must also be safe integers, which zod's
+// .int() requires too). On success the raw object (fresh from JSON.parse, so ours to change) gets zod's transforms:
+// 64-bit fields → bigint, MBP-10 null prices → NaN.
+
+const SOURCE_SET: ReadonlySet<unknown> = new Set<unknown>(SOURCES);
+const DEC_INT64 = /^-?\d{1,19}$/;
+const EXP_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+const isStr1 = (v: unknown): boolean => typeof v === 'string' && v.length >= 1;
+const isFinite_ = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
+const isNonNegInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isAggressor = (v: unknown): boolean => v === -1 || v === 0 || v === 1;
+
+/** int64 → bigint, or undefined when the value is not one the zod int64 accepts as-is. */
+function int64Of(v: unknown): bigint | undefined {
+  if (typeof v === 'string') return DEC_INT64.test(v) ? BigInt(v) : undefined;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  return undefined;
+}
+
+type Check = (v: unknown) => boolean;
+/** Field rules: [check, required, nullable]. */
+type Rules = Record<string, readonly [Check, boolean, boolean]>;
+
+const ENVELOPE_RULES: Rules = {
+  schema: [() => true, true, false],
+  schema_version: [(v) => isInt(v) && (v as number) > 0, false, false],
+  source: [(v) => SOURCE_SET.has(v), false, false],
+  ts_event_ns: [() => true, true, false], // converted (and checked) by int64Of
+  ts_recv_ns: [() => true, false, false],
+  key: [isStr1, false, false],
+  seq: [() => true, false, true],
+  event_id: [isStr1, false, false],
+};
+const OPTION_RULES: Rules = {
+  underlying: [isStr1, true, false],
+  option_symbol: [isStr1, true, false],
+  exp_date: [(v) => typeof v === 'string' && EXP_DATE.test(v), true, false],
+  strike: [isFinite_, true, false],
+  right: [(v) => v === 'C' || v === 'P', true, false],
+};
+const isIntArray = (v: unknown): boolean => Array.isArray(v) && v.every(isInt);
+const isBookArr = (el: Check): Check => (v) => Array.isArray(v) && v.length >= 1 && v.length <= 10 && v.every(el);
+
+const FAST_RULES: Record<InputSchema, Rules> = {
+  'stocks.trades.v1': { ...ENVELOPE_RULES, symbol: [isStr1, true, false], price: [isFinite_, true, false], size: [isNonNegInt, true, false], exchange: [isInt, false, true], conditions: [isIntArray, false, false] },
+  'stocks.quotes.v1': {
+    ...ENVELOPE_RULES,
+    symbol: [isStr1, true, false],
+    bid_px: [isFinite_, true, false],
+    ask_px: [isFinite_, true, false],
+    bid_sz: [isNonNegInt, true, false],
+    ask_sz: [isNonNegInt, true, false],
+    bid_exch: [isInt, false, true],
+    ask_exch: [isInt, false, true],
+  },
+  'options.trades.v1': {
+    ...ENVELOPE_RULES,
+    ...OPTION_RULES,
+    price: [isFinite_, true, false],
+    size: [isNonNegInt, true, false],
+    opt_bid: [isFinite_, false, true],
+    opt_ask: [isFinite_, false, true],
+    aggressor: [isAggressor, true, false],
+  },
+  'options.greeks_snapshots.v1': {
+    ...ENVELOPE_RULES,
+    ...OPTION_RULES,
+    delta: [isFinite_, true, false],
+    gamma: [isFinite_, true, false],
+    theta: [isFinite_, true, false],
+    vega: [isFinite_, true, false],
+    implied_volatility: [isFinite_, false, true],
+    open_interest: [isNonNegInt, false, true],
+    last_quote_ts_ns: [() => true, false, true],
+    last_trade_ts_ns: [() => true, false, true],
+    snapshot_id: [isStr1, true, false],
+  },
+  'futures.trades.v1': { ...ENVELOPE_RULES, symbol: [isStr1, true, false], price: [isFinite_, true, false], size: [isNonNegInt, true, false], aggressor: [isAggressor, true, false], venue: [(v) => typeof v === 'string', false, true] },
+  'futures.mbp10.v1': {
+    ...ENVELOPE_RULES,
+    symbol: [isStr1, true, false],
+    bid_px: [isBookArr((x) => x === null || isFinite_(x)), true, false],
+    bid_sz: [isBookArr(isNonNegInt), true, false],
+    ask_px: [isBookArr((x) => x === null || isFinite_(x)), true, false],
+    ask_sz: [isBookArr(isNonNegInt), true, false],
+    bid_ct: [isBookArr(isNonNegInt), false, false],
+    ask_ct: [isBookArr(isNonNegInt), false, false],
+    flags: [(v) => isInt(v) && (v as number) >= 0 && (v as number) <= 255, true, false],
+    is_snapshot: [(v) => typeof v === 'boolean', false, false],
+  },
+  'heartbeat.v1': { ...ENVELOPE_RULES, key: [isStr1, true, false] },
+};
+const FAST_REQUIRED = Object.fromEntries(
+  Object.entries(FAST_RULES).map(([k, r]) => [k, Object.keys(r).filter((f) => r[f]![1])]),
+) as Record<InputSchema, string[]>;
+const FAST_CONV: bigint[] = [];
+const INT64_FIELDS = ['ts_event_ns', 'ts_recv_ns', 'seq', 'last_quote_ts_ns', 'last_trade_ts_ns'] as const;
+
+/** The zod schema's output for `raw`, or null when the fast checks cannot vouch for it (zod then decides). */
+function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
+  const rules = FAST_RULES[schema];
+  for (const k in raw) {
+    if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;
+    const rule = rules[k];
+    if (rule === undefined || !Object.prototype.hasOwnProperty.call(rules, k)) return null;
+    const v = raw[k];
+    // JSON has no undefined: a present key is a value; null only where the schema says nullable.
+    if (v === null ? !rule[2] : !rule[0](v)) return null;
+  }
+  const req = FAST_REQUIRED[schema];
+  for (let i = 0; i < req.length; i++) if (!Object.prototype.hasOwnProperty.call(raw, req[i]!)) return null;
+  if (raw.schema !== schema) return null;
+  // Convert only once every check passed: zod must see the untouched object if the fast path gives up.
+  const conv = FAST_CONV;
+  conv.length = 0;
+  for (let i = 0; i < INT64_FIELDS.length; i++) {
+    const f = INT64_FIELDS[i]!;
+    if (!Object.prototype.hasOwnProperty.call(raw, f)) continue;
+    const v = raw[f];
+    if (v === null) continue; // nullable ones only (checked above)
+    const b = int64Of(v);
+    if (b === undefined) return null;
+    conv.push(b);
+  }
+  for (let i = 0, j = 0; i < INT64_FIELDS.length; i++) {
+    const f = INT64_FIELDS[i]!;
+    if (Object.prototype.hasOwnProperty.call(raw, f) && raw[f] !== null) raw[f] = conv[j++];
+  }
+  if (schema === 'futures.mbp10.v1') {
+    raw.bid_px = (raw.bid_px as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
+    raw.ask_px = (raw.ask_px as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
+  }
+  return raw as unknown as Parsed[InputSchema];
 }
 
 type ContractFields = z.output<z.ZodObject<typeof optionContract>>;

@@ -18,7 +18,10 @@
 import type { Config } from './config';
 import type { GreeksSnapshot, InputEvent, OptionRight, OptionTrade } from './events';
 import type { FuelEffect, Level } from './signals';
-import { evictBefore, msToNs } from './numeric';
+import { msToNs } from './numeric';
+
+/** Below 2^53 a float64 holds every integer exactly (ns offsets from the epoch up to ~104 days). */
+const MAX_EXACT = 2 ** 53;
 
 /** Greeks kept per option (as-of lookups need the one before the latest when a newer snapshot already arrived). */
 const GREEKS_HISTORY = 4;
@@ -75,11 +78,75 @@ export function fuelEffect(netDealerGamma: number, neutral: number): FuelEffect 
   return 'NEUTRAL';
 }
 
+/**
+ * The flows of one strike, in arrival order (a derived index over FuelState.flows, never part of the snapshot).
+ * Folding a bucket in order gives bit-for-bit the per-strike sums of a fold over all flows in arrival order, so walls
+ * computed from buckets equal the plain scan exactly, and only buckets whose window content changed are refolded.
+ * `head` is the first live entry.
+ */
+interface StrikeBucket {
+  strike: number;
+  flows: FuelFlow[];
+  head: number;
+  /** Cached wall sums over (cFrom, cT]; valid while nothing was added/evicted and no entry crossed a bound. */
+  dirty: boolean;
+  cFrom: bigint;
+  cT: bigint;
+  /** Smallest ts counted in the cached window (Infinity-like null when none), smallest ts above cT (null when none). */
+  minIn: bigint | null;
+  minAbove: bigint | null;
+  calls: number;
+  puts: number;
+  all: number;
+  hasCall: boolean;
+  hasPut: boolean;
+  nIn: number;
+}
+
 export class FuelEngine {
+  private readonly buckets = new Map<number, StrikeBucket>();
+  /** Strikes with a bucket, ascending. */
+  private strikes: number[] = [];
+  private readonly wallWindowNs: bigint;
+  private readonly readWindowNs: bigint;
+  private readonly keepNs: bigint;
+
   constructor(
     private readonly cfg: Config,
     readonly state: FuelState = newFuelState(),
-  ) {}
+  ) {
+    this.wallWindowNs = msToNs(cfg.fuel.wall_window_ms);
+    this.readWindowNs = msToNs(cfg.fuel.window_ms);
+    this.keepNs = msToNs(Math.max(cfg.fuel.window_ms, cfg.fuel.wall_window_ms));
+    // A restored state: index its flows.
+    for (let i = 0; i < this.state.flows.length; i++) this.index(this.state.flows[i]!);
+  }
+
+  private bucketOf(strike: number): StrikeBucket {
+    let b = this.buckets.get(strike);
+    if (!b) {
+      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0 };
+      this.buckets.set(strike, b);
+      let i = this.strikes.length;
+      while (i > 0 && this.strikes[i - 1]! > strike) i--;
+      this.strikes.splice(i, 0, strike);
+    }
+    return b;
+  }
+
+  private index(fl: FuelFlow): void {
+    const b = this.bucketOf(fl.strike);
+    b.flows.push(fl);
+    b.dirty = true;
+    if (this.epoch === null) this.epoch = fl.ts;
+    const rel = Number(fl.ts - this.epoch);
+    if (!(Math.abs(rel) < MAX_EXACT)) this.exact = false;
+    const n = this.mTs.length;
+    if (n > this.mHead && rel < this.mTs[n - 1]!) this.outOfOrder = true;
+    this.mTs.push(rel);
+    this.mK.push(fl.strike);
+    this.mG.push(fl.dealerGamma);
+  }
 
   onEvent(ev: InputEvent): void {
     if (ev.schema === 'options.greeks_snapshots.v1') this.onGreeks(ev);
@@ -88,13 +155,64 @@ export class FuelEngine {
 
   onTick(tNs: bigint): void {
     const s = this.state;
-    evictBefore(s.flows, tNs - msToNs(Math.max(this.cfg.fuel.window_ms, this.cfg.fuel.wall_window_ms)));
+    // Same eviction as evictBefore (leading flows at or before the cutoff), mirrored into the strike buckets: the
+    // evicted flows are the leading entries of their buckets, since both keep arrival order.
+    const cutoff = tNs - this.keepNs;
+    const flows = s.flows;
+    let k = 0;
+    while (k < flows.length && flows[k]!.ts <= cutoff) {
+      const b = this.buckets.get(flows[k]!.strike)!;
+      b.head++;
+      b.dirty = true;
+      k++;
+    }
+    if (k > 0) {
+      flows.splice(0, k);
+      this.mHead += k;
+      if (this.mHead === this.mTs.length) {
+        this.mTs.length = this.mK.length = this.mG.length = this.mHead = 0;
+        this.outOfOrder = false;
+      } else if (this.mHead > 1024 && this.mHead * 2 > this.mTs.length) {
+        this.mTs.splice(0, this.mHead);
+        this.mK.splice(0, this.mHead);
+        this.mG.splice(0, this.mHead);
+        this.mHead = 0;
+      }
+      for (let i = 0; i < this.strikes.length; i++) {
+        const b = this.buckets.get(this.strikes[i]!)!;
+        if (b.head === 0) continue;
+        if (b.head === b.flows.length) {
+          this.buckets.delete(b.strike);
+          this.strikes.splice(i--, 1);
+        } else if (b.head > 64 && b.head * 2 > b.flows.length) {
+          b.flows.splice(0, b.head);
+          b.head = 0;
+        }
+      }
+    }
     const stale = tNs - OPTION_MEMORY_NS;
+    // Nothing can be stale while every remembered time is above the cutoff: skip the scan (a lower bound suffices).
+    if (this.memoryFloor !== null && stale < this.memoryFloor) return;
+    let floor: bigint | null = null;
     for (const k of Object.keys(s.greeks)) {
       const h = s.greeks[k]!;
-      if (h[h.length - 1]!.ts <= stale) delete s.greeks[k];
+      const ts = h[h.length - 1]!.ts;
+      if (ts <= stale) delete s.greeks[k];
+      else if (floor === null || ts < floor) floor = ts;
     }
-    for (const k of Object.keys(s.lastTrade)) if (s.lastTrade[k]!.ts <= stale) delete s.lastTrade[k];
+    for (const k of Object.keys(s.lastTrade)) {
+      const ts = s.lastTrade[k]!.ts;
+      if (ts <= stale) delete s.lastTrade[k];
+      else if (floor === null || ts < floor) floor = ts;
+    }
+    this.memoryFloor = floor;
+  }
+
+  /** A lower bound of the newest time of every remembered option (greeks, last trade); null = unknown/none. */
+  private memoryFloor: bigint | null = null;
+
+  private lowerMemoryFloor(ts: bigint): void {
+    if (this.memoryFloor !== null && ts < this.memoryFloor) this.memoryFloor = ts;
   }
 
   /** γ of the option as of tNs (latest snapshot with ts ≤ tNs), or null. */
@@ -107,46 +225,136 @@ export class FuelEngine {
 
   read(level: Level, tNs: bigint, walls: FuelWalls): FuelReading {
     const f = this.cfg.fuel;
-    const from = tNs - msToNs(f.window_ms);
+    const from = tNs - this.readWindowNs;
+    const range = f.strike_range + 1e-9;
+    const L = level.price;
     // Sum in a fixed order (arrival order) so the float result is reproducible.
     let g = 0;
-    for (const fl of this.state.flows) {
-      if (fl.ts > from && fl.ts <= tNs && Math.abs(fl.strike - level.price) <= f.strike_range + 1e-9) g += fl.dealerGamma;
+    const fromRel = this.epoch === null ? 0 : Number(from - this.epoch);
+    const tRel = this.epoch === null ? 0 : Number(tNs - this.epoch);
+    if (this.exact && Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT) {
+      // Float64 times relative to the epoch are exact here, so the bounds test equals the bigint one.
+      const ts = this.mTs;
+      const ks = this.mK;
+      const gs = this.mG;
+      let i = ts.length;
+      if (this.outOfOrder) i = this.mHead;
+      else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
+      for (; i < ts.length; i++) {
+        const t = ts[i]!;
+        if (t > fromRel && t <= tRel && Math.abs(ks[i]! - L) <= range) g += gs[i]!;
+      }
+    } else {
+      for (const fl of this.state.flows) {
+        if (fl.ts > from && fl.ts <= tNs && Math.abs(fl.strike - L) <= range) g += fl.dealerGamma;
+      }
     }
-    return { effect: fuelEffect(g, f.neutral_gamma), net_dealer_gamma: g, ...walls };
+    return { effect: fuelEffect(g, f.neutral_gamma), net_dealer_gamma: g, call_wall: walls.call_wall, put_wall: walls.put_wall, hvl: walls.hvl };
   }
+
+  /**
+   * Column mirror of state.flows (same order, from mHead): ts relative to `epoch` as float64, strike, dealer gamma.
+   * Derived, never snapshotted; `exact` turns false if a time is ever too far from the epoch for a float64.
+   */
+  private readonly mTs: number[] = [];
+  private readonly mK: number[] = [];
+  private readonly mG: number[] = [];
+  private mHead = 0;
+  private epoch: bigint | null = null;
+  private exact = true;
+  private outOfOrder = false;
 
   /** Flow-derived call wall, put wall and HVL over W_wall as of tNs; `spot` picks among several HVL candidates. */
   walls(tNs: bigint, spot: number | null): FuelWalls {
-    const from = tNs - msToNs(this.cfg.fuel.wall_window_ms);
-    const calls = new Map<number, number>();
-    const puts = new Map<number, number>();
-    const all = new Map<number, number>();
-    for (const fl of this.state.flows) {
-      if (fl.ts <= from || fl.ts > tNs) continue;
-      const m = fl.right === 'C' ? calls : puts;
-      m.set(fl.strike, (m.get(fl.strike) ?? 0) + fl.dealerGamma);
-      all.set(fl.strike, (all.get(fl.strike) ?? 0) + fl.dealerGamma);
-    }
+    const from = tNs - this.wallWindowNs;
     let call_wall: number | null = null;
-    let best = 0;
-    for (const k of [...calls.keys()].sort((a, b) => a - b)) {
-      const v = calls.get(k)!;
-      if (v > best) {
-        best = v;
-        call_wall = k;
-      }
-    }
     let put_wall: number | null = null;
-    best = 0;
-    for (const k of [...puts.keys()].sort((a, b) => a - b)) {
-      const v = Math.abs(puts.get(k)!);
-      if (v > best) {
-        best = v;
-        put_wall = k;
+    let bestCall = 0;
+    let bestPut = 0;
+    // HVL over the strikes with flows in the window, ascending (see hvlOf).
+    let cum = 0;
+    let prevSign = 0;
+    let nFlips = 0;
+    let firstFlip = 0;
+    let bestFlip = 0;
+    for (let i = 0; i < this.strikes.length; i++) {
+      const b = this.buckets.get(this.strikes[i]!)!;
+      this.sums(b, from, tNs);
+      if (b.nIn === 0) continue;
+      if (b.hasCall && b.calls > bestCall) {
+        bestCall = b.calls;
+        call_wall = b.strike;
+      }
+      if (b.hasPut && Math.abs(b.puts) > bestPut) {
+        bestPut = Math.abs(b.puts);
+        put_wall = b.strike;
+      }
+      cum += b.all;
+      const sign = cum > 0 ? 1 : cum < 0 ? -1 : 0;
+      if (sign !== 0) {
+        if (prevSign !== 0 && sign !== prevSign) {
+          if (nFlips === 0) firstFlip = bestFlip = b.strike;
+          else if (spot !== null && Math.abs(b.strike - spot) < Math.abs(bestFlip - spot)) bestFlip = b.strike;
+          nFlips++;
+        }
+        prevSign = sign;
       }
     }
-    return { call_wall, put_wall, hvl: hvlOf(all, spot) };
+    const hvl = nFlips === 0 ? null : spot === null || nFlips === 1 ? firstFlip : bestFlip;
+    return { call_wall, put_wall, hvl };
+  }
+
+  /** Per-strike sums over (from, tNs] in arrival order, recomputed only when the bucket's window content changed. */
+  private sums(b: StrikeBucket, from: bigint, tNs: bigint): void {
+    if (
+      !b.dirty &&
+      from >= b.cFrom &&
+      tNs >= b.cT &&
+      (b.minIn === null || b.minIn > from) &&
+      (b.minAbove === null || b.minAbove > tNs)
+    ) {
+      b.cFrom = from;
+      b.cT = tNs;
+      return;
+    }
+    let calls = 0;
+    let puts = 0;
+    let all = 0;
+    let hasCall = false;
+    let hasPut = false;
+    let nIn = 0;
+    let minIn: bigint | null = null;
+    let minAbove: bigint | null = null;
+    for (let j = b.head; j < b.flows.length; j++) {
+      const fl = b.flows[j]!;
+      const ts = fl.ts;
+      if (ts > tNs) {
+        if (minAbove === null || ts < minAbove) minAbove = ts;
+        continue;
+      }
+      if (ts <= from) continue;
+      if (minIn === null || ts < minIn) minIn = ts;
+      nIn++;
+      if (fl.right === 'C') {
+        calls += fl.dealerGamma;
+        hasCall = true;
+      } else {
+        puts += fl.dealerGamma;
+        hasPut = true;
+      }
+      all += fl.dealerGamma;
+    }
+    b.calls = calls;
+    b.puts = puts;
+    b.all = all;
+    b.hasCall = hasCall;
+    b.hasPut = hasPut;
+    b.nIn = nIn;
+    b.minIn = minIn;
+    b.minAbove = minAbove;
+    b.cFrom = from;
+    b.cT = tNs;
+    b.dirty = false;
   }
 
   private onGreeks(g: GreeksSnapshot): void {
@@ -158,6 +366,7 @@ export class FuelEngine {
     if (i > 0 && h[i - 1]!.ts === g.ts_event_ns) h[i - 1] = { ts: g.ts_event_ns, gamma: g.gamma };
     else h.splice(i, 0, { ts: g.ts_event_ns, gamma: g.gamma });
     if (h.length > GREEKS_HISTORY) h.splice(0, h.length - GREEKS_HISTORY);
+    this.lowerMemoryFloor(h[h.length - 1]!.ts);
   }
 
   private onTrade(tr: OptionTrade): void {
@@ -166,11 +375,14 @@ export class FuelEngine {
     const last = s.lastTrade[tr.option_symbol];
     const sign = customerSign(tr, last);
     s.lastTrade[tr.option_symbol] = { ts: tr.ts_event_ns, price: tr.price, sign: sign !== 0 ? sign : (last?.sign ?? 0) };
+    this.lowerMemoryFloor(tr.ts_event_ns);
     if (sign === 0) return;
     const gamma = this.gammaAsOf(tr.option_symbol, tr.ts_event_ns);
     if (gamma === null) return;
     const g = sign * tr.size * gamma * this.cfg.fuel.contract_multiplier;
-    s.flows.push({ ts: tr.ts_event_ns, strike: tr.strike, right: tr.right, dealerGamma: -g });
+    const fl: FuelFlow = { ts: tr.ts_event_ns, strike: tr.strike, right: tr.right, dealerGamma: -g };
+    s.flows.push(fl);
+    this.index(fl);
   }
 }
 

@@ -59,11 +59,45 @@ export interface RingState {
 export const newRing = (cap: number): RingState => ({ cap, buf: [], head: 0 });
 
 export function ringPush(r: RingState, x: number): void {
+  const sorted = sortedMirror.get(r);
+  if (sorted && sorted.length === r.buf.length) {
+    if (r.buf.length >= r.cap) sorted.splice(lowerBound(sorted, r.buf[r.head]!), 1);
+    sorted.splice(lowerBound(sorted, x), 0, x);
+  } else if (sorted) sortedMirror.delete(r);
   if (r.buf.length < r.cap) r.buf.push(x);
   else {
     r.buf[r.head] = x;
     r.head = (r.head + 1) % r.cap;
   }
+}
+
+/**
+ * A sorted copy of each ring's samples, kept in step by ringPush (a derived cache, not state: a restored ring gets
+ * a fresh one), so a percentile of a full baseline is one lookup instead of copying and sorting it.
+ */
+const sortedMirror = new WeakMap<RingState, number[]>();
+
+/** First index of a sorted array whose value is not below x. */
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Nearest-rank percentile of a ring's samples (same value as percentile(r.buf, p)), from the ring's sorted mirror. */
+export function ringPercentile(r: RingState, p: number): number {
+  let sorted = sortedMirror.get(r);
+  if (!sorted || sorted.length !== r.buf.length) {
+    sorted = [...r.buf].sort((a, b) => a - b);
+    sortedMirror.set(r, sorted);
+  }
+  const rank = Math.max(1, Math.ceil((clamp(p, 0, 100) / 100) * sorted.length));
+  return sorted[rank - 1]!;
 }
 
 /** Drops leading entries whose time is at or before `cutoffNs` (windows are (t − W, t]). Arrays stay time-ordered. */

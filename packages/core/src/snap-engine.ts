@@ -272,6 +272,7 @@ export class SnapEngine {
     const s = this.s;
     const cfg = this.cfg;
     const q = s.quote!;
+    this.memo.length = 0;
     this.barrier.onTick(T);
     this.tape.onTick(T);
     this.fuel.onTick(T);
@@ -299,7 +300,7 @@ export class SnapEngine {
       let pl = prev;
       if (!pl || pl.direction !== direction) pl = s.perLevel[key] = newPerLevel(direction);
 
-      const barrier = this.barrier.read(level, direction, T);
+      const barrier = this.readBarrier(level, direction, T);
       const tape = this.tape.read(level, T);
       const fuel = this.fuel.read(level, T, walls);
       const comps = componentScores(cfg, barrier, fuel, tape, direction);
@@ -311,7 +312,7 @@ export class SnapEngine {
       const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
       const confidence = confidenceOf(comps, smooth, barrier, stale);
       const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, (obs, facing) =>
-        this.barrier.read(obs, facing, T).state,
+        this.readBarrier(obs, facing, T).state,
       );
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
@@ -326,6 +327,24 @@ export class SnapEngine {
       spy: { spot: roundTo(spot, 4), bid: roundTo(q.bid, 4), ask: roundTo(q.ask, 4) },
       levels: rows,
     };
+  }
+
+  /**
+   * Barrier readings of this tick, memoised by (price, direction): the runway reads the obstacle levels, which are
+   * mostly monitored levels already read. A reading depends only on the state, the price, the side and T, and no
+   * event is applied inside a tick. Cleared at the start of every tick.
+   */
+  private readonly memo: { price: number; direction: Direction; reading: BarrierReading }[] = [];
+
+  private readBarrier(level: Level, direction: Direction, T: bigint): BarrierReading {
+    const m = this.memo;
+    for (let i = 0; i < m.length; i++) {
+      const e = m[i]!;
+      if (e.price === level.price && e.direction === direction) return e.reading;
+    }
+    const reading = this.barrier.read(level, direction, T);
+    m.push({ price: level.price, direction, reading });
+    return reading;
   }
 
   private row(

@@ -95,17 +95,25 @@ export function priceSlope(points: readonly { ts: bigint; price: number }[], ref
 }
 
 export class TapeEngine {
+  private readonly windowNs: bigint;
+  private readonly velocityWindowNs: bigint;
+
   constructor(
     private readonly cfg: Config,
     readonly state: TapeState = newTapeState(),
-  ) {}
+  ) {
+    this.windowNs = msToNs(cfg.tape.window_ms);
+    this.velocityWindowNs = msToNs(cfg.tape.velocity_window_ms);
+  }
 
   onEvent(ev: InputEvent): void {
+    this.version++;
     if (ev.schema === 'stocks.quotes.v1') this.onQuote(ev);
     else if (ev.schema === 'stocks.trades.v1') this.onTrade(ev);
   }
 
   onTick(tNs: bigint): void {
+    this.version++;
     const s = this.state;
     const keepMs = Math.max(this.cfg.tape.window_ms, this.cfg.tape.velocity_window_ms);
     evictBefore(s.prints, tNs - msToNs(keepMs));
@@ -117,41 +125,86 @@ export class TapeEngine {
   read(level: Level, tNs: bigint): TapeReading {
     const s = this.state;
     const t = this.cfg.tape;
-    const fromT = tNs - msToNs(t.window_ms);
-    const fromV = tNs - msToNs(t.velocity_window_ms);
+    const fromT = tNs - this.windowNs;
+    const band = t.band + 1e-9;
     let buy = 0;
     let sell = 0;
-    const vel: TapePrint[] = [];
-    for (const p of s.prints) {
-      if (p.ts > tNs) continue;
-      if (p.ts > fromT && Math.abs(p.price - level.price) <= t.band + 1e-9) {
-        if (p.aggr === 1) buy += p.size;
-        else if (p.aggr === -1) sell += p.size;
-      }
-      if (p.ts > fromV) vel.push(p);
+    const prints = s.prints;
+    for (let i = 0; i < prints.length; i++) {
+      const p = prints[i]!;
+      if (p.aggr === 0 || Math.abs(p.price - level.price) > band) continue;
+      if (p.ts <= fromT || p.ts > tNs) continue;
+      if (p.aggr === 1) buy += p.size;
+      else sell += p.size;
     }
     const imbalance = (buy - sell) / (buy + sell + IMBALANCE_EPS);
-    const velocity = priceSlope(vel, tNs);
+    // The slope over W_v of all prints does not depend on the level: computed once per (state, tNs).
+    const velocity = this.velocityAt(tNs);
     // The window's most significant sweep (largest notional; ties → the later one), so a noise-sized sweep just
     // over the threshold cannot mask a large one a moment earlier.
     let best: SweepEvent | null = null;
-    const open = s.cluster ? this.judge(s.cluster) : null;
-    for (const sw of open ? [...s.sweeps, open] : s.sweeps) {
+    for (let i = 0; i < s.sweeps.length; i++) {
+      const sw = s.sweeps[i]!;
       if (sw.ts <= fromT || sw.ts > tNs) continue;
       if (!best || sw.notional >= best.notional) best = sw;
     }
+    const open = s.cluster ? this.judge(s.cluster) : null;
+    if (open && open.ts > fromT && open.ts <= tNs && (!best || open.notional >= best.notional)) best = open;
     const sweep: TapeReading['sweep'] = best ? { detected: true, direction: best.direction, notional: best.notional } : { detected: false, direction: null, notional: 0 };
     return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
   }
 
   /** Velocity ($/s) of the approach at tNs: the slope over W_v of all prints, whatever the level. */
   velocityAt(tNs: bigint): number {
-    const fromV = tNs - msToNs(this.cfg.tape.velocity_window_ms);
-    return priceSlope(
-      this.state.prints.filter((p) => p.ts > fromV && p.ts <= tNs),
-      tNs,
-    );
+    if (this.velVersion === this.version && this.velT === tNs) return this.vel;
+    const fromV = tNs - this.velocityWindowNs;
+    // priceSlope over the prints in (fromV, tNs], in order, without building the point list (same arithmetic).
+    const prints = this.state.prints;
+    let n = 0;
+    let sx = 0;
+    let sy = 0;
+    let p0 = 0;
+    const dxs = this.dxs;
+    const ys = this.ys;
+    dxs.length = 0;
+    ys.length = 0;
+    for (let i = 0; i < prints.length; i++) {
+      const p = prints[i]!;
+      if (p.ts <= fromV || p.ts > tNs) continue;
+      if (n === 0) p0 = p.price;
+      const dx = nsDiffSeconds(tNs, p.ts);
+      dxs.push(dx);
+      ys.push(p.price);
+      sx += dx;
+      sy += p.price - p0;
+      n++;
+    }
+    let v = 0;
+    if (n >= 2) {
+      const mx = sx / n;
+      const my = sy / n;
+      let sxx = 0;
+      let sxy = 0;
+      for (let i = 0; i < n; i++) {
+        const dx = dxs[i]! - mx;
+        sxx += dx * dx;
+        sxy += dx * (ys[i]! - p0 - my);
+      }
+      v = sxx > 0 ? sxy / sxx : 0;
+    }
+    this.velVersion = this.version;
+    this.velT = tNs;
+    this.vel = v;
+    return v;
   }
+
+  /** Bumped by every state change, so velocityAt's memo (per tNs) is never stale. */
+  private version = 0;
+  private velVersion = -1;
+  private velT = 0n;
+  private vel = 0;
+  private readonly dxs: number[] = [];
+  private readonly ys: number[] = [];
 
   private onQuote(q: StockQuote): void {
     if (!(q.bid_px > 0) || !(q.ask_px > 0) || q.ask_px < q.bid_px) return;
