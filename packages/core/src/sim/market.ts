@@ -417,9 +417,9 @@ export class MarketSim {
     return Math.max(0, Number(this.closeNs - this.cursor) / YEAR_NS);
   }
 
-  private ivFor(strike: number, right: OptionRight): number {
+  private ivFor(strike: number, right: OptionRight, ref = this.mid()): number {
     // Mild put skew; the exact smile is irrelevant to the physics, only that greeks are coherent with prices.
-    const m = (strike - this.mid()) / this.mid();
+    const m = (strike - ref) / ref;
     return Math.max(0.05, this.iv - 0.8 * m + (right === 'P' ? 0.01 : 0));
   }
 
@@ -428,11 +428,28 @@ export class MarketSim {
   }
 
   /**
+   * The mid, or while aggression has emptied one side of the book (until the next step refills it) the last mid
+   * the dealers hedged at. Prices, strikes and greeks are quoted off it: off an infinite mid they came out NaN or
+   * infinite (invalid option prints, a chain loop that never ends, NaN dealer gamma that poisoned every later
+   * hedge — the null MBP-10 sizes of long sessions, issue 15). While the book is whole it is exactly mid().
+   */
+  refMid(): number {
+    const m = this.mid();
+    return Number.isFinite(m) ? m : this.lastMid;
+  }
+
+  /** greeks() off refMid(), for prints and snapshots that must be priced even while a side is empty. */
+  private greeksAtRef(strike: number, right: OptionRight) {
+    const s = this.refMid();
+    return blackScholes(s, strike, this.tYears(), this.ivFor(strike, right, s), right);
+  }
+
+  /**
    * A customer option trade: customerSide +1 buys at the ask, −1 sells at the bid, 0 prints at the mid.
    * The dealer takes the other side, which is what gives dealers their gamma position.
    */
   optionTrade(strike: number, right: OptionRight, size: number, customerSide: Aggressor): void {
-    const g = this.greeks(strike, right);
+    const g = this.greeksAtRef(strike, right);
     const theo = Math.max(0.01, g.price);
     const half = Math.max(0.01, round2(theo * 0.02));
     const bid = Math.max(0.01, round2(theo - half));
@@ -474,12 +491,12 @@ export class MarketSim {
 
   private emitGreeksSnapshot(): void {
     const ts = this.stamp();
-    const spot = this.mid();
+    const spot = this.refMid();
     const atm = Math.round(spot);
     const rows: Omit<GreeksSnapshot, 'event_id' | 'snapshot_id' | 'seq' | 'ts_recv_ns'>[] = [];
     for (let k = atm - this.strikesAround; k <= atm + this.strikesAround; k++) {
       for (const right of ['C', 'P'] as const) {
-        const g = this.greeks(k, right, spot);
+        const g = blackScholes(spot, k, this.tYears(), this.ivFor(k, right, spot), right);
         const sym = optionSymbol(this.underlying, this.expDate, right, k);
         rows.push({
           schema: 'options.greeks_snapshots.v1',
@@ -496,7 +513,7 @@ export class MarketSim {
           gamma: g.gamma,
           theta: g.theta,
           vega: g.vega,
-          implied_volatility: this.ivFor(k, right),
+          implied_volatility: this.ivFor(k, right, spot),
           open_interest: 2000 + Math.round(levelNoise(k * 2 + (right === 'C' ? 0 : 1), 5) * 30000),
           last_quote_ts_ns: ts - BigInt(this.rng.int(1, 900)) * NS_PER_MS,
           last_trade_ts_ns: this.lastOptTrade.get(sym) ?? null,
@@ -576,6 +593,8 @@ export class MarketSim {
       const h = hits[side];
       if (h === 0) continue;
       const px = side === 'bid' ? this.bestBid() : this.bestAsk();
+      // An emptied side has no touch to quote at (and no strike near it).
+      if (!Number.isFinite(px)) continue;
       const k = Math.round(px);
       const w = Math.exp(-0.5 * ((px - k) / 0.02) ** 2);
       const gk = this.dealerGammaAtStrike(k);
@@ -674,6 +693,10 @@ export class MarketSim {
 
   private hedge(): void {
     const mid = this.mid();
+    // A large aggressive order can take one whole side of the book within a step (maintainBook refills it at the
+    // next step). With no mid there is no move to hedge; letting an infinite dS through made hedgeNeed NaN for
+    // the rest of the session, and NaN-sized resting orders then rendered as null MBP-10 sizes (issue 15).
+    if (!Number.isFinite(mid)) return;
     const dS = mid - this.lastMid;
     this.lastMid = mid;
     if (dS === 0 || this.dealer.size === 0) return;

@@ -5,7 +5,7 @@
 // the last tick after the simulation until Ctrl-C. Without --serve it runs flat out and exits (CI, scripts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, simulateSession, type Config, type InputEvent } from '@snap/core';
+import { ConfigError, simulateMarket, simulateSession, type Config, type InputEvent, type SessionDensity } from '@snap/core';
 import { createLogger, loadConfig, systemClock, type Logger } from '@snap/platform';
 import { FakeMassiveServer, generateOptionChain, InProcessBusSink, MassiveFeed, seededMarket } from '@snap/feeds';
 import { GoldParquetSink, JsonlPayloadSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from '@snap/processor';
@@ -102,12 +102,13 @@ export function register(program: Command) {
     .option('--payloads <file>', 'also write every §6.4 payload as JSONL')
     .option('--serve [port]', 'serve the live dashboard (default port: gateway.port); keeps serving after the simulation until Ctrl-C', portArg)
     .option('--speed <x>', 'pace event time at x × real time (default 1 with --serve, else 0 = as fast as possible)', speedArg)
+    .addOption(new Option('--density <d>', 'simulated quote density: normal, or realistic (SPY regular-hours: hundreds of quotes/s at the open)').choices(['normal', 'realistic']).default('normal'))
     .addOption(
       new Option('--feed <feed>', 'sim: the seeded market simulator; massive-fake: the live Massive adapter against a local fake Massive server (--duration is then wall time, default 30s)')
         .choices(['sim', 'massive-fake'])
         .default('sim'),
     )
-    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake' }, cmd: Command) => {
+    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake'; density: SessionDensity }, cmd: Command) => {
       let cfg: Config;
       try {
         cfg = loadConfig({ file: program.opts().config });
@@ -122,6 +123,8 @@ export function register(program: Command) {
       const log = createLogger({ name: 'demo', level: cfg.log.level });
       const dataRoot = opts.out ?? cfg.lake.data_root;
       const underlying = cfg.underlyings[0]!;
+      // Every configured underlying is simulated side by side (SPY+ES, QQQ+NQ, IWM+RTY); the live Massive fake serves the first.
+      const underlyings = [...new Set(cfg.underlyings)];
       const gold = new GoldParquetSink(dataRoot, cfg.lake.flush_rows);
       const summary = new LiveSummarySink();
       const sinks: EmbeddedSink[] = [gold, summary];
@@ -154,7 +157,7 @@ export function register(program: Command) {
       }
       const speed = opts.speed ?? (gateway ? 1 : 0);
       const started = Date.now();
-      log.info('demo start', { seed: opts.seed, duration_ms: opts.duration, underlying, data_root: dataRoot, barrier_source: cfg.barrier.source, speed, dashboard: gateway?.server.url });
+      log.info('demo start', { seed: opts.seed, duration_ms: opts.duration, underlyings: opts.feed === 'sim' ? underlyings : [underlying], density: opts.density, data_root: dataRoot, barrier_source: cfg.barrier.source, speed, dashboard: gateway?.server.url });
       let source: Iterable<InputEvent> | AsyncIterable<InputEvent>;
       let liveFinished: Promise<number> | null = null;
       if (opts.feed === 'massive-fake') {
@@ -164,7 +167,9 @@ export function register(program: Command) {
         source = live.events;
         liveFinished = live.finished;
       } else {
-        const events = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying });
+        const common = { seed: opts.seed, durationMs: opts.duration, ...(opts.density !== 'normal' ? { density: opts.density } : {}) };
+        // One underlying: exactly the single session it always was (same seed ⇒ same rows as before).
+        const events = underlyings.length > 1 ? simulateMarket({ ...common, underlyings }) : simulateSession({ ...common, underlying });
         source = gateway || speed > 0 ? paced(events, speed, stop.signal) : events;
       }
       const stats = await runEmbedded({
@@ -184,6 +189,7 @@ export function register(program: Command) {
       const report = {
         feed: opts.feed,
         seed: opts.seed,
+        underlyings: opts.feed === 'sim' ? underlyings : [underlying],
         event_time_ms: opts.feed === 'sim' ? opts.duration : stats.firstNs === null ? 0 : Number((stats.lastNs! - stats.firstNs) / 1_000_000n),
         events: stats.events,
         dead_letters: deadLetters,
