@@ -7,8 +7,8 @@
 // The new build is assembled beside the old one and swapped in by rename, so a CLI starting meanwhile sees either.
 'use strict';
 const { execFileSync } = require('node:child_process');
-const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } = require('node:fs');
-const { join, resolve } = require('node:path');
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { basename, dirname, join, resolve } = require('node:path');
 const esbuild = require('esbuild');
 const compiled = require('../services/cli/bin/compiled.js');
 
@@ -74,10 +74,24 @@ async function main() {
     // Without an index the CLI loads every command module (slower --help, same behaviour).
     process.stderr.write(`build: WARNING, no command index (a command module failed to load): ${String(e.stderr || e.message).trim().split('\n').slice(0, 3).join(' ')}\n`);
   }
+  // Swap in: move any current build aside, then rename ours into place. Another build finishing at the same moment
+  // can put its dir back in between (ENOTEMPTY/EEXIST): move that aside too and retry. Both builds are of the same
+  // kind (content-addressed), so whichever lands last is fine.
   const old = `${OUT}.old-${process.pid}`;
-  if (existsSync(OUT)) renameSync(OUT, old);
-  renameSync(tmp, OUT);
-  rmSync(old, { recursive: true, force: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      renameSync(OUT, `${old}-${attempt}`);
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+    }
+    try {
+      renameSync(tmp, OUT);
+      break;
+    } catch (e) {
+      if ((e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') || attempt >= 5) throw e;
+    }
+  }
+  for (const d of readdirSync(dirname(OUT))) if (d.startsWith(`${basename(old)}-`)) rmSync(join(dirname(OUT), d), { recursive: true, force: true });
   const cpu = process.cpuUsage(cpu0);
   process.stderr.write(
     `build: ${files.length - failed.length} modules${failed.length ? ` (${failed.length} failed)` : ''} (${(bytes / 1024).toFixed(0)} KiB JS) → ${OUT} in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU (this process; esbuild's own threads not counted)\n`,
