@@ -64,3 +64,46 @@ describe('event JSONL format', () => {
     expect((err as Error).message).toMatch(msg);
   });
 });
+
+describe('JSONL fast-path validator', () => {
+  // The fast path must accept exactly what the zod schema accepts, give the same event, and leave every rejection
+  // (and its wording) to zod: compare it with the zod-only reference on valid lines and on mutated ones.
+  const { parseEventLineReference } = jest.requireActual('./event-json') as typeof import('./event-json');
+  const { simulateSession } = jest.requireActual('./sim') as typeof import('./sim');
+  const base = [...samples, ...[...simulateSession({ seed: 3, durationMs: 20_000 })].filter((_, i) => i % 7 === 0)].map((e) => formatEventLine(e));
+  const VALUES: unknown[] = [null, '', 'x', '12a', '123', '-0', '99999999999999999999', 0, -1, 1, 2, 1.5, -2.5, 255, 256, 2 ** 53, 2 ** 60, true, false, [], [null], [1], [1.5], [-1], new Array(11).fill(1), {}, 'C', 'P', 'sim', '2025-12-22'];
+  const outcome = (f: (l: string, n: number) => InputEvent, line: string): string => {
+    try {
+      const ev = f(line, 4);
+      return `ok ${formatEventLine(ev)} ${JSON.stringify(ev, (_k, v) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v))}`;
+    } catch (e) {
+      return `err ${(e as Error).name} ${(e as Error).message} ${(e as EventLineError).field}`;
+    }
+  };
+  it('agrees with the zod reference on every valid line', () => {
+    for (const line of base) expect(outcome(parseEventLine, line)).toBe(outcome(parseEventLineReference, line));
+  });
+  it('agrees with the zod reference on mutated lines (a key dropped, replaced or added)', () => {
+    let rejected = 0;
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 6000; i++) {
+      const obj = JSON.parse(base[rnd(base.length)]!) as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      const op = rnd(10);
+      const k = keys[rnd(keys.length)]!;
+      if (op === 0) delete obj[k];
+      else if (op === 1) obj[['sizee', 'extra', 'ts', '__proto__x'][rnd(4)]!] = 1;
+      else if (op === 2 && Array.isArray(obj[k])) (obj[k] as unknown[])[rnd((obj[k] as unknown[]).length)] = VALUES[rnd(VALUES.length)];
+      else obj[k] = VALUES[rnd(VALUES.length)];
+      const line = JSON.stringify(obj);
+      const want = outcome(parseEventLineReference, line);
+      if (want.startsWith('err')) rejected++;
+      expect(outcome(parseEventLine, line)).toBe(want);
+    }
+    expect(rejected).toBeGreaterThan(1000);
+  });
+});

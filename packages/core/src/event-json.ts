@@ -140,6 +140,19 @@ function issuePath(issue: z.core.$ZodIssue): string {
   return issue.path.map(String).join('.') || '(root)';
 }
 
+let useFastPath = true;
+const BOOK_SIBLINGS = ['bid_sz', 'ask_px', 'ask_sz', 'bid_ct', 'ask_ct'] as const;
+
+/** The zod-only parser, the reference the fast path is tested against (event-json.test.ts); not for production use. */
+export function parseEventLineReference(line: string, lineNo: number): InputEvent {
+  useFastPath = false;
+  try {
+    return parseEventLine(line, lineNo);
+  } finally {
+    useFastPath = true;
+  }
+}
+
 /** Parses one JSONL line; `lineNo` is 1-based and appears in every error together with the offending field. */
 export function parseEventLine(line: string, lineNo: number): InputEvent {
   let raw: unknown;
@@ -155,7 +168,7 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
   }
   // Fast path: hand-written checks that accept only what the zod schema accepts (a property test holds them to it).
   // Anything they do not accept goes through zod, which either accepts it or words the error as before.
-  let data = fastParse(schema as InputSchema, raw as Record<string, unknown>);
+  let data = useFastPath ? fastParse(schema as InputSchema, raw as Record<string, unknown>) : null;
   if (data === null) {
     const r = SCHEMAS[schema as InputSchema].safeParse(raw);
     if (!r.success) {
@@ -168,7 +181,7 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
   const ev = withEnvelope(data);
   if (ev.schema === 'futures.mbp10.v1') {
     const n = ev.bid_px.length;
-    for (const f of ['bid_sz', 'ask_px', 'ask_sz', 'bid_ct', 'ask_ct'] as const) {
+    for (const f of BOOK_SIBLINGS) {
       if (ev[f].length !== n) throw new EventLineError(`line ${lineNo}: field "${f}": has ${ev[f].length} levels, bid_px has ${n}`, lineNo, f);
     }
   }
@@ -184,12 +197,159 @@ const SOURCE_SET: ReadonlySet<unknown> = new Set<unknown>(SOURCES);
 const DEC_INT64 = /^-?\d{1,19}$/;
 const EXP_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-const isStr1 = (v: unknown): boolean => typeof v === 'string' && v.length >= 1;
-const isFinite_ = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
-const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
-const isNonNegInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isAggressor = (v: unknown): boolean => v === -1 || v === 0 || v === 1;
+/** Value kinds of the fast checks (a switch, not closures: this runs for every field of every line). */
+const enum K {
+  Any,
+  Str,
+  Str1,
+  Finite,
+  Int,
+  NonNegInt,
+  PosInt,
+  Source,
+  ExpDate,
+  Right,
+  Aggressor,
+  IntArray,
+  BookPx,
+  BookSz,
+  Flags,
+  Bool,
+}
 
+function isNonNegIntArray(v: unknown[], min: number, max: number): boolean {
+  if (v.length < min || v.length > max) return false;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) return false;
+  }
+  return true;
+}
+
+function checkValue(kind: K, v: unknown): boolean {
+  switch (kind) {
+    case K.Any:
+      return true;
+    case K.Str:
+      return typeof v === 'string';
+    case K.Str1:
+      return typeof v === 'string' && v.length >= 1;
+    case K.Finite:
+      return typeof v === 'number' && Number.isFinite(v);
+    case K.Int:
+      return typeof v === 'number' && Number.isSafeInteger(v);
+    case K.NonNegInt:
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    case K.PosInt:
+      return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+    case K.Source:
+      return SOURCE_SET.has(v);
+    case K.ExpDate:
+      return typeof v === 'string' && EXP_DATE.test(v);
+    case K.Right:
+      return v === 'C' || v === 'P';
+    case K.Aggressor:
+      return v === -1 || v === 0 || v === 1;
+    case K.IntArray: {
+      if (!Array.isArray(v)) return false;
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x !== 'number' || !Number.isSafeInteger(x)) return false;
+      }
+      return true;
+    }
+    case K.BookPx: {
+      if (!Array.isArray(v) || v.length < 1 || v.length > 10) return false;
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (x !== null && (typeof x !== 'number' || !Number.isFinite(x))) return false;
+      }
+      return true;
+    }
+    case K.BookSz:
+      return Array.isArray(v) && isNonNegIntArray(v, 1, 10);
+    case K.Flags:
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 255;
+    case K.Bool:
+      return typeof v === 'boolean';
+  }
+}
+
+/** Field rules: [kind, required, nullable]. */
+type Rule = readonly [K, boolean, boolean];
+type Rules = Record<string, Rule>;
+
+const ENVELOPE_RULES: Rules = {
+  schema: [K.Any, true, false],
+  schema_version: [K.PosInt, false, false],
+  source: [K.Source, false, false],
+  ts_event_ns: [K.Any, true, false], // converted (and checked) by int64Of
+  ts_recv_ns: [K.Any, false, false],
+  key: [K.Str1, false, false],
+  seq: [K.Any, false, true],
+  event_id: [K.Str1, false, false],
+};
+const OPTION_RULES: Rules = {
+  underlying: [K.Str1, true, false],
+  option_symbol: [K.Str1, true, false],
+  exp_date: [K.ExpDate, true, false],
+  strike: [K.Finite, true, false],
+  right: [K.Right, true, false],
+};
+
+const FAST_RULES_BY_SCHEMA: Record<InputSchema, Rules> = {
+  'stocks.trades.v1': { ...ENVELOPE_RULES, symbol: [K.Str1, true, false], price: [K.Finite, true, false], size: [K.NonNegInt, true, false], exchange: [K.Int, false, true], conditions: [K.IntArray, false, false] },
+  'stocks.quotes.v1': {
+    ...ENVELOPE_RULES,
+    symbol: [K.Str1, true, false],
+    bid_px: [K.Finite, true, false],
+    ask_px: [K.Finite, true, false],
+    bid_sz: [K.NonNegInt, true, false],
+    ask_sz: [K.NonNegInt, true, false],
+    bid_exch: [K.Int, false, true],
+    ask_exch: [K.Int, false, true],
+  },
+  'options.trades.v1': {
+    ...ENVELOPE_RULES,
+    ...OPTION_RULES,
+    price: [K.Finite, true, false],
+    size: [K.NonNegInt, true, false],
+    opt_bid: [K.Finite, false, true],
+    opt_ask: [K.Finite, false, true],
+    aggressor: [K.Aggressor, true, false],
+  },
+  'options.greeks_snapshots.v1': {
+    ...ENVELOPE_RULES,
+    ...OPTION_RULES,
+    delta: [K.Finite, true, false],
+    gamma: [K.Finite, true, false],
+    theta: [K.Finite, true, false],
+    vega: [K.Finite, true, false],
+    implied_volatility: [K.Finite, false, true],
+    open_interest: [K.NonNegInt, false, true],
+    last_quote_ts_ns: [K.Any, false, true],
+    last_trade_ts_ns: [K.Any, false, true],
+    snapshot_id: [K.Str1, true, false],
+  },
+  'futures.trades.v1': { ...ENVELOPE_RULES, symbol: [K.Str1, true, false], price: [K.Finite, true, false], size: [K.NonNegInt, true, false], aggressor: [K.Aggressor, true, false], venue: [K.Str, false, true] },
+  'futures.mbp10.v1': {
+    ...ENVELOPE_RULES,
+    symbol: [K.Str1, true, false],
+    bid_px: [K.BookPx, true, false],
+    bid_sz: [K.BookSz, true, false],
+    ask_px: [K.BookPx, true, false],
+    ask_sz: [K.BookSz, true, false],
+    bid_ct: [K.BookSz, false, false],
+    ask_ct: [K.BookSz, false, false],
+    flags: [K.Flags, true, false],
+    is_snapshot: [K.Bool, false, false],
+  },
+  'heartbeat.v1': { ...ENVELOPE_RULES, key: [K.Str1, true, false] },
+};
+const FAST_RULES = Object.fromEntries(Object.entries(FAST_RULES_BY_SCHEMA).map(([k, r]) => [k, new Map(Object.entries(r))])) as Record<InputSchema, Map<string, Rule>>;
+const FAST_REQUIRED = Object.fromEntries(
+  Object.entries(FAST_RULES_BY_SCHEMA).map(([k, r]) => [k, Object.keys(r).filter((f) => r[f]![1])]),
+) as Record<InputSchema, string[]>;
 /** int64 → bigint, or undefined when the value is not one the zod int64 accepts as-is. */
 function int64Of(v: unknown): bigint | undefined {
   if (typeof v === 'string') return DEC_INT64.test(v) ? BigInt(v) : undefined;
@@ -197,95 +357,19 @@ function int64Of(v: unknown): bigint | undefined {
   return undefined;
 }
 
-type Check = (v: unknown) => boolean;
-/** Field rules: [check, required, nullable]. */
-type Rules = Record<string, readonly [Check, boolean, boolean]>;
-
-const ENVELOPE_RULES: Rules = {
-  schema: [() => true, true, false],
-  schema_version: [(v) => isInt(v) && (v as number) > 0, false, false],
-  source: [(v) => SOURCE_SET.has(v), false, false],
-  ts_event_ns: [() => true, true, false], // converted (and checked) by int64Of
-  ts_recv_ns: [() => true, false, false],
-  key: [isStr1, false, false],
-  seq: [() => true, false, true],
-  event_id: [isStr1, false, false],
-};
-const OPTION_RULES: Rules = {
-  underlying: [isStr1, true, false],
-  option_symbol: [isStr1, true, false],
-  exp_date: [(v) => typeof v === 'string' && EXP_DATE.test(v), true, false],
-  strike: [isFinite_, true, false],
-  right: [(v) => v === 'C' || v === 'P', true, false],
-};
-const isIntArray = (v: unknown): boolean => Array.isArray(v) && v.every(isInt);
-const isBookArr = (el: Check): Check => (v) => Array.isArray(v) && v.length >= 1 && v.length <= 10 && v.every(el);
-
-const FAST_RULES: Record<InputSchema, Rules> = {
-  'stocks.trades.v1': { ...ENVELOPE_RULES, symbol: [isStr1, true, false], price: [isFinite_, true, false], size: [isNonNegInt, true, false], exchange: [isInt, false, true], conditions: [isIntArray, false, false] },
-  'stocks.quotes.v1': {
-    ...ENVELOPE_RULES,
-    symbol: [isStr1, true, false],
-    bid_px: [isFinite_, true, false],
-    ask_px: [isFinite_, true, false],
-    bid_sz: [isNonNegInt, true, false],
-    ask_sz: [isNonNegInt, true, false],
-    bid_exch: [isInt, false, true],
-    ask_exch: [isInt, false, true],
-  },
-  'options.trades.v1': {
-    ...ENVELOPE_RULES,
-    ...OPTION_RULES,
-    price: [isFinite_, true, false],
-    size: [isNonNegInt, true, false],
-    opt_bid: [isFinite_, false, true],
-    opt_ask: [isFinite_, false, true],
-    aggressor: [isAggressor, true, false],
-  },
-  'options.greeks_snapshots.v1': {
-    ...ENVELOPE_RULES,
-    ...OPTION_RULES,
-    delta: [isFinite_, true, false],
-    gamma: [isFinite_, true, false],
-    theta: [isFinite_, true, false],
-    vega: [isFinite_, true, false],
-    implied_volatility: [isFinite_, false, true],
-    open_interest: [isNonNegInt, false, true],
-    last_quote_ts_ns: [() => true, false, true],
-    last_trade_ts_ns: [() => true, false, true],
-    snapshot_id: [isStr1, true, false],
-  },
-  'futures.trades.v1': { ...ENVELOPE_RULES, symbol: [isStr1, true, false], price: [isFinite_, true, false], size: [isNonNegInt, true, false], aggressor: [isAggressor, true, false], venue: [(v) => typeof v === 'string', false, true] },
-  'futures.mbp10.v1': {
-    ...ENVELOPE_RULES,
-    symbol: [isStr1, true, false],
-    bid_px: [isBookArr((x) => x === null || isFinite_(x)), true, false],
-    bid_sz: [isBookArr(isNonNegInt), true, false],
-    ask_px: [isBookArr((x) => x === null || isFinite_(x)), true, false],
-    ask_sz: [isBookArr(isNonNegInt), true, false],
-    bid_ct: [isBookArr(isNonNegInt), false, false],
-    ask_ct: [isBookArr(isNonNegInt), false, false],
-    flags: [(v) => isInt(v) && (v as number) >= 0 && (v as number) <= 255, true, false],
-    is_snapshot: [(v) => typeof v === 'boolean', false, false],
-  },
-  'heartbeat.v1': { ...ENVELOPE_RULES, key: [isStr1, true, false] },
-};
-const FAST_REQUIRED = Object.fromEntries(
-  Object.entries(FAST_RULES).map(([k, r]) => [k, Object.keys(r).filter((f) => r[f]![1])]),
-) as Record<InputSchema, string[]>;
 const FAST_CONV: bigint[] = [];
 const INT64_FIELDS = ['ts_event_ns', 'ts_recv_ns', 'seq', 'last_quote_ts_ns', 'last_trade_ts_ns'] as const;
 
 /** The zod schema's output for `raw`, or null when the fast checks cannot vouch for it (zod then decides). */
-function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
+export function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
   const rules = FAST_RULES[schema];
   for (const k in raw) {
     if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;
-    const rule = rules[k];
-    if (rule === undefined || !Object.prototype.hasOwnProperty.call(rules, k)) return null;
+    const rule = rules.get(k);
+    if (rule === undefined) return null;
     const v = raw[k];
     // JSON has no undefined: a present key is a value; null only where the schema says nullable.
-    if (v === null ? !rule[2] : !rule[0](v)) return null;
+    if (v === null ? !rule[2] : !checkValue(rule[0], v)) return null;
   }
   const req = FAST_REQUIRED[schema];
   for (let i = 0; i < req.length; i++) if (!Object.prototype.hasOwnProperty.call(raw, req[i]!)) return null;
@@ -313,24 +397,22 @@ function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[In
   return raw as unknown as Parsed[InputSchema];
 }
 
-type ContractFields = z.output<z.ZodObject<typeof optionContract>>;
-// Field by field (not a spread of d), so the event carries exactly the contract fields, in schema order.
-const contractOf = (d: ContractFields): ContractFields => ({ underlying: d.underlying, option_symbol: d.option_symbol, exp_date: d.exp_date, strike: d.strike, right: d.right });
-
 function withEnvelope(d: Parsed[InputSchema]): InputEvent {
   const source: Source = d.source ?? 'replay';
-  const env = {
-    schema_version: d.schema_version ?? 1,
-    source,
-    ts_event_ns: d.ts_event_ns,
-    ts_recv_ns: d.ts_recv_ns ?? d.ts_event_ns,
-    seq: d.seq ?? null,
-  };
+  // Envelope fields are written out in every case (object spreads cost several times more on this hot path).
+  const schema_version = d.schema_version ?? 1;
+  const ts_event_ns = d.ts_event_ns;
+  const ts_recv_ns = d.ts_recv_ns ?? d.ts_event_ns;
+  const seq = d.seq ?? null;
   switch (d.schema) {
     case 'stocks.trades.v1':
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key ?? d.symbol,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.symbol, price: d.price, size: d.size, exchange: d.exchange ?? null, seq: d.seq ?? null }),
         symbol: d.symbol,
@@ -342,7 +424,11 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
     case 'stocks.quotes.v1':
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key ?? d.symbol,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.symbol, price: d.bid_px, size: d.bid_sz, exchange: `${d.ask_px}/${d.ask_sz}`, seq: d.seq ?? null }),
         symbol: d.symbol,
@@ -356,10 +442,18 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
     case 'options.trades.v1':
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key ?? d.underlying,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.option_symbol, price: d.price, size: d.size, seq: d.seq ?? null }),
-        ...contractOf(d),
+        underlying: d.underlying,
+        option_symbol: d.option_symbol,
+        exp_date: d.exp_date,
+        strike: d.strike,
+        right: d.right,
         price: d.price,
         size: d.size,
         opt_bid: d.opt_bid ?? null,
@@ -369,10 +463,18 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
     case 'options.greeks_snapshots.v1':
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key ?? d.underlying,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.option_symbol, exchange: d.snapshot_id, seq: d.seq ?? null }),
-        ...contractOf(d),
+        underlying: d.underlying,
+        option_symbol: d.option_symbol,
+        exp_date: d.exp_date,
+        strike: d.strike,
+        right: d.right,
         delta: d.delta,
         gamma: d.gamma,
         theta: d.theta,
@@ -386,7 +488,11 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
     case 'futures.trades.v1':
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key ?? d.symbol,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.symbol, price: d.price, size: d.size, exchange: d.venue ?? null, seq: d.seq ?? null }),
         symbol: d.symbol,
@@ -399,7 +505,11 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
       const zeros = () => d.bid_px.map(() => 0);
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key ?? d.symbol,
         event_id:
           d.event_id ??
@@ -418,7 +528,11 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
     case 'heartbeat.v1':
       return {
         schema: d.schema,
-        ...env,
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
         key: d.key,
         event_id: d.event_id ?? makeEventId({ source, ts_event_ns: d.ts_event_ns, symbol: d.key, exchange: 'heartbeat', seq: d.seq ?? null }),
       };
