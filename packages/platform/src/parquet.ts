@@ -82,7 +82,7 @@ class Validity {
 
 const utf8 = new TextEncoder();
 
-/** Interns strings in first-appearance order (the order arrow's dictionary builder uses) and returns the keys. */
+/** Packs strings into one Arrow Utf8 vector (an offsets array and one UTF-8 byte buffer), no nulls. */
 function utf8Vector(values: readonly string[]): arrow.Vector<arrow.Utf8> {
   let bytes = 0;
   const encoded = values.map((v) => {
