@@ -3,22 +3,43 @@
 // Exit codes: 0 done · 1 runtime failure (unreadable file, bad input line — the message names the line and field)
 // · 2 usage/config error.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { ConfigError, EventLineError, parseEventLine, type InputEvent } from '@snap/core';
 import { createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 
-/** Parsed events of a JSONL file, in file order; blank lines are skipped, a bad line throws EventLineError. */
+/**
+ * Parsed events of a JSONL file, in file order; blank lines are skipped, a bad line throws EventLineError.
+ * Lines are split out of 1 MiB chunks by hand (readline's per-line events cost more than parsing a line); a line
+ * ends at "\n", and a "\r" before it is dropped (CRLF files), as readline with crlfDelay: Infinity did.
+ */
 export async function* readEventsJsonl(path: string): AsyncGenerator<InputEvent> {
-  const rl = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let lineNo = 0;
-  for await (const line of rl) {
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest.length > 0 ? rest + (chunk as string) : (chunk as string);
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      lineNo++;
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      const line = text.slice(start, end);
+      start = nl + 1;
+      if (isBlank(line)) continue;
+      yield parseEventLine(line, lineNo);
+    }
+    rest = text.slice(start);
+  }
+  if (rest.length > 0) {
     lineNo++;
-    if (line.trim() === '') continue;
-    yield parseEventLine(line, lineNo);
+    const line = rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest;
+    if (!isBlank(line)) yield parseEventLine(line, lineNo);
   }
 }
+
+// An event line starts with '{'; only lines starting with whitespace need the trim.
+const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
 
 export function register(program: Command) {
   program

@@ -1,0 +1,82 @@
+// `run` from JSONL (issue 15): events/s of the `snap-engine run --input FILE.jsonl --out FILE.jsonl` path — the same
+// reader (readEventsJsonl: chunked line split + parseEventLine validation), embedded runner (runEmbedded 'single') and
+// payload sink the command uses, in-process (no CLI start-up), over a simulated session written as JSONL.
+// Peer (same run, same file): bare JSON.parse of every line of the file (readFileSync + split + JSON.parse), the
+// floor of any JSONL consumer. CPU time of this process, best of RUNS runs each.
+//   npx tsx bench/run-jsonl.ts [minutes] [seed] [runs]      (npm run bench -- run-jsonl)
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, simulateToJsonl } from '@snap/core';
+import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
+import { readEventsJsonl } from '../services/cli/src/commands/run';
+import { recordResult } from './results';
+
+const minutes = Number(process.argv[2] ?? 30);
+const seed = Number(process.argv[3] ?? 1);
+const RUNS = Number(process.argv[4] ?? 3);
+
+async function cpu(fn: () => Promise<void>): Promise<number> {
+  const a = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(a);
+  return (d.user + d.system) / 1e6;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-run-jsonl-'));
+  try {
+    const input = join(dir, 'events.jsonl');
+    const lines: string[] = [];
+    const sum = simulateToJsonl({ seed, durationMs: minutes * 60_000 }, (l) => lines.push(l));
+    writeFileSync(input, lines.join('\n') + '\n');
+    lines.length = 0;
+    const bytes = readFileSync(input).length;
+
+    let peerBest = Infinity;
+    let parsed = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const s = await cpu(async () => {
+        const all = readFileSync(input, 'utf8').split('\n');
+        let n = 0;
+        for (let i = 0; i < all.length; i++) if (all[i]!.length > 0 && JSON.parse(all[i]!) !== null) n++;
+        parsed = n;
+      });
+      peerBest = Math.min(peerBest, s);
+    }
+
+    let oursBest = Infinity;
+    let stats = { events: 0, payloads: 0 };
+    for (let r = 0; r < RUNS; r++) {
+      const out = join(dir, `payloads-${r}.jsonl`);
+      const s = await cpu(async () => {
+        const st = await runEmbedded({ cfg: defaultConfig(), source: readEventsJsonl(input), sinks: [new JsonlPayloadSink(out)], streams: 'single', progressEvery: 1e12 });
+        stats = { events: st.events, payloads: st.payloads };
+      });
+      oursBest = Math.min(oursBest, s);
+      rmSync(out, { force: true });
+    }
+    if (stats.events !== sum.events || parsed !== sum.events) throw new Error(`run-jsonl: event counts differ (file ${sum.events}, run ${stats.events}, peer ${parsed})`);
+    const ours = Math.round(stats.events / oursBest);
+    const peer = Math.round(parsed / peerBest);
+    console.log(JSON.stringify({ bench: 'run-jsonl', minutes, seed, events: stats.events, payloads: stats.payloads, file_mb: +(bytes / 1e6).toFixed(1), ours_cpu_s: oursBest, peer_cpu_s: peerBest }));
+    recordResult({
+      name: 'run-jsonl',
+      ours,
+      peer,
+      unit: 'events/s',
+      higher_is_better: true,
+      notes:
+        `run path in-process (readEventsJsonl → runEmbedded 'single' → JsonlPayloadSink) over ${stats.events} simulated events ` +
+        `(${(bytes / 1e6).toFixed(1)} MB JSONL, seed ${seed}, ${minutes} min; ${stats.payloads} payloads written); peer = readFileSync + split + JSON.parse ` +
+        `of every line of the same file. Best of ${RUNS} runs, CPU time. Goal 400,000 events/s: ${ours >= 400_000 ? 'met' : 'NOT met'}.`,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
