@@ -43,6 +43,8 @@ export class RedisSignalsHandler implements EnvelopeHandler {
   readonly stats: RedisSinkStats = { batches: 0, written: 0, stale: 0, reasserts: 0, reasserted: 0, outages: 0, outage_s: 0, levels: 0 };
   /** The newest row per level seen by this process: what a reconnect re-asserts. Bounded by the number of levels. */
   readonly latest = new Map<string, SignalRow>();
+  /** Wall-clock ms of each level's last row, so a re-assertion does not revive a level redis.ttl_s has let expire. */
+  private readonly seenAt = new Map<string, number>();
   private ctx: ConsumerContext = { heartbeat: async () => undefined, stopping: () => false };
   private reassertPending = false;
   private reassertRun: Promise<void> | null = null;
@@ -52,6 +54,9 @@ export class RedisSignalsHandler implements EnvelopeHandler {
     readonly writer: RedisFeatureWriter,
     readonly logger: Logger,
     readonly stopping: () => boolean = () => false,
+    /** redis.ttl_s (0 = none): levels not seen for this long are not re-asserted. */
+    readonly ttlSeconds = 0,
+    readonly now: () => number = Date.now,
   ) {
     this.outage = new OutageTracker('redis', logger);
   }
@@ -67,6 +72,7 @@ export class RedisSignalsHandler implements EnvelopeHandler {
       const k = levelMapKey(r);
       const cur = this.latest.get(k);
       if (!cur || casWins(cur.ts_event_ns.toString(), r.ts_event_ns.toString())) this.latest.set(k, r);
+      this.seenAt.set(k, this.now());
     }
     this.stats.levels = this.latest.size;
   }
@@ -96,7 +102,8 @@ export class RedisSignalsHandler implements EnvelopeHandler {
       try {
         while (this.reassertPending) {
           this.reassertPending = false;
-          const rows = [...this.latest.values()];
+          const cutoff = this.ttlSeconds > 0 ? this.now() - this.ttlSeconds * 1000 : -Infinity;
+          const rows = [...this.latest].filter(([k]) => (this.seenAt.get(k) ?? 0) >= cutoff).map(([, r]) => r);
           if (!rows.length) continue;
           const r = await this.writeRetrying(rows, `re-assert ${rows.length} levels`);
           this.stats.reasserts++;
@@ -173,7 +180,7 @@ export async function runRedisSink(opts: RedisSinkOptions): Promise<RedisSinkRes
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const handler = new RedisSignalsHandler(new RedisFeatureWriter(redis, { keyPrefix: cfg.redis.key_prefix, ttlSeconds: cfg.redis.ttl_s }), logger, () => stopping);
+  const handler = new RedisSignalsHandler(new RedisFeatureWriter(redis, { keyPrefix: cfg.redis.key_prefix, ttlSeconds: cfg.redis.ttl_s }), logger, () => stopping, cfg.redis.ttl_s);
   let everReady = false;
   redis.on('ready', () => {
     if (everReady) handler.reconnected();

@@ -164,4 +164,17 @@ describe('RedisSignalsHandler', () => {
     expect(h.stats.outages).toBe(1);
     expect(msgs('warn')).toHaveLength(1);
   });
+
+  it('with redis.ttl_s, a level not seen for longer than the TTL is not revived by a re-assertion', async () => {
+    const { logger } = capture();
+    const w = new FakeWriter();
+    let now = 1_000_000;
+    const h = new RowHandler(w as unknown as RedisFeatureWriter, logger, () => false, 60, () => now);
+    h.rows([sampleSignalRow(1, 1_000_000_000n, { level_id: 'OLD' })]);
+    now += 61_000;
+    h.rows([sampleSignalRow(2, 2_000_000_000n, { level_id: 'FRESH' })]);
+    h.reconnected();
+    await h.reassert();
+    expect(w.writes.map((b) => b.map((r) => r.level_id))).toEqual([['FRESH']]);
+  });
 });
