@@ -3,10 +3,10 @@
 // on random bytes for every layout, DBN version and ts_out setting, on Databento's fixtures and on dbn-data.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { u64Decimal, i64At } from './compiled';
+import { compiledJsonBytes, maxJsonBytes, u64Decimal, i64At } from './compiled';
 import { DbnParser } from './parser';
 import { FieldValue, HEADER_LEN, DbnVersion, layoutFor, readFields } from './layout';
-import { recordJsonAt, recordToJson } from './json';
+import { JsonLinesBuffer, recordJsonAt, recordToJson } from './json';
 import { decodeDbnBatches, decodeDbn, dbnFrames } from './decoder';
 import { decodeRecord, DbnRecord } from './records';
 import { allFixtures, fixture } from './test-fixtures';
@@ -49,6 +49,25 @@ describe('64-bit decimal text without BigInt', () => {
 });
 
 describe('compiled decoders and JSON formatters', () => {
+  it('write every integer width at its extremes and around powers of ten', () => {
+    const layout = layoutFor(0x00, 3)!;
+    const buf = new Uint8Array(48);
+    const dv = new DataView(buf.buffer);
+    buf[0] = 12;
+    const prices = [0n, -1n, 99999999n, 100000000n, 9999999999999999n, 2n ** 53n - 1n, 2n ** 53n, -(2n ** 53n), 2n ** 63n - 1n, -(2n ** 63n), 123456789012345678n];
+    for (let i = 1; i < 16; i++) prices.push(10n ** BigInt(i) - 1n, 10n ** BigInt(i), 10n ** BigInt(i) + 1n, -(10n ** BigInt(i)));
+    for (const px of prices) {
+      dv.setBigInt64(16, px, true);
+      dv.setUint32(24, 0xffffffff, true); // size
+      dv.setInt32(40, -0x80000000, true); // ts_in_delta
+      dv.setBigUint64(8, 2n ** 64n - 1n - (px < 0n ? -px : px), true);
+      const rec = decodeRecord(buf, dv, 0, 48, 3, false, 0);
+      const out = new Uint8Array(maxJsonBytes(layout));
+      const end = compiledJsonBytes(layout, false)(buf, dv, 0, 48, out, 0);
+      expect(Buffer.from(out.subarray(0, end)).toString()).toBe(JSON.stringify(recordToJson(rec)));
+    }
+  });
+
   it('agree with the generic field walk on random bytes for every rtype, version and ts_out', () => {
     const rnd = mulberry(42);
     for (const version of [1, 2, 3] as const) {
@@ -69,7 +88,12 @@ describe('compiled decoders and JSON formatters', () => {
             const got = decodeRecord(buf, dv, base, length, version, tsOut, 0);
             expect(Object.keys(got)).toEqual(Object.keys(want));
             expect(got).toEqual(want);
-            expect(recordJsonAt(buf, dv, base, length, version, tsOut, 0)).toBe(JSON.stringify(recordToJson(want)));
+            const text = JSON.stringify(recordToJson(want));
+            expect(recordJsonAt(buf, dv, base, length, version, tsOut, 0)).toBe(text);
+            const out = new Uint8Array(maxJsonBytes(layout) + 7);
+            const end = compiledJsonBytes(layout, tsOut)(buf, dv, base, length - (tsOut ? 8 : 0), out, 7);
+            expect(Buffer.from(out.subarray(7, end)).toString('utf8')).toBe(text);
+            expect(Buffer.from(out.subarray(7, end)).equals(Buffer.from(text, 'utf8'))).toBe(true);
           }
         }
       }
@@ -82,6 +106,9 @@ describe('compiled decoders and JSON formatters', () => {
     files.push(join(dataDir, 'glbx-mdp3-20260115.mbp-10.dbn.zst'), join(dataDir, 'glbx-mdp3-20260115.trades.dbn.zst'));
     for (const file of files) {
       let n = 0;
+      const lines = new JsonLinesBuffer(4096);
+      const expected: string[] = [];
+      const chunks: Buffer[] = [];
       for await (const { parser } of dbnFrames(file)) {
         for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {
           const want = reference(parser.buf, parser.dv, b, parser.recordLength, parser.dbnVersion, parser.hasTsOut);
@@ -92,9 +119,16 @@ describe('compiled decoders and JSON formatters', () => {
           if (JSON.stringify(recordToJson(got)) !== wantJson || n < 200 || n % 97 === 0) expect(got).toEqual(want);
           const json = recordJsonAt(parser.buf, parser.dv, b, parser.recordLength, parser.dbnVersion, parser.hasTsOut, 0);
           if (json !== wantJson) expect(json).toBe(wantJson);
+          lines.appendRecord(parser, b);
+          expected.push(wantJson);
           n++;
+          if (lines.full) chunks.push(lines.take());
         }
       }
+      chunks.push(lines.take());
+      const all = Buffer.concat(chunks);
+      const want = Buffer.from(expected.map((l) => l + '\n').join(''), 'utf8');
+      if (!all.equals(want)) expect(all.toString('utf8')).toBe(want.toString('utf8'));
       expect(n).toBeGreaterThan(0);
     }
   }, 120_000);

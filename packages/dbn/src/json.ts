@@ -1,7 +1,7 @@
 // JSON views of DBN metadata and records with Databento's field names. 64-bit integers become decimal strings
 // (JSON numbers lose precision past 2^53, and Databento's own JSON encoder does the same), c_char fields stay
 // one-character strings, the RecordHeader is flattened (rtype, publisher_id, instrument_id, ts_event first).
-import { compiledJson } from './compiled';
+import { compiledJson, compiledJsonBytes, maxJsonBytes } from './compiled';
 import { DbnVersion, layoutFor } from './layout';
 import { DbnMetadata } from './metadata';
 import { DbnParser } from './parser';
@@ -49,6 +49,66 @@ export function currentRecordJson(parser: DbnParser, base: number): string {
     return recordJsonAt(parser.buf, parser.dv, base, parser.recordLength, parser.dbnVersion, parser.hasTsOut, parser.recordOffset);
   } catch (e) {
     return parser.raise(e);
+  }
+}
+
+/**
+ * JSON lines as UTF-8 bytes, formatted straight from the parser's record views into a buffer that is handed out
+ * whole when full (`dump --json`): the same bytes as writing `JSON.stringify(recordToJson(rec)) + '\n'` per record.
+ */
+export class JsonLinesBuffer {
+  private out: Buffer;
+  private pos = 0;
+
+  constructor(private readonly size = 1 << 20) {
+    this.out = Buffer.allocUnsafe(size);
+  }
+
+  /** Bytes waiting in the buffer. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Appends the JSON line of the record the parser's nextRecord() returned at `b`. */
+  appendRecord(parser: DbnParser, b: number): void {
+    const buf = parser.buf;
+    const layout = layoutFor(buf[b + 1]!, parser.dbnVersion);
+    if (!layout) return this.appendLine(currentRecordJson(parser, b));
+    const tsOut = parser.hasTsOut;
+    const bodyLen = tsOut ? parser.recordLength - 8 : parser.recordLength;
+    if (bodyLen < layout.size) parser.raise(shortRecord(buf[b + 1]!, layout, parser.dbnVersion, tsOut, parser.recordLength, parser.recordOffset));
+    this.reserve(maxJsonBytes(layout) + 1);
+    const p = compiledJsonBytes(layout, tsOut)(buf, parser.dv, b, bodyLen, this.out, this.pos);
+    this.out[p] = 10;
+    this.pos = p + 1;
+  }
+
+  /** Appends `s` and a newline. */
+  appendLine(s: string): void {
+    this.reserve(Buffer.byteLength(s) + 1);
+    this.pos += this.out.write(s, this.pos, 'utf8');
+    this.out[this.pos++] = 10;
+  }
+
+  /** True when the next take() is worth a write. */
+  get full(): boolean {
+    return this.pos >= this.size >> 1;
+  }
+
+  /** The bytes so far (the caller owns them; the buffer starts anew). */
+  take(): Buffer {
+    const bytes = this.out.subarray(0, this.pos);
+    this.out = Buffer.allocUnsafe(Math.max(this.size, this.out.length));
+    this.pos = 0;
+    return bytes;
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.out.length) return;
+    // Only reached when a caller appends without taking: grow, keeping the bytes.
+    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.pos + n));
+    this.out.copy(grown, 0, 0, this.pos);
+    this.out = grown;
   }
 }
 

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@snap/platform';
-import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, currentRecordJson, dbnFrames, esSimMetadata, metadataToJson, recordToText, simulateEs } from '@snap/dbn';
+import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, JsonLinesBuffer, dbnFrames, esSimMetadata, metadataToJson, recordToText, simulateEs } from '@snap/dbn';
 // The core market simulator is used here only as an event source.
 import { MarketSim, mulberry32 } from '@snap/core';
 import { parseDurationMs } from '../args';
@@ -17,30 +17,33 @@ async function writeOut(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
 }
 
+async function writeBytes(b: Uint8Array): Promise<void> {
+  if (b.length > 0 && !process.stdout.write(b)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+}
+
 async function dump(file: string, opts: { json?: boolean; limit?: string }): Promise<void> {
   const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
   let n = 0;
-  let batch = '';
+  // --json lines are formatted straight from the decoder's record views into bytes (no record objects, no BigInt);
+  // the text form decodes each record.
+  const out = new JsonLinesBuffer();
   let sentMeta = false;
   try {
-    // Straight from the decoder's record views: --json lines are formatted from the bytes (no record objects).
     outer: for await (const { metadata, parser } of dbnFrames(file)) {
       if (!sentMeta) {
         sentMeta = true;
-        batch += (opts.json ? JSON.stringify(metadataToJson(metadata)) : `# ${JSON.stringify(metadataToJson(metadata))}`) + '\n';
+        out.appendLine(opts.json ? JSON.stringify(metadataToJson(metadata)) : `# ${JSON.stringify(metadataToJson(metadata))}`);
       }
       for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {
         if (n++ >= limit) break outer;
-        batch += (opts.json ? currentRecordJson(parser, b) : recordToText(parser.decodeCurrent(b))) + '\n';
-        if (batch.length > 1 << 16) {
-          await writeOut(batch);
-          batch = '';
-        }
+        if (opts.json) out.appendRecord(parser, b);
+        else out.appendLine(recordToText(parser.decodeCurrent(b)));
+        if (out.full) await writeBytes(out.take());
       }
     }
-    await writeOut(batch);
+    await writeBytes(out.take());
   } catch (e) {
-    await writeOut(batch);
+    await writeBytes(out.take());
     if (e instanceof DbnError) {
       process.stderr.write(`snap-engine dbn dump: ${e.message}\n`);
       process.exitCode = 1;
