@@ -107,7 +107,8 @@ async function main() {
         '--throughput', '-1',
         '--producer-props', `bootstrap.servers=${brokers}`, 'acks=all', 'compression.type=none', 'enable.idempotence=true', 'max.in.flight.requests.per.connection=1', `linger.ms=${cfg.feeds.linger_ms}`,
       ]);
-      const last = /(\d+) records sent, ([\d.]+) records\/sec/.exec(p.stdout);
+      // Progress lines have the same shape as the final summary: take the last one.
+      const last = [...p.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec/g)].pop();
       if (!last) throw new Error(`kafka-producer-perf-test printed no summary:\n${p.stdout.slice(-1000)}\n${p.stderr.slice(-1000)}`);
       peer.push({ rate: Number(last[1]) / p.cpuS, wall: Number(last[2]), records: Number(last[1]) });
       process.stderr.write(`peer  run ${run + 1}: ${last[1]} records, ${p.cpuS.toFixed(2)} CPU s, ${Number(last[2]).toFixed(0)} records/s wall (tool's own figure)\n`);
