@@ -123,7 +123,9 @@ describe('sink redis: Redis restart mid-run', () => {
     await fs().kill('redis');
     const downAt = Date.now();
     for (let t = 8; t < 12; t++) await produce(rows(t));
-    await new Promise((r) => setTimeout(r, 3_000)); // the sink sees the outage (its writes fail) while it lasts
+    await until(() => sink!.out().includes('redis unavailable; retrying with backoff'), 'the sink to meet the outage', 120_000, 250);
+    // Longer than the consumer group's 10 s session timeout: the sink heartbeats while it waits.
+    await new Promise((r) => setTimeout(r, 15_000));
     expect(sink.child.exitCode).toBeNull();
     await fs().start('redis');
     const upAt = Date.now();
