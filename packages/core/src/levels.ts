@@ -81,11 +81,21 @@ export class LevelUniverse {
     readonly state: LevelUniverseState = newLevelUniverseState(),
   ) {}
 
+  private keyMinute = Number.NaN;
+  private minuteKey = '';
+
   /** Session VWAP and extremes follow the underlying's prints. */
   onTrade(price: number, size: number, tNs: bigint): void {
     if (!(size > 0) || !Number.isFinite(price)) return;
     const s = this.state;
-    const key = sessionKeyOf(tNs, this.cfg.levels.vwap_anchor);
+    // The session key is constant within a UTC minute (every boundary — DST switch, anchor, date — is a whole
+    // minute), so it is computed once per minute of event time, not per print.
+    const minute = Math.floor(Number(tNs / 1_000_000n) / 60_000);
+    if (minute !== this.keyMinute) {
+      this.keyMinute = minute;
+      this.minuteKey = sessionKeyOf(tNs, this.cfg.levels.vwap_anchor);
+    }
+    const key = this.minuteKey;
     if (key !== s.sessionKey) {
       s.sessionKey = key;
       s.vwapPv = 0;

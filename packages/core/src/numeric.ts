@@ -19,13 +19,16 @@ export const nsDiffSeconds = (a: bigint, b: bigint): number => Number(b - a) / 1
 
 export const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : x > hi ? hi : x);
 
+/** 10 ** d for the decimals the payload uses (the same doubles `10 ** d` gives). */
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000];
+
 /**
  * Rounds to a fixed number of decimals, half away from zero, and normalizes −0 to 0, so that a payload's JSON
  * bytes depend only on the value and never on float noise beyond the policy (see snap-engine.ts "Rounding policy").
  */
 export function roundTo(x: number, decimals: number): number {
   if (!Number.isFinite(x)) return 0;
-  const f = 10 ** decimals;
+  const f = decimals >= 0 && decimals < POW10.length && Number.isInteger(decimals) ? POW10[decimals]! : 10 ** decimals;
   const r = (Math.sign(x) * Math.round(Math.abs(x) * f)) / f;
   return r === 0 ? 0 : r;
 }

@@ -32,7 +32,7 @@
 // from zero; −0 is written as 0. Levels are sorted by |distance| then id.
 import type { Config } from './config';
 import type { InputEvent, StockQuote } from './events';
-import type { Direction, Level, LevelPhysicsPayload, LevelSignal } from './signals';
+import type { BarrierStateName, Direction, Level, LevelPhysicsPayload, LevelSignal } from './signals';
 import { BasisEstimator, newBasisState, type BasisState } from './basis';
 import type { BarrierEngine, BarrierReading } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
@@ -40,7 +40,7 @@ import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from
 import { TapeEngine, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelState, type FuelState } from './fuel';
 import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
-import { newSmoother, smoothStep, type SmootherState } from './smoothing';
+import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { componentScores, compositeScore, confidenceOf, newTriggerState, noteOf, stepTrigger, type TriggerState } from './score';
 import { computeRunway, runwayDirection } from './runway';
 import { msToNs, priceKey, roundTo } from './numeric';
@@ -163,6 +163,38 @@ export class SnapEngine {
     this.tape = new TapeEngine(cfg, this.s.tape);
     this.fuel = new FuelEngine(cfg, this.s.fuel);
     this.universe = new LevelUniverse(cfg, this.s.universe);
+    this.staleNs = msToNs(STALE_QUOTE_MS);
+    const sm = cfg.smoothing;
+    const robustWindow = sm.robust ? sm.robust_window : null;
+    this.smoothOpts = {
+      velocity: { halfLifeMs: sm.velocity_half_life_ms, robustWindow },
+      score: { halfLifeMs: sm.score_half_life_ms, robustWindow },
+      deltaLiq: { halfLifeMs: sm.delta_liq_half_life_ms, robustWindow },
+      replenishment: { halfLifeMs: sm.replenishment_half_life_ms, robustWindow },
+      gamma: { halfLifeMs: sm.gamma_half_life_ms, robustWindow },
+    };
+    this.perLevelCount = Object.keys(this.s.perLevel).length;
+  }
+
+  // Per-tick constants and scratch, so a tick allocates only what it returns.
+  private readonly staleNs: bigint;
+  private readonly smoothOpts: Record<'velocity' | 'score' | 'deltaLiq' | 'replenishment' | 'gamma', SmoothOptions>;
+  private readonly keep = new Set<string>();
+  /** Number of keys of s.perLevel (derived; recounted whenever keys are dropped). */
+  private perLevelCount: number;
+  private runwayT = 0n;
+  private readonly runwayBarrier = (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT).state;
+  /** priceKey per level price (levels keep their prices between refreshes); bounded. */
+  private readonly keys = new Map<number, string>();
+
+  private keyOf(price: number): string {
+    let k = this.keys.get(price);
+    if (k === undefined) {
+      if (this.keys.size >= 4096) this.keys.clear();
+      k = priceKey(price);
+      this.keys.set(price, k);
+    }
+    return k;
   }
 
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
@@ -279,22 +311,26 @@ export class SnapEngine {
     const spot = (q.bid + q.ask) / 2;
     const walls = this.fuel.walls(T, spot);
     const universe = this.universe.update(spot, T, walls);
-    const stale = T - q.ts > msToNs(STALE_QUOTE_MS);
-    const sm = cfg.smoothing;
-    const robust = sm.robust ? sm.robust_window : null;
+    const stale = T - q.ts > this.staleNs;
+    const so = this.smoothOpts;
+    const band = cfg.levels.monitor_band + 1e-9;
 
-    const monitored = universe.filter((l) => Math.abs(spot - l.price) <= cfg.levels.monitor_band + 1e-9);
     const velocityRaw = this.tape.velocityAt(T);
-    const velocity = smoothStep(s.velocity, velocityRaw, T, { halfLifeMs: sm.velocity_half_life_ms, robustWindow: robust });
+    const velocity = smoothStep(s.velocity, velocityRaw, T, so.velocity);
 
-    const keep = new Set<string>();
+    const keep = this.keep;
+    keep.clear();
     const rows: LevelSignal[] = [];
-    for (const level of monitored) {
+    this.runwayT = T;
+    for (let li = 0; li < universe.length; li++) {
+      const level = universe[li]!;
+      if (!(Math.abs(spot - level.price) <= band)) continue;
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
-      const key = priceKey(level.price);
+      const key = this.keyOf(level.price);
       keep.add(key);
       const prev = s.perLevel[key];
+      if (prev === undefined) this.perLevelCount++;
       const distance = Math.abs(spot - level.price);
       const direction = levelDirection(spot, level.price, distance, prev?.direction ?? null, cfg.levels.touch_band);
       let pl = prev;
@@ -305,20 +341,22 @@ export class SnapEngine {
       const fuel = this.fuel.read(level, T, walls);
       const comps = componentScores(cfg, barrier, fuel, tape, direction);
       const raw = compositeScore(comps, cfg.score);
-      const smooth = smoothStep(pl.score, raw, T, { halfLifeMs: sm.score_half_life_ms, robustWindow: robust });
-      const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, { halfLifeMs: sm.delta_liq_half_life_ms, robustWindow: robust });
-      const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, { halfLifeMs: sm.replenishment_half_life_ms, robustWindow: robust });
-      const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, { halfLifeMs: sm.gamma_half_life_ms, robustWindow: robust });
+      const smooth = smoothStep(pl.score, raw, T, so.score);
+      const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, so.deltaLiq);
+      const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, so.replenishment);
+      const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
       const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
       const confidence = confidenceOf(comps, smooth, barrier, stale);
-      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, (obs, facing) =>
-        this.readBarrier(obs, facing, T).state,
-      );
+      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, this.runwayBarrier);
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
     }
-    for (const key of Object.keys(s.perLevel)) if (!keep.has(key)) delete s.perLevel[key];
+    // Every kept key is in perLevel, so only a count above keep.size means something is left to forget.
+    if (this.perLevelCount > keep.size) {
+      for (const key of Object.keys(s.perLevel)) if (!keep.has(key)) delete s.perLevel[key];
+      this.perLevelCount = keep.size;
+    }
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return {
       ts: Number(T / 1_000_000n),
