@@ -81,7 +81,9 @@ export class LevelUniverse {
     readonly state: LevelUniverseState = newLevelUniverseState(),
   ) {}
 
-  private keyMinute = Number.NaN;
+  /** sessionKeyOf of the UTC minute [minuteLo, minuteHi) of event time (ns); empty range until the first print. */
+  private minuteLo = 0n;
+  private minuteHi = 0n;
   private minuteKey = '';
 
   /** Session VWAP and extremes follow the underlying's prints. */
@@ -90,10 +92,14 @@ export class LevelUniverse {
     const s = this.state;
     // The session key is constant within a UTC minute (every boundary — DST switch, anchor, date — is a whole
     // minute), so it is computed once per minute of event time, not per print.
-    const minute = Math.floor(Number(tNs / 1_000_000n) / 60_000);
-    if (minute !== this.keyMinute) {
-      this.keyMinute = minute;
+    if (!(tNs >= this.minuteLo && tNs < this.minuteHi)) {
+      const minute = Math.floor(Number(tNs / 1_000_000n) / 60_000);
       this.minuteKey = sessionKeyOf(tNs, this.cfg.levels.vwap_anchor);
+      // Cache the minute as an ns range only for times ≥ 0 (where ms truncation and the floor agree).
+      if (tNs >= 0n) {
+        this.minuteLo = BigInt(minute) * 60_000_000_000n;
+        this.minuteHi = this.minuteLo + 60_000_000_000n;
+      } else this.minuteLo = this.minuteHi = 0n;
     }
     const key = this.minuteKey;
     if (key !== s.sessionKey) {

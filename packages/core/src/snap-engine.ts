@@ -34,7 +34,7 @@ import type { Config } from './config';
 import type { InputEvent, StockQuote } from './events';
 import type { BarrierStateName, Direction, Level, LevelPhysicsPayload, LevelSignal } from './signals';
 import { BasisEstimator, newBasisState, type BasisState } from './basis';
-import type { BarrierEngine, BarrierReading } from './barrier';
+import type { BarrierEngine, BarrierEventContext, BarrierReading } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
 import { TapeEngine, newTapeState, type TapeState } from './tape';
@@ -134,6 +134,9 @@ export function levelDirection(spot: number, price: number, distance: number, pr
   return spot > price ? 'SUPPORT' : spot < price ? 'RESISTANCE' : (prev ?? 'SUPPORT');
 }
 
+/** What push() returns when no tick closed: shared and frozen (the result is read, never mutated, by callers). */
+const NO_PAYLOADS: LevelPhysicsPayload[] = Object.freeze([]) as unknown as LevelPhysicsPayload[];
+
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
   return q * b > a ? q - 1n : q;
@@ -164,6 +167,7 @@ export class SnapEngine {
     this.fuel = new FuelEngine(cfg, this.s.fuel);
     this.universe = new LevelUniverse(cfg, this.s.universe);
     this.staleNs = msToNs(STALE_QUOTE_MS);
+    this.idleNs = msToNs(IDLE_GAP_MS);
     const sm = cfg.smoothing;
     const robustWindow = sm.robust ? sm.robust_window : null;
     this.smoothOpts = {
@@ -178,6 +182,7 @@ export class SnapEngine {
 
   // Per-tick constants and scratch, so a tick allocates only what it returns.
   private readonly staleNs: bigint;
+  private readonly idleNs: bigint;
   private readonly smoothOpts: Record<'velocity' | 'score' | 'deltaLiq' | 'replenishment' | 'gamma', SmoothOptions>;
   private readonly keep = new Set<string>();
   /** Number of keys of s.perLevel (derived; recounted whenever keys are dropped). */
@@ -199,9 +204,11 @@ export class SnapEngine {
 
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
   push(ev: InputEvent): LevelPhysicsPayload[] {
-    if (!this.accepts(ev)) return [];
+    if (!this.accepts(ev)) return NO_PAYLOADS;
     const ts = ev.ts_event_ns;
-    const out = this.emitUntil(ts, false);
+    // Most events close no tick (the next boundary is not before them): then emitUntil would change nothing.
+    const nb = this.s.nextBoundaryNs;
+    const out = nb !== null && ts <= nb ? NO_PAYLOADS : this.emitUntil(ts, false);
     if (ev.schema !== 'heartbeat.v1') {
       this.apply(ev);
       if (this.s.lastActivityNs === null || ts > this.s.lastActivityNs) this.s.lastActivityNs = ts;
@@ -247,8 +254,11 @@ export class SnapEngine {
     return ev.schema === 'heartbeat.v1' && (ev.key === '' || ev.key === '*');
   }
 
+  private readonly ctx: BarrierEventContext = { tNs: 0n };
+
   private apply(ev: InputEvent): void {
-    const ctx = { tNs: ev.ts_event_ns };
+    const ctx = this.ctx;
+    ctx.tNs = ev.ts_event_ns;
     switch (ev.schema) {
       case 'stocks.quotes.v1':
         this.onQuote(ev);
@@ -283,13 +293,12 @@ export class SnapEngine {
   private emitUntil(limit: bigint, inclusive: boolean): LevelPhysicsPayload[] {
     const s = this.s;
     const out: LevelPhysicsPayload[] = [];
-    const firstAfter = (): bigint => (inclusive ? floorDiv(limit, this.tickNs) * this.tickNs + this.tickNs : -floorDiv(-limit, this.tickNs) * this.tickNs);
     // The first boundary at or after the first input: it is the tick that will include that input.
     let T: bigint = s.nextBoundaryNs ?? -floorDiv(-limit, this.tickNs) * this.tickNs;
-    const idleNs = msToNs(IDLE_GAP_MS);
+    const idleNs = this.idleNs;
     while (T < limit || (inclusive && T === limit)) {
       if (s.quote === null || (s.lastActivityNs !== null && T - s.lastActivityNs > idleNs)) {
-        const next = firstAfter();
+        const next = inclusive ? floorDiv(limit, this.tickNs) * this.tickNs + this.tickNs : -floorDiv(-limit, this.tickNs) * this.tickNs;
         T = next > T ? next : T + this.tickNs;
         continue;
       }

@@ -104,7 +104,14 @@ export class TapeEngine {
   ) {
     this.windowNs = msToNs(cfg.tape.window_ms);
     this.velocityWindowNs = msToNs(cfg.tape.velocity_window_ms);
+    this.keepNs = msToNs(Math.max(cfg.tape.window_ms, cfg.tape.velocity_window_ms));
+    this.gapNs = msToNs(cfg.tape.sweep_max_gap_ms);
+    this.spanNs = msToNs(cfg.tape.sweep_max_span_ms);
   }
+
+  private readonly keepNs: bigint;
+  private readonly gapNs: bigint;
+  private readonly spanNs: bigint;
 
   onEvent(ev: InputEvent): void {
     this.version++;
@@ -115,11 +122,10 @@ export class TapeEngine {
   onTick(tNs: bigint): void {
     this.version++;
     const s = this.state;
-    const keepMs = Math.max(this.cfg.tape.window_ms, this.cfg.tape.velocity_window_ms);
-    evictBefore(s.prints, tNs - msToNs(keepMs));
-    evictBefore(s.sweeps, tNs - msToNs(this.cfg.tape.window_ms));
+    evictBefore(s.prints, tNs - this.keepNs);
+    evictBefore(s.sweeps, tNs - this.windowNs);
     // A cluster whose gap has expired is complete: judge it now so a sweep is visible without waiting for a print.
-    if (s.cluster && tNs - s.cluster.lastNs > msToNs(this.cfg.tape.sweep_max_gap_ms)) this.closeCluster();
+    if (s.cluster && tNs - s.cluster.lastNs > this.gapNs) this.closeCluster();
   }
 
   read(level: Level, tNs: bigint): TapeReading {
@@ -218,7 +224,7 @@ export class TapeEngine {
     const aggr = aggressorFromQuote(tr.price, s.bid, s.ask);
     const ts = tr.ts_event_ns;
     s.prints.push({ ts, price: tr.price, size: tr.size, aggr });
-    if (s.cluster && (ts - s.cluster.lastNs > msToNs(this.cfg.tape.sweep_max_gap_ms) || ts - s.cluster.startNs > msToNs(this.cfg.tape.sweep_max_span_ms))) this.closeCluster();
+    if (s.cluster && (ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) this.closeCluster();
     const c =
       s.cluster ??
       (s.cluster = {
