@@ -340,14 +340,21 @@ export class Processor {
       const stalled: typeof this.stalled = [];
       for (const p of this.assigned) {
         let pr = this.progress.get(p);
-        if (!pr) this.progress.set(p, (pr = { task: null, items: 0, atMs: now }));
+        if (!pr) this.progress.set(p, (pr = { task: null, items: 0, atMs: now, ingested: 0, ingestAtMs: 0 }));
         const task = this.ready.get(p)?.task ?? null;
         if (task !== pr.task) {
           pr.task = task;
           pr.items = task?.itemsReleased ?? 0;
-        } else if (task && task.itemsReleased !== pr.items) {
-          pr.items = task.itemsReleased;
-          pr.atMs = now;
+          pr.ingested = task?.ingested ?? 0;
+        } else if (task) {
+          if (task.itemsReleased !== pr.items) {
+            pr.items = task.itemsReleased;
+            pr.atMs = now;
+          }
+          if (task.ingested !== pr.ingested) {
+            pr.ingested = task.ingested;
+            pr.ingestAtMs = now;
+          }
         }
         let lag = 0n;
         for (const topic of this.inputs.keys()) {
@@ -358,7 +365,11 @@ export class Processor {
           if (pos.high > at) lag += pos.high - at;
         }
         const buffered = task?.bufferedCount() ?? 0;
-        if (lag === 0n && buffered === 0) {
+        // Records held by the merge while input still arrives = an input stream holds the group back. Held while
+        // nothing arrives is the end of the input (the tick after the last record waits for a later record or
+        // heartbeat, as at the end of a replay): idle, not stalled — a restart would not change it.
+        const holding = buffered > 0 && now - pr.ingestAtMs <= this.cfg.processor.stall_timeout_ms;
+        if (lag === 0n && !holding) {
           pr.atMs = now;
           continue;
         }
@@ -407,7 +418,7 @@ export class Processor {
     this.toRebuild.clear();
     this.rebalancing = false;
     const now = Date.now();
-    for (const p of next) this.progress.set(p, { task: null, items: 0, atMs: now });
+    for (const p of next) this.progress.set(p, { task: null, items: 0, atMs: now, ingested: 0, ingestAtMs: 0 });
     this.log.info('partition groups assigned', { group_id: this.groupId, groups: [...next].sort((a, b) => a - b) });
     this.idleWithData = null;
     if (next.size === 0) {
@@ -651,7 +662,7 @@ export class Processor {
   private readonly releasedSeen = new Map<number, number>();
   private readonly clampedSeen = new Map<number, number>();
   /** Per assigned group: the task last seen and its released-item count, and when it last advanced (wall ms). */
-  private readonly progress = new Map<number, { task: PartitionGroupTask | null; items: number; atMs: number }>();
+  private readonly progress = new Map<number, { task: PartitionGroupTask | null; items: number; atMs: number; ingested: number; ingestAtMs: number }>();
   /** Resolved group states (the promise map holds builds in flight too). */
   private readonly ready = new Map<number, GroupState>();
   private supervisor: NodeJS.Timeout | null = null;

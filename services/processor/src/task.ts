@@ -90,6 +90,8 @@ export class PartitionGroupTask {
   released = 0;
   /** Items (events and dead letters) released by the merge since the task started: progress, for stall detection. */
   itemsReleased = 0;
+  /** Records ingested since the task started (stall detection: is input still arriving?). */
+  ingested = 0;
   /** Records dead-lettered as implausible / late and records clamped, since the task started (metrics). */
   readonly rejected = { implausible: 0, late: 0, clamped: 0 };
   /** The lateness rule at ingest (verdicts) and at the release frontier (what a commit snapshots: a restored task
@@ -164,6 +166,7 @@ export class PartitionGroupTask {
     // Offsets may skip (transaction markers, compaction): the next expected is simply past this one.
     this.next.set(topic, offset + 1n);
     this.buffered.get(topic)!.push(offset);
+    this.ingested++;
 
     let poison = decoded instanceof Error ? poisonOf(decoded) : this.validate(spec, decoded);
     let judged: InputEvent | null = null;
