@@ -221,54 +221,55 @@ for (let i = 0; i < 100; i++) {
   DIGITS2[2 * i + 1] = 48 + (i % 10);
 }
 
-/** Decimal digits of a non-negative integer below 2^53. */
-function writeUint(out: Uint8Array, pos: number, v: number): number {
-  if (v < 10) {
-    out[pos] = 48 + v;
-    return pos + 1;
-  }
-  if (v >= 1e8) {
-    // Split so the digit loops run on small integers; the remainder is exact (integers below 2^53), and corrects
-    // a quotient the float division rounded across an integer.
-    let hiPart = Math.floor(v / 1e8);
-    let rem = v - hiPart * 1e8;
-    if (rem < 0) {
-      hiPart--;
-      rem += 1e8;
-    } else if (rem >= 1e8) {
-      hiPart++;
-      rem -= 1e8;
-    }
-    pos = writeUint(out, pos, hiPart);
-    return writeFixed(out, pos, rem, 8);
-  }
-  let n = 1;
-  for (let x = v; x >= 10; x = (x / 10) | 0) n++;
+/** Decimal digits of an int32 0 <= x < 2^31 (the common case: sizes, counts, ids, the halves of big values). */
+function writeSmall(out: Uint8Array, pos: number, x: number): number {
+  const n = x < 10000 ? (x < 100 ? (x < 10 ? 1 : 2) : x < 1000 ? 3 : 4) : x < 1000000 ? (x < 100000 ? 5 : 6) : x < 100000000 ? (x < 10000000 ? 7 : 8) : x < 1000000000 ? 9 : 10;
   let p = pos + n;
-  let x = v;
   while (x >= 100) {
     const q = (x / 100) | 0;
-    const r = x - q * 100;
+    const r = (x - q * 100) << 1;
     p -= 2;
-    out[p] = DIGITS2[2 * r]!;
-    out[p + 1] = DIGITS2[2 * r + 1]!;
+    out[p] = DIGITS2[r]!;
+    out[p + 1] = DIGITS2[r + 1]!;
     x = q;
   }
   if (x >= 10) {
-    out[p - 2] = DIGITS2[2 * x]!;
-    out[p - 1] = DIGITS2[2 * x + 1]!;
-  } else out[p - 1] = 48 + x;
+    out[pos] = DIGITS2[x << 1]!;
+    out[pos + 1] = DIGITS2[(x << 1) + 1]!;
+  } else out[pos] = 48 + x;
   return pos + n;
 }
 
-/** Exactly `width` digits of 0 <= v < 10^width (zero-padded). */
-function writeFixed(out: Uint8Array, pos: number, v: number, width: number): number {
-  let x = v;
-  for (let p = pos + width - 1; p >= pos; p--) {
-    const q = (x / 10) | 0;
-    out[p] = 48 + (x - q * 10);
+/** Decimal digits of a non-negative integer below 2^53. */
+function writeUint(out: Uint8Array, pos: number, v: number): number {
+  if (v <= 0x7fffffff) return writeSmall(out, pos, v | 0);
+  // Split at 10^9 so both parts are int32; the remainder is exact (integers below 2^53) and corrects a quotient the
+  // float division rounded across an integer.
+  let hi = Math.floor(v / 1e9);
+  let rem = v - hi * 1e9;
+  if (rem < 0) {
+    hi--;
+    rem += 1e9;
+  } else if (rem >= 1e9) {
+    hi++;
+    rem -= 1e9;
+  }
+  pos = writeUint(out, pos, hi);
+  return writeFixed(out, pos, rem | 0, 9);
+}
+
+/** Exactly `width` digits of the int32 0 <= x < 10^width (zero-padded). */
+function writeFixed(out: Uint8Array, pos: number, x: number, width: number): number {
+  let p = pos + width;
+  while (p - pos >= 2) {
+    const q = (x / 100) | 0;
+    const r = (x - q * 100) << 1;
+    p -= 2;
+    out[p] = DIGITS2[r]!;
+    out[p + 1] = DIGITS2[r + 1]!;
     x = q;
   }
+  if (p > pos) out[pos] = 48 + x;
   return pos + width;
 }
 
@@ -347,6 +348,8 @@ const BYTE_HELPERS = {
   writeI64,
   writeChar,
   writeStr,
+  writeLevels,
+  put,
   cstrJson: (buf: Uint8Array, o: number, n: number) => JSON.stringify(cstrAt(buf, o, n)),
   hexAt,
   nonZero,
@@ -379,15 +382,51 @@ export function maxJsonBytes(layout: Layout): number {
   return m;
 }
 
-/** Byte stores of a constant ASCII text at p, p+1, ... then p advanced. */
-function constBytes(text: string): string {
-  const stores: string[] = [];
-  for (let i = 0; i < text.length; i++) stores.push(`out[p${i ? ` + ${i}` : ''}] = ${text.charCodeAt(i)};`);
-  return `${stores.join(' ')} p += ${text.length};`;
+/** Copies a constant fragment (a few bytes: a loop beats Uint8Array.set's call overhead here). */
+function put(out: Uint8Array, pos: number, frag: Uint8Array): number {
+  const n = frag.length;
+  for (let i = 0; i < n; i++) out[pos + i] = frag[i]!;
+  return pos + n;
+}
+
+const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const LV_OPEN = ascii('{"bid_px":');
+const LV_NEXT_OPEN = ascii(',{"bid_px":');
+const LV_ASK_PX = ascii(',"ask_px":');
+const LV_BID_SZ = ascii(',"bid_sz":');
+const LV_ASK_SZ = ascii(',"ask_sz":');
+const LV_BID_CT = ascii(',"bid_ct":');
+const LV_ASK_CT = ascii(',"ask_ct":');
+
+/** The `[...]` of n BidAskPairs at o, in a loop: the generated per-layout code stays small (quick to optimise). */
+function writeLevels(out: Uint8Array, p: number, dv: DataView, o: number, n: number): number {
+  out[p++] = 91;
+  for (let i = 0; i < n; i++, o += BID_ASK_PAIR_LEN) {
+    p = put(out, p, i === 0 ? LV_OPEN : LV_NEXT_OPEN);
+    p = writeI64(out, p, dv, o);
+    p = put(out, p, LV_ASK_PX);
+    p = writeI64(out, p, dv, o + 8);
+    p = put(out, p, LV_BID_SZ);
+    p = writeUint(out, p, dv.getUint32(o + 16, true));
+    p = put(out, p, LV_ASK_SZ);
+    p = writeUint(out, p, dv.getUint32(o + 20, true));
+    p = put(out, p, LV_BID_CT);
+    p = writeUint(out, p, dv.getUint32(o + 24, true));
+    p = put(out, p, LV_ASK_CT);
+    p = writeUint(out, p, dv.getUint32(o + 28, true));
+    out[p++] = 125;
+  }
+  out[p++] = 93;
+  return p;
 }
 
 function buildJsonBytes(layout: Layout, tsOut: boolean): CompiledJsonBytes {
+  const frags: Uint8Array[] = [];
   const L: string[] = ['let p = pos;'];
+  const text = (t: string): string => {
+    frags.push(ascii(t));
+    return `p = H.put(out, p, F[${frags.length - 1}]);`;
+  };
   const scalar = (kind: string, o: string): string => {
     switch (kind) {
       case 'u8': return `p = H.writeUint(out, p, buf[${o}]);`;
@@ -402,28 +441,19 @@ function buildJsonBytes(layout: Layout, tsOut: boolean): CompiledJsonBytes {
       default: throw new Error(`no JSON writer for ${kind}`);
     }
   };
-  L.push(constBytes('{"rtype":'), scalar('u8', 'b + 1'), constBytes(',"publisher_id":'), scalar('u16', 'b + 2'));
-  L.push(constBytes(',"instrument_id":'), scalar('u32', 'b + 4'), constBytes(',"ts_event":'), scalar('u64', 'b + 8'));
+  L.push(text('{"rtype":'), scalar('u8', 'b + 1'), text(',"publisher_id":'), scalar('u16', 'b + 2'));
+  L.push(text(',"instrument_id":'), scalar('u32', 'b + 4'), text(',"ts_event":'), scalar('u64', 'b + 8'));
   for (const f of layout.fields) {
     const k = `,${JSON.stringify(f.name)}:`;
     if (f.kind === 'pad') {
-      L.push(`if (H.nonZero(buf, ${at(f.offset)}, ${f.n})) { ${constBytes(k + '"')} p = H.writeStr(out, p, H.hexAt(buf, ${at(f.offset)}, ${f.n})); out[p++] = 34; }`);
+      L.push(`if (H.nonZero(buf, ${at(f.offset)}, ${f.n})) { ${text(k + '"')} p = H.writeStr(out, p, H.hexAt(buf, ${at(f.offset)}, ${f.n})); out[p++] = 34; }`);
     } else if (f.kind === 'cstr') {
-      L.push(constBytes(k), `p = H.writeStr(out, p, H.cstrJson(buf, ${at(f.offset)}, ${f.n}));`);
+      L.push(text(k), `p = H.writeStr(out, p, H.cstrJson(buf, ${at(f.offset)}, ${f.n}));`);
     } else if (f.kind === 'levels') {
-      L.push(constBytes(k + '['));
-      for (let i = 0; i < f.n; i++) {
-        const o = f.offset + i * BID_ASK_PAIR_LEN;
-        L.push(
-          constBytes(`${i ? ',' : ''}{"bid_px":`), scalar('i64', at(o)), constBytes(',"ask_px":'), scalar('i64', at(o + 8)),
-          constBytes(',"bid_sz":'), scalar('u32', at(o + 16)), constBytes(',"ask_sz":'), scalar('u32', at(o + 20)),
-          constBytes(',"bid_ct":'), scalar('u32', at(o + 24)), constBytes(',"ask_ct":'), scalar('u32', at(o + 28)), constBytes('}'),
-        );
-      }
-      L.push(constBytes(']'));
-    } else L.push(constBytes(k), scalar(f.kind, at(f.offset)));
+      L.push(text(k), `p = H.writeLevels(out, p, dv, ${at(f.offset)}, ${f.n});`);
+    } else L.push(text(k), scalar(f.kind, at(f.offset)));
   }
-  if (tsOut) L.push(constBytes(',"ts_out":'), scalar('u64', 'b + t'));
-  L.push(constBytes('}'), 'return p;');
-  return new Function('H', `return function jsonb_${layout.kind}(buf, dv, b, t, out, pos) {\n${L.join('\n')}\n};`)(BYTE_HELPERS) as CompiledJsonBytes;
+  if (tsOut) L.push(text(',"ts_out":'), scalar('u64', 'b + t'));
+  L.push('out[p] = 125;', 'return p + 1;');
+  return new Function('H', 'F', `return function jsonb_${layout.kind}(buf, dv, b, t, out, pos) {\n${L.join('\n')}\n};`)(BYTE_HELPERS, frags) as CompiledJsonBytes;
 }

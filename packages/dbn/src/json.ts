@@ -1,7 +1,7 @@
 // JSON views of DBN metadata and records with Databento's field names. 64-bit integers become decimal strings
 // (JSON numbers lose precision past 2^53, and Databento's own JSON encoder does the same), c_char fields stay
 // one-character strings, the RecordHeader is flattened (rtype, publisher_id, instrument_id, ts_event first).
-import { compiledJson, compiledJsonBytes, maxJsonBytes } from './compiled';
+import { CompiledJsonBytes, compiledJson, compiledJsonBytes, maxJsonBytes } from './compiled';
 import { DbnVersion, layoutFor } from './layout';
 import { DbnMetadata } from './metadata';
 import { DbnParser } from './parser';
@@ -69,16 +69,40 @@ export class JsonLinesBuffer {
     return this.pos;
   }
 
+  /** Per-rtype formatters for the current (version, ts_out): an array lookup instead of layout + map lookups. */
+  private fmts: (CompiledJsonBytes | null | undefined)[] = new Array(256);
+  private sizes: number[] = new Array(256).fill(0);
+  private mins: number[] = new Array(256).fill(0);
+  private fmtKey = -1;
+
   /** Appends the JSON line of the record the parser's nextRecord() returned at `b`. */
   appendRecord(parser: DbnParser, b: number): void {
     const buf = parser.buf;
-    const layout = layoutFor(buf[b + 1]!, parser.dbnVersion);
-    if (!layout) return this.appendLine(currentRecordJson(parser, b));
     const tsOut = parser.hasTsOut;
-    const bodyLen = tsOut ? parser.recordLength - 8 : parser.recordLength;
-    if (bodyLen < layout.size) parser.raise(shortRecord(buf[b + 1]!, layout, parser.dbnVersion, tsOut, parser.recordLength, parser.recordOffset));
-    this.reserve(maxJsonBytes(layout) + 1);
-    const p = compiledJsonBytes(layout, tsOut)(buf, parser.dv, b, bodyLen, this.out, this.pos);
+    const key = parser.dbnVersion * 2 + (tsOut ? 1 : 0);
+    if (key !== this.fmtKey) {
+      this.fmts = new Array(256);
+      this.fmtKey = key;
+    }
+    const rtype = buf[b + 1]!;
+    let fmt = this.fmts[rtype];
+    if (fmt === undefined) {
+      const layout = layoutFor(rtype, parser.dbnVersion);
+      fmt = layout ? compiledJsonBytes(layout, tsOut) : null;
+      this.fmts[rtype] = fmt;
+      if (layout) {
+        this.sizes[rtype] = maxJsonBytes(layout) + 1;
+        this.mins[rtype] = layout.size + (tsOut ? 8 : 0);
+      }
+    }
+    if (fmt === null) return this.appendLine(currentRecordJson(parser, b));
+    const length = parser.recordLength;
+    if (length < this.mins[rtype]!) {
+      const layout = layoutFor(rtype, parser.dbnVersion)!;
+      parser.raise(shortRecord(rtype, layout, parser.dbnVersion, tsOut, length, parser.recordOffset));
+    }
+    if (this.pos + this.sizes[rtype]! > this.out.length) this.reserve(this.sizes[rtype]!);
+    const p = fmt(buf, parser.dv, b, tsOut ? length - 8 : length, this.out, this.pos);
     this.out[p] = 10;
     this.pos = p + 1;
   }

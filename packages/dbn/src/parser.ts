@@ -1,7 +1,8 @@
 // Sans-I/O DBN parser: push decompressed bytes in, pull the metadata then records out. Memory stays bounded by
 // the largest pushed chunk plus one partial record, whatever the file size.
 import { DbnError } from './errors';
-import { HEADER_LEN, DbnVersion } from './layout';
+import { CompiledDecoder, compiledDecoder } from './compiled';
+import { HEADER_LEN, DbnVersion, layoutFor } from './layout';
 import { DBN_PRELUDE_LEN, DbnMetadata, checkVersion, decodeMetadataBody } from './metadata';
 import { DbnRecord, decodeRecord } from './records';
 
@@ -120,13 +121,30 @@ export class DbnParser {
     return new DbnError('BAD_RECORD', this.offset, `record length ${this.buf[this.start]! * 4} (header byte ${this.buf[this.start]}) is shorter than the ${minLen}-byte minimum`);
   }
 
+  /** Per-rtype decoders for this stream's version and ts_out (an array lookup per record); null = no layout. */
+  private decoders: (CompiledDecoder | null | undefined)[] = new Array(256);
+  private minLengths: number[] = new Array(256).fill(0);
+
   /** Decodes the record last returned by nextRecord() into a DbnRecord. */
   decodeCurrent(b: number): DbnRecord {
-    try {
-      return decodeRecord(this.buf, this.dv, b, this.recordLength, this.version, this.tsOut, this.recordOffset);
-    } catch (e) {
-      return this.raise(e);
+    const rtype = this.buf[b + 1]!;
+    let dec = this.decoders[rtype];
+    if (dec === undefined) {
+      const layout = layoutFor(rtype, this.version);
+      dec = layout ? compiledDecoder(layout, this.tsOut) : null;
+      this.decoders[rtype] = dec;
+      if (layout) this.minLengths[rtype] = layout.size + (this.tsOut ? 8 : 0);
     }
+    const length = this.recordLength;
+    if (dec === null || length < this.minLengths[rtype]!) {
+      // Unknown rtypes and short records: the general path (raw bytes, or the BAD_RECORD error).
+      try {
+        return decodeRecord(this.buf, this.dv, b, length, this.version, this.tsOut, this.recordOffset);
+      } catch (e) {
+        return this.raise(e);
+      }
+    }
+    return dec(this.buf, this.dv, b, this.tsOut ? length - 8 : length) as unknown as DbnRecord;
   }
 
   private step(): ParsedItem | null {
