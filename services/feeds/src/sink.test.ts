@@ -76,6 +76,18 @@ describe('JsonlFeedSink (the shared ordered pipeline, file output)', () => {
     expect(sink.metrics).toMatchObject({ produced: 2, late: 1, clamped: 1, dead_lettered: 0 });
   });
 
+  it('a resumed live feed drops records older than what the previous run produced per stream (not dead-lettered as late)', async () => {
+    const { sink, read, deadLetters } = sinkIn('dead_letter', 0);
+    sink.setResumeFloor({ 'stocks.trades.v1|SPY': String(T0 + 20n * MS) });
+    await sink.emit(trade(10));
+    await sink.emit(trade(20));
+    await sink.emit(trade(30));
+    await sink.close();
+    expect(read().map((e) => (e.ts_event_ns - T0) / MS)).toEqual([20n, 30n]);
+    expect(deadLetters()).toHaveLength(0);
+    expect(sink.resumeSkipped).toBe(1);
+  });
+
   it('an implausible record (checkPlausible) is dead-lettered with the reason and its field named, and the next one is written', async () => {
     const { sink, read, deadLetters } = sinkIn('dead_letter', 0);
     await sink.emit(trade(10, { size: -3 }));

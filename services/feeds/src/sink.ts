@@ -136,6 +136,10 @@ export abstract class OrderedFeedSink implements FeedSink {
   private closed = false;
   /** Sink calls queued or running. */
   private pending = 0;
+  /** A resumed live feed: last ts per (stream|key) the previous run had produced (see setResumeFloor). */
+  private resumeFloor: Map<string, bigint> | null = null;
+  /** Records dropped because the previous run had already produced their stream past them (resume). */
+  resumeSkipped = 0;
 
   constructor(protected readonly opts: OrderedSinkOptions) {
     this.guard = new PartitionOrderGuard(opts.latePolicy);
@@ -212,6 +216,15 @@ export abstract class OrderedFeedSink implements FeedSink {
     this.liveTimer.unref();
   }
 
+  /**
+   * A live feed restarted with --resume: `snapshot` is the order guard of the previous run (last ts_event_ns produced
+   * per stream and key). A record older than that was produced before the restart (a vendor replaying its recent
+   * past on reconnect, a REST snapshot the previous run already polled): dropped, not dead-lettered as late.
+   */
+  setResumeFloor(snapshot: Record<string, string>): void {
+    this.resumeFloor = new Map(Object.entries(snapshot).map(([k, v]) => [k, BigInt(v)]));
+  }
+
   stopLiveHeartbeats(): void {
     if (this.liveTimer) clearInterval(this.liveTimer);
     this.liveTimer = null;
@@ -241,6 +254,11 @@ export abstract class OrderedFeedSink implements FeedSink {
       // The reason starts with the offending field ("size -3 is not positive"): that is the dead letter's path.
       const field = /^([a-z_][a-z_0-9]*(?:\[\d+\])?(?:\.[a-z_][a-z_0-9]*)*)\b/.exec(implausible)?.[1] ?? null;
       await this.deadLetterNow(eventDeadLetter(ev, `implausible ${ev.schema} record: ${implausible}`, 'ImplausibleRecord', field));
+      return;
+    }
+    const floor = this.resumeFloor?.get(`${ev.schema}|${ev.key}`);
+    if (floor !== undefined && ev.ts_event_ns < floor) {
+      this.resumeSkipped++;
       return;
     }
     const hbTs = this.eventTimeHeartbeats ? (this.heartbeats?.beforeEvent(ev.key, ev.ts_event_ns) ?? null) : null;

@@ -382,8 +382,9 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
     .option('--rest-url <url>', 'REST base URL (default massive.rest_url)')
     .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
     .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on this port (0 = any free port)', parseIntArg)
+    .option('--resume <file.json>', 'resume point: last event time produced per stream (saved every second); a restart drops vendor records older than that instead of producing them twice')
     .addHelpText('after', '\nAPI key: env MASSIVE_API_KEY, or massive.api_key_file / MASSIVE_API_KEY_FILE. It is never logged.\nHeartbeats follow the wall clock minus feeds.live_heartbeat_lag_ms (a vendor record older than that is late).')
-    .action((opts: { stocksUrl?: string; optionsUrl?: string; restUrl?: string; out?: string; metricsPort?: number }) =>
+    .action((opts: { stocksUrl?: string; optionsUrl?: string; restUrl?: string; out?: string; metricsPort?: number; resume?: string }) =>
       action(program, 'massive', async (cfg, log) => {
         const massive = {
           ...cfg.massive,
@@ -393,7 +394,28 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         };
         const apiKey = resolveMassiveApiKey(massive);
         const signals = stopSignals(log);
-        const sink = await openSink(cfg, log, opts.out, cfg.underlyings[0]!);
+        const resume = opts.resume ? ResumePoint.load(opts.resume) : undefined;
+        const sink = await openSink(cfg, log, opts.out, cfg.underlyings[0]!, resume !== undefined);
+        if (resume) {
+          sink.guard.restore(resume.partitions);
+          sink.setResumeFloor(resume.partitions);
+          log.info('feed massive: resuming after the last event time produced per stream', { resume: opts.resume, streams: Object.keys(resume.partitions).length });
+        }
+        // Every second: flush, then save the order guard (= last event time per stream), so a restart knows what was
+        // produced. Live heartbeats are wall-clock driven and are not restored (the next one follows the clock).
+        let saving = false;
+        const saveResume = async () => {
+          if (!resume || saving) return;
+          saving = true;
+          try {
+            await sink.flush();
+            resume.save(sink.guard.snapshot(), sink.heartbeats?.snapshot() ?? {}, sink instanceof KafkaFeedSink ? sink.offsetsSnapshot() : undefined);
+          } finally {
+            saving = false;
+          }
+        };
+        const resumeTimer = resume ? setInterval(() => void saveResume().catch((e: Error) => log.warn('saving the resume point failed', { error: e.message })), 1000) : null;
+        resumeTimer?.unref();
         const feed = new MassiveFeed({ config: { ...cfg, massive }, apiKey, sink, logger: log });
         let failure: Error | null = null;
         const http = opts.metricsPort === undefined ? null : await serveFeedMetrics(feedMetricsRegistry(() => sink.metrics, 'massive'), opts.metricsPort, () => failure === null);
@@ -405,12 +427,16 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
           await Promise.race([signals.wait(), feed.done.catch((e: Error) => void (failure = e))]);
           await feed.stop().catch(() => undefined);
           await feed.flush();
+          if (resumeTimer) clearInterval(resumeTimer);
+          while (saving) await new Promise((r) => setTimeout(r, 10));
+          await saveResume();
           await sink.close();
-          summary(log, sink, { stats: feed.stats() });
+          summary(log, sink, { stats: feed.stats(), resume_skipped: sink.resumeSkipped });
           if (failure) throw failure;
           // A signal is how a live feed is meant to stop (Kubernetes sends SIGTERM): exit 0 once flushed.
           return EXIT.OK;
         } finally {
+          if (resumeTimer) clearInterval(resumeTimer);
           http?.server.close();
           signals.dispose();
           await feed.stop().catch(() => undefined);

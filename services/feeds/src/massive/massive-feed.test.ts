@@ -29,11 +29,11 @@ let feed: MassiveFeed | null = null;
 let logLines: string[] = [];
 const logger = () => createLogger({ level: 'debug', write: (l) => logLines.push(l) });
 
-function makeFeed(sink: FeedSink, opts: { key?: string; n?: number; stocksUrl?: string; restPolling?: boolean } = {}) {
+function makeFeed(sink: FeedSink, opts: { key?: string; n?: number; stocksUrl?: string; restPolling?: boolean; maxQueued?: number } = {}) {
   const config = defaultConfig();
   config.underlyings = ['SPY'];
   config.massive = { ...config.massive, ws_stocks_url: opts.stocksUrl ?? server.wsUrl('stocks'), ws_options_url: server.wsUrl('options'), rest_url: server.restUrl, strikes_around_spot: opts.n ?? 1, strike_step: 1 };
-  feed = new MassiveFeed({ config, apiKey: opts.key ?? KEY, sink, clock: manualClock(RECV), logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 100 }, restPolling: opts.restPolling ?? false });
+  feed = new MassiveFeed({ config, apiKey: opts.key ?? KEY, sink, clock: manualClock(RECV), logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 100 }, restPolling: opts.restPolling ?? false, maxQueued: opts.maxQueued });
   return feed;
 }
 
@@ -62,6 +62,29 @@ describe('backoffDelayMs', () => {
 });
 
 describe('MassiveFeed against the fake Massive server', () => {
+  it('bounded memory: a blocked sink (Kafka down) pauses the sockets at maxQueued and resumes them once it drains; nothing is lost', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class BlockedSink extends CollectSink {
+      override async emit(ev: InputEvent) {
+        await gate;
+        this.events.push(ev);
+      }
+    }
+    const sink = new BlockedSink();
+    const f = makeFeed(sink, { maxQueued: 8 });
+    await f.start();
+    await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+    server.publish('stocks', Array.from({ length: 20 }, (_, i) => stockTrade(i + 1)));
+    await waitUntil(() => logLines.some((l) => l.includes('pausing the sockets')), 'the feed to pause its sockets');
+    expect(f.stats().pauses).toBe(1);
+    expect(sink.events).toHaveLength(0);
+    release();
+    await waitUntil(() => sink.events.length === 20, 'every trade once the sink is unblocked');
+    expect(logLines.some((l) => l.includes('reading the sockets again'))).toBe(true);
+    expect(sink.events.map((e) => (e as StockTrade).size)).toEqual(Array.from({ length: 20 }, (_, i) => 101 + i));
+  });
+
   it('normal session: auth, subscribe, strikes follow spot, exact normalized events in order', async () => {
     const sink = new CollectSink();
     const f = makeFeed(sink);

@@ -23,6 +23,12 @@ export interface MassiveFeedOptions {
   backoff?: BackoffOptions;
   /** Poll the REST chain every massive.snapshot_interval_ms (default true). */
   restPolling?: boolean;
+  /**
+   * Bounded memory while the sink is slow or blocked (Kafka down: the sink holds the feed and retries): above this
+   * many sink calls queued, both sockets stop reading (TCP backpressure to the vendor) until the queue is down to a
+   * quarter. Default 20,000.
+   */
+  maxQueued?: number;
   /** What to do with symbols outside config.underlyings (wildcard subscriptions): default dead_letter. */
   onUnknownUnderlying?: 'dead_letter' | 'skip';
   holidays?: ReadonlySet<string>;
@@ -34,6 +40,8 @@ export interface MassiveFeedStats {
   optionQuotes: number;
   greeksSnapshots: number;
   restPollErrors: number;
+  /** Times the sockets were paused because the sink was behind (bounded memory). */
+  pauses: number;
   stocks: MassiveWsClient['stats'];
   options: MassiveWsClient['stats'];
 }
@@ -55,7 +63,10 @@ export class MassiveFeed {
   private finished!: { resolve: () => void; reject: (e: Error) => void };
   /** Resolves on stop(); rejects when the feed stops on its own (bad key, sink failure, retries exhausted). */
   readonly done: Promise<void>;
-  private readonly counters = { events: 0, deadLetters: 0, optionQuotes: 0, greeksSnapshots: 0, restPollErrors: 0 };
+  private readonly counters = { events: 0, deadLetters: 0, optionQuotes: 0, greeksSnapshots: 0, restPollErrors: 0, pauses: 0 };
+  /** Sink calls queued and not finished yet. */
+  private queued = 0;
+  private readingPaused = false;
 
   constructor(private readonly opts: MassiveFeedOptions) {
     const m = opts.config.massive;
@@ -128,7 +139,27 @@ export class MassiveFeed {
   /** Every sink call goes through one chain so the sink sees events in arrival order, and a failure stops the feed. */
   private enqueue(work: () => Promise<void>): void {
     if (this.fatal) return;
-    this.queue = this.queue.then(work).catch((e: Error) => this.stopWith(new Error(`feed sink failed: ${e.message}`)));
+    this.queued++;
+    const max = this.opts.maxQueued ?? 20_000;
+    if (!this.readingPaused && this.queued >= max) {
+      this.readingPaused = true;
+      this.counters.pauses++;
+      this.log.warn('massive: the sink is behind; pausing the sockets until it catches up', { queued: this.queued });
+      this.stocks.pause();
+      this.options.pause();
+    }
+    this.queue = this.queue
+      .then(work)
+      .catch((e: Error) => this.stopWith(new Error(`feed sink failed: ${e.message}`)))
+      .finally(() => {
+        this.queued--;
+        if (this.readingPaused && this.queued <= Math.floor(max / 4)) {
+          this.readingPaused = false;
+          this.log.warn('massive: the sink caught up; reading the sockets again', { queued: this.queued });
+          this.stocks.resume();
+          this.options.resume();
+        }
+      });
   }
 
   private deadLetter(reason: string, raw: Buffer, source: string, error_class: string, ts_recv_ns: bigint): void {

@@ -78,6 +78,7 @@ type State = 'idle' | 'connecting' | 'live' | 'backoff' | 'closed' | 'failed';
 export class MassiveWsClient {
   private readonly subs = new Set<string>();
   private ws: WebSocket | null = null;
+  private paused = false;
   private state: State = 'idle';
   private connectionId = 0;
   private attempt = 0;
@@ -154,6 +155,20 @@ export class MassiveWsClient {
     });
   }
 
+  /**
+   * Backpressure: stop reading the socket (TCP then pushes back to the vendor) while the sink cannot keep up, e.g.
+   * Kafka is down. A reconnect while paused starts paused too.
+   */
+  pause(): void {
+    this.paused = true;
+    this.ws?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.ws?.resume();
+  }
+
   private sendAction(action: 'subscribe' | 'unsubscribe', channels: string[]): void {
     if (this.state !== 'live' || !this.ws || this.ws.readyState !== WebSocket.OPEN) return; // sent on (re)auth from the current set
     const chunk = this.opts.subscribeChunk ?? 200;
@@ -190,6 +205,7 @@ export class MassiveWsClient {
     }, this.opts.authTimeoutMs ?? 10_000);
 
     ws.on('open', () => {
+      if (this.paused) ws.pause();
       // Massive greets with status "connected"; the key can go at once (client libraries do the same).
       ws.send(JSON.stringify({ action: 'auth', params: this.opts.apiKey }));
     });
