@@ -17,7 +17,7 @@
 // Input: `snap-engine dbn simulate --seed 1 --duration 10m --rate 2000` (1,601,270 MBP-10 records, v3, zstd in
 // ~1 MiB frames), generated into ~/.cache/snap-engine/dbn-bench if absent; the plain copy is decompressed from it.
 // Peers are built on first use with cargo into ~/.cache/snap-engine (minutes on 2 cores; progress is shown).
-//   npx tsx bench/dbn.ts            (env: DBN_BENCH_RUNS=3)
+//   npx tsx bench/dbn.ts            (env: DBN_BENCH_RUNS=3, DBN_BENCH_ONLY=decode|json)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, openSync, closeSync, writeSync, renameSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -36,6 +36,8 @@ const PEER_BIN = join(PEER_DIR, 'target', 'release', 'dbn-decode-peer');
 const CLI_DIR = join(CACHE, 'dbn-cli');
 const DBN_CLI = join(CLI_DIR, 'bin', 'dbn');
 const RUNS = Number(process.env.DBN_BENCH_RUNS ?? 3);
+/** DBN_BENCH_ONLY=decode or json runs one part (and builds only its peer). */
+const ONLY = process.env.DBN_BENCH_ONLY;
 
 const log = (s: string) => process.stderr.write(`[bench dbn] ${s}\n`);
 
@@ -77,11 +79,11 @@ function haveCargo(): boolean {
 /** Builds the peers once into ~/.cache/snap-engine (reused when present). */
 function ensurePeers(): { decode: boolean; cli: boolean } {
   const cargo = haveCargo();
-  if (!existsSync(PEER_BIN) && cargo) {
+  if (!existsSync(PEER_BIN) && cargo && ONLY !== 'json') {
     log('building the decode peer (Databento dbn crate) into ' + PEER_DIR + ' — several minutes on a cold cache');
     run('cargo', ['build', '--release', '--manifest-path', join(ROOT, 'bench/peers/dbn-decode/Cargo.toml')], { env: { CARGO_TARGET_DIR: join(PEER_DIR, 'target') } });
   }
-  if (!existsSync(DBN_CLI) && cargo) {
+  if (!existsSync(DBN_CLI) && cargo && ONLY !== 'decode') {
     log('building the official dbn CLI (cargo install dbn-cli) into ' + CLI_DIR + ' — 10+ minutes on 2 cores');
     run('cargo', ['install', 'dbn-cli', '--locked', '--root', CLI_DIR], { env: { CARGO_TARGET_DIR: join(CLI_DIR, 'target') } });
   }
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
   const mb = (p: string) => (statSync(p).size / 2 ** 20).toFixed(0);
   log(`input: ${ZST} (${mb(ZST)} MiB), ${PLAIN} (${mb(PLAIN)} MiB)`);
 
-  for (const [name, file, label] of [['dbn-decode', ZST, 'zstd'], ['dbn-decode-plain', PLAIN, 'plain']] as const) {
+  for (const [name, file, label] of ONLY === 'json' ? [] : ([['dbn-decode', ZST, 'zstd'], ['dbn-decode-plain', PLAIN, 'plain']] as const)) {
     const ours = await best(`ours ${label} decode`, () => oursDecode(file));
     const objects = await best(`ours ${label} objects`, () => oursObjects(file));
     if (objects.records !== ours.records) throw new Error(`record counts differ: ${ours.records} vs ${objects.records}`);
@@ -179,6 +181,7 @@ async function main(): Promise<void> {
     });
   }
 
+  if (ONLY === 'decode') return;
   const cliArgs = [join(ROOT, 'services/cli/bin/snap-engine.js'), 'dbn', 'dump', '--json', ZST];
   const ours = await best('ours dump --json', () => ({ cpu: processCpu(process.execPath, cliArgs) }));
   if (!peers.cli) {
