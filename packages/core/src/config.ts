@@ -237,6 +237,28 @@ export const ConfigSchema = z.object({
     })
     .prefault({}),
   log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  /** `snap-engine eval` (packages/core/src/eval): outcome labels from later prices only, and the metrics' regimes. */
+  eval: z
+    .object({
+      /** BREAK: price trades through the level by at least this much ($) within horizon_ms of the episode's start
+       *  (the scenarios' physical outcome uses the same 0.25: one "real" move past an SPY level, not a tick of noise). */
+      break_distance: pos.default(0.25),
+      /** REJECT: after touching the level (within touch_band) price moves this far ($) back on the approach side, before
+       *  any BREAK, within horizon_ms. */
+      reject_distance: pos.default(0.2),
+      /** How close ($) price must come to the level before a retreat counts as a REJECT (a level the price never reached
+       *  was not tested). */
+      touch_band: nonneg.default(0.05),
+      /** Outcome horizon from the episode's first tick in the monitoring zone; also the longest an episode lasts. */
+      horizon_ms: ms.default(120_000),
+      /** Quiet regime: ticks whose trailing quiet_window_ms price range (max − min of spot, past ticks only) is at most
+       *  quiet_range ($). False signals per hour are reported over these ticks. */
+      quiet_window_ms: ms.default(60_000),
+      quiet_range: nonneg.default(0.15),
+      /** Equal-width bins of break_score_smooth for the reliability diagram and its expected calibration error. */
+      reliability_bins: z.number().int().min(2).max(100).default(10),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -297,6 +319,7 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   { a: 'barrier.window_ms', b: 'barrier.weak_baseline_ms', why: 'the WEAK baseline is a distribution of many barrier windows' },
   { a: 'fuel.window_ms', b: 'fuel.wall_window_ms', orEqual: true, why: 'gamma walls accumulate over at least the fuel window W_g' },
   { a: 'lake.flush_rows', b: 'lake.max_buffer_rows', orEqual: true, why: 'the lake sink must hold one whole offset window to close it' },
+  { a: 'eval.touch_band', b: 'eval.reject_distance', why: 'a REJECT is a retreat beyond the touch; within the touch band price is still at the level' },
 ];
 
 const getPath = (obj: unknown, dotted: string): unknown => dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);

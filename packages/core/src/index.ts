@@ -20,4 +20,5 @@ export * from './lateness';
 export * from './state-codec';
 export * from './snap-engine';
 export * from './sim';
+export * from './eval';
 export * from './event-time';

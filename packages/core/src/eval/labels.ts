@@ -1,0 +1,160 @@
+// Outcome labels for level-touch episodes, from later prices only (issue 9).
+//
+// Inputs are what the engine already publishes, reduced to what evaluation needs: the price path (spot at every snap
+// tick) and, per tick, the levels inside their monitoring zone with the engine's reading of them. Labels read only the
+// price path from an episode's first tick onward; features are the engine's own per-tick outputs (the engine's tick at
+// T holds events with ts_event_ns ≤ T). Both claims are tested in labels.test.ts by perturbing the data on the other
+// side of the boundary.
+//
+// Definitions (documented in docs/eval.md):
+//   episode   a level (by id) enters its monitoring zone (|spot − level price| ≤ levels.monitor_band at a snap tick)
+//             until it leaves it (the first tick outside) or eval.horizon_ms has passed since the first tick; a level
+//             still in the zone after the horizon starts a new episode at its next tick. The level's price and
+//             direction are frozen at the first tick (VWAP and session extremes move).
+//   outcome   from the episode's first tick to first tick + eval.horizon_ms, with a = distance of spot on the approach
+//             side (positive = the side price came from; SUPPORT ⇒ above): BREAK at the first tick with
+//             a ≤ −eval.break_distance; REJECT at the first tick with a ≥ eval.reject_distance after price has touched
+//             the level (a ≤ eval.touch_band), if no BREAK came first; else UNRESOLVED.
+//   signal    a transition of the level's per-tick signal into BREAK or REJECT (the tick before, at the same level,
+//             said something else). Until discrete signal events exist this is the event a consumer would act on.
+//   forecast  an episode's first signal strictly before its outcome time (any time in the episode when UNRESOLVED);
+//             its type is the episode's prediction (NONE without one).
+import type { BarrierStateName, Confidence, Direction, FuelEffect, LevelKind, LevelPhysicsPayload, SignalName } from '../signals';
+
+export type Outcome = 'BREAK' | 'REJECT' | 'UNRESOLVED';
+export type Prediction = 'BREAK' | 'REJECT' | 'NONE';
+
+export interface LabelParams {
+  /** levels.monitor_band: the monitoring zone's half-width. */
+  monitorBand: number;
+  breakDistance: number;
+  rejectDistance: number;
+  touchBand: number;
+  horizonMs: number;
+}
+
+/** One snap tick of the price path. `tMs` is the tick's event time in Unix ms. */
+export interface PriceTick {
+  tMs: number;
+  spot: number;
+}
+
+/** The engine's reading of one level at one tick, for levels inside their monitoring zone only. */
+export interface LevelObs {
+  /** Index into the price path. */
+  tick: number;
+  id: string;
+  kind: LevelKind;
+  price: number;
+  direction: Direction;
+  signal: SignalName;
+  /** The level's signal at its previous tick (NEUTRAL when the level is new). */
+  prev: SignalName;
+  score: number;
+  barrier: BarrierStateName;
+  fuel: FuelEffect;
+  confidence: Confidence;
+}
+
+const EPS = 1e-9;
+export const isSignal = (o: LevelObs): boolean => (o.signal === 'BREAK' || o.signal === 'REJECT') && o.signal !== o.prev;
+
+/**
+ * Collects the price path and the in-zone level readings from a stream of payloads (one underlying). Keeps only what
+ * evaluation needs, so a 6.5 h session fits in memory.
+ */
+export class EvalCollector {
+  readonly ticks: PriceTick[] = [];
+  readonly obs: LevelObs[] = [];
+  private readonly last = new Map<string, SignalName>();
+
+  constructor(private readonly monitorBand: number) {}
+
+  onPayload(p: LevelPhysicsPayload): void {
+    const tick = this.ticks.length;
+    const spot = p.spy.spot;
+    this.ticks.push({ tMs: p.ts, spot });
+    for (const l of p.levels) {
+      const prev = this.last.get(l.id) ?? 'NEUTRAL';
+      this.last.set(l.id, l.signal);
+      if (!(Math.abs(spot - l.price) <= this.monitorBand + EPS)) continue;
+      this.obs.push({
+        tick,
+        id: l.id,
+        kind: l.kind,
+        price: l.price,
+        direction: l.direction,
+        signal: l.signal,
+        prev,
+        score: l.break_score_smooth,
+        barrier: l.barrier.state,
+        fuel: l.fuel.effect,
+        confidence: l.confidence,
+      });
+    }
+  }
+}
+
+/**
+ * The outcome of an episode starting at tick `start` at level price `level`, approached from `direction`'s side.
+ * Reads ticks[start ..] only, up to start's time + horizonMs.
+ */
+export function outcomeOf(ticks: readonly PriceTick[], start: number, level: number, direction: Direction, p: LabelParams): { outcome: Outcome; tMs: number | null } {
+  const s = direction === 'SUPPORT' ? 1 : -1;
+  const end = ticks[start]!.tMs + p.horizonMs;
+  let touched = false;
+  for (let j = start; j < ticks.length && ticks[j]!.tMs <= end; j++) {
+    const a = s * (ticks[j]!.spot - level);
+    if (a <= -p.breakDistance + EPS) return { outcome: 'BREAK', tMs: ticks[j]!.tMs };
+    if (a <= p.touchBand + EPS) touched = true;
+    else if (touched && a >= p.rejectDistance - EPS) return { outcome: 'REJECT', tMs: ticks[j]!.tMs };
+  }
+  return { outcome: 'UNRESOLVED', tMs: null };
+}
+
+export interface Episode {
+  id: string;
+  kind: LevelKind;
+  price: number;
+  direction: Direction;
+  /** Price-path indices of the first and last in-zone tick. */
+  startTick: number;
+  endTick: number;
+  startMs: number;
+  endMs: number;
+  outcome: Outcome;
+  outcomeMs: number | null;
+  /** Indices into the obs array of this episode's readings, in tick order. */
+  obs: number[];
+}
+
+/** Splits the in-zone readings into episodes and labels each (see the header for the definitions). */
+export function labelEpisodes(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: LabelParams): Episode[] {
+  const byId = new Map<string, number[]>();
+  obs.forEach((o, i) => {
+    let a = byId.get(o.id);
+    if (!a) byId.set(o.id, (a = []));
+    a.push(i);
+  });
+  const out: Episode[] = [];
+  for (const idxs of byId.values()) {
+    let cur: Episode | null = null;
+    let lastTick = -2;
+    for (const i of idxs) {
+      const o = obs[i]!;
+      const t = ticks[o.tick]!.tMs;
+      if (cur && (o.tick !== lastTick + 1 || t > cur.startMs + p.horizonMs)) cur = null;
+      if (!cur) {
+        const oc = outcomeOf(ticks, o.tick, o.price, o.direction, p);
+        cur = { id: o.id, kind: o.kind, price: o.price, direction: o.direction, startTick: o.tick, endTick: o.tick, startMs: t, endMs: t, outcome: oc.outcome, outcomeMs: oc.tMs, obs: [] };
+        out.push(cur);
+      }
+      cur.endTick = o.tick;
+      cur.endMs = t;
+      cur.obs.push(i);
+      lastTick = o.tick;
+    }
+  }
+  out.sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return out;
+}

@@ -1,0 +1,328 @@
+// Signal-quality metrics over labelled episodes (issue 9). Pure: sessions are reduced to a mergeable SessionEval
+// (episodes with their forecast, reliability bin sums, quiet-regime counts), so seeds evaluated separately (in
+// worker threads) pool into one set of figures. Definitions: labels.ts header and docs/eval.md.
+import type { BarrierStateName, Confidence, FuelEffect, LevelKind } from '../signals';
+import { isSignal, labelEpisodes, type LabelParams, type LevelObs, type Outcome, type Prediction, type PriceTick } from './labels';
+
+export interface EvalParams extends LabelParams {
+  quietWindowMs: number;
+  quietRange: number;
+  reliabilityBins: number;
+  /** snap.tick_ms: the time one tick stands for (hours of data, quiet hours). */
+  tickMs: number;
+}
+
+export interface EpisodeResult {
+  id: string;
+  kind: LevelKind;
+  startMs: number;
+  outcome: Outcome;
+  outcomeMs: number | null;
+  predicted: Prediction;
+  signalMs: number | null;
+  /** outcomeMs − signalMs for a forecast of a resolved episode. */
+  leadMs: number | null;
+  /** Both BREAK and REJECT were signalled before the outcome. */
+  mixed: boolean;
+  /** Signals (transitions into BREAK/REJECT) anywhere in the episode, including after the outcome. */
+  signals: number;
+  /** The engine's reading at the forecast tick. */
+  at: { barrier: BarrierStateName; fuel: FuelEffect; confidence: Confidence; score: number } | null;
+}
+
+export interface SessionEval {
+  episodes: EpisodeResult[];
+  /** Per score bin: readings (ticks of resolved episodes before their outcome), summed score/100, break outcomes. */
+  reliability: { n: number[]; sumP: number[]; breaks: number[] };
+  hours: number;
+  signals: number;
+  /** Signals whose type is not their episode's outcome. */
+  falseSignals: number;
+  quiet: { hours: number; signals: number; falseSignals: number };
+}
+
+/** Quiet ticks: trailing (past-only) price range over quietWindowMs ≤ quietRange, once a full window has been seen. */
+export function quietTicks(ticks: readonly PriceTick[], windowMs: number, range: number): boolean[] {
+  const out: boolean[] = new Array(ticks.length).fill(false);
+  const maxQ: number[] = [];
+  const minQ: number[] = [];
+  let head = 0;
+  let maxH = 0;
+  let minH = 0;
+  for (let i = 0; i < ticks.length; i++) {
+    const { tMs, spot } = ticks[i]!;
+    while (maxQ.length > maxH && ticks[maxQ[maxQ.length - 1]!]!.spot <= spot) maxQ.pop();
+    maxQ.push(i);
+    while (minQ.length > minH && ticks[minQ[minQ.length - 1]!]!.spot >= spot) minQ.pop();
+    minQ.push(i);
+    while (ticks[head]!.tMs <= tMs - windowMs) head++;
+    while (maxQ[maxH]! < head) maxH++;
+    while (minQ[minH]! < head) minH++;
+    const full = tMs - ticks[0]!.tMs >= windowMs;
+    out[i] = full && ticks[maxQ[maxH]!]!.spot - ticks[minQ[minH]!]!.spot <= range + 1e-9;
+  }
+  return out;
+}
+
+/** One session (one underlying, one config): episodes, forecasts, reliability sums and quiet-regime counts. */
+export function evaluateSession(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: EvalParams): SessionEval {
+  const B = p.reliabilityBins;
+  const rel = { n: new Array<number>(B).fill(0), sumP: new Array<number>(B).fill(0), breaks: new Array<number>(B).fill(0) };
+  const quiet = quietTicks(ticks, p.quietWindowMs, p.quietRange);
+  const hourPerTick = p.tickMs / 3_600_000;
+  const res: SessionEval = { episodes: [], reliability: rel, hours: ticks.length * hourPerTick, signals: 0, falseSignals: 0, quiet: { hours: 0, signals: 0, falseSignals: 0 } };
+  for (const q of quiet) if (q) res.quiet.hours += hourPerTick;
+  for (const ep of labelEpisodes(ticks, obs, p)) {
+    let first: LevelObs | null = null;
+    let firstMs: number | null = null;
+    let mixed = false;
+    let signals = 0;
+    for (const i of ep.obs) {
+      const o = obs[i]!;
+      const t = ticks[o.tick]!.tMs;
+      const before = ep.outcomeMs === null || t < ep.outcomeMs;
+      if (before && ep.outcome !== 'UNRESOLVED') {
+        const pr = Math.min(1, Math.max(0, o.score / 100));
+        const b = Math.min(B - 1, Math.floor(pr * B));
+        rel.n[b]!++;
+        rel.sumP[b]! += pr;
+        if (ep.outcome === 'BREAK') rel.breaks[b]!++;
+      }
+      if (!isSignal(o)) continue;
+      signals++;
+      res.signals++;
+      const wrong = o.signal !== ep.outcome;
+      if (wrong) res.falseSignals++;
+      if (quiet[o.tick]) {
+        res.quiet.signals++;
+        if (wrong) res.quiet.falseSignals++;
+      }
+      if (!before) continue;
+      if (!first) {
+        first = o;
+        firstMs = t;
+      } else if (first.signal !== o.signal) mixed = true;
+    }
+    res.episodes.push({
+      id: ep.id,
+      kind: ep.kind,
+      startMs: ep.startMs,
+      outcome: ep.outcome,
+      outcomeMs: ep.outcomeMs,
+      predicted: first ? (first.signal as 'BREAK' | 'REJECT') : 'NONE',
+      signalMs: firstMs,
+      leadMs: first && ep.outcomeMs !== null ? ep.outcomeMs - firstMs! : null,
+      mixed,
+      signals,
+      at: first ? { barrier: first.barrier, fuel: first.fuel, confidence: first.confidence, score: first.score } : null,
+    });
+  }
+  return res;
+}
+
+export function mergeEvals(evals: readonly SessionEval[], bins: number): SessionEval {
+  const out: SessionEval = {
+    episodes: [],
+    reliability: { n: new Array<number>(bins).fill(0), sumP: new Array<number>(bins).fill(0), breaks: new Array<number>(bins).fill(0) },
+    hours: 0,
+    signals: 0,
+    falseSignals: 0,
+    quiet: { hours: 0, signals: 0, falseSignals: 0 },
+  };
+  for (const e of evals) {
+    for (const x of e.episodes) out.episodes.push(x);
+    for (let b = 0; b < bins; b++) {
+      out.reliability.n[b]! += e.reliability.n[b] ?? 0;
+      out.reliability.sumP[b]! += e.reliability.sumP[b] ?? 0;
+      out.reliability.breaks[b]! += e.reliability.breaks[b] ?? 0;
+    }
+    out.hours += e.hours;
+    out.signals += e.signals;
+    out.falseSignals += e.falseSignals;
+    out.quiet.hours += e.quiet.hours;
+    out.quiet.signals += e.quiet.signals;
+    out.quiet.falseSignals += e.quiet.falseSignals;
+  }
+  return out;
+}
+
+export interface PRF {
+  tp: number;
+  fp: number;
+  fn: number;
+  /** null when undefined (no forecasts, no outcomes). */
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+}
+
+export interface LeadStats {
+  n: number;
+  mean_ms: number | null;
+  p10_ms: number | null;
+  p50_ms: number | null;
+  p90_ms: number | null;
+  /** Counts per LEAD_BUCKETS_MS bucket [lo, hi). */
+  histogram: number[];
+}
+
+export interface GroupStats {
+  /** Forecasts made with the engine reading this value. */
+  forecasts: number;
+  correct: number;
+  precision: number | null;
+  break_forecasts: number;
+  break_correct: number;
+  reject_forecasts: number;
+  reject_correct: number;
+}
+
+export interface ReliabilityBin {
+  lo: number;
+  hi: number;
+  n: number;
+  mean_score: number | null;
+  break_rate: number | null;
+}
+
+export interface Metrics {
+  episodes: { total: number; BREAK: number; REJECT: number; UNRESOLVED: number; with_forecast: number; mixed: number };
+  hours: number;
+  BREAK: PRF;
+  REJECT: PRF;
+  /** confusion[outcome][prediction]. */
+  confusion: Record<Outcome, Record<Prediction, number>>;
+  lead: { BREAK: LeadStats; REJECT: LeadStats };
+  signals: { total: number; per_hour: number | null; false: number; per_episode_with_signal: number | null };
+  quiet: { hours: number; signals: number; false_signals: number; false_per_hour: number | null; signals_per_hour: number | null };
+  reliability: { bins: ReliabilityBin[]; n: number; ece: number | null };
+  by_level_kind: Record<string, { episodes: number; BREAK_outcomes: number; REJECT_outcomes: number; BREAK: PRF; REJECT: PRF }>;
+  by_barrier_state: Record<string, GroupStats>;
+  by_fuel_effect: Record<string, GroupStats>;
+  by_confidence: Record<string, GroupStats>;
+}
+
+export const LEAD_BUCKETS_MS: readonly number[] = [0, 1000, 2000, 5000, 10_000, 30_000, 60_000, 120_000, Infinity];
+
+const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
+
+export function prf(episodes: readonly EpisodeResult[], type: 'BREAK' | 'REJECT'): PRF {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (const e of episodes) {
+    if (e.predicted === type && e.outcome === type) tp++;
+    else if (e.predicted === type) fp++;
+    else if (e.outcome === type) fn++;
+  }
+  const precision = ratio(tp, tp + fp);
+  const recall = ratio(tp, tp + fn);
+  const f1 = precision !== null && recall !== null && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : precision !== null && recall !== null ? 0 : null;
+  return { tp, fp, fn, precision, recall, f1 };
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function nearestRankPercentile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const k = Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1));
+  return sorted[k]!;
+}
+
+function leadStats(episodes: readonly EpisodeResult[], type: 'BREAK' | 'REJECT'): LeadStats {
+  const leads = episodes.filter((e) => e.predicted === type && e.outcome === type && e.leadMs !== null).map((e) => e.leadMs!);
+  leads.sort((a, b) => a - b);
+  const histogram = new Array<number>(LEAD_BUCKETS_MS.length - 1).fill(0);
+  for (const l of leads) {
+    for (let b = 0; b < histogram.length; b++) {
+      if (l >= LEAD_BUCKETS_MS[b]! && l < LEAD_BUCKETS_MS[b + 1]!) {
+        histogram[b]!++;
+        break;
+      }
+    }
+  }
+  return {
+    n: leads.length,
+    mean_ms: leads.length ? leads.reduce((a, b) => a + b, 0) / leads.length : null,
+    p10_ms: nearestRankPercentile(leads, 10),
+    p50_ms: nearestRankPercentile(leads, 50),
+    p90_ms: nearestRankPercentile(leads, 90),
+    histogram,
+  };
+}
+
+function groupBy(episodes: readonly EpisodeResult[], key: (e: EpisodeResult) => string | null): Record<string, GroupStats> {
+  const out: Record<string, GroupStats> = {};
+  for (const e of episodes) {
+    if (e.predicted === 'NONE') continue;
+    const k = key(e);
+    if (k === null) continue;
+    const g = (out[k] ??= { forecasts: 0, correct: 0, precision: null, break_forecasts: 0, break_correct: 0, reject_forecasts: 0, reject_correct: 0 });
+    const ok = e.predicted === e.outcome;
+    g.forecasts++;
+    if (ok) g.correct++;
+    if (e.predicted === 'BREAK') {
+      g.break_forecasts++;
+      if (ok) g.break_correct++;
+    } else {
+      g.reject_forecasts++;
+      if (ok) g.reject_correct++;
+    }
+  }
+  for (const g of Object.values(out)) g.precision = ratio(g.correct, g.forecasts);
+  return sortKeys(out);
+}
+
+const sortKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+export function computeMetrics(ev: SessionEval): Metrics {
+  const eps = ev.episodes;
+  const outcomes: Outcome[] = ['BREAK', 'REJECT', 'UNRESOLVED'];
+  const preds: Prediction[] = ['BREAK', 'REJECT', 'NONE'];
+  const confusion = Object.fromEntries(outcomes.map((o) => [o, Object.fromEntries(preds.map((p) => [p, 0]))])) as Metrics['confusion'];
+  for (const e of eps) confusion[e.outcome][e.predicted]++;
+  const B = ev.reliability.n.length;
+  const bins: ReliabilityBin[] = [];
+  let relN = 0;
+  let eceSum = 0;
+  for (let b = 0; b < B; b++) {
+    const n = ev.reliability.n[b]!;
+    const mean = n > 0 ? ev.reliability.sumP[b]! / n : null;
+    const rate = n > 0 ? ev.reliability.breaks[b]! / n : null;
+    bins.push({ lo: b / B, hi: (b + 1) / B, n, mean_score: mean, break_rate: rate });
+    relN += n;
+    if (n > 0) eceSum += n * Math.abs(mean! - rate!);
+  }
+  const kinds: Metrics['by_level_kind'] = {};
+  const byKind = new Map<string, EpisodeResult[]>();
+  for (const e of eps) {
+    let a = byKind.get(e.kind);
+    if (!a) byKind.set(e.kind, (a = []));
+    a.push(e);
+  }
+  for (const [k, a] of byKind) {
+    kinds[k] = { episodes: a.length, BREAK_outcomes: a.filter((e) => e.outcome === 'BREAK').length, REJECT_outcomes: a.filter((e) => e.outcome === 'REJECT').length, BREAK: prf(a, 'BREAK'), REJECT: prf(a, 'REJECT') };
+  }
+  const withSignal = eps.filter((e) => e.signals > 0);
+  return {
+    episodes: {
+      total: eps.length,
+      BREAK: confusion.BREAK.BREAK + confusion.BREAK.REJECT + confusion.BREAK.NONE,
+      REJECT: confusion.REJECT.BREAK + confusion.REJECT.REJECT + confusion.REJECT.NONE,
+      UNRESOLVED: confusion.UNRESOLVED.BREAK + confusion.UNRESOLVED.REJECT + confusion.UNRESOLVED.NONE,
+      with_forecast: eps.filter((e) => e.predicted !== 'NONE').length,
+      mixed: eps.filter((e) => e.mixed).length,
+    },
+    hours: ev.hours,
+    BREAK: prf(eps, 'BREAK'),
+    REJECT: prf(eps, 'REJECT'),
+    confusion,
+    lead: { BREAK: leadStats(eps, 'BREAK'), REJECT: leadStats(eps, 'REJECT') },
+    signals: { total: ev.signals, per_hour: ratio(ev.signals, ev.hours), false: ev.falseSignals, per_episode_with_signal: ratio(withSignal.reduce((a, e) => a + e.signals, 0), withSignal.length) },
+    quiet: { hours: ev.quiet.hours, signals: ev.quiet.signals, false_signals: ev.quiet.falseSignals, false_per_hour: ratio(ev.quiet.falseSignals, ev.quiet.hours), signals_per_hour: ratio(ev.quiet.signals, ev.quiet.hours) },
+    reliability: { bins, n: relN, ece: relN > 0 ? eceSum / relN : null },
+    by_level_kind: sortKeys(kinds),
+    by_barrier_state: groupBy(eps, (e) => e.at?.barrier ?? null),
+    by_fuel_effect: groupBy(eps, (e) => e.at?.fuel ?? null),
+    by_confidence: groupBy(eps, (e) => e.at?.confidence ?? null),
+  };
+}

@@ -1,0 +1,279 @@
+// `snap-engine eval [--input FILE.jsonl | --sim --seeds 1-20 --duration 6.5h] --out DIR`: signal quality of the engine
+// as it is (issue 9). Runs the embedded engine (runEmbedded, the same path as `run` and `demo`) once per ablation
+// variant over each session, labels every level-touch episode from later prices (@snap/core eval), and writes
+// DIR/metrics.json and a self-contained DIR/report.html; a headline table goes to stdout, a progress line per seed
+// (percent, ETA) to stderr. Seeds run in worker threads (--workers, default min(2, seeds)).
+// Exit codes: 0 done · 1 runtime failure · 2 usage/config error.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker, parentPort, workerData } from 'node:worker_threads';
+import { Command, InvalidArgumentError } from 'commander';
+import {
+  ABLATION_VARIANTS,
+  ConfigError,
+  EvalCollector,
+  HEADLINE_HEAD,
+  MarketSim,
+  ablationConfig,
+  computeMetrics,
+  evaluateSession,
+  evalParams,
+  headlineRows,
+  mergeEvals,
+  mulberry32,
+  renderReportHtml,
+  simulateSession,
+  SESSION_DEFAULT_START_NS,
+  type AblationVariant,
+  type Config,
+  type EvalReport,
+  type InputEvent,
+  type Metrics,
+  type SessionEval,
+} from '@snap/core';
+import { loadConfig } from '@snap/platform';
+import { runEmbedded } from '@snap/processor';
+import { parseDurationMs } from '../args';
+import { readEventsJsonl } from './run';
+
+export type Regime = 'session' | 'quiet';
+
+/** "1-20", "11-30", "1,3,5", "1-3,7" → sorted distinct seeds. */
+export function parseSeeds(text: string): number[] {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected seeds like 1-20 or 1,3,5 (got ${JSON.stringify(text)})`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new InvalidArgumentError(`seed range ${part.trim()} runs backwards`);
+    if (b - a > 10_000) throw new InvalidArgumentError(`seed range ${part.trim()} is too long`);
+    for (let s = a; s <= b; s++) out.add(s);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/**
+ * The issue's "quiet balanced market", built from MarketSim's public options: random displayed sizes of 2,000–4,000
+ * shares on every level of both sides (redrawn whenever the simulator refreshes a level), a one-cent spread, balanced
+ * noise traders (flowBias 0) and no option flow (so dealers hold nothing and Fuel has nothing to read).
+ */
+export function* quietBalancedSession(seed: number, durationMs: number, stepMs = 50): Generator<InputEvent, void, undefined> {
+  const rng = mulberry32(seed);
+  const sizes = rng.fork(7);
+  const sim = new MarketSim({ rng: rng.fork(1), startNs: SESSION_DEFAULT_START_NS, spot: 680.37, underlying: 'SPY', noiseRate: 3.5 });
+  sim.profile = () => 100 * sizes.int(20, 40);
+  sim.flowBias = 0;
+  for (let t = 0; t < durationMs; t += stepMs) {
+    sim.step(stepMs);
+    yield* sim.drain();
+  }
+}
+
+function sessionEvents(regime: Regime, seed: number, durationMs: number): Iterable<InputEvent> {
+  return regime === 'quiet' ? quietBalancedSession(seed, durationMs) : simulateSession({ seed, durationMs });
+}
+
+export interface SeedJob {
+  cfg: Config;
+  variants: AblationVariant[];
+  underlying: string;
+  seed?: number;
+  durationMs?: number;
+  regime?: Regime;
+  input?: string;
+}
+
+export interface SeedResult {
+  seed: number | null;
+  events: number;
+  evals: Partial<Record<AblationVariant, SessionEval>>;
+}
+
+/** One session (a seed of the simulator, or the input file) through every variant of the engine. */
+export async function evaluateJob(job: SeedJob): Promise<SeedResult> {
+  // Materialised once and replayed per variant: the simulator costs about as much as the engine per event.
+  const events: InputEvent[] = [];
+  if (job.input !== undefined) for await (const ev of readEventsJsonl(job.input)) events.push(ev);
+  else for (const ev of sessionEvents(job.regime ?? 'session', job.seed!, job.durationMs!)) events.push(ev);
+  const params = evalParams(job.cfg);
+  const evals: SeedResult['evals'] = {};
+  for (const v of job.variants) {
+    const cfg = ablationConfig(job.cfg, v);
+    const col = new EvalCollector(cfg.levels.monitor_band);
+    await runEmbedded({
+      cfg,
+      source: events,
+      sinks: [{ onPayload: (p) => (p.underlying === job.underlying ? col.onPayload(p) : undefined), close: () => undefined }],
+      streams: job.input !== undefined ? 'single' : 'by-schema',
+    });
+    evals[v] = evaluateSession(col.ticks, col.obs, params);
+  }
+  return { seed: job.seed ?? null, events: events.length, evals };
+}
+
+/** Worker thread entry (see runSeeds). */
+export function workerMain(): void {
+  const job = workerData as SeedJob;
+  evaluateJob(job).then(
+    (r) => parentPort!.postMessage({ ok: true, result: r }),
+    (e: unknown) => parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  );
+}
+
+function runInWorker(job: SeedJob): Promise<SeedResult> {
+  // The worker loads TypeScript the way the CLI does (the compiled build, else tsx): bin/register.js.
+  const register = join(__dirname, '..', '..', 'bin', 'register.js');
+  const code = `require(${JSON.stringify(register)}); require(${JSON.stringify(__filename)}).workerMain();`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: job });
+    let settled = false;
+    w.once('message', (m: { ok: boolean; result?: SeedResult; error?: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.result!);
+      else reject(new Error(`seed ${job.seed}: ${m.error}`));
+      void w.terminate();
+    });
+    w.once('error', (e) => {
+      if (!settled) reject(e);
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`seed ${job.seed}: worker exited with code ${code}`));
+    });
+  });
+}
+
+const hms = (ms: number): string => {
+  const s = Math.round(ms / 1000);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
+
+/** Runs the seeds with at most `workers` in flight (0 = in this thread), one progress line per finished seed. */
+async function runSeeds(jobs: SeedJob[], workers: number, progress: (line: string) => void): Promise<SeedResult[]> {
+  const results: SeedResult[] = new Array(jobs.length);
+  const started = Date.now();
+  let next = 0;
+  let done = 0;
+  const lane = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const r = workers > 0 ? await runInWorker(jobs[i]!) : await evaluateJob(jobs[i]!);
+      results[i] = r;
+      done++;
+      const elapsed = Date.now() - started;
+      const eta = (elapsed / done) * (jobs.length - done);
+      const all = r.evals.all;
+      progress(
+        `eval: seed ${jobs[i]!.seed} done — ${done}/${jobs.length} (${Math.round((100 * done) / jobs.length)}%), ${r.events} events, ${all ? all.episodes.length : 0} episodes; elapsed ${hms(elapsed)}, ETA ${hms(eta)}`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers || 1, jobs.length)) }, lane));
+  return results;
+}
+
+const DEFINITIONS: Record<string, string> = {
+  episode: 'a level (by id) in its monitoring zone (|spot − level| ≤ levels.monitor_band at a snap tick) from the tick it enters until it leaves or eval.horizon_ms has passed; level price and direction frozen at the first tick',
+  BREAK: 'spot goes through the level by ≥ eval.break_distance within eval.horizon_ms of the episode start',
+  REJECT: 'spot touches the level (within eval.touch_band) and then moves ≥ eval.reject_distance back on the approach side, before any BREAK, within eval.horizon_ms',
+  UNRESOLVED: 'neither within the horizon',
+  signal: "a transition of a level's per-tick signal into BREAK or REJECT (the level's previous tick said something else); discrete signal events do not exist yet",
+  forecast: "an episode's first signal strictly before its outcome (any time in the episode when UNRESOLVED); precision/recall/F1 count episodes by their forecast",
+  'false signal': "a signal whose type differs from its episode's outcome (UNRESOLVED counts as false)",
+  'quiet regime': 'snap ticks whose trailing eval.quiet_window_ms range of spot is ≤ eval.quiet_range (past ticks only)',
+  reliability: 'every tick of a resolved episode before its outcome: break_score_smooth/100 binned (eval.reliability_bins) against the share of those readings whose episode broke; ECE = Σ n_b/N·|mean score_b − break rate_b|',
+  ablation: 'barrier_only: score.w_l=1, w_h=w_t=0; tape_only: w_t=1; fuel_only: w_h=1; all: the configured weights',
+};
+
+export function register(program: Command) {
+  program
+    .command('eval')
+    .description('signal quality: label every level-touch episode from later prices and score the engine (precision/recall/F1, lead time, calibration, ablation) → DIR/metrics.json + DIR/report.html')
+    .option('--input <file>', 'normalized events (JSONL, as for `run --input`) instead of the simulator')
+    .option('--sim', 'evaluate simulated sessions (the default when --input is not given)')
+    .option('--seeds <list>', 'simulator seeds: 1-20, 11-30, 1,3,5', parseSeeds, [1])
+    .option('--duration <dur>', 'event-time length of each simulated session (6.5h, 30m, 90s)', parseDurationMs, 6.5 * 3_600_000)
+    .option('--regime <name>', "simulated market: 'session' (simulateSession: wandering fair value with momentum/pin bursts) or 'quiet' (the issue's quiet balanced market)", 'session')
+    .option('--workers <n>', 'worker threads across seeds (0 = run in this thread)', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer (got ${JSON.stringify(v)})`);
+      return Number(v);
+    })
+    .option('--no-ablation', 'score the configured weights only (skip barrier/tape/fuel-only runs)')
+    .requiredOption('--out <dir>', 'output directory for metrics.json and report.html')
+    .action(async (opts: { input?: string; sim?: boolean; seeds: number[]; duration: number; regime: string; workers?: number; ablation: boolean; out: string }) => {
+      let cfg: Config;
+      try {
+        cfg = loadConfig({ file: program.opts().config });
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          process.stderr.write(`snap-engine eval: ${e.message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw e;
+      }
+      if (opts.input !== undefined && opts.sim) {
+        process.stderr.write('snap-engine eval: give either --input FILE or --sim, not both\n');
+        process.exitCode = 2;
+        return;
+      }
+      if (opts.regime !== 'session' && opts.regime !== 'quiet') {
+        process.stderr.write(`snap-engine eval: --regime must be session or quiet (got ${JSON.stringify(opts.regime)})\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const regime = opts.regime as Regime;
+      const underlying = cfg.underlyings[0]!;
+      const variants: AblationVariant[] = opts.ablation ? [...ABLATION_VARIANTS] : ['all'];
+      const jobs: SeedJob[] =
+        opts.input !== undefined
+          ? [{ cfg, variants, underlying, input: opts.input }]
+          : opts.seeds.map((seed) => ({ cfg, variants, underlying, seed, durationMs: opts.duration, regime }));
+      const workers = opts.input !== undefined ? 0 : (opts.workers ?? Math.min(2, jobs.length));
+      const started = Date.now();
+      process.stderr.write(
+        opts.input !== undefined
+          ? `eval: ${opts.input}, ${variants.length} variant(s)\n`
+          : `eval: ${jobs.length} seed(s) × ${hms(opts.duration)} of ${regime} market × ${variants.length} variant(s), ${workers} worker(s)\n`,
+      );
+      let results: SeedResult[];
+      try {
+        results = await runSeeds(jobs, workers, (l) => process.stderr.write(l + '\n'));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          process.stderr.write(`snap-engine eval: cannot read ${opts.input}: no such file\n`);
+          process.exitCode = 1;
+          return;
+        }
+        process.stderr.write(`snap-engine eval: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const bins = cfg.eval.reliability_bins;
+      const metrics: Partial<Record<AblationVariant, Metrics>> = {};
+      for (const v of variants) metrics[v] = computeMetrics(mergeEvals(results.map((r) => r.evals[v]!), bins));
+      const report: EvalReport = {
+        version: 1,
+        command: ['snap-engine', ...process.argv.slice(2)].join(' '),
+        source:
+          opts.input !== undefined
+            ? { kind: 'input', input: opts.input, underlying }
+            : { kind: 'sim', seeds: opts.seeds, duration_ms: opts.duration, regime, underlying },
+        definitions: DEFINITIONS,
+        params: { ...evalParams(cfg), w_l: cfg.score.w_l, w_h: cfg.score.w_h, w_t: cfg.score.w_t, break_threshold: cfg.score.break_threshold, reject_threshold: cfg.score.reject_threshold },
+        variants: metrics,
+        per_seed: results.map((r) => {
+          const m = computeMetrics(mergeEvals([r.evals[variants[0]!]!], bins));
+          return { seed: r.seed ?? 0, events: r.events, episodes: m.episodes.total, break_f1: m.BREAK.f1, reject_precision: m.REJECT.precision };
+        }),
+      };
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(join(opts.out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
+      writeFileSync(join(opts.out, 'report.html'), renderReportHtml(report));
+      const rows = headlineRows(metrics);
+      const widths = HEADLINE_HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+      process.stdout.write([line(HEADLINE_HEAD), ...rows.map(line)].join('\n') + '\n');
+      process.stderr.write(`eval: wrote ${join(opts.out, 'metrics.json')} and ${join(opts.out, 'report.html')} in ${hms(Date.now() - started)}\n`);
+    });
+}
