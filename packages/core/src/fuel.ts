@@ -149,11 +149,13 @@ export class FuelEngine {
   }
 
   onEvent(ev: InputEvent): void {
+    this.version++;
     if (ev.schema === 'options.greeks_snapshots.v1') this.onGreeks(ev);
     else if (ev.schema === 'options.trades.v1') this.onTrade(ev);
   }
 
   onTick(tNs: bigint): void {
+    this.version++;
     const s = this.state;
     // Same eviction as evictBefore (leading flows at or before the cutoff), mirrored into the strike buckets: the
     // evicted flows are the leading entries of their buckets, since both keep arrival order.
@@ -223,8 +225,65 @@ export class FuelEngine {
     return null;
   }
 
+  /**
+   * Net dealer gamma of several level prices at tNs in ONE pass over the window (the snap engine calls this with the
+   * monitored levels before reading them); read() then takes the sums from here. Each price's sum is still folded in
+   * arrival order, so it equals read()'s own scan exactly. Valid until the next event or tick.
+   */
+  prepareReads(prices: readonly number[], tNs: bigint): void {
+    this.batchT = null;
+    if (this.epoch === null || !this.exact || prices.length === 0) return;
+    const fromRel = Number(tNs - this.readWindowNs - this.epoch);
+    const tRel = Number(tNs - this.epoch);
+    if (!(Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT)) return;
+    const range = this.cfg.fuel.strike_range + 1e-9;
+    const P = this.batchPrices;
+    const G = this.batchSums;
+    P.length = G.length = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < prices.length; j++) {
+      P.push(prices[j]!);
+      G.push(0);
+      if (prices[j]! < lo) lo = prices[j]!;
+      if (prices[j]! > hi) hi = prices[j]!;
+    }
+    // Strikes farther than this from every price cannot count (the exact test below decides for the others).
+    const kLo = lo - range - 1;
+    const kHi = hi + range + 1;
+    const ts = this.mTs;
+    const ks = this.mK;
+    const gs = this.mG;
+    let i = ts.length;
+    if (this.outOfOrder) i = this.mHead;
+    else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
+    for (; i < ts.length; i++) {
+      const t = ts[i]!;
+      if (!(t > fromRel && t <= tRel)) continue;
+      const k = ks[i]!;
+      if (k < kLo || k > kHi) continue;
+      for (let j = 0; j < P.length; j++) if (Math.abs(k - P[j]!) <= range) G[j] += gs[i]!;
+    }
+    this.batchT = tNs;
+    this.batchVersion = this.version;
+  }
+
+  private batchT: bigint | null = null;
+  private batchVersion = -1;
+  private readonly batchPrices: number[] = [];
+  private readonly batchSums: number[] = [];
+  /** Bumped by every event and tick (prepared sums are only valid for the state they were computed on). */
+  private version = 0;
+
   read(level: Level, tNs: bigint, walls: FuelWalls): FuelReading {
     const f = this.cfg.fuel;
+    if (this.batchT === tNs && this.batchVersion === this.version) {
+      const j = this.batchPrices.indexOf(level.price);
+      if (j >= 0) {
+        const g = this.batchSums[j]!;
+        return { effect: fuelEffect(g, f.neutral_gamma), net_dealer_gamma: g, call_wall: walls.call_wall, put_wall: walls.put_wall, hvl: walls.hvl };
+      }
+    }
     const from = tNs - this.readWindowNs;
     const range = f.strike_range + 1e-9;
     const L = level.price;

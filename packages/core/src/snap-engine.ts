@@ -185,6 +185,7 @@ export class SnapEngine {
   private readonly idleNs: bigint;
   private readonly smoothOpts: Record<'velocity' | 'score' | 'deltaLiq' | 'replenishment' | 'gamma', SmoothOptions>;
   private readonly keep = new Set<string>();
+  private readonly prices: number[] = [];
   /** Number of keys of s.perLevel (derived; recounted whenever keys are dropped). */
   private perLevelCount: number;
   private runwayT = 0n;
@@ -331,6 +332,11 @@ export class SnapEngine {
     keep.clear();
     const rows: LevelSignal[] = [];
     this.runwayT = T;
+    // Fuel sums of all monitored levels in one pass over the option flows.
+    const prices = this.prices;
+    prices.length = 0;
+    for (let li = 0; li < universe.length; li++) if (Math.abs(spot - universe[li]!.price) <= band) prices.push(universe[li]!.price);
+    this.fuel.prepareReads(prices, T);
     for (let li = 0; li < universe.length; li++) {
       const level = universe[li]!;
       if (!(Math.abs(spot - level.price) <= band)) continue;
