@@ -268,13 +268,18 @@ export class Processor {
     await this.admin.disconnect().catch(() => undefined);
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     this.log.info('processor stopped');
-    this.stopped();
+    if (this.failure !== undefined) this.failed(this.failure);
+    else this.stopped();
   }
 
   private fail(e: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = e ?? new ProcessorError('processor failed');
     this.log.error('processor failed', { error: e as Error });
-    void this.stop().finally(() => this.failed(e));
+    // stop() settles wait() with the failure (it used to resolve first, so every failure exited 0).
+    void this.stop();
   }
+  private failure: unknown = undefined;
 
   private async checkTopics(): Promise<void> {
     const existing = new Set(await this.admin.listTopics());
