@@ -35,6 +35,24 @@ describe('snap-engine run', () => {
     expect(Object.keys(first)).toEqual(['ts', 'ts_event_ns', 'underlying', 'spy', 'levels']);
   }, 120_000);
 
+  it('reads CRLF files, whitespace-only lines and a last line without a newline like LF files (chunked line reader)', () => {
+    const lines: string[] = [];
+    simulateToJsonl({ seed: 12, durationMs: 30_000 }, (l) => lines.push(l));
+    const lf = join(dir, 'lf.jsonl');
+    const crlf = join(dir, 'crlf.jsonl');
+    writeFileSync(lf, lines.join('\n') + '\n');
+    writeFileSync(crlf, [...lines.slice(0, 50), '   ', ...lines.slice(50)].join('\r\n'));
+    const outLf = join(dir, 'lf-out.jsonl');
+    const outCrlf = join(dir, 'crlf-out.jsonl');
+    expect(cli(['run', '--input', lf, '--out', outLf]).status).toBe(0);
+    const r = cli(['run', '--input', crlf, '--out', outCrlf]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const got = readFileSync(outCrlf, 'utf8');
+    expect(got.split('\n').length).toBeGreaterThan(100);
+    expect(got).toBe(readFileSync(outLf, 'utf8'));
+  }, 120_000);
+
   it('names the line and field of a bad event and exits 1', () => {
     const input = join(dir, 'bad.jsonl');
     writeFileSync(
