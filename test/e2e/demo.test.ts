@@ -10,10 +10,17 @@ import { DuckDBInstance } from '@duckdb/node-api';
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
 
-function demo(dataRoot: string, seed: number): { report: { events: number; signal_rows: number; files: { path: string; rows: number }[] } } {
-  const out = execFileSync(process.execPath, [BIN, 'demo', '--seed', String(seed), '--duration', '3m'], {
+interface DemoReport {
+  events: number;
+  signal_rows: number;
+  underlyings: string[];
+  files: { path: string; rows: number }[];
+}
+
+function demo(dataRoot: string, seed: number, opts: { duration?: string; underlyings?: string } = {}): { report: DemoReport } {
+  const out = execFileSync(process.execPath, [BIN, 'demo', '--seed', String(seed), '--duration', opts.duration ?? '3m'], {
     cwd: ROOT,
-    env: { ...process.env, DATA_ROOT: dataRoot, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATA_ROOT: dataRoot, LOG_LEVEL: 'warn', UNDERLYINGS: opts.underlyings ?? 'SPY' },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -33,12 +40,12 @@ function files(dir: string): string[] {
   return out.map((p) => p.slice(dir.length)).sort();
 }
 
-async function rows(dataRoot: string): Promise<Record<string, unknown>[]> {
+async function rows(dataRoot: string, underlying = '*'): Promise<Record<string, unknown>[]> {
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
   try {
     const r = await con.runAndReadAll(
-      `SELECT * EXCLUDE (date, hour, underlying), underlying AS u FROM read_parquet('${dataRoot}/gold/levels/signals/**/*.parquet', hive_partitioning = true) ORDER BY ts_event_ns, level_id`,
+      `SELECT * EXCLUDE (date, hour, underlying), underlying AS u FROM read_parquet('${dataRoot}/gold/levels/signals/underlying=${underlying}/**/*.parquet', hive_partitioning = true) ORDER BY ts_event_ns, level_id`,
     );
     return r.getRowObjectsJson() as Record<string, unknown>[];
   } finally {
@@ -92,5 +99,24 @@ describe('snap-engine demo (embedded, no servers)', () => {
     demo(a, 3);
     expect(files(a)).toEqual(fa);
     expect(await rows(a)).toEqual(rowsA);
+  }, 180_000);
+
+  it('UNDERLYINGS=SPY,QQQ,IWM simulates all three side by side; SPY is exactly the single-underlying demo', async () => {
+    const multi = tmp();
+    const single = tmp();
+    const rm = demo(multi, 6, { duration: '90s', underlyings: 'SPY,QQQ,IWM' }).report;
+    const rs = demo(single, 6, { duration: '90s' }).report;
+    expect(rm.underlyings).toEqual(['SPY', 'QQQ', 'IWM']);
+    expect(rs.underlyings).toEqual(['SPY']);
+    for (const u of ['SPY', 'QQQ', 'IWM']) {
+      const r = await rows(multi, u);
+      expect(r.length).toBeGreaterThan(50);
+      expect(new Set(r.map((x) => x.u))).toEqual(new Set([u]));
+    }
+    // QQQ trades around its own price, not SPY's.
+    const qqq = await rows(multi, 'QQQ');
+    expect(Math.abs(Number(qqq[0]!.spot) - 612.43)).toBeLessThan(10);
+    expect(await rows(multi, 'SPY')).toEqual(await rows(single, 'SPY'));
+    expect(rm.events).toBeGreaterThan(2 * rs.events);
   }, 180_000);
 });
