@@ -361,7 +361,7 @@ const FAST_CONV: bigint[] = [];
 const INT64_FIELDS = ['ts_event_ns', 'ts_recv_ns', 'seq', 'last_quote_ts_ns', 'last_trade_ts_ns'] as const;
 
 /** The zod schema's output for `raw`, or null when the fast checks cannot vouch for it (zod then decides). */
-export function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
+function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
   const rules = FAST_RULES[schema];
   for (const k in raw) {
     if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;
