@@ -6,7 +6,10 @@
 // formatter reads the bytes directly and builds the line as a string: 64-bit fields become decimal strings through
 // two 32-bit halves, so `dump --json` creates no BigInt at all. Both produce exactly what the generic
 // readFields + jsonValue path produces (same keys, same order, same text); tests compare them field for field.
-import { BID_ASK_PAIR_LEN, Layout } from './layout';
+import { BID_ASK_PAIR_LEN as PAIR_LEN, Layout } from './layout';
+
+// A local copy: module imports compile to live-binding getters under tsx/CJS, a call per use in hot loops.
+const BID_ASK_PAIR_LEN: number = PAIR_LEN;
 
 /** Reads a record from its header at `b`; the caller has checked that the whole record is present. */
 export type CompiledDecoder = (buf: Uint8Array, dv: DataView, b: number, bodyLen: number) => Record<string, unknown>;
@@ -312,11 +315,38 @@ function writeU64(out: Uint8Array, pos: number, dv: DataView, o: number): number
   return pos + 1;
 }
 
+// A direct-mapped cache of the JSON text of recent i64 values: an MBP-10 record repeats most of the previous
+// record's 20 level prices (one level changes per event), and copying ~15 bytes beats re-deriving the digits.
+const PC_N = 4096;
+const pcHi = new Int32Array(PC_N);
+const pcLo = new Int32Array(PC_N);
+const pcLen = new Uint8Array(PC_N); // 0 = empty slot
+const PC_W = 24; // '"' + sign + 19 digits + '"' fits
+const pcBytes = new Uint8Array(PC_N * PC_W);
+
 /** "i64" with its quotes. */
 function writeI64(out: Uint8Array, pos: number, dv: DataView, o: number): number {
-  out[pos++] = 34;
   const hi = dv.getInt32(o + 4, true);
-  const lo = dv.getUint32(o, true);
+  const lo = dv.getInt32(o, true);
+  const h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 20;
+  const cached = pcLen[h]!;
+  if (cached !== 0 && pcLo[h] === lo && pcHi[h] === hi) {
+    const from = h * PC_W;
+    for (let i = 0; i < cached; i++) out[pos + i] = pcBytes[from + i]!;
+    return pos + cached;
+  }
+  const end = writeI64Parts(out, pos, hi, lo >>> 0);
+  const n = end - pos;
+  const to = h * PC_W;
+  for (let i = 0; i < n; i++) pcBytes[to + i] = out[pos + i]!;
+  pcHi[h] = hi;
+  pcLo[h] = lo;
+  pcLen[h] = n;
+  return end;
+}
+
+function writeI64Parts(out: Uint8Array, pos: number, hi: number, lo: number): number {
+  out[pos++] = 34;
   if (hi >= -0x200000 && hi <= 0x1fffff) pos = writeInt(out, pos, hi * 4294967296 + lo);
   else if (hi >= 0) pos = writeU64Parts(out, pos, hi, lo);
   else {

@@ -2,7 +2,10 @@
 // the largest pushed chunk plus one partial record, whatever the file size.
 import { DbnError } from './errors';
 import { CompiledDecoder, compiledDecoder } from './compiled';
-import { HEADER_LEN, DbnVersion, layoutFor } from './layout';
+import { HEADER_LEN as HEADER_BYTES, DbnVersion, layoutFor } from './layout';
+
+// A local copy: module imports compile to live-binding getters under tsx/CJS, a call per use in hot loops.
+const HEADER_LEN: number = HEADER_BYTES;
 import { DBN_PRELUDE_LEN, DbnMetadata, checkVersion, decodeMetadataBody } from './metadata';
 import { DbnRecord, decodeRecord } from './records';
 
