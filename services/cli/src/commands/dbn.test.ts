@@ -16,6 +16,9 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
+// Each test spawns the CLI (start-up alone takes seconds on a loaded machine): no test here may hit jest's 5 s default.
+jest.setTimeout(120_000);
+
 describe('snap-engine dbn dump', () => {
   it('--json prints the metadata then one JSON object per record with Databento field names', async () => {
     const r = await cli(['dbn', 'dump', '--json', join(FIXTURES, 'test_data.mbp-10.v3.dbn.zst')]);
