@@ -33,7 +33,15 @@ async function child(total: number, minutes: number) {
   }
   let payloads = 0;
   const t0 = process.cpuUsage();
-  const stats = await runEmbedded({ cfg: defaultConfig(), source: laps(), sinks: [{ onPayload: () => void payloads++, close: () => undefined }], streams: 'by-schema' });
+  const stats = await runEmbedded({
+    cfg: defaultConfig(),
+    source: laps(),
+    sinks: [{ onPayload: () => void payloads++, close: () => undefined }],
+    streams: 'by-schema',
+    // A line per million events: whether RSS stays flat shows before the run ends (and in a run cut short).
+    progressEvery: 1_000_000,
+    onProgress: (s) => process.stderr.write(`${s.events} events: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`),
+  });
   const cpu = process.cpuUsage(t0);
   process.stdout.write(`${JSON.stringify({ events: stats.events, payloads, cpu_s: (cpu.user + cpu.system) / 1e6, dead: stats.deadLettered })}\n`);
 }
@@ -45,7 +53,8 @@ async function main() {
   const rss: number[] = [];
   let last: { events: number; payloads: number; cpu_s: number } | null = null;
   for (let i = 0; i < runs; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '__RSS__ %M', process.execPath, ...process.execArgv, __filename, '--child', String(total)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('/usr/bin/time', ['-f', '__RSS__ %M', process.execPath, ...process.execArgv, __filename, '--child', String(total)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const l of r.stderr.split('\n')) if (l.includes(' events: rss ')) process.stderr.write(`  ${l}\n`);
     const m = /__RSS__ (\d+)/.exec(r.stderr);
     if (r.status !== 0 || !m) throw new Error(`memory child failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
     rss.push(Number(m[1]) / 1024);
