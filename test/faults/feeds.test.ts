@@ -349,6 +349,52 @@ describe('feed sim SIGKILLed mid-run and restarted with --resume (single broker)
   });
 });
 
+describe('feed dbn SIGKILLed mid-replay and restarted with --resume (single broker)', () => {
+  const fs = useFaultStack({ services: ['kafka'] });
+
+  it('the resumed replay finishes with exit 0; every record exactly once, in order', async () => {
+    const env = scenarioEnv(fs(), 'dbnkill');
+    const refEnv = scenarioEnv(fs(), 'dbnkillref');
+    const c = await clients(env);
+    try {
+      const dir = join(tmp, 'dbn');
+      await cli(['dbn', 'simulate', '--seed', '3', '--duration', '5m', '--out', dir], { LOG_LEVEL: 'warn' });
+      const files = [join(dir, 'glbx-mdp3-20260115.mbp-10.dbn.zst'), join(dir, 'glbx-mdp3-20260115.trades.dbn.zst')];
+      const cfg = loadConfig({ env: { ...process.env, ...env } });
+      const mbp = topicName(cfg, 'futures.mbp10.v1');
+      const p = partitionForKey(UNDERLYING, Number(PARTITIONS));
+      await cli(['topics', 'apply'], env);
+      const resume = join(tmp, 'dbnkill.resume.json');
+      const args = ['feed', 'dbn', ...files, '--underlying', UNDERLYING, '--resume', resume];
+      const feed = start([...args, '--speed', '5'], env);
+      // Past the first checkpoint (every 5000 records) and between two: the kill leaves records after the last save.
+      await until(() => emittedSoFar(feed.out()) >= 6000, 'the replay to emit 6000 records', 300_000, 100);
+      feed.child.kill('SIGKILL');
+      expect((await feed.done).signal).toBe('SIGKILL');
+      const killedAt = Date.now();
+      const before = await endOffset(c, mbp, p);
+      const resumed = start([...args, '--speed', 'max'], env);
+      const recovery = await measureRecovery(c, mbp, p, killedAt, before);
+      const r = await resumed.done;
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stderr.split('\n').find((l) => l.includes('"feed finished"'))!) as { files: { skipped: number }[] };
+      expect(summary.files.reduce((a, f) => a + f.skipped, 0)).toBeGreaterThan(0);
+
+      await cli(['topics', 'apply'], refEnv);
+      await cli(['feed', 'dbn', ...files, '--underlying', UNDERLYING], refEnv);
+      const got = await inputLog(c, env);
+      const ref = await inputLog(c, refEnv);
+      const d = diffLogs(ref, got);
+      expect(d.total).toBeGreaterThan(9000);
+      expect(d).toEqual({ lost: 0, duplicated: 0, total: d.total });
+      expect(got).toEqual(ref);
+      faultRow({ fault: 'feed dbn SIGKILLed mid-replay, restarted with --resume', lost: d.lost, duplicated: d.duplicated, recovery_s: recovery, records: d.total });
+    } finally {
+      await c.admin.disconnect();
+    }
+  });
+});
+
 // The data schemas the comparisons cover (a guard against a renamed stream silently dropping out of inputLog).
 test('the input topics cover every data schema', () => {
   for (const s of DATA_INPUT_SCHEMAS) expect(INPUT_TOPICS).toContain(s);
