@@ -335,10 +335,18 @@ export class Processor {
       for (const topic of this.inputs.keys()) {
         const ends = await partitionOffsets(this.admin, topic).catch(() => null);
         if (!ends) continue; // broker unreachable: keep the last known ends
+        // Kept apart from `positions`: those highs come from fetches and drive commit-on-caught-up (a live stream
+        // would otherwise never look caught up, and commits would only fall on commit_every_ticks boundaries).
         for (const p of this.assigned) {
           const high = ends.get(p)?.high;
-          const pos = this.positions.get(tpKey(topic, p));
-          if (pos && high !== undefined && high > pos.high) this.notePosition(topic, p, pos.at, high);
+          if (high === undefined) continue;
+          const k = tpKey(topic, p);
+          this.latestEnds.set(k, high);
+          const pos = this.positions.get(k);
+          if (pos) {
+            const lag = high - pos.at;
+            this.metrics.lag.set({ topic, partition: String(p) }, Number(lag > 0n ? lag : 0n));
+          }
         }
       }
       const now = Date.now();
@@ -367,7 +375,9 @@ export class Processor {
           if (!pos) continue;
           const exp = task?.expectedOffset(topic) ?? pos.at;
           const at = exp > pos.at ? exp : pos.at;
-          if (pos.high > at) lag += pos.high - at;
+          const e = this.latestEnds.get(tpKey(topic, p)) ?? 0n;
+          const high = e > pos.high ? e : pos.high;
+          if (high > at) lag += high - at;
         }
         const buffered = task?.bufferedCount() ?? 0;
         // Records held by the merge while input still arrives = an input stream holds the group back. Held while
@@ -672,6 +682,8 @@ export class Processor {
   private readonly ready = new Map<number, GroupState>();
   private supervisor: NodeJS.Timeout | null = null;
   private supervising = false;
+  /** End offsets per input topic-partition as of the last supervisor pass (stall detection and the lag gauge). */
+  private readonly latestEnds = new Map<string, bigint>();
   /** Groups dropped after a failed commit, to rebuild while still assigned (a rebalance rebuilds everything itself). */
   private readonly toRebuild = new Set<number>();
   /** Between kafkajs' REBALANCING and our handling of the new assignment: build nothing (it may no longer be ours). */
