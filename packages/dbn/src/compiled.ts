@@ -307,10 +307,32 @@ function writeU64Parts(out: Uint8Array, pos: number, hi: number, lo: number): nu
   return writeFixed(out, pos, a, 7);
 }
 
+// Nanosecond timestamps (~1.8e18) are past 2^53, but their high 32 bits change only every ~4.3 s: for the last
+// high word seen, hi·2^32 = tsQ·10^9 + tsR is worked out once (BigInt, rarely), and each value then needs one
+// carry: hi·2^32 + lo = (tsQ + c)·10^9 + (tsR + lo − c·10^9).
+let tsHi = -1;
+let tsQ = 0;
+let tsR = 0;
+
 /** "u64" with its quotes. */
 function writeU64(out: Uint8Array, pos: number, dv: DataView, o: number): number {
-  out[pos] = 34;
-  pos = writeU64Parts(out, pos + 1, dv.getUint32(o + 4, true), dv.getUint32(o, true));
+  const hi = dv.getUint32(o + 4, true);
+  const lo = dv.getUint32(o, true);
+  out[pos++] = 34;
+  if (hi <= 0x1fffff) pos = writeUint(out, pos, hi * 4294967296 + lo);
+  else {
+    if (hi !== tsHi) {
+      const big = BigInt(hi) << 32n;
+      tsQ = Number(big / 1000000000n);
+      tsR = Number(big % 1000000000n);
+      tsHi = hi;
+    }
+    const sum = tsR + lo; // < 1e9 + 2^32: exact
+    const carry = Math.floor(sum / 1e9);
+    const q = tsQ + carry; // < 2^64 / 1e9 ≈ 1.8e10: exact
+    pos = writeUint(out, pos, q);
+    pos = writeFixed(out, pos, (sum - carry * 1e9) | 0, 9);
+  }
   out[pos] = 34;
   return pos + 1;
 }
