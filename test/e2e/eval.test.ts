@@ -1,0 +1,70 @@
+// `snap-engine eval --sim --seeds 1 --duration 10m --out DIR` end to end: both files are written, metrics.json has the
+// documented shape (and its figures are consistent with each other), report.html is self-contained with its SVG plots.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
+const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8' });
+
+const PRF_KEYS = ['tp', 'fp', 'fn', 'precision', 'recall', 'f1'];
+const nullOrUnit = (x: unknown) => x === null || (typeof x === 'number' && x >= 0 && x <= 1);
+
+describe('snap-engine eval', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snap-eval-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes metrics.json and a self-contained report.html for a 10-minute simulated session', () => {
+    const out = join(dir, 'out');
+    const r = cli(['eval', '--sim', '--seeds', '1', '--duration', '10m', '--out', out]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/eval: seed 1 done — 1\/1 \(100%\).*ETA/);
+    expect(r.stdout).toMatch(/^variant\s+episodes\s+BREAK P/m);
+    for (const v of ['all', 'barrier_only', 'tape_only', 'fuel_only']) expect(r.stdout).toMatch(new RegExp(`^${v}\\s+\\d+`, 'm'));
+
+    const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(m.version).toBe(1);
+    expect(m.source).toMatchObject({ kind: 'sim', seeds: [1], duration_ms: 600_000, regime: 'session', underlying: 'SPY' });
+    expect(m.params).toMatchObject({ breakDistance: 0.25, rejectDistance: 0.2, horizonMs: 120_000, reliabilityBins: 10 });
+    expect(Object.keys(m.variants)).toEqual(['all', 'barrier_only', 'tape_only', 'fuel_only']);
+    for (const v of Object.values(m.variants) as any[]) {
+      expect(Object.keys(v.BREAK)).toEqual(PRF_KEYS);
+      expect(Object.keys(v.REJECT)).toEqual(PRF_KEYS);
+      for (const k of ['precision', 'recall', 'f1']) expect(nullOrUnit(v.BREAK[k]) && nullOrUnit(v.REJECT[k])).toBe(true);
+      expect(v.episodes.total).toBeGreaterThan(0);
+      // Every episode is in exactly one cell of the confusion matrix, and the outcome counts are the same in every
+      // variant (labels come from prices only, never from the engine's weights).
+      const cells = (['BREAK', 'REJECT', 'UNRESOLVED'] as const).flatMap((o) => (['BREAK', 'REJECT', 'NONE'] as const).map((p) => v.confusion[o][p] as number));
+      expect(cells.reduce((a, b) => a + b, 0)).toBe(v.episodes.total);
+      expect([v.episodes.BREAK, v.episodes.REJECT, v.episodes.UNRESOLVED]).toEqual([m.variants.all.episodes.BREAK, m.variants.all.episodes.REJECT, m.variants.all.episodes.UNRESOLVED]);
+      expect(v.reliability.bins).toHaveLength(10);
+      expect(v.reliability.bins.reduce((a: number, b: { n: number }) => a + b.n, 0)).toBe(v.reliability.n);
+      expect(v.reliability.ece === null || (v.reliability.ece >= 0 && v.reliability.ece <= 1)).toBe(true);
+      expect(v.lead.BREAK.histogram).toHaveLength(8);
+      expect(v.lead.BREAK.n).toBe(v.BREAK.tp);
+      expect(v.hours).toBeCloseTo(10 / 60, 2);
+      expect(v.quiet.hours).toBeLessThanOrEqual(v.hours + 1e-9);
+      for (const g of ['by_level_kind', 'by_barrier_state', 'by_fuel_effect', 'by_confidence']) expect(typeof v[g]).toBe('object');
+    }
+    expect(m.variants.all.episodes.BREAK + m.variants.all.episodes.REJECT).toBeGreaterThan(0);
+    expect(Object.keys(m.variants.all.by_level_kind).length).toBeGreaterThan(0);
+
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    for (const id of ['reliability', 'lead-time', 'ablation']) expect(html).toMatch(new RegExp(`<svg class="plot" id="${id}"`));
+    expect(html).toMatch(/Confusion matrix/);
+    // Opens offline: no scripts, no external resources.
+    expect(html).not.toMatch(/<script|<link|src="http|href="http|url\(http/i);
+  }, 900_000);
+
+  it('refuses --input together with --sim (exit 2)', () => {
+    const r = cli(['eval', '--sim', '--input', join(dir, 'x.jsonl'), '--out', join(dir, 'o2')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/either --input FILE or --sim/);
+  }, 120_000);
+});
