@@ -1,9 +1,10 @@
 // `snap-engine eval --sim --seeds 1 --duration 10m --out DIR` end to end: both files are written, metrics.json has the
 // documented shape (and its figures are consistent with each other), report.html is self-contained with its SVG plots.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { simulateToJsonl } from '@snap/core';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
@@ -61,6 +62,24 @@ describe('snap-engine eval', () => {
     // Opens offline: no scripts, no external resources.
     expect(html).not.toMatch(/<script|<link|src="http|href="http|url\(http/i);
   }, 900_000);
+
+  it('--input FILE gives the same figures as --sim over the same session', () => {
+    const lines: string[] = [];
+    simulateToJsonl({ seed: 3, durationMs: 180_000 }, (l) => lines.push(l));
+    const input = join(dir, 'events.jsonl');
+    writeFileSync(input, lines.join('\n') + '\n');
+    const a = cli(['eval', '--input', input, '--no-ablation', '--out', join(dir, 'in')]);
+    expect(a.stderr).toMatch(/events\.jsonl done — 1\/1 \(100%\)/);
+    expect(a.status).toBe(0);
+    const b = cli(['eval', '--sim', '--seeds', '3', '--duration', '3m', '--no-ablation', '--workers', '0', '--out', join(dir, 'sim')]);
+    expect(b.status).toBe(0);
+    const fromFile = JSON.parse(readFileSync(join(dir, 'in', 'metrics.json'), 'utf8'));
+    const fromSim = JSON.parse(readFileSync(join(dir, 'sim', 'metrics.json'), 'utf8'));
+    expect(Object.keys(fromFile.variants)).toEqual(['all']);
+    expect(fromFile.source).toMatchObject({ kind: 'input', input });
+    expect(fromFile.variants.all.episodes.total).toBeGreaterThan(0);
+    expect(fromFile.variants).toEqual(fromSim.variants);
+  }, 600_000);
 
   it('refuses --input together with --sim (exit 2)', () => {
     const r = cli(['eval', '--sim', '--input', join(dir, 'x.jsonl'), '--out', join(dir, 'o2')]);

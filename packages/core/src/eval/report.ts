@@ -10,7 +10,8 @@ export interface EvalReport {
   definitions: Record<string, string>;
   params: Record<string, number>;
   variants: Partial<Record<AblationVariant, Metrics>>;
-  per_seed?: { seed: number; events: number; episodes: number; break_f1: number | null; reject_precision: number | null }[];
+  /** One row per session (seed null: an --input file). */
+  per_seed?: { seed: number | null; events: number; episodes: number; break_f1: number | null; reject_precision: number | null }[];
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -163,7 +164,7 @@ export function renderReportHtml(r: EvalReport): string {
   const defs = Object.entries(r.definitions).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('');
   const params = table(['parameter', 'value'], Object.entries(r.params).map(([k, v]) => [k, v]));
   const perSeed = r.per_seed
-    ? `<h2>Per seed (all engines)</h2>${table(['seed', 'events', 'episodes', 'BREAK F1', 'REJECT P'], r.per_seed.map((s) => [s.seed, s.events, s.episodes, fmt(s.break_f1, 3), fmt(s.reject_precision, 3)]))}`
+    ? `<h2>Per seed (all engines)</h2>${table(['seed', 'events', 'episodes', 'BREAK F1', 'REJECT P'], r.per_seed.map((s) => [s.seed ?? 'input', s.events, s.episodes, fmt(s.break_f1, 3), fmt(s.reject_precision, 3)]))}`
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>snap-engine eval</title>

@@ -164,7 +164,7 @@ async function runSeeds(jobs: SeedJob[], workers: number, progress: (line: strin
       const eta = (elapsed / done) * (jobs.length - done);
       const all = r.evals.all;
       progress(
-        `eval: seed ${jobs[i]!.seed} done — ${done}/${jobs.length} (${Math.round((100 * done) / jobs.length)}%), ${r.events} events, ${all ? all.episodes.length : 0} episodes; elapsed ${hms(elapsed)}, ETA ${hms(eta)}`,
+        `eval: ${jobs[i]!.seed !== undefined ? `seed ${jobs[i]!.seed}` : jobs[i]!.input} done — ${done}/${jobs.length} (${Math.round((100 * done) / jobs.length)}%), ${r.events} events, ${all ? all.episodes.length : 0} episodes; elapsed ${hms(elapsed)}, ETA ${hms(eta)}`,
       );
     }
   };
@@ -264,7 +264,7 @@ export function register(program: Command) {
         variants: metrics,
         per_seed: results.map((r) => {
           const m = computeMetrics(mergeEvals([r.evals[variants[0]!]!], bins));
-          return { seed: r.seed ?? 0, events: r.events, episodes: m.episodes.total, break_f1: m.BREAK.f1, reject_precision: m.REJECT.precision };
+          return { seed: r.seed, events: r.events, episodes: m.episodes.total, break_f1: m.BREAK.f1, reject_precision: m.REJECT.precision };
         }),
       };
       mkdirSync(opts.out, { recursive: true });
