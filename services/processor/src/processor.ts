@@ -207,6 +207,16 @@ export class Processor {
       readUncommitted: false,
       maxWaitTimeInMs: 200,
       allowAutoTopicCreation: false,
+      // A broker restart can exhaust kafkajs' retries ("Failed to find group coordinator", connection refused), which
+      // it treats as non-retriable and would stop the consumer: restart it instead (it rejoins, every group is rebuilt
+      // from its last commit). Our own errors (co-partitioning, processor failures) still stop the processor.
+      retry: {
+        restartOnFailure: async (e: Error) => {
+          const ours = e instanceof ProcessorError || e.name === 'CoPartitioningError';
+          if (!ours && !this.stopping) this.log.warn('kafka consumer failed; restarting it (every partition group is rebuilt from its last commit)', { error: e });
+          return !ours && !this.stopping;
+        },
+      },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.REBALANCING, () => {
