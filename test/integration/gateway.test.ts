@@ -145,7 +145,8 @@ it('streams only committed ticks written after its start, regrouped into the ori
   expect(late.got.sort((a, b) => a.underlying.localeCompare(b.underlying))).toEqual([iwm[6], spy[6]]);
 
   for (const c of [all, onlyIwm, late]) c.ws.close();
-  const groupsBefore = (await admin.listGroups()).groups.map((x) => x.groupId).filter((id) => id.startsWith(`snap-gateway-`) && id.includes(`-${g.child.pid}-`));
+  // Its throwaway group is namespaced by the environment's TOPIC_PREFIX (kafka-ids.ts).
+  const groupsBefore = (await admin.listGroups()).groups.map((x) => x.groupId).filter((id) => id.startsWith(`${PREFIX}snap-gateway-`) && id.includes(`-${g.child.pid}-`));
   expect(groupsBefore).toHaveLength(1);
   expect(await stop(g)).toBe(0);
   // Its throwaway consumer group is gone with it.
