@@ -529,7 +529,17 @@ export class Processor {
     }
     const task = new PartitionGroupTask({ cfg: this.cfg, group: p, streams, startOffsets, snapshot, nowNs: () => this.clock.nowNs(), onTick: (s) => this.metrics.tickSeconds.observe(s) });
     // The consumer may already hold a position past (after a failed commit) or before (stale offset fetch) ours.
-    for (const topic of this.inputs.keys()) this.consumer?.seek({ topic, partition: p, offset: task.expectedOffset(topic).toString() });
+    for (const topic of this.inputs.keys()) {
+      try {
+        this.consumer?.seek({ topic, partition: p, offset: task.expectedOffset(topic).toString() });
+      } catch (e) {
+        // kafkajs refuses a seek while its consumer restarts (a rebalance error or a broker outage: "Consumer group
+        // was not initialized"). That restart ends in a new GROUP_JOIN, which rebuilds every group and seeks again, so
+        // this build is superseded: skipping the seek loses nothing. Failing here crashed the instance whenever a
+        // second processor joined the group.
+        this.log.debug('seek skipped while the kafka consumer restarts; the next group join rebuilds this group', { group: p, topic, error: e as Error });
+      }
+    }
     this.metrics.restores.inc({ from: snapshot ? 'snapshot' : 'offsets' });
     // A new task counts released events from 0: the metric takes differences from here (a counter never goes back).
     this.releasedSeen.set(p, task.released);
