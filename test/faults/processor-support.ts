@@ -1,7 +1,7 @@
 // Shared by the processor fault tests (test/faults/processor*.test.ts): the CLI as child processes with a tracked
 // lifetime, committed signals and dead letters read back read_committed, the embedded reference run, and the
 // lost/duplicated counts of a FAULT-ROW.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
@@ -62,6 +62,14 @@ export interface SimSpan {
 /** The embedded run (`run`) over the JSONL of the same simulated spans, concatenated: the reference signals. */
 export async function embeddedReference(procs: Procs, spans: SimSpan[], env: Record<string, string>): Promise<SignalRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'fault-ref-'));
+  try {
+    return await referenceRows(procs, spans, env, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function referenceRows(procs: Procs, spans: SimSpan[], env: Record<string, string>, dir: string): Promise<SignalRow[]> {
   const rows: SignalRow[] = [];
   for (const u of [...new Set(spans.map((s) => s.underlying))]) {
     const parts: string[] = [];
