@@ -6,10 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
-import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, SIGNALS_TOPIC, createIdempotentProducer, createKafka, createLogger, loadConfig, topicName, type DeadLetterRecord } from '@snap/platform';
+import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, SIGNALS_TOPIC, createIdempotentProducer, loadConfig, topicName, type DeadLetterRecord } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { faultRow, until } from './support';
-import { Procs, committedDeadLetters, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
+import { Procs, closeTestClients, openTestClients, committedDeadLetters, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
 
 jest.setTimeout(900_000);
 
@@ -28,10 +28,7 @@ let codec: EnvelopeCodec;
 let producer: Producer;
 
 beforeAll(async () => {
-  kafka = createKafka(loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } }), { logger: createLogger({ write: () => undefined }) });
-  admin = kafka.admin();
-  await admin.connect();
-  codec = new EnvelopeCodec({ registryUrl: cfg.schema_registry.url });
+  ({ kafka, admin, codec } = await openTestClients());
   producer = createIdempotentProducer(kafka);
   await producer.connect();
 });
@@ -39,9 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   procs.killAll();
   await producer?.disconnect();
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
+  await closeTestClients(admin, procs, [prefix]);
 });
 
 it('a record at max.message.bytes is dead-lettered (truncated, with its sha256) and the partition keeps flowing', async () => {

@@ -6,10 +6,10 @@
 // embedded runs. Main stack's broker.
 import { randomBytes } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, loadConfig, processorGroupId, topicName } from '@snap/platform';
+import { EnvelopeCodec, SIGNALS_TOPIC, loadConfig, processorGroupId, topicName } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { faultRow } from './support';
-import { Procs, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
+import { Procs, closeTestClients, openTestClients, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
 
 jest.setTimeout(900_000);
 
@@ -27,18 +27,13 @@ let admin: Admin;
 let codec: EnvelopeCodec;
 
 beforeAll(async () => {
-  kafka = createKafka(loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } }), { logger: createLogger({ write: () => undefined }) });
-  admin = kafka.admin();
-  await admin.connect();
-  codec = new EnvelopeCodec({ registryUrl: ENVS[0]!.cfg.schema_registry.url });
+  ({ kafka, admin, codec } = await openTestClients());
 });
 
 afterAll(async () => {
   procs.killAll();
-  const mine = (await admin.listTopics()).filter((t) => ENVS.some((e) => t.startsWith(e.prefix)));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
   await admin.deleteGroups(ENVS.map((e) => processorGroupId(e.cfg))).catch(() => undefined);
-  await admin.disconnect();
+  await closeTestClients(admin, procs, ENVS.map((e) => e.prefix));
 });
 
 it('two TOPIC_PREFIXes processed at the same time on one cluster, default group ids: both complete and correct', async () => {

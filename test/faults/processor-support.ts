@@ -6,9 +6,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import type { SignalRow } from '@snap/core';
-import { EnvelopeCodec, recordToSignalRow, type DeadLetterRecord, type SignalRecord } from '@snap/platform';
+import { EnvelopeCodec, createKafka, createLogger, loadConfig, recordToSignalRow, type DeadLetterRecord, type SignalRecord } from '@snap/platform';
 import { canonicalRow, readRanges, readSignalRowsJsonl } from '@snap/processor';
 import { startCli, type CliProcess, type CliResult } from './support';
+
+export interface TestClients {
+  kafka: Kafka;
+  admin: Admin;
+  codec: EnvelopeCodec;
+}
+
+/** A quiet Kafka client, a connected admin and a codec on the stack that `process.env` points at (beforeAll). */
+export async function openTestClients(): Promise<TestClients> {
+  const cfg = loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } });
+  const kafka = createKafka(cfg, { logger: createLogger({ write: () => undefined }) });
+  const admin = kafka.admin();
+  await admin.connect();
+  return { kafka, admin, codec: new EnvelopeCodec({ registryUrl: cfg.schema_registry.url }) };
+}
+
+/** afterAll: kill the file's CLI processes, delete its topics (names starting with one of `prefixes`), disconnect. */
+export async function closeTestClients(admin: Admin, procs: Procs, prefixes: string[]): Promise<void> {
+  procs.killAll();
+  const mine = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await admin.disconnect();
+}
 
 export class Procs {
   readonly running = new Set<CliProcess>();

@@ -5,10 +5,10 @@
 // (nothing here stops it), this file's own TOPIC_PREFIX.
 import { randomBytes } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, loadConfig, topicName } from '@snap/platform';
+import { EnvelopeCodec, SIGNALS_TOPIC, loadConfig, topicName } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { faultRow, until } from './support';
-import { Procs, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
+import { Procs, closeTestClients, openTestClients, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
 
 jest.setTimeout(900_000);
 
@@ -35,17 +35,11 @@ let admin: Admin;
 let codec: EnvelopeCodec;
 
 beforeAll(async () => {
-  kafka = createKafka(loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } }), { logger: createLogger({ write: () => undefined }) });
-  admin = kafka.admin();
-  await admin.connect();
-  codec = new EnvelopeCodec({ registryUrl: cfg.schema_registry.url });
+  ({ kafka, admin, codec } = await openTestClients());
 });
 
 afterAll(async () => {
-  procs.killAll();
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
+  await closeTestClients(admin, procs, [prefix]);
 });
 
 it('a SIGSTOPped processor resumed after a new instance took over: fenced, output identical', async () => {

@@ -6,10 +6,10 @@
 // counters must keep counting, and the committed signals must equal the embedded run.
 import { randomBytes } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, createTransactionalProducer, loadConfig, processorTransactionalId, topicName } from '@snap/platform';
+import { EnvelopeCodec, SIGNALS_TOPIC, createTransactionalProducer, loadConfig, processorTransactionalId, topicName } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { until } from './support';
-import { Procs, committedSignals, embeddedReference, type SimSpan } from '../faults/processor-support';
+import { Procs, closeTestClients, openTestClients, committedSignals, embeddedReference, type SimSpan } from '../faults/processor-support';
 
 jest.setTimeout(600_000);
 
@@ -24,17 +24,11 @@ let admin: Admin;
 let codec: EnvelopeCodec;
 
 beforeAll(async () => {
-  kafka = createKafka(loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } }), { logger: createLogger({ write: () => undefined }) });
-  admin = kafka.admin();
-  await admin.connect();
-  codec = new EnvelopeCodec({ registryUrl: cfg.schema_registry.url });
+  ({ kafka, admin, codec } = await openTestClients());
 });
 
 afterAll(async () => {
-  procs.killAll();
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
+  await closeTestClients(admin, procs, [prefix]);
 });
 
 const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
