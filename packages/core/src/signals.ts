@@ -57,6 +57,29 @@ export interface LevelSignal {
   note: string;
 }
 
+/**
+ * A discrete BREAK or REJECT call: one per level-touch episode when its signal triggers (after hysteresis and the
+ * minimum dwell), so consumers count breaks, not ticks. Carried in the payload of the tick that fired it and on the
+ * `levels.events.v1` topic. `event_id` is deterministic (underlying, level id, tick time, signal) so a replay or a
+ * restarted processor emits the same id.
+ */
+export interface LevelEvent {
+  event_id: string;
+  ts_event_ns: string;
+  underlying: string;
+  level_id: string;
+  level_kind: LevelKind;
+  level_price: number;
+  direction: Direction;
+  signal: 'BREAK' | 'REJECT';
+  break_score: number;
+  confidence: Confidence;
+  /** The engine that led the call: BARRIER, TAPE or FUEL, with a short human reason. */
+  lead: 'BARRIER' | 'TAPE' | 'FUEL';
+  reason: string;
+  spot: number;
+}
+
 /** §6.4 payload. `ts` is Unix ms of the snap tick; `ts_event_ns` keeps the exact tick time. */
 export interface LevelPhysicsPayload {
   ts: number;
@@ -64,6 +87,8 @@ export interface LevelPhysicsPayload {
   underlying: string;
   spy: { spot: number; bid: number; ask: number };
   levels: LevelSignal[];
+  /** Discrete events fired at this tick (absent or empty when none). */
+  events?: LevelEvent[];
 }
 
 /** One `levels.signals.v1` row (Gold / Kafka signals topic). */
