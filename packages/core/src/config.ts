@@ -198,6 +198,18 @@ export const ConfigSchema = z.object({
       strike_step: pos.default(1),
       snapshot_interval_ms: ms.default(15_000),
       rest_requests_per_second: pos.default(5),
+      /** Greeks source: the option chain snapshot, or the universal snapshot of exactly the subscribed contracts. */
+      snapshot_endpoint: z.enum(['chain', 'universal']).default('chain'),
+      /** An option quote older than this at a trade's time is not used for its customer side (the tick rule decides instead). */
+      quote_max_age_ms: z.number().int().nonnegative().default(1000),
+      /** WebSocket ping interval (the vendor's client pings every 20 s); 0 = none. */
+      ping_interval_ms: z.number().int().nonnegative().default(20_000),
+      /** A connection silent this long (no data, no pong) is half-open: it is torn down and reconnected. 0 = no watchdog. */
+      idle_timeout_ms: z.number().int().nonnegative().default(45_000),
+      /** The plan's data delay: 0 real-time, 900000 on a 15-minute delayed plan (stated in health and logs, nothing is shifted). */
+      data_delay_ms: z.number().int().nonnegative().default(0),
+      /** Option contracts one options connection may subscribe (the vendor's quote limit); the strike window is narrowed to fit. */
+      max_option_contracts: z.number().int().positive().default(1000),
     })
     .prefault({}),
   processor: z
