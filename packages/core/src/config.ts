@@ -154,7 +154,6 @@ export const ConfigSchema = z.object({
   lake: z
     .object({
       data_root: z.string().default('.data/lake'),
-      zstd_level: z.number().int().min(1).max(22).default(3),
       flush_rows: z.number().int().positive().default(50_000),
       /** Lake sink memory bound: rows held in open offset windows across all partitions. Above it the sink pauses every
        *  partition but one until that one's window closes and is written (at least flush_rows). */
@@ -170,6 +169,17 @@ export const ConfigSchema = z.object({
       /** Lake sink: while caught up, write the open offset window as a partial object (replaced when it closes) every this many ms;
        *  0 = only at --until-idle. Off by default: a rebalance racing a partial PUT can leave the partial over the final object (docs/fanout.md). */
       partial_flush_ms: z.number().int().nonnegative().default(0),
+      /** Lake sink freshness: an offset window also closes at the first record whose event time falls in a later bucket of
+       *  this many ms than the window's first record (deterministic, so exactly-once holds); 0 = close by offsets only. */
+      max_file_age_ms: z.number().int().nonnegative().default(30_000),
+      /** Lake sink: an offset window also closes once its rows' estimated Parquet size reaches this many bytes. */
+      max_file_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+      /** `lake compact`: Silver files are cut near this size (plan §2.2: 256 MB–1 GB). */
+      target_file_bytes: z.number().int().positive().default(256 * 1024 * 1024),
+      /** `lake compact`: options.trades_enriched.v1 joins a trade with its contract's latest greeks snapshot at most this old. */
+      enrich_tolerance_ms: z.number().int().nonnegative().default(60_000),
+      /** `lake compact --schedule`: compact today's and yesterday's dates every this many ms. */
+      compact_interval_ms: z.number().int().positive().default(900_000),
     })
     .prefault({}),
   feeds: z

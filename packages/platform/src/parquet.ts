@@ -4,7 +4,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import * as arrow from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, writeParquet } from 'parquet-wasm';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, WriterVersion, readParquet, writeParquet } from 'parquet-wasm';
 
 /**
  * Logical column types the lake uses. `dict_utf8` is a categorical string: stored as an Arrow dictionary and
@@ -342,4 +342,30 @@ export function writeParquetRows<R extends object>(path: string, columns: readon
   const bytes = encodeParquet(table, dict, opts);
   atomicWriteFile(path, bytes);
   return { path, rows: rows.length, bytes: bytes.byteLength };
+}
+
+/**
+ * Parquet bytes → row objects typed as `columns` describe them (int64 as bigint, small ints as numbers, lists as
+ * number arrays, nulls as null): the inverse of rowsToArrowTable, so rows read from one tier can be written to the
+ * next with the same column specs. A column the file lacks is an error naming it (`what` names the object).
+ */
+export function readParquetRows(bytes: Uint8Array, columns: readonly ColumnSpec[], what = 'parquet object'): Record<string, unknown>[] {
+  const table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
+  const n = table.numRows;
+  const rows: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+  for (const spec of columns) {
+    const vec = table.getChild(spec.name);
+    if (!vec) throw new ParquetSchemaError(`${what}: column "${spec.name}" is missing`, spec.name, -1);
+    let i = 0;
+    for (const v of vec as Iterable<unknown>) {
+      let out: unknown = v ?? null;
+      if (out !== null) {
+        if (spec.type === 'list_int16') out = Array.from(out as Iterable<number>, (x) => (x === null ? null : Number(x)));
+        else if (spec.type === 'int64' && typeof out !== 'bigint') out = BigInt(out as number);
+        else if ((spec.type === 'int32' || spec.type === 'int16' || spec.type === 'int8') && typeof out !== 'number') out = Number(out);
+      }
+      rows[i++]![spec.name] = out;
+    }
+  }
+  return rows;
 }

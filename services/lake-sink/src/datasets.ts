@@ -41,7 +41,7 @@ export function hiveValue(v: string): string {
   );
 }
 
-const ENVELOPE_COLUMNS: readonly ColumnSpec[] = [
+export const ENVELOPE_COLUMNS: readonly ColumnSpec[] = [
   { name: 'ts_event_ns', type: 'int64' },
   { name: 'ts_recv_ns', type: 'int64' },
   { name: 'schema_version', type: 'int32' },
@@ -55,7 +55,7 @@ const col = (name: string, type: ColumnSpec['type'], nullable = false): ColumnSp
 const depth = (side: 'bid' | 'ask', what: 'px' | 'sz' | 'ct'): ColumnSpec[] =>
   Array.from({ length: 10 }, (_, i) => col(`${side}_${what}_${i + 1}`, what === 'px' ? 'float64' : 'int32'));
 
-const PAYLOAD_COLUMNS = {
+export const PAYLOAD_COLUMNS = {
   'stocks.trades.v1': [col('symbol', 'dict_utf8'), col('price', 'float64'), col('size', 'int32'), col('exchange', 'int16', true), col('conditions', 'list_int16')],
   'stocks.quotes.v1': [
     col('symbol', 'dict_utf8'),
@@ -109,7 +109,7 @@ const PAYLOAD_COLUMNS = {
   'heartbeat.v1': [],
 } as const satisfies Partial<Record<SchemaName, readonly ColumnSpec[]>>;
 
-type BronzeSchema = keyof typeof PAYLOAD_COLUMNS;
+export type BronzeSchema = keyof typeof PAYLOAD_COLUMNS;
 export const BRONZE_SCHEMAS = Object.keys(PAYLOAD_COLUMNS) as BronzeSchema[];
 
 const INT16 = (v: number) => Number.isInteger(v) && v >= -32768 && v <= 32767;
@@ -175,4 +175,59 @@ export function datasetFor(schemaName: SchemaName, topicBase: string, tiers: rea
   const p = BRONZE_PATHS[s];
   const partition = s === 'heartbeat.v1' ? (r: Record<string, unknown>) => `stream=${hiveValue(topicBase)}/${p.partition(r)}` : p.partition;
   return { schemaName, tier: 'bronze', path: p.path, partitionPath: partition, hourly: p.hourly, columns: [...ENVELOPE_COLUMNS, ...PAYLOAD_COLUMNS[s]], toRow: (v) => bronzeRow(s, v) };
+}
+
+/** A Bronze table as the compaction sees it: where its objects live (below the key prefix) and their columns. */
+export interface BronzeTable {
+  schemaName: BronzeSchema;
+  /** e.g. `bronze/stocks/trades`; heartbeats: `bronze/heartbeats` (stream=<topic>/key=<K> below it). */
+  path: string;
+  hourly: boolean;
+  columns: readonly ColumnSpec[];
+}
+
+export const BRONZE_TABLES: readonly BronzeTable[] = BRONZE_SCHEMAS.map((s) => ({
+  schemaName: s,
+  path: BRONZE_PATHS[s].path,
+  hourly: BRONZE_PATHS[s].hourly,
+  columns: [...ENVELOPE_COLUMNS, ...PAYLOAD_COLUMNS[s]],
+}));
+
+/**
+ * A row's estimated uncompressed size in a Parquet column chunk, for lake.max_file_bytes: fixed widths, string
+ * lengths (categorical strings count 1: they are dictionary-encoded). A function of the row only, so the window
+ * cuts it drives are the same on every attempt.
+ */
+export function estimateRowBytes(columns: readonly ColumnSpec[], row: Record<string, unknown>): number {
+  let n = 0;
+  for (const c of columns) {
+    switch (c.type) {
+      case 'int64':
+      case 'float64':
+        n += 8;
+        break;
+      case 'int32':
+        n += 4;
+        break;
+      case 'int16':
+        n += 2;
+        break;
+      case 'int8':
+      case 'bool':
+      case 'dict_utf8':
+        n += 1;
+        break;
+      case 'utf8': {
+        const v = row[c.name];
+        n += 4 + (typeof v === 'string' ? v.length : 0);
+        break;
+      }
+      case 'list_int16': {
+        const v = row[c.name];
+        n += 4 + 2 * (Array.isArray(v) ? v.length : 0);
+        break;
+      }
+    }
+  }
+  return n;
 }

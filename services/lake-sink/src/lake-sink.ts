@@ -3,7 +3,7 @@
 // docs/fanout.md the argument).
 import type { Config } from '@snap/core';
 import { INPUT_TOPICS, SIGNALS_TOPIC, lakeSinkGroupId, topicName, type Decoded, type Logger } from '@snap/platform';
-import { datasetFor, type LakeTier } from './datasets';
+import { datasetFor, estimateRowBytes, type LakeTier } from './datasets';
 import { EnvelopeConsumer, type AssignedPartition, type ConsumerContext, type EnvelopeHandler } from './envelope-consumer';
 import { OutageTracker, retryTransient } from './retry';
 import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
@@ -41,6 +41,9 @@ export class LakeHandler implements EnvelopeHandler {
     readonly store: ObjectStore,
     readonly opts: {
       windowSize: number;
+      /** lake.max_file_age_ms / lake.max_file_bytes: early window closes (windows.ts); 0 / undefined = off. */
+      maxFileAgeMs?: number;
+      maxFileBytes?: number;
       keyPrefix: string;
       /** Topic prefix, stripped to name a heartbeat's stream. */
       topicPrefix: string;
@@ -61,7 +64,13 @@ export class LakeHandler implements EnvelopeHandler {
   }
 
   assigned(parts: readonly AssignedPartition[]): void {
-    this.windows = new Map(parts.map((p) => [`${p.topic}:${p.partition}`, new PartitionWindows<LakeRecord>(this.opts.windowSize, p.position)]));
+    const rules = {
+      maxAgeNs: BigInt(this.opts.maxFileAgeMs ?? 0) * 1_000_000n,
+      tsOf: (r: LakeRecord) => r.row.ts_event_ns,
+      maxBytes: this.opts.maxFileBytes,
+      bytesOf: (r: LakeRecord) => estimateRowBytes(r.dataset.columns, r.row),
+    };
+    this.windows = new Map(parts.map((p) => [`${p.topic}:${p.partition}`, new PartitionWindows<LakeRecord>(this.opts.windowSize, p.position, rules)]));
   }
 
   private toLakeRecord(topic: string, partition: number, r: OffsetRecord<Decoded>): LakeRecord | null {
@@ -175,7 +184,7 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   }
   const tiers = opts.tiers ?? cfg.lake.sink_tiers;
   const topics = [...(tiers.includes('gold') ? [topicName(cfg, SIGNALS_TOPIC)] : []), ...(tiers.includes('bronze') ? INPUT_TOPICS.map((t) => topicName(cfg, t)) : [])];
-  const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });
+  const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, maxFileAgeMs: cfg.lake.max_file_age_ms, maxFileBytes: cfg.lake.max_file_bytes, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });
   const consumer = new EnvelopeConsumer(
     { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms, maxBufferedRows: cfg.lake.max_buffer_rows },
     handler,
@@ -184,7 +193,7 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    logger.info('lake sink target', { target: store.where, tiers, window_offsets: cfg.lake.flush_rows, key_prefix: cfg.lake.key_prefix });
+    logger.info('lake sink target', { target: store.where, tiers, window_offsets: cfg.lake.flush_rows, max_file_age_ms: cfg.lake.max_file_age_ms, max_file_bytes: cfg.lake.max_file_bytes, key_prefix: cfg.lake.key_prefix });
     await consumer.start();
     await consumer.wait();
   } finally {

@@ -15,6 +15,14 @@
 //     a prefix, never a duplicate and never a row that will disappear.
 // Windows count offsets, not records: transaction markers and aborted records take offsets too, so a closed window
 // holds at most N rows (often fewer). That is the price of boundaries that do not depend on what was aborted.
+//
+// Freshness and size (issue 16): a window also closes EARLY, at the first record that
+//   - has an event time in a later bucket of `maxAgeNs` than the window's first record (lake.max_file_age_ms), or
+//   - would take the window's estimated size past `maxBytes` (lake.max_file_bytes).
+// The next window then starts at that record's offset. Both rules read only the records from the window's start, and
+// a restart re-reads from exactly that start (the committed offset), so every attempt cuts the log at the same
+// offsets and names the same objects: exactly-once is kept. On a live feed event time advances with the wall clock
+// (heartbeats every snap tick), so a row is in a closed, written window about max_file_age_ms after its tick.
 
 /** The start of the window holding `offset`. */
 export function windowStart(offset: bigint, windowSize: bigint): bigint {
@@ -49,35 +57,76 @@ export class WindowOrderError extends Error {
   }
 }
 
+/** Early-close rules of a partition's windows (see the header); both optional. */
+export interface WindowRules<R> {
+  /** Event-time bucket width in ns (0/undefined = off) and the event time of a row. */
+  maxAgeNs?: bigint;
+  tsOf?: (row: R) => bigint;
+  /** Estimated size budget of a window (undefined = off) and a row's estimate; must depend on the row only. */
+  maxBytes?: number;
+  bytesOf?: (row: R) => number;
+}
+
 /**
  * The window state of one (topic, partition): the rows of the open window and the consumer position.
  * `add` and `advance` return the windows they close, which the caller writes before it commits `commitOffset()`.
  */
 export class PartitionWindows<R> {
   readonly windowSize: bigint;
-  private open: { start: bigint; records: OffsetRecord<R>[] } | null = null;
+  private open: { start: bigint; records: OffsetRecord<R>[]; bucket: bigint | null; bytes: number } | null = null;
   /** Next offset to consume (everything below is decided and seen). */
   private pos: bigint | null;
+  /** Where the next window starts when it opens in this offset cell: the end of the last closed window, or the
+   *  assigned (committed) position, which may be an early-close offset. */
+  private nextStart: bigint | null;
   /** Rows of the open window already written as a partial object (0 = none). */
   private partialWritten = 0;
 
-  constructor(windowSize: number | bigint, position: bigint | null = null) {
+  constructor(
+    windowSize: number | bigint,
+    position: bigint | null = null,
+    readonly rules: WindowRules<R> = {},
+  ) {
     this.windowSize = BigInt(windowSize);
     if (this.windowSize <= 0n) throw new RangeError(`window size must be positive, got ${windowSize}`);
+    if (rules.maxAgeNs !== undefined && rules.maxAgeNs < 0n) throw new RangeError(`window age must be non-negative, got ${rules.maxAgeNs} ns`);
     this.pos = position;
+    this.nextStart = position;
   }
 
   get position(): bigint | null {
     return this.pos;
   }
 
+  /** The start of a window opened at `offset`: the pending start when it lies in the same offset cell, else the cell start. */
+  private startFor(offset: bigint): bigint {
+    const cell = windowStart(offset, this.windowSize);
+    return this.nextStart !== null && this.nextStart <= offset && windowStart(this.nextStart, this.windowSize) === cell ? this.nextStart : cell;
+  }
+
+  private bucketOf(row: R): bigint | null {
+    const { maxAgeNs, tsOf } = this.rules;
+    if (!maxAgeNs || !tsOf) return null;
+    const ts = tsOf(row);
+    // Floor division for pre-1970 times too, so buckets stay ordered.
+    const q = ts / maxAgeNs;
+    return ts < 0n && q * maxAgeNs !== ts ? q - 1n : q;
+  }
+
   /** A data record at `offset`. Offsets must increase (a partition is read in order). */
   add(offset: bigint, row: R): WindowRows<R>[] {
     if (this.pos !== null && offset < this.pos) throw new WindowOrderError(`offset ${offset} is below the position ${this.pos}`, offset);
     const closed = this.closeBelow(offset);
-    const start = windowStart(offset, this.windowSize);
-    if (!this.open) this.open = { start, records: [] };
+    const bucket = this.bucketOf(row);
+    const bytes = this.rules.bytesOf?.(row) ?? 0;
+    if (this.open && this.open.records.length > 0) {
+      const aged = bucket !== null && this.open.bucket !== null && bucket > this.open.bucket;
+      const full = this.rules.maxBytes !== undefined && this.open.bytes + bytes > this.rules.maxBytes;
+      if (aged || full) closed.push(this.closeOpen(offset));
+    }
+    if (!this.open) this.open = { start: this.startFor(offset), records: [], bucket, bytes: 0 };
     this.open.records.push({ offset, row });
+    this.open.bytes += bytes;
     this.pos = offset + 1n;
     return closed;
   }
@@ -90,12 +139,19 @@ export class PartitionWindows<R> {
     return closed;
   }
 
-  private closeBelow(position: bigint): WindowRows<R>[] {
-    if (!this.open || position < this.open.start + this.windowSize) return [];
-    const w: WindowRows<R> = { start: this.open.start, end: this.open.start + this.windowSize, records: this.open.records, complete: true };
+  private closeOpen(end: bigint): WindowRows<R> {
+    const w: WindowRows<R> = { start: this.open!.start, end, records: this.open!.records, complete: true };
     this.open = null;
     this.partialWritten = 0;
-    return [w];
+    this.nextStart = end;
+    return w;
+  }
+
+  private closeBelow(position: bigint): WindowRows<R>[] {
+    if (!this.open) return [];
+    const cellEnd = windowStart(this.open.start, this.windowSize) + this.windowSize;
+    if (position < cellEnd) return [];
+    return [this.closeOpen(cellEnd)];
   }
 
   /**
@@ -105,13 +161,14 @@ export class PartitionWindows<R> {
    */
   commitOffset(): bigint | null {
     if (this.open) return this.open.start;
-    return this.pos === null ? null : windowStart(this.pos, this.windowSize);
+    return this.pos === null ? null : this.startFor(this.pos);
   }
 
   /** The open window as a partial, when it holds rows not yet written as one (null otherwise). */
   partial(): WindowRows<R> | null {
     if (!this.open || this.open.records.length === this.partialWritten) return null;
-    return { start: this.open.start, end: this.open.start + this.windowSize, records: this.open.records.slice(), complete: false };
+    const cellEnd = windowStart(this.open.start, this.windowSize) + this.windowSize;
+    return { start: this.open.start, end: cellEnd, records: this.open.records.slice(), complete: false };
   }
 
   /** Marks a partial returned by `partial()` as written. */
