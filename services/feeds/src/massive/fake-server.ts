@@ -4,6 +4,11 @@
 //
 // Test hooks: publish/step a scripted or seeded stream, drop connections abruptly, inject malformed frames,
 // read what every client subscribed, and queue REST failures (429/5xx) to exercise retry and rate limiting.
+// Vendor behaviours a live session meets: one connection per cluster and key (a new one kicks the oldest with
+// max_connections), force_disconnect and slow_consumer kicks, silent drops (the connection stays open but nothing
+// flows and pings go unanswered, as after a NAT or load-balancer idle drop), entitlements (no option quotes, no
+// chain snapshot → 403, no WebSocket access → auth_failed) and a delayed plan (event times lag the clock). The
+// universal snapshot GET /v3/snapshot?ticker.any_of=… is served from the same chain.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -19,6 +24,21 @@ export interface FakeClientInfo {
   actions: { action: 'subscribe' | 'unsubscribe'; channels: string[] }[];
   subscriptions: Set<string>;
   connected: boolean;
+  /** Silently dropped: nothing is sent to it and its pings go unanswered, but no close happens. */
+  silenced: boolean;
+}
+
+export interface FakeEntitlements {
+  /** Q.O:* quotes are acknowledged but never delivered (quotes are a real-time-only add-on). Default true. */
+  optionQuotes?: boolean;
+  /** Q.<stock> quotes likewise. Default true. */
+  stockQuotes?: boolean;
+  /** GET /v3/snapshot/options/{underlying} → 403 when false. Default true. */
+  chainSnapshot?: boolean;
+  /** GET /v3/snapshot → 403 when false. Default true. */
+  universalSnapshot?: boolean;
+  /** Clusters the key may open a WebSocket on; others answer auth_failed. Default both. */
+  websocket?: MassiveCluster[];
 }
 
 export interface FakeRestRequest {
@@ -46,6 +66,14 @@ export interface FakeMassiveServerOptions {
   /** Unix ms the default chain describes. */
   chainAsOfMs?: number;
   logger?: Logger;
+  /** Massive allows one connection per cluster and key: the newest authenticates and the oldest is kicked. Default: unlimited. */
+  maxConnectionsPerCluster?: number;
+  entitlements?: FakeEntitlements;
+  /**
+   * A delayed plan: every WebSocket message's `t` and every REST ns time is this much older than the source's
+   * (the vendor delays the data; the times stay the original event times). Default 0.
+   */
+  delayMs?: number;
 }
 
 const status = (s: string, message: string) => ({ ev: 'status', status: s, message });
@@ -56,7 +84,8 @@ function channelMatches(subs: Set<string>, m: WireMessage): boolean {
 
 export class FakeMassiveServer {
   private readonly http: Server;
-  private readonly wss = new WebSocketServer({ noServer: true });
+  // Pongs are answered by hand so a silenced connection can stop answering them (a half-open socket).
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly sockets = new Map<number, { ws: WebSocket; info: FakeClientInfo }>();
   private nextClientId = 1;
   private timer: NodeJS.Timeout | null = null;
@@ -113,9 +142,14 @@ export class FakeMassiveServer {
   /** Sends the messages to every authenticated client of the cluster, each getting only its subscribed channels. Returns how many clients got a frame. */
   publish(cluster: MassiveCluster, events: WireMessage[]): number {
     let n = 0;
+    const ent = this.opts.entitlements ?? {};
+    const delay = this.opts.delayMs ?? 0;
+    const entitled = (e: WireMessage) =>
+      e.ev !== 'Q' || (cluster === 'options' ? ent.optionQuotes !== false : ent.stockQuotes !== false);
+    const delayed = delay > 0 ? events.map((e) => (typeof e.t === 'number' ? { ...e, t: e.t - delay } : e)) : events;
     for (const { ws, info } of this.sockets.values()) {
-      if (info.cluster !== cluster || !info.authenticated || ws.readyState !== WebSocket.OPEN) continue;
-      const mine = events.filter((e) => channelMatches(info.subscriptions, e));
+      if (info.cluster !== cluster || !info.authenticated || info.silenced || ws.readyState !== WebSocket.OPEN) continue;
+      const mine = delayed.filter((e) => entitled(e) && channelMatches(info.subscriptions, e));
       if (!mine.length) continue;
       ws.send(JSON.stringify(mine));
       n++;
@@ -154,9 +188,45 @@ export class FakeMassiveServer {
     return n;
   }
 
+  /**
+   * Silently drops connections: they stay open, but nothing more is sent and pings are not answered — what a client
+   * sees when a NAT or load balancer forgets the flow. Only a client-side watchdog notices.
+   */
+  silenceConnections(cluster?: MassiveCluster): number {
+    let n = 0;
+    for (const { info } of this.sockets.values()) {
+      if ((cluster && info.cluster !== cluster) || info.silenced) continue;
+      info.silenced = true;
+      n++;
+    }
+    return n;
+  }
+
+  /** Sends a disconnect status (force_disconnect, slow_consumer, max_connections) to every client of the cluster, then closes them. */
+  kick(cluster: MassiveCluster, statusName: 'force_disconnect' | 'slow_consumer' | 'max_connections' = 'force_disconnect'): number {
+    let n = 0;
+    for (const { ws, info } of [...this.sockets.values()]) {
+      if (info.cluster !== cluster || ws.readyState !== WebSocket.OPEN) continue;
+      this.kickOne(ws, info, statusName);
+      n++;
+    }
+    return n;
+  }
+
+  private kickOne(ws: WebSocket, info: FakeClientInfo, statusName: string): void {
+    const messages: Record<string, string> = {
+      max_connections: 'Maximum number of connections exceeded.',
+      force_disconnect: 'Connection closed by the server.',
+      slow_consumer: 'Client is not consuming messages fast enough.',
+    };
+    ws.send(JSON.stringify([status(statusName, messages[statusName] ?? statusName)]));
+    info.authenticated = false;
+    ws.close(1008, statusName);
+  }
+
   /** Open, authenticated clients of a cluster. */
   liveClients(cluster?: MassiveCluster): FakeClientInfo[] {
-    return [...this.sockets.values()].filter((s) => s.ws.readyState === WebSocket.OPEN).map((s) => s.info).filter((i) => i.authenticated && (!cluster || i.cluster === cluster));
+    return [...this.sockets.values()].filter((s) => s.ws.readyState === WebSocket.OPEN).map((s) => s.info).filter((i) => i.authenticated && !i.silenced && (!cluster || i.cluster === cluster));
   }
 
   /** Makes the next `count` REST requests fail with `status` (429 for rate limiting, 5xx for outages). */
@@ -175,11 +245,16 @@ export class FakeMassiveServer {
 
   // ---- WebSocket protocol
   private onConnection(ws: WebSocket, cluster: MassiveCluster): void {
-    const info: FakeClientInfo = { id: this.nextClientId++, cluster, authenticated: false, actions: [], subscriptions: new Set(), connected: true };
+    const info: FakeClientInfo = { id: this.nextClientId++, cluster, authenticated: false, actions: [], subscriptions: new Set(), connected: true, silenced: false };
     this.clients.push(info);
     this.sockets.set(info.id, { ws, info });
     ws.send(JSON.stringify([status('connected', 'Connected Successfully')]));
-    ws.on('message', (data) => this.onMessage(ws, info, data.toString()));
+    ws.on('message', (data) => {
+      if (!info.silenced) this.onMessage(ws, info, data.toString());
+    });
+    ws.on('ping', (data) => {
+      if (!info.silenced && ws.readyState === WebSocket.OPEN) ws.pong(data);
+    });
     ws.on('close', () => {
       info.connected = false;
       this.sockets.delete(info.id);
@@ -196,9 +271,20 @@ export class FakeMassiveServer {
       return;
     }
     if (msg.action === 'auth') {
-      if (msg.params === this.apiKey) {
+      const wsEntitled = (this.opts.entitlements?.websocket ?? ['stocks', 'options']).includes(info.cluster);
+      if (msg.params === this.apiKey && !wsEntitled) {
+        ws.send(JSON.stringify([status('auth_failed', "Your plan doesn't include websocket access. Visit https://massive.com/pricing to upgrade.")]));
+        ws.close(1008, 'authentication failed');
+      } else if (msg.params === this.apiKey) {
         info.authenticated = true;
         ws.send(JSON.stringify([status('auth_success', 'authenticated')]));
+        // One connection per cluster and key: the newest wins, the oldest are kicked.
+        const max = this.opts.maxConnectionsPerCluster;
+        if (max !== undefined) {
+          const others = [...this.sockets.values()].filter((s) => s.info !== info && s.info.cluster === info.cluster && s.info.authenticated && s.ws.readyState === WebSocket.OPEN);
+          others.sort((a, b) => a.info.id - b.info.id);
+          for (const o of others.slice(0, Math.max(0, others.length + 1 - max))) this.kickOne(o.ws, o.info, 'max_connections');
+        }
       } else {
         ws.send(JSON.stringify([status('auth_failed', 'authentication failed')]));
         ws.close(1008, 'authentication failed');
@@ -249,9 +335,14 @@ export class FakeMassiveServer {
       const headers: Record<string, string> = failure.retryAfterS !== undefined ? { 'retry-after': String(failure.retryAfterS) } : {};
       return send(failure.status, { status: 'ERROR', request_id: requestId, error: failure.status === 429 ? "You've exceeded the maximum requests per minute, please wait or upgrade your subscription" : 'internal error' }, headers);
     }
+    const forbidden = () => send(403, { status: 'NOT_AUTHORIZED', request_id: requestId, message: 'You are not entitled to this data. Please upgrade your plan.' });
+    if (url.pathname === '/v3/snapshot') {
+      if ((this.opts.forbiddenKeys ?? []).includes(key) || this.opts.entitlements?.universalSnapshot === false) return forbidden();
+      return this.universalSnapshot(query, requestId, send);
+    }
     const m = /^\/v3\/snapshot\/options\/([^/]+)$/.exec(url.pathname);
     if (!m) return send(404, { status: 'NOT_FOUND', request_id: requestId, message: 'Not Found' });
-    if ((this.opts.forbiddenKeys ?? []).includes(key)) return send(403, { status: 'NOT_AUTHORIZED', request_id: requestId, message: 'You are not entitled to this data. Please upgrade your plan.' });
+    if ((this.opts.forbiddenKeys ?? []).includes(key) || this.opts.entitlements?.chainSnapshot === false) return forbidden();
     const underlying = decodeURIComponent(m[1]!);
 
     // A cursor carries the original query and the offset, so next_url works without repeating filters.
@@ -270,7 +361,7 @@ export class FakeMassiveServer {
     if (!Number.isInteger(limit) || limit < 1 || limit > 250) return send(400, { status: 'ERROR', request_id: requestId, error: 'limit must be an integer between 1 and 250' });
 
     const rows = this.filterChain(this.chain[underlying] ?? [], q);
-    const page = rows.slice(offset, offset + limit);
+    const page = rows.slice(offset, offset + limit).map((r) => this.delayRow(r));
     const body: Record<string, unknown> = { status: 'OK', request_id: requestId, results: page };
     if (offset + limit < rows.length) {
       const { apiKey: _omit, ...rest } = q;
@@ -279,6 +370,35 @@ export class FakeMassiveServer {
       body.next_url = `${this.restUrl}/v3/snapshot/options/${encodeURIComponent(underlying)}?cursor=${cursor}`;
     }
     send(200, body);
+  }
+
+  /** A delayed plan's REST rows: every ns time is delayMs older (bigints stay exact). */
+  private delayRow(r: Record<string, unknown>): Record<string, unknown> {
+    const d = BigInt(this.opts.delayMs ?? 0) * 1_000_000n;
+    if (d === 0n) return r;
+    const walk = (v: unknown, k: string): unknown => {
+      if (typeof v === 'bigint' && (k === 'last_updated' || k === 'sip_timestamp')) return v - d;
+      if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([kk, vv]) => [kk, walk(vv, kk)]));
+      return v;
+    };
+    return walk(r, '') as Record<string, unknown>;
+  }
+
+  /** GET /v3/snapshot?ticker.any_of=a,b: one row per ticker asked, in the universal shape, or an error row. */
+  private universalSnapshot(query: Record<string, string>, requestId: string, send: (code: number, body: unknown) => void): void {
+    const tickers = (query['ticker.any_of'] ?? '').split(',').filter(Boolean);
+    if (tickers.length > 250) return send(400, { status: 'ERROR', request_id: requestId, error: 'ticker.any_of accepts at most 250 tickers' });
+    const byTicker = new Map<string, Record<string, unknown>>();
+    for (const rows of Object.values(this.chain)) for (const r of rows) byTicker.set((r.details as { ticker: string }).ticker, r);
+    const results = tickers.map((t) => {
+      const r = byTicker.get(t);
+      if (!r) return { error: 'NOT_FOUND', message: 'Ticker not found.', ticker: t };
+      const { details, last_trade, ...rest } = this.delayRow(r) as { details: Record<string, unknown>; last_trade?: Record<string, unknown> } & Record<string, unknown>;
+      const { ticker: _t, ...det } = details;
+      const lt = last_trade ? (({ sip_timestamp, ...x }) => ({ ...x, last_updated: sip_timestamp }))(last_trade) : undefined;
+      return { ...rest, ticker: t, type: 'options', market_status: 'open', details: { ...det, underlying_ticker: t.slice(2).replace(/\d{6}[CP]\d{8}$/, '') }, ...(lt ? { last_trade: lt } : {}) };
+    });
+    send(200, { status: 'OK', request_id: requestId, results });
   }
 
   private filterChain(rows: Record<string, unknown>[], q: Record<string, string>): Record<string, unknown>[] {

@@ -299,7 +299,9 @@ describe('MassiveFeed against the fake Massive server', () => {
     });
     expect(snap.events).toHaveLength(withGreeks.length);
     expect(sink.events).toEqual(snap.events);
-    expect(sink.events.every((e) => e.schema === 'options.greeks_snapshots.v1' && e.key === 'SPY' && e.source === 'massive_rest' && e.ts_event_ns === RECV)).toBe(true);
+    // Stamped with the vendor's time (the newest last_updated / sip_timestamp of the chain: its as-of, T0 here), received at the local clock.
+    expect(snap.ts_event_ns).toBe(BigInt(T0) * 1_000_000n);
+    expect(sink.events.every((e) => e.schema === 'options.greeks_snapshots.v1' && e.key === 'SPY' && e.source === 'massive_rest' && e.ts_event_ns === BigInt(T0) * 1_000_000n && e.ts_recv_ns === RECV)).toBe(true);
   });
 
   it('stops with a clear error when the sink fails (nothing is dropped silently)', async () => {

@@ -158,7 +158,7 @@ describe('MassiveNormalizer (stocks)', () => {
 
     expect(() => decodeFrame(Buffer.from('{"ev":"T"}'))).toThrow(/not a JSON array \(got object\)/);
 
-    const mixed = [{ ev: 'T', sym: 'SPY', p: 'x', s: 1, t: 1 }, { ev: 'T', sym: 'SPY', p: 1, s: 1, t: 2 }, { ev: 'Q', sym: 'SPY', bp: 1, bs: 1, ap: 2, t: 3 }, { ev: 'T', sym: 'SPY', p: 1, s: 1.5, t: 4 }, { ev: 'X', sym: 'SPY' }, 17];
+    const mixed = [{ ev: 'T', sym: 'SPY', p: 'x', s: 1, t: 1 }, { ev: 'T', sym: 'SPY', p: 1, s: 1, t: 2 }, { ev: 'Q', sym: 'SPY', bp: 1, bs: 1, ap: 2, t: 3 }, { ev: 'T', sym: 'SPY', p: 1, s: -1.5, t: 4 }, { ev: 'X', sym: 'SPY' }, 17];
     const items = n().normalizeFrame(Buffer.from(JSON.stringify(mixed)), ctx());
     expect(items.map((i) => i.kind)).toEqual(['error', 'event', 'error', 'error', 'error', 'error']);
     const reasons = items.filter((i) => i.kind === 'error').map((i) => (i as { error: NormalizeError }).error.reason);
@@ -231,7 +231,8 @@ describe('MassiveNormalizer (options)', () => {
     });
     expect(items.slice(2).map((i) => (i.kind === 'event' && i.event.schema === 'options.trades.v1' ? [i.event.aggressor, i.event.opt_bid, i.event.opt_ask] : i.kind))).toEqual([
       [-1, 2.48, 2.52],
-      [0, 2.48, 2.52],
+      // Exactly at mid: the quote cannot tell, the tick rule does (up from 2.48).
+      [1, 2.48, 2.52],
       'bookkeeping',
       [1, 2.48, 2.52],
     ]);

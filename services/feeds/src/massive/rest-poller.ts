@@ -9,6 +9,18 @@ import { redactSecret } from './api-key';
 import { parseOptionTicker, OptionTickerError } from './normalize';
 import { backoffDelayMs, MassiveAuthError, type BackoffOptions } from './ws-client';
 
+/**
+ * HTTP 403 on a snapshot endpoint: the key is valid but the plan does not include this data (e.g. no option chain
+ * snapshot). Not fatal to the feed: streaming goes on and the greeks are reported missing.
+ */
+export class MassiveRestForbiddenError extends MassiveAuthError {
+  constructor(url: string, detail: string) {
+    super('rest', url, detail);
+    this.name = 'MassiveRestForbiddenError';
+    this.message = `Massive REST ${url}: HTTP 403, the plan does not include this endpoint (${detail})`;
+  }
+}
+
 export class MassiveRestError extends Error {
   constructor(
     message: string,
@@ -61,23 +73,30 @@ export class TokenBucket {
 }
 
 // Vendor ns timestamps exceed 2^53; JSON.parse would round them, so they are quoted before parsing.
-const NS_FIELDS = /"(last_updated|sip_timestamp|fmv_last_updated|participant_timestamp)"\s*:\s*(-?\d+)/g;
+const NS_FIELDS = /"(last_updated|sip_timestamp|fmv_last_updated|participant_timestamp|trf_timestamp)"\s*:\s*(-?\d+)/g;
 export function parseJsonLosslessNs(text: string): unknown {
   return JSON.parse(text.replace(NS_FIELDS, '"$1":"$2"'));
 }
 
 const nsField = z.union([z.string().regex(/^-?\d+$/), z.number().int()]).transform((v) => BigInt(v));
 const finite = z.number().finite();
+// greeks and implied_volatility are null (or absent) when the vendor could not solve IV: the contract is then
+// counted as without greeks, never dead-lettered (it would be on every poll).
 const ChainResult = z.looseObject({
   details: z.looseObject({ ticker: z.string().min(1) }),
-  greeks: z.looseObject({ delta: z.unknown(), gamma: z.unknown(), theta: z.unknown(), vega: z.unknown() }).partial().optional(),
-  implied_volatility: finite.optional(),
-  open_interest: finite.optional(),
-  last_quote: z.looseObject({ last_updated: nsField.optional() }).optional(),
-  last_trade: z.looseObject({ sip_timestamp: nsField.optional() }).optional(),
+  greeks: z.looseObject({ delta: z.unknown(), gamma: z.unknown(), theta: z.unknown(), vega: z.unknown() }).partial().nullish(),
+  implied_volatility: finite.nullish(),
+  open_interest: finite.nullish(),
+  day: z.looseObject({ last_updated: nsField.nullish() }).nullish(),
+  last_quote: z.looseObject({ last_updated: nsField.nullish() }).nullish(),
+  // The chain snapshot names the trade time sip_timestamp; the universal snapshot names it last_updated.
+  last_trade: z.looseObject({ sip_timestamp: nsField.nullish(), last_updated: nsField.nullish() }).nullish(),
+  underlying_asset: z.looseObject({ last_updated: nsField.nullish() }).nullish(),
 });
 const Greeks = z.object({ delta: finite, gamma: finite, theta: finite, vega: finite });
 const ChainPage = z.looseObject({ status: z.string(), request_id: z.string().optional(), results: z.array(z.unknown()).nullish(), next_url: z.string().nullish() });
+/** One row of GET /v3/snapshot (universal): an option row carries `ticker` at the top; a miss is {error, message, ticker}. */
+const UniversalRow = z.looseObject({ ticker: z.string().min(1), type: z.string().optional(), error: z.string().optional(), message: z.string().optional(), details: z.looseObject({}).nullish() });
 
 export interface ChainPollParams {
   underlying: string;
@@ -90,7 +109,12 @@ export interface ChainPollParams {
 
 export interface ChainSnapshot {
   underlying: string;
+  /** The vendor's time of the snapshot: the newest last_updated / sip_timestamp among its contracts (local poll time only when the vendor gave none). */
   ts_event_ns: bigint;
+  /** Local clock when the poll started (the record's ts_recv_ns). */
+  ts_recv_ns: bigint;
+  /** Where ts_event_ns came from. */
+  time_source: 'vendor' | 'local';
   snapshot_id: string;
   events: GreeksSnapshot[];
   pages: number;
@@ -100,6 +124,8 @@ export interface ChainSnapshot {
   withoutGreeks: number;
   /** Contracts that failed validation (bad ticker, wrong types): to be dead-lettered. */
   invalid: { reason: string; raw: Buffer }[];
+  /** Universal snapshot only: tickers the vendor answered with an error row (e.g. NOT_FOUND for an unlisted strike). */
+  notFound: string[];
 }
 
 export interface MassiveRestPollerOptions {
@@ -178,7 +204,8 @@ export class MassiveRestPoller {
           }
         }
         const detail = this.redact(text.slice(0, 300));
-        if (status === 401 || status === 403) throw new MassiveAuthError('rest', shown, `HTTP ${status} ${detail}`);
+        if (status === 403) throw new MassiveRestForbiddenError(shown, detail);
+        if (status === 401) throw new MassiveAuthError('rest', shown, `HTTP ${status} ${detail}`);
         if (status !== 429 && status < 500) throw new MassiveRestError(`Massive REST ${shown} failed: HTTP ${status} ${detail}`, shown, status);
         why = `HTTP ${status}`;
         const ra = res.headers.get('retry-after');
@@ -196,10 +223,8 @@ export class MassiveRestPoller {
     }
   }
 
-  /** One full chain snapshot: every page, then the events. Throws MassiveAuthError / MassiveRestError. */
-  async pollOnce(p: ChainPollParams): Promise<ChainSnapshot> {
-    const ts_event_ns = this.clock.nowNs();
-    let url: string | null = this.firstPageUrl(p);
+  private async allPages(first: string): Promise<{ rows: unknown[]; pages: number }> {
+    let url: string | null = first;
     let pages = 0;
     const rows: unknown[] = [];
     while (url) {
@@ -210,16 +235,55 @@ export class MassiveRestPoller {
       rows.push(...(page.data.results ?? []));
       url = page.data.next_url ? page.data.next_url : null;
     }
+    return { rows, pages };
+  }
+
+  /** One full chain snapshot: every page, then the events. Throws MassiveAuthError / MassiveRestForbiddenError / MassiveRestError. */
+  async pollOnce(p: ChainPollParams): Promise<ChainSnapshot> {
+    const ts_recv_ns = this.clock.nowNs();
+    const { rows, pages } = await this.allPages(this.firstPageUrl(p));
     this.stats.polls++;
-    return buildGreeksSnapshot(p.underlying, ts_event_ns, rows, pages);
+    return buildGreeksSnapshot(p.underlying, ts_recv_ns, rows, pages);
+  }
+
+  /**
+   * The universal snapshot (GET /v3/snapshot?ticker.any_of=…) for exactly the contracts given — the alternative when the
+   * chain endpoint is not wanted or not entitled. At most 250 tickers per request, so larger sets take several.
+   */
+  async pollUniversal(underlying: string, tickers: readonly string[]): Promise<ChainSnapshot> {
+    const ts_recv_ns = this.clock.nowNs();
+    const rows: unknown[] = [];
+    const notFound: string[] = [];
+    let pages = 0;
+    const sorted = [...new Set(tickers)].sort();
+    for (let i = 0; i < sorted.length; i += 250) {
+      const u = new URL('/v3/snapshot', this.opts.baseUrl);
+      u.searchParams.set('ticker.any_of', sorted.slice(i, i + 250).join(','));
+      u.searchParams.set('limit', '250');
+      const got = await this.allPages(u.toString());
+      pages += got.pages;
+      for (const r of got.rows) {
+        const row = UniversalRow.safeParse(r);
+        if (row.success && row.data.error) {
+          notFound.push(row.data.ticker);
+          continue;
+        }
+        // Same shape as a chain row once the ticker sits in details, where buildGreeksSnapshot reads it.
+        rows.push(row.success ? { ...row.data, details: { ...(row.data.details ?? {}), ticker: row.data.ticker } } : r);
+      }
+    }
+    this.stats.polls++;
+    return { ...buildGreeksSnapshot(underlying, ts_recv_ns, rows, pages), notFound };
   }
 }
 
+const maxNs = (xs: (bigint | null | undefined)[]): bigint | null => xs.reduce<bigint | null>((m, x) => (x != null && (m === null || x > m) ? x : m), null);
+
 /** Pure: vendor results → events sharing a content-hash snapshot_id. Exported so replays and tests can rebuild it. */
-export function buildGreeksSnapshot(underlying: string, ts_event_ns: bigint, rows: unknown[], pages: number): ChainSnapshot {
+export function buildGreeksSnapshot(underlying: string, ts_recv_ns: bigint, rows: unknown[], pages: number): ChainSnapshot {
   const invalid: ChainSnapshot['invalid'] = [];
   let withoutGreeks = 0;
-  const good: { contract: ReturnType<typeof parseOptionTicker>; g: z.infer<typeof Greeks>; iv: number | null; oi: number | null; lq: bigint | null; lt: bigint | null }[] = [];
+  const good: { contract: ReturnType<typeof parseOptionTicker>; g: z.infer<typeof Greeks>; iv: number | null; oi: number | null; lq: bigint | null; lt: bigint | null; vendorNs: bigint | null }[] = [];
   rows.forEach((row, i) => {
     const raw = () => Buffer.from(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'undefined', 'utf8');
     const r = ChainResult.safeParse(row);
@@ -244,8 +308,15 @@ export function buildGreeksSnapshot(underlying: string, ts_event_ns: bigint, row
       withoutGreeks++;
       return;
     }
-    good.push({ contract, g: g.data, iv: r.data.implied_volatility ?? null, oi: r.data.open_interest ?? null, lq: r.data.last_quote?.last_updated ?? null, lt: r.data.last_trade?.sip_timestamp ?? null });
+    const lq = r.data.last_quote?.last_updated ?? null;
+    const lt = r.data.last_trade?.sip_timestamp ?? r.data.last_trade?.last_updated ?? null;
+    const vendorNs = maxNs([lq, lt, r.data.underlying_asset?.last_updated, r.data.day?.last_updated]);
+    good.push({ contract, g: g.data, iv: r.data.implied_volatility ?? null, oi: r.data.open_interest ?? null, lq, lt, vendorNs });
   });
+  // The greeks are the vendor's as of its newest input (quote, trade, underlying price), so that is the snapshot's
+  // event time: trades (vendor times too) join it without clock skew, and on a delayed plan both are equally late.
+  const vendorNs = maxNs(good.map((x) => x.vendorNs));
+  const ts_event_ns = vendorNs ?? ts_recv_ns;
   good.sort((a, b) => (a.contract.option_symbol < b.contract.option_symbol ? -1 : a.contract.option_symbol > b.contract.option_symbol ? 1 : 0));
   // Canonical content: sorted contracts and exactly the fields the events carry; poll time is not content,
   // so an unchanged chain hashes to the same id on every poll.
@@ -256,7 +327,7 @@ export function buildGreeksSnapshot(underlying: string, ts_event_ns: bigint, row
     schema_version: 1,
     source: 'massive_rest',
     ts_event_ns,
-    ts_recv_ns: ts_event_ns,
+    ts_recv_ns,
     key: underlying,
     seq: BigInt(i),
     event_id: makeEventId({ source: 'massive_rest', ts_event_ns, symbol: x.contract.option_symbol, exchange: snapshot_id }),
@@ -275,5 +346,5 @@ export function buildGreeksSnapshot(underlying: string, ts_event_ns: bigint, row
     last_trade_ts_ns: x.lt,
     snapshot_id,
   }));
-  return { underlying, ts_event_ns, snapshot_id, events, pages, contracts: rows.length, withoutGreeks, invalid };
+  return { underlying, ts_event_ns, ts_recv_ns, time_source: vendorNs === null ? 'local' : 'vendor', snapshot_id, events, pages, contracts: rows.length, withoutGreeks, invalid, notFound: [] };
 }

@@ -30,6 +30,52 @@ export class MassiveConnectionError extends Error {
   }
 }
 
+/**
+ * Another connection took this key's slot on the cluster, again and again (Massive allows one connection per cluster
+ * and a new one kicks the oldest): two processes share the key. Retrying would only kick the other one forever.
+ */
+export class MassiveConnectionConflictError extends Error {
+  constructor(
+    readonly cluster: MassiveCluster,
+    readonly url: string,
+    readonly kicks: number,
+    readonly lastStatus: string,
+  ) {
+    super(
+      `Massive ${cluster}: another connection with the same API key took this cluster's only connection slot ${kicks} times in a row (last status: ${lastStatus}). ` +
+        'Massive allows one connection per cluster and key: stop the other process (another snap-engine feed, a notebook…) or give this one its own key.',
+    );
+    this.name = 'MassiveConnectionConflictError';
+  }
+}
+
+/**
+ * What each vendor status means to this client (Massive WebSocket spec: connection, auth, subscription and disconnect
+ * status events). Unknown statuses are logged as such with their message.
+ */
+export const MASSIVE_STATUS_MEANINGS: Readonly<Record<string, string>> = {
+  connected: 'the socket is open; the client authenticates next',
+  success: 'a connection, subscribe or unsubscribe action succeeded',
+  auth_success: 'the API key was accepted; subscriptions are sent now',
+  auth_failed: 'the API key was refused (wrong key, or a plan without WebSocket access to this cluster)',
+  auth_timeout: 'the server waited too long for the auth message and closes the connection',
+  auth_required: 'an action was sent before authentication; the client authenticates again',
+  max_connections: 'another connection with this key took the slot (one connection per cluster), or too many are open; the server disconnects this one',
+  force_disconnect: 'the server ended this connection (a newer connection with the same key, or maintenance)',
+  slow_consumer: 'this client read too slowly and the server dropped it; data sent meanwhile is lost',
+  error: 'the server rejected a request (e.g. a channel the plan does not include)',
+};
+
+/** Statuses after which the server closes the connection because another one took (or holds) the slot. */
+const KICK_STATUSES = new Set(['max_connections', 'force_disconnect']);
+
+export interface MassiveStatusEvent {
+  connection: number;
+  status: string;
+  message: string;
+  meaning: string;
+}
+
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
@@ -71,6 +117,20 @@ export interface MassiveWsClientOptions {
   /** Max channels per subscribe message (keeps control frames small). */
   subscribeChunk?: number;
   logger?: Logger;
+  /** WebSocket ping every this many ms (the vendor's own client pings every 20 s). 0 = no pings. */
+  pingIntervalMs?: number;
+  /**
+   * Idle watchdog: a connection that delivered nothing (no frame, no pong) for this long is half-open (NAT or load
+   * balancer dropped it without a close) and is torn down and reconnected. 0 = no watchdog.
+   */
+  idleTimeoutMs?: number;
+  /** A connection live at least this long resets the backoff and the kick count; a shorter one keeps them growing. */
+  stableAfterMs?: number;
+  /** Consecutive kicks (max_connections / force_disconnect on a short-lived connection) before giving up with MassiveConnectionConflictError. */
+  maxKicks?: number;
+  /** Every status message, with its meaning (the feed derives entitlements and health from them). */
+  onStatus?: (s: MassiveStatusEvent) => void;
+  now?: () => number;
 }
 
 type State = 'idle' | 'connecting' | 'live' | 'backoff' | 'closed' | 'failed';
@@ -90,10 +150,14 @@ export class MassiveWsClient {
   /** Resolves when close() is called; rejects on a fatal error (bad key, retries exhausted). */
   readonly done: Promise<void>;
   private readonly started: Promise<void>;
-  readonly stats = { connections: 0, reconnects: 0, frames: 0, statusMessages: 0 };
+  readonly stats = { connections: 0, reconnects: 0, frames: 0, statusMessages: 0, pings: 0, idleTimeouts: 0, kicks: 0, slowConsumer: 0 };
+  /** Consecutive kicks without a stable connection in between. */
+  private kickStreak = 0;
+  private readonly now: () => number;
 
   constructor(private readonly opts: MassiveWsClientOptions) {
     for (const s of opts.subscriptions ?? []) this.subs.add(s);
+    this.now = opts.now ?? Date.now;
     this.log = (opts.logger ?? createLogger({ name: 'massive-ws' })).child({ cluster: opts.cluster, url: redactSecret(opts.url, opts.apiKey) });
     this.started = new Promise((resolve, reject) => (this.firstLive = { resolve, reject }));
     this.done = new Promise((resolve, reject) => (this.finished = { resolve, reject }));
@@ -195,8 +259,37 @@ export class MassiveWsClient {
     let seq = 0n;
     const nextSeq = () => seq++;
     let authed = false;
+    let liveSince: number | null = null;
+    let kicked: string | null = null;
     const ws = new WebSocket(this.opts.url, { handshakeTimeout: this.opts.authTimeoutMs ?? 10_000 });
     this.ws = ws;
+    let lastHeard = this.now();
+    const heard = () => (lastHeard = this.now());
+    const pingMs = this.opts.pingIntervalMs ?? 20_000;
+    const idleMs = this.opts.idleTimeoutMs ?? 45_000;
+    // One timer does both: ping on schedule, and declare the socket dead when nothing came back for idleMs.
+    const tickMs = Math.max(10, Math.min(pingMs || Infinity, idleMs ? idleMs / 4 : Infinity, 5000));
+    let lastPing = this.now();
+    const keepalive =
+      pingMs > 0 || idleMs > 0
+        ? setInterval(() => {
+            if (ws.readyState !== WebSocket.OPEN || this.ws !== ws) return;
+            const now = this.now();
+            if (idleMs > 0 && now - lastHeard > idleMs) {
+              this.stats.idleTimeouts++;
+              this.lastError = `no data and no pong for ${now - lastHeard} ms (idle timeout ${idleMs} ms): half-open connection`;
+              this.log.warn('massive connection idle; reconnecting', { connection: id, idle_ms: now - lastHeard, idle_timeout_ms: idleMs });
+              ws.terminate();
+              return;
+            }
+            if (pingMs > 0 && now - lastPing >= pingMs) {
+              lastPing = now;
+              this.stats.pings++;
+              ws.ping();
+            }
+          }, tickMs)
+        : null;
+    ws.on('pong', heard);
     const authTimer = setTimeout(() => {
       if (!authed) {
         this.lastError = 'no auth response in time';
@@ -212,6 +305,7 @@ export class MassiveWsClient {
 
     ws.on('message', (data: WebSocket.RawData) => {
       if (this.ws !== ws) return;
+      heard();
       const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       this.stats.frames++;
       let decoded: unknown[] | undefined;
@@ -230,24 +324,37 @@ export class MassiveWsClient {
         }
         this.stats.statusMessages++;
         const status = s.data;
+        const message = redactSecret(status.message ?? '', this.opts.apiKey);
+        const meaning = MASSIVE_STATUS_MEANINGS[status.status] ?? 'unknown status (not in the vendor spec this client knows)';
+        this.opts.onStatus?.({ connection: id, status: status.status, message, meaning });
         if (status.status === 'auth_success') {
           authed = true;
           clearTimeout(authTimer);
-          this.attempt = 0;
+          liveSince = this.now();
           this.state = 'live';
           const all = this.subscriptions();
           this.sendAction('subscribe', all);
-          this.log.info('massive live', { connection: id, subscriptions: all.length });
+          this.log.info('massive live', { connection: id, subscriptions: all.length, attempt: this.attempt });
           this.opts.onLive?.({ connection: id, subscriptions: all });
           this.firstLive.resolve();
         } else if (status.status === 'auth_failed') {
           clearTimeout(authTimer);
           // A wrong key does not fix itself: retrying would only hammer the vendor, so this is fatal.
-          this.fail(new MassiveAuthError(this.opts.cluster, redactSecret(this.opts.url, this.opts.apiKey), redactSecret(status.message ?? 'auth_failed', this.opts.apiKey)));
-        } else if (status.status === 'error' || status.status === 'max_connections') {
-          this.log.warn('massive status', { connection: id, status: status.status, message: redactSecret(status.message ?? '', this.opts.apiKey) });
+          this.fail(new MassiveAuthError(this.opts.cluster, redactSecret(this.opts.url, this.opts.apiKey), message || 'auth_failed'));
+        } else if (status.status === 'auth_required' || status.status === 'auth_timeout') {
+          this.log.warn('massive status', { connection: id, status: status.status, message, meaning });
+          if (status.status === 'auth_required' && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ action: 'auth', params: this.opts.apiKey }));
+        } else if (KICK_STATUSES.has(status.status)) {
+          kicked = status.status;
+          this.stats.kicks++;
+          this.log.warn('massive status', { connection: id, status: status.status, message, meaning });
+        } else if (status.status === 'slow_consumer') {
+          this.stats.slowConsumer++;
+          this.log.error('massive status', { connection: id, status: status.status, message, meaning });
+        } else if (status.status === 'connected' || status.status === 'success') {
+          this.log.debug('massive status', { connection: id, status: status.status, message });
         } else {
-          this.log.debug('massive status', { connection: id, status: status.status, message: redactSecret(status.message ?? '', this.opts.apiKey) });
+          this.log.warn('massive status', { connection: id, status: status.status, message, meaning });
         }
       }
       if (hasData) this.opts.onFrame({ raw, decoded, connection: id, nextSeq });
@@ -260,11 +367,28 @@ export class MassiveWsClient {
 
     ws.on('close', (code, reasonBuf) => {
       clearTimeout(authTimer);
+      if (keepalive) clearInterval(keepalive);
       const reason = reasonBuf.toString('utf8');
       if (this.ws === ws) this.ws = null;
       this.opts.onDisconnect?.({ connection: id, code, reason });
       if (this.state === 'closed' || this.state === 'failed') return;
-      if (!this.lastError || authed) this.lastError = `closed with code ${code}${reason ? ` (${reason})` : ''}`;
+      if (!this.lastError || (authed && !this.lastError.startsWith('no data and no pong'))) this.lastError = `closed with code ${code}${reason ? ` (${reason})` : ''}`;
+      // The backoff resets only after a connection that held: one kicked (or dropped) right after auth keeps the
+      // delay growing, so two processes on one key slow down instead of kicking each other every 250 ms.
+      const stable = liveSince !== null && this.now() - liveSince >= (this.opts.stableAfterMs ?? 30_000);
+      if (stable) {
+        this.attempt = 0;
+        this.kickStreak = 0;
+      }
+      if (kicked) {
+        this.kickStreak++;
+        const maxKicks = this.opts.maxKicks ?? 3;
+        if (this.kickStreak >= maxKicks) {
+          this.fail(new MassiveConnectionConflictError(this.opts.cluster, redactSecret(this.opts.url, this.opts.apiKey), this.kickStreak, kicked));
+          return;
+        }
+        this.lastError = `kicked by the server (${kicked}) ${this.kickStreak} time(s) in a row`;
+      }
       this.scheduleReconnect();
     });
   }
