@@ -1,0 +1,244 @@
+// `snap-engine lake compact`: Bronze → Silver for one date (plan §2.2, §2.5). Every Bronze Hive partition
+// (table/key/date[/hour]) becomes the Silver partition with the same path under silver/: deduped on event_id, sorted
+// by event time, in files near lake.target_file_bytes (silver.ts). Option trades also become
+// silver/options/trades_enriched/… by the as-of greeks join (enrich.ts).
+//
+// Idempotent and crash-safe on a local DATA_ROOT and on S3/MinIO alike, per Silver partition directory:
+//   1. the Silver files are computed; their names are hashes of their bytes;
+//   2. files not yet in the directory are PUT (a name that exists already holds exactly these bytes);
+//   3. `_manifest.json` is PUT: the commit point (one object, atomic on S3 and by rename locally). It lists the files
+//      and the Bronze inputs (key, size);
+//   4. parquet files of the directory that the manifest does not list are deleted (the previous generation).
+// A SIGKILL anywhere leaves the committed manifest naming either the old or the new generation, never a mix; the
+// next run (same inputs → same names) deletes whatever the manifest does not list, so after a restart every row is
+// present exactly once, also for readers that glob *.parquet. Readers that honour the manifest never see a
+// half-state at all. A partition whose manifest already records the same inputs and parameters is not rewritten: a
+// second compaction changes no byte. One compactor per lake at a time (a second one could delete the first's
+// not yet committed files).
+import { readParquetRows, type Logger } from '@snap/platform';
+import { BRONZE_TABLES, type BronzeTable } from './datasets';
+import { ENRICHED_COLUMNS, enrichOptionTrades } from './enrich';
+import type { LakeStore, ListedObject } from './lake-store';
+import { MANIFEST_NAME, dedupSorted, manifestBytes, parseManifest, sameInputs, silverFiles, type SilverManifest, type SilverRow } from './silver';
+
+export const ENRICHED_DATASET = 'options.trades_enriched.v1';
+export const ENRICHED_PATH = 'silver/options/trades_enriched';
+/** Every name `--dataset` accepts: the Bronze schemas plus the enriched option trades. */
+export const COMPACT_DATASETS: readonly string[] = [...BRONZE_TABLES.map((t) => t.schemaName), ENRICHED_DATASET];
+
+export class CompactError extends Error {
+  constructor(
+    message: string,
+    readonly key: string,
+  ) {
+    super(message);
+    this.name = 'CompactError';
+  }
+}
+
+export interface CompactOptions {
+  store: LakeStore;
+  /** lake.key_prefix: Bronze is read from and Silver written to below it. */
+  keyPrefix: string;
+  /** YYYY-MM-DD (UTC). */
+  date: string;
+  /** Only these datasets (COMPACT_DATASETS names); all when absent. */
+  datasets?: readonly string[];
+  targetFileBytes: number;
+  enrichToleranceNs: bigint;
+  logger: Logger;
+  /** After each partition: how many are done of how many. */
+  onProgress?: (p: { done: number; total: number; partition: string; rows: number; written: boolean }) => void;
+}
+
+export interface CompactSummary {
+  date: string;
+  target: string;
+  partitions: number;
+  /** Partitions whose manifest already recorded the same inputs (nothing written). */
+  up_to_date: number;
+  files_written: number;
+  bytes_written: number;
+  files_deleted: number;
+  rows_in: number;
+  rows: number;
+  duplicates: number;
+  enriched_rows: number;
+  /** Enriched trades that found a greeks snapshot within the tolerance. */
+  joined: number;
+}
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+interface Job {
+  /** Silver directory key (with the key prefix, no trailing slash). */
+  silverDir: string;
+  dataset: string;
+  /** What is read: Bronze objects of this table. */
+  sources: { table: BronzeTable; objects: ListedObject[] }[];
+  enriched: boolean;
+}
+
+const dirOf = (key: string) => key.slice(0, key.lastIndexOf('/'));
+
+export async function compactDate(opts: CompactOptions): Promise<CompactSummary> {
+  const { store, keyPrefix, date, logger } = opts;
+  if (!DATE_RE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) throw new CompactError(`--date must be YYYY-MM-DD, got ${JSON.stringify(date)}`, '');
+  const unknown = (opts.datasets ?? []).filter((d) => !COMPACT_DATASETS.includes(d));
+  if (unknown.length) throw new CompactError(`unknown dataset ${unknown.join(', ')}; one of ${COMPACT_DATASETS.join(', ')}`, '');
+  const want = (d: string) => !opts.datasets?.length || opts.datasets.includes(d);
+
+  // Bronze partitions of the date, per table: directory → objects.
+  const partitions = new Map<BronzeTable, Map<string, ListedObject[]>>();
+  for (const table of BRONZE_TABLES) {
+    const needed = want(table.schemaName) || (want(ENRICHED_DATASET) && (table.schemaName === 'options.trades.v1' || table.schemaName === 'options.greeks_snapshots.v1'));
+    if (!needed) continue;
+    const dirs = new Map<string, ListedObject[]>();
+    for (const o of await store.list(`${keyPrefix}${table.path}/`)) {
+      if (!o.key.endsWith('.parquet') || !o.key.includes(`/date=${date}/`)) continue;
+      const d = dirOf(o.key);
+      let list = dirs.get(d);
+      if (!list) dirs.set(d, (list = []));
+      list.push(o);
+    }
+    partitions.set(table, dirs);
+  }
+
+  const jobs: Job[] = [];
+  const bronzeRoot = `${keyPrefix}bronze/`;
+  const silverOf = (bronzeDir: string) => `${keyPrefix}silver/${bronzeDir.slice(bronzeRoot.length)}`;
+  for (const [table, dirs] of partitions) {
+    if (!want(table.schemaName)) continue;
+    for (const [dir, objects] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) jobs.push({ silverDir: silverOf(dir), dataset: table.schemaName, sources: [{ table, objects }], enriched: false });
+  }
+  if (want(ENRICHED_DATASET)) {
+    const trades = BRONZE_TABLES.find((t) => t.schemaName === 'options.trades.v1')!;
+    const greeks = BRONZE_TABLES.find((t) => t.schemaName === 'options.greeks_snapshots.v1')!;
+    const greeksDirs = partitions.get(greeks)!;
+    for (const [dir, objects] of [...partitions.get(trades)!].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // …/options/trades/underlying=U/date=D/hour=H → …/options/greeks_snapshots/underlying=U/date=D (daily).
+      const rel = dir.slice(`${keyPrefix}${trades.path}/`.length);
+      const underlyingDate = rel.slice(0, rel.lastIndexOf('/'));
+      const g = greeksDirs.get(`${keyPrefix}${greeks.path}/${underlyingDate}`) ?? [];
+      jobs.push({ silverDir: `${keyPrefix}${ENRICHED_PATH}/${rel}`, dataset: ENRICHED_DATASET, sources: [{ table: trades, objects }, { table: greeks, objects: g }], enriched: true });
+    }
+  }
+
+  const summary: CompactSummary = { date, target: store.where, partitions: jobs.length, up_to_date: 0, files_written: 0, bytes_written: 0, files_deleted: 0, rows_in: 0, rows: 0, duplicates: 0, enriched_rows: 0, joined: 0 };
+  const rowsCache = new Map<string, SilverRow[]>();
+  let done = 0;
+  for (const job of jobs) {
+    const r = await compactPartition(job, opts, rowsCache);
+    done++;
+    if (r.upToDate) summary.up_to_date++;
+    summary.files_written += r.filesWritten;
+    summary.bytes_written += r.bytesWritten;
+    summary.files_deleted += r.filesDeleted;
+    summary.rows_in += r.manifest.rows_in;
+    summary.rows += r.manifest.rows;
+    summary.duplicates += r.manifest.duplicates;
+    if (job.enriched) {
+      summary.enriched_rows += r.manifest.rows;
+      summary.joined += r.manifest.joined ?? 0;
+    }
+    opts.onProgress?.({ done, total: jobs.length, partition: job.silverDir, rows: r.manifest.rows, written: !r.upToDate });
+  }
+  logger.info('compaction finished', { ...summary });
+  return summary;
+}
+
+interface PartitionResult {
+  manifest: SilverManifest;
+  upToDate: boolean;
+  filesWritten: number;
+  bytesWritten: number;
+  filesDeleted: number;
+}
+
+async function readDeduped(store: LakeStore, table: BronzeTable, objects: readonly ListedObject[]): Promise<{ rows: SilverRow[]; rowsIn: number; duplicates: number }> {
+  const read = [];
+  for (const o of objects) {
+    const bytes = await store.get(o.key);
+    if (!bytes) throw new CompactError(`Bronze object ${o.key} vanished while compacting (listed, then not found)`, o.key);
+    read.push({ key: o.key, rows: readParquetRows(bytes, table.columns, o.key) });
+  }
+  return dedupSorted(read);
+}
+
+async function compactPartition(job: Job, opts: CompactOptions, cache: Map<string, SilverRow[]>): Promise<PartitionResult> {
+  const { store, logger } = opts;
+  const inputs = job.sources.flatMap((s) => s.objects.map((o) => ({ key: o.key, bytes: o.bytes })));
+  const toleranceNs = job.enriched ? opts.enrichToleranceNs : undefined;
+  const manifestKey = `${job.silverDir}/${MANIFEST_NAME}`;
+  const present = (await store.list(`${job.silverDir}/`)).filter((o) => !o.key.slice(job.silverDir.length + 1).includes('/'));
+  const presentNames = new Map(present.map((o) => [o.key.slice(job.silverDir.length + 1), o.bytes]));
+  const oldBytes = presentNames.has(MANIFEST_NAME) ? await store.get(manifestKey) : null;
+  const old = oldBytes ? parseManifest(manifestKey, oldBytes) : null;
+
+  let manifest: SilverManifest;
+  let upToDate = false;
+  let filesWritten = 0;
+  let bytesWritten = 0;
+  if (old && sameInputs(old, inputs, { targetFileBytes: opts.targetFileBytes, joinToleranceNs: toleranceNs }) && old.files.every((f) => presentNames.get(f.name) === f.bytes)) {
+    manifest = old;
+    upToDate = true;
+  } else {
+    let rows: SilverRow[];
+    let rowsIn: number;
+    let duplicates: number;
+    let joined: number | undefined;
+    if (!job.enriched) {
+      ({ rows, rowsIn, duplicates } = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects));
+    } else {
+      const t = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects);
+      const greeksKey = job.sources[1]!.objects.map((o) => `${o.key}:${o.bytes}`).join('|');
+      let g = cache.get(greeksKey);
+      if (!g) {
+        g = (await readDeduped(store, job.sources[1]!.table, job.sources[1]!.objects)).rows;
+        cache.clear(); // one underlying/date's snapshots at a time: partitions come in key order
+        cache.set(greeksKey, g);
+      }
+      const e = enrichOptionTrades(t.rows, g, toleranceNs!);
+      ({ rows, joined } = e);
+      rowsIn = t.rowsIn;
+      duplicates = t.duplicates;
+    }
+    const columns = job.enriched ? ENRICHED_COLUMNS : job.sources[0]!.table.columns;
+    const meta: Record<string, string> = { schema: job.dataset, tier: 'silver' };
+    if (toleranceNs !== undefined) meta.join_tolerance_ns = toleranceNs.toString();
+    const files = silverFiles(columns, rows, opts.targetFileBytes, meta);
+    for (const f of files) {
+      if (presentNames.get(f.name) === f.bytes.byteLength) continue;
+      await store.put(`${job.silverDir}/${f.name}`, f.bytes);
+      filesWritten++;
+      bytesWritten += f.bytes.byteLength;
+    }
+    manifest = {
+      version: 1,
+      dataset: job.dataset,
+      inputs,
+      files: files.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes.byteLength, min_ts_event_ns: f.minTsNs.toString(), max_ts_event_ns: f.maxTsNs.toString() })),
+      rows_in: rowsIn,
+      rows: rows.length,
+      duplicates,
+      target_file_bytes: opts.targetFileBytes,
+      ...(toleranceNs !== undefined ? { join_tolerance_ns: toleranceNs.toString(), joined } : {}),
+    };
+    await store.put(manifestKey, manifestBytes(manifest));
+    filesWritten++;
+  }
+  // The previous generation, or a crashed run's uncommitted files: not in the manifest, so not in the table.
+  const keep = new Set(manifest.files.map((f) => f.name));
+  const stale = [...presentNames.keys()].filter((n) => n.endsWith('.parquet') && !keep.has(n)).map((n) => `${job.silverDir}/${n}`);
+  if (stale.length) await store.delete(stale);
+  logger.info(upToDate ? 'silver partition up to date' : 'silver partition written', {
+    partition: job.silverDir,
+    dataset: job.dataset,
+    inputs: inputs.length,
+    rows: manifest.rows,
+    duplicates: manifest.duplicates,
+    files: manifest.files.length,
+    deleted: stale.length,
+  });
+  return { manifest, upToDate, filesWritten, bytesWritten, filesDeleted: stale.length };
+}
