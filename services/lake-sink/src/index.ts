@@ -12,6 +12,3 @@ export * from './silver';
 export * from './enrich';
 export * from './compact';
 export * from './compact-testing';
-export * from './manifest';
-export * from './bronze-writer';
-export * from './lake-replay';
