@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { makeEventId } from '@snap/core';
-import { classifyAggressor, decodeFrame, formatOptionTicker, MassiveNormalizer, NormalizeError, OptionTickerError, parseOptionTicker } from './normalize';
+import { classifyAggressor, decodeFrame, formatOptionTicker, MassiveNormalizer, NormalizeError, OptionTickerError, parseOptionTicker, type NormalizedItem } from './normalize';
 
 const ctx = (recv = 42n) => {
   let s = 0n;
@@ -246,5 +246,60 @@ describe('MassiveNormalizer (options)', () => {
       'options message #1: unknown underlying "QQQ" (configured: SPY)',
     ]);
     expect(n.bbo.size).toBe(0);
+  });
+});
+
+describe('option customer side as of the trade', () => {
+  const sym = 'O:SPY251216C00676000';
+  const T = 1765900800000;
+  const q = (t: number, bp: number, ap: number, qn: number) => ({ ev: 'Q', sym, bp, ap, bs: 5, as: 5, t, q: qn });
+  const tr = (t: number, p: number, qn: number, c: number[] = [209]) => ({ ev: 'T', sym, x: 312, p, s: 1, c, t, q: qn });
+  const sides = (items: NormalizedItem[]) => items.filter((i) => i.kind === 'event').map((i) => (i.kind === 'event' && i.event.schema === 'options.trades.v1' ? [i.event.aggressor, i.event.opt_bid, i.event.opt_ask] : null));
+
+  it('uses the quote in force at the trade time, not a newer one that arrived first, nor one older than quoteMaxAgeMs', () => {
+    const n = new MassiveNormalizer({ cluster: 'options', underlyings: ['SPY'], quoteMaxAgeMs: 500 });
+    const items = n.normalizeFrame(
+      Buffer.from(
+        JSON.stringify([
+          q(T, 2.0, 2.1, 1),
+          // The quote moved up at T+300, and that update arrived before the T+200 print: the print is judged by the T quote.
+          q(T + 300, 2.3, 2.4, 2),
+          tr(T + 200, 2.1, 3),
+          // At T+900 the in-force quote (T+300) is 600 ms old > 500: not used; the tick rule decides (2.35 > 2.1 → buy).
+          tr(T + 900, 2.35, 4),
+          // Zero tick keeps the previous sign.
+          tr(T + 1000, 2.35, 5),
+          // Down tick → sell.
+          tr(T + 1100, 2.2, 6),
+        ]),
+      ),
+      ctx(),
+    );
+    expect(sides(items)).toEqual([
+      [1, 2.0, 2.1],
+      [1, null, null],
+      [1, null, null],
+      [-1, null, null],
+    ]);
+    expect(n.optionTrades).toMatchObject({ side: { quote: 1, tick: 3, unknown: 0 }, staleQuote: 3 });
+  });
+
+  it('no quote and no previous print → unknown (0); inside the spread the mid decides', () => {
+    const n = new MassiveNormalizer({ cluster: 'options', underlyings: ['SPY'] });
+    const items = n.normalizeFrame(Buffer.from(JSON.stringify([tr(T, 2.05, 1), q(T + 10, 2.0, 2.1, 2), tr(T + 20, 2.08, 3), tr(T + 30, 2.01, 4)])), ctx());
+    expect(sides(items)).toEqual([
+      [0, null, null],
+      [1, 2.0, 2.1],
+      [-1, 2.0, 2.1],
+    ]);
+    expect(n.optionTrades.side).toEqual({ quote: 2, tick: 0, unknown: 1 });
+  });
+
+  it('cancelled, late and multi-leg prints are excluded (counted per class); unknown condition ids are kept and counted', () => {
+    const n = new MassiveNormalizer({ cluster: 'options', underlyings: ['SPY'] });
+    const items = n.normalizeFrame(Buffer.from(JSON.stringify([tr(T, 2, 1, [201]), tr(T, 2, 2, [209, 204]), tr(T, 2, 3, [232]), tr(T, 2, 4, [240]), tr(T, 2, 5, [209, 9999]), tr(T, 2, 6, [])])), ctx());
+    expect(items.map((i) => (i.kind === 'excluded' ? i.class : i.kind))).toEqual(['cancel', 'late', 'complex', 'complex', 'event', 'event']);
+    expect(n.optionTrades.excluded).toEqual({ cancel: 1, late: 1, complex: 2 });
+    expect(n.optionTrades.unknownConditions).toBe(1);
   });
 });

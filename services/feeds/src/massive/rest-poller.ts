@@ -262,19 +262,30 @@ export class MassiveRestPoller {
       u.searchParams.set('limit', '250');
       const got = await this.allPages(u.toString());
       pages += got.pages;
-      for (const r of got.rows) {
-        const row = UniversalRow.safeParse(r);
-        if (row.success && row.data.error) {
-          notFound.push(row.data.ticker);
-          continue;
-        }
-        // Same shape as a chain row once the ticker sits in details, where buildGreeksSnapshot reads it.
-        rows.push(row.success ? { ...row.data, details: { ...(row.data.details ?? {}), ticker: row.data.ticker } } : r);
-      }
+      const mapped = universalToChainRows(got.rows);
+      rows.push(...mapped.rows);
+      notFound.push(...mapped.notFound);
     }
     this.stats.polls++;
     return { ...buildGreeksSnapshot(underlying, ts_recv_ns, rows, pages), notFound };
   }
+}
+
+/**
+ * Pure: universal snapshot rows → chain-shaped rows (the ticker moves into details, where buildGreeksSnapshot reads
+ * it) and the tickers the vendor answered with an error row. A row of another asset type stays as is and is then
+ * reported invalid by buildGreeksSnapshot (only option tickers are asked for).
+ */
+export function universalToChainRows(results: unknown[]): { rows: unknown[]; notFound: string[] } {
+  const rows: unknown[] = [];
+  const notFound: string[] = [];
+  for (const r of results) {
+    const row = UniversalRow.safeParse(r);
+    if (row.success && row.data.error) notFound.push(row.data.ticker);
+    else if (row.success && (row.data.type === undefined || row.data.type === 'options')) rows.push({ ...row.data, details: { ...(row.data.details ?? {}), ticker: row.data.ticker } });
+    else rows.push(r);
+  }
+  return { rows, notFound };
 }
 
 const maxNs = (xs: (bigint | null | undefined)[]): bigint | null => xs.reduce<bigint | null>((m, x) => (x != null && (m === null || x > m) ? x : m), null);
