@@ -8,3 +8,7 @@ export * from './envelope-codec';
 export * from './topics';
 export * from './kafka';
 export * from './kafka-ids';
+export * from './exit-codes';
+export * from './progress';
+export * from './friendly';
+export * from './atomic-output';
