@@ -6,3 +6,4 @@ export * from './rest-poller';
 export * from './fake-market';
 export * from './fake-server';
 export * from './massive-feed';
+export * from './metrics';
