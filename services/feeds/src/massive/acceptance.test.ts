@@ -241,3 +241,54 @@ it('a replayed session with trades near quote changes: the metric shows quote-si
   expect(text).toMatch(/snap_massive_option_trades_excluded_total\{class="cancel"\} 1/);
   expect(text).toMatch(/snap_massive_option_trades_excluded_total\{class="complex"\} 1/);
 });
+
+it('a plan without quotes: each missing entitlement is reported once with its cost; spot and the strike window follow trades all day; sides come from the tick rule', async () => {
+  await startServer({ entitlements: { optionQuotes: false, stockQuotes: false } });
+  const sink = new CollectSink();
+  const f = makeFeed(sink);
+  await f.start();
+  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  // The vendor acknowledges Q.SPY but never delivers a quote; trades drift up 676 → 679 over 40 s of event time.
+  server.publish('stocks', [stockQuote(T0, 676.0, 676.02)]);
+  for (let i = 0; i <= 40; i++) server.publish('stocks', [stockTrade(i + 1, 676 + (3 * i) / 40, T0 + i * 1000)]);
+  await waitUntil(() => tradesOf(sink).length === 41, 'stock trades');
+  await waitUntil(() => f.strikeManager('SPY')!.centerStrike === 679, 'the strike window to follow the trades to 679');
+  await waitUntil(() => server.liveClients('options')[0]?.subscriptions.has('T.O:SPY251216C00680000') === true, 'the moved window subscribed');
+  expect(f.health().entitlements.map((e) => e.issue)).toEqual(['no_stock_quotes']);
+
+  const sym = 'O:SPY251216C00679000';
+  for (let i = 0; i < 25; i++) server.publish('options', [{ ev: 'Q', sym, bp: 1, ap: 1.1, bs: 1, as: 1, t: T0 + 41_000 + i * 10, q: 1000 + i }, { ev: 'T', sym, x: 312, p: 1 + (i % 3) / 100, s: 1, c: [209], t: T0 + 41_000 + i * 10 + 5, q: 2000 + i }]);
+  await waitUntil(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 25, 'option trades');
+  const h = f.health();
+  expect(h.status).toBe('degraded');
+  expect(h.entitlements.map((e) => e.issue)).toEqual(['no_stock_quotes', 'no_option_quotes']);
+  expect(h.entitlements[1]!.cost).toMatch(/tick rule only/);
+  expect(f.stats().optionTrades.side.quote).toBe(0);
+  expect(f.stats().optionTrades.side.tick + f.stats().optionTrades.side.unknown).toBe(25);
+  expect(logLines.filter((l) => l.includes('"massive entitlement"'))).toHaveLength(2);
+});
+
+it('kicks (force_disconnect, slow_consumer) are logged with their meaning and reconnected with a growing backoff, not a 250 ms loop', async () => {
+  await startServer();
+  const sink = new CollectSink();
+  const f = makeFeed(sink);
+  await f.start();
+  for (const [n, st] of [
+    [1, 'force_disconnect'],
+    [2, 'slow_consumer'],
+    [3, 'force_disconnect'],
+  ] as const) {
+    await waitUntil(() => server.liveClients('stocks').length === 1, `stocks connected before kick ${n}`);
+    server.kick('stocks', st);
+    await waitUntil(() => f.stats().stocks.reconnects === n, `reconnect ${n}`);
+  }
+  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stocks resubscribed');
+  const delays = logLines.filter((l) => l.includes('massive reconnecting') && l.includes('"cluster":"stocks"')).map((l) => (JSON.parse(l) as { attempt: number }).attempt);
+  // Each connection lived less than stableAfterMs, so the attempt count (and the backoff) kept growing.
+  expect(delays).toEqual([1, 2, 3]);
+  expect(logLines.some((l) => l.includes('"status":"slow_consumer"') && l.includes('read too slowly'))).toBe(true);
+  expect(logLines.some((l) => l.includes('"status":"force_disconnect"') && l.includes('server ended this connection'))).toBe(true);
+  expect(f.stats().stocks).toMatchObject({ kicks: 2, slowConsumer: 1 });
+  // Two force_disconnects are not (yet) a conflict: the feed still runs.
+  expect(f.health().stocks).toBe('up');
+});
