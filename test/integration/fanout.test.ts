@@ -129,12 +129,13 @@ function parquetRows(bytes: Uint8Array): SignalRow[] {
   return table.toArray().map((r) => ({ ...(r.toJSON() as object) }) as SignalRow);
 }
 
-async function listBucket(): Promise<Map<string, { etag: string; size: number }>> {
+/** The bucket's objects; without `all`, the data objects only (not the _meta/ manifests and schema snapshots). */
+async function listBucket(all = false): Promise<Map<string, { etag: string; size: number }>> {
   const out = new Map<string, { etag: string; size: number }>();
   let token: string | undefined;
   do {
     const r = await s3.send(new ListObjectsV2Command({ Bucket: cfg.s3.bucket, ContinuationToken: token }));
-    for (const o of r.Contents ?? []) out.set(o.Key!, { etag: o.ETag!, size: o.Size! });
+    for (const o of r.Contents ?? []) if (all || !o.Key!.includes('_meta/')) out.set(o.Key!, { etag: o.ETag!, size: o.Size! });
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
   return out;
@@ -151,7 +152,7 @@ function localFiles(root: string): Map<string, Buffer> {
     for (const f of readdirSync(dir)) {
       const p = join(dir, f);
       if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(root, p), readFileSync(p));
+      else if (!relative(root, p).startsWith('_meta')) out.set(relative(root, p), readFileSync(p));
     }
   };
   walk(root);
@@ -186,7 +187,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await producer?.disconnect().catch(() => undefined);
   if (s3) {
-    for (const key of (await listBucket().catch(() => new Map())).keys()) await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: key })).catch(() => undefined);
+    for (const key of (await listBucket(true).catch(() => new Map())).keys()) await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: key })).catch(() => undefined);
     await s3.send(new DeleteBucketCommand({ Bucket: cfg.s3.bucket })).catch(() => undefined);
     s3.destroy();
   }

@@ -12,3 +12,6 @@ export * from './silver';
 export * from './enrich';
 export * from './compact';
 export * from './compact-testing';
+export * from './manifest';
+export * from './bronze-writer';
+export * from './lake-replay';

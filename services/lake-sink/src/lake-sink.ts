@@ -9,6 +9,7 @@ import { OutageTracker, retryTransient } from './retry';
 import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
 import { objectStoreFor, type ObjectStore } from './object-store';
 import { PartitionWindows, type OffsetRecord, type WindowRows } from './windows';
+import { buildManifest, configHash, encodeManifest, manifestObject, sinkRunId, tsOrderedByDatasetKey, windowManifestKey, writeSchemaSnapshots, type ManifestObject } from './manifest';
 
 export interface LakeSinkStats {
   windows: number;
@@ -50,6 +51,8 @@ export class LakeHandler implements EnvelopeHandler {
       tiers: readonly LakeTier[];
       logger: Logger;
       onObject?: (o: ObjectWritten) => void;
+      /** Write a _meta/ manifest per window (manifest.ts) for this run id and config hash. */
+      manifest?: { runId: string; configHash: string };
     },
   ) {
     this.outage = new OutageTracker(store.where, opts.logger);
@@ -114,8 +117,11 @@ export class LakeHandler implements EnvelopeHandler {
 
   private async writeWindow(topic: string, partition: number, w: WindowRows<LakeRecord>): Promise<void> {
     const objects = planWindowObjects(this.opts.keyPrefix, topic, partition, w);
+    const tsOrdered = this.opts.manifest ? tsOrderedByDatasetKey(w.records) : null;
+    const entries: ManifestObject[] = [];
     for (const o of objects) {
       const bytes = encodeLakeObject(o, topic, partition, w.start);
+      if (tsOrdered) entries.push(manifestObject(o, this.opts.keyPrefix, topic, partition, bytes, tsOrdered(o)));
       // The same key and bytes on every attempt: a retried PUT is the exactly-once overwrite of docs/fanout.md.
       await retryTransient(() => this.store.put(o.key, bytes), {
         what: `PUT ${o.key}`,
@@ -132,6 +138,8 @@ export class LakeHandler implements EnvelopeHandler {
       this.stats.bytes += bytes.byteLength;
       this.opts.onObject?.({ key: o.key, rows: o.rows.length, bytes: bytes.byteLength, complete: w.complete });
     }
+    // After the objects, before the commit: a crash in between redoes the window, manifest included.
+    if (this.opts.manifest && objects.length) await this.putManifest(topic, partition, w, entries);
     this.stats.rows += w.records.length;
     if (w.complete) this.stats.windows++;
     else this.stats.partials++;
@@ -144,6 +152,23 @@ export class LakeHandler implements EnvelopeHandler {
       objects: objects.map((o) => o.key),
       target: this.store.where,
     });
+  }
+
+  private async putManifest(topic: string, partition: number, w: WindowRows<LakeRecord>, objects: ManifestObject[]): Promise<void> {
+    const { runId, configHash: hash } = this.opts.manifest!;
+    const key = windowManifestKey(this.opts.keyPrefix, runId, topic, partition, w.start);
+    const first = w.records[0]?.offset ?? null;
+    const last = w.records[w.records.length - 1]?.offset ?? null;
+    const m = buildManifest({
+      kind: 'sink-window',
+      run_id: runId,
+      config_hash: hash,
+      command: 'sink lake',
+      inputs: [{ kind: 'kafka', topic, partition, window_start: w.start.toString(), window_end: w.end.toString(), first_offset: first?.toString() ?? null, last_offset: last?.toString() ?? null, complete: w.complete }],
+      objects,
+    });
+    const bytes = encodeManifest(m);
+    await retryTransient(() => this.store.put(key, bytes), { what: `PUT ${key}`, target: this.store.where, logger: this.opts.logger, transient: (e) => this.store.transient(e), stopping: this.ctx.stopping, onWait: this.ctx.heartbeat }, this.outage);
   }
 }
 
@@ -177,14 +202,16 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   process.once('SIGINT', stopEarly);
   try {
     // A store that is down at start is waited for like one that goes down later.
-    await retryTransient(() => store.prepare(), { what: 'prepare', target: store.where, logger, transient: (e) => store.transient(e), stopping: () => stopping }, new OutageTracker(store.where, logger));
+    // With the schema snapshots (_meta/schemas/…): idempotent PUTs of fixed bytes, once per start.
+    await retryTransient(async () => (await store.prepare(), await writeSchemaSnapshots(store, cfg.lake.key_prefix)), { what: 'prepare', target: store.where, logger, transient: (e) => store.transient(e), stopping: () => stopping }, new OutageTracker(store.where, logger));
   } finally {
     process.off('SIGTERM', stopEarly);
     process.off('SIGINT', stopEarly);
   }
   const tiers = opts.tiers ?? cfg.lake.sink_tiers;
   const topics = [...(tiers.includes('gold') ? [topicName(cfg, SIGNALS_TOPIC)] : []), ...(tiers.includes('bronze') ? INPUT_TOPICS.map((t) => topicName(cfg, t)) : [])];
-  const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, maxFileAgeMs: cfg.lake.max_file_age_ms, maxFileBytes: cfg.lake.max_file_bytes, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject });
+  const manifest = { runId: sinkRunId(cfg.kafka.topic_prefix), configHash: configHash(cfg) };
+  const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, maxFileAgeMs: cfg.lake.max_file_age_ms, maxFileBytes: cfg.lake.max_file_bytes, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject, manifest });
   const consumer = new EnvelopeConsumer(
     { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms, maxBufferedRows: cfg.lake.max_buffer_rows },
     handler,

@@ -31,7 +31,7 @@ import {
   type OrderedFeedSink,
   type Speed,
 } from '@snap/feeds';
-import { MassiveApiKeyError, MassiveFeed, resolveMassiveApiKey } from '@snap/feeds';
+import { MassiveApiKeyError, MassiveFeed, registerMassiveMetrics, resolveMassiveApiKey } from '@snap/feeds';
 import { simulateMarket, simulateSession, type SessionDensity } from '@snap/core';
 import { parseDurationMs } from '../args';
 
@@ -418,11 +418,14 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         resumeTimer?.unref();
         const feed = new MassiveFeed({ config: { ...cfg, massive }, apiKey, sink, logger: log });
         let failure: Error | null = null;
-        const http = opts.metricsPort === undefined ? null : await serveFeedMetrics(feedMetricsRegistry(() => sink.metrics, 'massive'), opts.metricsPort, () => failure === null);
+        const registry = feedMetricsRegistry(() => sink.metrics, 'massive');
+        registerMassiveMetrics(registry, feed);
+        const http = opts.metricsPort === undefined ? null : await serveFeedMetrics(registry, opts.metricsPort, () => failure === null);
         if (http) log.info('metrics served', { port: http.port, paths: ['/metrics', '/healthz'] });
         try {
           await feed.start();
-          sink.startLiveHeartbeats(cfg.underlyings, cfg.feeds.live_heartbeat_lag_ms, 'massive_ws');
+          // On a delayed plan every vendor record is data_delay_ms old: heartbeats trail by that too, or they would make it late.
+          sink.startLiveHeartbeats(cfg.underlyings, cfg.feeds.live_heartbeat_lag_ms + massive.data_delay_ms, 'massive_ws');
           log.info('massive feed running', { underlyings: cfg.underlyings, stocks: massive.ws_stocks_url, options: massive.ws_options_url, rest: massive.rest_url });
           await Promise.race([signals.wait(), feed.done.catch((e: Error) => void (failure = e))]);
           await feed.stop().catch(() => undefined);

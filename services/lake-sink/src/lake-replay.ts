@@ -1,0 +1,327 @@
+// Replay from the lake (plan §8.2: Bronze/Silver Parquet is the replay source of truth once Kafka's retention has
+// passed): the input records of an underlying are read back from Bronze (or Silver), put back into their input
+// streams in log order, and driven through the processor's own PartitionGroupTask — the same merge, lateness rule and
+// engines as the live run — so the signals are the live run's, byte for byte.
+//
+// Log order from Parquet: an object holds one stream's rows (one topic partition, one offset window) sorted by event
+// time, stably (offset order within equal times). The feeds produce every stream in non-decreasing event time per key
+// (their ordering guards), so a stream's rows sorted by (event time, window, position) are its log order again, up to
+// the order of equal-time records of different datasets (a heartbeat and a quote at the same ns), which the engine
+// treats alike. The manifests record, per object, whether that premise held when it was written (ts_ordered); a
+// replay over an object where it did not warns that exactness is not guaranteed.
+//
+// Warm-up: engine state depends on history (VWAP, session high/low, baselines), so by default the replay starts at the
+// first record the lake holds for the underlying and emits only ticks in [--from, --to], like `replay --from-time`.
+import * as arrow from 'apache-arrow';
+import { readParquet } from 'parquet-wasm';
+import { createHash } from 'node:crypto';
+import { processorInputs, type Config, type DataInputSchema, type InputEvent } from '@snap/core';
+import { fromRecord, type ColumnSpec, type Logger } from '@snap/platform';
+import { PartitionGroupTask, type OutputRow } from '@snap/processor';
+import { datasetFor } from './datasets';
+import { META_DIR, configHash, readManifests, type LakeManifest, type LakeReader, type ManifestObject } from './manifest';
+
+export type LakeReplayTier = 'bronze' | 'silver';
+
+export class LakeReplayError extends Error {
+  constructor(
+    message: string,
+    /** The object key, run id or option at fault. */
+    readonly subject: string,
+  ) {
+    super(message);
+    this.name = 'LakeReplayError';
+  }
+}
+
+export interface LakeReplayProgress {
+  phase: 'read' | 'replay';
+  done: number;
+  total: number;
+  elapsed_s: number;
+  /** Remaining seconds of this phase at the rate so far (null until there is a rate). */
+  eta_s: number | null;
+}
+
+export interface LakeReplayOptions {
+  cfg: Config;
+  lake: LakeReader;
+  underlyings: string[];
+  tier?: LakeReplayTier;
+  /** First tick time emitted (inclusive); default: everything. */
+  fromNs?: bigint;
+  /** Last tick time emitted (inclusive); default: everything. */
+  toNs?: bigint;
+  /** Where engine state starts: 'earliest' (default, exact) or an event time (faster, approximate until windows refill). */
+  warmupFrom?: 'earliest' | bigint;
+  /** The run whose manifests to use when the lake holds several covering the underlying. */
+  runId?: string;
+  logger?: Logger;
+  onProgress?: (p: LakeReplayProgress) => void;
+}
+
+export interface LakeRunInfo {
+  run_id: string;
+  kind: string;
+  command: string;
+  code_version: string[];
+  config_hash: string[];
+  manifests: number;
+}
+
+export interface LakeReplayResult {
+  /** Per underlying, in emission order. */
+  rows: Map<string, OutputRow[]>;
+  /** 'manifest' when the files came from _meta/ manifests, 'listing' when the lake had none. */
+  found_by: 'manifest' | 'listing';
+  runs: LakeRunInfo[];
+  objects: number;
+  bytes: number;
+  records: number;
+  dead_letters: number;
+  /** sha256 of this replay's signal config (compare with the runs' config_hash). */
+  config_hash: string;
+  warnings: string[];
+}
+
+/** Records read past --to so the ticks up to --to are closed by the events after them, as they were live. */
+const TAIL_NS = 60_000_000_000n;
+
+interface Source {
+  key: string;
+  stream: DataInputSchema;
+  schema: string;
+  partition: number;
+  /** Window start (from the object name) or -1: sorts the stream's objects in log order. */
+  order: bigint;
+  minTs: bigint | null;
+  maxTs: bigint | null;
+  sha256: string | null;
+  tsOrdered: boolean;
+}
+
+const dataPath = (tier: LakeReplayTier, schema: DataInputSchema) => datasetFor(schema, schema, ['bronze'])!.path.replace(/^bronze\//, `${tier}/`);
+const heartbeatPath = (tier: LakeReplayTier, stream: DataInputSchema) => `${tier}/heartbeats/stream=${stream}/`;
+const windowOf = (key: string): bigint => {
+  const m = /-o(\d{1,20})\.parquet$/.exec(key);
+  return m ? BigInt(m[1]!) : -1n;
+};
+const partitionOf = (key: string): number => {
+  const m = /-p(\d+)-o\d+\.parquet$/.exec(key);
+  return m ? Number(m[1]) : 0;
+};
+const streamOfHeartbeat = (key: string): string | null => /(?:^|\/)stream=([^/]+)\//.exec(key)?.[1] ?? null;
+
+/** The objects to read: from the manifests when the lake has them, else by listing the dataset directories. */
+async function findSources(opts: LakeReplayOptions, streams: readonly DataInputSchema[], tier: LakeReplayTier, warnings: string[]): Promise<{ sources: Source[]; foundBy: 'manifest' | 'listing'; runs: LakeRunInfo[] }> {
+  const wanted = new Set(opts.underlyings);
+  const keyMatches = (keys: readonly string[]) => keys.some((k) => wanted.has(k) || k === '' || k === '*');
+  const manifests = await readManifests(opts.lake);
+  const usable = manifests.filter(({ manifest: m }) => m.objects.some((o) => o.tier === tier && keyMatches(o.keys)));
+  if (usable.length) {
+    const byRun = new Map<string, { key: string; manifest: LakeManifest }[]>();
+    for (const x of usable) byRun.set(x.manifest.run_id, [...(byRun.get(x.manifest.run_id) ?? []), x]);
+    let runId = opts.runId;
+    if (runId === undefined) {
+      if (byRun.size > 1) {
+        throw new LakeReplayError(
+          `the lake ${opts.lake.where} holds ${byRun.size} runs with ${tier} data for ${opts.underlyings.join(',')}: ${[...byRun.keys()].sort().join(', ')}; choose one with --run`,
+          '--run',
+        );
+      }
+      runId = [...byRun.keys()][0]!;
+    }
+    const chosen = byRun.get(runId);
+    if (!chosen) throw new LakeReplayError(`run ${runId} has no ${tier} manifests for ${opts.underlyings.join(',')} in ${opts.lake.where} (runs: ${[...byRun.keys()].sort().join(', ') || 'none'})`, '--run');
+    const objects = new Map<string, ManifestObject>();
+    for (const { manifest } of chosen) for (const o of manifest.objects) if (o.tier === tier) objects.set(o.key, o);
+    const sources: Source[] = [];
+    for (const o of objects.values()) {
+      if (!keyMatches(o.keys)) continue;
+      const stream = (o.schema === 'heartbeat.v1' ? streamOfHeartbeat(o.key) : o.schema) as DataInputSchema | null;
+      if (!stream || !streams.includes(stream)) continue;
+      sources.push({ key: o.key, stream, schema: o.schema, partition: o.partition, order: BigInt(o.first_offset), minTs: BigInt(o.min_ts_ns), maxTs: BigInt(o.max_ts_ns), sha256: o.sha256, tsOrdered: o.ts_ordered });
+    }
+    const info: LakeRunInfo = {
+      run_id: runId,
+      kind: chosen[0]!.manifest.kind,
+      command: chosen[0]!.manifest.command,
+      code_version: [...new Set(chosen.map((c) => c.manifest.code_version))].sort(),
+      config_hash: [...new Set(chosen.map((c) => c.manifest.config_hash))].sort(),
+      manifests: chosen.length,
+    };
+    return { sources, foundBy: 'manifest', runs: [info] };
+  }
+  warnings.push(`no ${META_DIR}/ manifests with ${tier} data for ${opts.underlyings.join(',')} in ${opts.lake.where}: files found by listing the dataset directories`);
+  const sources: Source[] = [];
+  for (const s of streams) {
+    for (const [prefix, schema] of [
+      [`${dataPath(tier, s)}/`, s],
+      [heartbeatPath(tier, s), 'heartbeat.v1'],
+    ] as const) {
+      for (const key of await opts.lake.list(prefix)) {
+        if (!key.endsWith('.parquet')) continue;
+        // Heartbeat and underlying-partitioned datasets name the key in the path: skip other underlyings unread.
+        const m = /\/(?:key|underlying)=([^/]+)\//.exec(key);
+        if (m && !keyMatches([decodeURIComponent(m[1]!).replace('__HIVE_DEFAULT_PARTITION__', '')])) continue;
+        sources.push({ key, stream: s, schema, partition: partitionOf(key), order: windowOf(key), minTs: null, maxTs: null, sha256: null, tsOrdered: true });
+      }
+    }
+  }
+  return { sources, foundBy: 'listing', runs: [] };
+}
+
+/** One Parquet object's rows as plain values: int64 as bigint, lists as arrays, nulls as null. */
+export function readLakeRows(bytes: Uint8Array, columns: readonly ColumnSpec[], key: string): Record<string, unknown>[] {
+  const table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
+  const rows: Record<string, unknown>[] = Array.from({ length: table.numRows }, () => ({}));
+  for (const c of columns) {
+    const vec = table.getChild(c.name);
+    if (!vec) throw new LakeReplayError(`${key}: column ${c.name} is missing (the object was written with another schema)`, key);
+    for (let i = 0; i < rows.length; i++) {
+      let v = vec.get(i) as unknown;
+      if (v === undefined) v = null;
+      if (v !== null && c.type === 'list_int16') v = Array.from(v as Iterable<number>);
+      rows[i]![c.name] = v;
+    }
+  }
+  return rows;
+}
+
+const DEPTH = ['px', 'sz', 'ct'] as const;
+
+/** A Bronze row → the input event it was written from (the inverse of datasets.ts' bronzeRow). */
+export function bronzeRowToEvent(schema: string, row: Record<string, unknown>): InputEvent {
+  const rec: Record<string, unknown> = { ...row };
+  if (schema === 'futures.mbp10.v1') {
+    for (const side of ['bid', 'ask'] as const) {
+      for (const what of DEPTH) {
+        const arr: unknown[] = [];
+        for (let i = 1; i <= 10; i++) {
+          arr.push(rec[`${side}_${what}_${i}`]);
+          delete rec[`${side}_${what}_${i}`];
+        }
+        rec[`${side}_${what}`] = arr;
+      }
+    }
+  }
+  return fromRecord(schema as InputEvent['schema'], rec);
+}
+
+interface Rec {
+  ts: bigint;
+  order: bigint;
+  pos: number;
+  ev: InputEvent;
+}
+
+/** Reads the underlyings' input records from the lake and replays them through the processor's task. */
+export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeReplayResult> {
+  const { cfg } = opts;
+  const tier = opts.tier ?? 'bronze';
+  const warnings: string[] = [];
+  const streams = processorInputs(cfg);
+  const warmup = opts.warmupFrom ?? 'earliest';
+  const readUntil = opts.toNs === undefined ? undefined : opts.toNs + TAIL_NS;
+  const { sources: found, foundBy, runs } = await findSources(opts, streams, tier, warnings);
+  const sources = found.filter((s) => (readUntil === undefined || s.minTs === null || s.minTs <= readUntil) && (warmup === 'earliest' || s.maxTs === null || s.maxTs >= warmup));
+  if (!sources.some((s) => s.schema !== 'heartbeat.v1')) {
+    throw new LakeReplayError(`no ${tier} input data for ${opts.underlyings.join(',')} in ${opts.lake.where}${opts.runId ? ` (run ${opts.runId})` : ''}`, opts.lake.where);
+  }
+  if (sources.some((s) => !s.tsOrdered)) {
+    const bad = sources.filter((s) => !s.tsOrdered).map((s) => s.key);
+    warnings.push(`${bad.length} object(s) held rows out of event-time order in the log (e.g. ${bad[0]}); their log order is not recoverable, the replay may differ around them`);
+  }
+  const hash = configHash(cfg);
+  for (const r of runs) if (!r.config_hash.includes(hash)) warnings.push(`run ${r.run_id} was written under config ${r.config_hash.join(',')}, this replay runs config ${hash}: signals differ if the signal settings differ`);
+
+  // Read: every object, its rows mapped back to events, into its (underlying, stream, partition).
+  const started = Date.now();
+  const progress = (phase: LakeReplayProgress['phase'], done: number, total: number, t0: number) => {
+    if (!opts.onProgress) return;
+    const el = (Date.now() - t0) / 1000;
+    opts.onProgress({ phase, done, total, elapsed_s: Number(el.toFixed(1)), eta_s: done > 0 && el > 0 ? Number(((el / done) * (total - done)).toFixed(1)) : null });
+  };
+  const perStream = new Map<string, Rec[]>();
+  let bytes = 0;
+  let i = 0;
+  for (const s of sources) {
+    progress('read', i, sources.length, started);
+    const data = await opts.lake.get(s.key);
+    if (s.sha256 !== null && createHash('sha256').update(data).digest('hex') !== s.sha256) {
+      throw new LakeReplayError(`${s.key} does not hold the bytes its manifest records (sha256 differs): another run overwrote it; replay that run or rewrite this one`, s.key);
+    }
+    bytes += data.byteLength;
+    const columns = datasetFor(s.schema as DataInputSchema, s.stream, ['bronze'])!.columns;
+    const rows = readLakeRows(data, columns, s.key);
+    rows.forEach((row, pos) => {
+      const ev = bronzeRowToEvent(s.schema, row);
+      if (readUntil !== undefined && ev.ts_event_ns > readUntil) return;
+      if (warmup !== 'earliest' && ev.ts_event_ns < warmup) return;
+      const wild = ev.key === '' || ev.key === '*';
+      for (const u of wild ? opts.underlyings : opts.underlyings.includes(ev.key) ? [ev.key] : []) {
+        const k = `${u}|${s.stream}|${s.partition}`;
+        let l = perStream.get(k);
+        if (!l) perStream.set(k, (l = []));
+        l.push({ ts: ev.ts_event_ns, order: s.order, pos, ev });
+      }
+    });
+    i++;
+  }
+  progress('read', sources.length, sources.length, started);
+
+  // Replay: per underlying, one task (a partition group of its own), streams fed in event-time order.
+  const out = new Map<string, OutputRow[]>();
+  let records = 0;
+  let deadLetters = 0;
+  const total = [...perStream.values()].reduce((a, l) => a + l.length, 0);
+  const t1 = Date.now();
+  for (const u of opts.underlyings) {
+    const task = new PartitionGroupTask({
+      cfg,
+      group: 0,
+      streams: streams.map((s) => ({ topic: s, schema: s })),
+      startOffsets: new Map(streams.map((s) => [s, 0n])),
+      emitFromNs: opts.fromNs,
+      emitUntilNs: opts.toNs,
+      nowNs: () => 0n,
+    });
+    const rows: OutputRow[] = [];
+    // A stream = its partitions' records, each partition in log order (a key lives on one partition; a lake
+    // written with another partition count keeps each object's partition apart).
+    const lists = streams.map((s) => {
+      const parts = [...perStream.entries()].filter(([k]) => k.startsWith(`${u}|${s}|`)).map(([, l]) => l);
+      const all = parts.flatMap((l) => l);
+      all.sort((a, b) => (a.ts !== b.ts ? (a.ts < b.ts ? -1 : 1) : a.order !== b.order ? (a.order < b.order ? -1 : 1) : a.pos - b.pos));
+      return { stream: s, all, at: 0 };
+    });
+    let n = 0;
+    for (;;) {
+      // The stream whose next record is earliest: keeps the merge's buffers small.
+      let best: (typeof lists)[number] | null = null;
+      for (const l of lists) if (l.at < l.all.length && (best === null || l.all[l.at]!.ts < best.all[best.at]!.ts)) best = l;
+      if (!best) break;
+      const r = best.all[best.at]!;
+      task.ingest(best.stream, BigInt(best.at), r.ev.key, null, r.ev);
+      best.at++;
+      if (++n % 512 === 0) {
+        task.pump();
+        const o = task.takeOutputs();
+        rows.push(...o.rows);
+        deadLetters += o.deadLetters.length;
+      }
+      if (n % 50_000 === 0) progress('replay', records + n, total, t1);
+    }
+    // The processor drains its merges at the end of its input (--until-idle) too.
+    task.pump();
+    task.drain();
+    const o = task.takeOutputs();
+    rows.push(...o.rows);
+    deadLetters += o.deadLetters.length;
+    records += n;
+    out.set(u, rows);
+  }
+  progress('replay', records, total, t1);
+  opts.logger?.info('lake replay done', { where: opts.lake.where, tier, found_by: foundBy, objects: sources.length, bytes, records, dead_letters: deadLetters, rows: [...out.values()].reduce((a, l) => a + l.length, 0) });
+  return { rows: out, found_by: foundBy, runs, objects: sources.length, bytes, records, dead_letters: deadLetters, config_hash: hash, warnings };
+}
