@@ -22,3 +22,4 @@ export * from './snap-engine';
 export * from './sim';
 export * from './eval';
 export * from './event-time';
+export * from './input-needs';
