@@ -23,3 +23,4 @@ export * from './sim';
 export * from './eval';
 export * from './event-time';
 export * from './input-needs';
+export * from './signal-tally';
