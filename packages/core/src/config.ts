@@ -53,6 +53,23 @@ export const ConfigSchema = z.object({
       futures_symbol: z.string().default('ES'),
     })
     .prefault({}),
+  /** Per-underlying barrier source and futures book (issue 11): an underlying read through MBP-10 needs its own future
+   *  (ES for SPY, NQ for QQQ, RTY for IWM) and multiplier, never another underlying's. */
+  futures: z
+    .object({
+      /** barrier.source per underlying; an underlying not listed uses barrier.source. */
+      barrier_sources: z.record(z.string(), z.enum(['l1', 'mbp10'])).default({}),
+      /** Futures contract per underlying: symbol root (matched as a prefix of the instrument, ESZ6 → ES), multiplier
+       *  k (futures ≈ k·underlying + basis) and the basis EWMA half-life. Used by every underlying whose barrier is mbp10. */
+      contracts: z
+        .record(z.string(), z.object({ symbol: z.string().min(1), multiplier: pos, basis_half_life_ms: ms.default(60_000) }))
+        .default({
+          SPY: { symbol: 'ES', multiplier: 10, basis_half_life_ms: 60_000 },
+          QQQ: { symbol: 'NQ', multiplier: 41, basis_half_life_ms: 60_000 },
+          IWM: { symbol: 'RTY', multiplier: 10, basis_half_life_ms: 60_000 },
+        }),
+    })
+    .prefault({}),
   tape: z
     .object({
       window_ms: ms.default(5000), // W_t
@@ -128,9 +145,26 @@ export const ConfigSchema = z.object({
       replication_factor: z.number().int().positive().default(1),
       /** Retention of input and signals topics; the changelog is compacted, the dead-letter topic keeps 4x this. */
       retention_ms: z.number().int().positive().default(7 * 24 * 3_600_000),
+      /** PLAINTEXT locally; SASL_SSL in production (every client: kafkajs and node-rdkafka). */
+      security_protocol: z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']).default('PLAINTEXT'),
+      sasl_mechanism: z.enum(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']).default('SCRAM-SHA-512'),
+      sasl_username: z.string().default(''),
+      /** Secret: never logged, redacted by `config`. Prefer sasl_password_file (a mounted Kubernetes secret). */
+      sasl_password: z.string().optional(),
+      sasl_password_file: z.string().optional(),
+      /** PEM CA bundle that signed the brokers' certificates; unset = the system's CAs. */
+      ssl_ca_file: z.string().optional(),
     })
     .prefault({}),
-  schema_registry: z.object({ url: z.string().url().default('http://127.0.0.1:8081') }).prefault({}),
+  schema_registry: z
+    .object({
+      url: z.string().url().default('http://127.0.0.1:8081'),
+      /** HTTP basic auth (Redpanda's registry with SASL users, Confluent); '' = none. */
+      username: z.string().default(''),
+      password: z.string().optional(),
+      password_file: z.string().optional(),
+    })
+    .prefault({}),
   s3: z
     .object({
       endpoint: z.string().url().default('http://127.0.0.1:9000'),
@@ -138,11 +172,22 @@ export const ConfigSchema = z.object({
       bucket: z.string().default('snap-lake'),
       access_key_id: z.string().default('minioadmin'),
       secret_access_key: z.string().default('minioadmin'),
+      /** Read the secret key from this file (a mounted secret) instead of secret_access_key. */
+      secret_access_key_file: z.string().optional(),
+      /** config = the keys above; sdk = the AWS SDK's default chain (env, web identity / IRSA, instance profile). */
+      credentials: z.enum(['config', 'sdk']).default('config'),
     })
     .prefault({}),
   redis: z
     .object({
+      /** redis:// or rediss:// (TLS). Credentials go in redis.password(_file), not in the URL. */
       url: z.string().default('redis://127.0.0.1:6379'),
+      /** ACL user ('' = the default user) and AUTH password. */
+      username: z.string().default(''),
+      password: z.string().optional(),
+      password_file: z.string().optional(),
+      /** PEM CA bundle for rediss:// signed by a private CA. */
+      tls_ca_file: z.string().optional(),
       /** Prepended to every key the Redis sink writes (`<prefix>levels:{SPY}:<level_id>`); isolates environments on one server. */
       key_prefix: z.string().default('snap:'),
       /** Expire a level's hash this many seconds after its last write (0 = never); levels leave the universe. */
@@ -235,6 +280,9 @@ export const ConfigSchema = z.object({
       session_timeout_ms: z.number().int().min(6000).default(10_000),
       /** /healthz turns 503 when a partition group has input (lag, or fetched but unreleased records) yet released nothing for this long. */
       stall_timeout_ms: z.number().int().min(1000).default(60_000),
+      /** /healthz turns 503, snap_processor_book_source_stale{underlying} = 1 and an error names the underlying when its
+       *  book source (futures MBP-10, or L1 quotes) sent no record for this long (wall clock); 0 = off. */
+      book_stale_ms: z.number().int().nonnegative().default(120_000),
     })
     .prefault({}),
   ordering: z
@@ -252,6 +300,10 @@ export const ConfigSchema = z.object({
       port: z.number().int().min(0).max(65535).default(8787),
       /** Bind address; loopback by default (put a reverse proxy in front to expose it). */
       host: z.string().min(1).default('127.0.0.1'),
+      /** Bearer token required on /api/* and /ws/* (header `Authorization: Bearer …`, or `?token=` for browsers'
+       *  WebSockets); unset = open (loopback only is the default bind). */
+      token: z.string().optional(),
+      token_file: z.string().optional(),
       /** Kafka source: a tick whose rows stopped arriving this long ago is broadcast without waiting for the next tick. */
       linger_ms: z.number().int().min(0).default(50),
       /** A WS client with more than this many bytes queued is skipped; it gets only the newest payload once drained. */
@@ -300,14 +352,63 @@ export const ENV_ALIASES: Record<string, string> = {
   MASSIVE_API_KEY_FILE: 'massive.api_key_file',
   UNDERLYINGS: 'underlyings',
   LOG_LEVEL: 'log.level',
+  KAFKA_SECURITY_PROTOCOL: 'kafka.security_protocol',
+  KAFKA_SASL_MECHANISM: 'kafka.sasl_mechanism',
+  KAFKA_SASL_USERNAME: 'kafka.sasl_username',
+  KAFKA_SASL_PASSWORD: 'kafka.sasl_password',
+  KAFKA_SASL_PASSWORD_FILE: 'kafka.sasl_password_file',
+  KAFKA_SSL_CA_FILE: 'kafka.ssl_ca_file',
+  SCHEMA_REGISTRY_USERNAME: 'schema_registry.username',
+  SCHEMA_REGISTRY_PASSWORD: 'schema_registry.password',
+  SCHEMA_REGISTRY_PASSWORD_FILE: 'schema_registry.password_file',
+  AWS_SECRET_ACCESS_KEY_FILE: 's3.secret_access_key_file',
+  REDIS_PASSWORD: 'redis.password',
+  REDIS_PASSWORD_FILE: 'redis.password_file',
+  REDIS_TLS_CA_FILE: 'redis.tls_ca_file',
+  GATEWAY_TOKEN: 'gateway.token',
+  GATEWAY_TOKEN_FILE: 'gateway.token_file',
 };
+
+/** Config keys that hold secrets: redacted by `config` (redactConfig) and never logged. */
+export const SECRET_KEYS = ['kafka.sasl_password', 'schema_registry.password', 's3.secret_access_key', 'redis.password', 'massive.api_key', 'gateway.token'] as const;
+
+/** The config with every secret replaced by "***" (unset secrets stay unset). */
+export function redactConfig(cfg: Config): Config {
+  const out = JSON.parse(JSON.stringify(cfg)) as Record<string, Record<string, unknown>>;
+  for (const k of SECRET_KEYS) {
+    const [section, key] = k.split('.') as [string, string];
+    if (out[section]?.[key] !== undefined) out[section]![key] = '***';
+  }
+  return out as unknown as Config;
+}
+
+/** The barrier source of one underlying (futures.barrier_sources, else barrier.source). */
+export function barrierSourceOf(cfg: Config, underlying: string): 'l1' | 'mbp10' {
+  return cfg.futures.barrier_sources[underlying] ?? cfg.barrier.source;
+}
+
+/**
+ * The config one underlying's engine runs with: its own barrier source, and for MBP-10 its own futures contract
+ * (symbol, multiplier, basis half-life) in place of the global basis keys. parseConfig guarantees the contract exists.
+ */
+export function underlyingConfig(cfg: Config, underlying: string): Config {
+  const source = barrierSourceOf(cfg, underlying);
+  const c = cfg.futures.contracts[underlying];
+  if (source === cfg.barrier.source && (source === 'l1' || !c || (c.symbol === cfg.basis.futures_symbol && c.multiplier === cfg.basis.multiplier && c.basis_half_life_ms === cfg.basis.half_life_ms))) return cfg;
+  return {
+    ...cfg,
+    barrier: { ...cfg.barrier, source },
+    basis: c && source === 'mbp10' ? { ...cfg.basis, futures_symbol: c.symbol, multiplier: c.multiplier, half_life_ms: c.basis_half_life_ms } : cfg.basis,
+  };
+}
 
 /** The processor's input schemas: `processor.inputs`, else what barrier.source needs (L1 quotes, or ES MBP-10 + trades plus
  *  the quotes that still give spot and the basis). */
 export function processorInputs(cfg: Config): Config['processor']['inputs'] & {} {
   if (cfg.processor.inputs) return cfg.processor.inputs;
   const base = ['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1'] as const;
-  return cfg.barrier.source === 'mbp10' ? [...base, 'futures.mbp10.v1', 'futures.trades.v1'] : [...base];
+  const mbp10 = cfg.barrier.source === 'mbp10' || cfg.underlyings.some((u) => barrierSourceOf(cfg, u) === 'mbp10');
+  return mbp10 ? [...base, 'futures.mbp10.v1', 'futures.trades.v1'] : [...base];
 }
 
 export class ConfigError extends Error {
@@ -359,6 +460,17 @@ export function parseConfig(raw: unknown): Config {
     const b = getPath(r.data, rule.b) as number;
     if (rule.orEqual ? a <= b : a < b) continue;
     throw new ConfigError(`invalid config: "${rule.a}" (${a}) must be ${rule.orEqual ? '≤' : '<'} "${rule.b}" (${b}): ${rule.why}`, rule.a);
+  }
+  // An MBP-10 barrier without its own futures contract would read no book at all (NEUTRAL/LOW forever) or another
+  // underlying's book through the wrong multiplier: refused, naming the underlying and the key to set.
+  for (const u of r.data.underlyings) {
+    if (barrierSourceOf(r.data, u) !== 'mbp10') continue;
+    if (!r.data.futures.contracts[u]?.symbol) {
+      throw new ConfigError(
+        `invalid config: the barrier of ${u} is mbp10 but "futures.contracts.${u}" names no futures symbol: add {"symbol": …, "multiplier": …} for ${u} or set "futures.barrier_sources.${u}" to "l1"`,
+        `futures.contracts.${u}`,
+      );
+    }
   }
   return r.data;
 }

@@ -20,11 +20,11 @@ function deepMerge(a: Obj, b: Obj): Obj {
 }
 
 /** The shape of a leaf in the schema decides how an env string is read. */
-function leafKind(dotted: string): 'number' | 'boolean' | 'array' | 'string' | undefined {
+function leafKind(dotted: string): 'number' | 'boolean' | 'array' | 'string' | 'record' | undefined {
   const s = schemaAt(dotted);
   if (!s) return undefined;
   const t = s?.def?.type;
-  return t === 'number' || t === 'boolean' || t === 'array' || t === 'string' ? t : 'string';
+  return t === 'number' || t === 'boolean' || t === 'array' || t === 'string' || t === 'record' ? t : 'string';
 }
 
 /** The schema node of a dotted key, unwrapped (default/prefault/optional), or undefined when the key is unknown. */
@@ -88,6 +88,13 @@ function coerceEnv(key: string, dotted: string, raw: string): unknown {
       if (t.startsWith('[')) return JSON.parse(t);
       return t.split(',').map((x) => x.trim()).filter(Boolean).map((x) => (/^-?\d+(\.\d+)?$/.test(x) && dotted !== 'kafka.brokers' ? Number(x) : x));
     }
+    case 'record':
+      // Maps (futures.contracts, futures.barrier_sources) come as one JSON object: SNAP_FUTURES_BARRIER_SOURCES='{"QQQ":"mbp10"}'.
+      try {
+        return JSON.parse(raw);
+      } catch (e) {
+        throw new ConfigError(`invalid config value at "${dotted}" (env ${key}): expected a JSON object: ${(e as Error).message}`, dotted);
+      }
     default:
       return raw;
   }

@@ -289,10 +289,18 @@ export function readFrame(buf: Buffer): { schemaId: number; bodyOffset: number }
 export type CompatibilityLevel = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
+/** HTTP basic auth for the registry (schema_registry.username / password). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
 export class SchemaRegistryClient {
   readonly url: string;
-  constructor(url: string) {
+  private readonly authorization: string | undefined;
+  constructor(url: string, auth?: RegistryAuth) {
     this.url = url.replace(/\/+$/, '');
+    this.authorization = auth ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
   }
 
   private async request<T>(method: string, path: string, body?: unknown, subject?: string): Promise<T> {
@@ -300,7 +308,7 @@ export class SchemaRegistryClient {
     try {
       res = await fetch(this.url + path, {
         method,
-        headers: { Accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'Content-Type': CONTENT_TYPE }) },
+        headers: { Accept: CONTENT_TYPE, ...(body === undefined ? {} : { 'Content-Type': CONTENT_TYPE }), ...(this.authorization ? { Authorization: this.authorization } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
@@ -375,6 +383,7 @@ interface Reader {
 
 export interface EnvelopeCodecOptions {
   registryUrl: string;
+  registryAuth?: RegistryAuth;
   schemaDir?: string;
   /** Set on each subject before its first registration by this codec; null leaves the registry's setting alone. */
   compatibility?: CompatibilityLevel | null;
@@ -393,7 +402,7 @@ export class EnvelopeCodec {
   private scratch = Buffer.allocUnsafe(64 * 1024);
 
   constructor(opts: EnvelopeCodecOptions) {
-    this.registry = new SchemaRegistryClient(opts.registryUrl);
+    this.registry = new SchemaRegistryClient(opts.registryUrl, opts.registryAuth);
     this.schemas = loadLocalSchemas(opts.schemaDir);
     this.compatibility = opts.compatibility === undefined ? 'BACKWARD' : opts.compatibility;
   }

@@ -8,6 +8,7 @@ export * from './envelope-codec';
 export * from './topics';
 export * from './kafka';
 export * from './kafka-ids';
+export * from './secrets';
 export * from './exit-codes';
 export * from './progress';
 export * from './friendly';

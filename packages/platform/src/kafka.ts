@@ -4,11 +4,12 @@
 //
 // Partitioning: kafkajs's DefaultPartitioner is Java's murmur2 partitioner, which co-partitioning relies on
 // (topics.ts). Any librdkafka producer must take `rdkafkaTopicConfig()` (partitioner=murmur2_random) as its topic config.
-import type { Config } from '@snap/core';
+import { ConfigError, type Config } from '@snap/core';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners } from 'kafkajs';
 import type { Consumer, IHeaders, Message, Producer, RecordMetadata, Transaction, KafkaConfig, logCreator as LogCreator } from 'kafkajs';
 import type { EncodableValue, EnvelopeCodec, SchemaName } from './envelope-codec';
 import { createLogger, type Logger } from './logger';
+import { readPem, readSecret } from './secrets';
 
 /** Routes kafkajs's own log lines into our structured logger. */
 function kafkajsLogCreator(logger: Logger): LogCreator {
@@ -27,16 +28,81 @@ function kafkajsLogCreator(logger: Logger): LogCreator {
     };
 }
 
+/** kafka.security_protocol, kafka.sasl_* and kafka.ssl_ca_file as kafkajs's `ssl` and `sasl` options. */
+export function kafkajsSecurity(cfg: Pick<Config, 'kafka'>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const k = cfg.kafka;
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (k.security_protocol === 'SSL' || k.security_protocol === 'SASL_SSL') {
+    out.ssl = k.ssl_ca_file ? { ca: [readPem(k.ssl_ca_file, 'kafka.ssl_ca_file')] } : true;
+  }
+  if (k.security_protocol === 'SASL_PLAINTEXT' || k.security_protocol === 'SASL_SSL') {
+    const password = readSecret(k.sasl_password, k.sasl_password_file, 'kafka.sasl_password');
+    if (!k.sasl_username || !password) {
+      throw new ConfigError(`kafka.security_protocol=${k.security_protocol} needs "kafka.sasl_username" and "kafka.sasl_password" (or "kafka.sasl_password_file")`, k.sasl_username ? 'kafka.sasl_password' : 'kafka.sasl_username');
+    }
+    const mechanism = k.sasl_mechanism.toLowerCase() as 'scram-sha-512' | 'scram-sha-256' | 'plain';
+    out.sasl = { mechanism, username: k.sasl_username, password } as KafkaConfig['sasl'];
+  }
+  return out;
+}
+
+/** Raised in place of a kafkajs SASL/TLS failure: names the brokers, the protocol and mechanism, never the password. */
+export class KafkaAuthError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KafkaAuthError';
+  }
+}
+
+const isAuthFailure = (e: unknown): boolean => {
+  const name = (e as Error)?.name ?? '';
+  const msg = String((e as Error)?.message ?? '');
+  return name === 'KafkaJSSASLAuthenticationError' || /SASL .*authentication failed|Authentication failed|SaslAuthenticate|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i.test(msg) ||
+    /self[- ]signed certificate|unable to verify the first certificate|certificate verify failed|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_VERIFY_LEAF_SIGNATURE/i.test(msg + ' ' + String((e as { code?: string }).code ?? ''));
+};
+
+/** A clear, secret-free error for a failed SASL/TLS handshake; other errors pass through unchanged. */
+export function describeKafkaAuthError(cfg: Pick<Config, 'kafka'>, e: unknown): unknown {
+  if (e instanceof KafkaAuthError || !isAuthFailure(e)) return e;
+  const k = cfg.kafka;
+  const sasl = k.security_protocol.startsWith('SASL') ? `, SASL mechanism ${k.sasl_mechanism}, user "${k.sasl_username}"` : '';
+  return new KafkaAuthError(`Kafka authentication failed at broker ${k.brokers.join(',')} (security protocol ${k.security_protocol}${sasl}): ${(e as Error).message}. Check kafka.sasl_username / kafka.sasl_password(_file) and kafka.ssl_ca_file.`, { cause: e });
+}
+
+/** Wraps a client's connect() so an authentication failure surfaces as a KafkaAuthError. */
+function authAware<T extends { connect(): Promise<void> }>(cfg: Pick<Config, 'kafka'>, client: T): T {
+  const connect = client.connect.bind(client);
+  client.connect = async () => {
+    try {
+      await connect();
+    } catch (e) {
+      throw describeKafkaAuthError(cfg, e);
+    }
+  };
+  return client;
+}
+
 export function createKafka(cfg: Pick<Config, 'kafka' | 'log'>, opts: { clientId?: string; logger?: Logger; extra?: Partial<KafkaConfig> } = {}): Kafka {
   const logger = opts.logger ?? createLogger({ name: 'kafka', level: cfg.log.level });
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: opts.clientId ?? cfg.kafka.client_id,
     brokers: cfg.kafka.brokers,
+    ...kafkajsSecurity(cfg),
     // kafkajs INFO is chatty (every join/rebalance); WARN keeps the signal.
     logLevel: cfg.log.level === 'debug' ? KafkaLogLevel.DEBUG : KafkaLogLevel.WARN,
     logCreator: kafkajsLogCreator(logger),
     ...opts.extra,
   });
+  if (cfg.kafka.security_protocol !== 'PLAINTEXT') {
+    const producer = kafka.producer.bind(kafka);
+    const consumer = kafka.consumer.bind(kafka);
+    const admin = kafka.admin.bind(kafka);
+    kafka.producer = (c) => authAware(cfg, producer(c));
+    kafka.consumer = (c) => authAware(cfg, consumer(c));
+    kafka.admin = (c) => authAware(cfg, admin(c));
+  }
+  return kafka;
 }
 
 /** Idempotent producer: acks=all, no duplicates on retry, Java-compatible partitioner. */
@@ -103,10 +169,22 @@ export async function runInTransaction<T>(producer: Producer, offsets: Transacti
 
 /** librdkafka (node-rdkafka) global config matching the kafkajs clients above. Pair producers with rdkafkaTopicConfig. */
 export function rdkafkaGlobalConfig(cfg: Pick<Config, 'kafka'>, opts: { clientId?: string } = {}): Record<string, string | number | boolean> {
-  return {
-    'metadata.broker.list': cfg.kafka.brokers.join(','),
-    'client.id': opts.clientId ?? cfg.kafka.client_id,
+  const k = cfg.kafka;
+  const out: Record<string, string | number | boolean> = {
+    'metadata.broker.list': k.brokers.join(','),
+    'client.id': opts.clientId ?? k.client_id,
   };
+  if (k.security_protocol !== 'PLAINTEXT') {
+    out['security.protocol'] = k.security_protocol.toLowerCase();
+    if (k.ssl_ca_file) out['ssl.ca.location'] = k.ssl_ca_file;
+  }
+  if (k.security_protocol.startsWith('SASL')) {
+    const { sasl } = kafkajsSecurity(cfg) as { sasl: { username: string; password: string } };
+    out['sasl.mechanisms'] = k.sasl_mechanism;
+    out['sasl.username'] = sasl.username;
+    out['sasl.password'] = sasl.password;
+  }
+  return out;
 }
 
 /**

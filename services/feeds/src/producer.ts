@@ -4,7 +4,7 @@
 // envelope in the Confluent wire format. Records are batched (bounded: `emit` waits while a full batch is sent) and
 // appended in call order, so each partition receives records in the order the feed produced them.
 import { DATA_INPUT_SCHEMAS, type Config, type Heartbeat, type InputEvent, type InputSchema } from '@snap/core';
-import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, createIdempotentProducer, createKafka, createLogger, partitionForKey, systemClock, topicName, type Clock, type Logger } from '@snap/platform';
+import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, registryOptions, createIdempotentProducer, createKafka, createLogger, partitionForKey, systemClock, topicName, type Clock, type Logger } from '@snap/platform';
 import type { Admin, Kafka, Message, Producer, RecordMetadata, logCreator as LogCreator } from 'kafkajs';
 import { logLevel as KafkaLogLevel } from 'kafkajs';
 import { OrderedFeedSink, RecordEncodeError, type DeadLetter, type OrderedSinkOptions } from './sink';
@@ -83,7 +83,7 @@ export class KafkaFeedSink extends OrderedFeedSink {
     return new KafkaFeedSink({
       producer: createIdempotentProducer(kafka),
       admin: () => kafka.admin(),
-      codec: new EnvelopeCodec({ registryUrl: cfg.schema_registry.url }),
+      codec: new EnvelopeCodec(registryOptions(cfg)),
       topicFor: (schema) => topicName(cfg, schema),
       deadLetterTopic: topicName(cfg, DEADLETTER_TOPIC),
       batchRecords: cfg.feeds.batch_records,

@@ -51,7 +51,11 @@
 
   function connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const q = selected && params.get('underlying') ? `?underlying=${encodeURIComponent(selected)}` : '';
+    const qs = new URLSearchParams();
+    if (selected && params.get('underlying')) qs.set('underlying', selected);
+    // A gateway with gateway.token: open the dashboard as /?token=… and the WebSocket presents it (browsers cannot set headers).
+    if (params.get('token')) qs.set('token', params.get('token'));
+    const q = qs.toString() ? `?${qs}` : '';
     const ws = new WebSocket(`${proto}//${location.host}/ws/levels${q}`);
     setConn('connecting', 'connecting');
     ws.onopen = () => {

@@ -1,7 +1,7 @@
 // The two ways a gateway runs: embedded (a sink of the in-process bus publishes payloads; `snap-engine demo --serve`)
 // and on Kafka (the signals topic; `snap-engine gateway`). Same server, same broadcaster, same dashboard.
 import type { Config, LevelPhysicsPayload } from '@snap/core';
-import type { Logger } from '@snap/platform';
+import { readSecret, type Logger } from '@snap/platform';
 import { LevelBroadcaster } from './broadcaster';
 import { KafkaSignalsSource } from './kafka-source';
 import { startGatewayServer, type GatewayServer } from './server';
@@ -44,6 +44,7 @@ export async function startEmbeddedGateway(opts: GatewayListen): Promise<Embedde
     broadcaster,
     log: opts.log,
     health: () => ({ ok: true, source: 'embedded', payloads: sink.payloads }),
+    token: readSecret(opts.cfg.gateway.token, opts.cfg.gateway.token_file, 'gateway.token'),
   });
   return { server, broadcaster, sink, stop: () => server.close() };
 }
@@ -70,6 +71,7 @@ export async function startKafkaGateway(
     broadcaster,
     log: opts.log,
     health: () => source.health(),
+    token: readSecret(opts.cfg.gateway.token, opts.cfg.gateway.token_file, 'gateway.token'),
   });
   opts.onListening?.(server.url);
   try {

@@ -4,7 +4,7 @@
 // start(), or at its beginning with fromBeginning; the group is deleted on stop.
 import { hostname } from 'node:os';
 import type { Config, LevelPhysicsPayload } from '@snap/core';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, ephemeralGroupId, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
+import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, registryOptions, ephemeralGroupId, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { TickRegrouper } from './regroup';
 import { GatewayError } from './server';
@@ -48,7 +48,7 @@ export class KafkaSignalsSource {
     this.kafka = createKafka(opts.cfg, { logger: opts.log, clientId: `${opts.cfg.kafka.client_id}-gateway-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
     // A reader: it never registers, so it must not touch subject compatibility either.
-    this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url, compatibility: null });
+    this.codec = new EnvelopeCodec({ ...registryOptions(opts.cfg), compatibility: null });
   }
 
   health(): { ok: boolean; source: string; topic: string; state: string; error: string | null } & KafkaSourceStats {

@@ -2,6 +2,7 @@
 // underlying), `GET /healthz`, and WebSocket `/ws/levels[?underlying=SPY]` fed by a LevelBroadcaster. The source of
 // payloads (the embedded bus or the Kafka signals topic) is someone else's business: it calls broadcaster.publish.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,8 @@ export interface GatewayServerOptions {
   health?: () => { ok: boolean };
   /** WebSocket keepalive: ping every this many ms, drop a peer that missed the previous pong. */
   pingMs?: number;
+  /** Bearer token required on /api/* and /ws/* (gateway.token): `Authorization: Bearer …`, or `?token=` (browser WebSockets cannot set headers). */
+  token?: string;
 }
 
 export interface GatewayServer {
@@ -59,8 +62,24 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /** Underlyings are config-validated tickers; anything else in the query is a client error, not a filter. */
 const UNDERLYING_RE = /^[A-Z][A-Z0-9.]{0,9}$/;
 
+/** Constant-time comparison of a presented token with the configured one. */
+function tokenMatches(presented: string | null, token: string): boolean {
+  if (presented === null) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The token a request presents: the bearer header, else the `token` query parameter. */
+function presentedToken(req: IncomingMessage, url: URL): string | null {
+  const h = req.headers.authorization;
+  if (h && /^Bearer /i.test(h)) return h.slice(7).trim();
+  return url.searchParams.get('token');
+}
+
 export async function startGatewayServer(opts: GatewayServerOptions): Promise<GatewayServer> {
   const { broadcaster, log } = opts;
+  const authorized = (req: IncomingMessage, url: URL) => !opts.token || tokenMatches(presentedToken(req, url), opts.token);
   const publicDir = resolve(opts.publicDir ?? PUBLIC_DIR);
   const started = Date.now();
 
@@ -87,6 +106,10 @@ export async function startGatewayServer(opts: GatewayServerOptions): Promise<Ga
       const body = { status: extra.ok ? 'ok' : 'degraded', ...extra, uptime_s: Math.round((Date.now() - started) / 1000), clients: broadcaster.clientCount, ...broadcaster.stats };
       return json(res, extra.ok ? 200 : 503, body);
     }
+    if ((url.pathname.startsWith('/api/') || url.pathname.startsWith('/ws/')) && !authorized(req, url)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return json(res, 401, { error: 'missing or wrong bearer token (gateway.token)' });
+    }
     if (url.pathname === '/api/levels') {
       const u = url.searchParams.get('underlying');
       if (u === null) return json(res, 200, broadcaster.snapshot());
@@ -112,6 +135,10 @@ export async function startGatewayServer(opts: GatewayServerOptions): Promise<Ga
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const u = url.searchParams.get('underlying');
+    if (url.pathname === '/ws/levels' && !authorized(req, url)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (url.pathname !== '/ws/levels' || (u !== null && !UNDERLYING_RE.test(u))) {
       socket.end(`HTTP/1.1 ${url.pathname !== '/ws/levels' ? '404 Not Found' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;

@@ -4,7 +4,7 @@
 // handler says are safe, and with --until-idle stops once every assigned partition is at its last stable offset.
 import { hostname } from 'node:os';
 import type { Config } from '@snap/core';
-import { EnvelopeCodec, createKafka, type Decoded, type Logger } from '@snap/platform';
+import { EnvelopeCodec, createKafka, registryOptions, type Decoded, type Logger } from '@snap/platform';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { OffsetRecord } from './windows';
 
@@ -132,7 +132,7 @@ export class EnvelopeConsumer {
     this.topics = [...opts.topics];
     this.kafka = createKafka(opts.cfg, { logger: this.log, clientId: `${opts.cfg.kafka.client_id}-${opts.name}-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
-    this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url, compatibility: null });
+    this.codec = new EnvelopeCodec({ ...registryOptions(opts.cfg), compatibility: null });
     this.done = new Promise<void>((resolve, reject) => {
       this.stopped = resolve;
       this.failed = reject;

@@ -5,6 +5,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { dirname, join, resolve, sep } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '@snap/core';
+import { readSecret } from '@snap/platform';
 import { isNetworkError } from './retry';
 
 export interface ObjectStore {
@@ -88,7 +89,10 @@ export function s3ClientFor(cfg: Pick<Config, 's3'>): S3Client {
     region: cfg.s3.region,
     // MinIO and most S3-compatible stores serve buckets by path, not by virtual host.
     forcePathStyle: true,
-    credentials: { accessKeyId: cfg.s3.access_key_id, secretAccessKey: cfg.s3.secret_access_key },
+    // s3.credentials=sdk: the SDK's default chain (AWS_* env, web identity / IRSA, container or instance profile).
+    ...(cfg.s3.credentials === 'sdk'
+      ? {}
+      : { credentials: { accessKeyId: cfg.s3.access_key_id, secretAccessKey: readSecret(cfg.s3.secret_access_key_file ? undefined : cfg.s3.secret_access_key, cfg.s3.secret_access_key_file, 's3.secret_access_key')! } }),
   });
 }
 

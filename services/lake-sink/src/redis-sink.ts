@@ -10,7 +10,7 @@
 // latest features from the signals topic's start, for a Redis that lost keys the running sink never saw.
 import { randomUUID } from 'node:crypto';
 import type { Config, SignalRow } from '@snap/core';
-import { SIGNALS_TOPIC, createKafka, recordToSignalRow, redisSinkGroupId, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
+import { SIGNALS_TOPIC, createKafka, recordToSignalRow, redisOptions, redisSinkGroupId, topicName, type Decoded, type Logger, type SignalRecord } from '@snap/platform';
 import Redis from 'ioredis';
 import { RedisFeatureWriter, casWins, type FeatureWriteResult } from './redis-features';
 import { EnvelopeConsumer, type ConsumerContext, type EnvelopeHandler } from './envelope-consumer';
@@ -158,8 +158,9 @@ export interface RedisSinkResult {
 }
 
 /** An ioredis client that reconnects forever and fails commands fast while disconnected (the sink retries them). */
-export function sinkRedisClient(url: string, commandTimeoutMs = 10_000): Redis {
+export function sinkRedisClient(url: string, commandTimeoutMs = 10_000, security: ReturnType<typeof redisOptions> = {}): Redis {
   return new Redis(url, {
+    ...security,
     lazyConnect: true,
     // Commands issued while disconnected fail at once instead of queueing without bound; retry.ts owns the waiting.
     enableOfflineQueue: false,
@@ -171,7 +172,7 @@ export function sinkRedisClient(url: string, commandTimeoutMs = 10_000): Redis {
 
 export async function runRedisSink(opts: RedisSinkOptions): Promise<RedisSinkResult> {
   const { cfg, logger } = opts;
-  const redis = sinkRedisClient(cfg.redis.url, opts.commandTimeoutMs);
+  const redis = sinkRedisClient(cfg.redis.url, opts.commandTimeoutMs, redisOptions(cfg));
   let stopping = false;
   let consumer: EnvelopeConsumer | null = null;
   const onSignal = () => {

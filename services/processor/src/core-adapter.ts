@@ -1,6 +1,6 @@
 // The processor's only contact with the pure core's engine and merge classes, so the rest of the shell codes against
 // two small interfaces.
-import { DeterministicMerge, SnapEngine, type Config, type InputEvent, type LevelPhysicsPayload } from '@snap/core';
+import { DeterministicMerge, SnapEngine, underlyingConfig, type Config, type InputEvent, type LevelPhysicsPayload } from '@snap/core';
 
 export interface EngineLike {
   push(ev: InputEvent): LevelPhysicsPayload[];
@@ -14,10 +14,12 @@ export interface MergeLike<T> {
   drain(): T[];
 }
 
-export const createEngine = (cfg: Config, underlying: string): EngineLike => new SnapEngine(cfg, underlying);
+// Each underlying runs with its own barrier source and futures contract (futures.*): QQQ reads NQ through its own
+// multiplier, never ES's.
+export const createEngine = (cfg: Config, underlying: string): EngineLike => new SnapEngine(underlyingConfig(cfg, underlying), underlying);
 
 export const restoreEngine = (cfg: Config, underlying: string, snap: unknown): EngineLike =>
-  SnapEngine.restore(cfg, snap as Parameters<typeof SnapEngine.restore>[1]);
+  SnapEngine.restore(underlyingConfig(cfg, underlying), snap as Parameters<typeof SnapEngine.restore>[1]);
 
 /**
  * One merge stream per input topic. Every item of a stream carries the stream's rank (its data schema's rank), also

@@ -13,6 +13,7 @@ import {
   checkPlausible,
   latenessRuleOf,
   toSignalRows,
+  underlyingConfig,
   type Config,
   type DataInputSchema,
   type InputEvent,
@@ -90,7 +91,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
     }
     let eng = engines.get(ev.key);
     if (!eng) {
-      eng = new SnapEngine(cfg, ev.key);
+      eng = new SnapEngine(underlyingConfig(cfg, ev.key), ev.key);
       engines.set(ev.key, eng);
     }
     emit(eng.push(ev));

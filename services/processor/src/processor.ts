@@ -24,6 +24,7 @@ import {
   type Clock,
   type DeadLetterRecord,
   type Logger,
+  registryOptions,
 } from '@snap/platform';
 import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
@@ -131,7 +132,7 @@ export class Processor {
     this.groupId = processorGroupId(opts.cfg);
     this.kafka = createKafka(opts.cfg, { logger: this.kafkaLogger(), clientId: `${opts.cfg.kafka.client_id}-processor-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
-    this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url });
+    this.codec = new EnvelopeCodec(registryOptions(opts.cfg));
     for (const s of processorInputs(opts.cfg)) this.inputs.set(topicName(opts.cfg, s), s);
     this.signalsTopic = topicName(opts.cfg, SIGNALS_TOPIC);
     this.changelogTopic = topicName(opts.cfg, CHANGELOG_TOPIC);

@@ -25,6 +25,7 @@ import {
   waitForTopics,
   type Logger,
   type SignalRecord,
+  registryOptions,
 } from '@snap/platform';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { decodeInputValue, partitionOffsets, readRanges, type PartitionRange } from './kafka-io';
@@ -168,7 +169,7 @@ export class Replayer {
     this.log = opts.logger;
     this.kafka = createKafka(opts.cfg, { logger: opts.logger, clientId: `${opts.cfg.kafka.client_id}-replay` });
     this.admin = this.kafka.admin();
-    this.codec = new EnvelopeCodec({ registryUrl: opts.cfg.schema_registry.url });
+    this.codec = new EnvelopeCodec(registryOptions(opts.cfg));
     this.inputs = processorInputs(opts.cfg).map((s) => ({ topic: topicName(opts.cfg, s), schema: s }));
   }
 

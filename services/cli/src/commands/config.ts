@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { redactConfig } from '@snap/core';
 import { configTableMarkdown, loadConfig } from '@snap/platform';
 
 export function register(program: Command) {
@@ -12,7 +13,7 @@ export function register(program: Command) {
         return;
       }
       const cfg = loadConfig({ file: program.opts().config });
-      const redacted = { ...cfg, s3: { ...cfg.s3, secret_access_key: '***' }, massive: { ...cfg.massive, api_key: cfg.massive.api_key ? '***' : undefined } };
+      const redacted = redactConfig(cfg);
       process.stdout.write(JSON.stringify(redacted, null, 2) + '\n');
     });
 }
