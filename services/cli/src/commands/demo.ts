@@ -11,6 +11,7 @@ import { FakeMassiveServer, generateOptionChain, InProcessBusSink, MassiveFeed, 
 import { GoldParquetSink, JsonlPayloadSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from '@snap/processor';
 import { GatewayError, startEmbeddedGateway, type EmbeddedGateway } from '@snap/gateway';
 import { parseDurationMs } from '../args';
+import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 
 const seedArg = (text: string) => {
   if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`expected a non-negative integer seed (got ${JSON.stringify(text)})`);
@@ -100,6 +101,7 @@ export function register(program: Command) {
     .option('--duration <dur>', 'event-time length of the simulated session (10m, 90s, 500ms; a bare number is seconds)', parseDurationMs, 5 * 60_000)
     .option('--out <dir>', 'lake root for the Gold Parquet (default: config lake.data_root / DATA_ROOT)')
     .option('--payloads <file>', 'also write every §6.4 payload as JSONL')
+    .option('--no-bronze', 'do not write the input events as Bronze Parquet (beside Gold, with a _meta/ run manifest; docs/lake.md)')
     .option('--serve [port]', 'serve the live dashboard (default port: gateway.port); keeps serving after the simulation until Ctrl-C', portArg)
     .option('--speed <x>', 'pace event time at x × real time (default 1 with --serve, else 0 = as fast as possible)', speedArg)
     .addOption(new Option('--density <d>', 'simulated quote density: normal, or realistic (SPY regular-hours: hundreds of quotes/s at the open)').choices(['normal', 'realistic']).default('normal'))
@@ -108,7 +110,7 @@ export function register(program: Command) {
         .choices(['sim', 'massive-fake'])
         .default('sim'),
     )
-    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake'; density: SessionDensity }, cmd: Command) => {
+    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake'; density: SessionDensity; bronze: boolean }, cmd: Command) => {
       let cfg: Config;
       try {
         cfg = loadConfig({ file: program.opts().config });
@@ -172,6 +174,17 @@ export function register(program: Command) {
         const events = underlyings.length > 1 ? simulateMarket({ ...common, underlyings }) : simulateSession({ ...common, underlying });
         source = gateway || speed > 0 ? paced(events, speed, stop.signal) : events;
       }
+      // Bronze beside Gold: the input events as the lake sink would have written them from Kafka (replay --from-lake).
+      const bronze = opts.bronze
+        ? new EmbeddedBronzeWriter({
+            cfg,
+            root: dataRoot,
+            command: 'demo',
+            inputs: [opts.feed === 'sim' ? { kind: 'simulator', seed: opts.seed, duration_ms: opts.duration, underlyings, ...(opts.density !== 'normal' ? { density: opts.density } : {}) } : { kind: 'live', feed: opts.feed }],
+            logger: log,
+          })
+        : null;
+      if (bronze) source = bronze.tap(source);
       const stats = await runEmbedded({
         cfg,
         source,
@@ -184,6 +197,7 @@ export function register(program: Command) {
         },
       });
       summary.events = stats.events;
+      const bronzeWritten = bronze?.close() ?? null;
       const deadLetters = liveFinished ? await liveFinished : 0;
       const wallMs = Date.now() - started;
       const report = {
@@ -199,6 +213,7 @@ export function register(program: Command) {
         wall_ms: wallMs,
         events_per_s: Math.round(stats.events / Math.max(1e-3, wallMs / 1000)),
         files: gold.files.map((f) => ({ path: f.path, rows: f.rows, bytes: f.bytes })),
+        bronze: bronzeWritten && { run_id: bronzeWritten.run_id, manifest: bronzeWritten.manifest, objects: bronzeWritten.objects, rows: bronzeWritten.rows, bytes: bronzeWritten.bytes },
       };
       if (stop.signal.aborted) Object.assign(report, { interrupted: true });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');

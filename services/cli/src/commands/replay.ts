@@ -5,6 +5,7 @@
 // 4 parity report found a difference.
 import { Command } from 'commander';
 import { createLogger, loadConfig } from '@snap/platform';
+import { runLakeReplay, type LakeReplayCliOptions } from './replay-lake';
 import { checkTimeZone, formatParityReport, parseOffsetSpec, parseTimeSpec, Replayer, ReplayError, type ReplayFrom } from '@snap/processor';
 
 interface ReplayCliOptions {
@@ -19,6 +20,7 @@ interface ReplayCliOptions {
   parityAgainst?: string;
   json?: boolean;
   tz?: string;
+  fromLake?: string;
 }
 
 const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
@@ -45,8 +47,16 @@ export function register(program: Command) {
     .option('--dry-run', 'print the plan (partitions, event-time offsets: the first record with ts_event_ns at/after each start, record counts) and do nothing')
     .option('--parity-against <topic|file.jsonl>', 'compare the replayed rows with these original signals and print a parity report')
     .option('--json', 'print the plan/result as JSON')
+    .option('--from-lake <DIR|s3://bucket/prefix>', 'instead of Kafka: read the session back from the lake (Bronze/Silver Parquet, found by its _meta/ manifests); see docs/lake.md')
+    .option('--underlying <U[,U]>', 'with --from-lake: the underlyings to replay (default: all configured)')
+    .option('--from <ISO|ns>', 'with --from-lake: first snap tick time to emit (inclusive; same forms as --from-time)')
+    .option('--to <ISO|ns>', 'with --from-lake: last snap tick time to emit (inclusive)')
+    .option('--tier <tier>', 'with --from-lake: bronze (default) or silver')
+    .option('--out <file.jsonl>', 'with --from-lake: write the signal rows as JSON lines (no Kafka needed)')
+    .option('--run <id>', 'with --from-lake: the run (see _meta/runs/) when the lake holds several for the underlying')
     .action(async (o: ReplayCliOptions) => {
       const cfg = loadConfig({ file: program.opts().config });
+      if (o.fromLake) return runLakeReplay(cfg, o as LakeReplayCliOptions);
       const logger = createLogger({ name: 'replay', level: cfg.log.level });
       if (!!o.fromOffset === !!o.fromTime) throw usage('replay: give exactly one of --from-offset or --from-time');
       if (!!o.toTopic === !!o.group) throw usage('replay: give exactly one of --to-topic or --group');
