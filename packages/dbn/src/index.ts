@@ -10,3 +10,4 @@ export * from './json';
 export * from './normalize';
 export * from './simulate';
 export * from './from-events';
+export * from './live';

@@ -9,3 +9,4 @@ export * from './replay';
 export * from './dbn-feed';
 export * from './metrics';
 export * from './bus-sink';
+export * from './databento-feed';

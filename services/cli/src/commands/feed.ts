@@ -34,6 +34,7 @@ import {
 import { MassiveApiKeyError, MassiveFeed, registerMassiveMetrics, resolveMassiveApiKey } from '@snap/feeds';
 import { simulateMarket, simulateSession, type SessionDensity } from '@snap/core';
 import { parseDurationMs } from '../args';
+import { registerFeedDatabento } from './databento';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, DEAD_LETTERED: 3, SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -447,4 +448,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         }
       }),
     );
+
+  // `feed databento` (issue 10) lives in databento.ts and runs through this file's sink, exit codes and signals.
+  registerFeedDatabento(feed, { program, action, openSink, stopSignals, usageExit2, underlyingArg, UsageError });
 }

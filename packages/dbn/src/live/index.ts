@@ -1,0 +1,4 @@
+export * from './protocol';
+export * from './client';
+export * from './symbology';
+export * from './fake-gateway';
