@@ -15,6 +15,7 @@ interface DemoReport {
   signal_rows: number;
   underlyings: string[];
   files: { path: string; rows: number }[];
+  bronze: { run_id: string; manifest: string; objects: number } | null;
 }
 
 function demo(dataRoot: string, seed: number, opts: { duration?: string; underlyings?: string } = {}): { report: DemoReport } {
@@ -73,7 +74,10 @@ describe('snap-engine demo (embedded, no servers)', () => {
 
     const fa = files(a);
     expect(fa.length).toBeGreaterThan(0);
-    for (const f of fa) expect(f).toMatch(/^\/gold\/levels\/signals\/underlying=SPY\/date=2025-12-22\/hour=15\/part-\d+-\d+\.parquet$/);
+    // Gold, plus the input events as Bronze (same layout as the lake sink) and the _meta/ run manifest and schemas.
+    for (const f of fa.filter((x) => !x.startsWith('/bronze/') && !x.startsWith('/_meta/'))) expect(f).toMatch(/^\/gold\/levels\/signals\/underlying=SPY\/date=2025-12-22\/hour=15\/part-\d+-\d+\.parquet$/);
+    expect(fa.filter((x) => x.startsWith('/bronze/')).length).toBe(ra.bronze!.objects);
+    expect(fa).toContain(`/${ra.bronze!.manifest}`);
     expect(ra.signal_rows).toBeGreaterThan(100);
 
     const inst = await DuckDBInstance.create(':memory:');
