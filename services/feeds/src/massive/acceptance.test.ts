@@ -36,11 +36,11 @@ async function startServer(opts: FakeMassiveServerOptions = {}) {
   server = await FakeMassiveServer.start({ apiKey: KEY, logger: logger(), ...opts });
 }
 
-function makeFeed(sink: FeedSink, massive: Record<string, unknown> = {}, opts: { restPolling?: boolean; nowMs?: number } = {}) {
+function makeFeed(sink: FeedSink, massive: Record<string, unknown> = {}, opts: { restPolling?: boolean; nowMs?: number; startGraceMs?: number } = {}) {
   const config = defaultConfig();
   config.underlyings = ['SPY'];
   config.massive = { ...config.massive, ws_stocks_url: server.wsUrl('stocks'), ws_options_url: server.wsUrl('options'), rest_url: server.restUrl, strikes_around_spot: 1, strike_step: 1, ...massive };
-  feed = new MassiveFeed({ config, apiKey: KEY, sink, clock: manualClock(NS(opts.nowMs ?? T0)), logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 200 }, restPolling: opts.restPolling ?? false, stableAfterMs: 60_000 });
+  feed = new MassiveFeed({ config, apiKey: KEY, sink, clock: manualClock(NS(opts.nowMs ?? T0)), logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 200 }, restPolling: opts.restPolling ?? false, stableAfterMs: 60_000, startGraceMs: opts.startGraceMs });
   return feed;
 }
 
@@ -62,7 +62,8 @@ afterEach(async () => {
 it('a silent drop (no close, pings unanswered) is detected by the idle watchdog and reconnected with the current subscriptions; nothing is lost or doubled', async () => {
   await startServer();
   const sink = new CollectSink();
-  const f = makeFeed(sink, { ping_interval_ms: 50, idle_timeout_ms: 400 });
+  // Generous next to the pings (a loaded machine delays pongs a little, never 15 intervals).
+  const f = makeFeed(sink, { ping_interval_ms: 100, idle_timeout_ms: 1500 });
   await f.start();
   await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   for (let i = 1; i <= 5; i++) server.publish('stocks', [stockTrade(i)]);
@@ -291,4 +292,22 @@ it('kicks (force_disconnect, slow_consumer) are logged with their meaning and re
   expect(f.stats().stocks).toMatchObject({ kicks: 2, slowConsumer: 1 });
   // Two force_disconnects are not (yet) a conflict: the feed still runs.
   expect(f.health().stocks).toBe('up');
+});
+
+it('a cluster that cannot connect at all does not hold the feed: start() goes on degraded after the grace time, the other streams', async () => {
+  await startServer();
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const sink = new CollectSink();
+  const f = makeFeed(sink, { ws_options_url: `ws://127.0.0.1:${port}/options` }, { startGraceMs: 300 });
+  await f.start();
+  expect(f.health()).toMatchObject({ status: 'degraded', stocks: 'up', options: 'connecting' });
+  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  server.publish('stocks', [stockTrade(1)]);
+  await waitUntil(() => tradesOf(sink).length === 1, 'a stock trade');
+  expect(f.stats().options.reconnects).toBeGreaterThan(0);
+  expect(logLines.some((l) => l.includes('starting degraded'))).toBe(true);
 });

@@ -37,6 +37,8 @@ export interface MassiveFeedOptions {
   stableAfterMs?: number;
   /** Tests: kicks in a row before a cluster gives up with MassiveConnectionConflictError (default 3). */
   maxKicks?: number;
+  /** How long start() waits for the second cluster once the first is live (default 15 s); it keeps retrying after. */
+  startGraceMs?: number;
   /** Entitlement detection: option trades seen with no option quote at all before "no option quotes" is reported (default 20). */
   missingQuotesAfterTrades?: number;
 }
@@ -127,6 +129,8 @@ export class MassiveFeed {
   private observedDelayMs: number | null = null;
   private optionTradesSeen = 0;
   private readonly lastSnapshotNs = new Map<string, bigint>();
+  /** ±N strikes actually subscribed (massive.strikes_around_spot narrowed to the subscription limit). */
+  private readonly strikesAround: number;
 
   constructor(private readonly opts: MassiveFeedOptions) {
     const m = opts.config.massive;
@@ -145,6 +149,7 @@ export class MassiveFeed {
     const maxContracts = m.max_option_contracts ?? 1000;
     const fit = Math.max(0, Math.floor((Math.floor(maxContracts / (2 * Math.max(1, underlyings.length))) - 1) / 2));
     const strikesAround = Math.min(m.strikes_around_spot, fit);
+    this.strikesAround = strikesAround;
     if (strikesAround < m.strikes_around_spot) {
       this.log.warn('massive: strike window narrowed to the subscription limit', { strikes_around_spot: m.strikes_around_spot, used: strikesAround, max_option_contracts: maxContracts, underlyings: underlyings.length });
     }
@@ -190,9 +195,27 @@ export class MassiveFeed {
    * feed), rejects when both fail.
    */
   async start(): Promise<void> {
-    const [s, o] = await Promise.allSettled([this.stocks.start(), this.options.start()]);
-    if (s.status === 'rejected' && o.status === 'rejected') {
-      const err = s.reason as Error;
+    const both = Promise.allSettled([this.stocks.start(), this.options.start()]);
+    // A cluster that cannot even connect keeps retrying in the background: once the other is live, the feed does not
+    // wait for it longer than startGraceMs (health says "connecting" meanwhile).
+    const firstLive = Promise.any([this.stocks.start(), this.options.start()]).then(
+      () => new Promise<'grace'>((r) => setTimeout(() => r('grace'), this.opts.startGraceMs ?? 15_000).unref()),
+      () => 'none' as const,
+    );
+    const settled = await Promise.race([both, firstLive]);
+    if (Array.isArray(settled)) {
+      const [s, o] = settled;
+      if (s.status === 'rejected' && o.status === 'rejected') {
+        const err = s.reason as Error;
+        this.stopWith(err);
+        throw err;
+      }
+    } else if (settled === 'grace') {
+      this.log.warn('massive: starting degraded; a cluster is still not connected', { stocks: this.state.stocks, options: this.state.options });
+    } else {
+      // Neither went live: both rejected (allSettled reports how).
+      const [s] = await both;
+      const err = (s as PromiseRejectedResult).reason as Error;
       this.stopWith(err);
       throw err;
     }
@@ -396,7 +419,7 @@ export class MassiveFeed {
             underlying,
             expirationDate: zeroDteExpiration(timeNs, this.opts.holidays),
             spot: this.spot.get(underlying) ?? null,
-            strikeRange: m.strikes_around_spot * m.strike_step,
+            strikeRange: this.strikesAround * m.strike_step,
           });
     // The snapshot's time is the vendor's; it never goes back (a later poll whose newest contract is older than the
     // previous snapshot's would otherwise be late for its stream): it is held at the previous time, and logged.

@@ -261,6 +261,7 @@ export class MassiveWsClient {
     let authed = false;
     let liveSince: number | null = null;
     let kicked: string | null = null;
+    let reauthSent = false;
     const ws = new WebSocket(this.opts.url, { handshakeTimeout: this.opts.authTimeoutMs ?? 10_000 });
     this.ws = ws;
     let lastHeard = this.now();
@@ -343,7 +344,11 @@ export class MassiveWsClient {
           this.fail(new MassiveAuthError(this.opts.cluster, redactSecret(this.opts.url, this.opts.apiKey), message || 'auth_failed'));
         } else if (status.status === 'auth_required' || status.status === 'auth_timeout') {
           this.log.warn('massive status', { connection: id, status: status.status, message, meaning });
-          if (status.status === 'auth_required' && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ action: 'auth', params: this.opts.apiKey }));
+          // Once per connection: a server that keeps asking is not fixed by asking again; the auth timeout recycles it.
+          if (status.status === 'auth_required' && !reauthSent && ws.readyState === WebSocket.OPEN) {
+            reauthSent = true;
+            ws.send(JSON.stringify({ action: 'auth', params: this.opts.apiKey }));
+          }
         } else if (KICK_STATUSES.has(status.status)) {
           kicked = status.status;
           this.stats.kicks++;
