@@ -8,7 +8,7 @@ import { defaultConfig, parseEventLine, runCore, simulateToJsonl } from '@snap/c
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
-const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8' });
+const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', SNAPENGINE_PROGRESS: 'off' }, encoding: 'utf8' });
 
 describe('snap-engine run', () => {
   let dir: string;

@@ -21,7 +21,7 @@ export interface ProgressOptions {
   total?: number;
   unit?: string;
   stream?: ProgressStream;
-  /** auto (default): a bar on a TTY, JSON lines otherwise; SNAP_PROGRESS=off|json|tty overrides auto. */
+  /** auto (default): a bar on a TTY, JSON lines otherwise; SNAPENGINE_PROGRESS=off|json|tty overrides auto. */
   mode?: ProgressMode;
   /** Minimum wall ms between JSON lines (default 5000). */
   intervalMs?: number;
@@ -95,7 +95,7 @@ export function formatTime(t: number | bigint, tz = 'UTC'): string {
 function resolveMode(opts: { mode?: ProgressMode; stream: ProgressStream }): Exclude<ProgressMode, 'auto'> {
   const mode = opts.mode ?? 'auto';
   if (mode !== 'auto') return mode;
-  const env = process.env.SNAP_PROGRESS;
+  const env = process.env.SNAPENGINE_PROGRESS;
   if (env === 'off' || env === 'json' || env === 'tty') return env;
   return opts.stream.isTTY ? 'tty' : 'json';
 }
@@ -140,7 +140,7 @@ export class Progress {
         gracefulExit: false, // a SIGINT listener would stop Node's default exit on Ctrl-C
         linewrap: true,
         fps: 5,
-        // SNAP_PROGRESS=tty on a stream that is not a terminal: draw anyway (cli-progress skips non-TTY streams).
+        // SNAPENGINE_PROGRESS=tty on a stream that is not a terminal: draw anyway (cli-progress skips non-TTY streams).
         noTTYOutput: !this.stream.isTTY,
       });
       this.bar.start(this.total ?? 1, 0);

@@ -140,7 +140,8 @@ async function runProgram(program: Command, argv: readonly string[]): Promise<vo
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return;
-      process.exitCode = e.exitCode || 2;
+      // Every usage error exits 2 (README "Exit codes"); commander's own default for a bad option value is 1.
+      process.exitCode = 2;
       return;
     }
     throw e;

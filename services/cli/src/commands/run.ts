@@ -1,13 +1,15 @@
 // `snap-engine run --input FILE.jsonl --out FILE.jsonl`: the core over normalized events (the JSONL line format of
 // @snap/core event-json), in file order, no servers. Writes one §6.4 payload per snap tick per line.
 // Exit codes: 0 done · 1 runtime failure (unreadable file, bad input line — the message names the line and field)
-// · 2 usage/config error.
+// · 2 usage/config error · 3 done, but some records were dead-lettered. No payload at all is a failure (exit 1,
+// with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, EventLineError, parseEventLine, type InputEvent } from '@snap/core';
-import { createLogger, loadConfig } from '@snap/platform';
+import { AtomicOutput, EXIT, TimeZoneError, checkTimeZone, createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
+import { EmbeddedReport } from '../reporting';
 import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 
 /**
@@ -15,10 +17,12 @@ import { EmbeddedBronzeWriter } from '@snap/lake-sink';
  * Lines are split out of 1 MiB chunks by hand (readline's per-line events cost more than parsing a line); a line
  * ends at "\n", and a "\r" before it is dropped (CRLF files), as readline with crlfDelay: Infinity did.
  */
-export async function* readEventsJsonl(path: string): AsyncGenerator<InputEvent> {
+export async function* readEventsJsonl(path: string, onBytes?: (bytesRead: number) => void): AsyncGenerator<InputEvent> {
   let lineNo = 0;
   let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  for await (const chunk of stream) {
+    onBytes?.(stream.bytesRead);
     const text = rest.length > 0 ? rest + (chunk as string) : (chunk as string);
     let start = 0;
     for (;;) {
@@ -51,15 +55,25 @@ const fileBytes = (path: string): number => {
 // An event line starts with '{'; only lines starting with whitespace need the trim.
 const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
 
+/** `--tz`: an IANA zone for the times the command prints (a bad one is a usage error naming it). */
+export const tzArg = (text: string): string => {
+  try {
+    return checkTimeZone(text);
+  } catch (e) {
+    throw new InvalidArgumentError((e as TimeZoneError).message);
+  }
+};
+
 export function register(program: Command) {
   program
     .command('run')
     .description('run the core on normalized events from a JSONL file (file order) and write one §6.4 payload per snap tick per line')
-    .requiredOption('--input <file>', 'input events, one JSON object per line (see @snap/core event-json)')
-    .requiredOption('--out <file>', 'output payloads, one JSON object per line')
+    .requiredOption('--input <file>', 'input events, one JSON object per line (the input contract, with an example line per schema: docs/data.md)')
+    .requiredOption('--out <file>', 'output payloads, one JSON object per line (README "Reading a payload"); written only when the run succeeds')
+    .option('--tz <zone>', 'time zone for the times printed (IANA name, e.g. America/New_York)', tzArg, 'UTC')
     .option('--progress-every <n>', 'progress log every N events', (v) => Number(v), 200_000)
     .option('--no-bronze', 'do not write the input events as Bronze Parquet under DATA_ROOT (with a _meta/ run manifest; docs/lake.md)')
-    .action(async (opts: { input: string; out: string; progressEvery: number; bronze: boolean }) => {
+    .action(async (opts: { input: string; out: string; progressEvery: number; tz: string; bronze: boolean }) => {
       const log = createLogger({ name: 'run' });
       let cfg;
       try {
@@ -72,7 +86,18 @@ export function register(program: Command) {
         }
         throw e;
       }
-      const sink = new JsonlPayloadSink(opts.out);
+      let inputBytes: number;
+      try {
+        inputBytes = statSync(opts.input).size;
+      } catch {
+        process.stderr.write(`snap-engine run: cannot read ${opts.input}: no such file\n`);
+        process.exitCode = EXIT.FAILED;
+        return;
+      }
+      // Written beside --out under a temporary name and renamed on success: a failed run leaves no output file.
+      const output = new AtomicOutput(opts.out);
+      const sink = new JsonlPayloadSink(output.tempPath);
+      const report = new EmbeddedReport({ command: 'run', cfg, label: `run ${opts.input}`, unit: 'bytes', total: inputBytes, tz: opts.tz });
       const started = Date.now();
       // The one lateness rule and the plausibility check (as in the processor): refused records are logged, the first
       // ones each, then counted in the final line.
@@ -84,20 +109,25 @@ export function register(program: Command) {
       // Bronze under DATA_ROOT: the input events as the lake sink would have written them from Kafka (replay --from-lake).
       const bronze = opts.bronze ? new EmbeddedBronzeWriter({ cfg, root: cfg.lake.data_root, command: 'run', inputs: [{ kind: 'file', path: resolve(opts.input), bytes: fileBytes(opts.input) }], logger: log }) : null;
       try {
-        const events = readEventsJsonl(opts.input);
+        const events = report.tap(readEventsJsonl(opts.input, (b) => (report.position = b)));
         const stats = await runEmbedded({
           cfg,
           source: bronze ? bronze.tap(events) : events,
-          sinks: [sink],
+          sinks: [sink, report.sink],
           streams: 'single',
           onDeadLetter,
           progressEvery: opts.progressEvery,
-          onProgress: (s) => log.info('progress', { events: s.events, payloads: s.payloads, events_per_s: Math.round(s.events / Math.max(1e-3, (Date.now() - started) / 1000)) }),
         });
         const bronzeWritten = bronze?.close();
         log.info('run complete', { input: opts.input, out: opts.out, events: stats.events, skipped_other_underlyings: stats.skipped, payloads: stats.payloads, dead_lettered: stats.deadLettered, clamped: stats.clamped, wall_ms: Date.now() - started, ...(bronzeWritten ? { bronze: { root: cfg.lake.data_root, run_id: bronzeWritten.run_id, objects: bronzeWritten.objects, rows: bronzeWritten.rows } } : {}) });
+        const { exitCode } = report.finish(stats, { input: opts.input, out: opts.out });
+        if (exitCode === EXIT.FAILED) output.abort();
+        else output.commit();
+        process.exitCode = exitCode;
       } catch (e) {
         await sink.close().catch(() => undefined);
+        output.abort();
+        report.progress.finish();
         if (e instanceof EventLineError) {
           process.stderr.write(`snap-engine run: ${opts.input}: ${e.message}\n`);
           process.exitCode = 1;
