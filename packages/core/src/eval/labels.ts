@@ -15,8 +15,9 @@
 //             side (positive = the side price came from; SUPPORT ⇒ above): BREAK at the first tick with
 //             a ≤ −eval.break_distance; REJECT at the first tick with a ≥ eval.reject_distance after price has touched
 //             the level (a ≤ eval.touch_band), if no BREAK came first; else UNRESOLVED.
-//   signal    a transition of the level's per-tick signal into BREAK or REJECT (the tick before, at the same level,
-//             said something else). Until discrete signal events exist this is the event a consumer would act on.
+//   signal    the engine's discrete BREAK/REJECT event for the level (payload.events) when the engine emits events;
+//             otherwise (an engine without them) a transition of the level's per-tick signal into BREAK or REJECT
+//             (the tick before, at the same level, said something else). SignalSource says which.
 //   forecast  an episode's first signal strictly before its outcome time (any time in the episode when UNRESOLVED);
 //             its type is the episode's prediction (NONE without one).
 import type { BarrierStateName, Confidence, Direction, FuelEffect, LevelKind, LevelPhysicsPayload, SignalName } from '../signals';
@@ -54,10 +55,25 @@ export interface LevelObs {
   barrier: BarrierStateName;
   fuel: FuelEffect;
   confidence: Confidence;
+  /** The discrete event the engine fired for this level at this tick (payload.events), if any. */
+  event: 'BREAK' | 'REJECT' | null;
 }
 
+/** What counts as a signal: the engine's discrete events, or transitions of its per-tick signal. */
+export type SignalSource = 'events' | 'transitions';
+
 const EPS = 1e-9;
-export const isSignal = (o: LevelObs): boolean => (o.signal === 'BREAK' || o.signal === 'REJECT') && o.signal !== o.prev;
+const isTransition = (o: LevelObs): boolean => (o.signal === 'BREAK' || o.signal === 'REJECT') && o.signal !== o.prev;
+/** The signal this reading carries under `source` (null: none). */
+export const signalOf = (o: LevelObs, source: SignalSource = 'transitions'): 'BREAK' | 'REJECT' | null =>
+  source === 'events' ? o.event : isTransition(o) ? (o.signal as 'BREAK' | 'REJECT') : null;
+export const isSignal = (o: LevelObs, source: SignalSource = 'transitions'): boolean => signalOf(o, source) !== null;
+
+/** An event fired for a level outside its monitoring zone: no episode to score it against, so it counts as false. */
+export interface StrayEvent {
+  tick: number;
+  signal: 'BREAK' | 'REJECT';
+}
 
 /**
  * Collects the price path and the in-zone level readings from a stream of payloads (one underlying). Keeps only what
@@ -66,18 +82,43 @@ export const isSignal = (o: LevelObs): boolean => (o.signal === 'BREAK' || o.sig
 export class EvalCollector {
   readonly ticks: PriceTick[] = [];
   readonly obs: LevelObs[] = [];
+  readonly stray: StrayEvent[] = [];
   private readonly last = new Map<string, SignalName>();
+  private sawEvents = false;
 
-  constructor(private readonly monitorBand: number) {}
+  /**
+   * `source`: 'events' when the engine is known to emit discrete events (its config has signal.*), 'transitions' for
+   * an engine without them, 'auto' to decide from the data (events if any payload carried any). An engine with events
+   * omits the list on ticks without one, so a session without a single event (a quiet market) reads as 'transitions'
+   * under 'auto': the CLI passes 'events' when it knows.
+   */
+  constructor(
+    private readonly monitorBand: number,
+    private readonly source: SignalSource | 'auto' = 'auto',
+  ) {}
+
+  /** What the signals of this session are. */
+  signalSource(): SignalSource {
+    return this.source === 'auto' ? (this.sawEvents ? 'events' : 'transitions') : this.source;
+  }
 
   onPayload(p: LevelPhysicsPayload): void {
     const tick = this.ticks.length;
     const spot = p.spy.spot;
     this.ticks.push({ tMs: p.ts, spot });
+    let fired: Map<string, 'BREAK' | 'REJECT'> | null = null;
+    if (p.events !== undefined) {
+      this.sawEvents ||= p.events.length > 0;
+      for (const e of p.events) (fired ??= new Map()).set(e.level_id, e.signal);
+    }
     for (const l of p.levels) {
       const prev = this.last.get(l.id) ?? 'NEUTRAL';
       this.last.set(l.id, l.signal);
-      if (!(Math.abs(spot - l.price) <= this.monitorBand + EPS)) continue;
+      const event = fired?.get(l.id) ?? null;
+      if (!(Math.abs(spot - l.price) <= this.monitorBand + EPS)) {
+        if (event) this.stray.push({ tick, signal: event });
+        continue;
+      }
       this.obs.push({
         tick,
         id: l.id,
@@ -90,6 +131,7 @@ export class EvalCollector {
         barrier: l.barrier.state,
         fuel: l.fuel.effect,
         confidence: l.confidence,
+        event,
       });
     }
   }

@@ -103,3 +103,57 @@ describe('pieces', () => {
     expect(nearestRankPercentile([], 50)).toBeNull();
   });
 });
+
+describe('discrete events as the signal', () => {
+  /** payload with an events list: one event per [tick → signal] for level R680 (and optional stray levels). */
+  function eventSession(spots: number[], perTick: Record<number, SignalName>, events: Record<number, 'BREAK' | 'REJECT'>, opts: { stray?: Record<number, 'BREAK' | 'REJECT'>; regimeQuiet?: boolean[]; source?: 'auto' | 'events' } = {}) {
+    const col = new EvalCollector(P.monitorBand, opts.source ?? 'auto');
+    spots.forEach((s, i) => {
+      const p = payload(T0 + i * 250, s, [level('R680', 680, s, perTick[i] ?? 'NEUTRAL', 50), level('R690', 690, s)]);
+      const ev = [] as NonNullable<typeof p.events>;
+      const mk = (id: string, price: number, signal: 'BREAK' | 'REJECT') => ({
+        event_id: `${id}-${i}`, ts_event_ns: p.ts_event_ns, underlying: 'SPY', level_id: id, level_kind: 'ROUND' as const, level_price: price,
+        direction: 'SUPPORT' as const, signal, break_score: 50, confidence: 'MEDIUM' as const, lead: 'BARRIER' as const, reason: '', spot: s,
+      });
+      if (events[i]) ev.push(mk('R680', 680, events[i]!));
+      if (opts.stray?.[i]) ev.push(mk('R690', 690, opts.stray[i]!));
+      if (ev.length) p.events = ev;
+      col.onPayload(p);
+    });
+    return { col, ev: evaluateSession(col.ticks, col.obs, P, { source: col.signalSource(), stray: col.stray, ...(opts.regimeQuiet ? { regimeQuiet: opts.regimeQuiet } : {}) }) };
+  }
+
+  it('counts events, not ticks or transitions: a flapping per-tick signal with one event is one signal', () => {
+    const { col, ev } = eventSession(BREAK_PATH, { 2: 'BREAK', 3: 'NEUTRAL', 4: 'BREAK', 5: 'BREAK' }, { 2: 'BREAK' });
+    expect(col.signalSource()).toBe('events');
+    expect(ev.episodes[0]).toMatchObject({ predicted: 'BREAK', signals: 1, leadMs: 1000 });
+    const m = computeMetrics(ev);
+    expect(m.signals).toMatchObject({ source: 'events', total: 1, BREAK: 1, REJECT: 0, false: 0 });
+    // The same readings without events: the two transitions into BREAK are the signals.
+    const t = session(BREAK_PATH, { 2: 'BREAK', 3: 'NEUTRAL', 4: 'BREAK', 5: 'BREAK' }, 50);
+    expect(computeMetrics(t).signals).toMatchObject({ source: 'transitions', total: 2, BREAK: 2 });
+  });
+
+  it('an event for a level outside its zone is a false signal; the simulator quiet regime counts by type', () => {
+    const quietMask = BREAK_PATH.map((_, i) => i < 4);
+    const { col, ev } = eventSession(BREAK_PATH, {}, { 5: 'BREAK' }, { stray: { 1: 'REJECT' }, regimeQuiet: quietMask });
+    expect(col.stray).toEqual([{ tick: 1, signal: 'REJECT' }]);
+    const m = computeMetrics(ev);
+    expect(m.signals).toMatchObject({ total: 2, BREAK: 1, REJECT: 1, false: 1 });
+    expect(m.quiet_regime).toMatchObject({ BREAK: 0, REJECT: 1 });
+    expect(m.quiet_regime!.hours).toBeCloseTo((4 * 250) / 3_600_000, 12);
+    const merged = computeMetrics(mergeEvals([ev, ev], P.reliabilityBins));
+    expect(merged.quiet_regime).toMatchObject({ BREAK: 0, REJECT: 2 });
+    expect(computeMetrics(session(BREAK_PATH, {}, 50)).quiet_regime).toBeNull();
+  });
+
+  it("a session without a single event: 'auto' falls back to transitions, 'events' (an engine known to emit them) does not", () => {
+    const auto = eventSession(REJECT_PATH, { 2: 'REJECT' }, {});
+    expect(auto.col.signalSource()).toBe('transitions');
+    expect(computeMetrics(auto.ev).signals.total).toBe(1);
+    const known = eventSession(REJECT_PATH, { 2: 'REJECT' }, {}, { source: 'events' });
+    expect(known.col.signalSource()).toBe('events');
+    expect(computeMetrics(known.ev).signals).toMatchObject({ source: 'events', total: 0 });
+    expect(known.ev.episodes[0]!.predicted).toBe('NONE');
+  });
+});

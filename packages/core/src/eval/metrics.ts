@@ -2,7 +2,7 @@
 // (episodes with their forecast, reliability bin sums, quiet-regime counts), so seeds evaluated separately (in
 // worker threads) pool into one set of figures. Definitions: labels.ts header and docs/eval.md.
 import type { BarrierStateName, Confidence, FuelEffect, LevelKind } from '../signals';
-import { isSignal, labelEpisodes, type LabelParams, type LevelObs, type Outcome, type Prediction, type PriceTick } from './labels';
+import { labelEpisodes, signalOf, type LabelParams, type LevelObs, type Outcome, type Prediction, type PriceTick, type SignalSource, type StrayEvent } from './labels';
 
 export interface EvalParams extends LabelParams {
   quietWindowMs: number;
@@ -24,7 +24,7 @@ export interface EpisodeResult {
   leadMs: number | null;
   /** Both BREAK and REJECT were signalled before the outcome. */
   mixed: boolean;
-  /** Signals (transitions into BREAK/REJECT) anywhere in the episode, including after the outcome. */
+  /** Signals (events, or transitions into BREAK/REJECT) anywhere in the episode, including after the outcome. */
   signals: number;
   /** The engine's reading at the forecast tick. */
   at: { barrier: BarrierStateName; fuel: FuelEffect; confidence: Confidence; score: number } | null;
@@ -39,6 +39,24 @@ export interface SessionEval {
   /** Signals whose type is not their episode's outcome. */
   falseSignals: number;
   quiet: { hours: number; signals: number; falseSignals: number };
+  /** What the signals were: the engine's discrete events or per-tick transitions ('mixed' after merging both). */
+  source: SignalSource | 'mixed';
+  /** Signals by type (BREAK, REJECT), including events outside any episode. */
+  byType: { BREAK: number; REJECT: number };
+  /**
+   * Signals on ticks the simulator generated in its quiet regime (known from the regime schedule, not inferred from
+   * prices); null when the data has no regime information (an --input file, the 'session' world).
+   */
+  regimeQuiet: { hours: number; BREAK: number; REJECT: number } | null;
+}
+
+export interface EvaluateOptions {
+  /** Default 'transitions' (an engine without discrete events). */
+  source?: SignalSource;
+  /** Events for levels outside their monitoring zone (EvalCollector.stray): signals with no episode, so false. */
+  stray?: readonly StrayEvent[];
+  /** Per tick: whether the simulator was in its quiet regime (regimeSchedule). */
+  regimeQuiet?: readonly boolean[];
 }
 
 /** Quiet ticks: trailing (past-only) price range over quietWindowMs ≤ quietRange, once a full window has been seen. */
@@ -65,15 +83,40 @@ export function quietTicks(ticks: readonly PriceTick[], windowMs: number, range:
 }
 
 /** One session (one underlying, one config): episodes, forecasts, reliability sums and quiet-regime counts. */
-export function evaluateSession(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: EvalParams): SessionEval {
+export function evaluateSession(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: EvalParams, opts: EvaluateOptions = {}): SessionEval {
+  const source = opts.source ?? 'transitions';
+  const rq = opts.regimeQuiet;
   const B = p.reliabilityBins;
   const rel = { n: new Array<number>(B).fill(0), sumP: new Array<number>(B).fill(0), breaks: new Array<number>(B).fill(0) };
   const quiet = quietTicks(ticks, p.quietWindowMs, p.quietRange);
   const hourPerTick = p.tickMs / 3_600_000;
-  const res: SessionEval = { episodes: [], reliability: rel, hours: ticks.length * hourPerTick, signals: 0, falseSignals: 0, quiet: { hours: 0, signals: 0, falseSignals: 0 } };
+  const res: SessionEval = {
+    episodes: [],
+    reliability: rel,
+    hours: ticks.length * hourPerTick,
+    signals: 0,
+    falseSignals: 0,
+    quiet: { hours: 0, signals: 0, falseSignals: 0 },
+    source,
+    byType: { BREAK: 0, REJECT: 0 },
+    regimeQuiet: rq ? { hours: 0, BREAK: 0, REJECT: 0 } : null,
+  };
   for (const q of quiet) if (q) res.quiet.hours += hourPerTick;
+  if (rq) for (let i = 0; i < ticks.length; i++) if (rq[i]) res.regimeQuiet!.hours += hourPerTick;
+  const count = (tick: number, sig: 'BREAK' | 'REJECT', wrong: boolean) => {
+    res.signals++;
+    res.byType[sig]++;
+    if (wrong) res.falseSignals++;
+    if (quiet[tick]) {
+      res.quiet.signals++;
+      if (wrong) res.quiet.falseSignals++;
+    }
+    if (rq?.[tick]) res.regimeQuiet![sig]++;
+  };
+  for (const e of opts.stray ?? []) count(e.tick, e.signal, true);
   for (const ep of labelEpisodes(ticks, obs, p)) {
     let first: LevelObs | null = null;
+    let firstSig: 'BREAK' | 'REJECT' | null = null;
     let firstMs: number | null = null;
     let mixed = false;
     let signals = 0;
@@ -88,20 +131,16 @@ export function evaluateSession(ticks: readonly PriceTick[], obs: readonly Level
         rel.sumP[b]! += pr;
         if (ep.outcome === 'BREAK') rel.breaks[b]!++;
       }
-      if (!isSignal(o)) continue;
+      const sig = signalOf(o, source);
+      if (sig === null) continue;
       signals++;
-      res.signals++;
-      const wrong = o.signal !== ep.outcome;
-      if (wrong) res.falseSignals++;
-      if (quiet[o.tick]) {
-        res.quiet.signals++;
-        if (wrong) res.quiet.falseSignals++;
-      }
+      count(o.tick, sig, sig !== ep.outcome);
       if (!before) continue;
       if (!first) {
         first = o;
+        firstSig = sig;
         firstMs = t;
-      } else if (first.signal !== o.signal) mixed = true;
+      } else if (firstSig !== sig) mixed = true;
     }
     res.episodes.push({
       id: ep.id,
@@ -109,7 +148,7 @@ export function evaluateSession(ticks: readonly PriceTick[], obs: readonly Level
       startMs: ep.startMs,
       outcome: ep.outcome,
       outcomeMs: ep.outcomeMs,
-      predicted: first ? (first.signal as 'BREAK' | 'REJECT') : 'NONE',
+      predicted: firstSig ?? 'NONE',
       signalMs: firstMs,
       leadMs: first && ep.outcomeMs !== null ? ep.outcomeMs - firstMs! : null,
       mixed,
@@ -128,8 +167,20 @@ export function mergeEvals(evals: readonly SessionEval[], bins: number): Session
     signals: 0,
     falseSignals: 0,
     quiet: { hours: 0, signals: 0, falseSignals: 0 },
+    source: evals[0]?.source ?? 'transitions',
+    byType: { BREAK: 0, REJECT: 0 },
+    regimeQuiet: null,
   };
   for (const e of evals) {
+    if (e.source !== out.source) out.source = 'mixed';
+    out.byType.BREAK += e.byType.BREAK;
+    out.byType.REJECT += e.byType.REJECT;
+    if (e.regimeQuiet) {
+      out.regimeQuiet ??= { hours: 0, BREAK: 0, REJECT: 0 };
+      out.regimeQuiet.hours += e.regimeQuiet.hours;
+      out.regimeQuiet.BREAK += e.regimeQuiet.BREAK;
+      out.regimeQuiet.REJECT += e.regimeQuiet.REJECT;
+    }
     for (const x of e.episodes) out.episodes.push(x);
     for (let b = 0; b < bins; b++) {
       out.reliability.n[b]! += e.reliability.n[b] ?? 0;
@@ -193,7 +244,10 @@ export interface Metrics {
   /** confusion[outcome][prediction]. */
   confusion: Record<Outcome, Record<Prediction, number>>;
   lead: { BREAK: LeadStats; REJECT: LeadStats };
-  signals: { total: number; per_hour: number | null; false: number; per_episode_with_signal: number | null };
+  /** source: what a signal is in these figures — the engine's discrete events or per-tick transitions. */
+  signals: { source: SignalSource | 'mixed'; total: number; BREAK: number; REJECT: number; per_hour: number | null; false: number; per_episode_with_signal: number | null };
+  /** Signals in the simulator's quiet regime (from its schedule; acceptance: zero BREAK and zero REJECT); null without regime data. */
+  quiet_regime: { hours: number; BREAK: number; REJECT: number; per_hour: number | null } | null;
   quiet: { hours: number; signals: number; false_signals: number; false_per_hour: number | null; signals_per_hour: number | null };
   reliability: { bins: ReliabilityBin[]; n: number; ece: number | null };
   by_level_kind: Record<string, { episodes: number; BREAK_outcomes: number; REJECT_outcomes: number; BREAK: PRF; REJECT: PRF }>;
@@ -317,7 +371,8 @@ export function computeMetrics(ev: SessionEval): Metrics {
     REJECT: prf(eps, 'REJECT'),
     confusion,
     lead: { BREAK: leadStats(eps, 'BREAK'), REJECT: leadStats(eps, 'REJECT') },
-    signals: { total: ev.signals, per_hour: ratio(ev.signals, ev.hours), false: ev.falseSignals, per_episode_with_signal: ratio(withSignal.reduce((a, e) => a + e.signals, 0), withSignal.length) },
+    signals: { source: ev.source, total: ev.signals, BREAK: ev.byType.BREAK, REJECT: ev.byType.REJECT, per_hour: ratio(ev.signals, ev.hours), false: ev.falseSignals, per_episode_with_signal: ratio(withSignal.reduce((a, e) => a + e.signals, 0), withSignal.length) },
+    quiet_regime: ev.regimeQuiet ? { ...ev.regimeQuiet, per_hour: ratio(ev.regimeQuiet.BREAK + ev.regimeQuiet.REJECT, ev.regimeQuiet.hours) } : null,
     quiet: { hours: ev.quiet.hours, signals: ev.quiet.signals, false_signals: ev.quiet.falseSignals, false_per_hour: ratio(ev.quiet.falseSignals, ev.quiet.hours), signals_per_hour: ratio(ev.quiet.signals, ev.quiet.hours) },
     reliability: { bins, n: relN, ece: relN > 0 ? eceSum / relN : null },
     by_level_kind: sortKeys(kinds),

@@ -184,6 +184,12 @@ svg.plot{border:1px solid #eee;margin:8px 16px 8px 0;background:#fff}dt{font-wei
     ['quiet hours', 'signals', 'false signals', 'false/h', 'signals/h'],
     [[fmt(main.quiet.hours, 2), main.quiet.signals, main.quiet.false_signals, fmt(main.quiet.false_per_hour, 2), fmt(main.quiet.signals_per_hour, 2)]],
   )}
+${
+    main.quiet_regime
+      ? `<h2 id="quiet-regime">Simulator quiet regime</h2><p>Ticks the simulator generated in its quiet regime (balanced book, no options flow; from its regime schedule): ${fmt(main.quiet_regime.hours, 2)} h with <strong>BREAK ${main.quiet_regime.BREAK}</strong> and <strong>REJECT ${main.quiet_regime.REJECT}</strong> signals (target: zero and zero).</p>`
+      : ''
+  }
+<p>Signals are ${main.signals.source === 'events' ? "the engine's discrete BREAK/REJECT events" : main.signals.source === 'transitions' ? 'transitions of the per-tick signal into BREAK/REJECT (the engine emitted no events)' : 'events in some sessions and transitions in others'}: BREAK ${main.signals.BREAK}, REJECT ${main.signals.REJECT}.</p>
 <p>All regimes: ${main.signals.total} signals (${fmt(main.signals.per_hour, 1)}/h), ${main.signals.false} false; ${fmt(main.signals.per_episode_with_signal, 2)} signals per episode that has any (flapping).</p>
 <h2>By level kind</h2>${kinds}
 <h2>By barrier state at the forecast</h2>${table(gh, groupRows(main.by_barrier_state))}

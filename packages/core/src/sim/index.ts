@@ -6,3 +6,4 @@ export * from './market';
 export * from './outcome';
 export * from './scenarios';
 export * from './session';
+export * from './regimes';

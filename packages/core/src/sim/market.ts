@@ -664,8 +664,13 @@ export class MarketSim {
   private maintainBook(sec: number): void {
     const bb = this.bestBidCents();
     const ba = this.bestAskCents();
-    if (!Number.isFinite(bb)) this.bids.set(ba - 1, 300);
-    if (!Number.isFinite(ba)) this.asks.set(bb + 1, 300);
+    if (!Number.isFinite(bb) && !Number.isFinite(ba)) {
+      // Both sides taken within one step: re-quote around the last mid (ba − 1 would be an infinite price).
+      const c = Math.floor(this.lastMid * 100 + 1e-9);
+      this.bids.set(c, 300);
+      this.asks.set(c + 1, 300);
+    } else if (!Number.isFinite(bb)) this.bids.set(ba - 1, 300);
+    else if (!Number.isFinite(ba)) this.asks.set(bb + 1, 300);
     this.closeSpread(0);
     for (const side of ['bid', 'ask'] as const) {
       const m = this.sideMap(side);

@@ -7,6 +7,7 @@ import type { InputEvent } from '../events';
 import { formatEventLine } from '../event-json';
 import { fnv1a64 } from '../event-id';
 import { MarketSim } from './market';
+import { simulateRegimeSession, type SessionRegime } from './regimes';
 import { mulberry32, type Rng } from './rng';
 
 export interface SessionOptions {
@@ -29,6 +30,11 @@ export interface SessionOptions {
    * only in distribution, not event for event.
    */
   density?: SessionDensity;
+  /**
+   * The market (regimes.ts): 'session' (default) is the world below, unchanged; 'quiet', 'trending', 'pinned' and
+   * 'news' hold one regime all session; 'mixed' switches between them on a seeded schedule (regimeSchedule).
+   */
+  regime?: SessionRegime;
 }
 
 export type SessionDensity = 'normal' | 'realistic';
@@ -74,9 +80,24 @@ interface Burst {
  * long session never has to sit in memory. Same options ⇒ the same events, byte for byte.
  */
 export function* simulateSession(opts: SessionOptions): Generator<InputEvent, void, undefined> {
-  const rng = mulberry32(opts.seed);
   const spot0 = opts.spot ?? 680.37;
   const stepMs = opts.stepMs ?? 50;
+  if (opts.regime !== undefined && opts.regime !== 'session') {
+    const churn = opts.density === 'realistic' ? mulberry32(opts.seed).fork(4) : null;
+    yield* simulateRegimeSession({
+      seed: opts.seed,
+      durationMs: opts.durationMs,
+      regime: opts.regime,
+      startNs: opts.startNs ?? SESSION_DEFAULT_START_NS,
+      spot: spot0,
+      stepMs,
+      underlying: opts.underlying ?? 'SPY',
+      ...(opts.futures ? { futures: opts.futures } : {}),
+      ...(churn ? { perStep: (sim: MarketSim, t: number, dt: number) => touchChurn(sim, churn, realisticQuoteRate(t) * dt) } : {}),
+    });
+    return;
+  }
+  const rng = mulberry32(opts.seed);
   const sim = new MarketSim({
     rng: rng.fork(1),
     startNs: opts.startNs ?? SESSION_DEFAULT_START_NS,

@@ -13,30 +13,33 @@ import {
   ConfigError,
   EvalCollector,
   HEADLINE_HEAD,
-  MarketSim,
   ablationConfig,
   computeMetrics,
   evaluateSession,
   evalParams,
   headlineRows,
   mergeEvals,
-  mulberry32,
+  regimeAt,
+  regimeSchedule,
   renderReportHtml,
   simulateSession,
   SESSION_DEFAULT_START_NS,
+  SESSION_REGIMES,
+  isSessionRegime,
   type AblationVariant,
   type Config,
   type EvalReport,
   type InputEvent,
   type Metrics,
   type SessionEval,
+  type SessionRegime,
 } from '@snap/core';
 import { loadConfig } from '@snap/platform';
 import { runEmbedded } from '@snap/processor';
 import { parseDurationMs } from '../args';
 import { readEventsJsonl } from './run';
 
-export type Regime = 'session' | 'quiet';
+export type Regime = SessionRegime;
 
 /** "1-20", "11-30", "1,3,5", "1-3,7" → sorted distinct seeds. */
 export function parseSeeds(text: string): number[] {
@@ -53,25 +56,8 @@ export function parseSeeds(text: string): number[] {
   return [...out].sort((x, y) => x - y);
 }
 
-/**
- * The issue's "quiet balanced market", built from MarketSim's public options: random displayed sizes of 2,000–4,000
- * shares on every level of both sides (redrawn whenever the simulator refreshes a level), a one-cent spread, balanced
- * noise traders (flowBias 0) and no option flow (so dealers hold nothing and Fuel has nothing to read).
- */
-export function* quietBalancedSession(seed: number, durationMs: number, stepMs = 50): Generator<InputEvent, void, undefined> {
-  const rng = mulberry32(seed);
-  const sizes = rng.fork(7);
-  const sim = new MarketSim({ rng: rng.fork(1), startNs: SESSION_DEFAULT_START_NS, spot: 680.37, underlying: 'SPY', noiseRate: 3.5 });
-  sim.profile = () => 100 * sizes.int(20, 40);
-  sim.flowBias = 0;
-  for (let t = 0; t < durationMs; t += stepMs) {
-    sim.step(stepMs);
-    yield* sim.drain();
-  }
-}
-
 function sessionEvents(regime: Regime, seed: number, durationMs: number): Iterable<InputEvent> {
-  return regime === 'quiet' ? quietBalancedSession(seed, durationMs) : simulateSession({ seed, durationMs });
+  return simulateSession({ seed, durationMs, regime });
 }
 
 export interface SeedJob {
@@ -98,16 +84,22 @@ export async function evaluateJob(job: SeedJob): Promise<SeedResult> {
   else for (const ev of sessionEvents(job.regime ?? 'session', job.seed!, job.durationMs!)) events.push(ev);
   const params = evalParams(job.cfg);
   const evals: SeedResult['evals'] = {};
+  // An engine with discrete events has signal.* keys; it leaves payload.events out on ticks without one, so a
+  // session without any event (a quiet market) must not fall back to counting transitions.
+  const source = 'signal' in job.cfg ? 'events' : 'auto';
+  const schedule = job.input === undefined && job.regime !== undefined && job.regime !== 'session' ? regimeSchedule(job.regime, job.seed!, job.durationMs!) : null;
+  const startMs = Number(SESSION_DEFAULT_START_NS / 1_000_000n);
   for (const v of job.variants) {
     const cfg = ablationConfig(job.cfg, v);
-    const col = new EvalCollector(cfg.levels.monitor_band);
+    const col = new EvalCollector(cfg.levels.monitor_band, source);
     await runEmbedded({
       cfg,
       source: events,
       sinks: [{ onPayload: (p) => (p.underlying === job.underlying ? col.onPayload(p) : undefined), close: () => undefined }],
       streams: job.input !== undefined ? 'single' : 'by-schema',
     });
-    evals[v] = evaluateSession(col.ticks, col.obs, params);
+    const regimeQuiet = schedule ? col.ticks.map((t) => regimeAt(schedule, t.tMs - startMs) === 'quiet') : undefined;
+    evals[v] = evaluateSession(col.ticks, col.obs, params, { source: col.signalSource(), stray: col.stray, ...(regimeQuiet ? { regimeQuiet } : {}) });
   }
   return { seed: job.seed ?? null, events: events.length, evals };
 }
@@ -177,10 +169,11 @@ const DEFINITIONS: Record<string, string> = {
   BREAK: 'spot goes through the level by ≥ eval.break_distance within eval.horizon_ms of the episode start',
   REJECT: 'spot touches the level (within eval.touch_band) and then moves ≥ eval.reject_distance back on the approach side, before any BREAK, within eval.horizon_ms',
   UNRESOLVED: 'neither within the horizon',
-  signal: "a transition of a level's per-tick signal into BREAK or REJECT (the level's previous tick said something else); discrete signal events do not exist yet",
+  signal: "the engine's discrete BREAK/REJECT event for a level (payload.events; metrics.signals.source = events); for an engine without events, a transition of a level's per-tick signal into BREAK or REJECT (source = transitions). An event for a level outside its monitoring zone has no episode and counts as false",
   forecast: "an episode's first signal strictly before its outcome (any time in the episode when UNRESOLVED); precision/recall/F1 count episodes by their forecast",
   'false signal': "a signal whose type differs from its episode's outcome (UNRESOLVED counts as false)",
   'quiet regime': 'snap ticks whose trailing eval.quiet_window_ms range of spot is ≤ eval.quiet_range (past ticks only)',
+  'simulator quiet regime': "ticks the simulator generated in its quiet regime (--regime quiet, or the quiet segments of --regime mixed, from regimeSchedule): quiet_regime counts the BREAK and REJECT signals there (acceptance: zero)",
   reliability: 'every tick of a resolved episode before its outcome: break_score_smooth/100 binned (eval.reliability_bins) against the share of those readings whose episode broke; ECE = Σ n_b/N·|mean score_b − break rate_b|',
   ablation: 'barrier_only: score.w_l=1, w_h=w_t=0; tape_only: w_t=1; fuel_only: w_h=1; all: the configured weights',
 };
@@ -193,7 +186,7 @@ export function register(program: Command) {
     .option('--sim', 'evaluate simulated sessions (the default when --input is not given)')
     .option('--seeds <list>', 'simulator seeds: 1-20, 11-30, 1,3,5', parseSeeds, [1])
     .option('--duration <dur>', 'event-time length of each simulated session (6.5h, 30m, 90s)', parseDurationMs, 6.5 * 3_600_000)
-    .option('--regime <name>', "simulated market: 'session' (simulateSession: wandering fair value with momentum/pin bursts) or 'quiet' (the issue's quiet balanced market)", 'session')
+    .option('--regime <name>', `simulated market: ${SESSION_REGIMES.join('|')} — session: the default free-running session (wandering fair value, momentum/pin bursts); quiet: the issue's balanced two-sided book with no options flow; trending, pinned, news; mixed: regimes switching over the day (docs/eval.md)`, 'session')
     .option('--workers <n>', 'worker threads across seeds (0 = run in this thread)', (v) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`expected a non-negative integer (got ${JSON.stringify(v)})`);
       return Number(v);
@@ -217,12 +210,12 @@ export function register(program: Command) {
         process.exitCode = 2;
         return;
       }
-      if (opts.regime !== 'session' && opts.regime !== 'quiet') {
-        process.stderr.write(`snap-engine eval: --regime must be session or quiet (got ${JSON.stringify(opts.regime)})\n`);
+      if (!isSessionRegime(opts.regime)) {
+        process.stderr.write(`snap-engine eval: --regime must be one of ${SESSION_REGIMES.join(', ')} (got ${JSON.stringify(opts.regime)})\n`);
         process.exitCode = 2;
         return;
       }
-      const regime = opts.regime as Regime;
+      const regime: Regime = opts.regime;
       const underlying = cfg.underlyings[0]!;
       const variants: AblationVariant[] = opts.ablation ? [...ABLATION_VARIANTS] : ['all'];
       const jobs: SeedJob[] =
@@ -274,6 +267,9 @@ export function register(program: Command) {
       const widths = HEADLINE_HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
       process.stdout.write([line(HEADLINE_HEAD), ...rows.map(line)].join('\n') + '\n');
+      const main = metrics.all ?? Object.values(metrics)[0]!;
+      process.stdout.write(`signals are ${main.signals.source === 'events' ? 'discrete events' : main.signals.source}: BREAK ${main.signals.BREAK}, REJECT ${main.signals.REJECT} (all engines)\n`);
+      if (main.quiet_regime) process.stdout.write(`simulator quiet regime: ${main.quiet_regime.hours.toFixed(2)} h, BREAK ${main.quiet_regime.BREAK}, REJECT ${main.quiet_regime.REJECT} (target: 0 and 0)\n`);
       process.stderr.write(`eval: wrote ${join(opts.out, 'metrics.json')} and ${join(opts.out, 'report.html')} in ${hms(Date.now() - started)}\n`);
     });
 }

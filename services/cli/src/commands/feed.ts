@@ -32,7 +32,7 @@ import {
   type Speed,
 } from '@snap/feeds';
 import { MassiveApiKeyError, MassiveFeed, registerMassiveMetrics, resolveMassiveApiKey } from '@snap/feeds';
-import { simulateMarket, simulateSession, type SessionDensity } from '@snap/core';
+import { SESSION_REGIMES, isSessionRegime, simulateMarket, simulateSession, type SessionDensity, type SessionRegime } from '@snap/core';
 import { parseDurationMs } from '../args';
 import { registerFeedDatabento } from './databento';
 
@@ -64,6 +64,11 @@ function parseStartNs(text: string): bigint {
 
 const densityArg = (text: string): SessionDensity => {
   if (text !== 'normal' && text !== 'realistic') throw new InvalidArgumentError(`expected normal or realistic (got ${JSON.stringify(text)})`);
+  return text;
+};
+
+const regimeArg = (text: string): SessionRegime => {
+  if (!isSessionRegime(text)) throw new InvalidArgumentError(`expected one of ${SESSION_REGIMES.join(', ')} (got ${JSON.stringify(text)})`);
   return text;
 };
 
@@ -271,16 +276,17 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
     .option('--underlying <sym>', 'underlying to simulate (default: every config underlying, side by side: SPY+ES, QQQ+NQ, IWM+RTY)', underlyingArg)
     .option('--start <time>', 'event time of the first record: ISO time or Unix ns (default: the simulator\'s)', parseStartNs)
     .option('--density <d>', 'normal, or realistic: SPY regular-hours quote density (hundreds of quotes/s at the open; the benchmark input)', densityArg, 'normal' as SessionDensity)
+    .option('--regime <name>', `market regime: ${SESSION_REGIMES.join('|')} (session = the default world; mixed = regimes switching over the day)`, regimeArg, 'session' as SessionRegime)
     .option('--speed <n|max>', 'pace: max, or ×N real time', parseSpeedArg, 'max' as Speed)
     .option('--resume <file.json>', 'resume point: continue a killed run of the same seed/duration/start/underlying where it stopped (records position, ordering state and Kafka offsets here)')
     .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
-    .action((opts: { duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; resume?: string; out?: string; density: SessionDensity }) =>
+    .action((opts: { duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; resume?: string; out?: string; density: SessionDensity; regime: SessionRegime }) =>
       action(program, 'sim', async (cfg, log) => {
         const underlying = opts.underlying ?? cfg.underlyings[0]!;
         // Without --underlying, every configured underlying is simulated at once (one alone: exactly as before).
         const underlyings = opts.underlying ? [opts.underlying] : [...new Set(cfg.underlyings)];
         // The session is a pure function of these: the resume point is only valid for the same ones.
-        const source = `sim:${underlyings.join('+')}:seed=${opts.seed}:duration_ms=${opts.duration}:start=${opts.start ?? 'default'}${opts.density === 'normal' ? '' : `:density=${opts.density}`}`;
+        const source = `sim:${underlyings.join('+')}:seed=${opts.seed}:duration_ms=${opts.duration}:start=${opts.start ?? 'default'}${opts.density === 'normal' ? '' : `:density=${opts.density}`}${opts.regime === 'session' ? '' : `:regime=${opts.regime}`}`;
         const resume = opts.resume ? ResumePoint.load(opts.resume) : undefined;
         const pos = resume?.position(source);
         if (resume && pos!.done) {
@@ -292,7 +298,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         if (resume) await prepareResume(sink, resume, underlyings);
         const progress = new ProgressReporter({ label: `sim ${underlyings.join('+')} seed ${opts.seed}`, clock: systemClock });
         try {
-          const common = { seed: opts.seed, durationMs: opts.duration, ...(opts.start !== undefined ? { startNs: opts.start } : {}), ...(opts.density !== 'normal' ? { density: opts.density } : {}) };
+          const common = { seed: opts.seed, durationMs: opts.duration, ...(opts.start !== undefined ? { startNs: opts.start } : {}), ...(opts.density !== 'normal' ? { density: opts.density } : {}), ...(opts.regime !== 'session' ? { regime: opts.regime } : {}) };
           const events: Iterable<InputEvent> = underlyings.length > 1 ? simulateMarket({ ...common, underlyings }) : simulateSession({ ...common, underlying });
           if (pos && pos.index > 0) log.info('feed sim: resuming', { resume: opts.resume, skip: pos.index });
           let lastCheckpoint = Date.now();
