@@ -1,6 +1,7 @@
 // `snap-engine demo --feed massive-fake`: the live Massive path on one machine — a fake Massive server over real
 // sockets, the real MassiveFeed, the in-process bus — into the same core and Gold Parquet as the simulator demo.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +34,6 @@ it('runs the live Massive adapter against the fake server into signals and Parqu
 // `massive fake-server` with a plan's gaps (no chain snapshot, no option quotes) and `massive check` against it: the
 // check names each missing entitlement with its cost and exits 1; against a fully entitled fake it exits 0.
 async function withFakeServer<T>(flags: string[], body: (e: { ws_stocks_url: string; ws_options_url: string; rest_url: string }) => Promise<T>): Promise<T> {
-  const { spawn } = await import('node:child_process');
-  const { once } = await import('node:events');
   const child = spawn(process.execPath, [BIN, 'massive', 'fake-server', '--port', '0', '--interval-ms', '20', '--api-key', 'e2e-check-key', ...flags], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   try {
     let out = '';
