@@ -10,3 +10,4 @@ export * from './dbn-feed';
 export * from './metrics';
 export * from './bus-sink';
 export * from './databento-feed';
+export * from './databento-demo';

@@ -369,10 +369,10 @@ export class DatabentoLiveClient extends EventEmitter<LiveClientEvents> {
       } else if (r.code === SYSTEM_CODE.SLOW_READER_WARNING) {
         this.slowReader('gateway', r.msg);
       } else if (isReplayCompleted(r)) {
-        this.log.info('databento replay completed', { gateway: this.gateway, msg: r.msg });
+        this.log.info('databento replay completed', { gateway: this.gateway, message: r.msg });
         this.emit('replay_completed', r);
       } else {
-        this.log.info('databento system message', { gateway: this.gateway, code: r.code, msg: r.msg });
+        this.log.info('databento system message', { gateway: this.gateway, code: r.code, message: r.msg });
       }
     } else if (r.kind === 'error') {
       this.statsData.gatewayErrors++;

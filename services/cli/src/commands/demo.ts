@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, simulateMarket, simulateSession, type Config, type InputEvent, type SessionDensity } from '@snap/core';
 import { createLogger, loadConfig, systemClock, type Logger } from '@snap/platform';
-import { FakeMassiveServer, generateOptionChain, InProcessBusSink, MassiveFeed, seededMarket } from '@snap/feeds';
+import { FakeMassiveServer, generateOptionChain, InProcessBusSink, MassiveFeed, seededMarket, startDatabentoFakeDemo } from '@snap/feeds';
 import { GoldParquetSink, JsonlPayloadSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from '@snap/processor';
 import { GatewayError, startEmbeddedGateway, type EmbeddedGateway } from '@snap/gateway';
 import { parseDurationMs } from '../args';
@@ -35,17 +35,17 @@ const speedArg = (text: string) => {
  * (the run then finishes like a shorter session: files flushed, report printed). Shell code: the core never sees
  * the wall clock.
  */
-export async function* paced(events: Iterable<InputEvent>, speed: number, stop?: AbortSignal, nowMs: () => number = Date.now): AsyncGenerator<InputEvent> {
+export async function* paced(events: Iterable<InputEvent> | AsyncIterable<InputEvent>, speed: number, stop?: AbortSignal, nowMs: () => number = Date.now): AsyncGenerator<InputEvent> {
   let t0: bigint | null = null;
   let w0 = 0;
-  for (const ev of events) {
+  for await (const ev of events) {
     if (stop?.aborted) return;
     if (speed > 0) {
       if (t0 === null) {
         t0 = ev.ts_event_ns;
         w0 = nowMs();
       }
-      const ahead = w0 + Number(ev.ts_event_ns - t0) / 1e6 / speed - nowMs();
+      const ahead = w0 + Number(ev.ts_event_ns - t0!) / 1e6 / speed - nowMs();
       if (ahead > 4) {
         try {
           await sleep(ahead, undefined, { signal: stop });
@@ -106,11 +106,14 @@ export function register(program: Command) {
     .option('--speed <x>', 'pace event time at x × real time (default 1 with --serve, else 0 = as fast as possible)', speedArg)
     .addOption(new Option('--density <d>', 'simulated quote density: normal, or realistic (SPY regular-hours: hundreds of quotes/s at the open)').choices(['normal', 'realistic']).default('normal'))
     .addOption(
-      new Option('--feed <feed>', 'sim: the seeded market simulator; massive-fake: the live Massive adapter against a local fake Massive server (--duration is then wall time, default 30s)')
-        .choices(['sim', 'massive-fake'])
+      new Option(
+        '--feed <feed>',
+        'sim: the seeded market simulator; massive-fake: the live Massive adapter against a local fake Massive server (--duration is then wall time, default 30s); databento-fake: the ES book and trades over the Databento live protocol from a local fake gateway beside the simulated SPY feed, barrier.source=mbp10',
+      )
+        .choices(['sim', 'massive-fake', 'databento-fake'])
         .default('sim'),
     )
-    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake'; density: SessionDensity; bronze: boolean }, cmd: Command) => {
+    .action(async (opts: { seed: number; duration: number; out?: string; payloads?: string; serve?: number | true; speed?: number; feed: 'sim' | 'massive-fake' | 'databento-fake'; density: SessionDensity; bronze: boolean }, cmd: Command) => {
       let cfg: Config;
       try {
         cfg = loadConfig({ file: program.opts().config });
@@ -122,6 +125,8 @@ export function register(program: Command) {
         }
         throw e;
       }
+      // The Databento live feed brings the ES book: the demo shows the MBP-10 barrier reading it.
+      if (opts.feed === 'databento-fake') cfg = { ...cfg, barrier: { ...cfg.barrier, source: 'mbp10' } };
       const log = createLogger({ name: 'demo', level: cfg.log.level });
       const dataRoot = opts.out ?? cfg.lake.data_root;
       const underlying = cfg.underlyings[0]!;
@@ -168,6 +173,12 @@ export function register(program: Command) {
         process.stderr.write(`massive-fake: live feed for ${wallMs / 1000}s of wall time\n`);
         source = live.events;
         liveFinished = live.finished;
+      } else if (opts.feed === 'databento-fake') {
+        const session = simulateSession({ seed: opts.seed, durationMs: opts.duration, underlying, ...(opts.density !== 'normal' ? { density: opts.density } : {}) });
+        const live = await startDatabentoFakeDemo({ session, underlying, symbolRoot: cfg.basis.futures_symbol, logger: log });
+        process.stderr.write(`databento-fake: ES MBP-10 + trades over the Databento live protocol from the fake gateway at ${live.gateway}\n`);
+        source = gateway || speed > 0 ? paced(live.events, speed, stop.signal) : live.events;
+        liveFinished = live.finished.then((r) => r.deadLetters);
       } else {
         const common = { seed: opts.seed, durationMs: opts.duration, ...(opts.density !== 'normal' ? { density: opts.density } : {}) };
         // One underlying: exactly the single session it always was (same seed ⇒ same rows as before).
