@@ -254,6 +254,9 @@ export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeRepla
     bytes += data.byteLength;
     const columns = datasetFor(s.schema as DataInputSchema, s.stream, ['bronze'])!.columns;
     const rows = readLakeRows(data, columns, s.key);
+    // Files named by content (Silver) carry no offset window: a dir's files are cut in event-time order, so the first
+    // row's time orders them (equal-time rows across two files keep file order).
+    const order = s.order >= 0n || !rows.length ? s.order : (rows[0]!.ts_event_ns as bigint);
     rows.forEach((row, pos) => {
       const ev = bronzeRowToEvent(s.schema, row);
       if (readUntil !== undefined && ev.ts_event_ns > readUntil) return;
@@ -263,7 +266,7 @@ export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeRepla
         const k = `${u}|${s.stream}|${s.partition}`;
         let l = perStream.get(k);
         if (!l) perStream.set(k, (l = []));
-        l.push({ ts: ev.ts_event_ns, order: s.order, pos, ev });
+        l.push({ ts: ev.ts_event_ns, order, pos, ev });
       }
     });
     i++;
