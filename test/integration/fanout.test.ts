@@ -544,8 +544,10 @@ describe('the real pipeline: feed sim → processor → sink lake (Gold + Bronze
     const key = (r: { ts_event_ns: unknown; level_id: unknown; underlying: unknown }) => `${r.underlying}|${String(r.ts_event_ns)}|${r.level_id}`;
     expect(rows.map((r) => key(r as never)).sort()).toEqual(signals.map(key).sort());
 
+    // Redis serves only the live levels: those of the newest tick (retired ones left the index).
+    const lastTick = signals.reduce((m, r) => (r.ts_event_ns > m ? r.ts_event_ns : m), 0n);
     const newest = new Map<string, SignalRow>();
-    for (const r of signals) if (!newest.has(r.level_id) || r.ts_event_ns >= newest.get(r.level_id)!.ts_event_ns) newest.set(r.level_id, r);
+    for (const r of signals) if (r.ts_event_ns === lastTick) newest.set(r.level_id, r);
     const got = await readLatestFeatures(redis, cfg2.underlyings[0]!, { keyPrefix: cfg2.redis.key_prefix });
     expect(got).toEqual([...newest.keys()].sort().map((k) => newest.get(k)!));
   });

@@ -190,8 +190,9 @@ export const ConfigSchema = z.object({
       tls_ca_file: z.string().optional(),
       /** Prepended to every key the Redis sink writes (`<prefix>levels:{SPY}:<level_id>`); isolates environments on one server. */
       key_prefix: z.string().default('snap:'),
-      /** Expire a level's hash this many seconds after its last write (0 = never); levels leave the universe. */
-      ttl_s: z.number().int().nonnegative().default(0),
+      /** Expire a level's hash (and the underlying's index) this many seconds after its last write (0 = never): a level
+       *  whose feed stopped leaves the online store. Retired levels and other sessions leave at once (docs/features-serving.md). */
+      ttl_s: z.number().int().nonnegative().default(300),
       /** Consumer group of `snap-engine sink redis`. */
       sink_group_id: z.string().default('snap-redis-sink'),
     })

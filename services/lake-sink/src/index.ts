@@ -15,3 +15,4 @@ export * from './compact-testing';
 export * from './manifest';
 export * from './bronze-writer';
 export * from './lake-replay';
+export * from './serving-example';

@@ -1,12 +1,18 @@
 // Latest features per level in Redis, for online ML serving (DESIGN decision 3: compare-and-set on event time, so a
 // replay or a late consumer never regresses them).
 //
-// Key layout (prefix = redis.key_prefix, default `snap:`):
-//   <prefix>levels:{<underlying>}:<level_id>  HASH  every SignalRow field as a string (null fields absent)
+// Key layout (prefix = redis.key_prefix, default `snap:`; docs/features-serving.md):
+//   <prefix>levels:{<underlying>}:<level_id>  HASH  every SignalRow field as a string (null fields absent), plus
+//                                                   `session` (New York date of the session the tick belongs to)
 //   <prefix>levels:{<underlying>}             ZSET  member level_id, score = ts_event_ns in ms of its hash
 // The braces are a Redis Cluster hash tag: every key of one underlying lives in one slot, so the CAS script may
 // touch a level's hash and the underlying's index atomically on a cluster too.
-import type { SignalRow } from '@snap/core';
+//
+// The index lists only LIVE levels: the engine writes a row for every monitored level at every snap tick, so once a
+// tick of an underlying is complete, a level whose last row is older than that tick is no longer monitored (retired,
+// or left behind by a session change) and PRUNE_SCRIPT removes it from the index and deletes its hash. A level whose
+// hash expired (redis.ttl_s after its last write: the feed stopped) is removed from the index by the same script.
+import { sessionKeyOf, type SignalRow } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS } from '@snap/platform';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
@@ -49,6 +55,22 @@ end
 return 1
 `;
 
+/**
+ * KEYS[1] underlying index. ARGV[1] score (ms) of the newest complete tick, ARGV[2] the level hash key prefix
+ * (`<prefix>levels:{U}:`). Removes from the index, and deletes the hash of, every level last written before that
+ * tick, and drops index members whose hash has expired. Returns the level ids removed. The hash keys are built in
+ * the script: they share the index's hash tag, so they live in its slot on a cluster too.
+ */
+export const PRUNE_SCRIPT = `
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, id in ipairs(gone) do redis.call('DEL', ARGV[2] .. id) end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  if redis.call('EXISTS', ARGV[2] .. id) == 0 then table.insert(gone, id) end
+end
+if #gone > 0 then redis.call('ZREM', KEYS[1], unpack(gone)) end
+return gone
+`;
+
 export class FeatureError extends Error {
   constructor(
     message: string,
@@ -60,8 +82,13 @@ export class FeatureError extends Error {
   }
 }
 
-/** SignalRow → hash fields (strings). Numbers use JS's shortest round-trip form; null fields are left out. */
-export function rowToHash(row: SignalRow): Record<string, string> {
+export type SessionAnchor = 'session' | 'rth_open';
+
+/**
+ * SignalRow → hash fields (strings). Numbers use JS's shortest round-trip form; null fields are left out. `session`
+ * is the row's session (levels.vwap_anchor rule, core's sessionKeyOf), so a reader can reject another session's row.
+ */
+export function rowToHash(row: SignalRow, anchor: SessionAnchor = 'session'): Record<string, string> {
   if (row.ts_event_ns < 0n) throw new FeatureError(`ts_event_ns must be non-negative, got ${row.ts_event_ns}`, row.level_id, 'ts_event_ns');
   const out: Record<string, string> = {};
   for (const c of SIGNAL_ROW_COLUMNS) {
@@ -69,6 +96,7 @@ export function rowToHash(row: SignalRow): Record<string, string> {
     if (v === null || v === undefined) continue;
     out[c.name] = typeof v === 'bigint' ? v.toString() : String(v);
   }
+  out.session = sessionKeyOf(row.ts_event_ns, anchor);
   return out;
 }
 
@@ -124,6 +152,8 @@ export interface FeatureWriterOptions {
   keyPrefix: string;
   /** 0 = no expiry. */
   ttlSeconds?: number;
+  /** levels.vwap_anchor: how a row's session is named (default 'session', 04:00 ET). */
+  sessionAnchor?: SessionAnchor;
 }
 
 export interface FeatureWriteResult {
@@ -133,7 +163,7 @@ export interface FeatureWriteResult {
   stale: number;
 }
 
-type RedisWithCas = Redis & { snapFeatureCas(...args: (string | number)[]): Promise<number> };
+type RedisWithCas = Redis & { snapFeatureCas(...args: (string | number)[]): Promise<number>; snapFeaturePrune(...args: (string | number)[]): Promise<string[]> };
 type PipelineWithCas = ChainableCommander & { snapFeatureCas(...args: (string | number)[]): ChainableCommander };
 
 /** Writes the latest features per level: one pipelined CAS script call per level per batch. */
@@ -145,6 +175,7 @@ export class RedisFeatureWriter {
   ) {
     // defineCommand uses EVALSHA and falls back to EVAL when the script cache was flushed.
     if (!(redis as unknown as Partial<RedisWithCas>).snapFeatureCas) redis.defineCommand('snapFeatureCas', { numberOfKeys: 2, lua: CAS_SCRIPT });
+    if (!(redis as unknown as Partial<RedisWithCas>).snapFeaturePrune) redis.defineCommand('snapFeaturePrune', { numberOfKeys: 1, lua: PRUNE_SCRIPT });
     this.redis = redis as unknown as RedisWithCas;
   }
 
@@ -153,7 +184,7 @@ export class RedisFeatureWriter {
     if (!latest.length) return { written: 0, stale: 0 };
     const pipe = this.redis.pipeline() as PipelineWithCas;
     for (const r of latest) {
-      const fields = Object.entries(rowToHash(r)).flat();
+      const fields = Object.entries(rowToHash(r, this.opts.sessionAnchor)).flat();
       pipe.snapFeatureCas(
         levelKey(this.opts.keyPrefix, r.underlying, r.level_id),
         levelIndexKey(this.opts.keyPrefix, r.underlying),
@@ -175,6 +206,14 @@ export class RedisFeatureWriter {
       else stale++;
     });
     return { written, stale };
+  }
+
+  /**
+   * Removes from `underlying`'s index (and deletes) every level last written before the complete tick at
+   * `tickTsNs`, and members whose hash expired. Returns the level ids removed.
+   */
+  async prune(underlying: string, tickTsNs: bigint): Promise<string[]> {
+    return this.redis.snapFeaturePrune(levelIndexKey(this.opts.keyPrefix, underlying), (tickTsNs / NS_PER_MS).toString(), `${levelKey(this.opts.keyPrefix, underlying, '')}`);
   }
 }
 

@@ -35,12 +35,16 @@ export interface RedisSinkStats {
   outage_s: number;
   /** Levels whose newest row is held for re-assertion. */
   levels: number;
+  /** Levels removed from an index: retired, left behind by a session change, or expired. */
+  pruned: number;
 }
 
 const levelMapKey = (r: SignalRow) => `${r.underlying}\u0000${r.level_id}`;
 
 export class RedisSignalsHandler implements EnvelopeHandler {
-  readonly stats: RedisSinkStats = { batches: 0, written: 0, stale: 0, reasserts: 0, reasserted: 0, outages: 0, outage_s: 0, levels: 0 };
+  readonly stats: RedisSinkStats = { batches: 0, written: 0, stale: 0, reasserts: 0, reasserted: 0, outages: 0, outage_s: 0, levels: 0, pruned: 0 };
+  /** Per underlying: the newest tick seen, and the newest tick known complete (a later tick arrived, or caught up). */
+  private readonly ticks = new Map<string, { newest: bigint; complete: bigint | null; pruned: bigint | null }>();
   /** The newest row per level seen by this process: what a reconnect re-asserts. Bounded by the number of levels. */
   readonly latest = new Map<string, SignalRow>();
   /** Wall-clock ms of each level's last row, so a re-assertion does not revive a level redis.ttl_s has let expire. */
@@ -69,6 +73,13 @@ export class RedisSignalsHandler implements EnvelopeHandler {
 
   private remember(rows: readonly SignalRow[]): void {
     for (const r of rows) {
+      // Rows of one underlying arrive in tick order (one partition): a later tick completes the previous one.
+      const t = this.ticks.get(r.underlying);
+      if (!t) this.ticks.set(r.underlying, { newest: r.ts_event_ns, complete: null, pruned: null });
+      else if (r.ts_event_ns > t.newest) {
+        t.complete = t.newest;
+        t.newest = r.ts_event_ns;
+      }
       const k = levelMapKey(r);
       const cur = this.latest.get(k);
       if (!cur || casWins(cur.ts_event_ns.toString(), r.ts_event_ns.toString())) this.latest.set(k, r);
@@ -132,11 +143,38 @@ export class RedisSignalsHandler implements EnvelopeHandler {
       this.stats.stale += r.stale;
       this.logger.debug('features written', { rows: rows.length, ...r });
     }
+    await this.prune(false);
     return position;
+  }
+
+  /**
+   * Levels not written at an underlying's newest complete tick leave its index (redis-features.ts). Caught up
+   * (`caughtUp`), the newest tick is complete too: the processor writes a tick's rows in one transaction, which a
+   * read_committed consumer sees whole.
+   */
+  private async prune(caughtUp: boolean): Promise<void> {
+    for (const [underlying, t] of this.ticks) {
+      const upTo = caughtUp ? t.newest : t.complete;
+      if (upTo === null || (t.pruned !== null && upTo <= t.pruned)) continue;
+      const gone = await retryTransient(() => this.writer.prune(underlying, upTo), { what: `prune ${underlying}`, target: 'redis', logger: this.logger, transient: redisTransient, stopping: this.isStopping, onWait: this.ctx.heartbeat }, this.outage);
+      t.pruned = upTo;
+      for (const [k, r] of this.latest) {
+        if (r.underlying === underlying && r.ts_event_ns < upTo) {
+          this.latest.delete(k);
+          this.seenAt.delete(k);
+        }
+      }
+      this.stats.levels = this.latest.size;
+      if (gone.length) {
+        this.stats.pruned += gone.length;
+        this.logger.info('levels left the live index', { underlying, levels: gone, tick_ts_event_ns: upTo.toString() });
+      }
+    }
   }
 
   async idle(): Promise<void> {
     if (this.reassertPending || this.reassertRun) await this.reassert();
+    await this.prune(true);
   }
 }
 
@@ -181,7 +219,7 @@ export async function runRedisSink(opts: RedisSinkOptions): Promise<RedisSinkRes
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const handler = new RedisSignalsHandler(new RedisFeatureWriter(redis, { keyPrefix: cfg.redis.key_prefix, ttlSeconds: cfg.redis.ttl_s }), logger, () => stopping, cfg.redis.ttl_s);
+  const handler = new RedisSignalsHandler(new RedisFeatureWriter(redis, { keyPrefix: cfg.redis.key_prefix, ttlSeconds: cfg.redis.ttl_s, sessionAnchor: cfg.levels.vwap_anchor }), logger, () => stopping, cfg.redis.ttl_s);
   let everReady = false;
   redis.on('ready', () => {
     if (everReady) handler.reconnected();
@@ -214,7 +252,8 @@ export async function runRedisSink(opts: RedisSinkOptions): Promise<RedisSinkRes
       consumer = null;
     }
     if (!stopping) {
-      consumer = new EnvelopeConsumer({ cfg, topics: [topic], groupId, name: 'redis sink', logger, untilIdle: opts.untilIdle }, handler);
+      // Caught up, the newest tick is complete: idle() prunes up to it within a second.
+      consumer = new EnvelopeConsumer({ cfg, topics: [topic], groupId, name: 'redis sink', logger, untilIdle: opts.untilIdle, idleEveryMs: 1000 }, handler);
       await consumer.start();
       await consumer.wait();
       result.consumer = consumer.stats;
