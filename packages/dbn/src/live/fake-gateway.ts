@@ -81,7 +81,7 @@ interface Subscription {
   start: bigint | null;
 }
 
-/** The front quarterly contract of `root` at `ns` (ESH6 in January 2026): a made-up but well-formed raw symbol. */
+/** The quarterly contract of the quarter `ns` falls in (ESH6 in January 2026; rolls ignored): a made-up but well-formed raw symbol. */
 export function frontContract(root: string, ns: bigint): string {
   const d = new Date(Number(ns / 1_000_000n));
   const q = Math.floor(d.getUTCMonth() / 3);
