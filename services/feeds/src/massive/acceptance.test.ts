@@ -168,6 +168,10 @@ it('a delayed plan: vendor times everywhere, so Fuel joins delayed trades with d
   const snap = await f.pollGreeks('SPY');
   expect(snap.time_source).toBe('vendor');
   expect(snap.ts_event_ns).toBe(NS(T0)); // the vendor's (delayed) time, not the local poll time
+  // A second poll of the same (unchanged) chain keeps that time: same records, not late for the stream.
+  const again = await f.pollGreeks('SPY');
+  expect(again.ts_event_ns).toBe(NS(T0));
+  expect(again.events.map((e) => e.event_id)).toEqual(snap.events.map((e) => e.event_id));
   const sym = 'O:SPY251216C00676000';
   const opt: WireMessage[] = [
     { ev: 'Q', sym, bx: 301, ax: 302, bp: 2.0, ap: 2.1, bs: 10, as: 10, t: NOW + 1000, q: 1 },

@@ -299,9 +299,14 @@ describe('MassiveFeed against the fake Massive server', () => {
     });
     expect(snap.events).toHaveLength(withGreeks.length);
     expect(sink.events).toEqual(snap.events);
-    // Stamped with the vendor's time (the newest last_updated / sip_timestamp of the chain: its as-of, T0 here), received at the local clock.
-    expect(snap.ts_event_ns).toBe(BigInt(T0) * 1_000_000n);
-    expect(sink.events.every((e) => e.schema === 'options.greeks_snapshots.v1' && e.key === 'SPY' && e.source === 'massive_rest' && e.ts_event_ns === BigInt(T0) * 1_000_000n && e.ts_recv_ns === RECV)).toBe(true);
+    // The vendor's time (the newest last_updated / sip_timestamp of the chain: its as-of, T0) is 46 min older than the
+    // local clock here (RECV), older than live heartbeats may already have released: the snapshot is stamped at the
+    // floor (poll end − 500 ms; the token bucket's waits advance the manual clock during the poll), i.e. valid from
+    // later than the vendor says, never earlier.
+    expect(snap.vendor_ns).toBe(BigInt(T0) * 1_000_000n);
+    expect(snap.time_source).toBe('floor');
+    expect(snap.ts_event_ns >= RECV - 500_000_000n && snap.ts_event_ns < RECV + 1_000_000_000n).toBe(true);
+    expect(sink.events.every((e) => e.schema === 'options.greeks_snapshots.v1' && e.key === 'SPY' && e.source === 'massive_rest' && e.ts_event_ns === snap.ts_event_ns && e.ts_recv_ns === RECV)).toBe(true);
   });
 
   it('stops with a clear error when the sink fails (nothing is dropped silently)', async () => {

@@ -37,6 +37,11 @@ export interface MassiveFeedOptions {
   stableAfterMs?: number;
   /** Tests: kicks in a row before a cluster gives up with MassiveConnectionConflictError (default 3). */
   maxKicks?: number;
+  /**
+   * Greeks snapshots are never stamped older than the local poll end − massive.data_delay_ms − this (default 500 ms,
+   * half of feeds.live_heartbeat_lag_ms' default): live heartbeats may already have released that time.
+   */
+  snapshotFloorLagMs?: number;
   /** How long start() waits for the second cluster once the first is live (default 15 s); it keeps retrying after. */
   startGraceMs?: number;
   /** Entitlement detection: option trades seen with no option quote at all before "no option quotes" is reported (default 20). */
@@ -412,23 +417,29 @@ export class MassiveFeed {
     const m = this.opts.config.massive;
     const timeNs = this.lastEventNs ?? this.clock.nowNs();
     const sm = this.strikes.get(underlying);
+    // The snapshot's time is the vendor's, with a floor: never before the previous snapshot's (time does not go back
+    // in a stream), and never older than what live heartbeats may already have released (local poll end − plan delay
+    // − snapshotFloorLagMs), or the records would be late and dead-lettered. A floor claims the greeks valid from
+    // later than the vendor says, never earlier, so an as-of join stays honest; it is logged with the vendor age.
+    const prev = this.lastSnapshotNs.get(underlying) ?? null;
+    const floorNs = (endNs: bigint): bigint => {
+      const live = endNs - BigInt(m.data_delay_ms + (this.opts.snapshotFloorLagMs ?? 500)) * 1_000_000n;
+      return prev !== null && prev > live ? prev : live;
+    };
     const snap =
       m.snapshot_endpoint === 'universal'
-        ? await this.rest.pollUniversal(underlying, sm?.contracts() ?? [])
-        : await this.rest.pollOnce({
-            underlying,
-            expirationDate: zeroDteExpiration(timeNs, this.opts.holidays),
-            spot: this.spot.get(underlying) ?? null,
-            strikeRange: this.strikesAround * m.strike_step,
-          });
-    // The snapshot's time is the vendor's; it never goes back (a later poll whose newest contract is older than the
-    // previous snapshot's would otherwise be late for its stream): it is held at the previous time, and logged.
-    const prev = this.lastSnapshotNs.get(underlying);
-    let events = snap.events;
-    if (prev !== undefined && snap.ts_event_ns < prev) {
-      this.log.info('massive greeks snapshot older than the previous one; stamped with the previous time', { underlying, vendor_ns: String(snap.ts_event_ns), previous_ns: String(prev) });
-      events = events.map((e) => ({ ...e, ts_event_ns: prev }));
-    } else this.lastSnapshotNs.set(underlying, snap.ts_event_ns);
+        ? await this.rest.pollUniversal(underlying, sm?.contracts() ?? [], { floorNs })
+        : await this.rest.pollOnce(
+            {
+              underlying,
+              expirationDate: zeroDteExpiration(timeNs, this.opts.holidays),
+              spot: this.spot.get(underlying) ?? null,
+              strikeRange: this.strikesAround * m.strike_step,
+            },
+            { floorNs },
+          );
+    this.lastSnapshotNs.set(underlying, snap.ts_event_ns);
+    const events = snap.events;
     for (const d of snap.invalid) this.deadLetter(d.reason, d.raw, 'feeds.massive_rest', 'MassiveSnapshotError', snap.ts_recv_ns);
     for (const ev of events) this.enqueue(() => this.opts.sink.emit(ev));
     this.counters.greeksSnapshots += events.length;
@@ -437,7 +448,7 @@ export class MassiveFeed {
       endpoint: m.snapshot_endpoint,
       snapshot_id: snap.snapshot_id,
       time_source: snap.time_source,
-      vendor_age_ms: Number((snap.ts_recv_ns - snap.ts_event_ns) / 1_000_000n),
+      vendor_age_ms: snap.vendor_ns === null ? null : Number((snap.ts_recv_ns - snap.vendor_ns) / 1_000_000n),
       pages: snap.pages,
       contracts: snap.contracts,
       with_greeks: events.length,

@@ -216,3 +216,15 @@ describe('TokenBucket', () => {
     expect(() => new TokenBucket(0, 1, clock)).toThrow(/rest_requests_per_second/);
   });
 });
+
+describe('buildGreeksSnapshot time', () => {
+  const row = (lq: bigint | null) => ({ details: { ticker: 'O:SPY251216C00676000' }, greeks: { delta: 0.5, gamma: 0.1, theta: -1, vega: 0.2 }, implied_volatility: 0.2, ...(lq === null ? {} : { last_quote: { last_updated: String(lq) } }) }); // as parseJsonLosslessNs leaves ns times
+  it('is the newest vendor time; a floor above it wins (stated as floor); without any vendor time it is the local time', () => {
+    expect(buildGreeksSnapshot('SPY', 50n, [row(10n), row(30n)], 1)).toMatchObject({ ts_event_ns: 30n, time_source: 'vendor', vendor_ns: 30n });
+    expect(buildGreeksSnapshot('SPY', 50n, [row(10n), row(30n)], 1, 20n)).toMatchObject({ ts_event_ns: 30n, time_source: 'vendor' });
+    const floored = buildGreeksSnapshot('SPY', 50n, [row(10n), row(30n)], 1, 40n);
+    expect(floored).toMatchObject({ ts_event_ns: 40n, time_source: 'floor', vendor_ns: 30n });
+    expect(floored.events.every((e) => e.ts_event_ns === 40n && e.ts_recv_ns === 50n)).toBe(true);
+    expect(buildGreeksSnapshot('SPY', 50n, [row(null)], 1)).toMatchObject({ ts_event_ns: 50n, time_source: 'local', vendor_ns: null });
+  });
+});

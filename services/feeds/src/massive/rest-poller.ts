@@ -113,8 +113,14 @@ export interface ChainSnapshot {
   ts_event_ns: bigint;
   /** Local clock when the poll started (the record's ts_recv_ns). */
   ts_recv_ns: bigint;
-  /** Where ts_event_ns came from. */
-  time_source: 'vendor' | 'local';
+  /**
+   * Where ts_event_ns came from: the vendor's newest time; or the floor, when the vendor's time was older than the
+   * newest event time the stream may already have (see MassiveFeed: the snapshot is then claimed valid from later,
+   * never from earlier, than the vendor says); or the local clock when the vendor gave no time at all.
+   */
+  time_source: 'vendor' | 'floor' | 'local';
+  /** The vendor's newest time among the contracts (null when it gave none). */
+  vendor_ns: bigint | null;
   snapshot_id: string;
   events: GreeksSnapshot[];
   pages: number;
@@ -238,19 +244,22 @@ export class MassiveRestPoller {
     return { rows, pages };
   }
 
-  /** One full chain snapshot: every page, then the events. Throws MassiveAuthError / MassiveRestForbiddenError / MassiveRestError. */
-  async pollOnce(p: ChainPollParams): Promise<ChainSnapshot> {
+  /**
+   * One full chain snapshot: every page, then the events. `floorNs(pollEndNs)` gives the earliest event time the
+   * snapshot may carry. Throws MassiveAuthError / MassiveRestForbiddenError / MassiveRestError.
+   */
+  async pollOnce(p: ChainPollParams, opts: { floorNs?: (pollEndNs: bigint) => bigint | null } = {}): Promise<ChainSnapshot> {
     const ts_recv_ns = this.clock.nowNs();
     const { rows, pages } = await this.allPages(this.firstPageUrl(p));
     this.stats.polls++;
-    return buildGreeksSnapshot(p.underlying, ts_recv_ns, rows, pages);
+    return buildGreeksSnapshot(p.underlying, ts_recv_ns, rows, pages, opts.floorNs?.(this.clock.nowNs()) ?? null);
   }
 
   /**
    * The universal snapshot (GET /v3/snapshot?ticker.any_of=…) for exactly the contracts given — the alternative when the
    * chain endpoint is not wanted or not entitled. At most 250 tickers per request, so larger sets take several.
    */
-  async pollUniversal(underlying: string, tickers: readonly string[]): Promise<ChainSnapshot> {
+  async pollUniversal(underlying: string, tickers: readonly string[], opts: { floorNs?: (pollEndNs: bigint) => bigint | null } = {}): Promise<ChainSnapshot> {
     const ts_recv_ns = this.clock.nowNs();
     const rows: unknown[] = [];
     const notFound: string[] = [];
@@ -267,7 +276,7 @@ export class MassiveRestPoller {
       notFound.push(...mapped.notFound);
     }
     this.stats.polls++;
-    return { ...buildGreeksSnapshot(underlying, ts_recv_ns, rows, pages), notFound };
+    return { ...buildGreeksSnapshot(underlying, ts_recv_ns, rows, pages, opts.floorNs?.(this.clock.nowNs()) ?? null), notFound };
   }
 }
 
@@ -291,7 +300,7 @@ export function universalToChainRows(results: unknown[]): { rows: unknown[]; not
 const maxNs = (xs: (bigint | null | undefined)[]): bigint | null => xs.reduce<bigint | null>((m, x) => (x != null && (m === null || x > m) ? x : m), null);
 
 /** Pure: vendor results → events sharing a content-hash snapshot_id. Exported so replays and tests can rebuild it. */
-export function buildGreeksSnapshot(underlying: string, ts_recv_ns: bigint, rows: unknown[], pages: number): ChainSnapshot {
+export function buildGreeksSnapshot(underlying: string, ts_recv_ns: bigint, rows: unknown[], pages: number, floorNs: bigint | null = null): ChainSnapshot {
   const invalid: ChainSnapshot['invalid'] = [];
   let withoutGreeks = 0;
   const good: { contract: ReturnType<typeof parseOptionTicker>; g: z.infer<typeof Greeks>; iv: number | null; oi: number | null; lq: bigint | null; lt: bigint | null; vendorNs: bigint | null }[] = [];
@@ -327,7 +336,9 @@ export function buildGreeksSnapshot(underlying: string, ts_recv_ns: bigint, rows
   // The greeks are the vendor's as of its newest input (quote, trade, underlying price), so that is the snapshot's
   // event time: trades (vendor times too) join it without clock skew, and on a delayed plan both are equally late.
   const vendorNs = maxNs(good.map((x) => x.vendorNs));
-  const ts_event_ns = vendorNs ?? ts_recv_ns;
+  const base = vendorNs ?? ts_recv_ns;
+  const ts_event_ns = floorNs !== null && floorNs > base ? floorNs : base;
+  const time_source: ChainSnapshot['time_source'] = ts_event_ns !== base ? 'floor' : vendorNs === null ? 'local' : 'vendor';
   good.sort((a, b) => (a.contract.option_symbol < b.contract.option_symbol ? -1 : a.contract.option_symbol > b.contract.option_symbol ? 1 : 0));
   // Canonical content: sorted contracts and exactly the fields the events carry; poll time is not content,
   // so an unchanged chain hashes to the same id on every poll.
@@ -357,5 +368,5 @@ export function buildGreeksSnapshot(underlying: string, ts_recv_ns: bigint, rows
     last_trade_ts_ns: x.lt,
     snapshot_id,
   }));
-  return { underlying, ts_event_ns, ts_recv_ns, time_source: vendorNs === null ? 'local' : 'vendor', snapshot_id, events, pages, contracts: rows.length, withoutGreeks, invalid, notFound: [] };
+  return { underlying, ts_event_ns, ts_recv_ns, time_source, vendor_ns: vendorNs, snapshot_id, events, pages, contracts: rows.length, withoutGreeks, invalid, notFound: [] };
 }
