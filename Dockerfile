@@ -1,5 +1,8 @@
-# One image for every snap-engine service (processor, feeds, sinks); the command picks the role.
-# Not used by the tests (no Docker engine on the build machines); `k8s/` deploys it.
+# One image for every snap-engine service; the arguments pick the role:
+#   processor | feed massive|databento|dbn … | sink lake|redis | gateway | topics apply | schemas register | replay …
+# Not used by the tests (no Docker engine on the build machines); `k8s/` deploys it (docs/RUNBOOK.md "Deploy").
+# Runs as uid 1000 (numeric, so Kubernetes' runAsNonRoot can verify it) with a read-only root filesystem: the app
+# writes only to mounted volumes (/tmp, /var/lib/snap).
 FROM node:20-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ libzstd-dev libssl-dev libsasl2-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -16,8 +19,9 @@ RUN npm ci --no-audit --no-fund --include=optional && test -f dist/BUILD.json &&
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libzstd1 libssl3 libsasl2-2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY --from=build /app /app
-USER node
+COPY --from=build --chown=0:0 /app /app
+# The node image's unprivileged user; the code is owned by root and not writable by it.
+USER 1000:1000
 ENV NODE_ENV=production LOG_LEVEL=info
 ENTRYPOINT ["node", "services/cli/bin/snap-engine.js"]
 CMD ["--help"]

@@ -1,6 +1,7 @@
 // The one config loader: defaults (zod) <- JSON file (--config or SNAP_CONFIG) <- environment.
 import { readFileSync } from 'node:fs';
-import { Config, ConfigError, ConfigSchema, ENV_ALIASES, parseConfig } from '@snap/core';
+import { Config, ConfigError, ConfigSchema, ENV_ALIASES, SECRET_KEYS, parseConfig } from '@snap/core';
+import { registerSecret } from './logger';
 
 type Obj = Record<string, unknown>;
 
@@ -140,5 +141,12 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     }
     checkFileKeys(fromFile, file);
   }
-  return parseConfig(deepMerge(deepMerge(fromFile, envOverrides(env)), opts.overrides ?? {}));
+  const cfg = parseConfig(deepMerge(deepMerge(fromFile, envOverrides(env)), opts.overrides ?? {}));
+  // Inline secrets are masked in every log line from now on (file secrets are registered when they are read).
+  for (const k of SECRET_KEYS) {
+    const [section, key] = k.split('.') as [keyof Config, string];
+    const v = (cfg[section] as Record<string, unknown>)[key];
+    if (typeof v === 'string' && v) registerSecret(v);
+  }
+  return cfg;
 }

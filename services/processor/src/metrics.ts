@@ -22,6 +22,7 @@ export class ProcessorMetrics {
   readonly assigned = new Gauge({ name: 'snap_processor_assigned_groups', help: 'Partition groups owned by this instance', registers: [this.registry] });
   readonly clamped = new Counter({ name: 'snap_processor_late_clamped_total', help: 'Late input records clamped to their stream event time (ordering.late_policy)', registers: [this.registry] });
   readonly stalled = new Gauge({ name: 'snap_processor_stalled_groups', help: 'Partition groups with input that released nothing for processor.stall_timeout_ms', registers: [this.registry] });
+  readonly bookStale = new Gauge({ name: 'snap_processor_book_source_stale', help: '1 while an underlying\'s book source (futures MBP-10 or L1 quotes) sent nothing for processor.book_stale_ms', labelNames: ['underlying', 'source'], registers: [this.registry] });
   readonly restores = new Counter({ name: 'snap_processor_restores_total', help: 'Partition-group tasks built (from a snapshot or from scratch)', labelNames: ['from'], registers: [this.registry] });
 
   constructor(defaults = true) {

@@ -25,11 +25,13 @@ import {
   type DeadLetterRecord,
   type Logger,
   registryOptions,
+  partitionForKey,
 } from '@snap/platform';
 import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
+import { BookWatch } from './book-watch';
 import { changelogKey, decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
 import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
 
@@ -129,6 +131,7 @@ export class Processor {
     this.untilIdle = opts.untilIdle ?? false;
     this.httpPortOverride = opts.httpPort;
     this.metrics = opts.metrics ?? new ProcessorMetrics();
+    this.books = new BookWatch(opts.cfg);
     this.groupId = processorGroupId(opts.cfg);
     this.kafka = createKafka(opts.cfg, { logger: this.kafkaLogger(), clientId: `${opts.cfg.kafka.client_id}-processor-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
@@ -152,9 +155,12 @@ export class Processor {
 
   health() {
     const stalled = this.stalled;
+    const staleBooks = this.books.staleBooks();
+    const reasons = [...stalled.map((s) => s.reason), ...staleBooks.map((b) => b.reason)];
     return {
-      ok: this.joined && !this.stopping && stalled.length === 0,
-      ...(stalled.length ? { reason: stalled.map((s) => s.reason).join('; ') } : {}),
+      ok: this.joined && !this.stopping && stalled.length === 0 && staleBooks.length === 0,
+      ...(reasons.length ? { reason: reasons.join('; ') } : {}),
+      stale_books: staleBooks,
       joined: this.joined,
       group_id: this.groupId,
       assigned_groups: [...this.assigned].sort((a, b) => a - b),
@@ -410,6 +416,7 @@ export class Processor {
           });
         }
       }
+      this.judgeBooks(now);
       if (stalled.length && !this.stalled.length) this.log.error('partition group stalled; /healthz reports 503', { stalled });
       this.stalled = stalled;
       this.metrics.stalled.set(stalled.length);
@@ -417,6 +424,21 @@ export class Processor {
       this.log.warn('supervisor pass failed', { error: e as Error });
     } finally {
       this.supervising = false;
+    }
+  }
+
+  /** Underlyings this instance owns (their partition group is assigned here) are watched for a silent book source. */
+  private readonly books: BookWatch;
+
+  private judgeBooks(now: number): void {
+    const { turnedStale, recovered } = this.books.check(now);
+    for (const b of turnedStale) {
+      this.log.error(`book source stale for ${b.underlying}; /healthz reports 503`, { underlying: b.underlying, source: b.source, futures_symbol: b.futures_symbol, silent_ms: b.silent_ms, reason: b.reason });
+      this.metrics.bookStale.set({ underlying: b.underlying, source: b.source }, 1);
+    }
+    for (const u of recovered) {
+      this.log.info(`book source of ${u} is sending again`, { underlying: u });
+      this.metrics.bookStale.set({ underlying: u, source: this.books.sourceOf(u) }, 0);
     }
   }
 
@@ -440,6 +462,8 @@ export class Processor {
     this.assigned = next;
     this.joined = true;
     this.metrics.assigned.set(next.size);
+    this.books.watch(this.cfg.underlyings.filter((u) => next.has(partitionForKey(u, this.cfg.kafka.partitions))), Date.now());
+    for (const u of this.books.watched()) this.metrics.bookStale.set({ underlying: u, source: this.books.sourceOf(u) }, 0);
     this.progress.clear();
     this.toRebuild.clear();
     this.rebalancing = false;
@@ -585,7 +609,9 @@ export class Processor {
         }
         // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
         const decoded = await decodeInputValue(this.codec, m.value);
-        task.ingest(topic, off, m.key?.toString('utf8') ?? null, m.value, decoded);
+        const key = m.key?.toString('utf8') ?? null;
+        if (!(decoded instanceof Error)) this.books.seen(decoded.schema, key, Date.now());
+        task.ingest(topic, off, key, m.value, decoded);
         this.metrics.events.inc({ topic });
         resolveOffset(m.offset);
       }

@@ -2,8 +2,34 @@
 import { Command } from 'commander';
 import { createLogger, loadConfig } from '@snap/platform';
 import { runLakeSink, runRedisSink, type LakeTier } from '@snap/lake-sink';
+import { serveFeedMetrics } from '@snap/feeds';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 
 const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
+
+const portArg = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--metrics-port must be an integer 0..65535, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+/** --metrics-port: /healthz (200 while the sink runs, 503 once it failed) and /metrics (process metrics) for Kubernetes probes and scraping. */
+async function withHealth<T>(name: string, port: number | undefined, run: () => Promise<T>): Promise<T> {
+  if (port === undefined) return run();
+  const registry = new Registry();
+  registry.setDefaultLabels({ sink: name });
+  collectDefaultMetrics({ register: registry, prefix: 'snap_sink_' });
+  let failed = false;
+  const http = await serveFeedMetrics(registry, port, () => !failed);
+  try {
+    return await run();
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    http.server.close();
+  }
+}
 
 export function register(program: Command) {
   const sink = program
@@ -21,7 +47,8 @@ export function register(program: Command) {
     .option('--target <target>', 'local (under lake.data_root / DATA_ROOT) or s3 (s3.bucket at s3.endpoint); default lake.sink_target')
     .option('--tiers <list>', 'comma-separated: gold (levels.signals.v1) and/or bronze (the input topics, raw); default lake.sink_tiers')
     .option('--group <id>', 'consumer group id (default lake.sink_group_id)')
-    .action(async (opts: { untilIdle?: boolean; target?: string; tiers?: string; group?: string }) => {
+    .option('--metrics-port <n>', 'serve /healthz and /metrics on this port (0 = any free port)', portArg)
+    .action(async (opts: { untilIdle?: boolean; target?: string; tiers?: string; group?: string; metricsPort?: number }) => {
       if (opts.target !== undefined && opts.target !== 'local' && opts.target !== 's3') throw usage(`--target must be local or s3, got ${JSON.stringify(opts.target)}`);
       let tiers: LakeTier[] | undefined;
       if (opts.tiers !== undefined) {
@@ -32,7 +59,7 @@ export function register(program: Command) {
       }
       const cfg = loadConfig({ file: program.opts().config });
       const logger = createLogger({ name: 'lake-sink', level: cfg.log.level });
-      const r = await runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, tiers, groupId: opts.group });
+      const r = await withHealth('lake', opts.metricsPort, () => runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, tiers, groupId: opts.group }));
       process.stdout.write(JSON.stringify({ target: r.target, ...r.lake, skipped: r.consumer.skipped, commits: r.consumer.commits }) + '\n');
     });
 
@@ -46,10 +73,11 @@ export function register(program: Command) {
     .option('--until-idle', 'exit 0 once every assigned partition is written and committed')
     .option('--group <id>', 'consumer group id (default redis.sink_group_id)')
     .option('--rebuild', 'first rebuild every level\'s latest features from the start of the signals topic (e.g. after Redis lost its data), then run as usual')
-    .action(async (opts: { untilIdle?: boolean; group?: string; rebuild?: boolean }) => {
+    .option('--metrics-port <n>', 'serve /healthz and /metrics on this port (0 = any free port)', portArg)
+    .action(async (opts: { untilIdle?: boolean; group?: string; rebuild?: boolean; metricsPort?: number }) => {
       const cfg = loadConfig({ file: program.opts().config });
       const logger = createLogger({ name: 'redis-sink', level: cfg.log.level });
-      const r = await runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group, rebuild: !!opts.rebuild });
+      const r = await withHealth('redis', opts.metricsPort, () => runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group, rebuild: !!opts.rebuild }));
       process.stdout.write(JSON.stringify({ ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits, ...(r.rebuild ? { rebuild: r.rebuild } : {}) }) + '\n');
     });
 }
