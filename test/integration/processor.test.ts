@@ -8,21 +8,24 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import type { Config, SignalRow } from '@snap/core';
+import type { Config, LevelEvent, SignalRow } from '@snap/core';
 import {
   DEADLETTER_TOPIC,
+  EVENTS_TOPIC,
   EnvelopeCodec,
   SIGNALS_TOPIC,
   createKafka,
   createLogger,
   loadConfig,
   partitionForKey,
+  recordToLevelEvent,
   recordToSignalRow,
   topicName,
   type DeadLetterRecord,
+  type LevelEventRecord,
   type SignalRecord,
 } from '@snap/platform';
-import { canonicalRow, compareRows, readRanges, readSignalRowsJsonl } from '@snap/processor';
+import { canonicalRow, compareEvents, compareRows, readEventsJsonl, readRanges, readSignalRowsJsonl } from '@snap/processor';
 import { ROOT, startCli, until, type CliProcess, type CliResult } from './support';
 
 jest.setTimeout(600_000);
@@ -104,6 +107,29 @@ async function committedSignals(topic: string): Promise<SignalRow[]> {
   return [...byPartition.keys()].sort().flatMap((p) => byPartition.get(p)!);
 }
 
+/** Every committed discrete event of the events topic, read_committed, per partition in offset order. */
+async function committedEvents(topic: string): Promise<LevelEvent[]> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const byPartition = new Map<number, LevelEvent[]>();
+  await readRanges(
+    kafka,
+    admin,
+    ends.map((e) => ({ topic, partition: e.partition, from: 0n })),
+    {
+      readCommitted: true,
+      onMessage: async (_t, p, m) => {
+        const d = await codec.decode(m.value!);
+        expect(d.schemaName).toBe('levels.events.v1');
+        expect(m.key?.toString()).toBe((d.value as LevelEventRecord).underlying);
+        const l = byPartition.get(p) ?? [];
+        l.push(recordToLevelEvent(d.value as LevelEventRecord));
+        byPartition.set(p, l);
+      },
+    },
+  );
+  return [...byPartition.keys()].sort().flatMap((p) => byPartition.get(p)!);
+}
+
 /** Kafka's own console consumer, read_committed: how many signal records a plain Kafka user sees. */
 function consoleConsumerCount(topic: string, expected: number): number {
   const r = spawnSync(
@@ -137,6 +163,8 @@ async function feedAll(s: Scenario, extra: string[] = []): Promise<void> {
 
 /** The embedded run (`feed sim --out` → `run --input`) per underlying: the reference rows. */
 let embedded: SignalRow[] = [];
+/** The discrete events of the same embedded runs (filled by embeddedRows). */
+const embeddedEvents: LevelEvent[] = [];
 async function embeddedRows(): Promise<SignalRow[]> {
   if (embedded.length) return embedded;
   const env = { UNDERLYINGS: UNDERLYINGS.join(','), LOG_LEVEL: 'warn' };
@@ -147,6 +175,7 @@ async function embeddedRows(): Promise<SignalRow[]> {
     await cli(['feed', 'sim', '--seed', String(SEEDS[u]), '--underlying', u, '--start', START, '--duration', DURATION, '--out', input], env);
     await cli(['run', '--input', input, '--out', output], env);
     rows.push(...readSignalRowsJsonl(output));
+    embeddedEvents.push(...readEventsJsonl(output));
   }
   embedded = rows;
   return rows;
@@ -219,6 +248,13 @@ describe('processor on Kafka', () => {
     expect(report.identical).toBe(true);
     expect(kafkaRows.map(canonicalRow).sort()).toEqual(reference.map(canonicalRow).sort());
     expectNoDuplicates(kafkaRows);
+
+    // levels.events.v1, written in the same transactions: the embedded run's payload events, byte for byte, once each.
+    const kafkaEvents = await committedEvents(topicName(parity.cfg, EVENTS_TOPIC));
+    const events = compareEvents(embeddedEvents, kafkaEvents);
+    expect(events.first_difference).toBeNull();
+    expect(events.identical).toBe(true);
+    expect(new Set(kafkaEvents.map((e) => e.event_id)).size).toBe(kafkaEvents.length);
 
     // Kafka's own consumer (read_committed) sees exactly as many records.
     const n = consoleConsumerCount(signalsTopic, kafkaRows.length);

@@ -19,6 +19,7 @@ import type {
   InputSchema,
   OptionTrade,
   OptionTradeEnriched,
+  LevelEvent,
   SignalRow,
   Source,
   StockQuote,
@@ -37,6 +38,7 @@ export const SCHEMA_RECORD_NAMES = {
   'futures.trades.v1': 'snap.v1.FuturesTrades',
   'futures.mbp10.v1': 'snap.v1.FuturesMbp10',
   'levels.signals.v1': 'snap.v1.LevelsSignals',
+  'levels.events.v1': 'snap.v1.LevelsEvents',
   'heartbeat.v1': 'snap.v1.Heartbeat',
   'deadletter.v1': 'snap.v1.DeadLetter',
 } as const;
@@ -77,6 +79,28 @@ export interface SignalRecord extends SignalRow {
   event_id: string;
 }
 
+/** levels.events.v1 on the bus: one discrete BREAK/REJECT call (core LevelEvent, ts as long) plus the envelope. */
+export interface LevelEventRecord extends Omit<LevelEvent, 'ts_event_ns'> {
+  schema_name: 'levels.events.v1';
+  schema_version: number;
+  source: Source;
+  ts_event_ns: bigint;
+  ts_recv_ns: bigint;
+  key: string;
+  seq: bigint | null;
+}
+
+/** Core event → record; `ts_recv_ns` defaults to the tick time so the bytes are a pure function of the input. */
+export function levelEventToRecord(ev: LevelEvent, env: { source: Source; ts_recv_ns?: bigint; seq?: bigint | null; schema_version?: number }): LevelEventRecord {
+  const ts = BigInt(ev.ts_event_ns);
+  return { ...ev, schema_name: 'levels.events.v1', schema_version: env.schema_version ?? 1, source: env.source, ts_event_ns: ts, ts_recv_ns: env.ts_recv_ns ?? ts, key: ev.underlying, seq: env.seq ?? null };
+}
+
+export function recordToLevelEvent(rec: LevelEventRecord): LevelEvent {
+  const { schema_name: _n, schema_version: _v, source: _s, ts_recv_ns: _r, key: _k, seq: _q, ts_event_ns, ...ev } = rec;
+  return { ...ev, ts_event_ns: ts_event_ns.toString() };
+}
+
 /** deadletter.v1: a record that failed decoding/validation/processing, with its raw bytes and where it came from. */
 export interface DeadLetterRecord {
   schema_name: 'deadletter.v1';
@@ -107,6 +131,7 @@ export interface RecordBySchema {
   'futures.trades.v1': FuturesTradeRecord;
   'futures.mbp10.v1': FuturesMbp10Record;
   'levels.signals.v1': SignalRecord;
+  'levels.events.v1': LevelEventRecord;
   'heartbeat.v1': HeartbeatRecord;
   'deadletter.v1': DeadLetterRecord;
 }

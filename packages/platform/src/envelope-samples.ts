@@ -2,7 +2,7 @@
 // benchmark. `i` varies the values so a batch is not one record repeated; odd `i` fills nullable fields with nulls,
 // even `i` with values, so both union branches are exercised.
 import type { FuturesMbp10, FuturesTrade, GreeksSnapshot, Heartbeat, OptionTrade, StockQuote, StockTrade } from '@snap/core';
-import type { DeadLetterRecord, EncodableValue, OptionTradeEnrichedRecord, SchemaName, SignalRecord } from './envelope-codec';
+import type { DeadLetterRecord, EncodableValue, LevelEventRecord, OptionTradeEnrichedRecord, SchemaName, SignalRecord } from './envelope-codec';
 
 // 2025-11-24T14:30:00.123456789Z: past 2^53, so any float64 on the way would visibly round it.
 const T0 = 1_764_000_000_123_456_789n;
@@ -74,6 +74,22 @@ export function sampleValue<S extends SchemaName>(schemaName: S, i = 0): Encodab
       runway_distance: even ? 10 : null,
       runway_quality: 'CLEAR',
       note: 'Vacuum + sell imbalance + negative gamma ✓',
+    }),
+    'levels.events.v1': (): LevelEventRecord => ({
+      schema_name: 'levels.events.v1',
+      ...env,
+      source: 'replay',
+      underlying: 'SPY',
+      level_id: even ? 'CALL_WALL' : 'VWAP',
+      level_kind: even ? 'CALL_WALL' : 'VWAP',
+      level_price: 605 + i,
+      direction: even ? 'RESISTANCE' : 'SUPPORT',
+      signal: even ? 'BREAK' : 'REJECT',
+      break_score: even ? 81.5 : 12.25,
+      confidence: even ? 'HIGH' : 'MEDIUM',
+      lead: (['BARRIER', 'TAPE', 'FUEL'] as const)[i % 3]!,
+      reason: even ? 'wall consumed, buy sweep, dealers short gamma' : 'absorption at support',
+      spot: 604.97 + i,
     }),
     'deadletter.v1': (): DeadLetterRecord => ({
       schema_name: 'deadletter.v1',

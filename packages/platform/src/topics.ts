@@ -12,7 +12,7 @@ import type { Admin, ITopicConfig } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
 import { subjectFor, type EnvelopeCodec, type SchemaName } from './envelope-codec';
 
-export type TopicRole = 'input' | 'signals' | 'changelog' | 'deadletter';
+export type TopicRole = 'input' | 'signals' | 'events' | 'changelog' | 'deadletter';
 
 export interface TopicDecl {
   /** Name without the prefix. */
@@ -31,6 +31,8 @@ export interface TopicDecl {
 export const INPUT_TOPICS: readonly DataInputSchema[] = DATA_INPUT_SCHEMAS;
 
 export const SIGNALS_TOPIC = 'levels.signals.v1';
+/** Discrete BREAK/REJECT calls (issue 9): what consumers count, one per level-touch episode. */
+export const EVENTS_TOPIC = 'levels.events.v1';
 export const CHANGELOG_TOPIC = 'snap.processor.changelog.v1';
 export const DEADLETTER_TOPIC = 'snap.deadletter.v1';
 
@@ -69,6 +71,16 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
       configs: stream(retention_ms),
       valueSchemas: ['levels.signals.v1'],
       description: 'levels.signals.v1 rows (one per level per snap tick), key = underlying, written transactionally',
+    },
+    {
+      // Co-partitioned with the signals: the processor writes both in the same transaction, keyed by the underlying.
+      base: EVENTS_TOPIC,
+      role: 'events',
+      partitions,
+      replicationFactor: rf,
+      configs: stream(retention_ms),
+      valueSchemas: ['levels.events.v1'],
+      description: 'levels.events.v1: discrete BREAK/REJECT calls (one per level-touch episode), key = underlying, written in the signals transaction',
     },
     {
       // Compacted: only the latest state snapshot per key matters; same partitioning as the inputs so partition p's

@@ -9,6 +9,7 @@ import {
   DeterministicMerge,
   INPUT_SCHEMA_RANK,
   LatenessGuard,
+  SignalTally,
   SnapEngine,
   checkPlausible,
   latenessRuleOf,
@@ -18,6 +19,7 @@ import {
   type DataInputSchema,
   type InputEvent,
   type LevelPhysicsPayload,
+  type SignalCounts,
 } from '@snap/core';
 import { GoldSignalWriter, type Logger, type ParquetFileWritten } from '@snap/platform';
 
@@ -234,7 +236,8 @@ export class LiveSummarySink implements EmbeddedSink {
   private readonly lineEvery: number;
   private drawnLines = 0;
   private last: LevelPhysicsPayload | null = null;
-  readonly counts: Record<string, number> = { BREAK: 0, REJECT: 0, CONTESTED: 0 };
+  /** BREAK/REJECT as discrete events when the engine emits them (else transitions), never ticks (SignalTally). */
+  private readonly tally = new SignalTally();
   /** Set by the runner's progress callback so events/s can be shown. */
   events = 0;
 
@@ -248,9 +251,14 @@ export class LiveSummarySink implements EmbeddedSink {
     this.started = this.now();
   }
 
+  /** What the summary shows (and `demo` reports): events, not ticks. */
+  get counts(): SignalCounts {
+    return this.tally.counts();
+  }
+
   onPayload(p: LevelPhysicsPayload): void {
     this.last = p;
-    for (const l of p.levels) if (l.signal in this.counts) this.counts[l.signal]!++;
+    this.tally.add(p);
     if (!this.tty) {
       if (p.ts - this.lastLineTs >= this.lineEvery) {
         this.lastLineTs = p.ts;
@@ -268,7 +276,8 @@ export class LiveSummarySink implements EmbeddedSink {
   render(final: boolean): string[] {
     const p = this.last;
     const secs = Math.max(1e-3, (this.now() - this.started) / 1000);
-    const head = `${final ? 'done' : 'live'} | ${p ? new Date(p.ts).toISOString().slice(11, 23) : '--'} ${p?.underlying ?? ''} spot ${p ? p.spy.spot.toFixed(3) : '-'} | signals BREAK ${this.counts.BREAK} REJECT ${this.counts.REJECT} CONTESTED ${this.counts.CONTESTED} | ${Math.round(this.events / secs)} events/s`;
+    const c = this.counts;
+    const head = `${final ? 'done' : 'live'} | ${p ? new Date(p.ts).toISOString().slice(11, 23) : '--'} ${p?.underlying ?? ''} spot ${p ? p.spy.spot.toFixed(3) : '-'} | ${c.counted_as === 'events' ? 'events' : 'signals'} BREAK ${c.BREAK} REJECT ${c.REJECT} CONTESTED ${c.CONTESTED} | ${Math.round(this.events / secs)} events/s`;
     if (!this.tty) {
       const near = (p?.levels ?? []).slice(0, 3).map((l) => `${l.id}@${l.price} ${l.break_score_smooth.toFixed(0)} ${l.signal}`).join(', ');
       return [`${head}${near ? ` | ${near}` : ''}`];

@@ -3,7 +3,7 @@
 // means byte-equal text. Rows are compared per underlying in emission order: across underlyings the interleaving
 // depends on partitioning, within one it is the engine's own order.
 import { readFileSync } from 'node:fs';
-import { toSignalRows, type LevelPhysicsPayload, type SignalRow } from '@snap/core';
+import { toSignalRows, type LevelEvent, type LevelPhysicsPayload, type SignalRow } from '@snap/core';
 
 export function canonicalRow(row: SignalRow): string {
   const keys = Object.keys(row).sort() as (keyof SignalRow)[];
@@ -12,6 +12,13 @@ export function canonicalRow(row: SignalRow): string {
     const v = row[k];
     o[k] = typeof v === 'bigint' ? v.toString() : v;
   }
+  return JSON.stringify(o);
+}
+
+/** A discrete event's canonical form: stable JSON with sorted keys (its ts_event_ns is already a decimal string). */
+export function canonicalEvent(e: LevelEvent): string {
+  const o: Record<string, unknown> = {};
+  for (const k of Object.keys(e).sort()) o[k] = (e as unknown as Record<string, unknown>)[k];
   return JSON.stringify(o);
 }
 
@@ -26,19 +33,26 @@ export interface ParityReport {
   first_difference: null | { underlying: string; index: number; expected: string | null; actual: string | null };
 }
 
-function groupRows(rows: Iterable<SignalRow>): Map<string, string[]> {
+function groupBy<T extends { underlying: string }>(items: Iterable<T>, canonical: (x: T) => string): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  for (const r of rows) {
+  for (const r of items) {
     let l = m.get(r.underlying);
     if (!l) m.set(r.underlying, (l = []));
-    l.push(canonicalRow(r));
+    l.push(canonical(r));
   }
   return m;
 }
 
 export function compareRows(expected: Iterable<SignalRow>, actual: Iterable<SignalRow>): ParityReport {
-  const e = groupRows(expected);
-  const a = groupRows(actual);
+  return compareGrouped(groupBy(expected, canonicalRow), groupBy(actual, canonicalRow));
+}
+
+/** The same comparison for discrete events (levels.events.v1): per underlying, in emission order. */
+export function compareEvents(expected: Iterable<LevelEvent>, actual: Iterable<LevelEvent>): ParityReport {
+  return compareGrouped(groupBy(expected, canonicalEvent), groupBy(actual, canonicalEvent));
+}
+
+function compareGrouped(e: Map<string, string[]>, a: Map<string, string[]>): ParityReport {
   const underlyings = [...new Set([...e.keys(), ...a.keys()])].sort();
   let compared = 0;
   let equal = 0;
@@ -98,4 +112,23 @@ export function readSignalRowsJsonl(path: string): SignalRow[] {
     else throw new Error(`${path}:${lineNo}: neither a §6.4 payload (levels[]) nor a signal row (level_id)`);
   }
   return rows;
+}
+
+/** The discrete events carried by the §6.4 payload lines of a JSONL file (`snap-engine run --out`), in file order. */
+export function readEventsJsonl(path: string): LevelEvent[] {
+  const out: LevelEvent[] = [];
+  let lineNo = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    lineNo++;
+    if (!line.trim()) continue;
+    let o: Partial<LevelPhysicsPayload>;
+    try {
+      o = JSON.parse(line) as Partial<LevelPhysicsPayload>;
+    } catch (e) {
+      throw new Error(`${path}:${lineNo}: not JSON: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(o.levels)) throw new Error(`${path}:${lineNo}: not a §6.4 payload (levels[])`);
+    if (o.events) out.push(...o.events);
+  }
+  return out;
 }

@@ -13,12 +13,14 @@ import {
   DEADLETTER_TOPIC,
   EnvelopeCodec,
   SIGNALS_TOPIC,
+  EVENTS_TOPIC,
   createKafka,
   createLogger,
   createTransactionalProducer,
   processorGroupId,
   processorTransactionalId,
   signalRowToRecord,
+  levelEventToRecord,
   systemClock,
   topicName,
   type Clock,
@@ -109,6 +111,7 @@ export class Processor {
   /** Full input topic name → data schema. */
   private readonly inputs = new Map<string, DataInputSchema>();
   private readonly signalsTopic: string;
+  private readonly eventsTopic: string;
   private readonly changelogTopic: string;
   private readonly deadletterTopic: string;
   private changelogPartitions = 1;
@@ -138,6 +141,7 @@ export class Processor {
     this.codec = new EnvelopeCodec(registryOptions(opts.cfg));
     for (const s of processorInputs(opts.cfg)) this.inputs.set(topicName(opts.cfg, s), s);
     this.signalsTopic = topicName(opts.cfg, SIGNALS_TOPIC);
+    this.eventsTopic = topicName(opts.cfg, EVENTS_TOPIC);
     this.changelogTopic = topicName(opts.cfg, CHANGELOG_TOPIC);
     this.deadletterTopic = topicName(opts.cfg, DEADLETTER_TOPIC);
     this.done = new Promise<void>((resolve, reject) => {
@@ -199,6 +203,7 @@ export class Processor {
     await this.admin.connect();
     await this.checkTopics();
     await this.codec.register(this.signalsTopic, 'levels.signals.v1');
+    await this.codec.register(this.eventsTopic, 'levels.events.v1');
     await this.codec.register(this.deadletterTopic, 'deadletter.v1');
     this.deadletterMaxBytes = await this.topicMaxMessageBytes(this.deadletterTopic);
     if (this.httpPortOverride !== null) {
@@ -300,7 +305,7 @@ export class Processor {
 
   private async checkTopics(): Promise<void> {
     const existing = new Set(await this.admin.listTopics());
-    for (const t of [...this.inputs.keys(), this.signalsTopic, this.changelogTopic, this.deadletterTopic]) {
+    for (const t of [...this.inputs.keys(), this.signalsTopic, this.eventsTopic, this.changelogTopic, this.deadletterTopic]) {
       if (!existing.has(t)) throw new ProcessorError(`topic ${t} does not exist (create the declared topics first: snap-engine topics apply)`, t);
     }
     const meta = await this.admin.fetchTopicMetadata({ topics: [...this.inputs.keys(), this.changelogTopic] });
@@ -662,7 +667,7 @@ export class Processor {
     );
   }
 
-  /** One transaction: signals + dead letters + snapshot + input offsets. */
+  /** One transaction: signals + events + dead letters + snapshot + input offsets. */
   private async commit(p: number, st: GroupState): Promise<void> {
     const { task, producer } = st;
     const out: TaskOutputs = task.takeOutputs();
@@ -674,12 +679,18 @@ export class Processor {
       value: this.codec.encodeSync(this.signalsTopic, 'levels.signals.v1', signalRowToRecord(row, { source, ts_recv_ns: row.ts_event_ns })),
       timestamp: String(row.ts_event_ns / 1_000_000n),
     }));
+    const eventMessages: Message[] = out.events.map(({ event, source }) => ({
+      key: event.underlying,
+      value: this.codec.encodeSync(this.eventsTopic, 'levels.events.v1', levelEventToRecord(event, { source })),
+      timestamp: String(BigInt(event.ts_event_ns) / 1_000_000n),
+    }));
     const encodeDl = (d: DeadLetterRecord) => this.codec.encodeSync(this.deadletterTopic, 'deadletter.v1', d);
     const fitted = out.deadLetters.map((d) => fitDeadLetter(d, this.deadletterMaxBytes, (x) => encodeDl(x).length + Buffer.byteLength(x.key)));
     const dlqMessages: Message[] = fitted.map((d) => ({ key: d.key || null, value: encodeDl(d) }));
     const tx = await producer.transaction();
     try {
       for (let i = 0; i < signalMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.signalsTopic, messages: signalMessages.slice(i, i + SEND_CHUNK) });
+      for (let i = 0; i < eventMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.eventsTopic, messages: eventMessages.slice(i, i + SEND_CHUNK) });
       // Dead letters can each be close to max.message.bytes: one produce call (one record batch per partition) each
       // group that stays under it.
       for (let i = 0; i < dlqMessages.length; ) {
@@ -719,7 +730,7 @@ export class Processor {
     } catch (e) {
       this.log.error('metrics bookkeeping after a committed transaction failed', { group: p, error: e as Error });
     }
-    this.log.debug('transaction committed', { group: p, rows: out.rows.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes.length, offsets: cp.snapshot.offsets });
+    this.log.debug('transaction committed', { group: p, rows: out.rows.length, events: out.events.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes.length, offsets: cp.snapshot.offsets });
   }
   private readonly releasedSeen = new Map<number, number>();
   private readonly clampedSeen = new Map<number, number>();

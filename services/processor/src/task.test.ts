@@ -4,7 +4,7 @@
 import { INPUT_SCHEMA_RANK, MarketSim, SnapEngine, defaultConfig, mulberry32, parseConfig, toSignalRows, type Config, type DataInputSchema, type InputEvent } from '@snap/core';
 import { PartitionGroupTask, type OutputRow, type StreamSpec } from './task';
 import { decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
-import { canonicalRow } from './parity';
+import { canonicalEvent, canonicalRow } from './parity';
 
 const START = BigInt(Date.parse('2025-12-22T15:00:00Z')) * 1_000_000n;
 const SCHEMAS: DataInputSchema[] = ['stocks.quotes.v1', 'stocks.trades.v1', 'options.trades.v1', 'options.greeks_snapshots.v1'];
@@ -55,6 +55,7 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
   /** Commit points (by the committed snapshot's offsets) already crashed before once: the redo must get past them. */
   const crashedBefore = new Set<string>();
   const committed: OutputRow[] = [];
+  const events: string[] = [];
   const deadLetters: string[] = [];
   let snap: GroupSnapshot | undefined;
   let commits = 0;
@@ -66,6 +67,7 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
     const cp = task.commitPoint();
     task.markCommitted();
     committed.push(...out.rows);
+    events.push(...out.events.map((e) => canonicalEvent(e.event)));
     deadLetters.push(...out.deadLetters.map((d) => `${d.source_topic}@${d.source_offset}:${d.error_class}`));
     snap = cp.snapshot;
     commits++;
@@ -99,11 +101,16 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
   }
   task.drain();
   if (task.hasUncommitted()) commit();
-  return { rows: committed, deadLetters, commits, lastSnapshot: snap };
+  return { rows: committed, events, deadLetters, commits, lastSnapshot: snap };
 }
 
 /** The reference: all data events in one global (ts, schema rank, log order) sort, straight into SnapEngine. */
 function reference(log: Log): string[] {
+  return referenceOutputs(log).rows;
+}
+
+/** Per underlying (IWM, SPY): the reference engine's signal rows and discrete events, canonical. */
+function referenceOutputs(log: Log): { rows: string[]; events: string[] } {
   const evs: { ev: InputEvent; rank: number; i: number }[] = [];
   let i = 0;
   // Heartbeats once (the embedded file has one line per heartbeat; Kafka one copy per topic): they decide how far the
@@ -116,11 +123,17 @@ function reference(log: Log): string[] {
     }
   evs.sort((a, b) => (a.ev.ts_event_ns !== b.ev.ts_event_ns ? (a.ev.ts_event_ns < b.ev.ts_event_ns ? -1 : 1) : a.rank - b.rank || a.i - b.i));
   const out: string[] = [];
+  const events: string[] = [];
   for (const u of ['IWM', 'SPY']) {
     const engine = new SnapEngine(cfg, u);
-    for (const { ev } of evs) if (ev.key === u) for (const p of engine.push(ev)) for (const row of toSignalRows(p)) out.push(canonicalRow(row));
+    for (const { ev } of evs)
+      if (ev.key === u)
+        for (const p of engine.push(ev)) {
+          for (const row of toSignalRows(p)) out.push(canonicalRow(row));
+          for (const e of p.events ?? []) events.push(canonicalEvent(e));
+        }
   }
-  return out;
+  return { rows: out, events };
 }
 
 const byUnderlying = (rows: OutputRow[]) =>
@@ -134,6 +147,15 @@ describe('PartitionGroupTask', () => {
     expect(r.rows.length).toBeGreaterThan(100);
     expect(r.commits).toBeGreaterThan(3);
     expect(byUnderlying(r.rows)).toEqual(reference(log));
+  });
+
+  it('emits the discrete events (levels.events.v1) one SnapEngine emits, exactly once across crashes and restores', () => {
+    const ref = referenceOutputs(log).events;
+    const byU = (ev: string[]) => ['IWM', 'SPY'].flatMap((u) => ev.filter((e) => (JSON.parse(e) as { underlying: string }).underlying === u));
+    expect(byU(run(log, 64).events)).toEqual(ref);
+    expect(byU(run(log, 64, { crashAfterEveryCommit: true }).events)).toEqual(ref);
+    expect(byU(run(log, 64, { crashBeforeEveryCommit: true }).events)).toEqual(ref);
+    expect(byU(run(log, 13, new Set([3, 11, 40])).events)).toEqual(ref);
   });
 
   it('does not depend on fetch sizes (merge waits on every input)', () => {

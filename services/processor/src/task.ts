@@ -2,7 +2,7 @@
 // deterministic merge → one SnapEngine per underlying → signal rows and dead letters out, plus the commit point
 // (offsets + snapshot) that makes the output exactly-once. The Kafka shell (processor.ts) and replay (replay.ts) both
 // drive this class, so live, failover and replay run the same code path.
-import { INPUT_SCHEMA_RANK, LatenessGuard, SnapshotError, checkPlausible, latenessRuleOf, toSignalRows, type Config, type DataInputSchema, type InputEvent, type SignalRow, type Source } from '@snap/core';
+import { INPUT_SCHEMA_RANK, LatenessGuard, SnapshotError, checkPlausible, latenessRuleOf, toSignalRows, type Config, type DataInputSchema, type InputEvent, type LevelEvent, type SignalRow, type Source } from '@snap/core';
 import type { DeadLetterRecord } from '@snap/platform';
 import { changelogKey, SNAPSHOT_VERSION, type GroupSnapshot } from './snapshot';
 import { createEngine, createMerge, restoreEngine, type EngineLike, type MergeLike } from './core-adapter';
@@ -26,8 +26,16 @@ export interface OutputRow {
   source: Source;
 }
 
+/** A discrete BREAK/REJECT call (payload.events) for `levels.events.v1`. */
+export interface OutputEvent {
+  event: LevelEvent;
+  source: Source;
+}
+
 export interface TaskOutputs {
   rows: OutputRow[];
+  /** Written in the same transaction as `rows`. */
+  events: OutputEvent[];
   deadLetters: DeadLetterRecord[];
 }
 
@@ -84,7 +92,7 @@ export class PartitionGroupTask {
   private lastCommitBucket: bigint | null = null;
   private maxReleasedTs: bigint | null = null;
   private commits = 0;
-  private pending: TaskOutputs = { rows: [], deadLetters: [] };
+  private pending: TaskOutputs = { rows: [], events: [], deadLetters: [] };
   private uncommittedReleases = 0;
   /** Events released into engines since the task started (metrics). */
   released = 0;
@@ -234,7 +242,7 @@ export class PartitionGroupTask {
   /** Outputs produced since the last take. */
   takeOutputs(): TaskOutputs {
     const out = this.pending;
-    this.pending = { rows: [], deadLetters: [] };
+    this.pending = { rows: [], events: [], deadLetters: [] };
     return out;
   }
 
@@ -315,6 +323,12 @@ export class PartitionGroupTask {
         if (this.emitFromNs !== undefined && row.ts_event_ns < this.emitFromNs) continue;
         if (this.emitUntilNs !== undefined && row.ts_event_ns > this.emitUntilNs) continue;
         this.pending.rows.push({ row, source });
+      }
+      for (const event of payload.events ?? []) {
+        const ts = BigInt(event.ts_event_ns);
+        if (this.emitFromNs !== undefined && ts < this.emitFromNs) continue;
+        if (this.emitUntilNs !== undefined && ts > this.emitUntilNs) continue;
+        this.pending.events.push({ event, source });
       }
     }
   }
