@@ -1,5 +1,6 @@
 // Argument parsers shared by the CLI commands (commander `argParser`s: a bad value is a usage error naming the option).
 import { InvalidArgumentError } from 'commander';
+import { checkTimeZone } from '@snap/platform';
 
 /** "120s", "2m", "500ms", "1h", "1.5m"; a bare number is seconds. Milliseconds, > 0. */
 export function parseDurationMs(text: string): number {
@@ -10,4 +11,13 @@ export function parseDurationMs(text: string): number {
   const ms = Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
   if (ms <= 0) throw new InvalidArgumentError(`duration must be positive (got ${JSON.stringify(text)})`);
   return ms;
+}
+
+/** `--tz`: an IANA zone for the times a command prints (a bad one is a usage error naming it). */
+export function tzArg(text: string): string {
+  try {
+    return checkTimeZone(text);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

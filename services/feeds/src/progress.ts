@@ -1,6 +1,8 @@
-// Replay progress on stderr: an updating line on a TTY, a plain line every few seconds otherwise (CI logs, files),
-// so stdout stays free for command output.
-import type { Clock } from '@snap/platform';
+// Replay progress on stderr through the shared platform Progress (a bar with percent, rate and ETA on a TTY, JSON
+// lines otherwise), so stdout stays free for command output. A replay knows its end in EVENT time (the simulated
+// duration, a DBN file's metadata end): with an event span the percent and ETA follow event time; otherwise a known
+// record total; otherwise counts and rate only. The current event time is shown in the display zone, labelled.
+import { Progress, formatTime, type Clock, type ProgressMode } from '@snap/platform';
 
 export interface ProgressStream {
   isTTY?: boolean;
@@ -9,89 +11,72 @@ export interface ProgressStream {
 
 export interface ProgressOptions {
   label: string;
-  /** Units of work expected (records or bytes); unknown → no bar, only counts and rate. */
+  /** Units of work expected (records); unknown → no percent unless an event span is given. */
   total?: number;
   unit?: string;
   stream?: ProgressStream;
   clock: Clock;
-  /** Minimum ms between renders: TTY default 200, non-TTY default 5000. */
+  /** Minimum ms between JSON lines when not on a TTY (default 5000). */
   intervalMs?: number;
-}
-
-const fmtCount = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(n));
-
-function isoOfNs(ns: bigint): string {
-  const d = new Date(Number(ns / 1_000_000n));
-  return Number.isNaN(d.getTime()) ? String(ns) : d.toISOString();
+  /** Event-time span of the whole replay: percent = event time covered / span. `startNs` defaults to the first event. */
+  eventSpan?: { startNs?: bigint; endNs?: bigint; durationMs?: number };
+  /** Display zone for event times (default UTC). */
+  tz?: string;
+  mode?: ProgressMode;
 }
 
 export class ProgressReporter {
-  private readonly stream: ProgressStream;
-  private readonly tty: boolean;
-  private readonly intervalMs: number;
-  private readonly startMs: number;
-  private lastRenderMs = -Infinity;
-  private lastLen = 0;
-  private doneUnits = 0;
+  private readonly progress: Progress;
+  private readonly tz: string;
+  private startNs: bigint | null;
+  private spanMs: number | null;
+  private records = 0;
   private eventTs: bigint | null = null;
-  private label: string;
-  /** Lines written, for tests. */
-  renders = 0;
 
   constructor(private readonly opts: ProgressOptions) {
-    this.stream = opts.stream ?? process.stderr;
-    this.tty = Boolean(this.stream.isTTY);
-    this.intervalMs = opts.intervalMs ?? (this.tty ? 200 : 5000);
-    this.startMs = opts.clock.nowMs();
-    this.label = opts.label;
+    this.tz = opts.tz ?? 'UTC';
+    const span = opts.eventSpan;
+    this.startNs = span?.startNs ?? null;
+    this.spanMs = span?.durationMs ?? (span?.endNs !== undefined && span.startNs !== undefined ? Number((span.endNs - span.startNs) / 1_000_000n) : null);
+    const bySpan = this.spanMs !== null && this.spanMs > 0;
+    this.progress = new Progress({
+      label: opts.label,
+      unit: bySpan ? 's of event time' : (opts.unit ?? 'records'),
+      total: bySpan ? this.spanMs! / 1000 : opts.total,
+      stream: opts.stream,
+      intervalMs: opts.intervalMs,
+      nowMs: () => opts.clock.nowMs(),
+      mode: opts.mode,
+    });
   }
 
-  setLabel(label: string): void {
-    this.label = label;
-  }
-
+  /** `done` records so far; `eventTsNs` the event time reached. Cheap enough to call per record. */
   update(done: number, eventTsNs?: bigint): void {
-    this.doneUnits = done;
-    if (eventTsNs !== undefined) this.eventTs = eventTsNs;
-    const now = this.opts.clock.nowMs();
-    if (now - this.lastRenderMs < this.intervalMs) return;
-    this.lastRenderMs = now;
-    this.render(now, false);
+    this.records = done;
+    if (eventTsNs !== undefined) {
+      this.eventTs = eventTsNs;
+      this.startNs ??= eventTsNs;
+      // A DBN span known only by its end: the first record starts it.
+      if (this.spanMs === null && this.opts.eventSpan?.endNs !== undefined) this.spanMs = Number((this.opts.eventSpan.endNs - eventTsNs) / 1_000_000n);
+    }
+    if ((done & 255) !== 0 && done > 1) return; // formatting the time per record is not free
+    this.push();
   }
 
-  /** Final line (always written, and on a TTY it ends the updating line). */
+  /** Final line (always written) or the bar's last frame. */
   finish(): void {
-    this.render(this.opts.clock.nowMs(), true);
+    this.push();
+    this.progress.finish();
   }
 
-  line(now = this.opts.clock.nowMs()): string {
-    const { total, unit = 'records' } = this.opts;
-    const elapsedS = Math.max((now - this.startMs) / 1000, 1e-9);
-    const rate = this.doneUnits / elapsedS;
-    const parts = [this.label];
-    if (total && total > 0) {
-      const frac = Math.min(this.doneUnits / total, 1);
-      const width = 24;
-      const filled = Math.round(frac * width);
-      parts.push(`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(frac * 100).toFixed(1)}%`);
-      parts.push(`${fmtCount(this.doneUnits)}/${fmtCount(total)} ${unit}`);
-    } else {
-      parts.push(`${fmtCount(this.doneUnits)} ${unit}`);
+  private push(): void {
+    const fields: Record<string, string | number> = {};
+    let done = this.records;
+    if (this.spanMs !== null && this.spanMs > 0) {
+      fields.records = this.records;
+      done = this.eventTs !== null && this.startNs !== null ? Math.max(0, Number((this.eventTs - this.startNs) / 1_000_000n)) / 1000 : 0;
     }
-    parts.push(`${fmtCount(Math.round(rate))}/s`);
-    if (this.eventTs !== null) parts.push(`event time ${isoOfNs(this.eventTs)}`);
-    return parts.join('  ');
-  }
-
-  private render(now: number, final: boolean): void {
-    const text = this.line(now);
-    this.renders++;
-    if (this.tty) {
-      const pad = this.lastLen > text.length ? ' '.repeat(this.lastLen - text.length) : '';
-      this.stream.write(`\r${text}${pad}${final ? '\n' : ''}`);
-      this.lastLen = text.length;
-    } else {
-      this.stream.write(`${text}\n`);
-    }
+    if (this.eventTs !== null) fields.event_time = formatTime(this.eventTs, this.tz);
+    this.progress.update(done, fields);
   }
 }

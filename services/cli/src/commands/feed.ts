@@ -13,7 +13,8 @@ import { statSync, type Stats } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config, InputEvent } from '@snap/core';
 import { ConfigError } from '@snap/core';
-import { DEADLETTER_TOPIC, INPUT_TOPICS, applyTopics, createKafka, createLogger, loadConfig, systemClock, topicName, type Logger } from '@snap/platform';
+import { DEADLETTER_TOPIC, INPUT_TOPICS, UnreachableError, applyTopics, createKafka, createLogger, formatDuration, loadConfig, preflight, printSummary, systemClock, topicName, type Logger } from '@snap/platform';
+import { dbnFrames } from '@snap/dbn';
 import {
   JsonlFeedSink,
   KafkaFeedSink,
@@ -33,7 +34,7 @@ import {
 } from '@snap/feeds';
 import { MassiveApiKeyError, MassiveFeed, registerMassiveMetrics, resolveMassiveApiKey } from '@snap/feeds';
 import { SESSION_REGIMES, isSessionRegime, simulateMarket, simulateSession, type SessionDensity, type SessionRegime } from '@snap/core';
-import { parseDurationMs } from '../args';
+import { parseDurationMs, tzArg } from '../args';
 import { registerFeedDatabento } from './databento';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, DEAD_LETTERED: 3, SIGINT: 130, SIGTERM: 143 } as const;
@@ -191,6 +192,9 @@ async function applyAndCheckTopics(cfg: Config, log: Logger): Promise<void> {
 async function openSink(cfg: Config, log: Logger, out: string | undefined, defaultKey: string, append = false): Promise<OrderedFeedSink> {
   const common = { latePolicy: cfg.feeds.late_policy, heartbeatMs: cfg.feeds.heartbeat_ms || cfg.snap.tick_ms, clock: systemClock, logger: log, defaultKey };
   if (out) return new JsonlFeedSink({ ...common, path: out, append });
+  // No broker or registry at all: one line naming the address and the fix, not a retry loop (a broker that goes
+  // away later is waited for: patiently()).
+  await preflight(cfg, ['kafka', 'registry']);
   await ensureTopics(cfg, log);
   const sink = KafkaFeedSink.fromConfig(cfg, { logger: log, defaultKey });
   await sink.connect();
@@ -218,8 +222,39 @@ async function checkpoint(sink: OrderedFeedSink, resume: ResumePoint, source: st
   resume.save(sink.guard.snapshot(), sink.heartbeats?.snapshot() ?? {}, sink instanceof KafkaFeedSink ? sink.offsetsSnapshot() : undefined);
 }
 
-function summary(log: Logger, sink: OrderedFeedSink, extra: Record<string, unknown> = {}) {
+let feedStartedMs = Date.now();
+
+/** The end summary on stderr (readable on a TTY, one JSON line otherwise) and the structured log line. */
+function summary(log: Logger, sink: OrderedFeedSink, extra: Record<string, unknown> = {}, command = 'feed') {
   log.info('feed finished', { ...extra, ...sink.metrics });
+  const m = sink.metrics;
+  printSummary(command, {
+    ...(extra.out !== undefined ? { out: extra.out } : {}),
+    records: m.produced,
+    by_schema: m.produced_by_schema,
+    heartbeats: m.heartbeats,
+    dead_letters: m.dead_lettered,
+    wall_time: formatDuration((Date.now() - feedStartedMs) / 1000),
+  });
+}
+
+/** Event-time span of DBN files from their metadata (start/end of the request), for a percent and an ETA. */
+async function dbnSpan(files: string[]): Promise<{ startNs: bigint; endNs: bigint } | undefined> {
+  let startNs: bigint | null = null;
+  let endNs: bigint | null = null;
+  for (const f of files) {
+    try {
+      for await (const { metadata } of dbnFrames(f)) {
+        if (metadata.end === null || metadata.end <= metadata.start) return undefined;
+        if (startNs === null || metadata.start < startNs) startNs = metadata.start;
+        if (endNs === null || metadata.end > endNs) endNs = metadata.end;
+        break;
+      }
+    } catch {
+      return undefined; // a corrupt file is reported by the replay itself
+    }
+  }
+  return startNs !== null && endNs !== null ? { startNs, endNs } : undefined;
 }
 
 async function action(program: Command, name: string, body: (cfg: Config, log: Logger) => Promise<number>): Promise<void> {
@@ -235,11 +270,12 @@ async function action(program: Command, name: string, body: (cfg: Config, log: L
     throw e;
   }
   const log = createLogger({ name: `feed.${name}`, level: cfg.log.level });
+  feedStartedMs = Date.now();
   try {
     process.exitCode = await body(cfg, log);
   } catch (e) {
     const usage = e instanceof UsageError || e instanceof ResumeFileError || e instanceof MassiveApiKeyError || e instanceof ConfigError;
-    log.error(`feed ${name} failed`, { error: e as Error });
+    if (!(e instanceof UnreachableError)) log.error(`feed ${name} failed`, { error: e as Error });
     process.stderr.write(`snap-engine feed ${name}: ${(e as Error).message}\n`);
     process.exitCode = usage ? EXIT.USAGE : EXIT.FAILED;
   }
@@ -280,7 +316,8 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
     .option('--speed <n|max>', 'pace: max, or ×N real time', parseSpeedArg, 'max' as Speed)
     .option('--resume <file.json>', 'resume point: continue a killed run of the same seed/duration/start/underlying where it stopped (records position, ordering state and Kafka offsets here)')
     .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
-    .action((opts: { duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; resume?: string; out?: string; density: SessionDensity; regime: SessionRegime }) =>
+    .option('--tz <zone>', 'time zone for the event times printed (IANA name, e.g. America/New_York)', tzArg, 'UTC')
+    .action((opts: { tz: string; duration: number; seed: number; underlying?: string; start?: bigint; speed: Speed; resume?: string; out?: string; density: SessionDensity; regime: SessionRegime }) =>
       action(program, 'sim', async (cfg, log) => {
         const underlying = opts.underlying ?? cfg.underlyings[0]!;
         // Without --underlying, every configured underlying is simulated at once (one alone: exactly as before).
@@ -296,7 +333,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         const signals = stopSignals(log);
         const sink = await openSink(cfg, log, opts.out, underlying, resume !== undefined && pos!.index > 0);
         if (resume) await prepareResume(sink, resume, underlyings);
-        const progress = new ProgressReporter({ label: `sim ${underlyings.join('+')} seed ${opts.seed}`, clock: systemClock });
+        const progress = new ProgressReporter({ label: `sim ${underlyings.join('+')} seed ${opts.seed}`, clock: systemClock, eventSpan: { durationMs: opts.duration }, tz: opts.tz });
         try {
           const common = { seed: opts.seed, durationMs: opts.duration, ...(opts.start !== undefined ? { startNs: opts.start } : {}), ...(opts.density !== 'normal' ? { density: opts.density } : {}), ...(opts.regime !== 'session' ? { regime: opts.regime } : {}) };
           const events: Iterable<InputEvent> = underlyings.length > 1 ? simulateMarket({ ...common, underlyings }) : simulateSession({ ...common, underlying });
@@ -321,7 +358,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
           if (resume) await checkpoint(sink, resume, source, r.index, r.lastTsNs, !r.stopped);
           progress.finish();
           await sink.close();
-          summary(log, sink, { records: r.emitted, out: opts.out ?? 'kafka', ...(sink instanceof KafkaFeedSink ? { skipped_existing: sink.skippedExisting, outages: sink.outages } : {}) });
+          summary(log, sink, { records: r.emitted, out: opts.out ?? 'kafka', ...(sink instanceof KafkaFeedSink ? { skipped_existing: sink.skippedExisting, outages: sink.outages } : {}) }, 'feed sim');
           return signals.exitCode() ?? (sink.metrics.dead_lettered > 0 ? EXIT.DEAD_LETTERED : EXIT.OK);
         } finally {
           signals.dispose();
@@ -337,8 +374,9 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
     .option('--speed <n|max>', 'pace: max, or ×N real time of event time', parseSpeedArg, 'max' as Speed)
     .option('--resume <file.json>', 'resume point: skip what a previous run already produced, and record progress here')
     .option('--out <file.jsonl>', 'write the run --input JSONL file instead of producing to Kafka')
+    .option('--tz <zone>', 'time zone for the event times printed (IANA name, e.g. America/New_York)', tzArg, 'UTC')
     .addHelpText('after', '\nA corrupt or truncated file: its good records are produced, one dead letter names the byte offset, the\nnext file is replayed, and the command exits 3.')
-    .action((files: string[], opts: { underlying?: string; speed: Speed; resume?: string; out?: string }) =>
+    .action((files: string[], opts: { underlying?: string; speed: Speed; resume?: string; out?: string; tz: string }) =>
       action(program, 'dbn', async (cfg, log) => {
         const underlying = opts.underlying ?? cfg.underlyings[0]!;
         for (const f of files) {
@@ -356,7 +394,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
         const resuming = resume !== undefined && Object.keys(resume.toJSON().files).length > 0;
         const sink = await openSink(cfg, log, opts.out, underlying, resuming);
         if (resume) await prepareResume(sink, resume, [underlying]);
-        const progress = new ProgressReporter({ label: 'dbn', clock: systemClock });
+        const progress = new ProgressReporter({ label: `dbn ${files.length} file(s)`, clock: systemClock, eventSpan: await dbnSpan(files), tz: opts.tz });
         try {
           const r = await runDbnFeed({
             files,
@@ -372,7 +410,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
           progress.finish();
           await sink.close();
           const bad = r.files.filter((f) => f.error);
-          summary(log, sink, { files: r.files });
+          summary(log, sink, { files: r.files, out: opts.out ?? 'kafka' }, 'feed dbn');
           if (signals.exitCode()) return signals.exitCode()!;
           return bad.length || sink.metrics.dead_lettered > 0 ? EXIT.DEAD_LETTERED : EXIT.OK;
         } finally {

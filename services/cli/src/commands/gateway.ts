@@ -3,7 +3,7 @@
 // GET /healthz and WS /ws/levels. Runs until SIGINT/SIGTERM.
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, type Config } from '@snap/core';
-import { createLogger, loadConfig } from '@snap/platform';
+import { EXIT, asUnreachable, createLogger, loadConfig, preflight } from '@snap/platform';
 import { GatewayError, startKafkaGateway } from '@snap/gateway';
 
 const portArg = (text: string) => {
@@ -33,6 +33,8 @@ export function register(program: Command) {
       const log = createLogger({ name: 'gateway', level: cfg.log.level });
       let gw;
       try {
+        // No broker or registry: one line naming the address and the fix, before kafkajs starts retrying.
+        await preflight(cfg, ['kafka', 'registry']);
         gw = await startKafkaGateway({
           cfg,
           log,
@@ -43,9 +45,10 @@ export function register(program: Command) {
           onListening: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
       } catch (e) {
-        if (e instanceof GatewayError) {
-          process.stderr.write(`snap-engine gateway: ${e.message}\n`);
-          process.exitCode = 1;
+        const unreachable = asUnreachable(e, 'Kafka', cfg.kafka.brokers.join(','));
+        if (e instanceof GatewayError || unreachable) {
+          process.stderr.write(`snap-engine gateway: ${(unreachable ?? (e as Error)).message}\n`);
+          process.exitCode = EXIT.FAILED;
           return;
         }
         throw e;

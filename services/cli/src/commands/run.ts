@@ -5,10 +5,11 @@
 // with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { ConfigError, EventLineError, parseEventLine, type InputEvent } from '@snap/core';
-import { AtomicOutput, EXIT, TimeZoneError, checkTimeZone, createLogger, loadConfig } from '@snap/platform';
+import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
+import { tzArg } from '../args';
 import { EmbeddedReport } from '../reporting';
 import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 
@@ -54,15 +55,6 @@ const fileBytes = (path: string): number => {
 
 // An event line starts with '{'; only lines starting with whitespace need the trim.
 const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
-
-/** `--tz`: an IANA zone for the times the command prints (a bad one is a usage error naming it). */
-export const tzArg = (text: string): string => {
-  try {
-    return checkTimeZone(text);
-  } catch (e) {
-    throw new InvalidArgumentError((e as TimeZoneError).message);
-  }
-};
 
 export function register(program: Command) {
   program
