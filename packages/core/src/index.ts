@@ -24,3 +24,4 @@ export * from './eval';
 export * from './event-time';
 export * from './input-needs';
 export * from './signal-tally';
+export * from './features';
