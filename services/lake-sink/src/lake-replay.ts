@@ -178,11 +178,18 @@ export function readLakeRows(bytes: Uint8Array, columns: readonly ColumnSpec[], 
   for (const c of columns) {
     const vec = table.getChild(c.name);
     if (!vec) throw new LakeReplayError(`${key}: column ${c.name} is missing (the object was written with another schema)`, key);
-    for (let i = 0; i < rows.length; i++) {
-      let v = vec.get(i) as unknown;
-      if (v === undefined) v = null;
+    const numeric = c.type === 'int64' || c.type === 'float64' || c.type === 'int32' || c.type === 'int16' || c.type === 'int8';
+    if (numeric && vec.nullCount === 0) {
+      // One typed-array copy per column (BigInt64Array for int64) instead of a per-cell get().
+      const arr = vec.toArray() as ArrayLike<unknown>;
+      for (let i = 0; i < rows.length; i++) rows[i]![c.name] = arr[i];
+      continue;
+    }
+    let i = 0;
+    for (const x of vec as Iterable<unknown>) {
+      let v = x === undefined ? null : x;
       if (v !== null && c.type === 'list_int16') v = Array.from(v as Iterable<number>);
-      rows[i]![c.name] = v;
+      rows[i++]![c.name] = v;
     }
   }
   return rows;
