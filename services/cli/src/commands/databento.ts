@@ -53,7 +53,7 @@ export function register(program: Command) {
     .option('--port <n>', 'listen port (0 = any free port)', int('--port', 0, 65535), 13000)
     .option('--host <addr>', 'listen address', '127.0.0.1')
     .option('--from <file.dbn.zst>', 'DBN file to stream (repeat for mbp-10 + trades; default: the dbn-data sample)', collect)
-    .option('--api-key <key>', 'the key the gateway accepts (default env DATABENTO_API_KEY, else any key is refused but this default: db-fake-gateway-key)')
+    .option('--api-key <key>', 'the key the gateway accepts (default: env DATABENTO_API_KEY, else db-fake-gateway-key)')
     .option('--speed <x>', 'pace event time at x × real time (0 = as fast as the socket takes it)', (v) => {
       const n = Number(v);
       if (!(n >= 0)) throw new InvalidArgumentError(`--speed must be a non-negative number (got ${JSON.stringify(v)})`);
