@@ -99,6 +99,8 @@ describe('feed databento --out equals feed dbn --out of the same files', () => {
       expect(health.status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/snap_feed_records_produced_total\{schema="futures.trades.v1",feed="databento"\} 3130/);
+      expect(metrics).toMatch(/snap_databento_connected\{feed="databento"\} 1/);
+      expect(metrics).toMatch(/snap_databento_connections_total\{feed="databento"\} 1/);
       p.child.kill('SIGTERM');
       const r = await p.done;
       expect(r.code).toBe(0);

@@ -11,6 +11,7 @@
 // - A reconnect replays from the last ts_event; the client drops what was already delivered, so nothing reaches the
 //   ordering guard twice.
 import { readFileSync } from 'node:fs';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { InputEvent } from '@snap/core';
 import { DbnNormalizer, LiveSymbology, isHeartbeat, type DatabentoLiveClient, type DbnMetadata, type DbnRecord, type LiveSchema } from '@snap/dbn';
 import { createLogger, type Logger } from '@snap/platform';
@@ -53,12 +54,20 @@ export class DatabentoFeed {
   private normalizer: DbnNormalizer | null = null;
   private stopped = false;
   private _state: DatabentoFeedState = 'connecting';
+  /** When the feed last left the 'up' state (null while up). */
+  private downSince: number | null = Date.now();
   private readonly s = { records: 0, events: 0, eventsBySchema: {} as Record<string, number>, gatewayErrors: [] as { code: number | null; err: string }[], replayCompleted: false };
 
   constructor(private readonly opts: DatabentoFeedOptions) {
     this.log = opts.logger ?? createLogger({ name: 'feeds.databento' });
-    opts.client.on('connected', () => (this._state = 'up'));
-    opts.client.on('disconnected', () => (this._state = this.stopped ? 'stopped' : 'reconnecting'));
+    opts.client.on('connected', () => {
+      this._state = 'up';
+      this.downSince = null;
+    });
+    opts.client.on('disconnected', () => {
+      this._state = this.stopped ? 'stopped' : 'reconnecting';
+      this.downSince ??= Date.now();
+    });
     opts.client.on('replay_completed', () => {
       this.s.replayCompleted = true;
       if (opts.untilReplayCompleted) this.stop();
@@ -68,6 +77,16 @@ export class DatabentoFeed {
 
   get state(): DatabentoFeedState {
     return this._state;
+  }
+
+  /**
+   * /healthz: not failed, and connected — or reconnecting for less than `graceMs` (a dropped connection is expected
+   * and repaired within seconds; a gateway unreachable for a minute is an outage an operator should see).
+   */
+  healthy(graceMs = 60_000, now = Date.now()): boolean {
+    if (this._state === 'failed') return false;
+    if (this._state === 'up' || this._state === 'stopped') return true;
+    return this.downSince === null || now - this.downSince < graceMs;
   }
 
   stats(): DatabentoFeedStats {
@@ -140,6 +159,33 @@ export class DatabentoFeed {
     if (last !== undefined && b <= last) return;
     await this.opts.sink.emit(makeHeartbeat(key, b, 'databento', this.opts.nowNs?.() ?? BigInt(Date.now()) * 1_000_000n));
   }
+}
+
+/** The live connection's counters on the feed's /metrics (read at scrape time). */
+export function registerDatabentoMetrics(registry: Registry, feed: DatabentoFeed): void {
+  const counter = (name: string, help: string, read: (s: DatabentoFeedStats['client']) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect(this: Counter<string>) {
+        this.reset();
+        this.inc(read(feed.stats().client));
+      },
+    });
+  counter('snap_databento_connections_total', 'Gateway connections opened (the first and every reconnect)', (c) => c.connections);
+  counter('snap_databento_duplicates_dropped_total', 'Records the gateway replayed after a reconnect that had been delivered before', (c) => c.duplicatesDropped);
+  counter('snap_databento_heartbeat_timeouts_total', 'Connections closed as stalled (no data or heartbeat within the heartbeat timeout)', (c) => c.heartbeatTimeouts);
+  counter('snap_databento_slow_reader_warnings_total', 'Slow-reader warnings (from the gateway or our own socket buffer)', (c) => c.slowReaderWarnings);
+  counter('snap_databento_gateway_errors_total', 'Error records sent by the gateway', (c) => c.gatewayErrors);
+  new Gauge({
+    name: 'snap_databento_connected',
+    help: '1 while a gateway session is up',
+    registers: [registry],
+    collect(this: Gauge<string>) {
+      this.set(feed.state === 'up' ? 1 : 0);
+    },
+  });
 }
 
 export class DatabentoApiKeyError extends Error {

@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Config } from '@snap/core';
 import { DatabentoLiveClient, FakeDatabentoGateway, FakeGatewayError, LIVE_SCHEMAS, LIVE_STYPES, type FakeGatewayFaults, type LiveSType, type LiveSchema } from '@snap/dbn';
 import { createLogger, type Logger } from '@snap/platform';
-import { DatabentoFeed, feedMetricsRegistry, resolveDatabentoApiKey, serveFeedMetrics, type OrderedFeedSink } from '@snap/feeds';
+import { DatabentoFeed, feedMetricsRegistry, registerDatabentoMetrics, resolveDatabentoApiKey, serveFeedMetrics, type OrderedFeedSink } from '@snap/feeds';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
@@ -151,6 +151,7 @@ interface FeedDatabentoOpts {
   apiKeyFile?: string;
   metricsPort?: number;
   heartbeatInterval?: number;
+  slowReaderBehavior?: 'warn' | 'skip';
   untilCaughtUp?: boolean;
 }
 
@@ -170,6 +171,10 @@ export function registerFeedDatabento(feed: Command, h: FeedHelpers): void {
     .option('--api-key-file <path>', 'file holding the API key (a mounted secret; also env DATABENTO_API_KEY_FILE)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on this port (0 = any free port)', int('--metrics-port', 0, 65535))
     .option('--heartbeat-interval <s>', 'gateway heartbeat interval to ask for (s); a connection silent 5 s longer is reopened', int('--heartbeat-interval', 1, 3600))
+    .option('--slow-reader-behavior <b>', 'what the gateway does when this reader falls behind: warn (default) or skip records', (v) => {
+      if (v !== 'warn' && v !== 'skip') throw new InvalidArgumentError(`expected warn or skip (got ${JSON.stringify(v)})`);
+      return v;
+    })
     .option('--until-caught-up', 'exit once the gateway reports the intraday replay complete (backfills, tests)')
     .addHelpText('after', '\nAPI key: env DATABENTO_API_KEY, or a file named by --api-key-file / DATABENTO_API_KEY_FILE. It is never logged.\nA dropped or stalled connection is reopened with backoff and resubscribed from the last ts_event received.')
     .action((o: FeedDatabentoOpts) =>
@@ -193,6 +198,7 @@ export function registerFeedDatabento(feed: Command, h: FeedHelpers): void {
           subscriptions: o.schema.map((schema) => ({ schema, symbols, stypeIn: o.stypeIn, start: o.start, snapshot: o.snapshot })),
           tsOut: o.tsOut,
           heartbeatIntervalS: o.heartbeatInterval,
+          slowReaderBehavior: o.slowReaderBehavior,
           logger: log.child({ name: 'databento-live' }),
         });
         const feed = new DatabentoFeed({
@@ -207,7 +213,12 @@ export function registerFeedDatabento(feed: Command, h: FeedHelpers): void {
           logger: log,
         });
         let failure: Error | null = null;
-        const http = o.metricsPort === undefined ? null : await serveFeedMetrics(feedMetricsRegistry(() => sink.metrics, 'databento'), o.metricsPort, () => failure === null && feed.state !== 'failed');
+        let http: Awaited<ReturnType<typeof serveFeedMetrics>> | null = null;
+        if (o.metricsPort !== undefined) {
+          const registry = feedMetricsRegistry(() => sink.metrics, 'databento');
+          registerDatabentoMetrics(registry, feed);
+          http = await serveFeedMetrics(registry, o.metricsPort, () => failure === null && feed.healthy());
+        }
         if (http) log.info('metrics served', { port: http.port, paths: ['/metrics', '/healthz'] });
         log.info('databento feed starting', { gateway: client.gateway, dataset: o.dataset, schemas: o.schema, symbols, underlying, out: o.out ?? 'kafka', start: o.start });
         try {
