@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, runCore, simulateSession, type LevelPhysicsPayload } from '@snap/core';
-import { GoldParquetSink, runEmbedded, type EmbeddedSink } from './embedded';
+import { GoldParquetSink, LiveSummarySink, runEmbedded, type EmbeddedSink } from './embedded';
 
 class Collect implements EmbeddedSink {
   readonly out: LevelPhysicsPayload[] = [];
@@ -55,5 +55,34 @@ describe('embedded bus', () => {
     expect(dl[0]).toMatch(/^LateRecord: late record: ts_event_ns/);
     const s2 = await runEmbedded({ cfg: { ...cfg, ordering: { late_policy: 'clamp', late_tolerance_ms: 0 } }, source: late, sinks: [], streams: 'by-schema' });
     expect(s2).toMatchObject({ clamped: 1, deadLettered: { late: 0, implausible: 0 } });
+  });
+});
+
+describe('LiveSummarySink', () => {
+  const lvl = (id: string, signal: 'BREAK' | 'REJECT' | 'NEUTRAL') =>
+    ({ id, price: 680, kind: 'ROUND', direction: 'SUPPORT', distance: 0.1, break_score_raw: 50, break_score_smooth: 50, signal, confidence: 'HIGH', barrier: { state: 'NEUTRAL' }, fuel: { effect: 'NEUTRAL' }, note: '' }) as unknown as LevelPhysicsPayload['levels'][number];
+  const payload = (i: number, signal: 'BREAK' | 'REJECT' | 'NEUTRAL', events?: ('BREAK' | 'REJECT')[]): LevelPhysicsPayload => ({
+    ts: 1_766_415_600_000 + i * 250,
+    ts_event_ns: String((1_766_415_600_000n + BigInt(i) * 250n) * 1_000_000n),
+    underlying: 'SPY',
+    spy: { spot: 680.1, bid: 680.09, ask: 680.11 },
+    levels: [lvl('ROUND_680', signal)],
+    ...(events ? { events: events.map((s) => ({ event_id: `e${i}`, ts_event_ns: '0', underlying: 'SPY', level_id: 'ROUND_680', level_kind: 'ROUND', level_price: 680, direction: 'SUPPORT', signal: s, break_score: 50, confidence: 'HIGH', lead: 'TAPE', reason: '', spot: 680.1 })) } : {}),
+  });
+  const sink = () => new LiveSummarySink({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream });
+
+  it('counts discrete events, not the ticks a signal is shown on (the demo summary)', () => {
+    const s = sink();
+    // A BREAK shown for 12 ticks with one event, then a REJECT shown for 5 ticks with one event.
+    for (let i = 0; i < 12; i++) s.onPayload(payload(i, 'BREAK', i === 0 ? ['BREAK'] : undefined));
+    for (let i = 12; i < 17; i++) s.onPayload(payload(i, 'REJECT', i === 12 ? ['REJECT'] : undefined));
+    expect(s.counts).toMatchObject({ counted_as: 'events', BREAK: 1, REJECT: 1 });
+    expect(s.render(true)[0]).toMatch(/events BREAK 1 REJECT 1/);
+  });
+
+  it('without events (an engine that has none) counts transitions into a signal, still not ticks', () => {
+    const s = sink();
+    for (let i = 0; i < 12; i++) s.onPayload(payload(i, i < 4 || i >= 8 ? 'BREAK' : 'NEUTRAL'));
+    expect(s.counts).toMatchObject({ counted_as: 'transitions', BREAK: 2, REJECT: 0 });
   });
 });
