@@ -134,7 +134,13 @@ function sha1(b: Buffer): string {
 }
 
 async function runProgram(program: Command, argv: readonly string[]): Promise<void> {
-  program.exitOverride();
+  // Subcommands registered before this call do not inherit it: set it on every command, so each usage error reaches
+  // the catch below (and exits 2) instead of commander's own process.exit(1).
+  const override = (c: Command): void => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub);
+  };
+  override(program);
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

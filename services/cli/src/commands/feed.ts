@@ -9,7 +9,8 @@
 //       remaining files were replayed; the dead letter carries the byte offset) — distinct from 0 so scripts notice
 //   130 / 143  a replay (sim, dbn) stopped by SIGINT / SIGTERM after flushing what was emitted (and saving --resume);
 //       `feed massive` is live and a signal is its normal end: 0 after flushing
-import { statSync, type Stats } from 'node:fs';
+import { mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config, InputEvent } from '@snap/core';
 import { ConfigError } from '@snap/core';
@@ -191,7 +192,10 @@ async function applyAndCheckTopics(cfg: Config, log: Logger): Promise<void> {
 /** --out → the JSONL file; otherwise Kafka (topics applied first). */
 async function openSink(cfg: Config, log: Logger, out: string | undefined, defaultKey: string, append = false): Promise<OrderedFeedSink> {
   const common = { latePolicy: cfg.feeds.late_policy, heartbeatMs: cfg.feeds.heartbeat_ms || cfg.snap.tick_ms, clock: systemClock, logger: log, defaultKey };
-  if (out) return new JsonlFeedSink({ ...common, path: out, append });
+  if (out) {
+    mkdirSync(dirname(out), { recursive: true });
+    return new JsonlFeedSink({ ...common, path: out, append });
+  }
   // No broker or registry at all: one line naming the address and the fix, not a retry loop (a broker that goes
   // away later is waited for: patiently()).
   await preflight(cfg, ['kafka', 'registry']);
