@@ -98,7 +98,7 @@ export function register(program: Command) {
     .command('demo')
     .description('embedded demo: simulator → in-process bus → core → Gold Parquet (ZSTD) under DATA_ROOT, with a live summary')
     .option('--seed <n>', 'simulator seed', seedArg, 1)
-    .option('--duration <dur>', 'event-time length of the simulated session (10m, 90s, 500ms; a bare number is seconds)', parseDurationMs, 5 * 60_000)
+    .addOption(new Option('--duration <dur>', 'event-time length of the simulated session (10m, 90s, 500ms; a bare number is seconds)').argParser(parseDurationMs).default(5 * 60_000, '5m'))
     .option('--out <dir>', 'lake root for the Gold Parquet (default: config lake.data_root / DATA_ROOT)')
     .option('--payloads <file>', 'also write every §6.4 payload as JSONL')
     .option('--no-bronze', 'do not write the input events as Bronze Parquet (beside Gold, with a _meta/ run manifest; docs/lake.md)')
@@ -144,7 +144,8 @@ export function register(program: Command) {
           gateway = await startEmbeddedGateway({ cfg, log, port: opts.serve === true ? undefined : opts.serve });
         } catch (e) {
           if (e instanceof GatewayError) {
-            process.stderr.write(`snap-engine demo: ${e.message}\n`);
+            // demo takes its port as --serve PORT (the gateway command's --port does not exist here).
+            process.stderr.write(`snap-engine demo: ${e.message.replace(/or --port\)/, 'or snap-engine demo --serve PORT)')}\n`);
             process.exitCode = 1;
             return;
           }
