@@ -117,6 +117,7 @@ export interface LiveClientOptions {
   slowReaderBehavior?: 'warn' | 'skip';
   connectTimeoutMs?: number;
   authTimeoutMs?: number;
+  /** Backoff between reconnects; maxAttempts = reconnects in a row without data before giving up (default: never). */
   reconnect?: { initialMs?: number; maxMs?: number; maxAttempts?: number };
   /** Our own slow-reader warning: socket bytes buffered but not yet decoded above this. Default 8 MiB. */
   slowReaderBytes?: number;
@@ -178,6 +179,8 @@ export class DatabentoLiveClient extends EventEmitter<LiveClientEvents> {
   private readonly log: LiveLogger;
   private socket: Socket | null = null;
   private stopped = false;
+  /** Ends a reconnect wait early (stop()). */
+  private wakeBackoff: (() => void) | null = null;
   private connection = 0;
   /** Max ts_event of the data records delivered, and how many of each byte-identical record were delivered at it. */
   private lastTs: bigint | null = null;
@@ -204,6 +207,7 @@ export class DatabentoLiveClient extends EventEmitter<LiveClientEvents> {
   stop(): void {
     this.stopped = true;
     this.socket?.destroy();
+    this.wakeBackoff?.();
   }
 
   /**
@@ -235,12 +239,19 @@ export class DatabentoLiveClient extends EventEmitter<LiveClientEvents> {
       if (this.stopped) return;
       // A session that delivered data resets the budget: only consecutive failures count.
       failures = delivered > 0 ? 1 : failures + 1;
-      if (failures > maxAttempts) throw new DatabentoConnectionError(this.gateway, this.opts.dataset, failures - 1, reason);
+      if (failures > maxAttempts) throw new DatabentoConnectionError(this.gateway, this.opts.dataset, failures, reason);
       const wait = backoffMs(failures - 1, initialMs, maxMs, random);
       this.log.warn('databento gateway connection lost; reconnecting', { gateway: this.gateway, connection: this.connection, reason, retry_in_ms: wait, resume_from_ts_event: this.lastTs });
       this.emit('disconnected', { connection: this.connection, reason, retryInMs: wait });
       this.statsData.reconnects++;
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, wait);
+        this.wakeBackoff = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wakeBackoff = null;
     }
   }
 
