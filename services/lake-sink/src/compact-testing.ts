@@ -1,7 +1,8 @@
 // Bronze fixtures for compaction tests (unit, integration, faults): rows as the sink stores them, written through the
 // sink's own object planning and encoding (objects.ts), so a test lake looks exactly like one the sink wrote.
 import type { SchemaName } from '@snap/platform';
-import { datasetFor } from './datasets';
+import type { SignalRow } from '@snap/core';
+import { GOLD_SIGNALS, datasetFor } from './datasets';
 import type { ObjectStore } from './object-store';
 import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
 
@@ -56,6 +57,18 @@ export async function writeBronzeWindow(store: ObjectStore, keyPrefix: string, s
   const ds = datasetFor(schema, topic, ['bronze']);
   if (!ds) throw new Error(`${schema} has no Bronze dataset`);
   const records = rows.map((row, i) => ({ offset: windowStart + BigInt(i), row: { dataset: ds, row } as LakeRecord }));
+  const w = { start: windowStart, end: windowStart + BigInt(rows.length), records, complete: true };
+  const keys: string[] = [];
+  for (const o of planWindowObjects(keyPrefix, topic, partition, w)) {
+    await store.put(o.key, encodeLakeObject(o, topic, partition, windowStart));
+    keys.push(o.key);
+  }
+  return keys;
+}
+
+/** Writes Gold signal rows as the sink would for one offset window of the signals topic. Returns the keys. */
+export async function writeGoldWindow(store: ObjectStore, keyPrefix: string, topic: string, partition: number, windowStart: bigint, rows: readonly SignalRow[]): Promise<string[]> {
+  const records = rows.map((row, i) => ({ offset: windowStart + BigInt(i), row: { dataset: GOLD_SIGNALS, row: row as unknown as Row } as LakeRecord }));
   const w = { start: windowStart, end: windowStart + BigInt(rows.length), records, complete: true };
   const keys: string[] = [];
   for (const o of planWindowObjects(keyPrefix, topic, partition, w)) {

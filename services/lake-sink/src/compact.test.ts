@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, readParquetRows } from '@snap/platform';
 import { compactDate, ENRICHED_PATH, type CompactOptions } from './compact';
-import { bronzeGreeks, bronzeOptionTrade, bronzeStockTrade, writeBronzeWindow } from './compact-testing';
+import { bronzeGreeks, bronzeOptionTrade, bronzeStockTrade, writeBronzeWindow, writeGoldWindow } from './compact-testing';
+import { LEVEL_FEATURES_PATH, levelFeatureColumns } from './level-features';
+import { sampleSignalRow } from './testing';
+import { SIGNAL_NUMERIC_FEATURES } from './compact';
 import { BRONZE_TABLES } from './datasets';
 import { ENRICHED_COLUMNS } from './enrich';
 import { LocalLakeStore, type LakeStore } from './lake-store';
@@ -212,5 +215,43 @@ describe('options.trades_enriched.v1', () => {
     // A different tolerance is a different Silver table: recomputed, not skipped.
     const again = await compactDate(opts({ enrichToleranceNs: 120n * S, datasets: ['options.trades_enriched.v1'] }));
     expect(again).toMatchObject({ up_to_date: 0, joined: 6 });
+  });
+});
+
+describe('gold/features/level_features', () => {
+  const ticks = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, k) => from + k).flatMap((t) => ['ROUND_600', 'VWAP', 'HVL'].map((level_id, j) => sampleSignalRow(t * 3 + j, T0 + BigInt(t) * 250_000_000n, { level_id })));
+
+  it('one row per level per tick with every numeric feature, even when two runs wrote the same ticks; rerun changes nothing', async () => {
+    await writeGoldWindow(store, '', 'levels.signals.v1', 0, 0n, ticks(0, 40));
+    // Another run (e.g. a demo into the same lake) wrote ticks 30..59: 10 ticks overlap.
+    await writeGoldWindow(store, '', 'other.levels.signals.v1', 0, 0n, ticks(30, 60));
+    const sum = await compactDate(opts({ datasets: ['level_features'] }));
+    expect(sum).toMatchObject({ partitions: 1, feature_rows: 60 * 3, duplicates: 10 * 3 });
+    const dir = `${LEVEL_FEATURES_PATH}/underlying=SPY/date=${DATE}/hour=15`;
+    const columns = levelFeatureColumns(SIGNAL_NUMERIC_FEATURES);
+    const rows = await globRows(dir, columns);
+    expect(rows).toHaveLength(180);
+    expect(new Set(rows.map((r) => `${r.ts_event_ns}|${r.level_id}`)).size).toBe(180);
+    const src = ticks(0, 60);
+    for (const r of rows) {
+      const s = src.find((x) => x.ts_event_ns === r.ts_event_ns && x.level_id === r.level_id)! as unknown as Record<string, unknown>;
+      expect(r.session).toBe('2026-01-06');
+      expect(r.level_kind).toBe(s.level_kind);
+      for (const f of SIGNAL_NUMERIC_FEATURES) expect([f, r[f]]).toEqual([f, typeof s[f] === 'boolean' ? (s[f] ? 1 : 0) : s[f]]);
+    }
+    expect(SIGNAL_NUMERIC_FEATURES).toEqual(expect.arrayContaining(['break_score_raw', 'break_score_smooth', 'tape_velocity', 'barrier_delta_liq']));
+    const before = await snapshot();
+    expect(await compactDate(opts({ datasets: ['level_features'] }))).toMatchObject({ up_to_date: 1, files_written: 0 });
+    expect(await snapshot()).toEqual(before);
+    // A different feature list is a different table: rewritten.
+    expect(await compactDate(opts({ datasets: ['level_features'], features: ['break_score_raw'] }))).toMatchObject({ up_to_date: 0 });
+    expect(Object.keys((await globRows(dir, levelFeatureColumns(['break_score_raw'])))[0]!)).toEqual(['ts_event_ns', 'underlying', 'session', 'level_id', 'level_kind', 'break_score_raw']);
+  });
+
+  it('refuses a feature the Gold rows do not carry, naming it', async () => {
+    await writeGoldWindow(store, '', 'levels.signals.v1', 0, 0n, ticks(0, 2));
+    await expect(compactDate(opts({ datasets: ['level_features'], features: ['no_such_feature'] }))).rejects.toThrow(/"no_such_feature" is not a numeric column/);
+    await expect(compactDate(opts({ datasets: ['level_features'], features: ['signal'] }))).rejects.toThrow(/"signal" is not a numeric column/);
   });
 });

@@ -1,7 +1,8 @@
 // `snap-engine lake compact`: Bronze → Silver for one date (plan §2.2, §2.5). Every Bronze Hive partition
 // (table/key/date[/hour]) becomes the Silver partition with the same path under silver/: deduped on event_id, sorted
 // by event time, in files near lake.target_file_bytes (silver.ts). Option trades also become
-// silver/options/trades_enriched/… by the as-of greeks join (enrich.ts).
+// silver/options/trades_enriched/… by the as-of greeks join (enrich.ts). Gold levels/signals becomes the training
+// table gold/features/level_features/… (level-features.ts) by the same machinery.
 //
 // Idempotent and crash-safe on a local DATA_ROOT and on S3/MinIO alike, per Silver partition directory:
 //   1. the Silver files are computed; their names are hashes of their bytes;
@@ -15,16 +16,21 @@
 // half-state at all. A partition whose manifest already records the same inputs and parameters is not rewritten: a
 // second compaction changes no byte. One compactor per lake at a time (a second one could delete the first's
 // not yet committed files).
-import { readParquetRows, type Logger } from '@snap/platform';
+import type { SignalRow } from '@snap/core';
+import { SIGNAL_ROW_COLUMNS, readParquetRows, type ColumnSpec, type Logger } from '@snap/platform';
 import { BRONZE_TABLES, type BronzeTable } from './datasets';
 import { ENRICHED_COLUMNS, enrichOptionTrades } from './enrich';
+import { GOLD_SIGNALS_PATH, LEVEL_FEATURES_DATASET, LEVEL_FEATURES_PATH, levelFeatureColumns, levelFeatureKey, toLevelFeatureRow } from './level-features';
 import type { LakeStore, ListedObject } from './lake-store';
 import { MANIFEST_NAME, dedupSorted, manifestBytes, parseManifest, sameInputs, silverFiles, type SilverManifest, type SilverRow } from './silver';
 
 export const ENRICHED_DATASET = 'options.trades_enriched.v1';
 export const ENRICHED_PATH = 'silver/options/trades_enriched';
-/** Every name `--dataset` accepts: the Bronze schemas plus the enriched option trades. */
-export const COMPACT_DATASETS: readonly string[] = [...BRONZE_TABLES.map((t) => t.schemaName), ENRICHED_DATASET];
+/** Every name `--dataset` accepts: the Bronze schemas, the enriched option trades and Gold level_features. */
+export const COMPACT_DATASETS: readonly string[] = [...BRONZE_TABLES.map((t) => t.schemaName), ENRICHED_DATASET, LEVEL_FEATURES_DATASET];
+
+/** Numeric columns of levels.signals.v1: the level_features columns until a feature dictionary names them. */
+export const SIGNAL_NUMERIC_FEATURES: readonly string[] = SIGNAL_ROW_COLUMNS.filter((c) => c.type === 'float64' || c.type === 'bool').map((c) => c.name);
 
 export class CompactError extends Error {
   constructor(
@@ -46,6 +52,9 @@ export interface CompactOptions {
   datasets?: readonly string[];
   targetFileBytes: number;
   enrichToleranceNs: bigint;
+  /** level_features: the numeric features to write (default SIGNAL_NUMERIC_FEATURES) and the session rule. */
+  features?: readonly string[];
+  sessionAnchor?: 'session' | 'rth_open';
   logger: Logger;
   /** After each partition: how many are done of how many. */
   onProgress?: (p: { done: number; total: number; partition: string; rows: number; written: boolean }) => void;
@@ -66,6 +75,8 @@ export interface CompactSummary {
   enriched_rows: number;
   /** Enriched trades that found a greeks snapshot within the tolerance. */
   joined: number;
+  /** Gold level_features rows written or kept. */
+  feature_rows: number;
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -74,9 +85,9 @@ interface Job {
   /** Silver directory key (with the key prefix, no trailing slash). */
   silverDir: string;
   dataset: string;
-  /** What is read: Bronze objects of this table. */
-  sources: { table: BronzeTable; objects: ListedObject[] }[];
-  enriched: boolean;
+  /** What is read: objects of a table with these columns. */
+  sources: { table: Pick<BronzeTable, 'columns'>; objects: ListedObject[] }[];
+  kind: 'silver' | 'enriched' | 'features';
 }
 
 const dirOf = (key: string) => key.slice(0, key.lastIndexOf('/'));
@@ -109,7 +120,7 @@ export async function compactDate(opts: CompactOptions): Promise<CompactSummary>
   const silverOf = (bronzeDir: string) => `${keyPrefix}silver/${bronzeDir.slice(bronzeRoot.length)}`;
   for (const [table, dirs] of partitions) {
     if (!want(table.schemaName)) continue;
-    for (const [dir, objects] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) jobs.push({ silverDir: silverOf(dir), dataset: table.schemaName, sources: [{ table, objects }], enriched: false });
+    for (const [dir, objects] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) jobs.push({ silverDir: silverOf(dir), dataset: table.schemaName, sources: [{ table, objects }], kind: 'silver' });
   }
   if (want(ENRICHED_DATASET)) {
     const trades = BRONZE_TABLES.find((t) => t.schemaName === 'options.trades.v1')!;
@@ -120,15 +131,29 @@ export async function compactDate(opts: CompactOptions): Promise<CompactSummary>
       const rel = dir.slice(`${keyPrefix}${trades.path}/`.length);
       const underlyingDate = rel.slice(0, rel.lastIndexOf('/'));
       const g = greeksDirs.get(`${keyPrefix}${greeks.path}/${underlyingDate}`) ?? [];
-      jobs.push({ silverDir: `${keyPrefix}${ENRICHED_PATH}/${rel}`, dataset: ENRICHED_DATASET, sources: [{ table: trades, objects }, { table: greeks, objects: g }], enriched: true });
+      jobs.push({ silverDir: `${keyPrefix}${ENRICHED_PATH}/${rel}`, dataset: ENRICHED_DATASET, sources: [{ table: trades, objects }, { table: greeks, objects: g }], kind: 'enriched' });
+    }
+  }
+  let featureColumns: ColumnSpec[] = [];
+  if (want(LEVEL_FEATURES_DATASET)) {
+    featureColumns = levelFeatureColumns(opts.features ?? SIGNAL_NUMERIC_FEATURES);
+    const goldRoot = `${keyPrefix}${GOLD_SIGNALS_PATH}/`;
+    const dirs = new Map<string, ListedObject[]>();
+    for (const o of await store.list(goldRoot)) {
+      if (!o.key.endsWith('.parquet') || !o.key.includes(`/date=${date}/`)) continue;
+      const d = dirOf(o.key);
+      dirs.set(d, [...(dirs.get(d) ?? []), o]);
+    }
+    for (const [dir, objects] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      jobs.push({ silverDir: `${keyPrefix}${LEVEL_FEATURES_PATH}/${dir.slice(goldRoot.length)}`, dataset: LEVEL_FEATURES_DATASET, sources: [{ table: { columns: SIGNAL_ROW_COLUMNS }, objects }], kind: 'features' });
     }
   }
 
-  const summary: CompactSummary = { date, target: store.where, partitions: jobs.length, up_to_date: 0, files_written: 0, bytes_written: 0, files_deleted: 0, rows_in: 0, rows: 0, duplicates: 0, enriched_rows: 0, joined: 0 };
+  const summary: CompactSummary = { date, target: store.where, partitions: jobs.length, up_to_date: 0, files_written: 0, bytes_written: 0, files_deleted: 0, rows_in: 0, rows: 0, duplicates: 0, enriched_rows: 0, joined: 0, feature_rows: 0 };
   const rowsCache = new Map<string, SilverRow[]>();
   let done = 0;
   for (const job of jobs) {
-    const r = await compactPartition(job, opts, rowsCache);
+    const r = await compactPartition(job, opts, rowsCache, featureColumns);
     done++;
     if (r.upToDate) summary.up_to_date++;
     summary.files_written += r.filesWritten;
@@ -137,10 +162,11 @@ export async function compactDate(opts: CompactOptions): Promise<CompactSummary>
     summary.rows_in += r.manifest.rows_in;
     summary.rows += r.manifest.rows;
     summary.duplicates += r.manifest.duplicates;
-    if (job.enriched) {
+    if (job.kind === 'enriched') {
       summary.enriched_rows += r.manifest.rows;
       summary.joined += r.manifest.joined ?? 0;
     }
+    if (job.kind === 'features') summary.feature_rows += r.manifest.rows;
     opts.onProgress?.({ done, total: jobs.length, partition: job.silverDir, rows: r.manifest.rows, written: !r.upToDate });
   }
   logger.info('compaction finished', { ...summary });
@@ -155,20 +181,28 @@ interface PartitionResult {
   filesDeleted: number;
 }
 
-async function readDeduped(store: LakeStore, table: BronzeTable, objects: readonly ListedObject[]): Promise<{ rows: SilverRow[]; rowsIn: number; duplicates: number }> {
+async function readDeduped(
+  store: LakeStore,
+  table: Pick<BronzeTable, 'columns'>,
+  objects: readonly ListedObject[],
+  map: (r: Record<string, unknown>) => Record<string, unknown> = (r) => r,
+  keyOf?: (r: SilverRow) => string,
+): Promise<{ rows: SilverRow[]; rowsIn: number; duplicates: number }> {
   const read = [];
   for (const o of objects) {
     const bytes = await store.get(o.key);
-    if (!bytes) throw new CompactError(`Bronze object ${o.key} vanished while compacting (listed, then not found)`, o.key);
-    read.push({ key: o.key, rows: readParquetRows(bytes, table.columns, o.key) });
+    if (!bytes) throw new CompactError(`input object ${o.key} vanished while compacting (listed, then not found)`, o.key);
+    read.push({ key: o.key, rows: readParquetRows(bytes, table.columns, o.key).map(map) });
   }
-  return dedupSorted(read);
+  return dedupSorted(read, keyOf);
 }
 
-async function compactPartition(job: Job, opts: CompactOptions, cache: Map<string, SilverRow[]>): Promise<PartitionResult> {
+async function compactPartition(job: Job, opts: CompactOptions, cache: Map<string, SilverRow[]>, featureColumns: ColumnSpec[]): Promise<PartitionResult> {
   const { store, logger } = opts;
   const inputs = job.sources.flatMap((s) => s.objects.map((o) => ({ key: o.key, bytes: o.bytes })));
-  const toleranceNs = job.enriched ? opts.enrichToleranceNs : undefined;
+  const toleranceNs = job.kind === 'enriched' ? opts.enrichToleranceNs : undefined;
+  // The feature columns are a parameter of the table like the tolerance: a changed dictionary rewrites it.
+  const columnsSig = job.kind === 'features' ? featureColumns.map((c) => c.name).join(',') : undefined;
   const manifestKey = `${job.silverDir}/${MANIFEST_NAME}`;
   const present = (await store.list(`${job.silverDir}/`)).filter((o) => !o.key.slice(job.silverDir.length + 1).includes('/'));
   const presentNames = new Map(present.map((o) => [o.key.slice(job.silverDir.length + 1), o.bytes]));
@@ -179,7 +213,7 @@ async function compactPartition(job: Job, opts: CompactOptions, cache: Map<strin
   let upToDate = false;
   let filesWritten = 0;
   let bytesWritten = 0;
-  if (old && sameInputs(old, inputs, { targetFileBytes: opts.targetFileBytes, joinToleranceNs: toleranceNs }) && old.files.every((f) => presentNames.get(f.name) === f.bytes)) {
+  if (old && sameInputs(old, inputs, { targetFileBytes: opts.targetFileBytes, joinToleranceNs: toleranceNs }) && old.columns === columnsSig && old.files.every((f) => presentNames.get(f.name) === f.bytes)) {
     manifest = old;
     upToDate = true;
   } else {
@@ -187,8 +221,11 @@ async function compactPartition(job: Job, opts: CompactOptions, cache: Map<strin
     let rowsIn: number;
     let duplicates: number;
     let joined: number | undefined;
-    if (!job.enriched) {
+    if (job.kind === 'silver') {
       ({ rows, rowsIn, duplicates } = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects));
+    } else if (job.kind === 'features') {
+      const anchor = opts.sessionAnchor ?? 'session';
+      ({ rows, rowsIn, duplicates } = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects, (r) => toLevelFeatureRow(r as unknown as SignalRow, featureColumns, anchor), levelFeatureKey));
     } else {
       const t = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects);
       const greeksKey = job.sources[1]!.objects.map((o) => `${o.key}:${o.bytes}`).join('|');
@@ -203,8 +240,8 @@ async function compactPartition(job: Job, opts: CompactOptions, cache: Map<strin
       rowsIn = t.rowsIn;
       duplicates = t.duplicates;
     }
-    const columns = job.enriched ? ENRICHED_COLUMNS : job.sources[0]!.table.columns;
-    const meta: Record<string, string> = { schema: job.dataset, tier: 'silver' };
+    const columns = job.kind === 'enriched' ? ENRICHED_COLUMNS : job.kind === 'features' ? featureColumns : job.sources[0]!.table.columns;
+    const meta: Record<string, string> = { schema: job.dataset, tier: job.kind === 'features' ? 'gold' : 'silver' };
     if (toleranceNs !== undefined) meta.join_tolerance_ns = toleranceNs.toString();
     const files = silverFiles(columns, rows, opts.targetFileBytes, meta);
     for (const f of files) {
@@ -223,6 +260,7 @@ async function compactPartition(job: Job, opts: CompactOptions, cache: Map<strin
       duplicates,
       target_file_bytes: opts.targetFileBytes,
       ...(toleranceNs !== undefined ? { join_tolerance_ns: toleranceNs.toString(), joined } : {}),
+      ...(columnsSig !== undefined ? { columns: columnsSig } : {}),
     };
     await store.put(manifestKey, manifestBytes(manifest));
     filesWritten++;

@@ -16,3 +16,4 @@ export * from './manifest';
 export * from './bronze-writer';
 export * from './lake-replay';
 export * from './serving-example';
+export * from './level-features';

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { encodeParquet, rowsToArrowTable, type ColumnSpec } from '@snap/platform';
 
-export type SilverRow = Record<string, unknown> & { ts_event_ns: bigint; event_id: string };
+export type SilverRow = Record<string, unknown> & { ts_event_ns: bigint };
 
 export interface BronzeObjectRows {
   key: string;
@@ -35,14 +35,20 @@ export class SilverRowError extends Error {
   }
 }
 
-/** Bronze objects (any order) → rows deduped on event_id and sorted by event time (see the header for the tie rule). */
-export function dedupSorted(objects: readonly BronzeObjectRows[]): DedupResult {
+/** The default identity of a row: its §2.5 event_id. */
+const byEventId = (r: SilverRow): string => r.event_id as string;
+
+/**
+ * Objects (any order) → rows deduped on `keyOf` (default event_id) and sorted by event time (see the header for the
+ * tie rule).
+ */
+export function dedupSorted(objects: readonly BronzeObjectRows[], keyOf: (r: SilverRow) => string = byEventId): DedupResult {
   const ordered = objects.slice().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const all: SilverRow[] = [];
   for (const o of ordered) {
     o.rows.forEach((r, i) => {
       if (typeof r.ts_event_ns !== 'bigint') throw new SilverRowError(`${o.key} row ${i}: ts_event_ns is not an int64`, o.key, i);
-      if (typeof r.event_id !== 'string' || r.event_id === '') throw new SilverRowError(`${o.key} row ${i}: event_id is missing`, o.key, i);
+      if (keyOf === byEventId && (typeof r.event_id !== 'string' || r.event_id === '')) throw new SilverRowError(`${o.key} row ${i}: event_id is missing`, o.key, i);
       all.push(r as SilverRow);
     });
   }
@@ -51,8 +57,9 @@ export function dedupSorted(objects: readonly BronzeObjectRows[]): DedupResult {
   const seen = new Set<string>();
   const rows: SilverRow[] = [];
   for (const r of all) {
-    if (seen.has(r.event_id)) continue;
-    seen.add(r.event_id);
+    const k = keyOf(r);
+    if (seen.has(k)) continue;
+    seen.add(k);
     rows.push(r);
   }
   return { rows, rowsIn: all.length, duplicates: all.length - rows.length };
@@ -111,6 +118,8 @@ export interface SilverManifest {
   join_tolerance_ns?: string;
   /** options.trades_enriched.v1 only: trades that found a greeks snapshot within the tolerance. */
   joined?: number;
+  /** level_features only: the feature columns written, comma-separated (a changed list rewrites the table). */
+  columns?: string;
 }
 
 export const MANIFEST_NAME = '_manifest.json';

@@ -8,13 +8,13 @@ const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export function register(program: Command) {
-  const lake = program.command('lake').description('lake maintenance: Bronze → Silver compaction');
+  const lake = program.command('lake').description('lake maintenance: Bronze → Silver compaction, Gold level_features');
 
   lake
     .command('compact')
     .description(
       'compact one date of Bronze into Silver under silver/ (same partition layout): dedup on event_id, sorted by event time, files near lake.target_file_bytes, ' +
-        'plus options.trades_enriched.v1 (as-of greeks join within lake.enrich_tolerance_ms). Idempotent (an unchanged partition is not rewritten) and crash-safe ' +
+        'plus options.trades_enriched.v1 (as-of greeks join within lake.enrich_tolerance_ms) and Gold gold/features/level_features (one row per level per tick, every numeric feature). Idempotent (an unchanged partition is not rewritten) and crash-safe ' +
         '(each partition commits by its _manifest.json; a rerun removes uncommitted files). Prints one JSON summary line',
     )
     .option('--date <YYYY-MM-DD>', 'UTC date to compact (required unless --schedule)')
@@ -40,6 +40,7 @@ export function register(program: Command) {
           datasets: opts.dataset,
           targetFileBytes: cfg.lake.target_file_bytes,
           enrichToleranceNs: BigInt(cfg.lake.enrich_tolerance_ms) * 1_000_000n,
+          sessionAnchor: cfg.levels.vwap_anchor,
           logger,
           onProgress: opts.quiet
             ? undefined

@@ -1,0 +1,65 @@
+// Gold `gold/features/level_features/…` (plan §2.3, §2.6): the training table. One row per level per snap tick, keyed
+// by (ts_event_ns, underlying, level_id), with every numeric feature of the feature dictionary as a float64 column
+// (booleans as 0/1) and the session the tick belongs to. Built by `lake compact` from Gold `levels/signals`, so it is
+// exactly the rows the engine emitted, deduped on its key (two runs that wrote the same ticks keep one copy). Pure.
+import { sessionKeyOf, type SignalRow } from '@snap/core';
+import { SIGNAL_ROW_COLUMNS, type ColumnSpec } from '@snap/platform';
+import type { SilverRow } from './silver';
+
+export const LEVEL_FEATURES_DATASET = 'level_features';
+export const LEVEL_FEATURES_PATH = 'gold/features/level_features';
+export const GOLD_SIGNALS_PATH = 'gold/levels/signals';
+
+/** Key columns in front of the features. */
+export const LEVEL_FEATURE_KEY_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'ts_event_ns', type: 'int64' },
+  { name: 'underlying', type: 'dict_utf8' },
+  { name: 'session', type: 'dict_utf8' },
+  { name: 'level_id', type: 'dict_utf8' },
+  { name: 'level_kind', type: 'dict_utf8' },
+];
+
+export class FeatureColumnError extends Error {
+  constructor(
+    message: string,
+    readonly feature: string,
+  ) {
+    super(message);
+    this.name = 'FeatureColumnError';
+  }
+}
+
+const SIGNAL_TYPES = new Map(SIGNAL_ROW_COLUMNS.map((c) => [c.name, c.type]));
+
+/**
+ * The table's columns for a list of numeric feature names. Every name must be a numeric (float64) or boolean column
+ * of levels.signals.v1: a feature the Gold rows do not carry cannot be filled, and is refused by name.
+ */
+export function levelFeatureColumns(features: readonly string[]): ColumnSpec[] {
+  const keys = new Set(LEVEL_FEATURE_KEY_COLUMNS.map((c) => c.name));
+  const seen = new Set<string>();
+  const out: ColumnSpec[] = [...LEVEL_FEATURE_KEY_COLUMNS];
+  for (const f of features) {
+    if (keys.has(f) || seen.has(f)) continue;
+    const t = SIGNAL_TYPES.get(f);
+    if (t !== 'float64' && t !== 'bool') throw new FeatureColumnError(`feature ${JSON.stringify(f)} is not a numeric column of levels.signals.v1 (${t ?? 'absent'})`, f);
+    seen.add(f);
+    out.push({ name: f, type: 'float64', nullable: true });
+  }
+  return out;
+}
+
+/** Gold signal row → level_features row. */
+export function toLevelFeatureRow(r: SignalRow, features: readonly ColumnSpec[], anchor: 'session' | 'rth_open' = 'session'): SilverRow {
+  const src = r as unknown as Record<string, unknown>;
+  const out: SilverRow = { ts_event_ns: r.ts_event_ns, underlying: r.underlying, session: sessionKeyOf(r.ts_event_ns, anchor), level_id: r.level_id, level_kind: r.level_kind };
+  for (const c of features) {
+    if (c.name in out) continue;
+    const v = src[c.name];
+    out[c.name] = typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : null;
+  }
+  return out;
+}
+
+/** Dedup key of a level_features row: one row per level per tick. */
+export const levelFeatureKey = (r: SilverRow): string => `${r.ts_event_ns}|${r.underlying as string}|${r.level_id as string}`;
