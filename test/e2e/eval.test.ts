@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { simulateToJsonl } from '@snap/core';
+import { regimeSchedule, simulateToJsonl } from '@snap/core';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
@@ -79,7 +79,46 @@ describe('snap-engine eval', () => {
     expect(fromFile.source).toMatchObject({ kind: 'input', input });
     expect(fromFile.variants.all.episodes.total).toBeGreaterThan(0);
     expect(fromFile.variants).toEqual(fromSim.variants);
+
+    // --baseline: an earlier metrics.json shown next to this run (the same engine here, so both rows agree).
+    const c = cli(['eval', '--input', input, '--no-ablation', '--baseline', join(dir, 'in', 'metrics.json'), '--out', join(dir, 'in2')]);
+    expect(c.status).toBe(0);
+    const before = /^all \(before\)\s+(.*)$/m.exec(c.stdout);
+    const after = /^all \(after\)\s+(.*)$/m.exec(c.stdout);
+    expect(before && after && before[1]).toBe(after![1]);
+    expect(readFileSync(join(dir, 'in2', 'report.html'), 'utf8')).toMatch(/id="before-after"[\s\S]*all \(before\)/);
+    expect(cli(['eval', '--input', input, '--baseline', join(dir, 'nope.json'), '--out', join(dir, 'in3')]).status).toBe(2);
   }, 600_000);
+
+  it('--regime mixed: the simulator quiet regime is read from the seed\'s schedule and its BREAK/REJECT signals reported', () => {
+    const out = join(dir, 'mixed');
+    const r = cli(['eval', '--sim', '--regime', 'mixed', '--seeds', '3', '--duration', '25m', '--no-ablation', '--workers', '0', '--out', out]);
+    expect(r.status).toBe(0);
+    const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(m.source).toMatchObject({ kind: 'sim', regime: 'mixed' });
+    const quietMin = regimeSchedule('mixed', 3, 25 * 60_000)
+      .filter((s) => s.regime === 'quiet')
+      .reduce((a, s) => a + (s.endMs - s.startMs) / 60_000, 0);
+    expect(quietMin).toBeGreaterThan(0);
+    const q = m.variants.all.quiet_regime;
+    expect(q.hours * 60).toBeCloseTo(quietMin, 0);
+    expect(r.stdout).toContain(`simulator quiet regime: ${q.hours.toFixed(2)} h, BREAK ${q.BREAK}, REJECT ${q.REJECT} (target: 0 and 0)`);
+    // The signals are what the engine emits: its discrete events when it has them (signal.* config), by type.
+    const s = m.variants.all.signals;
+    expect(['events', 'transitions']).toContain(s.source);
+    expect(s.BREAK + s.REJECT).toBe(s.total);
+    expect(r.stdout).toMatch(new RegExp(`signals are .*: BREAK ${s.BREAK}, REJECT ${s.REJECT}`));
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/id="quiet-regime"/);
+    // Without regime information (the default world) there is no simulator quiet regime to report.
+    const plain = JSON.parse(readFileSync(join(dir, 'sim', 'metrics.json'), 'utf8'));
+    expect(plain.variants.all.quiet_regime).toBeNull();
+  }, 900_000);
+
+  it('refuses an unknown --regime (exit 2)', () => {
+    const r = cli(['eval', '--sim', '--regime', 'calm', '--out', join(dir, 'o3')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--regime must be one of session, quiet, trending, pinned, news, mixed/);
+  }, 120_000);
 
   it('refuses --input together with --sim (exit 2)', () => {
     const r = cli(['eval', '--sim', '--input', join(dir, 'x.jsonl'), '--out', join(dir, 'o2')]);

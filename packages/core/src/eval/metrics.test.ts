@@ -3,6 +3,7 @@
 import type { SignalName } from '../signals';
 import { EvalCollector } from './labels';
 import { computeMetrics, evaluateSession, mergeEvals, nearestRankPercentile, prf, quietTicks, type EvalParams, type EpisodeResult } from './metrics';
+import { beforeAfterRows } from './report';
 import { level, payload } from './test-support';
 
 const P: EvalParams = { monitorBand: 0.5, breakDistance: 0.25, rejectDistance: 0.2, touchBand: 0.05, horizonMs: 10_000, quietWindowMs: 500, quietRange: 10, reliabilityBins: 10, tickMs: 250 };
@@ -155,5 +156,13 @@ describe('discrete events as the signal', () => {
     expect(known.col.signalSource()).toBe('events');
     expect(computeMetrics(known.ev).signals).toMatchObject({ source: 'events', total: 0 });
     expect(known.ev.episodes[0]!.predicted).toBe('NONE');
+  });
+});
+
+describe('before/after rows', () => {
+  it('pairs each variant of this run with the baseline row of the same variant', () => {
+    const base = [['all', '10', '0.5'], ['tape_only', '10', '0.2']];
+    const cur = [['all', '12', '0.8'], ['fuel_only', '12', '0.3']];
+    expect(beforeAfterRows(base, cur)).toEqual([['all (before)', '10', '0.5'], ['all (after)', '12', '0.8']]);
   });
 });

@@ -12,6 +12,19 @@ export interface EvalReport {
   variants: Partial<Record<AblationVariant, Metrics>>;
   /** One row per session (seed null: an --input file). */
   per_seed?: { seed: number | null; events: number; episodes: number; break_f1: number | null; reject_precision: number | null }[];
+  /** `--baseline FILE`: an earlier run's headline (e.g. before an engine change), shown next to this one. */
+  baseline?: { file: string; command: string; headline: string[][] };
+}
+
+/** Before/after rows: per variant present in both, the baseline's headline row then this run's. */
+export function beforeAfterRows(baseline: readonly string[][], current: readonly string[][]): string[][] {
+  const out: string[][] = [];
+  for (const row of current) {
+    const before = baseline.find((b) => b[0] === row[0]);
+    if (!before) continue;
+    out.push([`${row[0]} (before)`, ...before.slice(1)], [`${row[0]} (after)`, ...row.slice(1)]);
+  }
+  return out;
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -174,6 +187,11 @@ svg.plot{border:1px solid #eee;margin:8px 16px 8px 0;background:#fff}dt{font-wei
 <body><h1>snap-engine eval — signal quality</h1>
 <p>${esc(src)}. Hours of data: ${fmt(main.hours, 2)}. Command: <code>${esc(r.command)}</code></p>
 <h2>Headline (per variant of the ablation)</h2>${table(HEADLINE_HEAD, headlineRows(r.variants))}
+${
+    r.baseline
+      ? `<h2 id="before-after">Before / after</h2><p>Baseline: <code>${esc(r.baseline.file)}</code> (<code>${esc(r.baseline.command)}</code>).</p>${table(HEADLINE_HEAD, beforeAfterRows(r.baseline.headline, headlineRows(r.variants)))}`
+      : ''
+  }
 <h2>Ablation: what each engine adds</h2><p>Each variant scores the same sessions with only that engine's weight (score.w_l / w_h / w_t = 1, others 0); <em>all</em> is the configured weights.</p>${ablationSvg(r.variants)}
 <h2>Confusion matrix (episodes, all engines)</h2>${conf}
 <p>Episodes: ${main.episodes.total} (BREAK ${main.episodes.BREAK}, REJECT ${main.episodes.REJECT}, UNRESOLVED ${main.episodes.UNRESOLVED}); with a forecast ${main.episodes.with_forecast}; both signals before the outcome ${main.episodes.mixed}.</p>

@@ -4,7 +4,7 @@
 // DIR/metrics.json and a self-contained DIR/report.html; a headline table goes to stdout, a progress line per seed
 // (percent, ETA) to stderr. Seeds run in worker threads (--workers, default min(2, seeds)).
 // Exit codes: 0 done · 1 runtime failure · 2 usage/config error.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { Command, InvalidArgumentError } from 'commander';
@@ -17,6 +17,7 @@ import {
   computeMetrics,
   evaluateSession,
   evalParams,
+  beforeAfterRows,
   headlineRows,
   mergeEvals,
   regimeAt,
@@ -192,8 +193,9 @@ export function register(program: Command) {
       return Number(v);
     })
     .option('--no-ablation', 'score the configured weights only (skip barrier/tape/fuel-only runs)')
+    .option('--baseline <metrics.json>', "an earlier run's metrics.json (e.g. before an engine change): report.html and stdout show its headline next to this run's")
     .requiredOption('--out <dir>', 'output directory for metrics.json and report.html')
-    .action(async (opts: { input?: string; sim?: boolean; seeds: number[]; duration: number; regime: string; workers?: number; ablation: boolean; out: string }) => {
+    .action(async (opts: { input?: string; sim?: boolean; seeds: number[]; duration: number; regime: string; workers?: number; ablation: boolean; baseline?: string; out: string }) => {
       let cfg: Config;
       try {
         cfg = loadConfig({ file: program.opts().config });
@@ -216,6 +218,18 @@ export function register(program: Command) {
         return;
       }
       const regime: Regime = opts.regime;
+      let baseline: EvalReport['baseline'];
+      if (opts.baseline !== undefined) {
+        try {
+          const b = JSON.parse(readFileSync(opts.baseline, 'utf8')) as EvalReport;
+          if (b.version !== 1 || typeof b.variants !== 'object') throw new Error('not a snap-engine eval metrics.json (version 1)');
+          baseline = { file: opts.baseline, command: b.command, headline: headlineRows(b.variants) };
+        } catch (e) {
+          process.stderr.write(`snap-engine eval: --baseline ${opts.baseline}: ${(e as Error).message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+      }
       const underlying = cfg.underlyings[0]!;
       const variants: AblationVariant[] = opts.ablation ? [...ABLATION_VARIANTS] : ['all'];
       const jobs: SeedJob[] =
@@ -259,11 +273,12 @@ export function register(program: Command) {
           const m = computeMetrics(mergeEvals([r.evals[variants[0]!]!], bins));
           return { seed: r.seed, events: r.events, episodes: m.episodes.total, break_f1: m.BREAK.f1, reject_precision: m.REJECT.precision };
         }),
+        ...(baseline ? { baseline } : {}),
       };
       mkdirSync(opts.out, { recursive: true });
       writeFileSync(join(opts.out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
       writeFileSync(join(opts.out, 'report.html'), renderReportHtml(report));
-      const rows = headlineRows(metrics);
+      const rows = baseline ? beforeAfterRows(baseline.headline, headlineRows(metrics)) : headlineRows(metrics);
       const widths = HEADLINE_HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
       process.stdout.write([line(HEADLINE_HEAD), ...rows.map(line)].join('\n') + '\n');
