@@ -315,3 +315,32 @@ it('a cluster that cannot connect at all does not hold the feed: start() goes on
   expect(f.stats().options.reconnects).toBeGreaterThan(0);
   expect(logLines.some((l) => l.includes('starting degraded'))).toBe(true);
 });
+
+it('a socket paused on purpose (sink behind) is not mistaken for a half-open one by the idle watchdog', async () => {
+  await startServer();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  class BlockedSink extends CollectSink {
+    override async emit(ev: InputEvent) {
+      await gate;
+      this.events.push(ev);
+    }
+  }
+  const sink = new BlockedSink();
+  const config = defaultConfig();
+  config.underlyings = ['SPY'];
+  config.massive = { ...config.massive, ws_stocks_url: server.wsUrl('stocks'), ws_options_url: server.wsUrl('options'), rest_url: server.restUrl, strikes_around_spot: 1, ping_interval_ms: 50, idle_timeout_ms: 300 };
+  feed = new MassiveFeed({ config, apiKey: KEY, sink, logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 200 }, restPolling: false, maxQueued: 4 });
+  const f = feed;
+  await f.start();
+  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  for (let i = 1; i <= 8; i++) server.publish('stocks', [stockTrade(i)]);
+  await waitUntil(() => f.stats().pauses === 1, 'the sockets to pause');
+  // Well past the idle timeout while paused: pings go out (20 × 50 ms = 1 s > 300 ms), no pong is read.
+  const pings = f.stats().stocks.pings;
+  await waitUntil(() => f.stats().stocks.pings >= pings + 20, 'pings while paused');
+  expect(f.stats().stocks.idleTimeouts).toBe(0);
+  expect(f.stats().stocks.connections).toBe(1);
+  release();
+  await waitUntil(() => sink.events.filter((e) => e.schema === 'stocks.trades.v1').length === 8, 'all trades once the sink drains');
+});

@@ -276,6 +276,8 @@ export class MassiveWsClient {
         ? setInterval(() => {
             if (ws.readyState !== WebSocket.OPEN || this.ws !== ws) return;
             const now = this.now();
+            // Paused on purpose (the sink is behind): nothing is read, pongs included, so silence proves nothing.
+            if (this.paused) lastHeard = now;
             if (idleMs > 0 && now - lastHeard > idleMs) {
               this.stats.idleTimeouts++;
               this.lastError = `no data and no pong for ${now - lastHeard} ms (idle timeout ${idleMs} ms): half-open connection`;
