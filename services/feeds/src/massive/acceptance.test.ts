@@ -344,3 +344,16 @@ it('a socket paused on purpose (sink behind) is not mistaken for a half-open one
   release();
   await waitUntil(() => sink.events.filter((e) => e.schema === 'stocks.trades.v1').length === 8, 'all trades once the sink drains');
 });
+
+it('the strike window is narrowed to the subscription limit (massive.max_option_contracts) and says so', async () => {
+  await startServer();
+  const sink = new CollectSink();
+  const f = makeFeed(sink, { strikes_around_spot: 10, max_option_contracts: 20 });
+  await f.start();
+  expect(logLines.some((l) => l.includes('strike window narrowed to the subscription limit') && l.includes('"used":4'))).toBe(true);
+  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  server.publish('stocks', [stockQuote(T0, 676.0, 676.02)]);
+  // ±4 strikes × call/put = 18 contracts ≤ 20, each on T and Q.
+  await waitUntil(() => server.liveClients('options')[0]?.subscriptions.size === 36, 'the narrowed window');
+  expect(f.strikeManager('SPY')!.contracts()).toHaveLength(18);
+});

@@ -89,6 +89,23 @@ describe('documented WebSocket examples', () => {
   });
 });
 
+describe('OCC tickers in the vendor\'s examples', () => {
+  it('parse to underlying, expiry, right and strike; the malformed one is refused with the reason', () => {
+    const parsed = ['O:AMC210827C00037000', 'O:SPY241220P00720000', 'O:ONEM220121C00025000', 'O:NCLH221014C00005000', 'O:SPY251219C00650000'].map((t) => {
+      const c = parseOptionTicker(t);
+      return [c.underlying, c.exp_date, c.right, c.strike];
+    });
+    expect(parsed).toEqual([
+      ['AMC', '2021-08-27', 'C', 37],
+      ['SPY', '2024-12-20', 'P', 720],
+      ['ONEM', '2022-01-21', 'C', 25],
+      ['NCLH', '2022-10-14', 'C', 5],
+      ['SPY', '2025-12-19', 'C', 650],
+    ]);
+    expect(() => parseOptionTicker('O:AAPL211022C000150000')).toThrow('bad option ticker "O:AAPL211022C000150000": expected O:<UNDERLYING><YYMMDD><C|P><STRIKE8>');
+  });
+});
+
 describe('documented REST examples', () => {
   it('chain snapshot: ns times stay exact; the example ticker (9-digit strike) is dead-lettered naming it', () => {
     const body = parseJsonLosslessNs(REST_CHAIN_SNAPSHOT) as { results: Record<string, unknown>[] };
