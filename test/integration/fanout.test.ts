@@ -52,6 +52,9 @@ const env: Record<string, string> = {
   TOPIC_PREFIX: PREFIX,
   SNAP_KAFKA_PARTITIONS: '3',
   SNAP_LAKE_FLUSH_ROWS: String(WINDOW),
+  // Object names here are pinned to offset windows alone; the early closes by event-time age (lake.max_file_age_ms)
+  // are tested in windows.test.ts, test/faults/lake-compact.test.ts and test/integration/lake-compact-freshness.test.ts.
+  SNAP_LAKE_MAX_FILE_AGE_MS: '0',
   // Gold only here (only the signals topic exists); Bronze has its own scenario below.
   SNAP_LAKE_SINK_TIERS: 'gold',
   SNAP_LAKE_SINK_GROUP_ID: `${PREFIX}lake`,

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { createLogger, readParquetRows } from '@snap/platform';
 import { compactDate, ENRICHED_PATH, type CompactOptions } from './compact';
 import { bronzeGreeks, bronzeOptionTrade, bronzeStockTrade, writeBronzeWindow, writeGoldWindow } from './compact-testing';
-import { LEVEL_FEATURES_PATH, levelFeatureColumns } from './level-features';
+import { LEVEL_FEATURES_PATH, LEVEL_FEATURE_NAMES, levelFeatureColumns } from './level-features';
 import { sampleSignalRow } from './testing';
-import { SIGNAL_NUMERIC_FEATURES } from './compact';
+import { FEATURES } from '@snap/core';
 import { BRONZE_TABLES } from './datasets';
 import { ENRICHED_COLUMNS } from './enrich';
 import { LocalLakeStore, type LakeStore } from './lake-store';
@@ -229,7 +229,7 @@ describe('gold/features/level_features', () => {
     const sum = await compactDate(opts({ datasets: ['level_features'] }));
     expect(sum).toMatchObject({ partitions: 1, feature_rows: 60 * 3, duplicates: 10 * 3 });
     const dir = `${LEVEL_FEATURES_PATH}/underlying=SPY/date=${DATE}/hour=15`;
-    const columns = levelFeatureColumns(SIGNAL_NUMERIC_FEATURES);
+    const columns = levelFeatureColumns(LEVEL_FEATURE_NAMES);
     const rows = await globRows(dir, columns);
     expect(rows).toHaveLength(180);
     expect(new Set(rows.map((r) => `${r.ts_event_ns}|${r.level_id}`)).size).toBe(180);
@@ -238,9 +238,12 @@ describe('gold/features/level_features', () => {
       const s = src.find((x) => x.ts_event_ns === r.ts_event_ns && x.level_id === r.level_id)! as unknown as Record<string, unknown>;
       expect(r.session).toBe('2026-01-06');
       expect(r.level_kind).toBe(s.level_kind);
-      for (const f of SIGNAL_NUMERIC_FEATURES) expect([f, r[f]]).toEqual([f, typeof s[f] === 'boolean' ? (s[f] ? 1 : 0) : s[f]]);
+      for (const f of LEVEL_FEATURE_NAMES) expect([f, r[f]]).toEqual([f, typeof s[f] === 'boolean' ? (s[f] ? 1 : 0) : s[f]]);
     }
-    expect(SIGNAL_NUMERIC_FEATURES).toEqual(expect.arrayContaining(['break_score_raw', 'break_score_smooth', 'tape_velocity', 'barrier_delta_liq']));
+    // The columns are the dictionary's numeric/boolean features and outputs, raw and smoothed.
+    expect(LEVEL_FEATURE_NAMES).toEqual(FEATURES.filter((f) => f.role !== 'key' && f.role !== 'text' && (f.kind === 'numeric' || f.kind === 'boolean')).map((f) => f.name));
+    expect(LEVEL_FEATURE_NAMES).toEqual(expect.arrayContaining(['break_score_raw', 'break_score_smooth', 'tape_velocity', 'barrier_delta_liq', 'tape_sweep_detected']));
+    expect(Object.keys(rows[0]!)).toEqual(['ts_event_ns', 'underlying', 'session', 'level_id', 'level_kind', ...LEVEL_FEATURE_NAMES]);
     const before = await snapshot();
     expect(await compactDate(opts({ datasets: ['level_features'] }))).toMatchObject({ up_to_date: 1, files_written: 0 });
     expect(await snapshot()).toEqual(before);

@@ -20,7 +20,7 @@ import type { SignalRow } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS, readParquetRows, type ColumnSpec, type Logger } from '@snap/platform';
 import { BRONZE_TABLES, type BronzeTable } from './datasets';
 import { ENRICHED_COLUMNS, enrichOptionTrades } from './enrich';
-import { GOLD_SIGNALS_PATH, LEVEL_FEATURES_DATASET, LEVEL_FEATURES_PATH, levelFeatureColumns, levelFeatureKey, toLevelFeatureRow } from './level-features';
+import { GOLD_SIGNALS_PATH, LEVEL_FEATURES_DATASET, LEVEL_FEATURES_PATH, LEVEL_FEATURE_NAMES, levelFeatureColumns, levelFeatureKey, toLevelFeatureRow } from './level-features';
 import type { LakeStore, ListedObject } from './lake-store';
 import { MANIFEST_NAME, dedupSorted, manifestBytes, parseManifest, sameInputs, silverFiles, type SilverManifest, type SilverRow } from './silver';
 
@@ -29,8 +29,6 @@ export const ENRICHED_PATH = 'silver/options/trades_enriched';
 /** Every name `--dataset` accepts: the Bronze schemas, the enriched option trades and Gold level_features. */
 export const COMPACT_DATASETS: readonly string[] = [...BRONZE_TABLES.map((t) => t.schemaName), ENRICHED_DATASET, LEVEL_FEATURES_DATASET];
 
-/** Numeric columns of levels.signals.v1: the level_features columns until a feature dictionary names them. */
-export const SIGNAL_NUMERIC_FEATURES: readonly string[] = SIGNAL_ROW_COLUMNS.filter((c) => c.type === 'float64' || c.type === 'bool').map((c) => c.name);
 
 export class CompactError extends Error {
   constructor(
@@ -52,7 +50,7 @@ export interface CompactOptions {
   datasets?: readonly string[];
   targetFileBytes: number;
   enrichToleranceNs: bigint;
-  /** level_features: the numeric features to write (default SIGNAL_NUMERIC_FEATURES) and the session rule. */
+  /** level_features: the numeric features to write (default LEVEL_FEATURE_NAMES, from the feature dictionary) and the session rule. */
   features?: readonly string[];
   sessionAnchor?: 'session' | 'rth_open';
   logger: Logger;
@@ -136,7 +134,7 @@ export async function compactDate(opts: CompactOptions): Promise<CompactSummary>
   }
   let featureColumns: ColumnSpec[] = [];
   if (want(LEVEL_FEATURES_DATASET)) {
-    featureColumns = levelFeatureColumns(opts.features ?? SIGNAL_NUMERIC_FEATURES);
+    featureColumns = levelFeatureColumns(opts.features ?? LEVEL_FEATURE_NAMES);
     const goldRoot = `${keyPrefix}${GOLD_SIGNALS_PATH}/`;
     const dirs = new Map<string, ListedObject[]>();
     for (const o of await store.list(goldRoot)) {

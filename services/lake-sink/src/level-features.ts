@@ -2,13 +2,20 @@
 // by (ts_event_ns, underlying, level_id), with every numeric feature of the feature dictionary as a float64 column
 // (booleans as 0/1) and the session the tick belongs to. Built by `lake compact` from Gold `levels/signals`, so it is
 // exactly the rows the engine emitted, deduped on its key (two runs that wrote the same ticks keep one copy). Pure.
-import { sessionKeyOf, type SignalRow } from '@snap/core';
+import { FEATURES, sessionKeyOf, type SignalRow } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS, type ColumnSpec } from '@snap/platform';
 import type { SilverRow } from './silver';
 
 export const LEVEL_FEATURES_DATASET = 'level_features';
 export const LEVEL_FEATURES_PATH = 'gold/features/level_features';
 export const GOLD_SIGNALS_PATH = 'gold/levels/signals';
+
+/**
+ * The feature columns, from the feature dictionary (packages/core/src/features.ts, docs/features.md): every numeric or
+ * boolean model input and engine output, raw and smoothed (e.g. break_score_raw and break_score_smooth), in dictionary
+ * order.
+ */
+export const LEVEL_FEATURE_NAMES: readonly string[] = FEATURES.filter((f) => (f.role === 'feature' || f.role === 'output') && (f.kind === 'numeric' || f.kind === 'boolean')).map((f) => f.name);
 
 /** Key columns in front of the features. */
 export const LEVEL_FEATURE_KEY_COLUMNS: readonly ColumnSpec[] = [
