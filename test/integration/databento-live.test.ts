@@ -18,11 +18,13 @@ import {
   type LiveClientOptions,
   type SymbolMappingMsg,
 } from '@snap/dbn';
+import { fixture } from '../../packages/dbn/src/test-fixtures';
 
 const ROOT = join(__dirname, '..', '..');
 const MBP10 = join(ROOT, 'dbn-data', 'glbx-mdp3-20260115.mbp-10.dbn.zst');
 const TRADES = join(ROOT, 'dbn-data', 'glbx-mdp3-20260115.trades.dbn.zst');
-const FIXTURE_V1 = '/work/shared/dbn-fixtures/test_data.mbp-10.v1.dbn.zst';
+// Databento's own sample (read where it lies: ../shared/dbn-fixtures or $DBN_FIXTURES, never copied in).
+const FIXTURE_V1 = fixture('test_data.mbp-10.v1.dbn.zst');
 const KEY = 'db-TESTKEYabcdefghijklmnopqrsABCDE';
 
 jest.setTimeout(120_000);
