@@ -18,7 +18,12 @@ import type { InputEvent, StockQuote, StockTrade } from './events';
 import type { Direction, Level } from './signals';
 import {
   classifyBarrier,
+  newNoiseBaseline,
   newWeakBaseline,
+  sampleNoise,
+  sideNoise,
+  type NoiseBaseline,
+  type SideNoise,
   sampleWeakBaseline,
   weakBaselineDue,
   type BarrierEngine,
@@ -59,6 +64,8 @@ export interface L1BarrierState {
   pending: { B: PendingPrints; A: PendingPrints };
   lastRemoval: { B: LastRemoval | null; A: LastRemoval | null };
   baseline: WeakBaseline;
+  /** Noise of the window flows at each side's touch (adaptive thresholds). */
+  noise: NoiseBaseline;
 }
 
 export const newL1BarrierState = (): L1BarrierState => ({
@@ -69,6 +76,7 @@ export const newL1BarrierState = (): L1BarrierState => ({
   pending: { B: { size: 0, lastTs: 0n }, A: { size: 0, lastTs: 0n } },
   lastRemoval: { B: null, A: null },
   baseline: newWeakBaseline(),
+  noise: newNoiseBaseline(),
 });
 
 /** L1 readings carry no caveats; one shared, never-mutated empty list. */
@@ -103,15 +111,56 @@ export class L1BarrierEngine implements BarrierEngine {
   onTick(tNs: bigint): void {
     const s = this.state;
     evictBefore(s.flows, tNs - this.windowNs);
+    // The touch of each side is the queue any level's barrier is when price is at it: its window sums are the noise.
+    if (s.bid) {
+      this.sums('B', s.bid.px, tNs);
+      sampleNoise(s.noise, 'B', this.sAdded - this.sCanceled - this.sFilled, this.sFilled, tNs, this.cfg);
+    }
+    if (s.ask) {
+      this.sums('A', s.ask.px, tNs);
+      sampleNoise(s.noise, 'A', this.sAdded - this.sCanceled - this.sFilled, this.sFilled, tNs, this.cfg);
+    }
     if (weakBaselineDue(s.baseline, this.cfg, tNs)) sampleWeakBaseline(s.baseline, this.cfg, tNs, s.bid ? s.bid.sz : null, s.ask ? s.ask.sz : null);
   }
 
-  read(level: Level, direction: Direction, tNs: bigint): BarrierReading {
+  // Scratch results of sums() (no allocation per read).
+  private sAdded = 0;
+  private sCanceled = 0;
+  private sFilled = 0;
+  private readonly noiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
+
+  read(level: Level, direction: Direction, tNs: bigint, levelNoise: SideNoise | null = null): BarrierReading {
     const s = this.state;
     const side: Side = direction === 'SUPPORT' ? 'B' : 'A';
     const band = this.cfg.barrier.quote_band + 1e-9;
+    this.sums(side, level.price, tNs);
+    const added = this.sAdded;
+    const canceled = this.sCanceled;
+    const filled = this.sFilled;
+    const q = side === 'B' ? s.bid : s.ask;
+    const defending = q && Math.abs(q.px - level.price) <= band ? { price: q.px, size: q.sz } : null;
+    const c = classifyBarrier({
+      added,
+      canceled,
+      filled,
+      fThresh: this.cfg.barrier.f_thresh,
+      rVac: this.cfg.barrier.r_vac,
+      rWall: this.cfg.barrier.r_wall,
+      defendingSize: defending ? defending.size : null,
+      weakThreshold: side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA,
+      noise: sideNoise(s.noise, side, this.noiseOut),
+      z: this.cfg.barrier.z_thresh,
+      levelNoise,
+    });
+    // Fields written out (an object spread here cost 20× more per call).
+    return { state: c.state, delta_liq: c.delta_liq, replenishment_ratio: c.replenishment_ratio, added, canceled, filled, defending, churn: 0, passive_volume: 0, caveats: NO_CAVEATS };
+  }
+
+  /** Window sums (t − W_b, t] of one side's flows whose quote price is within the quote band of `price`, into sAdded/sCanceled/sFilled. */
+  private sums(side: Side, price: number, tNs: bigint): void {
+    const s = this.state;
+    const band = this.cfg.barrier.quote_band + 1e-9;
     const from = tNs - this.windowNs;
-    const price = level.price;
     let added = 0;
     let canceled = 0;
     let filled = 0;
@@ -130,20 +179,9 @@ export class L1BarrierEngine implements BarrierEngine {
       canceled += f.canceled;
       filled += f.filled;
     }
-    const q = side === 'B' ? s.bid : s.ask;
-    const defending = q && Math.abs(q.px - level.price) <= band ? { price: q.px, size: q.sz } : null;
-    const c = classifyBarrier({
-      added,
-      canceled,
-      filled,
-      fThresh: this.cfg.barrier.f_thresh,
-      rVac: this.cfg.barrier.r_vac,
-      rWall: this.cfg.barrier.r_wall,
-      defendingSize: defending ? defending.size : null,
-      weakThreshold: side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA,
-    });
-    // Fields written out (an object spread here cost 20× more per call).
-    return { state: c.state, delta_liq: c.delta_liq, replenishment_ratio: c.replenishment_ratio, added, canceled, filled, defending, churn: 0, passive_volume: 0, caveats: NO_CAVEATS };
+    this.sAdded = added;
+    this.sCanceled = canceled;
+    this.sFilled = filled;
   }
 
   private onQuote(q: StockQuote): void {

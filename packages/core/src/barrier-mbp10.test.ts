@@ -10,7 +10,7 @@ const SPY_MID = 545.1;
 const ES_BEST_BID = 5452.0;
 
 function setup(cfgRaw: object = {}): { cfg: Config; basis: BasisEstimator; e: Mbp10BarrierEngine; levelAt: (esPrice: number) => Level } {
-  const cfg = parseConfig({ barrier: { source: 'mbp10', f_thresh_futures: 50, zone_ticks: 2 }, ...cfgRaw });
+  const cfg = parseConfig({ barrier: { source: 'mbp10', f_thresh_futures: 50, zone_ticks: 2, z_thresh: 0 }, ...cfgRaw });
   const basis = new BasisEstimator(cfg.basis);
   basis.onSpyMid(SPY_MID, ms(0));
   const e = new Mbp10BarrierEngine(cfg, basis);

@@ -26,7 +26,12 @@ import type { Direction, Level } from './signals';
 import type { BasisEstimator } from './basis';
 import {
   classifyBarrier,
+  newNoiseBaseline,
   newWeakBaseline,
+  sampleNoise,
+  sideNoise,
+  type NoiseBaseline,
+  type SideNoise,
   sampleWeakBaseline,
   weakBaselineDue,
   type BarrierEngine,
@@ -57,6 +62,8 @@ export interface Mbp10BarrierState {
   deltas: { ts: bigint; side: Side; price: number; delta: number }[];
   trades: { ts: bigint; side: Side; price: number; size: number }[];
   baseline: WeakBaseline;
+  /** Noise of the window flows in a zone at each side's best price (adaptive thresholds). */
+  noise: NoiseBaseline;
 }
 
 export const newMbp10BarrierState = (): Mbp10BarrierState => ({
@@ -68,6 +75,7 @@ export const newMbp10BarrierState = (): Mbp10BarrierState => ({
   deltas: [],
   trades: [],
   baseline: newWeakBaseline(),
+  noise: newNoiseBaseline(),
 });
 
 /** Valid displayed levels of one side, best first (absent levels have NaN price or size ≤ 0). */
@@ -116,6 +124,18 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     const cutoff = tNs - msToNs(this.cfg.barrier.window_ms);
     evictBefore(s.deltas, cutoff);
     evictBefore(s.trades, cutoff);
+    // A zone at each side's best price is the queue a level's zone is when price is at the level: its flows are the noise.
+    const half = this.cfg.barrier.zone_ticks * this.cfg.barrier.tick_size;
+    if (s.bids && s.bids.px.length > 0) {
+      const c = s.bids.px[0]!;
+      this.zoneSums('B', c - half - 1e-9, c + half + 1e-9, cutoff, tNs);
+      sampleNoise(s.noise, 'B', this.zAdded - this.zCanceled - this.zFilled, this.zFilled, tNs, this.cfg);
+    }
+    if (s.asks && s.asks.px.length > 0) {
+      const c = s.asks.px[0]!;
+      this.zoneSums('A', c - half - 1e-9, c + half + 1e-9, cutoff, tNs);
+      sampleNoise(s.noise, 'A', this.zAdded - this.zCanceled - this.zFilled, this.zFilled, tNs, this.cfg);
+    }
     if (s.bids && s.asks && weakBaselineDue(s.baseline, this.cfg, tNs)) {
       // Baseline of "zone-sized" depth at the top of each side, the comparable of a zone's depth at the level.
       const n = 2 * this.cfg.barrier.zone_ticks + 1;
@@ -134,7 +154,7 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     return { lo: center - half - 1e-9, hi: center + half + 1e-9, center };
   }
 
-  read(level: Level, direction: Direction, tNs: bigint): BarrierReading {
+  read(level: Level, direction: Direction, tNs: bigint, levelNoise: SideNoise | null = null): BarrierReading {
     const s = this.state;
     const side: Side = direction === 'SUPPORT' ? 'B' : 'A';
     const book = side === 'B' ? s.bids : s.asks;
@@ -157,19 +177,13 @@ export class Mbp10BarrierEngine implements BarrierEngine {
 
     const from = tNs - msToNs(this.cfg.barrier.window_ms);
     const inZone = (p: number): boolean => p >= zone.lo && p <= zone.hi;
-    let grossAdded = 0;
-    let grossRemoved = 0;
-    for (const d of s.deltas) {
-      if (d.side !== side || d.ts <= from || d.ts > tNs || !inZone(d.price)) continue;
-      if (d.delta > 0) grossAdded += d.delta;
-      else grossRemoved -= d.delta;
-    }
-    let vPassive = 0;
-    for (const tr of s.trades) if (tr.side === side && tr.ts > from && tr.ts <= tNs && inZone(tr.price)) vPassive += tr.size;
-
+    this.zoneSums(side, zone.lo, zone.hi, from, tNs);
+    const grossAdded = this.zAdded;
+    const grossRemoved = this.zRemoved;
+    const vPassive = this.zPassive;
+    const filled = this.zFilled;
+    const canceled = this.zCanceled;
     const b = this.cfg.barrier;
-    const filled = Math.min(grossRemoved, vPassive + b.eps_fill);
-    const canceled = Math.max(0, grossRemoved - vPassive - b.eps_pull);
     const net = grossAdded - grossRemoved;
     const depthLost = Math.max(0, -net);
     let zoneDepth = 0;
@@ -194,6 +208,9 @@ export class Mbp10BarrierEngine implements BarrierEngine {
       defendingSize: zoneDepth,
       weakThreshold: side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA,
       absorptionBias,
+      noise: sideNoise(s.noise, side, this.noiseOut),
+      z: b.z_thresh,
+      levelNoise,
     });
     const caveats: BarrierReading['caveats'] = [];
     if (s.badBook) caveats.push('BAD_BOOK');
@@ -208,6 +225,34 @@ export class Mbp10BarrierEngine implements BarrierEngine {
       passive_volume: vPassive,
       caveats,
     };
+  }
+
+  // Scratch results of zoneSums() (no allocation per read).
+  private zAdded = 0;
+  private zRemoved = 0;
+  private zPassive = 0;
+  private zFilled = 0;
+  private zCanceled = 0;
+  private readonly noiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
+
+  /** Gross depth added/removed and passive volume of one side in [lo, hi] over (from, tNs], with the fill/cancel split. */
+  private zoneSums(side: Side, lo: number, hi: number, from: bigint, tNs: bigint): void {
+    const s = this.state;
+    let grossAdded = 0;
+    let grossRemoved = 0;
+    for (const d of s.deltas) {
+      if (d.side !== side || d.ts <= from || d.ts > tNs || d.price < lo || d.price > hi) continue;
+      if (d.delta > 0) grossAdded += d.delta;
+      else grossRemoved -= d.delta;
+    }
+    let vPassive = 0;
+    for (const tr of s.trades) if (tr.side === side && tr.ts > from && tr.ts <= tNs && tr.price >= lo && tr.price <= hi) vPassive += tr.size;
+    const b = this.cfg.barrier;
+    this.zAdded = grossAdded;
+    this.zRemoved = grossRemoved;
+    this.zPassive = vPassive;
+    this.zFilled = Math.min(grossRemoved, vPassive + b.eps_fill);
+    this.zCanceled = Math.max(0, grossRemoved - vPassive - b.eps_pull);
   }
 
   private acceptSymbol(symbol: string, t: bigint): boolean {

@@ -15,6 +15,16 @@
 //   WEAK        none of the above and the defending size is below the weak_percentile of its own baseline
 //   NEUTRAL     otherwise
 // ε = 1 (one share / one contract) keeps R finite when nothing was removed.
+// Adaptive thresholds (issue 9): F is only a floor. Every state but WEAK/NEUTRAL also needs the window's flow to stand
+// out from the defending queue's own recent noise: Δliq ≥ mean + z·sd (WALL, ABSORPTION) or ≤ mean − z·sd (VACUUM,
+// CONSUMED), and the MBP-10 absorption bias needs filled ≥ mean + z·sd, against an exponentially weighted baseline
+// (barrier.baseline_half_life_ms) of the same window sums taken at the touch of each side at every snap tick — the
+// queue a level's barrier is whenever price is at the level — and, once it has enough samples, against the level's
+// own readings (a level that price oscillates across collects every re-entering queue as "added", which the touch
+// never sees; a level price has not reached yet reads zeros, which is why the touch bound stays). The stricter of the
+// two bounds applies. Until BASELINE_MIN_SAMPLES samples exist no state is
+// called: a market whose size noise is unknown cannot be said to stack or pull. So a balanced book refreshing
+// 2–4k-share quotes reads NEUTRAL, while the same 5k shares pulled in a quiet book stand out.
 import type { Config } from './config';
 import type { InputEvent } from './events';
 import type { BarrierStateName, Direction, Level } from './signals';
@@ -58,7 +68,8 @@ export interface BarrierEngine {
   onEvent(ev: InputEvent, ctx: BarrierEventContext): void;
   /** Called at every snap tick before reads: evicts the window and samples the WEAK baseline. */
   onTick(tNs: bigint): void;
-  read(level: Level, direction: Direction, tNs: bigint): BarrierReading;
+  /** `levelNoise`: the level's own noise baseline (monitored levels), tightening the adaptive thresholds. */
+  read(level: Level, direction: Direction, tNs: bigint, levelNoise?: SideNoise | null): BarrierReading;
   /** Plain JSON-able state (bigints allowed; the snapshot codec encodes them). */
   readonly state: unknown;
 }
@@ -77,6 +88,13 @@ export interface ClassifyInput {
   weakThreshold: number | null;
   /** MBP-10: passive volume far exceeds the depth lost (iceberg / instant refill). */
   absorptionBias?: boolean;
+  /** The defending side's noise at its touch (mean/sd of Δliq and of filled); null while too short: no state but
+   *  WEAK/NEUTRAL. */
+  noise: SideNoise | null;
+  /** The level's own noise (its readings while monitored), when long enough: the stricter of the two bounds applies. */
+  levelNoise?: SideNoise | null;
+  /** barrier.z_thresh */
+  z: number;
 }
 
 export interface Classified {
@@ -91,11 +109,31 @@ export function classifyBarrier(x: ClassifyInput): Classified {
   const replenishment_ratio = x.added / (removed + R_EPSILON);
   let state: BarrierStateName = 'NEUTRAL';
   const pulledShare = removed > 0 ? x.canceled / removed : 0;
-  if (replenishment_ratio < x.rVac && delta_liq < -x.fThresh && pulledShare >= VACUUM_MIN_PULLED_SHARE) state = 'VACUUM';
-  else if (delta_liq < -x.fThresh && x.filled > x.canceled) state = 'CONSUMED';
-  else if (replenishment_ratio < x.rVac && delta_liq < -x.fThresh) state = 'VACUUM';
-  else if (x.absorptionBias) state = 'ABSORPTION';
-  else if (replenishment_ratio > x.rWall && delta_liq > x.fThresh) state = x.filled > x.canceled ? 'ABSORPTION' : 'WALL';
+  // z = 0 turns the adaptive test off (F alone, the plan's fixed thresholds); otherwise no baseline yet → no state.
+  const n = x.noise;
+  const fixed = !(x.z > 0);
+  const ln = x.levelNoise ?? null;
+  let lower = -Infinity;
+  let upper = Infinity;
+  let fillUpper = Infinity;
+  if (n !== null) {
+    lower = n.dlMean - x.z * n.dlSd;
+    upper = n.dlMean + x.z * n.dlSd;
+    fillUpper = n.fillMean + x.z * n.fillSd;
+    if (ln) {
+      lower = Math.min(lower, ln.dlMean - x.z * ln.dlSd);
+      upper = Math.max(upper, ln.dlMean + x.z * ln.dlSd);
+      fillUpper = Math.max(fillUpper, ln.fillMean + x.z * ln.fillSd);
+    }
+  }
+  const depleted = delta_liq < -x.fThresh && (fixed || delta_liq <= lower);
+  const stacked = delta_liq > x.fThresh && (fixed || delta_liq >= upper);
+  const heavyFills = fixed || x.filled >= fillUpper;
+  if (depleted && replenishment_ratio < x.rVac && pulledShare >= VACUUM_MIN_PULLED_SHARE) state = 'VACUUM';
+  else if (depleted && x.filled > x.canceled) state = 'CONSUMED';
+  else if (depleted && replenishment_ratio < x.rVac) state = 'VACUUM';
+  else if (x.absorptionBias && heavyFills) state = 'ABSORPTION';
+  else if (stacked && replenishment_ratio > x.rWall) state = x.filled > x.canceled ? 'ABSORPTION' : 'WALL';
   else if (x.defendingSize !== null && x.weakThreshold !== null && x.defendingSize < x.weakThreshold) state = 'WEAK';
   // CONSUMED sits ahead of the absorption bias on purpose: when depth is lost faster than prints can explain the
   // bias is false anyway, and when the bias is true the net loss is small relative to passive volume.
@@ -138,4 +176,85 @@ export function sampleWeakBaseline(b: WeakBaseline, cfg: Config, tNs: bigint, bi
   const p = cfg.barrier.weak_percentile;
   b.thresholdB = b.B.buf.length >= BASELINE_MIN_SAMPLES ? ringPercentile(b.B, p) : null;
   b.thresholdA = b.A.buf.length >= BASELINE_MIN_SAMPLES ? ringPercentile(b.A, p) : null;
+}
+
+/** Exponentially weighted mean and variance of one flow sum (West's incremental update; O(1) per sample). */
+export interface EwStat {
+  mean: number;
+  var: number;
+  n: number;
+  lastNs: bigint | null;
+}
+
+/** Mean/sd of a side's window Δliq and filled, as classifyBarrier reads them. */
+export interface SideNoise {
+  dlMean: number;
+  dlSd: number;
+  fillMean: number;
+  fillSd: number;
+}
+
+/** The noise baseline of both sides (B = bids, A = asks); part of engine state. */
+export interface NoiseBaseline {
+  B: { dl: EwStat; fill: EwStat };
+  A: { dl: EwStat; fill: EwStat };
+}
+
+const newEwStat = (): EwStat => ({ mean: 0, var: 0, n: 0, lastNs: null });
+export const newNoiseBaseline = (): NoiseBaseline => ({ B: { dl: newEwStat(), fill: newEwStat() }, A: { dl: newEwStat(), fill: newEwStat() } });
+
+export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number): void {
+  if (s.lastNs === null || s.n === 0) {
+    s.mean = x;
+    s.var = 0;
+  } else {
+    const dt = tNs - s.lastNs;
+    const a = dt <= 0n ? 0 : 1 - Math.exp((-Number(dt) / 1e6) * (Math.LN2 / halfLifeMs));
+    const diff = x - s.mean;
+    const inc = a * diff;
+    s.mean += inc;
+    s.var = (1 - a) * (s.var + diff * inc);
+  }
+  s.n++;
+  s.lastNs = tNs;
+}
+
+/** One sample of a side's window sums at its touch (snap tick cadence). */
+export function sampleNoise(b: NoiseBaseline, side: 'B' | 'A', deltaLiq: number, filled: number, tNs: bigint, cfg: Config): void {
+  const h = cfg.barrier.baseline_half_life_ms;
+  ewStatPush(b[side].dl, deltaLiq, tNs, h);
+  ewStatPush(b[side].fill, filled, tNs, h);
+}
+
+/** The side's noise for classifyBarrier, written into `out`; null while the baseline has fewer than BASELINE_MIN_SAMPLES. */
+export function sideNoise(b: NoiseBaseline, side: 'B' | 'A', out: SideNoise): SideNoise | null {
+  const x = b[side];
+  if (x.dl.n < BASELINE_MIN_SAMPLES) return null;
+  out.dlMean = x.dl.mean;
+  out.dlSd = Math.sqrt(Math.max(0, x.dl.var));
+  out.fillMean = x.fill.mean;
+  out.fillSd = Math.sqrt(Math.max(0, x.fill.var));
+  return out;
+}
+
+/** A level's own noise baseline (its Δliq and filled readings at every monitored tick). */
+export interface LevelNoise {
+  dl: EwStat;
+  fill: EwStat;
+}
+
+export const newLevelNoise = (): LevelNoise => ({ dl: newEwStat(), fill: newEwStat() });
+
+export function sampleLevelNoise(b: LevelNoise, deltaLiq: number, filled: number, tNs: bigint, cfg: Config): void {
+  ewStatPush(b.dl, deltaLiq, tNs, cfg.barrier.baseline_half_life_ms);
+  ewStatPush(b.fill, filled, tNs, cfg.barrier.baseline_half_life_ms);
+}
+
+export function levelNoiseOf(b: LevelNoise, out: SideNoise): SideNoise | null {
+  if (b.dl.n < BASELINE_MIN_SAMPLES) return null;
+  out.dlMean = b.dl.mean;
+  out.dlSd = Math.sqrt(Math.max(0, b.dl.var));
+  out.fillMean = b.fill.mean;
+  out.fillSd = Math.sqrt(Math.max(0, b.fill.var));
+  return out;
 }

@@ -43,6 +43,11 @@ export const ConfigSchema = z.object({
        *  displayed ES price levels (a few hundred lots). The zone spans 3 ES prices (7.5 SPY cents), so 5 s of ordinary
        *  two-way flow through it runs to 100–250 lots: at 50 (and still at 150) quiet books read as ABSORPTION. */
       f_thresh_futures: nonneg.default(300),
+      /** Adaptive thresholds (barrier.ts): a window's Δliq (and MBP-10 filled) must lie z_thresh standard deviations beyond
+       *  the defending side's own recent noise before a WALL/ABSORPTION/VACUUM/CONSUMED is called; F stays the floor. */
+      z_thresh: nonneg.default(2.5),
+      /** Half-life of that noise baseline (an exponentially weighted mean/variance sampled at every snap tick). */
+      baseline_half_life_ms: ms.default(600_000),
     })
     .prefault({}),
   basis: z
@@ -120,6 +125,20 @@ export const ConfigSchema = z.object({
       hold_ms: ms.default(1000), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
+    })
+    .prefault({}),
+  /** Discrete signals (score.ts): hysteresis, minimum dwell and the episode that fires at most one BREAK/REJECT event. */
+  signal: z
+    .object({
+      /** A level's shown signal changes at most once per this much event time (a BREAK lasts at least this long). */
+      min_dwell_ms: z.number().int().nonnegative().default(2000),
+      /** Hysteresis: a shown BREAK holds while S̃ ≥ this (it entered on S > score.break_threshold for score.hold_ms). */
+      break_exit_threshold: z.number().min(0).max(100).default(65),
+      /** Hysteresis: a shown REJECT holds while S̃ ≤ this (it entered on S̃ < score.reject_threshold at a touch). */
+      reject_exit_threshold: z.number().min(0).max(100).default(35),
+      /** An episode (level inside levels.monitor_band) ends when it leaves the band or after this long; it emits at most
+       *  one BREAK or REJECT event. Same default as eval.horizon_ms, so an engine episode is an evaluated episode. */
+      episode_ms: ms.default(120_000),
     })
     .prefault({}),
   smoothing: z
@@ -435,6 +454,9 @@ export interface CrossFieldRule {
 
 export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   { a: 'score.reject_threshold', b: 'score.break_threshold', why: 'REJECT sits below CONTESTED, BREAK above it (score.ts); reversed, one score would be both' },
+  { a: 'score.reject_threshold', b: 'signal.reject_exit_threshold', orEqual: true, why: 'a REJECT exits above where it entered (hysteresis), never below' },
+  { a: 'signal.reject_exit_threshold', b: 'signal.break_exit_threshold', why: 'a shown REJECT and a shown BREAK cannot both hold at one score' },
+  { a: 'signal.break_exit_threshold', b: 'score.break_threshold', orEqual: true, why: 'a BREAK exits below where it entered (hysteresis), never above' },
   { a: 'barrier.r_vac', b: 'barrier.r_wall', why: 'a replenishment ratio below r_vac is VACUUM, above r_wall is WALL; reversed, one ratio would be both' },
   { a: 'levels.touch_band', b: 'levels.monitor_band', orEqual: true, why: 'a touch (REJECT) is a level inside the monitored band' },
   { a: 'tape.velocity_window_ms', b: 'tape.window_ms', orEqual: true, why: 'W_v is a sub-window of the tape window W_t' },

@@ -363,6 +363,14 @@ export class FuelEngine {
     return { call_wall, put_wall, hvl };
   }
 
+  /** Dealer gamma flow at one strike over W_wall as of tNs (0 without flows); after walls(tNs) a cached lookup. */
+  strikeGamma(strike: number, tNs: bigint): number {
+    const b = this.buckets.get(strike);
+    if (!b) return 0;
+    this.sums(b, tNs - this.wallWindowNs, tNs);
+    return b.all;
+  }
+
   /** Per-strike sums over (from, tNs] in arrival order, recomputed only when the bucket's window content changed. */
   private sums(b: StrikeBucket, from: bigint, tNs: bigint): void {
     if (

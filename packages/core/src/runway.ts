@@ -1,11 +1,13 @@
 // Room to run (plan §5.5). Direction of the expected move: BREAK → the break direction, REJECT → the bounce
 // direction; CONTESTED/NEUTRAL → the side the smoothed score leans to (≥ 50 break, else bounce), so every row has a
-// runway. Next obstacle = the nearest level of the universe strictly beyond L in that direction (the universe, not
-// only the monitored levels, so a runway exists beyond the monitor band); runway = |obstacle − L|.
-// Quality: OBSTRUCTED when a strong wall stands at the end of the runway — the obstacle is a CALL_WALL/PUT_WALL
-// level, or its barrier reading (facing the move: RESISTANCE when moving up, SUPPORT when moving down) is WALL or
-// ABSORPTION — else CLEAR. (By construction no other level lies strictly between L and the nearest obstacle, so
-// "a strong wall in between" is decided at the obstacle itself.)
+// runway. Next obstacle = the nearest level of the universe strictly beyond L in that direction that can hold price
+// (issue 9): a CALL_WALL, PUT_WALL or HVL, a USER hot zone, a STRIKE where dealers hold gamma (|dealer gamma flow at
+// that strike over W_wall| > fuel.neutral_gamma), or any level whose barrier facing the move (RESISTANCE when moving
+// up, SUPPORT when moving down) reads WALL or ABSORPTION. Round numbers, VWAP, session extremes and strikes without
+// gamma carry nothing by themselves and are skipped (they stood at every half dollar, so the runway used to be the
+// next half dollar whatever the book said). runway = |obstacle − L|; none beyond → null distance, CLEAR.
+// Quality: OBSTRUCTED when the obstacle is a wall level or its barrier reads WALL/ABSORPTION (a strong wall stands at
+// the end of the runway), else CLEAR.
 import type { Direction, Level, LevelSignal, MoveDirection, RunwayQuality, SignalName, BarrierStateName } from './signals';
 import { bounceDirectionOf, breakDirectionOf } from './score';
 
@@ -15,31 +17,50 @@ export function runwayDirection(signal: SignalName, direction: Direction, smooth
   return smoothScore >= 50 ? breakDirectionOf(direction) : bounceDirectionOf(direction);
 }
 
-export function computeRunway(
-  level: Level,
-  move: MoveDirection,
-  universe: readonly Level[],
-  barrierAt: (obstacle: Level, facing: Direction) => BarrierStateName,
-): LevelSignal['runway'] {
+/** What the runway asks about a candidate obstacle. */
+export interface ObstacleProbe {
+  /** Barrier state of the level facing the move. */
+  barrier(obstacle: Level, facing: Direction): BarrierStateName;
+  /** Does the strike hold dealer gamma? */
+  strikeHasGamma(strike: number): boolean;
+}
+
+const WALL_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL']);
+const HOLDING_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL', 'HVL', 'USER']);
+
+export function computeRunway(level: Level, move: MoveDirection, universe: readonly Level[], probe: ObstacleProbe): LevelSignal['runway'] {
+  const facing: Direction = move === 'UP' ? 'RESISTANCE' : 'SUPPORT';
   let next: Level | null = null;
-  for (const l of universe) {
-    if (l.id === level.id) continue;
-    const beyond = move === 'UP' ? l.price > level.price + 1e-9 : l.price < level.price - 1e-9;
-    if (!beyond) continue;
-    if (
-      next === null ||
-      Math.abs(l.price - level.price) < Math.abs(next.price - level.price) ||
-      (Math.abs(l.price - level.price) === Math.abs(next.price - level.price) && l.id < next.id)
-    ) {
-      next = l;
+  let nextBarrier: BarrierStateName | null = null;
+  // Nearest first: the universe is small (tens of levels), so candidates are tested in distance order without sorting
+  // by walking outward — each pass takes the nearest not-yet-rejected level beyond L.
+  let floor = 0;
+  let floorId = '';
+  for (;;) {
+    let cand: Level | null = null;
+    let cd = Infinity;
+    for (const l of universe) {
+      if (l.id === level.id) continue;
+      const beyond = move === 'UP' ? l.price > level.price + 1e-9 : l.price < level.price - 1e-9;
+      if (!beyond) continue;
+      const d = Math.abs(l.price - level.price);
+      if (d < floor || (d === floor && l.id <= floorId)) continue;
+      if (d < cd || (d === cd && cand !== null && l.id < cand.id)) {
+        cand = l;
+        cd = d;
+      }
+    }
+    if (cand === null) break;
+    floor = cd;
+    floorId = cand.id;
+    const b = probe.barrier(cand, facing);
+    if (HOLDING_KINDS.has(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
+      next = cand;
+      nextBarrier = b;
+      break;
     }
   }
   if (!next) return { direction: move, next_obstacle: null, distance: null, quality: 'CLEAR' };
-  let quality: RunwayQuality = 'CLEAR';
-  if (next.kind === 'CALL_WALL' || next.kind === 'PUT_WALL') quality = 'OBSTRUCTED';
-  else {
-    const b = barrierAt(next, move === 'UP' ? 'RESISTANCE' : 'SUPPORT');
-    if (b === 'WALL' || b === 'ABSORPTION') quality = 'OBSTRUCTED';
-  }
+  const quality: RunwayQuality = WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION' ? 'OBSTRUCTED' : 'CLEAR';
   return { direction: move, next_obstacle: { id: next.id, price: next.price }, distance: Math.abs(next.price - level.price), quality };
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parseConfig, defaultConfig } from './config';
-import { compositeScore, componentScores, confidenceOf, liquidityScore, newTriggerState, stepTrigger, tapeScore, type ComponentScores } from './score';
+import { compositeScore, componentScores, confidenceOf, leadOf, liquidityScore, newTriggerState, stepEpisode, stepTrigger, tapeScore, type ComponentScores } from './score';
 import { computeRunway, runwayDirection } from './runway';
 import type { BarrierReading } from './barrier';
 import type { TapeReading } from './tape';
@@ -35,7 +35,15 @@ describe('component scores (§5.4.1)', () => {
     expect(liquidityScore('NEUTRAL', -5001, 5000)).toBe(60);
     expect(liquidityScore('WALL', 0, 5000)).toBe(0);
     expect(liquidityScore('ABSORPTION', 0, 5000)).toBe(0);
+    // AMPLIFY is direction-aware: 100 on the approach (moving toward the break, or still), 0 while price bounces away
+    const falling = { ...quietTape, velocity: -0.05 };
+    const rising = { ...quietTape, velocity: 0.05 };
+    expect(componentScores(cfg, barrier('VACUUM'), fuel('AMPLIFY'), falling, 'SUPPORT')).toEqual({ liquidity: 100, hedge: 100, tape: 25 });
+    expect(componentScores(cfg, barrier('VACUUM'), fuel('AMPLIFY'), rising, 'SUPPORT').hedge).toBe(0);
+    expect(componentScores(cfg, barrier('VACUUM'), fuel('AMPLIFY'), rising, 'RESISTANCE').hedge).toBe(100);
     expect(componentScores(cfg, barrier('VACUUM'), fuel('AMPLIFY'), quietTape, 'SUPPORT')).toEqual({ liquidity: 100, hedge: 100, tape: 0 });
+    expect(componentScores(cfg, barrier('VACUUM'), fuel('AMPLIFY'), { ...quietTape, velocity: 0.005 }, 'SUPPORT').hedge).toBe(100);
+    expect(componentScores(cfg, barrier('VACUUM'), fuel('DAMPEN'), falling, 'SUPPORT').hedge).toBe(0);
     expect(componentScores(cfg, barrier('WALL'), fuel('DAMPEN'), quietTape, 'SUPPORT')).toEqual({ liquidity: 0, hedge: 0, tape: 0 });
     expect(componentScores(cfg, barrier('NEUTRAL'), fuel('NEUTRAL'), quietTape, 'SUPPORT').hedge).toBe(50);
   });
@@ -147,6 +155,66 @@ describe('trigger state machine (§5.4.3)', () => {
   });
 });
 
+describe('hysteresis and minimum dwell (issue 9)', () => {
+  const cfg = parseConfig({ score: { hold_ms: 1000 }, signal: { min_dwell_ms: 2000, break_exit_threshold: 65, reject_exit_threshold: 35 } });
+  const at = (st: ReturnType<typeof newTriggerState>, tMs: number, raw: number, smooth: number, distance = 0.1) =>
+    stepTrigger(st, { raw, smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape }, cfg);
+
+  it('a BREAK holds while S̃ stays above the exit threshold, and is shown at least min_dwell_ms', () => {
+    const st = newTriggerState();
+    for (let i = 0; i < 4; i++) at(st, i * 250, 85, 70);
+    expect(at(st, 1000, 85, 72)).toBe('BREAK');
+    // S drops below 80 but S̃ ≥ 65: still BREAK (no flap at the threshold)
+    expect(at(st, 1250, 75, 70)).toBe('BREAK');
+    // S̃ below the exit at once: the dwell keeps BREAK until 2 s after it was shown
+    expect(at(st, 1500, 40, 50)).toBe('BREAK');
+    expect(at(st, 2750, 40, 50)).toBe('BREAK');
+    expect(at(st, 3000, 40, 50)).toBe('NEUTRAL');
+    expect(st.changedNs).toBe(ms(3000));
+  });
+
+  it('a REJECT holds while S̃ ≤ the exit threshold, also after price leaves the touch band', () => {
+    const st = newTriggerState();
+    expect(at(st, 0, 15, 15, 0.02)).toBe('REJECT');
+    expect(at(st, 2500, 25, 30, 0.3)).toBe('REJECT');
+    expect(at(st, 2750, 40, 36, 0.3)).toBe('NEUTRAL');
+  });
+
+  it('with no dwell and no hysteresis the trigger is the plain §5.4.3 rule', () => {
+    const plain = parseConfig({ score: { hold_ms: 1000 }, signal: { min_dwell_ms: 0, break_exit_threshold: 80, reject_exit_threshold: 20 } });
+    const st = newTriggerState();
+    const step = (tMs: number, raw: number, smooth: number, distance = 0.1) => stepTrigger(st, { raw, smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape }, plain);
+    expect(step(0, 10, 10, 0.02)).toBe('REJECT');
+    expect(step(250, 30, 25, 0.02)).toBe('NEUTRAL');
+    expect(step(500, 10, 10, 0.02)).toBe('REJECT');
+  });
+
+  it('episodes: a new one after an absent tick or after episode_ms', () => {
+    const st = newTriggerState();
+    stepEpisode(st, ms(0), ms(-250), cfg);
+    st.fired = true;
+    stepEpisode(st, ms(250), ms(0), cfg);
+    expect(st.fired).toBe(true);
+    stepEpisode(st, ms(1000), ms(750), cfg); // absent at 500 and 750
+    expect(st.fired).toBe(false);
+    expect(st.episodeNs).toBe(ms(1000));
+    st.fired = true;
+    for (let t = 1250; t <= 1000 + cfg.signal.episode_ms; t += 250) stepEpisode(st, ms(t), ms(t - 250), cfg);
+    expect(st.fired).toBe(true);
+    stepEpisode(st, ms(1250 + cfg.signal.episode_ms), ms(1000 + cfg.signal.episode_ms), cfg);
+    expect(st.fired).toBe(false);
+  });
+
+  it('the lead engine is the component leaning furthest toward the call, by weight', () => {
+    const w = { w_l: 0.45, w_h: 0.35, w_t: 0.2 };
+    expect(leadOf({ liquidity: 100, hedge: 50, tape: 25 }, w, 'BREAK')).toBe('BARRIER');
+    expect(leadOf({ liquidity: 50, hedge: 100, tape: 25 }, w, 'BREAK')).toBe('FUEL');
+    expect(leadOf({ liquidity: 50, hedge: 50, tape: 100 }, w, 'BREAK')).toBe('TAPE');
+    expect(leadOf({ liquidity: 50, hedge: 0, tape: 25 }, w, 'REJECT')).toBe('FUEL');
+    expect(leadOf({ liquidity: 0, hedge: 0, tape: 0 }, w, 'REJECT')).toBe('BARRIER');
+  });
+});
+
 describe('confidence', () => {
   const all: ComponentScores = { liquidity: 100, hedge: 100, tape: 50 };
   it('HIGH when all components agree, MEDIUM with two, LOW otherwise; caveats lower it', () => {
@@ -164,7 +232,7 @@ describe('confidence', () => {
 describe('runway (§5.5)', () => {
   const lv = (id: string, price: number, kind: Level['kind'] = 'ROUND'): Level => ({ id, price, kind });
   const universe = [lv('PUT_WALL', 542, 'PUT_WALL'), lv('ROUND_544', 544), lv('STRIKE_545', 545, 'STRIKE'), lv('ROUND_546', 546), lv('CALL_WALL', 548, 'CALL_WALL')];
-  const neutral = (): BarrierStateName => 'NEUTRAL';
+  const neutral = { barrier: (): BarrierStateName => 'NEUTRAL', strikeHasGamma: (): boolean => true };
 
   it('direction: BREAK → break direction, REJECT → bounce direction', () => {
     expect(runwayDirection('BREAK', 'SUPPORT', 90)).toBe('DOWN');
@@ -175,21 +243,33 @@ describe('runway (§5.5)', () => {
     expect(runwayDirection('NEUTRAL', 'SUPPORT', 40)).toBe('UP');
   });
 
-  it('next obstacle is the nearest level in the move direction; distance |obstacle − L|', () => {
-    expect(computeRunway(universe[2]!, 'DOWN', universe, neutral)).toEqual({ direction: 'DOWN', next_obstacle: { id: 'ROUND_544', price: 544 }, distance: 1, quality: 'CLEAR' });
-    expect(computeRunway(universe[2]!, 'UP', universe, neutral)).toEqual({ direction: 'UP', next_obstacle: { id: 'ROUND_546', price: 546 }, distance: 1, quality: 'CLEAR' });
+  it('next obstacle is the nearest level beyond L that can hold price; levels that carry nothing are skipped', () => {
+    // ROUND levels carry nothing: from the strike the runway runs to the walls
+    expect(computeRunway(universe[2]!, 'DOWN', universe, neutral)).toEqual({ direction: 'DOWN', next_obstacle: { id: 'PUT_WALL', price: 542 }, distance: 3, quality: 'OBSTRUCTED' });
+    expect(computeRunway(universe[2]!, 'UP', universe, neutral)).toEqual({ direction: 'UP', next_obstacle: { id: 'CALL_WALL', price: 548 }, distance: 3, quality: 'OBSTRUCTED' });
     expect(computeRunway(universe[4]!, 'UP', universe, neutral)).toEqual({ direction: 'UP', next_obstacle: null, distance: null, quality: 'CLEAR' });
+    // a strike with dealer gamma holds price (CLEAR: no wall stands there); without gamma it is skipped
+    const gammaAt545 = { barrier: (): BarrierStateName => 'NEUTRAL', strikeHasGamma: (k: number): boolean => k === 545 };
+    expect(computeRunway(universe[3]!, 'DOWN', universe, gammaAt545)).toEqual({ direction: 'DOWN', next_obstacle: { id: 'STRIKE_545', price: 545 }, distance: 1, quality: 'CLEAR' });
+    expect(computeRunway(universe[3]!, 'DOWN', universe, { ...gammaAt545, strikeHasGamma: () => false })).toMatchObject({ next_obstacle: { id: 'PUT_WALL' }, distance: 4 });
+    // HVL and user hot zones count; VWAP and session extremes do not
+    const u2 = [lv('VWAP', 543, 'VWAP'), lv('SESSION_LOW', 542.5, 'SESSION_LOW'), lv('HVL', 541, 'HVL'), lv('ROUND_544', 544)];
+    expect(computeRunway(u2[3]!, 'DOWN', u2, neutral)).toEqual({ direction: 'DOWN', next_obstacle: { id: 'HVL', price: 541 }, distance: 3, quality: 'CLEAR' });
   });
 
   it('OBSTRUCTED when a wall level or a WALL/ABSORPTION barrier (facing the move) stands at the obstacle', () => {
     expect(computeRunway(universe[1]!, 'DOWN', universe, neutral)).toMatchObject({ next_obstacle: { id: 'PUT_WALL' }, distance: 2, quality: 'OBSTRUCTED' });
     const facing: string[] = [];
-    const walled = (l: Level, f: string): BarrierStateName => {
-      facing.push(f);
-      return l.id === 'ROUND_546' ? 'ABSORPTION' : 'NEUTRAL';
+    const walled = {
+      barrier: (l: Level, f: string): BarrierStateName => {
+        facing.push(f);
+        return l.id === 'ROUND_546' ? 'ABSORPTION' : 'NEUTRAL';
+      },
+      strikeHasGamma: (): boolean => false,
     };
-    expect(computeRunway(universe[2]!, 'UP', universe, walled).quality).toBe('OBSTRUCTED');
+    expect(computeRunway(universe[2]!, 'UP', universe, walled)).toMatchObject({ next_obstacle: { id: 'ROUND_546' }, quality: 'OBSTRUCTED' });
     expect(facing).toEqual(['RESISTANCE']);
-    expect(computeRunway(universe[2]!, 'DOWN', universe, walled).quality).toBe('CLEAR');
+    // going down, ROUND_544 reads NEUTRAL and carries nothing: the runway runs on to the put wall
+    expect(computeRunway(universe[2]!, 'DOWN', universe, walled)).toMatchObject({ next_obstacle: { id: 'PUT_WALL' }, quality: 'OBSTRUCTED' });
   });
 });

@@ -5,8 +5,11 @@
 //                    (Δliq < −F_thresh of the barrier's source — the same "≪ 0" that defines CONSUMED in §5.1, so a
 //                    CONSUMED barrier always scores 60; a NEUTRAL one scores 60 when it lost more than F without
 //                    qualifying as CONSUMED or VACUUM) · WALL/ABSORPTION 0
-//   S_H (hedge):     AMPLIFY 100 (dealer short gamma chases a move in either direction, so also the break
-//                    direction) · DAMPEN 0 · NEUTRAL 50
+//   S_H (hedge):     direction-aware (§5.4.1 "AMPLIFY in the break direction"): dealers short gamma chase whatever
+//                    move is under way. At a level that move is the approach (toward the break) unless price is
+//                    already moving back the way it came (velocity in the bounce direction ≥ AMPLIFY_MOVE·velocity_ref):
+//                    then they amplify the rejection and AMPLIFY scores 0; otherwise 100 · DAMPEN 0 · NEUTRAL 50.
+//                    (A consumption break grinds at a few mills a second, so "still" counts as the approach.)
 //   S_T (tape):      100 when a sweep is detected in the break direction; else 0–50 =
 //                    25·clamp(v_b / velocity_ref, 0, 1) + 25·clamp(I_b, 0, 1), where v_b and I_b are velocity and
 //                    imbalance signed so that positive means "toward the break direction"
@@ -59,8 +62,14 @@ export function liquidityScore(state: BarrierStateName, deltaLiq: number, fThres
   }
 }
 
-export function hedgeScore(effect: FuelReading['effect']): number {
-  return effect === 'AMPLIFY' ? 100 : effect === 'DAMPEN' ? 0 : 50;
+/** Share of velocity_ref that counts as "a move under way" for the direction of AMPLIFY. */
+export const AMPLIFY_MOVE = 0.2;
+
+/** S_H. `breakVelocity` is the spot velocity signed positive toward the break direction ($/s). */
+export function hedgeScore(effect: FuelReading['effect'], breakVelocity = 0, velocityRef = 1): number {
+  if (effect === 'DAMPEN') return 0;
+  if (effect !== 'AMPLIFY') return 50;
+  return breakVelocity <= -AMPLIFY_MOVE * velocityRef ? 0 : 100;
 }
 
 export function tapeScore(tape: TapeReading, direction: Direction, velocityRef: number): number {
@@ -89,18 +98,27 @@ export function componentScores(
   const fThresh = cfg.barrier.source === 'mbp10' ? cfg.barrier.f_thresh_futures : cfg.barrier.f_thresh;
   return {
     liquidity: liquidityScore(barrier.state, barrier.delta_liq, fThresh),
-    hedge: hedgeScore(fuel.effect),
+    hedge: hedgeScore(fuel.effect, (breakDirectionOf(direction) === 'UP' ? 1 : -1) * tape.velocity, cfg.score.velocity_ref),
     tape: tapeScore(tape, direction, cfg.score.velocity_ref),
   };
 }
 
-/** Per-level trigger memory. */
+/** Per-level trigger memory: the BREAK timer, the shown signal (hysteresis, dwell) and the level's episode. */
 export interface TriggerState {
   /** Event time of the first consecutive tick with S > break_threshold inside MONITOR_BAND, or null. */
   aboveSinceNs: bigint | null;
+  /** The signal the level shows (after hysteresis and the minimum dwell). */
+  shown: SignalName;
+  /** When `shown` last changed (null: not since the level appeared), for signal.min_dwell_ms. */
+  changedNs: bigint | null;
+  /** First tick of the level's current episode, and whether that episode already fired its BREAK/REJECT event. */
+  episodeNs: bigint | null;
+  fired: boolean;
+  /** Last tick the level was monitored (an absent tick in between starts a new episode). */
+  seenNs: bigint | null;
 }
 
-export const newTriggerState = (): TriggerState => ({ aboveSinceNs: null });
+export const newTriggerState = (): TriggerState => ({ aboveSinceNs: null, shown: 'NEUTRAL', changedNs: null, episodeNs: null, fired: false, seenNs: null });
 
 export interface TriggerInput {
   /** The composite S of this tick (BREAK timer). */
@@ -113,18 +131,72 @@ export interface TriggerInput {
   tape: TapeReading;
 }
 
-export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): SignalName {
+/**
+ * The signal a level would show from this tick's readings, with hysteresis against what it shows now: BREAK enters on
+ * the §5.4.3 timer (S > break_threshold for hold_ms) and holds while S̃ ≥ signal.break_exit_threshold inside the band;
+ * REJECT enters on S̃ < reject_threshold at a touch and holds while S̃ ≤ signal.reject_exit_threshold (price moving
+ * away after the touch is the rejection playing out, so the hold needs no touch). Without the exit thresholds a score
+ * hovering at 80 or 20 flips the signal every tick.
+ */
+export function candidateSignal(st: TriggerState, x: TriggerInput, cfg: Config): SignalName {
   const sc = cfg.score;
   const inMonitor = x.distance <= cfg.levels.monitor_band + 1e-9;
   if (x.raw > sc.break_threshold && inMonitor) {
     if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
   } else st.aboveSinceNs = null;
   if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= BigInt(sc.hold_ms) * 1_000_000n) return 'BREAK';
+  if (st.shown === 'BREAK' && inMonitor && x.smooth >= cfg.signal.break_exit_threshold) return 'BREAK';
   if (x.smooth < sc.reject_threshold && x.distance <= cfg.levels.touch_band + 1e-9) return 'REJECT';
+  if (st.shown === 'REJECT' && x.smooth <= cfg.signal.reject_exit_threshold) return 'REJECT';
+  // S above the break threshold is a break being confirmed (the hold timer runs), not a contest: switching to
+  // CONTESTED now would spend the dwell and hold back the BREAK it is about to become.
+  if (st.aboveSinceNs !== null && st.shown !== 'CONTESTED') return st.shown === 'REJECT' ? 'NEUTRAL' : st.shown;
   const mid = x.smooth >= sc.reject_threshold && x.smooth <= sc.break_threshold;
   const strongTape = x.tape.sweep.detected || Math.abs(x.tape.imbalance) >= STRONG_IMBALANCE;
   if (mid && x.barrierState === 'CONSUMED' && strongTape) return 'CONTESTED';
   return 'NEUTRAL';
+}
+
+/** May the shown signal change at tNs (signal.min_dwell_ms since its last change)? */
+export function dwellElapsed(st: TriggerState, tNs: bigint, cfg: Config): boolean {
+  return st.changedNs === null || tNs - st.changedNs >= BigInt(cfg.signal.min_dwell_ms) * 1_000_000n;
+}
+
+/**
+ * One tick of a level's signal: the candidate (with hysteresis) replaces the shown signal only once the minimum dwell
+ * has passed since the last change, so a level's signal changes at most once per signal.min_dwell_ms.
+ */
+export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): SignalName {
+  const cand = candidateSignal(st, x, cfg);
+  if (cand !== st.shown && dwellElapsed(st, x.tNs, cfg)) {
+    st.shown = cand;
+    st.changedNs = x.tNs;
+  }
+  return st.shown;
+}
+
+/**
+ * Episode bookkeeping at a monitored tick: a level that was not monitored at the previous tick, or whose episode is
+ * older than signal.episode_ms, starts a new episode (which may fire one event). `prevTickNs` is the tick before tNs.
+ */
+export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, cfg: Config): void {
+  const expired = st.episodeNs !== null && tNs - st.episodeNs > BigInt(cfg.signal.episode_ms) * 1_000_000n;
+  if (st.episodeNs === null || st.seenNs !== prevTickNs || expired) {
+    st.episodeNs = tNs;
+    st.fired = false;
+  }
+  st.seenNs = tNs;
+}
+
+/** The engine that leads a BREAK or REJECT: the component leaning furthest toward it, by weight (ties: barrier first). */
+export function leadOf(c: ComponentScores, w: { w_l: number; w_h: number; w_t: number }, signal: 'BREAK' | 'REJECT'): 'BARRIER' | 'FUEL' | 'TAPE' {
+  const s = signal === 'BREAK' ? 1 : -1;
+  const l = s * w.w_l * (c.liquidity - 50);
+  const h = s * w.w_h * (c.hedge - 50);
+  // S_T's neutral point is 25 (0–50 without a sweep), and it cannot lean toward a rejection below 0.
+  const t = s * w.w_t * (c.tape - 25);
+  if (l >= h && l >= t) return 'BARRIER';
+  return h >= t ? 'FUEL' : 'TAPE';
 }
 
 export function confidenceOf(c: ComponentScores, score: number, barrier: BarrierReading, staleQuote: boolean): Confidence {

@@ -57,12 +57,14 @@ describe('SnapEngine snap ticks', () => {
     const out = runCore(defaultConfig(), 'SPY', genStream(7, 600));
     expect(out.length).toBeGreaterThan(50);
     for (const p of out) {
-      expect(Object.keys(p)).toEqual(['ts', 'ts_event_ns', 'underlying', 'spy', 'levels']);
+      // `events` only on ticks that fired a discrete BREAK/REJECT
+      expect(Object.keys(p)).toEqual(p.events ? ['ts', 'ts_event_ns', 'underlying', 'spy', 'levels', 'events'] : ['ts', 'ts_event_ns', 'underlying', 'spy', 'levels']);
       for (let i = 0; i < p.levels.length; i++) {
         const l = p.levels[i]!;
         expect(Math.abs(p.spy.spot - l.price)).toBeLessThanOrEqual(0.5 + 1e-9);
-        // §3.2 by the side of spot, except within TOUCH_BAND where a level keeps its approach direction (levelDirection)
-        if (l.distance > 0.05 + 1e-9) expect(l.direction).toBe(p.spy.spot > l.price ? 'SUPPORT' : 'RESISTANCE');
+        // §3.2 by the side of spot, except within TOUCH_BAND where a level keeps its approach direction (levelDirection),
+        // and while a shown BREAK/REJECT/CONTESTED is inside its dwell (the support that broke is still that support)
+        if (l.distance > 0.05 + 1e-9 && l.signal === 'NEUTRAL') expect(l.direction).toBe(p.spy.spot > l.price ? 'SUPPORT' : 'RESISTANCE');
         expect(l.break_score_raw).toBeGreaterThanOrEqual(0);
         expect(l.break_score_raw).toBeLessThanOrEqual(100);
         expect(Number.isInteger(l.barrier.added) && Number.isInteger(l.barrier.delta_liq) && Number.isInteger(l.fuel.net_dealer_gamma)).toBe(true);
@@ -115,8 +117,8 @@ describe('SnapEngine signals end to end', () => {
     const b = firstBreak!.l;
     expect(b.direction).toBe('SUPPORT');
     expect(b.fuel.effect).toBe('AMPLIFY');
-    expect(b.runway.direction).toBe('DOWN');
-    expect(b.runway.next_obstacle).not.toBeNull();
+    // below 545 this story has only round numbers, which hold nothing by themselves: the runway is open (runway.ts)
+    expect(b.runway).toEqual({ direction: 'DOWN', next_obstacle: null, distance: null, quality: 'CLEAR' });
   });
 
   it('an id change at the same price (STRIKE_545 → PUT_WALL) keeps the level\'s smoothing', () => {
@@ -135,7 +137,8 @@ describe('SnapEngine signals end to end', () => {
   });
 
   it('REJECT at a level defended by a replenishing wall with dealers long gamma, when price touches it', () => {
-    const cfg = defaultConfig();
+    // A 3 s story is too short for the adaptive barrier's noise baseline: the fixed §5.1 thresholds (z_thresh 0).
+    const cfg = parseConfig({ barrier: { z_thresh: 0 } });
     const evs: InputEvent[] = [greeks(0, 'C545', 545, 'C', 0.08), quote(0, 544.98, 545.0, 3000, 10_000)];
     for (let i = 0; i < 5; i++) evs.push(optTrade(100 + i * 10, { symbol: 'C545', strike: 545, right: 'C', price: 0.4, size: 400, bid: 0.4, ask: 0.42 }));
     let ask = 10_000;

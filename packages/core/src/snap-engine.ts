@@ -32,24 +32,26 @@
 // from zero; −0 is written as 0. Levels are sorted by |distance| then id.
 import type { Config } from './config';
 import type { InputEvent, StockQuote } from './events';
-import type { BarrierStateName, Direction, Level, LevelPhysicsPayload, LevelSignal } from './signals';
+import type { BarrierStateName, Direction, Level, LevelEvent, LevelPhysicsPayload, LevelSignal } from './signals';
 import { BasisEstimator, newBasisState, type BasisState } from './basis';
-import type { BarrierEngine, BarrierEventContext, BarrierReading } from './barrier';
+import { levelNoiseOf, newLevelNoise, sampleLevelNoise, type BarrierEngine, type BarrierEventContext, type BarrierReading, type LevelNoise, type SideNoise } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
 import { TapeEngine, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelState, type FuelState } from './fuel';
 import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
-import { componentScores, compositeScore, confidenceOf, newTriggerState, noteOf, stepTrigger, type TriggerState } from './score';
-import { computeRunway, runwayDirection } from './runway';
+import { componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
+import { fnv1a64 } from './event-id';
+import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
 import { msToNs, priceKey, roundTo } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
 export const IDLE_GAP_MS = 60_000;
 /** Quotes older than this at a tick make every level's confidence LOW. */
 export const STALE_QUOTE_MS = 5_000;
-export const SNAPSHOT_FORMAT = 'snap-engine-state/v1';
+/** v2: per-level trigger state carries the shown signal, its dwell and the episode (issue 9); v1 snapshots are refused. */
+export const SNAPSHOT_FORMAT = 'snap-engine-state/v2';
 
 interface SpyQuote {
   bid: number;
@@ -64,6 +66,8 @@ interface PerLevelState {
   replenishment: SmootherState;
   gamma: SmootherState;
   trigger: TriggerState;
+  /** The level's own barrier noise (adaptive thresholds, barrier.ts). */
+  noise: LevelNoise;
 }
 
 export interface EngineState {
@@ -112,13 +116,14 @@ const newState = (cfg: Config): EngineState => ({
   perLevel: {},
 });
 
-const newPerLevel = (direction: Direction): PerLevelState => ({
+const newPerLevel = (direction: Direction, trigger: TriggerState = newTriggerState()): PerLevelState => ({
   direction,
   score: newSmoother(),
   deltaLiq: newSmoother(),
   replenishment: newSmoother(),
   gamma: newSmoother(),
-  trigger: newTriggerState(),
+  trigger,
+  noise: newLevelNoise(),
 });
 
 /**
@@ -189,7 +194,10 @@ export class SnapEngine {
   /** Number of keys of s.perLevel (derived; recounted whenever keys are dropped). */
   private perLevelCount: number;
   private runwayT = 0n;
-  private readonly runwayBarrier = (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT).state;
+  private readonly runwayProbe: ObstacleProbe = {
+    barrier: (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT).state,
+    strikeHasGamma: (strike: number): boolean => Math.abs(this.fuel.strikeGamma(strike, this.runwayT)) > this.cfg.fuel.neutral_gamma,
+  };
   /** priceKey per level price (levels keep their prices between refreshes); bounded. */
   private readonly keys = new Map<number, string>();
 
@@ -331,6 +339,7 @@ export class SnapEngine {
     const keep = this.keep;
     keep.clear();
     const rows: LevelSignal[] = [];
+    let events: LevelEvent[] | undefined;
     this.runwayT = T;
     // Fuel sums of all monitored levels in one pass over the option flows.
     const prices = this.prices;
@@ -347,11 +356,23 @@ export class SnapEngine {
       const prev = s.perLevel[key];
       if (prev === undefined) this.perLevelCount++;
       const distance = Math.abs(spot - level.price);
-      const direction = levelDirection(spot, level.price, distance, prev?.direction ?? null, cfg.levels.touch_band);
+      let direction = levelDirection(spot, level.price, distance, prev?.direction ?? null, cfg.levels.touch_band);
+      // A shown BREAK/REJECT/CONTESTED keeps its direction until its dwell has passed: "SUPPORT, BREAK" with spot now
+      // below L is the support that broke, and flipping would change the signal inside the dwell.
+      if (prev && direction !== prev.direction && prev.trigger.shown !== 'NEUTRAL' && !dwellElapsed(prev.trigger, T, cfg)) direction = prev.direction;
       let pl = prev;
-      if (!pl || pl.direction !== direction) pl = s.perLevel[key] = newPerLevel(direction);
+      if (!pl) pl = s.perLevel[key] = newPerLevel(direction);
+      else if (pl.direction !== direction) {
+        // The score now measures the other break: smoothers and BREAK timer restart; the shown signal, its dwell and
+        // the episode carry on (they belong to the price level, not to one side of it).
+        pl.trigger.aboveSinceNs = null;
+        pl = s.perLevel[key] = newPerLevel(direction, pl.trigger);
+      }
+      stepEpisode(pl.trigger, T, T - this.tickNs, cfg);
+      const shownBefore = pl.trigger.shown;
 
-      const barrier = this.readBarrier(level, direction, T);
+      const barrier = this.readMonitored(level, direction, T, pl.noise);
+      sampleLevelNoise(pl.noise, barrier.delta_liq, barrier.filled, T, cfg);
       const tape = this.tape.read(level, T);
       const fuel = this.fuel.read(level, T, walls);
       const comps = componentScores(cfg, barrier, fuel, tape, direction);
@@ -362,23 +383,67 @@ export class SnapEngine {
       const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
       const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
       const confidence = confidenceOf(comps, smooth, barrier, stale);
-      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, this.runwayBarrier);
+      if (signal !== shownBefore && (signal === 'BREAK' || signal === 'REJECT') && !pl.trigger.fired) {
+        pl.trigger.fired = true;
+        (events ??= []).push(this.event(T, level, direction, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
+      }
+      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, this.runwayProbe);
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
     }
-    // Every kept key is in perLevel, so only a count above keep.size means something is left to forget.
+    // Every kept key is in perLevel, so only a count above keep.size means something is left to forget. A level that
+    // left the band is remembered until its signal's dwell has passed, so leaving and re-entering cannot change its
+    // signal faster than signal.min_dwell_ms.
     if (this.perLevelCount > keep.size) {
-      for (const key of Object.keys(s.perLevel)) if (!keep.has(key)) delete s.perLevel[key];
-      this.perLevelCount = keep.size;
+      let n = 0;
+      for (const key of Object.keys(s.perLevel)) {
+        if (!keep.has(key) && dwellElapsed(s.perLevel[key]!.trigger, T, cfg)) delete s.perLevel[key];
+        else n++;
+      }
+      this.perLevelCount = n;
     }
     rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return {
+    const payload: LevelPhysicsPayload = {
       ts: Number(T / 1_000_000n),
       ts_event_ns: T.toString(),
       underlying: this.underlying,
       spy: { spot: roundTo(spot, 4), bid: roundTo(q.bid, 4), ask: roundTo(q.ask, 4) },
       levels: rows,
+    };
+    if (events) payload.events = events.sort((a, b) => (a.level_id < b.level_id ? -1 : a.level_id > b.level_id ? 1 : 0));
+    return payload;
+  }
+
+  /** The discrete call of an episode (signals.ts LevelEvent); its id depends only on (underlying, level, tick, signal). */
+  private event(
+    T: bigint,
+    level: Level,
+    direction: Direction,
+    signal: 'BREAK' | 'REJECT',
+    smooth: number,
+    confidence: LevelSignal['confidence'],
+    comps: ReturnType<typeof componentScores>,
+    barrier: BarrierReading,
+    fuel: ReturnType<FuelEngine['read']>,
+    tape: ReturnType<TapeEngine['read']>,
+    spot: number,
+  ): LevelEvent {
+    const ts = T.toString();
+    return {
+      event_id: fnv1a64(['levels.events.v1', this.underlying, level.id, ts, signal].join('|')),
+      ts_event_ns: ts,
+      underlying: this.underlying,
+      level_id: level.id,
+      level_kind: level.kind,
+      level_price: roundTo(level.price, 4),
+      direction,
+      signal,
+      break_score: roundTo(smooth, 2),
+      confidence,
+      lead: leadOf(comps, this.cfg.score, signal),
+      reason: noteOf(barrier, fuel, tape, comps, direction),
+      spot: roundTo(spot, 4),
     };
   }
 
@@ -388,6 +453,23 @@ export class SnapEngine {
    * event is applied inside a tick. Cleared at the start of every tick.
    */
   private readonly memo: { price: number; direction: Direction; reading: BarrierReading }[] = [];
+
+  private readonly levelNoiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
+
+  /** A monitored level's reading, against its own noise too; it replaces any runway reading of this tick in the memo. */
+  private readMonitored(level: Level, direction: Direction, T: bigint, noise: LevelNoise): BarrierReading {
+    const reading = this.barrier.read(level, direction, T, levelNoiseOf(noise, this.levelNoiseOut));
+    const m = this.memo;
+    for (let i = 0; i < m.length; i++) {
+      const e = m[i]!;
+      if (e.price === level.price && e.direction === direction) {
+        e.reading = reading;
+        return reading;
+      }
+    }
+    m.push({ price: level.price, direction, reading });
+    return reading;
+  }
 
   private readBarrier(level: Level, direction: Direction, T: bigint): BarrierReading {
     const m = this.memo;

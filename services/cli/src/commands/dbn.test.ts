@@ -59,7 +59,7 @@ describe('snap-engine dbn dump', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^# \{"version":3/);
-    expect(lines[1]).toBe('1609160400098821953 rtype=0x00 pub=1 iid=5482 trade T/A 5@3720.25 flags=0x81 seq=1170380 ts_out=1609160400200000000');
+    expect(lines[1]).toBe('1609160400098821953 2020-12-28 13:00:00.098 UTC rtype=0x00 pub=1 iid=5482 trade T/A 5@3720.25 flags=0x81 seq=1170380 ts_out=1609160400200000000');
     expect(lines).toHaveLength(3);
   });
 });

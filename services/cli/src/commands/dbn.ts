@@ -7,11 +7,11 @@
 import { Command, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '@snap/platform';
+import { Progress, createLogger, formatDuration, formatTime, printSummary } from '@snap/platform';
 import { DbnError, DbnWriter, EsSimStep, FuturesEventsToDbn, ES_SIM_DEFAULTS, JsonLinesBuffer, dbnFrames, esSimMetadata, metadataToJson, recordToText, simulateEs } from '@snap/dbn';
 // The core market simulator is used here only as an event source.
 import { MarketSim, mulberry32 } from '@snap/core';
-import { parseDurationMs } from '../args';
+import { parseDurationMs, tzArg } from '../args';
 
 async function writeOut(s: string): Promise<void> {
   if (!process.stdout.write(s)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
@@ -21,9 +21,29 @@ async function writeBytes(b: Uint8Array): Promise<void> {
   if (b.length > 0 && !process.stdout.write(b)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
 }
 
-async function dump(file: string, opts: { json?: boolean; limit?: string }): Promise<void> {
+async function dump(file: string, opts: { json?: boolean; limit?: string; tz: string }): Promise<void> {
   const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
   let n = 0;
+  // Progress on stderr in event time (the metadata's start..end), then the record count and the first/last event
+  // times in the display zone: stdout stays the records.
+  const started = Date.now();
+  let progress: Progress | null = null;
+  let spanStart: bigint | null = null;
+  const position = (ts: bigint) => (spanStart !== null && ts >= spanStart ? Number((ts - spanStart) / 1_000_000n) / 1000 : n);
+  let firstTs: bigint | null = null;
+  let lastTs: bigint | null = null;
+  const finish = (error?: string) => {
+    if (lastTs !== null) progress?.update(position(lastTs), { records: Math.min(n, limit) });
+    progress?.finish();
+    printSummary('dbn dump', {
+      file,
+      records: Math.min(n, limit),
+      first_event: firstTs === null ? '-' : formatTime(firstTs, opts.tz),
+      last_event: lastTs === null ? '-' : formatTime(lastTs, opts.tz),
+      wall_time: formatDuration((Date.now() - started) / 1000),
+      ...(error ? { error } : {}),
+    });
+  };
   // --json lines are formatted straight from the decoder's record views into bytes (no record objects, no BigInt);
   // the text form decodes each record.
   const out = new JsonLinesBuffer();
@@ -32,19 +52,33 @@ async function dump(file: string, opts: { json?: boolean; limit?: string }): Pro
     outer: for await (const { metadata, parser } of dbnFrames(file)) {
       if (!sentMeta) {
         sentMeta = true;
+        const spanS = metadata.end !== null && metadata.end > metadata.start ? Number((metadata.end - metadata.start) / 1_000_000n) / 1000 : undefined;
+        if (spanS) spanStart = metadata.start;
+        progress = new Progress({ label: `dbn dump ${file}`, unit: spanS ? 's of event time' : 'records', total: spanS });
         out.appendLine(opts.json ? JSON.stringify(metadataToJson(metadata)) : `# ${JSON.stringify(metadataToJson(metadata))}`);
       }
       for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {
         if (n++ >= limit) break outer;
+        const ts = parser.dv.getBigUint64(b + 8, true);
+        firstTs ??= ts;
+        lastTs = ts;
+        if ((n & 4095) === 0) progress?.update(position(ts), { records: n });
         if (opts.json) out.appendRecord(parser, b);
-        else out.appendLine(recordToText(parser.decodeCurrent(b)));
+        else {
+          // The raw ns time stays first (scripts cut it); the same instant follows, readable and labelled with its zone.
+          const text = recordToText(parser.decodeCurrent(b));
+          const sp = text.indexOf(' ');
+          out.appendLine(sp > 0 ? `${text.slice(0, sp)} ${formatTime(ts, opts.tz)}${text.slice(sp)}` : text);
+        }
         if (out.full) await writeBytes(out.take());
       }
     }
     await writeBytes(out.take());
+    finish();
   } catch (e) {
     await writeBytes(out.take());
     if (e instanceof DbnError) {
+      finish(e.message);
       process.stderr.write(`snap-engine dbn dump: ${e.message}\n`);
       process.exitCode = 1;
       return;
@@ -115,7 +149,8 @@ export function register(program: Command) {
     .description('print the metadata then every record (plain or zstd DBN v1-v3); errors name the byte offset')
     .option('--json', 'one JSON object per line with Databento field names (64-bit integers as strings)')
     .option('--limit <n>', 'stop after n records')
-    .action((file: string, opts: { json?: boolean; limit?: string }) => dump(file, opts));
+    .option('--tz <zone>', 'time zone of the readable times (text lines, summary); IANA name, e.g. America/New_York', tzArg, 'UTC')
+    .action((file: string, opts: { json?: boolean; limit?: string; tz: string }) => dump(file, opts));
   dbn
     .command('simulate')
     .description('write a seeded simulated ES session as GLBX.MDP3 mbp-10 and trades DBN v3 zstd files')
