@@ -357,3 +357,18 @@ it('the strike window is narrowed to the subscription limit (massive.max_option_
   await waitUntil(() => server.liveClients('options')[0]?.subscriptions.size === 36, 'the narrowed window');
   expect(f.strikeManager('SPY')!.contracts()).toHaveLength(18);
 });
+
+it('a delay configured on a real-time plan is called out (it would hold every signal back by it)', async () => {
+  await startServer();
+  const sink = new CollectSink();
+  const f = makeFeed(sink, { data_delay_ms: 900_000 });
+  await f.start();
+  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  // Event times = the feed's clock (T0): no delay at all.
+  for (let i = 1; i <= 60; i++) server.publish('stocks', [stockTrade(i, 676.1, T0)]);
+  await waitUntil(() => tradesOf(sink).length === 60, 'trades');
+  const h = f.health();
+  expect(h.status).toBe('degraded');
+  expect(h.reasons).toEqual([expect.stringMatching(/^delay: massive\.data_delay_ms is 900000 but records arrive about 0 ms after their event time/)]);
+  expect(logLines.filter((l) => l.includes('configured delay does not match the data'))).toHaveLength(1);
+});

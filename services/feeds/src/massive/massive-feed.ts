@@ -132,6 +132,8 @@ export class MassiveFeed {
   private readonly failures: Partial<Record<'stocks' | 'options' | 'rest', string>> = {};
   private readonly reported = new Map<MassiveEntitlementIssue, MassiveEntitlementReport>();
   private observedDelayMs: number | null = null;
+  private delayObservations = 0;
+  private delayMismatch: string | null = null;
   private optionTradesSeen = 0;
   private readonly lastSnapshotNs = new Map<string, bigint>();
   /** ±N strikes actually subscribed (massive.strikes_around_spot narrowed to the subscription limit). */
@@ -245,6 +247,7 @@ export class MassiveFeed {
     if (options !== 'up') reasons.push(`options: ${options}${this.failures.options ? ` (${this.failures.options})` : ''}`);
     if (rest === 'failing' || rest === 'forbidden') reasons.push(`rest: ${rest}${this.failures.rest ? ` (${this.failures.rest})` : ''}`);
     for (const e of this.reported.values()) reasons.push(`${e.issue}: ${e.cost}`);
+    if (this.delayMismatch) reasons.push(`delay: ${this.delayMismatch}`);
     const failed = this.fatal !== null || (stocks === 'failed' && options === 'failed');
     return {
       status: failed ? 'failed' : reasons.length ? 'degraded' : 'ok',
@@ -394,6 +397,12 @@ export class MassiveFeed {
     // A light EWMA: single late prints do not swing it, a delayed plan shows within a few records.
     this.observedDelayMs = this.observedDelayMs === null ? d : Math.round(this.observedDelayMs * 0.9 + d * 0.1);
     const configured = this.opts.config.massive.data_delay_ms;
+    this.delayObservations++;
+    // The other way round: a delay configured on a real-time plan holds every signal back by it (heartbeats trail by it).
+    if (configured > 0 && this.delayMismatch === null && this.delayObservations >= 50 && this.observedDelayMs < configured / 2) {
+      this.delayMismatch = `massive.data_delay_ms is ${configured} but records arrive about ${this.observedDelayMs} ms after their event time: heartbeats trail by the configured delay and hold every signal back by it (set 0 on a real-time plan)`;
+      this.log.warn('massive: configured delay does not match the data', { data_delay_ms: configured, observed_delay_ms: this.observedDelayMs });
+    }
     if (configured === 0 && this.observedDelayMs > DELAY_REPORT_MS) {
       this.report('delayed_data', `records arrive about ${Math.round(this.observedDelayMs / 1000)} s after their event time but massive.data_delay_ms is 0 (a delayed plan, or a clock far off)`);
     }
