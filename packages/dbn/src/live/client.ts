@@ -268,7 +268,7 @@ export class DatabentoLiveClient extends EventEmitter<LiveClientEvents> {
         const line = reader.nextLine();
         if (line !== null) return line;
         const n = await this.timed(chunks, authDeadline - Date.now(), socket, `no ${what} from ${this.gateway} within the auth timeout`, false);
-        if (n.done) throw new GatewayProtocolError(`the gateway closed the connection before sending the ${what}`);
+        if (n.done) throw new GatewayProtocolError(`${this.gateway} closed the connection before sending the ${what}`);
         reader.push(n.value);
       }
     };
