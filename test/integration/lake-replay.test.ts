@@ -13,7 +13,7 @@ import type { Config } from '@snap/core';
 import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, loadConfig, recordToSignalRow, topicName, type SignalRecord } from '@snap/platform';
 import { parseLakeManifest, s3ClientFor } from '@snap/lake-sink';
 import { canonicalRow, readRanges } from '@snap/processor';
-import { runCli, type CliResult } from './support';
+import { runCli, until, type CliResult } from './support';
 import { lakeDocQueries } from '../lake-doc-queries';
 
 jest.setTimeout(600_000);
@@ -91,6 +91,8 @@ beforeAll(async () => {
   // Kafka's retention has passed: the session's topics are gone.
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(PREFIX));
   await admin.deleteTopics({ topics, timeout: 60_000 });
+  // Deletion completes asynchronously (KRaft metadata): wait until the cluster no longer lists them.
+  await until(async () => (await admin.listTopics()).every((t) => !t.startsWith(PREFIX)), 'the session topics to be deleted', 120_000, 500);
   await admin.deleteGroups([`${PREFIX}processor`, `${PREFIX}lake`, `${PREFIX}lake-local`]).catch(() => undefined);
 });
 

@@ -242,18 +242,45 @@ export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeRepla
   const hash = configHash(cfg);
   for (const r of runs) if (!r.config_hash.includes(hash)) warnings.push(`run ${r.run_id} was written under config ${r.config_hash.join(',')}, this replay runs config ${hash}: signals differ if the signal settings differ`);
 
-  // Read: every object, its rows mapped back to events, into its (underlying, stream, partition).
+  // Objects are read lazily, in order of their first event time: a record at T is fed to its task only once every
+  // object that could hold a record at or before T (first event time ≤ T) is loaded, so memory holds the objects
+  // around the replay's frontier, not the session. (A lake found by listing has no times: everything loads first.)
   const started = Date.now();
   const progress = (phase: LakeReplayProgress['phase'], done: number, total: number, t0: number) => {
     if (!opts.onProgress) return;
     const el = (Date.now() - t0) / 1000;
     opts.onProgress({ phase, done, total, elapsed_s: Number(el.toFixed(1)), eta_s: done > 0 && el > 0 ? Number(((el / done) * (total - done)).toFixed(1)) : null });
   };
-  const perStream = new Map<string, Rec[]>();
+  const NEG = -(1n << 62n);
+  const pending = sources.slice().sort((a, b) => {
+    const x = a.minTs ?? NEG;
+    const y = b.minTs ?? NEG;
+    return x !== y ? (x < y ? -1 : 1) : a.order !== b.order ? (a.order < b.order ? -1 : 1) : a.key < b.key ? -1 : 1;
+  });
+  const recCmp = (a: Rec, b: Rec) => (a.ts !== b.ts ? (a.ts < b.ts ? -1 : 1) : a.order !== b.order ? (a.order < b.order ? -1 : 1) : a.pos - b.pos);
+  interface Lane {
+    u: string;
+    stream: DataInputSchema;
+    list: Rec[];
+    at: number;
+    next: bigint;
+  }
+  const tasks = new Map(
+    opts.underlyings.map((u) => [
+      u,
+      {
+        task: new PartitionGroupTask({ cfg, group: 0, streams: streams.map((s) => ({ topic: s, schema: s })), startOffsets: new Map(streams.map((s) => [s, 0n])), emitFromNs: opts.fromNs, emitUntilNs: opts.toNs, nowNs: () => 0n }),
+        rows: [] as OutputRow[],
+        fed: 0,
+      },
+    ]),
+  );
+  // One lane per (underlying, input stream): the stream's records of every partition, in log order.
+  const lanes = new Map<string, Lane>();
+  for (const u of opts.underlyings) for (const st of streams) lanes.set(`${u}|${st}`, { u, stream: st, list: [], at: 0, next: 0n });
   let bytes = 0;
-  let i = 0;
-  for (const s of sources) {
-    progress('read', i, sources.length, started);
+  let loaded = 0;
+  const load = async (s: Source) => {
     const data = await opts.lake.get(s.key);
     if (s.sha256 !== null && createHash('sha256').update(data).digest('hex') !== s.sha256) {
       throw new LakeReplayError(`${s.key} does not hold the bytes its manifest records (sha256 differs): another run overwrote it; replay that run or rewrite this one`, s.key);
@@ -264,74 +291,73 @@ export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeRepla
     // Files named by content (Silver) carry no offset window: a dir's files are cut in event-time order, so the first
     // row's time orders them (equal-time rows across two files keep file order).
     const order = s.order >= 0n || !rows.length ? s.order : (rows[0]!.ts_event_ns as bigint);
+    const add = new Map<Lane, Rec[]>();
     rows.forEach((row, pos) => {
       const ev = bronzeRowToEvent(s.schema, row);
       if (readUntil !== undefined && ev.ts_event_ns > readUntil) return;
       if (warmup !== 'earliest' && ev.ts_event_ns < warmup) return;
       const wild = ev.key === '' || ev.key === '*';
       for (const u of wild ? opts.underlyings : opts.underlyings.includes(ev.key) ? [ev.key] : []) {
-        const k = `${u}|${s.stream}|${s.partition}`;
-        let l = perStream.get(k);
-        if (!l) perStream.set(k, (l = []));
+        const lane = lanes.get(`${u}|${s.stream}`)!;
+        let l = add.get(lane);
+        if (!l) add.set(lane, (l = []));
         l.push({ ts: ev.ts_event_ns, order, pos, ev });
       }
     });
-    i++;
-  }
-  progress('read', sources.length, sources.length, started);
-
-  // Replay: per underlying, one task (a partition group of its own), streams fed in event-time order.
-  const out = new Map<string, OutputRow[]>();
+    for (const [lane, recs] of add) {
+      recs.sort(recCmp);
+      // Merge into what the lane has not fed yet (both sorted).
+      const rest = lane.list.slice(lane.at);
+      const merged: Rec[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < rest.length || j < recs.length) merged.push(j >= recs.length || (i < rest.length && recCmp(rest[i]!, recs[j]!) <= 0) ? rest[i++]! : recs[j++]!);
+      lane.list = merged;
+      lane.at = 0;
+    }
+    progress('read', ++loaded, pending.length, started);
+  };
+  let p = 0;
   let records = 0;
   let deadLetters = 0;
-  const total = [...perStream.values()].reduce((a, l) => a + l.length, 0);
-  const t1 = Date.now();
-  for (const u of opts.underlyings) {
-    const task = new PartitionGroupTask({
-      cfg,
-      group: 0,
-      streams: streams.map((s) => ({ topic: s, schema: s })),
-      startOffsets: new Map(streams.map((s) => [s, 0n])),
-      emitFromNs: opts.fromNs,
-      emitUntilNs: opts.toNs,
-      nowNs: () => 0n,
-    });
-    const rows: OutputRow[] = [];
-    // A stream = its partitions' records, each partition in log order (a key lives on one partition; a lake
-    // written with another partition count keeps each object's partition apart).
-    const lists = streams.map((s) => {
-      const parts = [...perStream.entries()].filter(([k]) => k.startsWith(`${u}|${s}|`)).map(([, l]) => l);
-      const all = parts.flatMap((l) => l);
-      all.sort((a, b) => (a.ts !== b.ts ? (a.ts < b.ts ? -1 : 1) : a.order !== b.order ? (a.order < b.order ? -1 : 1) : a.pos - b.pos));
-      return { stream: s, all, at: 0 };
-    });
-    let n = 0;
-    for (;;) {
-      // The stream whose next record is earliest: keeps the merge's buffers small.
-      let best: (typeof lists)[number] | null = null;
-      for (const l of lists) if (l.at < l.all.length && (best === null || l.all[l.at]!.ts < best.all[best.at]!.ts)) best = l;
-      if (!best) break;
-      const r = best.all[best.at]!;
-      task.ingest(best.stream, BigInt(best.at), r.ev.key, null, r.ev);
-      best.at++;
-      if (++n % 512 === 0) {
-        task.pump();
-        const o = task.takeOutputs();
-        rows.push(...o.rows);
-        deadLetters += o.deadLetters.length;
-      }
-      if (n % 50_000 === 0) progress('replay', records + n, total, t1);
+  const laneList = [...lanes.values()];
+  for (;;) {
+    // The lane whose next record is earliest: keeps the merge's buffers small.
+    let best: Lane | null = null;
+    for (const l of laneList) if (l.at < l.list.length && (best === null || l.list[l.at]!.ts < best.list[best.at]!.ts)) best = l;
+    const frontier = best ? best.list[best.at]!.ts : null;
+    if (p < pending.length && (frontier === null || pending[p]!.minTs === null || pending[p]!.minTs! <= frontier)) {
+      await load(pending[p++]!);
+      continue;
     }
-    // The processor drains its merges at the end of its input (--until-idle) too.
-    task.pump();
-    task.drain();
-    const o = task.takeOutputs();
-    rows.push(...o.rows);
-    deadLetters += o.deadLetters.length;
-    records += n;
-    out.set(u, rows);
+    if (!best) break;
+    const r = best.list[best.at]!;
+    const t = tasks.get(best.u)!;
+    t.task.ingest(best.stream, best.next++, r.ev.key, null, r.ev);
+    best.at++;
+    if (best.at > 4096 && best.at * 2 > best.list.length) {
+      best.list = best.list.slice(best.at);
+      best.at = 0;
+    }
+    records++;
+    if (++t.fed % 512 === 0) {
+      t.task.pump();
+      const o = t.task.takeOutputs();
+      t.rows.push(...o.rows);
+      deadLetters += o.deadLetters.length;
+    }
   }
-  progress('replay', records, total, t1);
+  // The processor drains its merges at the end of its input (--until-idle) too.
+  const out = new Map<string, OutputRow[]>();
+  for (const [u, t] of tasks) {
+    t.task.pump();
+    t.task.drain();
+    const o = t.task.takeOutputs();
+    t.rows.push(...o.rows);
+    deadLetters += o.deadLetters.length;
+    out.set(u, t.rows);
+  }
+  progress('replay', records, records, started);
   opts.logger?.info('lake replay done', { where: opts.lake.where, tier, found_by: foundBy, objects: sources.length, bytes, records, dead_letters: deadLetters, rows: [...out.values()].reduce((a, l) => a + l.length, 0) });
   return { rows: out, found_by: foundBy, runs, objects: sources.length, bytes, records, dead_letters: deadLetters, config_hash: hash, warnings };
 }

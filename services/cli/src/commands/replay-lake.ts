@@ -23,7 +23,7 @@ import {
   type SignalRecord,
 } from '@snap/platform';
 import type { Config, SignalRow } from '@snap/core';
-import { LakeReplayError, openLake, replayFromLake, type LakeReplayProgress, type LakeReplayTier } from '@snap/lake-sink';
+import { LakeManifestError, LakeReadError, LakeReplayError, openLake, replayFromLake, type LakeReplayProgress, type LakeReplayTier } from '@snap/lake-sink';
 import { canonicalRow, checkTimeZone, compareRows, formatParityReport, parseTimeSpec, partitionOffsets, readRanges, readSignalRowsJsonl, ReplayError, type OutputRow } from '@snap/processor';
 
 export interface LakeReplayCliOptions {
@@ -159,7 +159,7 @@ export async function runLakeReplay(cfg: Config, o: LakeReplayCliOptions): Promi
     r = await replayFromLake({ cfg, lake, underlyings, tier, fromNs, toNs, warmupFrom, runId: o.run, logger, onProgress });
   } catch (e) {
     if (e instanceof LakeReplayError && e.subject === '--run') throw usage(e.message);
-    if (e instanceof LakeReplayError) {
+    if (e instanceof LakeReplayError || e instanceof LakeReadError || e instanceof LakeManifestError) {
       process.stderr.write(`snap-engine replay: ${e.message}\n`);
       process.exitCode = EXIT.FAILED;
       return;
