@@ -81,7 +81,10 @@ describe('feed databento --out equals feed dbn --out of the same files', () => {
       const out = join(tmp, `live-${randomBytes(3).toString('hex')}.jsonl`);
       const r = await cli(liveArgs(gw, ['--until-caught-up', '--out', out, ...extra]), { DATABENTO_API_KEY: KEY });
       expect(readFileSync(out, 'utf8')).toBe(reference);
-      expect(gw.connectionCount).toBe(faults ? 2 : 1);
+      // One reconnect per injected fault (a stall test allows more: its 6 s stall timeout on a loaded machine).
+      if (!faults) expect(gw.connectionCount).toBe(1);
+      else if (faults.stallAfter) expect(gw.connectionCount).toBeGreaterThanOrEqual(2);
+      else expect(gw.connectionCount).toBe(2);
       expect(r.stderr).not.toContain(KEY);
       expect(r.stderr).not.toContain(KEY.slice(-5) + '"');
     });
