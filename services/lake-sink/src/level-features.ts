@@ -1,6 +1,6 @@
 // Gold `gold/features/level_features/…` (plan §2.3, §2.6): the training table. One row per level per snap tick, keyed
 // by (ts_event_ns, underlying, level_id), with every numeric feature of the feature dictionary as a float64 column
-// (booleans as 0/1) and the session the tick belongs to. Built by `lake compact` from Gold `levels/signals`, so it is
+// (integers as their value, booleans as 0/1) and the session the tick belongs to. Built by `lake compact` from Gold `levels/signals`, so it is
 // exactly the rows the engine emitted, deduped on its key (two runs that wrote the same ticks keep one copy). Pure.
 import { FEATURES, sessionKeyOf, type SignalRow } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS, type ColumnSpec } from '@snap/platform';
@@ -37,6 +37,7 @@ export class FeatureColumnError extends Error {
 }
 
 const SIGNAL_TYPES = new Map(SIGNAL_ROW_COLUMNS.map((c) => [c.name, c.type]));
+const NUMERIC_TYPES = new Set<ColumnSpec['type']>(['float64', 'int64', 'int32', 'int16', 'int8', 'bool']);
 
 /**
  * The table's columns for a list of numeric feature names. Every name must be a numeric (float64) or boolean column
@@ -49,7 +50,7 @@ export function levelFeatureColumns(features: readonly string[]): ColumnSpec[] {
   for (const f of features) {
     if (keys.has(f) || seen.has(f)) continue;
     const t = SIGNAL_TYPES.get(f);
-    if (t !== 'float64' && t !== 'bool') throw new FeatureColumnError(`feature ${JSON.stringify(f)} is not a numeric column of levels.signals.v1 (${t ?? 'absent'})`, f);
+    if (t === undefined || !NUMERIC_TYPES.has(t)) throw new FeatureColumnError(`feature ${JSON.stringify(f)} is not a numeric column of levels.signals.v1 (${t ?? 'absent'})`, f);
     seen.add(f);
     out.push({ name: f, type: 'float64', nullable: true });
   }
@@ -63,7 +64,7 @@ export function toLevelFeatureRow(r: SignalRow, features: readonly ColumnSpec[],
   for (const c of features) {
     if (c.name in out) continue;
     const v = src[c.name];
-    out[c.name] = typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : null;
+    out[c.name] = typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null;
   }
   return out;
 }

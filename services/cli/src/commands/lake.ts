@@ -1,9 +1,9 @@
 // `snap-engine lake compact`: Bronze → Silver (services/lake-sink/src/compact.ts; docs/lake.md).
 import { Command } from 'commander';
-import { createLogger, loadConfig } from '@snap/platform';
+import { Progress, UsageError, createLogger, loadConfig, preflight, printSummary } from '@snap/platform';
 import { COMPACT_DATASETS, compactDate, lakeStoreFor, type CompactSummary } from '@snap/lake-sink';
 
-const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
+const usage = (msg: string) => new UsageError(msg);
 
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -21,7 +21,7 @@ export function register(program: Command) {
     .option('--dataset <name...>', `only these datasets: ${COMPACT_DATASETS.join(', ')}`)
     .option('--target <target>', 'local (under lake.data_root / DATA_ROOT) or s3 (s3.bucket at s3.endpoint); default lake.sink_target')
     .option('--schedule', 'keep running: compact today\'s and yesterday\'s (UTC) dates every lake.compact_interval_ms until SIGTERM/SIGINT')
-    .option('--quiet', 'no progress lines on stderr')
+    .option('--quiet', 'no progress and no summary on stderr (the JSON summary line on stdout stays)')
     .action(async (opts: { date?: string; dataset?: string[]; target?: string; schedule?: boolean; quiet?: boolean }) => {
       if (opts.target !== undefined && opts.target !== 'local' && opts.target !== 's3') throw usage(`--target must be local or s3, got ${JSON.stringify(opts.target)}`);
       if (!opts.schedule && !opts.date) throw usage('--date YYYY-MM-DD is required (or --schedule)');
@@ -33,22 +33,44 @@ export function register(program: Command) {
       const store = lakeStoreFor(cfg, (opts.target as 'local' | 's3' | undefined) ?? cfg.lake.sink_target);
       const run = async (date: string): Promise<CompactSummary> => {
         const started = Date.now();
-        const s = await compactDate({
-          store,
-          keyPrefix: cfg.lake.key_prefix,
-          date,
-          datasets: opts.dataset,
-          targetFileBytes: cfg.lake.target_file_bytes,
-          enrichToleranceNs: BigInt(cfg.lake.enrich_tolerance_ms) * 1_000_000n,
-          sessionAnchor: cfg.levels.vwap_anchor,
-          logger,
-          onProgress: opts.quiet
-            ? undefined
-            : (p) => process.stderr.write(`compact ${date} [${p.done}/${p.total}] ${p.written ? 'wrote' : 'up to date'} ${p.partition} (${p.rows} rows)\n`),
-        });
-        process.stdout.write(JSON.stringify({ ...s, elapsed_s: Number(((Date.now() - started) / 1000).toFixed(2)) }) + '\n');
+        const progress = new Progress({ label: `lake compact ${date}`, unit: 'partitions', mode: opts.quiet ? 'off' : undefined });
+        let s: CompactSummary;
+        try {
+          s = await compactDate({
+            store,
+            keyPrefix: cfg.lake.key_prefix,
+            date,
+            datasets: opts.dataset,
+            targetFileBytes: cfg.lake.target_file_bytes,
+            enrichToleranceNs: BigInt(cfg.lake.enrich_tolerance_ms) * 1_000_000n,
+            sessionAnchor: cfg.levels.vwap_anchor,
+            logger,
+            onProgress: (p) => {
+              progress.setTotal(p.total);
+              progress.update(p.done, { rows: p.rows });
+            },
+          });
+        } finally {
+          progress.finish();
+        }
+        const elapsed_s = Number(((Date.now() - started) / 1000).toFixed(2));
+        if (!opts.quiet) {
+          printSummary('lake compact', {
+            date: s.date,
+            target: s.target,
+            partitions: `${s.partitions} (${s.up_to_date} up to date)`,
+            rows: `${s.rows} of ${s.rows_in} read (${s.duplicates} duplicates dropped)`,
+            enriched_option_trades: `${s.enriched_rows} (${s.joined} with greeks within ${cfg.lake.enrich_tolerance_ms} ms)`,
+            level_feature_rows: s.feature_rows,
+            files: `${s.files_written} written (${s.bytes_written} bytes), ${s.files_deleted} deleted`,
+            elapsed_s,
+          });
+        }
+        process.stdout.write(JSON.stringify({ ...s, elapsed_s }) + '\n');
         return s;
       };
+      // An unreachable MinIO/S3 is named with its address (exit 1) instead of an SDK stack.
+      if (((opts.target as 'local' | 's3' | undefined) ?? cfg.lake.sink_target) === 's3') await preflight(cfg, ['s3']);
       try {
         await store.prepare();
         if (!opts.schedule) {
