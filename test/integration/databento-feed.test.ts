@@ -72,8 +72,8 @@ afterAll(() => {
 });
 
 describe('feed databento --out equals feed dbn --out of the same files', () => {
-  test.each([
-    ['an undisturbed session', undefined, [] as string[]],
+  test.each<[string, FakeGatewayFaults | undefined, string[]]>([
+    ['an undisturbed session', undefined, []],
     ['a connection dropped mid-stream', { disconnectAfter: 9001 }, []],
     ['a stalled connection (heartbeat loss)', { stallAfter: 12_000 }, ['--heartbeat-interval', '1']],
   ])('%s', async (_what, faults, extra) => {
