@@ -295,8 +295,9 @@ export function* simulateRegimeSession(opts: RegimeSessionOptions): Generator<In
       }
       tendDefenders(r, t);
     } else if (r === 'pinned') {
-      // Fair value held at the strike (OU, reverting over ~3 min, ≈ ±$0.4) with a little wander.
-      fair += ((pinStrike - fair) / 180) * dt + 0.45 * Math.sqrt(dt / 60) * walk.normal();
+      // Fair value pulled to the strike (OU reverting over ~90 s, ≈ ±$0.7): price swings into the defended levels
+      // around the pin and is turned back by them and by the dealers' hedging.
+      fair += ((pinStrike - fair) / 90) * dt + 1.0 * Math.sqrt(dt / 60) * walk.normal();
       sim.flowBias = leanTo(fair, 2, 0.5);
       // Premium sellers at the strike: dealers buy the options, so they are long gamma exactly there.
       if (flow.chance(2 * dt)) sim.optionTrade(pinStrike + (flow.chance(0.7) ? 0 : flow.int(-1, 1)), flow.chance(0.5) ? 'C' : 'P', 5 + Math.round(flow.exp(20)), flow.chance(0.8) ? -1 : 1);
