@@ -301,7 +301,8 @@ export const ConfigSchema = z.object({
       /** /healthz turns 503 when a partition group has input (lag, or fetched but unreleased records) yet released nothing for this long. */
       stall_timeout_ms: z.number().int().min(1000).default(60_000),
       /** /healthz turns 503, snap_processor_book_source_stale{underlying} = 1 and an error names the underlying when its
-       *  book source (futures MBP-10, or L1 quotes) sent no record for this long (wall clock); 0 = off. */
+       *  book source (futures MBP-10, or L1 quotes) sent no record for this long (wall clock) while its other inputs keep
+       *  arriving (a blind Barrier; all inputs quiet = market closed, not flagged); 0 = off. */
       book_stale_ms: z.number().int().nonnegative().default(120_000),
     })
     .prefault({}),

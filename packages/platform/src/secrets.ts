@@ -34,16 +34,6 @@ export function readPem(file: string, key: string): Buffer {
   }
 }
 
-/** Registers every secret the config holds (values and files) with the logger; returns nothing secret. */
-export function registerConfigSecrets(cfg: Config): void {
-  readSecret(cfg.kafka.sasl_password, cfg.kafka.sasl_password_file, 'kafka.sasl_password');
-  readSecret(cfg.schema_registry.password, cfg.schema_registry.password_file, 'schema_registry.password');
-  readSecret(cfg.redis.password, cfg.redis.password_file, 'redis.password');
-  readSecret(cfg.gateway.token, cfg.gateway.token_file, 'gateway.token');
-  if (cfg.s3.credentials === 'config') readSecret(cfg.s3.secret_access_key_file ? undefined : cfg.s3.secret_access_key, cfg.s3.secret_access_key_file, 's3.secret_access_key');
-  if (cfg.massive.api_key) registerSecret(cfg.massive.api_key);
-}
-
 /** A URL with any user:password part removed, for messages. */
 export function safeUrl(url: string): string {
   try {

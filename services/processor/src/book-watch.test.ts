@@ -8,6 +8,7 @@ describe('BookWatch: an underlying whose book source sent nothing is named', () 
     const w = new BookWatch(cfg);
     w.watch(['SPY', 'QQQ'], 0);
     w.seen('stocks.quotes.v1', 'QQQ', 4000);
+    w.seen('stocks.trades.v1', 'QQQ', 4000);
     w.seen('stocks.quotes.v1', 'SPY', 4000); // SPY reads ES MBP-10, not quotes
     w.seen('heartbeat.v1', 'SPY', 4500);
     expect(w.check(5000).turnedStale).toEqual([]);
@@ -18,13 +19,25 @@ describe('BookWatch: an underlying whose book source sent nothing is named', () 
     // Reported once, then kept.
     expect(w.check(6000).turnedStale).toEqual([]);
     expect(w.staleBooks().map((s) => s.underlying)).toEqual(['SPY']);
-    // QQQ (L1) goes stale 5 s after its last quote.
+    // QQQ (L1) goes stale 5 s after its last quote while its trades keep coming.
+    w.seen('stocks.trades.v1', 'QQQ', 8000);
     expect(w.check(9001).turnedStale.map((s) => s.underlying)).toEqual(['QQQ']);
+  });
+
+  it('nothing is flagged while every input is quiet (market closed, end of a replay)', () => {
+    const w = new BookWatch(cfg);
+    w.watch(['SPY', 'QQQ'], 0);
+    w.seen('stocks.quotes.v1', 'SPY', 1000);
+    expect(w.check(60_000).turnedStale).toEqual([]);
+    // The quotes resume but the ES book does not: now it is flagged.
+    w.seen('stocks.quotes.v1', 'SPY', 60_500);
+    expect(w.check(61_000).turnedStale.map((s) => s.underlying)).toEqual(['SPY']);
   });
 
   it('recovers when a book record arrives, and a rebalance away stops watching', () => {
     const w = new BookWatch(cfg);
     w.watch(['SPY'], 0);
+    w.seen('stocks.quotes.v1', 'SPY', 5500);
     w.check(6000);
     expect(w.staleBooks()).toHaveLength(1);
     w.seen('futures.mbp10.v1', 'SPY', 6100);
@@ -36,6 +49,7 @@ describe('BookWatch: an underlying whose book source sent nothing is named', () 
   it('book_stale_ms = 0 turns it off', () => {
     const w = new BookWatch(parseConfig({ processor: { book_stale_ms: 0 } }));
     w.watch(['SPY'], 0);
+    w.seen('stocks.trades.v1', 'SPY', 1e9);
     expect(w.check(1e9).turnedStale).toEqual([]);
   });
 });

@@ -2,7 +2,10 @@
 // quotes for l1) that sent no record for processor.book_stale_ms is flagged — /healthz 503, the gauge
 // snap_processor_book_source_stale{underlying} = 1 and one error log naming the underlying — instead of the Barrier
 // silently reading NEUTRAL/LOW ("no ES book") for as long as the feed is down or was never deployed.
-// Wall clock on purpose: the question is "is the upstream alive", not how far event time has advanced.
+// Judged while the underlying's other inputs (quotes, trades, options) keep arriving: signals are then being produced
+// with a blind barrier, the silent loss this exists for. When every input is quiet (market closed, end of a replay)
+// nothing is produced and nothing is flagged. Wall clock on purpose: the question is "is the upstream alive", not how
+// far event time has advanced.
 import { barrierSourceOf, type Config, type DataInputSchema } from '@snap/core';
 
 export interface StaleBook {
@@ -18,6 +21,8 @@ export interface StaleBook {
 
 export class BookWatch {
   private readonly lastSeen = new Map<string, number>();
+  /** Last data record of any other input schema, per underlying. */
+  private readonly lastOther = new Map<string, number>();
   private watchedSince = new Map<string, number>();
   private stale = new Map<string, StaleBook>();
 
@@ -38,7 +43,9 @@ export class BookWatch {
 
   /** A data record of `schema` keyed `underlying` arrived (heartbeats do not count: they say the feed lives, not the book). */
   seen(schema: string, underlying: string | null, nowMs: number): void {
-    if (underlying !== null && this.watchedSince.has(underlying) && schema === this.sourceOf(underlying)) this.lastSeen.set(underlying, nowMs);
+    if (underlying === null || schema === 'heartbeat.v1' || !this.watchedSince.has(underlying)) return;
+    if (schema === this.sourceOf(underlying)) this.lastSeen.set(underlying, nowMs);
+    else this.lastOther.set(underlying, nowMs);
   }
 
   /** Re-judges every watched underlying; returns those that turned stale and those that recovered since the last call. */
@@ -49,7 +56,8 @@ export class BookWatch {
     for (const [u, since] of this.watchedSince) {
       const last = Math.max(this.lastSeen.get(u) ?? 0, since);
       const silent = nowMs - last;
-      const isStale = limit > 0 && silent > limit;
+      const live = (this.lastOther.get(u) ?? -Infinity) >= nowMs - limit;
+      const isStale = limit > 0 && silent > limit && (live || this.stale.has(u));
       if (isStale) {
         const source = this.sourceOf(u);
         const sym = source === 'futures.mbp10.v1' ? this.cfg.futures.contracts[u]?.symbol : undefined;
