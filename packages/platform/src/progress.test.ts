@@ -72,7 +72,7 @@ describe('Progress on a TTY', () => {
     expect(p.mode).toBe('tty');
     t = 2000;
     p.update(100);
-    expect(p.text()).toMatch(/^feed sim \| \[█{12}░{12}\] 50\.0% \| 100\/200 events \| 50\/s \| ETA 2s$/);
+    expect(p.text()).toMatch(/^feed sim \| \[█{12}░{12}\] 50\.0% ETA 2s \| 100\/200 events \| 50\/s$/);
     p.finish();
     expect(out.text).toContain('50.0%');
     expect(out.text.endsWith('\n')).toBe(true);

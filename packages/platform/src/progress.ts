@@ -193,15 +193,15 @@ export class Progress {
   /** The bar's text (TTY). */
   text(t = this.now()): string {
     const s = this.snapshot(t);
+    // Most important first: a narrow terminal cuts the line's end.
     const parts = [this.opts.label];
     if (s.total !== undefined) {
       const width = 24;
       const filled = Math.round(((s.percent ?? 0) / 100) * width);
-      parts.push(`[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${(s.percent ?? 0).toFixed(1)}%`);
+      parts.push(`[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${(s.percent ?? 0).toFixed(1)}% ETA ${s.eta_s !== undefined ? formatDuration(s.eta_s) : '?'}`);
       parts.push(`${formatCount(s.done)}/${formatCount(s.total)} ${s.unit}`);
-    } else parts.push(`${formatCount(s.done)} ${s.unit}`);
+    } else parts.push(`${formatCount(s.done)} ${s.unit}`, `elapsed ${formatDuration(s.elapsed_s)}`);
     parts.push(`${formatCount(s.rate_per_s)}/s`);
-    parts.push(s.eta_s !== undefined ? `ETA ${formatDuration(s.eta_s)}` : `elapsed ${formatDuration(s.elapsed_s)}`);
     for (const [k, v] of Object.entries(this.fields)) parts.push(`${k} ${typeof v === 'number' ? formatCount(v) : v}`);
     return parts.join(' | ');
   }

@@ -208,13 +208,19 @@ export function splitCsvLine(line: string): string[] {
   return out;
 }
 
-async function* csvRows(path: string): AsyncGenerator<{ row: Record<string, string>; rowNo: number }> {
+/** Bytes of the current input file read so far (the progress position). */
+interface ReadTracker {
+  bytes: number;
+}
+
+async function* csvRows(path: string, tracker: ReadTracker): AsyncGenerator<{ row: Record<string, string>; rowNo: number }> {
   const raw = createReadStream(path);
   const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   const lines = createInterface({ input, crlfDelay: Infinity });
   let header: string[] | null = null;
   let rowNo = 0;
   for await (const line of lines) {
+    tracker.bytes = raw.bytesRead;
     rowNo++;
     if (line.trim() === '') continue;
     const cells = splitCsvLine(line);
@@ -230,10 +236,12 @@ async function* csvRows(path: string): AsyncGenerator<{ row: Record<string, stri
   if (!header) throw new ConvertError(`${path}: empty file (a CSV needs a header row naming the fields)`);
 }
 
-function* parquetRows(path: string): Generator<{ row: Record<string, unknown>; rowNo: number }> {
+function* parquetRows(path: string, tracker: ReadTracker): Generator<{ row: Record<string, unknown>; rowNo: number }> {
   let table: arrow.Table;
   try {
-    table = arrow.tableFromIPC(readParquet(readFileSync(path)).intoIPCStream());
+    const bytes = readFileSync(path);
+    tracker.bytes = bytes.length;
+    table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
   } catch (e) {
     throw new ConvertError(`${path}: not a readable Parquet file: ${(e as Error).message}`);
   }
@@ -249,11 +257,12 @@ function* parquetRows(path: string): Generator<{ row: Record<string, unknown>; r
   }
 }
 
-async function* jsonlRows(path: string): AsyncGenerator<InputEvent> {
+async function* jsonlRows(path: string, tracker: ReadTracker): AsyncGenerator<InputEvent> {
   const raw = createReadStream(path);
   const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   let lineNo = 0;
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    tracker.bytes = raw.bytesRead;
     lineNo++;
     if (line.trim() === '') continue;
     try {
@@ -281,22 +290,25 @@ const mapArg = (text: string, prev: Record<string, string> = {}): Record<string,
 };
 
 /** Reads every input and returns its events in stable event-time order. */
-export async function convertFiles(files: string[], from: 'csv' | 'parquet' | 'jsonl', opts: ConvertOptions, onRecord?: (n: number) => void): Promise<InputEvent[]> {
+export async function convertFiles(files: string[], from: 'csv' | 'parquet' | 'jsonl', opts: ConvertOptions, onRecord?: (n: number, bytesRead: number) => void): Promise<InputEvent[]> {
   const events: InputEvent[] = [];
+  let before = 0;
   for (const file of files) {
+    const tracker: ReadTracker = { bytes: 0 };
     if (from === 'jsonl') {
-      for await (const ev of jsonlRows(file)) {
+      for await (const ev of jsonlRows(file, tracker)) {
         events.push(ev);
-        onRecord?.(events.length);
+        onRecord?.(events.length, before + tracker.bytes);
       }
-      continue;
+    } else {
+      const schema = opts.schema!;
+      const rows = from === 'csv' ? csvRows(file, tracker) : parquetRows(file, tracker);
+      for await (const { row, rowNo } of rows) {
+        events.push(rowToEvent(row, { ...opts, schema }, `${file}: row ${rowNo}`));
+        onRecord?.(events.length, before + tracker.bytes);
+      }
     }
-    const schema = opts.schema!;
-    const rows = from === 'csv' ? csvRows(file) : parquetRows(file);
-    for await (const { row, rowNo } of rows) {
-      events.push(rowToEvent(row, { ...opts, schema }, `${file}: row ${rowNo}`));
-      onRecord?.(events.length);
-    }
+    before += tracker.bytes;
   }
   // Array.prototype.sort is stable: equal times keep file, then row, order.
   return events.sort((a, b) => (a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : 0));
@@ -351,11 +363,11 @@ Fields, units and an example line per schema: docs/data.md.`,
         }
       }
       const started = Date.now();
-      const progress = new Progress({ label: `convert ${files.length} file(s)`, unit: 'records' });
+      const progress = new Progress({ label: `convert ${files.length} file(s)`, unit: 'bytes', total: bytes });
       let events: InputEvent[];
       try {
-        events = await convertFiles(files, opts.from, { schema: opts.schema, underlying, timeUnit: opts.timeUnit, map: opts.map }, (n) => {
-          if ((n & 1023) === 0) progress.update(n);
+        events = await convertFiles(files, opts.from, { schema: opts.schema, underlying, timeUnit: opts.timeUnit, map: opts.map }, (n, read) => {
+          if ((n & 1023) === 0) progress.update(read, { records: n });
         });
       } catch (e) {
         progress.finish();
@@ -366,7 +378,7 @@ Fields, units and an example line per schema: docs/data.md.`,
         }
         throw e;
       }
-      progress.update(events.length);
+      progress.update(bytes, { records: events.length });
       progress.finish();
       const output = new AtomicOutput(opts.out);
       const out = createWriteStream(output.tempPath);

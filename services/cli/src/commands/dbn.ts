@@ -54,7 +54,8 @@ async function dump(file: string, opts: { json?: boolean; limit?: string; tz: st
         sentMeta = true;
         const spanS = metadata.end !== null && metadata.end > metadata.start ? Number((metadata.end - metadata.start) / 1_000_000n) / 1000 : undefined;
         if (spanS) spanStart = metadata.start;
-        progress = new Progress({ label: `dbn dump ${file}`, unit: spanS ? 's of event time' : 'records', total: spanS });
+        // Records on a terminal and a bar on the same terminal would tear each other: the bar only when stdout goes elsewhere.
+        progress = new Progress({ label: 'dbn dump', unit: spanS ? 's of event time' : 'records', total: spanS, mode: process.stdout.isTTY ? 'off' : 'auto' });
         out.appendLine(opts.json ? JSON.stringify(metadataToJson(metadata)) : `# ${JSON.stringify(metadataToJson(metadata))}`);
       }
       for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {

@@ -4,7 +4,7 @@
 // · 2 usage/config error · 3 done, but some records were dead-lettered. No payload at all is a failure (exit 1,
 // with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
 import { createReadStream, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, EventLineError, parseEventLine, type InputEvent } from '@snap/core';
 import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
@@ -89,7 +89,7 @@ export function register(program: Command) {
       // Written beside --out under a temporary name and renamed on success: a failed run leaves no output file.
       const output = new AtomicOutput(opts.out);
       const sink = new JsonlPayloadSink(output.tempPath);
-      const report = new EmbeddedReport({ command: 'run', cfg, label: `run ${opts.input}`, unit: 'bytes', total: inputBytes, tz: opts.tz });
+      const report = new EmbeddedReport({ command: 'run', cfg, label: `run ${basename(opts.input)}`, unit: 'bytes', total: inputBytes, tz: opts.tz });
       const started = Date.now();
       // The one lateness rule and the plausibility check (as in the processor): refused records are logged, the first
       // ones each, then counted in the final line.
