@@ -1,6 +1,6 @@
 // `snap-engine sink lake|redis`: the signals fan-out (services/lake-sink; docs/fanout.md).
 import { Command } from 'commander';
-import { createLogger, loadConfig } from '@snap/platform';
+import { createLogger, formatDuration, loadConfig, preflight, printSummary } from '@snap/platform';
 import { runLakeSink, runRedisSink, type LakeTier } from '@snap/lake-sink';
 import { serveFeedMetrics } from '@snap/feeds';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -59,8 +59,12 @@ export function register(program: Command) {
       }
       const cfg = loadConfig({ file: program.opts().config });
       const logger = createLogger({ name: 'lake-sink', level: cfg.log.level });
+      // A broker or store that is not there: one line naming it and the fix (UnreachableError), before any retry loop.
+      await preflight(cfg, (opts.target ?? cfg.lake.sink_target) === 's3' ? ['kafka', 's3'] : ['kafka']);
+      const started = Date.now();
       const r = await withHealth('lake', opts.metricsPort, () => runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, tiers, groupId: opts.group }));
       process.stdout.write(JSON.stringify({ target: r.target, ...r.lake, skipped: r.consumer.skipped, commits: r.consumer.commits }) + '\n');
+      printSummary('sink lake', { target: r.target, ...r.lake, skipped: r.consumer.skipped, commits: r.consumer.commits, wall_time: formatDuration((Date.now() - started) / 1000) });
     });
 
   sink
@@ -77,7 +81,10 @@ export function register(program: Command) {
     .action(async (opts: { untilIdle?: boolean; group?: string; rebuild?: boolean; metricsPort?: number }) => {
       const cfg = loadConfig({ file: program.opts().config });
       const logger = createLogger({ name: 'redis-sink', level: cfg.log.level });
+      await preflight(cfg, ['kafka', 'redis']);
+      const started = Date.now();
       const r = await withHealth('redis', opts.metricsPort, () => runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group, rebuild: !!opts.rebuild }));
       process.stdout.write(JSON.stringify({ ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits, ...(r.rebuild ? { rebuild: r.rebuild } : {}) }) + '\n');
+      printSummary('sink redis', { ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits, wall_time: formatDuration((Date.now() - started) / 1000) });
     });
 }
