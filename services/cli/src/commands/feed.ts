@@ -404,7 +404,8 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
             files,
             underlying,
             sink,
-            symbolRoot: cfg.basis.futures_symbol,
+            // The underlying's own contract (futures.contracts: NQ for QQQ), not the one global ES root.
+            symbolRoot: cfg.futures.contracts[underlying]?.symbol ?? cfg.basis.futures_symbol,
             pacer: new ReplayPacer(opts.speed, systemClock),
             progress,
             resume,
