@@ -34,6 +34,7 @@ import {
   type Metrics,
   type SessionEval,
   type SessionRegime,
+  InputDiagnostics,
 } from '@snap/core';
 import { loadConfig } from '@snap/platform';
 import { runEmbedded } from '@snap/processor';
@@ -83,6 +84,12 @@ export async function evaluateJob(job: SeedJob): Promise<SeedResult> {
   const events: InputEvent[] = [];
   if (job.input !== undefined) for await (const ev of readEventsJsonl(job.input)) events.push(ev);
   else for (const ev of sessionEvents(job.regime ?? 'session', job.seed!, job.durationMs!)) events.push(ev);
+  if (job.input !== undefined) {
+    // The input diagnostics `run` gives (core input-needs.ts): a missing or stale input is named once with its fix.
+    const diag = new InputDiagnostics(job.cfg);
+    for (const ev of events) for (const issue of diag.observe(ev)) process.stderr.write(`snap-engine eval: ${issue.message}\n`);
+    for (const issue of diag.finish()) process.stderr.write(`snap-engine eval: ${issue.message}\n`);
+  }
   const params = evalParams(job.cfg);
   const evals: SeedResult['evals'] = {};
   // An engine with discrete events has signal.* keys; it leaves payload.events out on ticks without one, so a
