@@ -108,7 +108,14 @@ describe('snap-engine eval', () => {
     expect(['events', 'transitions']).toContain(s.source);
     expect(s.BREAK + s.REJECT).toBe(s.total);
     expect(r.stdout).toMatch(new RegExp(`signals are .*: BREAK ${s.BREAK}, REJECT ${s.REJECT}`));
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/id="quiet-regime"/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/id="quiet-regime"[\s\S]*id="by-regime"/);
+    // By regime: every regime of the schedule, hours adding up to the session, episodes to the total.
+    const sched = regimeSchedule('mixed', 3, 25 * 60_000);
+    expect(Object.keys(m.variants.all.by_regime).sort()).toEqual([...new Set(sched.map((x) => x.regime))].sort());
+    const byR = Object.values(m.variants.all.by_regime) as { hours: number; episodes: number }[];
+    expect(byR.reduce((a, g) => a + g.hours, 0)).toBeCloseTo(m.variants.all.hours, 6);
+    expect(byR.reduce((a, g) => a + g.episodes, 0)).toBe(m.variants.all.episodes.total);
+    expect(m.variants.all.by_regime.quiet.signals).toEqual({ BREAK: q.BREAK, REJECT: q.REJECT });
     // Without regime information (the default world) there is no simulator quiet regime to report.
     const plain = JSON.parse(readFileSync(join(dir, 'sim', 'metrics.json'), 'utf8'));
     expect(plain.variants.all.quiet_regime).toBeNull();

@@ -107,7 +107,7 @@ describe('pieces', () => {
 
 describe('discrete events as the signal', () => {
   /** payload with an events list: one event per [tick → signal] for level R680 (and optional stray levels). */
-  function eventSession(spots: number[], perTick: Record<number, SignalName>, events: Record<number, 'BREAK' | 'REJECT'>, opts: { stray?: Record<number, 'BREAK' | 'REJECT'>; regimeQuiet?: boolean[]; source?: 'auto' | 'events' } = {}) {
+  function eventSession(spots: number[], perTick: Record<number, SignalName>, events: Record<number, 'BREAK' | 'REJECT'>, opts: { stray?: Record<number, 'BREAK' | 'REJECT'>; regimes?: string[]; source?: 'auto' | 'events' } = {}) {
     const col = new EvalCollector(P.monitorBand, opts.source ?? 'auto');
     spots.forEach((s, i) => {
       const p = payload(T0 + i * 250, s, [level('R680', 680, s, perTick[i] ?? 'NEUTRAL', 50), level('R690', 690, s)]);
@@ -121,7 +121,7 @@ describe('discrete events as the signal', () => {
       if (ev.length) p.events = ev;
       col.onPayload(p);
     });
-    return { col, ev: evaluateSession(col.ticks, col.obs, P, { source: col.signalSource(), stray: col.stray, ...(opts.regimeQuiet ? { regimeQuiet: opts.regimeQuiet } : {}) }) };
+    return { col, ev: evaluateSession(col.ticks, col.obs, P, { source: col.signalSource(), stray: col.stray, ...(opts.regimes ? { regimes: opts.regimes } : {}) }) };
   }
 
   it('counts events, not ticks or transitions: a flapping per-tick signal with one event is one signal', () => {
@@ -136,8 +136,8 @@ describe('discrete events as the signal', () => {
   });
 
   it('an event for a level outside its zone is a false signal; the simulator quiet regime counts by type', () => {
-    const quietMask = BREAK_PATH.map((_, i) => i < 4);
-    const { col, ev } = eventSession(BREAK_PATH, {}, { 5: 'BREAK' }, { stray: { 1: 'REJECT' }, regimeQuiet: quietMask });
+    const regimes = BREAK_PATH.map((_, i) => (i < 4 ? 'quiet' : 'news'));
+    const { col, ev } = eventSession(BREAK_PATH, {}, { 5: 'BREAK' }, { stray: { 1: 'REJECT' }, regimes });
     expect(col.stray).toEqual([{ tick: 1, signal: 'REJECT' }]);
     const m = computeMetrics(ev);
     expect(m.signals).toMatchObject({ total: 2, BREAK: 1, REJECT: 1, false: 1 });
@@ -145,6 +145,11 @@ describe('discrete events as the signal', () => {
     expect(m.quiet_regime!.hours).toBeCloseTo((4 * 250) / 3_600_000, 12);
     const merged = computeMetrics(mergeEvals([ev, ev], P.reliabilityBins));
     expect(merged.quiet_regime).toMatchObject({ BREAK: 0, REJECT: 2 });
+    // By regime: the episode starts in the quiet stretch (tick 0), the BREAK event fires in the news one.
+    expect(m.by_regime!.quiet).toMatchObject({ episodes: 1, BREAK_outcomes: 1, signals: { BREAK: 0, REJECT: 1 } });
+    expect(m.by_regime!.news).toMatchObject({ episodes: 0, signals: { BREAK: 1, REJECT: 0 } });
+    expect(m.by_regime!.news!.hours).toBeCloseTo((3 * 250) / 3_600_000, 12);
+    expect(computeMetrics(session(BREAK_PATH, {}, 50)).by_regime).toBeNull();
     expect(computeMetrics(session(BREAK_PATH, {}, 50)).quiet_regime).toBeNull();
   });
 

@@ -26,6 +26,8 @@ export interface EpisodeResult {
   mixed: boolean;
   /** Signals (events, or transitions into BREAK/REJECT) anywhere in the episode, including after the outcome. */
   signals: number;
+  /** The simulator's regime at the episode's first tick (EvaluateOptions.regimes), if known. */
+  regime?: string;
   /** The engine's reading at the forecast tick. */
   at: { barrier: BarrierStateName; fuel: FuelEffect; confidence: Confidence; score: number } | null;
 }
@@ -48,6 +50,8 @@ export interface SessionEval {
    * prices); null when the data has no regime information (an --input file, the 'session' world).
    */
   regimeQuiet: { hours: number; BREAK: number; REJECT: number } | null;
+  /** Hours and signals per simulator regime (null without regime information). */
+  byRegime: Record<string, { hours: number; BREAK: number; REJECT: number }> | null;
 }
 
 export interface EvaluateOptions {
@@ -55,8 +59,8 @@ export interface EvaluateOptions {
   source?: SignalSource;
   /** Events for levels outside their monitoring zone (EvalCollector.stray): signals with no episode, so false. */
   stray?: readonly StrayEvent[];
-  /** Per tick: whether the simulator was in its quiet regime (regimeSchedule). */
-  regimeQuiet?: readonly boolean[];
+  /** Per tick: the simulator's regime (regimeSchedule); its 'quiet' ticks are the simulator quiet regime. */
+  regimes?: readonly string[];
 }
 
 /** Quiet ticks: trailing (past-only) price range over quietWindowMs ≤ quietRange, once a full window has been seen. */
@@ -85,7 +89,8 @@ export function quietTicks(ticks: readonly PriceTick[], windowMs: number, range:
 /** One session (one underlying, one config): episodes, forecasts, reliability sums and quiet-regime counts. */
 export function evaluateSession(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: EvalParams, opts: EvaluateOptions = {}): SessionEval {
   const source = opts.source ?? 'transitions';
-  const rq = opts.regimeQuiet;
+  const regimes = opts.regimes;
+  const rq = regimes?.map((r) => r === 'quiet');
   const B = p.reliabilityBins;
   const rel = { n: new Array<number>(B).fill(0), sumP: new Array<number>(B).fill(0), breaks: new Array<number>(B).fill(0) };
   const quiet = quietTicks(ticks, p.quietWindowMs, p.quietRange);
@@ -100,7 +105,13 @@ export function evaluateSession(ticks: readonly PriceTick[], obs: readonly Level
     source,
     byType: { BREAK: 0, REJECT: 0 },
     regimeQuiet: rq ? { hours: 0, BREAK: 0, REJECT: 0 } : null,
+    byRegime: regimes ? {} : null,
   };
+  const regimeCell = (tick: number) => {
+    const r = regimes?.[tick];
+    return r === undefined ? null : (res.byRegime![r] ??= { hours: 0, BREAK: 0, REJECT: 0 });
+  };
+  if (regimes) for (let i = 0; i < ticks.length; i++) regimeCell(i)!.hours += hourPerTick;
   for (const q of quiet) if (q) res.quiet.hours += hourPerTick;
   if (rq) for (let i = 0; i < ticks.length; i++) if (rq[i]) res.regimeQuiet!.hours += hourPerTick;
   const count = (tick: number, sig: 'BREAK' | 'REJECT', wrong: boolean) => {
@@ -112,6 +123,8 @@ export function evaluateSession(ticks: readonly PriceTick[], obs: readonly Level
       if (wrong) res.quiet.falseSignals++;
     }
     if (rq?.[tick]) res.regimeQuiet![sig]++;
+    const rc = regimeCell(tick);
+    if (rc) rc[sig]++;
   };
   for (const e of opts.stray ?? []) count(e.tick, e.signal, true);
   for (const ep of labelEpisodes(ticks, obs, p)) {
@@ -153,6 +166,7 @@ export function evaluateSession(ticks: readonly PriceTick[], obs: readonly Level
       leadMs: first && ep.outcomeMs !== null ? ep.outcomeMs - firstMs! : null,
       mixed,
       signals,
+      ...(regimes?.[ep.startTick] !== undefined ? { regime: regimes[ep.startTick] } : {}),
       at: first ? { barrier: first.barrier, fuel: first.fuel, confidence: first.confidence, score: first.score } : null,
     });
   }
@@ -170,8 +184,18 @@ export function mergeEvals(evals: readonly SessionEval[], bins: number): Session
     source: evals[0]?.source ?? 'transitions',
     byType: { BREAK: 0, REJECT: 0 },
     regimeQuiet: null,
+    byRegime: null,
   };
   for (const e of evals) {
+    if (e.byRegime) {
+      out.byRegime ??= {};
+      for (const [r, c] of Object.entries(e.byRegime)) {
+        const o = (out.byRegime[r] ??= { hours: 0, BREAK: 0, REJECT: 0 });
+        o.hours += c.hours;
+        o.BREAK += c.BREAK;
+        o.REJECT += c.REJECT;
+      }
+    }
     if (e.source !== out.source) out.source = 'mixed';
     out.byType.BREAK += e.byType.BREAK;
     out.byType.REJECT += e.byType.REJECT;
@@ -248,6 +272,8 @@ export interface Metrics {
   signals: { source: SignalSource | 'mixed'; total: number; BREAK: number; REJECT: number; per_hour: number | null; false: number; per_episode_with_signal: number | null };
   /** Signals in the simulator's quiet regime (from its schedule; acceptance: zero BREAK and zero REJECT); null without regime data. */
   quiet_regime: { hours: number; BREAK: number; REJECT: number; per_hour: number | null } | null;
+  /** Per simulator regime (from its schedule): hours, episodes by outcome (regime at the episode's start), PRF, signals. */
+  by_regime: Record<string, { hours: number; episodes: number; BREAK_outcomes: number; REJECT_outcomes: number; BREAK: PRF; REJECT: PRF; signals: { BREAK: number; REJECT: number } }> | null;
   quiet: { hours: number; signals: number; false_signals: number; false_per_hour: number | null; signals_per_hour: number | null };
   reliability: { bins: ReliabilityBin[]; n: number; ece: number | null };
   by_level_kind: Record<string, { episodes: number; BREAK_outcomes: number; REJECT_outcomes: number; BREAK: PRF; REJECT: PRF }>;
@@ -372,6 +398,16 @@ export function computeMetrics(ev: SessionEval): Metrics {
     confusion,
     lead: { BREAK: leadStats(eps, 'BREAK'), REJECT: leadStats(eps, 'REJECT') },
     signals: { source: ev.source, total: ev.signals, BREAK: ev.byType.BREAK, REJECT: ev.byType.REJECT, per_hour: ratio(ev.signals, ev.hours), false: ev.falseSignals, per_episode_with_signal: ratio(withSignal.reduce((a, e) => a + e.signals, 0), withSignal.length) },
+    by_regime: ev.byRegime
+      ? sortKeys(
+          Object.fromEntries(
+            Object.entries(ev.byRegime).map(([r, c]) => {
+              const a = eps.filter((e) => e.regime === r);
+              return [r, { hours: c.hours, episodes: a.length, BREAK_outcomes: a.filter((e) => e.outcome === 'BREAK').length, REJECT_outcomes: a.filter((e) => e.outcome === 'REJECT').length, BREAK: prf(a, 'BREAK'), REJECT: prf(a, 'REJECT'), signals: { BREAK: c.BREAK, REJECT: c.REJECT } }];
+            }),
+          ),
+        )
+      : null,
     quiet_regime: ev.regimeQuiet ? { ...ev.regimeQuiet, per_hour: ratio(ev.regimeQuiet.BREAK + ev.regimeQuiet.REJECT, ev.regimeQuiet.hours) } : null,
     quiet: { hours: ev.quiet.hours, signals: ev.quiet.signals, false_signals: ev.quiet.falseSignals, false_per_hour: ratio(ev.quiet.falseSignals, ev.quiet.hours), signals_per_hour: ratio(ev.quiet.signals, ev.quiet.hours) },
     reliability: { bins, n: relN, ece: relN > 0 ? eceSum / relN : null },

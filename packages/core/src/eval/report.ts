@@ -209,6 +209,14 @@ ${
   }
 <p>Signals are ${main.signals.source === 'events' ? "the engine's discrete BREAK/REJECT events" : main.signals.source === 'transitions' ? 'transitions of the per-tick signal into BREAK/REJECT (the engine emitted no events)' : 'events in some sessions and transitions in others'}: BREAK ${main.signals.BREAK}, REJECT ${main.signals.REJECT}.</p>
 <p>All regimes: ${main.signals.total} signals (${fmt(main.signals.per_hour, 1)}/h), ${main.signals.false} false; ${fmt(main.signals.per_episode_with_signal, 2)} signals per episode that has any (flapping).</p>
+${
+    main.by_regime
+      ? `<h2 id="by-regime">By simulator regime</h2><p>Episodes by the regime at their first tick; signals by the regime at their tick.</p>${table(
+          ['regime', 'hours', 'episodes', 'BREAK outcomes', 'REJECT outcomes', 'BREAK P', 'BREAK R', 'REJECT P', 'REJECT R', 'BREAK signals', 'REJECT signals'],
+          Object.entries(main.by_regime).map(([k, g]) => [k, fmt(g.hours, 2), g.episodes, g.BREAK_outcomes, g.REJECT_outcomes, fmt(g.BREAK.precision, 3), fmt(g.BREAK.recall, 3), fmt(g.REJECT.precision, 3), fmt(g.REJECT.recall, 3), g.signals.BREAK, g.signals.REJECT]),
+        )}`
+      : ''
+  }
 <h2>By level kind</h2>${kinds}
 <h2>By barrier state at the forecast</h2>${table(gh, groupRows(main.by_barrier_state))}
 <h2>By gamma (fuel) effect at the forecast</h2>${table(gh, groupRows(main.by_fuel_effect))}

@@ -106,8 +106,8 @@ export async function evaluateJob(job: SeedJob): Promise<SeedResult> {
       sinks: [{ onPayload: (p) => (p.underlying === job.underlying ? col.onPayload(p) : undefined), close: () => undefined }],
       streams: job.input !== undefined ? 'single' : 'by-schema',
     });
-    const regimeQuiet = schedule ? col.ticks.map((t) => regimeAt(schedule, t.tMs - startMs) === 'quiet') : undefined;
-    evals[v] = evaluateSession(col.ticks, col.obs, params, { source: col.signalSource(), stray: col.stray, ...(regimeQuiet ? { regimeQuiet } : {}) });
+    const regimes = schedule ? col.ticks.map((t) => regimeAt(schedule, t.tMs - startMs)) : undefined;
+    evals[v] = evaluateSession(col.ticks, col.obs, params, { source: col.signalSource(), stray: col.stray, ...(regimes ? { regimes } : {}) });
   }
   return { seed: job.seed ?? null, events: events.length, evals };
 }
@@ -182,6 +182,7 @@ const DEFINITIONS: Record<string, string> = {
   'false signal': "a signal whose type differs from its episode's outcome (UNRESOLVED counts as false)",
   'quiet regime': 'snap ticks whose trailing eval.quiet_window_ms range of spot is ≤ eval.quiet_range (past ticks only)',
   'simulator quiet regime': "ticks the simulator generated in its quiet regime (--regime quiet, or the quiet segments of --regime mixed, from regimeSchedule): quiet_regime counts the BREAK and REJECT signals there (acceptance: zero)",
+  'by regime': "episodes by the simulator's regime at their first tick and signals by the regime at their tick (regimeSchedule; --regime other than session)",
   reliability: 'every tick of a resolved episode before its outcome: break_score_smooth/100 binned (eval.reliability_bins) against the share of those readings whose episode broke; ECE = Σ n_b/N·|mean score_b − break rate_b|',
   ablation: 'barrier_only: score.w_l=1, w_h=w_t=0; tape_only: w_t=1; fuel_only: w_h=1; all: the configured weights',
 };
@@ -291,6 +292,8 @@ export function register(program: Command) {
       process.stdout.write([line(HEADLINE_HEAD), ...rows.map(line)].join('\n') + '\n');
       const main = metrics.all ?? Object.values(metrics)[0]!;
       process.stdout.write(`signals are ${main.signals.source === 'events' ? 'discrete events' : main.signals.source}: BREAK ${main.signals.BREAK}, REJECT ${main.signals.REJECT} (all engines)\n`);
+      for (const [r, g] of Object.entries(main.by_regime ?? {}))
+        process.stdout.write(`  regime ${r.padEnd(8)} ${g.hours.toFixed(2)} h, ${g.episodes} episodes (BREAK ${g.BREAK_outcomes}, REJECT ${g.REJECT_outcomes}), signals BREAK ${g.signals.BREAK} REJECT ${g.signals.REJECT}\n`);
       if (main.quiet_regime) process.stdout.write(`simulator quiet regime: ${main.quiet_regime.hours.toFixed(2)} h, BREAK ${main.quiet_regime.BREAK}, REJECT ${main.quiet_regime.REJECT} (target: 0 and 0)\n`);
       process.stderr.write(`eval: wrote ${join(opts.out, 'metrics.json')} and ${join(opts.out, 'report.html')} in ${hms(Date.now() - started)}\n`);
     });
