@@ -9,7 +9,7 @@ import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '@snap/platform';
 import { LocalLakeStore, S3LakeStore, bronzeGreeks, bronzeOptionTrade, bronzeStockTrade, s3ClientFor, sampleSignalRow, writeBronzeWindow, writeGoldWindow, type LakeStore } from '@snap/lake-sink';
-import { runCli } from './support';
+import { runCli, startCli, until } from './support';
 
 jest.setTimeout(300_000);
 
@@ -90,4 +90,23 @@ it('local and MinIO get the same Silver, enriched and level_features objects; Du
   expect(await compact('local')).toMatchObject({ up_to_date: a.partitions, files_written: 0, files_deleted: 0 });
   expect(await compact('s3')).toMatchObject({ up_to_date: a.partitions, files_written: 0, files_deleted: 0 });
   expect([await digest(local, ''), await digest(s3, '')]).toEqual(before);
+});
+
+it('--schedule compacts on every lake.compact_interval_ms pass until SIGTERM, then exits 0', async () => {
+  const p = startCli(['lake', 'compact', '--schedule', '--date', DATE, '--target', 'local', '--quiet'], { ...env, SNAP_LAKE_COMPACT_INTERVAL_MS: '300' });
+  let stdout = '';
+  p.child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  try {
+    // Two passes over the (already compacted) date: each prints its summary line and finds everything up to date.
+    const passes = await until(() => {
+      const lines = stdout.split('\n').filter((l) => l.startsWith('{'));
+      return lines.length >= 2 ? lines.map((l) => JSON.parse(l) as Record<string, number>) : false;
+    }, 'two scheduled passes', 120_000, 100);
+    for (const x of passes.slice(0, 2)) expect(x).toMatchObject({ date: DATE, files_written: 0, files_deleted: 0 });
+    expect(passes[0]!.up_to_date).toBe(passes[0]!.partitions);
+  } finally {
+    if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  }
+  const r = await p.done;
+  expect(r.code).toBe(0);
 });

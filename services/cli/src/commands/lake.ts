@@ -79,8 +79,10 @@ export function register(program: Command) {
         }
         let stopping = false;
         let wake: (() => void) | null = null;
+        let timer: NodeJS.Timeout | undefined;
         const stop = () => {
           stopping = true;
+          clearTimeout(timer);
           wake?.();
         };
         process.once('SIGTERM', stop);
@@ -100,7 +102,7 @@ export function register(program: Command) {
             if (stopping) break;
             await new Promise<void>((resolve) => {
               wake = resolve;
-              setTimeout(resolve, cfg.lake.compact_interval_ms).unref();
+              timer = setTimeout(resolve, cfg.lake.compact_interval_ms);
             });
             wake = null;
           }
