@@ -8,6 +8,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -144,8 +146,38 @@ it('a wrong password exits non-zero naming the broker and the mechanism, and pro
   }
 });
 
+/**
+ * A schema registry that demands HTTP basic auth (as Redpanda's does in production): a proxy in front of the main
+ * stack's registry that answers 401 to any other credentials. Counts the requests it let through.
+ */
+async function authRegistry(user: string, password: string): Promise<{ url: string; passed: () => number; close: () => void }> {
+  const upstream = new URL(env.SCHEMA_REGISTRY_URL!);
+  const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  let passed = 0;
+  const server: Server = createServer((req, res) => {
+    if (req.headers.authorization !== expected) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic' });
+      res.end('{"error_code":401,"message":"Unauthorized"}');
+      return;
+    }
+    passed++;
+    const up = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host, authorization: '' } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, passed: () => passed, close: () => server.close() };
+}
+
 it('every secret set to a known marker: the pipeline runs and the marker is in no log, error, config output or /metrics', async () => {
   const marker = `MARKER${randomBytes(6).toString('hex')}`;
+  const registry = await authRegistry('marker', marker);
   const prefix = `sec-mark-${randomBytes(3).toString('hex')}-`;
   // Kafka and Redis users whose password IS the marker (created with the servers' own tools as admin).
   const secure = join(dir, 'secure');
@@ -162,6 +194,7 @@ it('every secret set to a known marker: the pipeline runs and the marker is in n
     KAFKA_SASL_PASSWORD: marker,
     SNAP_REDIS_USERNAME: 'marker',
     REDIS_PASSWORD: marker,
+    SCHEMA_REGISTRY_URL: registry.url,
     SCHEMA_REGISTRY_USERNAME: 'marker',
     SCHEMA_REGISTRY_PASSWORD: marker,
     AWS_SECRET_ACCESS_KEY: marker,
@@ -216,6 +249,15 @@ it('every secret set to a known marker: the pipeline runs and the marker is in n
   expect(bad.code).not.toBe(0);
   outputs.push(bad.stdout, bad.stderr.replaceAll(`${marker}x`, '<the wrong password>'));
   expect(bad.stderr).not.toContain(`${marker}x`);
+
+  // The registry demanded basic auth and every service passed it; a wrong registry password is refused, naming the registry.
+  expect(registry.passed()).toBeGreaterThan(0);
+  const badReg = await startCli(['schemas', 'register'], { ...base, ...e, SCHEMA_REGISTRY_PASSWORD: 'wrong-registry-pw' }).done;
+  registry.close();
+  expect(badReg.code).not.toBe(0);
+  expect(badReg.stderr).toMatch(/HTTP 401/);
+  expect(badReg.stderr).not.toContain('wrong-registry-pw');
+  outputs.push(badReg.stdout, badReg.stderr);
 
   const all = outputs.join('\n') + scraped;
   expect(all.length).toBeGreaterThan(10_000);
