@@ -113,6 +113,20 @@ describe('feed databento --out equals feed dbn --out of the same files', () => {
   });
 });
 
+test('usage errors exit 2 naming what is missing: no key, --snapshot with --start, an unknown schema', async () => {
+  const out = join(tmp, 'unused.jsonl');
+  const noKey = await start(['feed', 'databento', '--symbols', 'ES.c.0', '--gateway', '127.0.0.1:9', '--out', out], { DATABENTO_API_KEY: '', DATABENTO_API_KEY_FILE: '' }).done;
+  expect(noKey.code).toBe(2);
+  expect(noKey.stderr).toMatch(/snap-engine feed databento: no Databento API key: set DATABENTO_API_KEY/);
+  const both = await start(['feed', 'databento', '--symbols', 'ES.c.0', '--snapshot', '--start', '2026-01-15T14:30:00Z', '--out', out], { DATABENTO_API_KEY: KEY }).done;
+  expect(both.code).toBe(2);
+  expect(both.stderr).toMatch(/--snapshot cannot be combined with --start/);
+  expect(both.stderr).not.toContain(KEY);
+  const schema = await start(['feed', 'databento', '--symbols', 'ES.c.0', '--schema', 'mbo'], { DATABENTO_API_KEY: KEY }).done;
+  expect(schema.code).toBe(2);
+  expect(schema.stderr).toMatch(/unknown schema "mbo"/);
+});
+
 describe('through Kafka and the processor (barrier.source=mbp10)', () => {
   let kafka: Kafka;
   let admin: Admin;
