@@ -89,6 +89,8 @@ it('MBP-10 barrier with no futures input: /healthz 503 within book_stale_ms, gau
     expect(JSON.parse(line)).toMatchObject({ level: 'error', underlying: 'SPY', source: 'futures.mbp10.v1', futures_symbol: 'ES' });
     // Judged on the configured time, not earlier.
     expect(JSON.parse(line).silent_ms).toBeGreaterThan(STALE_MS);
+    // Liveness stays 200: restarting the processor would not bring the ES book back.
+    expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/snap_processor_book_source_stale\{underlying="SPY",source="futures.mbp10.v1"\} 1/);
   } finally {

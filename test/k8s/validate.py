@@ -135,8 +135,10 @@ def check(name):
                         err(o, f"container {c['name']}: command {args} serves no /healthz (give it --metrics-port)")
                     for probe in ("readinessProbe", "livenessProbe"):
                         h = (c.get(probe) or {}).get("httpGet")
-                        if not h or h.get("path") != "/healthz":
-                            err(o, f"container {c['name']}: {probe} is not httpGet /healthz")
+                        # The processor's liveness is /livez (a stall), its readiness /healthz (also a stale book).
+                        want = "/livez" if probe == "livenessProbe" and args[:1] == ["processor"] else "/healthz"
+                        if not h or h.get("path") != want:
+                            err(o, f"container {c['name']}: {probe} is not httpGet {want}")
                         elif port is not None and ports.get(h["port"], h["port"]) != port:
                             err(o, f"container {c['name']}: {probe} probes port {ports.get(h['port'], h['port'])} but the command serves {port}")
 

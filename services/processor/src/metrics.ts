@@ -32,6 +32,9 @@ export class ProcessorMetrics {
 
 export interface HealthSource {
   health(): { ok: boolean; [k: string]: unknown };
+  /** /livez: false only when a restart could help (a stalled group). A stale upstream book makes /healthz 503 (not
+   *  ready, alerted) but restarting the processor cannot bring the book back, so liveness ignores it. */
+  liveness?(): { ok: boolean; [k: string]: unknown };
 }
 
 /** Serves /healthz (200 when healthy, 503 otherwise) and /metrics. Port 0 picks a free port. */
@@ -40,6 +43,10 @@ export async function startHttp(port: number, metrics: ProcessorMetrics, health:
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       const h = health.health();
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(h));
+    } else if (path === '/livez') {
+      const h = health.liveness ? health.liveness() : health.health();
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify(h));
     } else if (path === '/metrics') {
@@ -55,7 +62,7 @@ export async function startHttp(port: number, metrics: ProcessorMetrics, health:
       );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /healthz or /metrics\n');
+      res.end('not found: try /healthz, /livez or /metrics\n');
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -173,6 +173,11 @@ export class Processor {
     };
   }
 
+  /** For the liveness probe: what a restart could fix (a stalled partition group), not a silent upstream. */
+  liveness() {
+    return { ok: !this.stopping && this.stalled.length === 0, stalled_groups: this.stalled };
+  }
+
   /**
    * kafkajs logs every retriable broker error response before retrying it. CONCURRENT_TRANSACTIONS (the coordinator
    * still completing our previous commit when the next transaction adds partitions/offsets) is routine with one
