@@ -115,6 +115,12 @@ export function hashToRow(key: string, h: Record<string, string>): SignalRow {
         if (!/^-?\d+$/.test(s)) throw new FeatureError(`${key}: field ${c.name}=${JSON.stringify(s)} is not an integer`, key, c.name);
         out[c.name] = BigInt(s);
         break;
+      case 'int32':
+      case 'int16':
+      case 'int8':
+        if (!/^-?\d+$/.test(s)) throw new FeatureError(`${key}: field ${c.name}=${JSON.stringify(s)} is not an integer`, key, c.name);
+        out[c.name] = Number(s);
+        break;
       case 'float64': {
         const n = Number(s);
         if (Number.isNaN(n) && s !== 'NaN') throw new FeatureError(`${key}: field ${c.name}=${JSON.stringify(s)} is not a number`, key, c.name);
