@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DATA_INPUT_SCHEMAS, type Config, type DataInputSchema, type InputEvent } from '@snap/core';
-import { atomicWriteFile, partitionForKey, toRecord, topicName, type Logger } from '@snap/platform';
+import { atomicWriteFile, partitionForKey, topicName, type Logger } from '@snap/platform';
 import { datasetFor, type LakeDataset } from './datasets';
 import { buildManifest, configHash, encodeManifest, manifestObject, runManifestKey, schemaSnapshots, stableJson, checkRunId, tsOrderedByDatasetKey, type LakeManifest, type ManifestInput, type ManifestObject } from './manifest';
 import { encodeLakeObject, planWindowObjects, type LakeRecord } from './objects';
@@ -125,7 +125,9 @@ export class EmbeddedBronzeWriter {
     const offset = st.next++;
     const dataset = this.dataset(ev.schema, s);
     try {
-      st.window.records.push({ offset, row: { dataset, row: dataset.toRow(toRecord(ev)) } });
+      // The event itself, not toRecord(ev): Bronze rows read named columns only, so `schema` (vs the wire's
+      // schema_name) is never written, and the per-event copy is saved.
+      st.window.records.push({ offset, row: { dataset, row: dataset.toRow(ev) } });
     } catch (e) {
       // Like the lake sink: the record keeps its offset (the log has it), the lake does not.
       this.unmapped++;

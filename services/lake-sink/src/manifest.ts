@@ -188,15 +188,21 @@ export const sinkRunId = (topicPrefix: string): string => `sink-${topicPrefix.re
  * their rows by event time, so only then does an object keep the log's order (see ManifestObject.ts_ordered).
  */
 export function tsOrderedByDatasetKey(records: readonly { row: { dataset: LakeDataset; row: Record<string, unknown> & { ts_event_ns: bigint } } }[]): (o: PlannedObject) => boolean {
-  const last = new Map<string, bigint>();
-  const broken = new Set<string>();
+  // Per dataset, per key: the last event time (nested maps: no string built per record on the sink's hot path).
+  const last = new Map<string, Map<unknown, bigint>>();
+  let broken: Set<string> | null = null;
   for (const { row: r } of records) {
-    const k = `${r.dataset.path}|${String(r.row.key ?? r.row.underlying)}`;
-    const prev = last.get(k);
-    if (prev !== undefined && r.row.ts_event_ns < prev) broken.add(k);
-    else last.set(k, r.row.ts_event_ns);
+    // By path: the sink maps every record to a fresh dataset object.
+    let byKey = last.get(r.dataset.path);
+    if (!byKey) last.set(r.dataset.path, (byKey = new Map()));
+    const k = r.row.key ?? r.row.underlying;
+    const prev = byKey.get(k);
+    if (prev !== undefined && r.row.ts_event_ns < prev) (broken ??= new Set()).add(`${r.dataset.path}|${String(k)}`);
+    else byKey.set(k, r.row.ts_event_ns);
   }
-  return (o) => !o.rows.some((r) => broken.has(`${o.dataset.path}|${String(r.key ?? r.underlying)}`));
+  if (!broken) return () => true;
+  const b = broken;
+  return (o) => !o.rows.some((r) => b.has(`${o.dataset.path}|${String(r.key ?? r.underlying)}`));
 }
 
 export const windowManifestKey = (keyPrefix: string, runId: string, topic: string, partition: number, windowStart: bigint): string =>
