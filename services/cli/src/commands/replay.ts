@@ -57,6 +57,8 @@ export function register(program: Command) {
     .action(async (o: ReplayCliOptions) => {
       const cfg = loadConfig({ file: program.opts().config });
       if (o.fromLake) return runLakeReplay(cfg, o as LakeReplayCliOptions);
+      const lakeOnly = (['out', 'underlying', 'from', 'to', 'tier', 'run'] as const).filter((k) => (o as LakeReplayCliOptions)[k] !== undefined);
+      if (lakeOnly.length) throw usage(`replay: --${lakeOnly[0]} needs --from-lake`);
       const logger = createLogger({ name: 'replay', level: cfg.log.level });
       if (!!o.fromOffset === !!o.fromTime) throw usage('replay: give exactly one of --from-offset or --from-time');
       if (!!o.toTopic === !!o.group) throw usage('replay: give exactly one of --to-topic or --group');
