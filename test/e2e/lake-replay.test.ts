@@ -85,6 +85,9 @@ describe('replay --from-lake over the Bronze of an embedded run', () => {
     const tz = cli(['replay', '--from-lake', dir, '--out', join(dir, 'a.jsonl'), '--from', '2025-12-22T10:00:00']);
     expect(tz.status).toBe(2);
     expect(tz.stderr).toMatch(/--from: .* has no zone/);
+    const noLake = cli(['replay', '--from-time', '2025-12-22T15:00:00Z', '--to-topic', 'x', '--out', join(dir, 'c.jsonl')]);
+    expect(noLake.status).toBe(2);
+    expect(noLake.stderr).toMatch(/--out needs --from-lake/);
     const empty = mkdtempSync(join(dir, 'empty-'));
     const e = cli(['replay', '--from-lake', empty, '--out', join(dir, 'b.jsonl')]);
     expect(e.status).toBe(1);
