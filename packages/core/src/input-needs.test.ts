@@ -1,6 +1,6 @@
 import { parseConfig } from './config';
 import type { InputEvent } from './events';
-import { InputDiagnostics, inputNeeds } from './input-needs';
+import { InputDiagnostics, inputNeeds, type InputIssue } from './input-needs';
 import { greeks, optTrade, quote, trade } from './test-support';
 
 const hb = (tMs: number, key = 'SPY'): InputEvent => ({ ...quote(tMs, 1, 1), schema: 'heartbeat.v1', key }) as unknown as InputEvent;
@@ -49,10 +49,18 @@ describe('InputDiagnostics', () => {
     expect(found[0]!.message).toContain('stopped at');
     // Overnight: nothing for 16 h, then quotes only for 30 s: trades are not stale yet (the stretch is young).
     const d2 = new InputDiagnostics(parseConfig({}), { staleMs: 60_000 });
-    const late: unknown[] = [];
+    const late: InputIssue[] = [];
     late.push(...d2.observe(quote(0, 500, 500.01)), ...d2.observe(trade(0, 500, 1)));
     for (let s = 0; s < 30; s++) late.push(...d2.observe(quote(16 * 3600_000 + s * 1000, 500, 500.01)));
-    expect(late).toEqual([]);
+    expect(late.filter((i) => i.kind === 'stale')).toEqual([]);
+  });
+
+  it('a live run (no end of input) names an input never seen once the underlying has had staleMs of data', () => {
+    const d = new InputDiagnostics(parseConfig({}), { staleMs: 60_000 });
+    const found = [];
+    for (let s = 0; s <= 90; s++) found.push(...d.observe(quote(s * 1000, 500, 500.01)));
+    expect(found.map((i) => `${i.kind} ${i.schema}`).sort()).toEqual(['missing options.greeks_snapshots.v1', 'missing options.trades.v1', 'missing stocks.trades.v1']);
+    expect(d.finish()).toEqual([]);
   });
 
   it('an underlying with no data at all is one issue; heartbeats do not count as data', () => {

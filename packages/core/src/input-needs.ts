@@ -69,7 +69,10 @@ export interface InputIssue {
 }
 
 export interface InputDiagnosticsOptions {
-  /** An input silent this long (event time) while the underlying's other inputs kept coming is stale. Default 5 min. */
+  /**
+   * An input silent this long (event time) while the underlying's other inputs kept coming is stale; one never seen
+   * after this much of the underlying's data is missing (a live processor has no end of input). Default 5 min.
+   */
   staleMs?: number;
   /** Where the fix is explained (default docs/data.md). */
   docs?: string;
@@ -83,6 +86,7 @@ interface PerUnderlying {
   /** Start of the current stretch of continuous data (no gap > staleNs/2): a market closed overnight is no outage. */
   activeSinceNs: bigint | null;
   lastDataNs: bigint | null;
+  firstNs: bigint | null;
   nextCheckNs: bigint;
   events: number;
 }
@@ -104,7 +108,7 @@ export class InputDiagnostics {
   ) {
     this.staleNs = BigInt(Math.round((opts.staleMs ?? 300_000) * 1e6));
     this.docs = opts.docs ?? 'docs/data.md';
-    for (const u of new Set(cfg.underlyings)) this.per.set(u, { needs: inputNeeds(cfg, u), last: new Map(), activeSinceNs: null, lastDataNs: null, nextCheckNs: 0n, events: 0 });
+    for (const u of new Set(cfg.underlyings)) this.per.set(u, { needs: inputNeeds(cfg, u), last: new Map(), activeSinceNs: null, lastDataNs: null, firstNs: null, nextCheckNs: 0n, events: 0 });
   }
 
   /** New issues this event revealed (an input gone stale), usually none. */
@@ -114,6 +118,7 @@ export class InputDiagnostics {
     if (!p) return NONE;
     const t = ev.ts_event_ns;
     p.events++;
+    p.firstNs ??= t;
     p.last.set(ev.schema, t);
     if (p.lastDataNs === null || t - p.lastDataNs > this.staleNs / 2n) p.activeSinceNs = t;
     if (p.lastDataNs === null || t > p.lastDataNs) p.lastDataNs = t;
@@ -122,8 +127,15 @@ export class InputDiagnostics {
     let out: InputIssue[] | null = null;
     for (const n of p.needs) {
       const last = p.last.get(n.schema);
-      // Never seen: reported by finish() as missing (an input may legitimately start late in a file).
-      if (last === undefined || t - last <= this.staleNs || t - p.activeSinceNs! <= this.staleNs) continue;
+      if (last === undefined) {
+        // Never seen after staleMs of this underlying's data: missing (an input may start a little late in a file).
+        if (t - p.firstNs! > this.staleNs) {
+          const issue = this.missing(ev.key, n);
+          if (issue) (out ??= []).push(issue);
+        }
+        continue;
+      }
+      if (t - last <= this.staleNs || t - p.activeSinceNs! <= this.staleNs) continue;
       const issue = this.add({
         kind: 'stale',
         underlying: ev.key,
@@ -153,18 +165,22 @@ export class InputDiagnostics {
       }
       for (const n of p.needs) {
         if (p.last.has(n.schema)) continue;
-        const consequence = n.required ? ` (without them no payload is written for ${u})` : '';
-        const issue = this.add({
-          kind: 'missing',
-          underlying: u,
-          schema: n.schema,
-          required: n.required,
-          message: `no ${n.schema} for ${u}: ${listOf(n.readers)} ${n.readers.length > 1 ? 'need' : 'needs'} ${n.what}${consequence}; see ${this.docs}`,
-        });
+        const issue = this.missing(u, n);
         if (issue) out.push(issue);
       }
     }
     return out;
+  }
+
+  private missing(u: string, n: InputNeed): InputIssue | null {
+    const consequence = n.required ? ` (without them no payload is written for ${u})` : '';
+    return this.add({
+      kind: 'missing',
+      underlying: u,
+      schema: n.schema,
+      required: n.required,
+      message: `no ${n.schema} for ${u}: ${listOf(n.readers)} ${n.readers.length > 1 ? 'need' : 'needs'} ${n.what}${consequence}; see ${this.docs}`,
+    });
   }
 
   private add(issue: InputIssue): InputIssue | null {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
-import { processorInputs, type Config, type DataInputSchema } from '@snap/core';
+import { InputDiagnostics, processorInputs, type Config, type DataInputSchema } from '@snap/core';
 import {
   CHANGELOG_TOPIC,
   DEADLETTER_TOPIC,
@@ -135,6 +135,7 @@ export class Processor {
     this.httpPortOverride = opts.httpPort;
     this.metrics = opts.metrics ?? new ProcessorMetrics();
     this.books = new BookWatch(opts.cfg);
+    this.inputIssues = new InputDiagnostics(opts.cfg);
     this.groupId = processorGroupId(opts.cfg);
     this.kafka = createKafka(opts.cfg, { logger: this.kafkaLogger(), clientId: `${opts.cfg.kafka.client_id}-processor-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
@@ -439,6 +440,8 @@ export class Processor {
 
   /** Underlyings this instance owns (their partition group is assigned here) are watched for a silent book source. */
   private readonly books: BookWatch;
+  /** Which input is missing or stale per underlying (core input-needs.ts): each named once in the log, with its fix. */
+  private readonly inputIssues: InputDiagnostics;
 
   private judgeBooks(now: number): void {
     const { turnedStale, recovered } = this.books.check(now);
@@ -620,7 +623,10 @@ export class Processor {
         // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
         const decoded = await decodeInputValue(this.codec, m.value);
         const key = m.key?.toString('utf8') ?? null;
-        if (!(decoded instanceof Error)) this.books.seen(decoded.schema, key, Date.now());
+        if (!(decoded instanceof Error)) {
+          this.books.seen(decoded.schema, key, Date.now());
+          for (const issue of this.inputIssues.observe(decoded)) this.log.warn(issue.message, { input_issue: issue.kind, underlying: issue.underlying, schema: issue.schema });
+        }
         task.ingest(topic, off, key, m.value, decoded);
         this.metrics.events.inc({ topic });
         resolveOffset(m.offset);

@@ -1,6 +1,6 @@
 // `snap-engine processor [--until-idle]`: the stateful exactly-once processor service (services/processor).
 import { Command } from 'commander';
-import { createLogger, loadConfig } from '@snap/platform';
+import { createLogger, loadConfig, preflight } from '@snap/platform';
 import { runProcessor } from '@snap/processor';
 
 export function register(program: Command) {
@@ -16,6 +16,8 @@ export function register(program: Command) {
       if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) {
         throw Object.assign(new Error(`--http-port must be an integer 0..65535, got ${opts.httpPort}`), { exitCode: 2 });
       }
+      // No broker or registry: one line naming the address and the fix (UnreachableError), not kafkajs retrying.
+      await preflight(cfg, ['kafka', 'registry']);
       await runProcessor({ cfg, untilIdle: !!opts.untilIdle, logger, httpPort });
       // Everything is committed and disconnected; do not let a stray client timer keep the process alive.
       process.exit(process.exitCode ?? 0);
