@@ -98,6 +98,8 @@ export const ConfigSchema = z.object({
       wall_window_ms: ms.default(300_000), // W_wall
       contract_multiplier: pos.default(100),
       neutral_gamma: nonneg.default(1000),
+      /** A greeks snapshot older than this at a trade is not used (the trade is skipped, as without greeks); 0 = any age within the 1 h option memory. */
+      greeks_max_age_ms: z.number().int().nonnegative().default(0),
     })
     .prefault({}),
   levels: z

@@ -96,4 +96,11 @@ describe('fuel engine (§5.3)', () => {
     expect(hvlOf(new Map([[540, 100], [541, -300], [549, 500]]), 540)).toBe(541);
     expect(hvlOf(new Map([[540, 100], [541, 5]]), 540)).toBeNull();
   });
+
+  it('fuel.greeks_max_age_ms: a snapshot older than it at the trade is not used (0 = any age)', () => {
+    const events = [greeks(0, C545.symbol, 545, 'C', 0.05), optTrade(30_000, { ...C545, price: 1.0, size: 10, bid: 0.9, ask: 1.0 })];
+    expect(run(events).state.flows).toHaveLength(1);
+    expect(run(events, { fuel: { greeks_max_age_ms: 60_000 } }).state.flows).toHaveLength(1);
+    expect(run(events, { fuel: { greeks_max_age_ms: 20_000 } }).state.flows).toHaveLength(0);
+  });
 });

@@ -217,11 +217,14 @@ export class FuelEngine {
     if (this.memoryFloor !== null && ts < this.memoryFloor) this.memoryFloor = ts;
   }
 
-  /** γ of the option as of tNs (latest snapshot with ts ≤ tNs), or null. */
+  /** γ of the option as of tNs (latest snapshot with ts ≤ tNs, no older than fuel.greeks_max_age_ms when set), or null. */
   gammaAsOf(optionSymbol: string, tNs: bigint): number | null {
     const h = this.state.greeks[optionSymbol];
     if (!h) return null;
-    for (let i = h.length - 1; i >= 0; i--) if (h[i]!.ts <= tNs) return h[i]!.gamma;
+    const maxAge = this.cfg.fuel.greeks_max_age_ms;
+    for (let i = h.length - 1; i >= 0; i--) {
+      if (h[i]!.ts <= tNs) return maxAge > 0 && tNs - h[i]!.ts > msToNs(maxAge) ? null : h[i]!.gamma;
+    }
     return null;
   }
 
