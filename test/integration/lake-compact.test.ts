@@ -82,8 +82,10 @@ it('local and MinIO get the same Silver, enriched and level_features objects; Du
   expect(BigInt(e[0]!.tol as bigint)).toBe(60n * S);
   // trades at T0 + 0..195 s; snapshots at T0 (covers 0..60 s) and T0+120 s (covers 120..180 s)
   expect(Number(e[0]!.joined)).toBe(13 + 13);
-  const f = await q(`SELECT count(*) AS n, count(DISTINCT (ts_event_ns, level_id)) AS k, min(session) AS s FROM read_parquet('${root}/gold/features/level_features/**/*.parquet', hive_partitioning = true)`);
-  expect([Number(f[0]!.n), Number(f[0]!.k), f[0]!.s]).toEqual([300, 300, '2026-01-06']);
+  const f = await q(
+    `SELECT count(*) AS n, count(DISTINCT (ts_event_ns, level_id)) AS k, min(session) AS s, count(*) FILTER (WHERE label_outcome IN ('BREAK', 'REJECT', 'UNRESOLVED')) AS labelled FROM read_parquet('${root}/gold/features/level_features/**/*.parquet', hive_partitioning = true)`,
+  );
+  expect([Number(f[0]!.n), Number(f[0]!.k), f[0]!.s, Number(f[0]!.labelled)]).toEqual([300, 300, '2026-01-06', 300]);
   con.closeSync();
 
   const before = [await digest(local, ''), await digest(s3, '')];

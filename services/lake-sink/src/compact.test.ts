@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createLogger, readParquetRows } from '@snap/platform';
 import { compactDate, ENRICHED_PATH, type CompactOptions } from './compact';
 import { bronzeGreeks, bronzeOptionTrade, bronzeStockTrade, writeBronzeWindow, writeGoldWindow } from './compact-testing';
-import { LEVEL_FEATURES_PATH, LEVEL_FEATURE_NAMES, levelFeatureColumns } from './level-features';
+import { LABEL_COLUMNS, LEVEL_FEATURES_PATH, LEVEL_FEATURE_NAMES, levelFeatureColumns } from './level-features';
 import { sampleSignalRow } from './testing';
 import { FEATURES } from '@snap/core';
 import { BRONZE_TABLES } from './datasets';
@@ -256,5 +256,32 @@ describe('gold/features/level_features', () => {
     await writeGoldWindow(store, '', 'levels.signals.v1', 0, 0n, ticks(0, 2));
     await expect(compactDate(opts({ datasets: ['level_features'], features: ['no_such_feature'] }))).rejects.toThrow(/"no_such_feature" is not a numeric column/);
     await expect(compactDate(opts({ datasets: ['level_features'], features: ['signal'] }))).rejects.toThrow(/"signal" is not a numeric column/);
+  });
+
+  it('label columns: the outcome after each row\'s tick, read from this hour\'s and the next hour\'s spot path', async () => {
+    const t0 = BigInt(Date.UTC(2026, 0, 6, 14, 59, 59)) * 1_000_000n; // ticks 0..3 in hour 14, 4.. in hour 15
+    const tickNs = 250_000_000n;
+    const spotAt = (t: number) => (t < 5 ? 600.3 : t < 10 ? 600.02 : 599.7);
+    const rows = Array.from({ length: 20 }, (_, t) => [
+      sampleSignalRow(t * 2, t0 + BigInt(t) * tickNs, { level_id: 'ROUND_600', level_price: 600, direction: 'SUPPORT', spot: spotAt(t) }),
+      sampleSignalRow(t * 2 + 1, t0 + BigInt(t) * tickNs, { level_id: 'ROUND_601', level_price: 601, direction: 'RESISTANCE', spot: spotAt(t) }),
+    ]).flat();
+    await writeGoldWindow(store, '', 'levels.signals.v1', 0, 0n, rows);
+    const labels = { monitorBand: 0.5, breakDistance: 0.25, rejectDistance: 0.2, touchBand: 0.05, horizonMs: 120_000 };
+    const sum = await compactDate(opts({ datasets: ['level_features'], labels }));
+    expect(sum).toMatchObject({ partitions: 2, feature_rows: 40 });
+    const columns = [...levelFeatureColumns(LEVEL_FEATURE_NAMES), ...LABEL_COLUMNS];
+    const h14 = await globRows(`${LEVEL_FEATURES_PATH}/underlying=SPY/date=${DATE}/hour=14`, columns);
+    const h15 = await globRows(`${LEVEL_FEATURES_PATH}/underlying=SPY/date=${DATE}/hour=15`, columns);
+    expect(h14).toHaveLength(8);
+    const breakAt = t0 + 10n * tickNs;
+    for (const r of [...h14, ...h15]) {
+      const t = Number((r.ts_event_ns as bigint - t0) / tickNs);
+      if (r.level_id === 'ROUND_601') expect([r.label_outcome, r.label_outcome_ts_event_ns]).toEqual(['UNRESOLVED', null]);
+      // SUPPORT at 600: spot goes through it by 0.30 at tick 10 (decided in hour 15 for the hour-14 rows too)
+      else expect([t, r.label_outcome, r.label_outcome_ts_event_ns]).toEqual([t, 'BREAK', t <= 10 ? breakAt : r.ts_event_ns]);
+    }
+    // Without labels the table has no label columns; label parameters are part of the table (a change rewrites it).
+    expect(await compactDate(opts({ datasets: ['level_features'], labels: { ...labels, breakDistance: 0.5 } }))).toMatchObject({ up_to_date: 0 });
   });
 });

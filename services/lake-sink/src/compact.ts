@@ -16,11 +16,11 @@
 // half-state at all. A partition whose manifest already records the same inputs and parameters is not rewritten: a
 // second compaction changes no byte. One compactor per lake at a time (a second one could delete the first's
 // not yet committed files).
-import type { SignalRow } from '@snap/core';
+import type { LabelParams } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS, readParquetRows, type ColumnSpec, type Logger } from '@snap/platform';
 import { BRONZE_TABLES, type BronzeTable } from './datasets';
 import { ENRICHED_COLUMNS, enrichOptionTrades } from './enrich';
-import { GOLD_SIGNALS_PATH, LEVEL_FEATURES_DATASET, LEVEL_FEATURES_PATH, LEVEL_FEATURE_NAMES, levelFeatureColumns, levelFeatureKey, toLevelFeatureRow } from './level-features';
+import { GOLD_SIGNALS_PATH, LABEL_COLUMNS, LEVEL_FEATURES_DATASET, LEVEL_FEATURES_PATH, LEVEL_FEATURE_NAMES, labelRows, levelFeatureColumns, levelFeatureKey, pricePath, toLevelFeatureRow } from './level-features';
 import type { LakeStore, ListedObject } from './lake-store';
 import { MANIFEST_NAME, dedupSorted, manifestBytes, parseManifest, sameInputs, silverFiles, type SilverManifest, type SilverRow } from './silver';
 
@@ -53,6 +53,8 @@ export interface CompactOptions {
   /** level_features: the numeric features to write (default LEVEL_FEATURE_NAMES, from the feature dictionary) and the session rule. */
   features?: readonly string[];
   sessionAnchor?: 'session' | 'rth_open';
+  /** level_features: add the outcome label columns with these parameters (eval.* and levels.monitor_band); none when absent. */
+  labels?: LabelParams;
   logger: Logger;
   /** After each partition: how many are done of how many. */
   onProgress?: (p: { done: number; total: number; partition: string; rows: number; written: boolean }) => void;
@@ -134,16 +136,27 @@ export async function compactDate(opts: CompactOptions): Promise<CompactSummary>
   }
   let featureColumns: ColumnSpec[] = [];
   if (want(LEVEL_FEATURES_DATASET)) {
-    featureColumns = levelFeatureColumns(opts.features ?? LEVEL_FEATURE_NAMES);
+    featureColumns = [...levelFeatureColumns(opts.features ?? LEVEL_FEATURE_NAMES), ...(opts.labels ? LABEL_COLUMNS : [])];
     const goldRoot = `${keyPrefix}${GOLD_SIGNALS_PATH}/`;
+    const nextDate = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
     const dirs = new Map<string, ListedObject[]>();
     for (const o of await store.list(goldRoot)) {
-      if (!o.key.endsWith('.parquet') || !o.key.includes(`/date=${date}/`)) continue;
+      if (!o.key.endsWith('.parquet') || !(o.key.includes(`/date=${date}/`) || o.key.includes(`/date=${nextDate}/hour=00/`))) continue;
       const d = dirOf(o.key);
       dirs.set(d, [...(dirs.get(d) ?? []), o]);
     }
+    /** …/date=D/hour=H → the next hour's directory (labels read the price path past the hour's end). */
+    const nextHourDir = (dir: string): string => {
+      const m = /^(.*)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})$/.exec(dir);
+      if (!m) return '';
+      const t = new Date(Date.parse(`${m[2]}T${m[3]}:00:00Z`) + 3_600_000).toISOString();
+      return `${m[1]}/date=${t.slice(0, 10)}/hour=${t.slice(11, 13)}`;
+    };
     for (const [dir, objects] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      jobs.push({ silverDir: `${keyPrefix}${LEVEL_FEATURES_PATH}/${dir.slice(goldRoot.length)}`, dataset: LEVEL_FEATURES_DATASET, sources: [{ table: { columns: SIGNAL_ROW_COLUMNS }, objects }], kind: 'features' });
+      if (!dir.includes(`/date=${date}/`)) continue;
+      const sources = [{ table: { columns: SIGNAL_ROW_COLUMNS }, objects }];
+      if (opts.labels) sources.push({ table: { columns: SIGNAL_ROW_COLUMNS }, objects: dirs.get(nextHourDir(dir)) ?? [] });
+      jobs.push({ silverDir: `${keyPrefix}${LEVEL_FEATURES_PATH}/${dir.slice(goldRoot.length)}`, dataset: LEVEL_FEATURES_DATASET, sources, kind: 'features' });
     }
   }
 
@@ -200,7 +213,7 @@ async function compactPartition(job: Job, opts: CompactOptions, cache: Map<strin
   const inputs = job.sources.flatMap((s) => s.objects.map((o) => ({ key: o.key, bytes: o.bytes })));
   const toleranceNs = job.kind === 'enriched' ? opts.enrichToleranceNs : undefined;
   // The feature columns are a parameter of the table like the tolerance: a changed dictionary rewrites it.
-  const columnsSig = job.kind === 'features' ? featureColumns.map((c) => c.name).join(',') : undefined;
+  const columnsSig = job.kind === 'features' ? featureColumns.map((c) => c.name).join(',') + (opts.labels ? `;labels=${JSON.stringify(opts.labels)}` : '') : undefined;
   const manifestKey = `${job.silverDir}/${MANIFEST_NAME}`;
   const present = (await store.list(`${job.silverDir}/`)).filter((o) => !o.key.slice(job.silverDir.length + 1).includes('/'));
   const presentNames = new Map(present.map((o) => [o.key.slice(job.silverDir.length + 1), o.bytes]));
@@ -223,7 +236,13 @@ async function compactPartition(job: Job, opts: CompactOptions, cache: Map<strin
       ({ rows, rowsIn, duplicates } = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects));
     } else if (job.kind === 'features') {
       const anchor = opts.sessionAnchor ?? 'session';
-      ({ rows, rowsIn, duplicates } = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects, (r) => toLevelFeatureRow(r as unknown as SignalRow, featureColumns, anchor), levelFeatureKey));
+      const signals = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects, (r) => r, levelFeatureKey);
+      rows = signals.rows.map((r) => toLevelFeatureRow(r as never, featureColumns, anchor));
+      ({ rowsIn, duplicates } = signals);
+      if (opts.labels) {
+        const next = await readDeduped(store, job.sources[1]!.table, job.sources[1]!.objects, (r) => r, levelFeatureKey);
+        labelRows(rows, signals.rows, pricePath([...signals.rows, ...next.rows]), opts.labels);
+      }
     } else {
       const t = await readDeduped(store, job.sources[0]!.table, job.sources[0]!.objects);
       const greeksKey = job.sources[1]!.objects.map((o) => `${o.key}:${o.bytes}`).join('|');

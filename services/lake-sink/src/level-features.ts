@@ -2,7 +2,7 @@
 // by (ts_event_ns, underlying, level_id), with every numeric feature of the feature dictionary as a float64 column
 // (integers as their value, booleans as 0/1) and the session the tick belongs to. Built by `lake compact` from Gold `levels/signals`, so it is
 // exactly the rows the engine emitted, deduped on its key (two runs that wrote the same ticks keep one copy). Pure.
-import { FEATURES, sessionKeyOf, type SignalRow } from '@snap/core';
+import { FEATURES, outcomeOf, sessionKeyOf, type Direction, type LabelParams, type PriceTick, type SignalRow } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS, type ColumnSpec } from '@snap/platform';
 import type { SilverRow } from './silver';
 
@@ -71,3 +71,42 @@ export function toLevelFeatureRow(r: SignalRow, features: readonly ColumnSpec[],
 
 /** Dedup key of a level_features row: one row per level per tick. */
 export const levelFeatureKey = (r: SilverRow): string => `${r.ts_event_ns}|${r.underlying as string}|${r.level_id as string}`;
+
+/**
+ * Outcome label columns (docs/eval.md definitions, core's outcomeOf): what price did AFTER the row's tick, read from the
+ * underlying's spot path (the Gold rows of this hour and the next): BREAK / REJECT / UNRESOLVED within eval.horizon_ms
+ * as if an episode started at this tick at the row's level_price and direction, and the tick the outcome was decided.
+ * Targets for training, never inputs: they read the future by construction.
+ */
+export const LABEL_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'label_outcome', type: 'dict_utf8' },
+  { name: 'label_outcome_ts_event_ns', type: 'int64', nullable: true },
+];
+
+/** The spot path of Gold rows (one underlying): one tick per distinct ts_event_ns, sorted. */
+export function pricePath(rows: readonly SilverRow[]): { ticks: PriceTick[]; index: Map<bigint, number>; tsNs: bigint[] } {
+  const spot = new Map<bigint, number>();
+  for (const r of rows) if (!spot.has(r.ts_event_ns) && typeof r.spot === 'number') spot.set(r.ts_event_ns, r.spot);
+  const tsNs = [...spot.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { ticks: tsNs.map((t) => ({ tMs: Number(t / 1_000_000n), spot: spot.get(t)! })), index: new Map(tsNs.map((t, i) => [t, i])), tsNs };
+}
+
+/**
+ * Adds the label columns to level_features rows built from `signals` (same order), using the spot path of `path`
+ * (this hour's and the next hour's Gold rows). `tsOfMs` maps an outcome time back to its exact tick.
+ */
+export function labelRows(rows: SilverRow[], signals: readonly SilverRow[], path: ReturnType<typeof pricePath>, p: LabelParams): void {
+  const tsByMs = new Map(path.tsNs.map((t) => [Number(t / 1_000_000n), t]));
+  rows.forEach((r, i) => {
+    const s = signals[i]!;
+    const at = path.index.get(s.ts_event_ns);
+    if (at === undefined || typeof s.level_price !== 'number') {
+      r.label_outcome = 'UNRESOLVED';
+      r.label_outcome_ts_event_ns = null;
+      return;
+    }
+    const o = outcomeOf(path.ticks, at, s.level_price, s.direction as Direction, p);
+    r.label_outcome = o.outcome;
+    r.label_outcome_ts_event_ns = o.tMs === null ? null : (tsByMs.get(o.tMs) ?? null);
+  });
+}

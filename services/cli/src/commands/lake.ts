@@ -21,8 +21,9 @@ export function register(program: Command) {
     .option('--dataset <name...>', `only these datasets: ${COMPACT_DATASETS.join(', ')}`)
     .option('--target <target>', 'local (under lake.data_root / DATA_ROOT) or s3 (s3.bucket at s3.endpoint); default lake.sink_target')
     .option('--schedule', 'keep running: compact today\'s and yesterday\'s (UTC) dates every lake.compact_interval_ms until SIGTERM/SIGINT')
+    .option('--no-labels', 'level_features without the outcome label columns (label_outcome, label_outcome_ts_event_ns; eval.* definitions)')
     .option('--quiet', 'no progress and no summary on stderr (the JSON summary line on stdout stays)')
-    .action(async (opts: { date?: string; dataset?: string[]; target?: string; schedule?: boolean; quiet?: boolean }) => {
+    .action(async (opts: { date?: string; dataset?: string[]; target?: string; schedule?: boolean; quiet?: boolean; labels: boolean }) => {
       if (opts.target !== undefined && opts.target !== 'local' && opts.target !== 's3') throw usage(`--target must be local or s3, got ${JSON.stringify(opts.target)}`);
       if (!opts.schedule && !opts.date) throw usage('--date YYYY-MM-DD is required (or --schedule)');
       if (opts.date && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) throw usage(`--date must be YYYY-MM-DD, got ${JSON.stringify(opts.date)}`);
@@ -44,6 +45,9 @@ export function register(program: Command) {
             targetFileBytes: cfg.lake.target_file_bytes,
             enrichToleranceNs: BigInt(cfg.lake.enrich_tolerance_ms) * 1_000_000n,
             sessionAnchor: cfg.levels.vwap_anchor,
+            labels: opts.labels
+              ? { monitorBand: cfg.levels.monitor_band, breakDistance: cfg.eval.break_distance, rejectDistance: cfg.eval.reject_distance, touchBand: cfg.eval.touch_band, horizonMs: cfg.eval.horizon_ms }
+              : undefined,
             logger,
             onProgress: (p) => {
               progress.setTotal(p.total);
