@@ -15,8 +15,9 @@ const cfg: Config = parseConfig({ lake: { flush_rows: 500 } });
 const SEED = 7;
 const DURATION = 150_000;
 
-async function embeddedRun(root: string, events: Iterable<InputEvent>, runId?: string): Promise<SignalRow[]> {
+async function embeddedRun(root: string, events: Iterable<InputEvent>, runId?: string, config: Config = cfg): Promise<SignalRow[]> {
   const rows: SignalRow[] = [];
+  const cfg = config;
   const bronze = new EmbeddedBronzeWriter({ cfg, root, command: 'test', inputs: [{ kind: 'simulator', seed: SEED, duration_ms: DURATION, underlyings: ['SPY'] }], runId });
   await runEmbedded({ cfg, source: bronze.tap(events), streams: 'single', sinks: [{ onPayload: (p) => rows.push(...toSignalRows(p)), close: () => undefined }] });
   bronze.close();
@@ -100,6 +101,19 @@ describe('replay from the lake (Bronze of an embedded run)', () => {
       expect(canon(b.rows.get('SPY')!)).not.toEqual(canon(a));
     } finally {
       rmSync(two, { recursive: true, force: true });
+    }
+  });
+
+  it('with the MBP-10 barrier (futures depth and trades among the inputs): the same signals from Bronze', async () => {
+    const mbp = parseConfig({ lake: { flush_rows: 500 }, barrier: { source: 'mbp10' } });
+    const dir = mkdtempSync(join(tmpdir(), 'lake-replay-mbp-'));
+    try {
+      const run = await embeddedRun(dir, simulateSession({ seed: SEED, durationMs: 60_000 }), undefined, mbp);
+      const r = await replayFromLake({ cfg: mbp, lake: new LocalLakeReader(dir), underlyings: ['SPY'] });
+      expect(run.length).toBeGreaterThan(100);
+      expect(canon(r.rows.get('SPY')!)).toEqual(canon(run));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
