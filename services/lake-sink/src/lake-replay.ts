@@ -196,20 +196,19 @@ export function readLakeRows(bytes: Uint8Array, columns: readonly ColumnSpec[], 
 }
 
 const DEPTH = ['px', 'sz', 'ct'] as const;
+const DEPTH_COLUMNS = new Set((['bid', 'ask'] as const).flatMap((side) => DEPTH.flatMap((what) => Array.from({ length: 10 }, (_, i) => `${side}_${what}_${i + 1}`))));
 
 /** A Bronze row → the input event it was written from (the inverse of datasets.ts' bronzeRow). */
 export function bronzeRowToEvent(schema: string, row: Record<string, unknown>): InputEvent {
-  const rec: Record<string, unknown> = { ...row };
-  if (schema === 'futures.mbp10.v1') {
-    for (const side of ['bid', 'ask'] as const) {
-      for (const what of DEPTH) {
-        const arr: unknown[] = [];
-        for (let i = 1; i <= 10; i++) {
-          arr.push(rec[`${side}_${what}_${i}`]);
-          delete rec[`${side}_${what}_${i}`];
-        }
-        rec[`${side}_${what}`] = arr;
-      }
+  if (schema !== 'futures.mbp10.v1') return fromRecord(schema as InputEvent['schema'], row);
+  // MBP-10: the flattened depth columns back into the 10-level arrays (absent levels stay NaN / 0, as written).
+  const rec: Record<string, unknown> = {};
+  for (const k of Object.keys(row)) if (!DEPTH_COLUMNS.has(k)) rec[k] = row[k];
+  for (const side of ['bid', 'ask'] as const) {
+    for (const what of DEPTH) {
+      const arr: unknown[] = [];
+      for (let i = 1; i <= 10; i++) arr.push(row[`${side}_${what}_${i}`]);
+      rec[`${side}_${what}`] = arr;
     }
   }
   return fromRecord(schema as InputEvent['schema'], rec);
