@@ -22,6 +22,12 @@ class CollectSink implements FeedSink {
   }
 }
 
+// Real sockets on a shared 2-core machine: a test's own deadlines (polling) decide, not jest's 5 s default.
+jest.setTimeout(60_000);
+
+// Generous deadlines: the machine runs other suites alongside (polling, never fixed sleeps).
+const wait = (pred: () => boolean, what: string, timeoutMs = 20_000) => waitUntil(pred, what, timeoutMs);
+
 const KEY = 'acceptance-key-s3cret';
 const T0 = Date.UTC(2025, 11, 16, 15, 0, 0); // Tuesday 10:00 New York
 const NS = (ms: number) => BigInt(ms) * 1_000_000n;
@@ -65,21 +71,21 @@ it('a silent drop (no close, pings unanswered) is detected by the idle watchdog 
   // Generous next to the pings (a loaded machine delays pongs a little, never 15 intervals).
   const f = makeFeed(sink, { ping_interval_ms: 100, idle_timeout_ms: 1500 });
   await f.start();
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   for (let i = 1; i <= 5; i++) server.publish('stocks', [stockTrade(i)]);
-  await waitUntil(() => tradesOf(sink).length === 5, 'trades 1..5');
+  await wait(() => tradesOf(sink).length === 5, 'trades 1..5');
   // The pings keep a healthy idle connection alive: the watchdog only fires on real silence.
-  await waitUntil(() => f.stats().stocks.pings >= 10, 'pings on a quiet healthy connection');
+  await wait(() => f.stats().stocks.pings >= 10, 'pings on a quiet healthy connection');
   expect(f.stats().stocks.idleTimeouts).toBe(0);
 
   expect(server.silenceConnections('stocks')).toBe(1);
-  await waitUntil(() => f.stats().stocks.idleTimeouts === 1, 'the idle watchdog to fire', 10_000);
-  await waitUntil(() => server.liveClients('stocks').length === 1 && server.liveClients('stocks')[0]!.subscriptions.size === 2, 'stocks reconnected and resubscribed', 10_000);
+  await wait(() => f.stats().stocks.idleTimeouts === 1, 'the idle watchdog to fire', 20_000);
+  await wait(() => server.liveClients('stocks').length === 1 && server.liveClients('stocks')[0]!.subscriptions.size === 2, 'stocks reconnected and resubscribed', 20_000);
   expect(server.liveClients('stocks')[0]!.actions).toEqual([{ action: 'subscribe', channels: ['Q.SPY', 'T.SPY'] }]);
   expect(logLines.some((l) => l.includes('massive connection idle; reconnecting'))).toBe(true);
 
   for (let i = 6; i <= 10; i++) server.publish('stocks', [stockTrade(i)]);
-  await waitUntil(() => tradesOf(sink).length >= 10, 'trades 6..10');
+  await wait(() => tradesOf(sink).length >= 10, 'trades 6..10');
   await f.flush();
   expect(tradesOf(sink).map((t) => t.event_id)).toEqual(Array.from({ length: 10 }, (_, k) => `massive_ws:SPY:4:${k + 1}:${T0 + k + 1}`));
   expect(sink.dead).toEqual([]);
@@ -106,12 +112,12 @@ it('two clients on one key (one connection per cluster): one ends connected, the
   expect(e.message).toMatch(/^Massive options: another connection with the same API key took this cluster's only connection slot 3 times in a row \(last status: max_connections\)\. Massive allows one connection per cluster and key: stop the other process/);
   expect(e.message).not.toContain(KEY);
   const survivor = who === 'a' ? b : a;
-  await waitUntil(() => survivor.isLive && server.liveClients('options').length === 1, 'the other client to hold the slot');
+  await wait(() => survivor.isLive && server.liveClients('options').length === 1, 'the other client to hold the slot');
   // No loop: once one side gave up, connections stop being opened (bounded by the kicks each side takes).
   const opened = server.clients.length;
   expect(opened).toBeLessThanOrEqual(2 * 3 + 1);
   survivor.subscribe(['T.O:SPY251216P00676000']);
-  await waitUntil(() => server.liveClients('options')[0]!.subscriptions.has('T.O:SPY251216P00676000'), 'the survivor still works');
+  await wait(() => server.liveClients('options')[0]!.subscriptions.has('T.O:SPY251216P00676000'), 'the survivor still works');
   expect(server.clients.length).toBe(opened);
   expect(a.stats.kicks + b.stats.kicks).toBeGreaterThanOrEqual(3);
 });
@@ -123,11 +129,11 @@ it('a 403 on the chain snapshot leaves streaming running with a degraded health 
   const registry = new Registry();
   registerMassiveMetrics(registry, f);
   await f.start();
-  await waitUntil(() => f.health().rest === 'forbidden', 'the 403 to be seen');
-  await waitUntil(() => server.restLog.filter((r) => r.status === 403).length >= 2, 'a later poll (also 403)', 10_000);
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => f.health().rest === 'forbidden', 'the 403 to be seen');
+  await wait(() => server.restLog.filter((r) => r.status === 403).length >= 2, 'a later poll (also 403)', 20_000);
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   for (let i = 1; i <= 3; i++) server.publish('stocks', [stockTrade(i)]);
-  await waitUntil(() => tradesOf(sink).length === 3, 'stock trades still streaming');
+  await wait(() => tradesOf(sink).length === 3, 'stock trades still streaming');
   const h = f.health();
   expect(h).toMatchObject({ status: 'degraded', stocks: 'up', options: 'up', rest: 'forbidden' });
   expect(h.entitlements).toEqual([{ issue: 'no_chain_access', detail: expect.stringMatching(/HTTP 403, the plan does not include this endpoint/), cost: expect.stringMatching(/Fuel has no gamma/) }]);
@@ -144,10 +150,10 @@ it('a plan without the options WebSocket: the stocks cluster streams on, health 
   const sink = new CollectSink();
   const f = makeFeed(sink);
   await f.start();
-  await waitUntil(() => f.health().options === 'failed', 'options to fail');
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => f.health().options === 'failed', 'options to fail');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   server.publish('stocks', [stockTrade(1)]);
-  await waitUntil(() => tradesOf(sink).length === 1, 'a stock trade');
+  await wait(() => tradesOf(sink).length === 1, 'a stock trade');
   expect(f.health()).toMatchObject({ status: 'degraded', stocks: 'up', options: 'failed' });
   expect(f.health().entitlements.map((e) => e.issue)).toEqual(['no_options_websocket']);
   expect(f.health().reasons[0]).toMatch(/options: failed \(Massive authentication failed \(options .*Your plan doesn't include websocket access/);
@@ -162,9 +168,9 @@ it('a delayed plan: vendor times everywhere, so Fuel joins delayed trades with d
   const sink = new CollectSink();
   const f = makeFeed(sink, { data_delay_ms: DELAY, snapshot_interval_ms: 60_000 }, { nowMs: NOW });
   await f.start();
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   server.publish('stocks', [stockQuote(NOW + 1, 676.0, 676.02)]);
-  await waitUntil(() => server.liveClients('options')[0]?.subscriptions.size === 12, 'strike window');
+  await wait(() => server.liveClients('options')[0]?.subscriptions.size === 12, 'strike window');
   const snap = await f.pollGreeks('SPY');
   expect(snap.time_source).toBe('vendor');
   expect(snap.ts_event_ns).toBe(NS(T0)); // the vendor's (delayed) time, not the local poll time
@@ -179,7 +185,7 @@ it('a delayed plan: vendor times everywhere, so Fuel joins delayed trades with d
     { ev: 'T', sym, x: 312, p: 2.1, s: 5, c: [209], t: NOW + 1200, q: 3 },
   ];
   server.publish('options', opt);
-  await waitUntil(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 2, 'option trades');
+  await wait(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 2, 'option trades');
   await f.flush();
   const trades = sink.events.filter((e): e is OptionTrade => e.schema === 'options.trades.v1');
   expect(trades.map((t) => t.ts_event_ns)).toEqual([NS(T0 + 1100), NS(T0 + 1200)]);
@@ -208,9 +214,9 @@ it('a replayed session with trades near quote changes: the metric shows quote-si
   const registry = new Registry();
   registerMassiveMetrics(registry, f);
   await f.start();
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   server.publish('stocks', [stockQuote(T0, 676.0, 676.02)]);
-  await waitUntil(() => server.liveClients('options')[0]?.subscriptions.size === 12, 'strike window');
+  await wait(() => server.liveClients('options')[0]?.subscriptions.size === 12, 'strike window');
   const sym = 'O:SPY251216C00676000';
   const Q = (t: number, bp: number, ap: number, q: number): WireMessage => ({ ev: 'Q', sym, bx: 301, ax: 302, bp, ap, bs: 10, as: 10, t: T0 + t, q });
   const T = (t: number, p: number, q: number, c = [209]): WireMessage => ({ ev: 'T', sym, x: 312, p, s: 1, c, t: T0 + t, q });
@@ -228,7 +234,7 @@ it('a replayed session with trades near quote changes: the metric shows quote-si
     [T(1160, 2.3, 9, [233])], // multi-leg: excluded
   ];
   for (const fr of frames) server.publish('options', fr);
-  await waitUntil(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 5 && f.stats().optionTrades.excluded.complex === 1, 'the replayed prints');
+  await wait(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 5 && f.stats().optionTrades.excluded.complex === 1, 'the replayed prints');
   await f.flush();
   const trades = sink.events.filter((e): e is OptionTrade => e.schema === 'options.trades.v1');
   expect(trades.map((t) => [t.price, t.aggressor, t.opt_bid, t.opt_ask])).toEqual([
@@ -252,18 +258,18 @@ it('a plan without quotes: each missing entitlement is reported once with its co
   const sink = new CollectSink();
   const f = makeFeed(sink);
   await f.start();
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   // The vendor acknowledges Q.SPY but never delivers a quote; trades drift up 676 → 679 over 40 s of event time.
   server.publish('stocks', [stockQuote(T0, 676.0, 676.02)]);
   for (let i = 0; i <= 40; i++) server.publish('stocks', [stockTrade(i + 1, 676 + (3 * i) / 40, T0 + i * 1000)]);
-  await waitUntil(() => tradesOf(sink).length === 41, 'stock trades');
-  await waitUntil(() => f.strikeManager('SPY')!.centerStrike === 679, 'the strike window to follow the trades to 679');
-  await waitUntil(() => server.liveClients('options')[0]?.subscriptions.has('T.O:SPY251216C00680000') === true, 'the moved window subscribed');
+  await wait(() => tradesOf(sink).length === 41, 'stock trades');
+  await wait(() => f.strikeManager('SPY')!.centerStrike === 679, 'the strike window to follow the trades to 679');
+  await wait(() => server.liveClients('options')[0]?.subscriptions.has('T.O:SPY251216C00680000') === true, 'the moved window subscribed');
   expect(f.health().entitlements.map((e) => e.issue)).toEqual(['no_stock_quotes']);
 
   const sym = 'O:SPY251216C00679000';
   for (let i = 0; i < 25; i++) server.publish('options', [{ ev: 'Q', sym, bp: 1, ap: 1.1, bs: 1, as: 1, t: T0 + 41_000 + i * 10, q: 1000 + i }, { ev: 'T', sym, x: 312, p: 1 + (i % 3) / 100, s: 1, c: [209], t: T0 + 41_000 + i * 10 + 5, q: 2000 + i }]);
-  await waitUntil(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 25, 'option trades');
+  await wait(() => sink.events.filter((e) => e.schema === 'options.trades.v1').length === 25, 'option trades');
   const h = f.health();
   expect(h.status).toBe('degraded');
   expect(h.entitlements.map((e) => e.issue)).toEqual(['no_stock_quotes', 'no_option_quotes']);
@@ -283,11 +289,11 @@ it('kicks (force_disconnect, slow_consumer) are logged with their meaning and re
     [2, 'slow_consumer'],
     [3, 'force_disconnect'],
   ] as const) {
-    await waitUntil(() => server.liveClients('stocks').length === 1, `stocks connected before kick ${n}`);
+    await wait(() => server.liveClients('stocks').length === 1, `stocks connected before kick ${n}`);
     server.kick('stocks', st);
-    await waitUntil(() => f.stats().stocks.reconnects === n, `reconnect ${n}`);
+    await wait(() => f.stats().stocks.reconnects === n, `reconnect ${n}`);
   }
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stocks resubscribed');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stocks resubscribed');
   const delays = logLines.filter((l) => l.includes('massive reconnecting') && l.includes('"cluster":"stocks"')).map((l) => (JSON.parse(l) as { attempt: number }).attempt);
   // Each connection lived less than stableAfterMs, so the attempt count (and the backoff) kept growing.
   expect(delays).toEqual([1, 2, 3]);
@@ -309,9 +315,9 @@ it('a cluster that cannot connect at all does not hold the feed: start() goes on
   const f = makeFeed(sink, { ws_options_url: `ws://127.0.0.1:${port}/options` }, { startGraceMs: 300 });
   await f.start();
   expect(f.health()).toMatchObject({ status: 'degraded', stocks: 'up', options: 'connecting' });
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   server.publish('stocks', [stockTrade(1)]);
-  await waitUntil(() => tradesOf(sink).length === 1, 'a stock trade');
+  await wait(() => tradesOf(sink).length === 1, 'a stock trade');
   expect(f.stats().options.reconnects).toBeGreaterThan(0);
   expect(logLines.some((l) => l.includes('starting degraded'))).toBe(true);
 });
@@ -333,16 +339,16 @@ it('a socket paused on purpose (sink behind) is not mistaken for a half-open one
   feed = new MassiveFeed({ config, apiKey: KEY, sink, logger: logger(), random: mulberry32(7).next, backoff: { initialMs: 20, maxMs: 200 }, restPolling: false, maxQueued: 4 });
   const f = feed;
   await f.start();
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   for (let i = 1; i <= 8; i++) server.publish('stocks', [stockTrade(i)]);
-  await waitUntil(() => f.stats().pauses === 1, 'the sockets to pause');
+  await wait(() => f.stats().pauses === 1, 'the sockets to pause');
   // Well past the idle timeout while paused: pings go out (20 × 50 ms = 1 s > 300 ms), no pong is read.
   const pings = f.stats().stocks.pings;
-  await waitUntil(() => f.stats().stocks.pings >= pings + 20, 'pings while paused');
+  await wait(() => f.stats().stocks.pings >= pings + 20, 'pings while paused');
   expect(f.stats().stocks.idleTimeouts).toBe(0);
   expect(f.stats().stocks.connections).toBe(1);
   release();
-  await waitUntil(() => sink.events.filter((e) => e.schema === 'stocks.trades.v1').length === 8, 'all trades once the sink drains');
+  await wait(() => sink.events.filter((e) => e.schema === 'stocks.trades.v1').length === 8, 'all trades once the sink drains');
 });
 
 it('the strike window is narrowed to the subscription limit (massive.max_option_contracts) and says so', async () => {
@@ -351,10 +357,10 @@ it('the strike window is narrowed to the subscription limit (massive.max_option_
   const f = makeFeed(sink, { strikes_around_spot: 10, max_option_contracts: 20 });
   await f.start();
   expect(logLines.some((l) => l.includes('strike window narrowed to the subscription limit') && l.includes('"used":4'))).toBe(true);
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   server.publish('stocks', [stockQuote(T0, 676.0, 676.02)]);
   // ±4 strikes × call/put = 18 contracts ≤ 20, each on T and Q.
-  await waitUntil(() => server.liveClients('options')[0]?.subscriptions.size === 36, 'the narrowed window');
+  await wait(() => server.liveClients('options')[0]?.subscriptions.size === 36, 'the narrowed window');
   expect(f.strikeManager('SPY')!.contracts()).toHaveLength(18);
 });
 
@@ -363,10 +369,10 @@ it('a delay configured on a real-time plan is called out (it would hold every si
   const sink = new CollectSink();
   const f = makeFeed(sink, { data_delay_ms: 900_000 });
   await f.start();
-  await waitUntil(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
+  await wait(() => server.liveClients('stocks')[0]?.subscriptions.size === 2, 'stock subscriptions');
   // Event times = the feed's clock (T0): no delay at all.
   for (let i = 1; i <= 60; i++) server.publish('stocks', [stockTrade(i, 676.1, T0)]);
-  await waitUntil(() => tradesOf(sink).length === 60, 'trades');
+  await wait(() => tradesOf(sink).length === 60, 'trades');
   const h = f.health();
   expect(h.status).toBe('degraded');
   expect(h.reasons).toEqual([expect.stringMatching(/^delay: massive\.data_delay_ms is 900000 but records arrive about 0 ms after their event time/)]);

@@ -20,6 +20,9 @@ class CollectSink implements FeedSink {
   }
 }
 
+// Real sockets on a shared 2-core machine: a test's own deadlines (polling) decide, not jest's 5 s default.
+jest.setTimeout(60_000);
+
 const KEY = 'test-key-5up3r-s3cret';
 const T0 = Date.UTC(2025, 11, 16, 15, 0, 0); // Tuesday 10:00 New York
 const RECV = 1_765_900_000_000_000_000n;
