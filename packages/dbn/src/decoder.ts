@@ -6,7 +6,7 @@
 // One decode path, three ways to consume it: dbnFrames() hands out the parser positioned over decompressed bytes
 // (zero-copy record views: `dump --json` formats straight from them), decodeDbnBatches() yields arrays of decoded
 // records per piece of input, and decodeDbn() one item per record (metadata first, each record with its offset).
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { DbnError } from './errors';
 import { DbnMetadata } from './metadata';
 import { DbnParser } from './parser';
@@ -51,7 +51,8 @@ export async function* dbnFrames(source: DbnSource, opts: { chunkSize?: number }
   const path = typeof source === 'string' ? source : undefined;
   const parser = new DbnParser();
   parser.label(path, false);
-  let mode: 'detect' | 'plain' | 'zstd' = 'detect';
+  // Widened: feed() changes it, which TypeScript's narrowing in this function cannot see.
+  let mode = 'detect' as 'detect' | 'plain' | 'zstd';
   let head: Uint8Array = new Uint8Array(0);
   let zstd: ZstdStream | undefined;
   let metadata: DbnMetadata | undefined;
@@ -83,34 +84,55 @@ export async function* dbnFrames(source: DbnSource, opts: { chunkSize?: number }
     }
   };
 
-  try {
-    for await (const chunk of chunksOf(source, opts.chunkSize ?? 256 * 1024)) {
-      if (mode === 'detect') {
-        head = concat(head, chunk);
-        if (head.length < 4) continue;
-        mode = isZstd(head) ? 'zstd' : 'plain';
-        if (mode === 'zstd') {
-          zstd = new ZstdStream(await loadWasmZstd());
-          parser.label(path, true);
-        }
-        const first = head;
-        head = new Uint8Array(0);
-        if (mode === 'zstd') {
-          zstd!.push(first);
-          yield* pumpZstd();
-        } else {
-          parser.push(first);
-          if (ready()) yield { metadata: metadata!, parser };
-        }
-        continue;
+  /** One piece of input: detects plain or zstd on the first 4 bytes, then feeds the parser (through zstd if need be). */
+  const feed = async function* (chunk: Uint8Array): AsyncGenerator<DbnFrame> {
+    if (mode === 'detect') {
+      head = concat(head, chunk);
+      // Kept across calls: a copy, the caller may reuse its buffer.
+      if (head.length < 4) {
+        head = head.slice();
+        return;
       }
+      mode = isZstd(head) ? 'zstd' : 'plain';
       if (mode === 'zstd') {
-        zstd!.push(chunk);
-        yield* pumpZstd();
-      } else {
-        parser.push(chunk);
-        if (ready()) yield { metadata: metadata!, parser };
+        zstd = new ZstdStream(await loadWasmZstd());
+        parser.label(path, true);
       }
+      chunk = head;
+      head = new Uint8Array(0);
+    }
+    if (mode === 'zstd') {
+      zstd!.push(chunk);
+      yield* pumpZstd();
+    } else {
+      parser.push(chunk);
+      if (ready()) yield { metadata: metadata!, parser };
+    }
+  };
+
+  const chunkSize = opts.chunkSize ?? 256 * 1024;
+  const fd = typeof source === 'string' ? openRegularFile(source) : undefined;
+  try {
+    if (fd !== undefined) {
+      // A regular file: synchronous reads (a page-cache hit costs less than a ReadStream's per-chunk machinery), and
+      // a plain DBN file is read straight into the parser's buffer, so its bytes are never copied.
+      const chunk = Buffer.allocUnsafe(chunkSize);
+      for (;;) {
+        if (mode === 'plain') {
+          const at = parser.reserve(chunkSize);
+          const n = readSync(fd, parser.buf, at, chunkSize, null);
+          if (n === 0) break;
+          parser.commit(n);
+          if (ready()) yield { metadata: metadata!, parser };
+        } else {
+          const n = readSync(fd, chunk, 0, chunkSize, null);
+          if (n === 0) break;
+          // zstd.push() and the detect step copy what they keep, so the read buffer is reused.
+          yield* feed(chunk.subarray(0, n));
+        }
+      }
+    } else {
+      for await (const chunk of chunksOf(source, chunkSize)) yield* feed(chunk);
     }
     if (mode === 'detect') {
       // fewer than 4 bytes in total
@@ -125,7 +147,22 @@ export async function* dbnFrames(source: DbnSource, opts: { chunkSize?: number }
     parser.finish();
   } catch (e) {
     throw wrap(e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** An open descriptor if `path` is a regular file; undefined for pipes, devices and the like (read as a stream). */
+function openRegularFile(path: string): number | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    if (fstatSync(fd).isFile()) return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  closeSync(fd);
+  return undefined;
 }
 
 const BATCH_RECORDS = 256;

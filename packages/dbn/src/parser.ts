@@ -69,10 +69,21 @@ export class DbnParser {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    if (this.end + chunk.length > this.buf.length) {
+    const at = this.reserve(chunk.length); // may replace buf
+    this.buf.set(chunk, at);
+    this.end += chunk.length;
+  }
+
+  /**
+   * Makes room for `n` more bytes and returns where they go in `buf`: a reader fills buf[at, at + n) itself
+   * (fs.readSync straight into the parse buffer, no copy) and then calls commit(). Only the partial record at the
+   * end is moved, to the front; `buf` may be replaced (grown), so read it after this call.
+   */
+  reserve(n: number): number {
+    if (this.end + n > this.buf.length) {
       const live = this.end - this.start;
-      if (live + chunk.length > this.buf.length) {
-        const grown = new Uint8Array(Math.max(this.buf.length * 2, live + chunk.length));
+      if (live + n > this.buf.length) {
+        const grown = new Uint8Array(Math.max(this.buf.length * 2, live + n));
         grown.set(this.buf.subarray(this.start, this.end));
         this.buf = grown;
         this.dv = new DataView(grown.buffer);
@@ -83,8 +94,12 @@ export class DbnParser {
       this.end = live;
       this.start = 0;
     }
-    this.buf.set(chunk, this.end);
-    this.end += chunk.length;
+    return this.end;
+  }
+
+  /** `n` bytes were written at the position reserve() returned. */
+  commit(n: number): void {
+    this.end += n;
   }
 
   /** Next complete item, or null when more bytes are needed. Throws DbnError on corrupt input (and keeps throwing it). */
