@@ -197,7 +197,8 @@ describe('sink lake --target s3 under faults', () => {
   it('a memory bound below what the partitions hold (lake.max_buffer_rows) pauses partitions and loses nothing', async () => {
     // ~5k rows (~1.5 MB) per partition: more than one fetch, so partitions are read in several batches and the
     // open windows of three partitions together exceed the bound of one window.
-    const sc = await scenario('bound', { SNAP_LAKE_FLUSH_ROWS: '2000', SNAP_LAKE_MAX_BUFFER_ROWS: '2000' });
+    // Offset windows only: early closes by event-time age (lake.max_file_age_ms) would keep every window below the bound.
+    const sc = await scenario('bound', { SNAP_LAKE_FLUSH_ROWS: '2000', SNAP_LAKE_MAX_BUFFER_ROWS: '2000', SNAP_LAKE_MAX_FILE_AGE_MS: '0' });
     await sc.produce(1700, 50);
     const sink = startCli(['sink', 'lake', '--target', 's3', '--until-idle'], sc.env);
     let peakKb = 0;
