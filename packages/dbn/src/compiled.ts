@@ -450,8 +450,92 @@ const LV_ASK_SZ = ascii(',"ask_sz":');
 const LV_BID_CT = ascii(',"bid_ct":');
 const LV_ASK_CT = ascii(',"ask_ct":');
 
-/** The `[...]` of n BidAskPairs at o, in a loop: the generated per-layout code stays small (quick to optimise). */
+/** The `[...]` of n BidAskPairs at o: levels unchanged since the previous record are copied as text (see below). */
 function writeLevels(out: Uint8Array, p: number, dv: DataView, o: number, n: number): number {
+  if (n > LC_MAX) return writeLevelsFresh(out, p, dv, o, n);
+  out[p++] = 91;
+  const base = p;
+  const cachedN = lcN;
+  let i = 0;
+  while (i < n) {
+    if (i > 0) out[p++] = 44;
+    // The longest run of levels from i whose 32 bytes equal the cached ones: one copy of their text.
+    let j = i;
+    while (j < cachedN && j < n && sameLevel(dv, o + j * BID_ASK_PAIR_LEN, j)) j++;
+    if (j > i) {
+      const from = lcStart[i]!;
+      const to = lcEnd[j - 1]!;
+      const shift = p - base - from;
+      for (let k = i; k < j; k++) {
+        nextStart[k] = lcStart[k]! + shift;
+        nextEnd[k] = lcEnd[k]! + shift;
+      }
+      out.set(lcText.subarray(from, to), p);
+      p += to - from;
+      i = j;
+      continue;
+    }
+    nextStart[i] = p - base;
+    p = writeLevel(out, p, dv, o + i * BID_ASK_PAIR_LEN, i);
+    nextEnd[i] = p - base;
+    i++;
+  }
+  // This record's levels text becomes the cache for the next one.
+  const len = p - base;
+  if (len > lcText.length) lcText = new Uint8Array(len * 2);
+  lcText.set(out.subarray(base, p));
+  const s = lcStart;
+  lcStart = nextStart;
+  nextStart = s;
+  const e = lcEnd;
+  lcEnd = nextEnd;
+  nextEnd = e;
+  lcN = n;
+  out[p++] = 93;
+  return p;
+}
+
+// The level text cache: an MBP-10 event changes one or two of its ten levels, so most of a record's levels are
+// byte-identical to the previous record's. Kept in module memory (never in the caller's buffer, which the caller
+// may reuse): the previous record's levels as raw int32 words and as JSON text with each level's span in it.
+const LC_MAX = 16;
+const LC_WORDS = BID_ASK_PAIR_LEN / 4;
+const lcRaw = new Int32Array(LC_MAX * LC_WORDS);
+let lcStart = new Int32Array(LC_MAX);
+let lcEnd = new Int32Array(LC_MAX);
+let nextStart = new Int32Array(LC_MAX);
+let nextEnd = new Int32Array(LC_MAX);
+let lcText = new Uint8Array(LC_MAX * 160);
+let lcN = 0;
+
+function sameLevel(dv: DataView, o: number, i: number): boolean {
+  const w = i * LC_WORDS;
+  for (let k = 0; k < LC_WORDS; k++) if (dv.getInt32(o + 4 * k, true) !== lcRaw[w + k]) return false;
+  return true;
+}
+
+/** One level's `{...}` written from the bytes; its raw words go to the cache slot i. */
+function writeLevel(out: Uint8Array, p: number, dv: DataView, o: number, i: number): number {
+  const w = i * LC_WORDS;
+  for (let k = 0; k < LC_WORDS; k++) lcRaw[w + k] = dv.getInt32(o + 4 * k, true);
+  p = put(out, p, LV_OPEN);
+  p = writeI64(out, p, dv, o);
+  p = put(out, p, LV_ASK_PX);
+  p = writeI64(out, p, dv, o + 8);
+  p = put(out, p, LV_BID_SZ);
+  p = writeUint(out, p, dv.getUint32(o + 16, true));
+  p = put(out, p, LV_ASK_SZ);
+  p = writeUint(out, p, dv.getUint32(o + 20, true));
+  p = put(out, p, LV_BID_CT);
+  p = writeUint(out, p, dv.getUint32(o + 24, true));
+  p = put(out, p, LV_ASK_CT);
+  p = writeUint(out, p, dv.getUint32(o + 28, true));
+  out[p] = 125;
+  return p + 1;
+}
+
+/** More levels than the cache holds (no such schema today): each written from its bytes. */
+function writeLevelsFresh(out: Uint8Array, p: number, dv: DataView, o: number, n: number): number {
   out[p++] = 91;
   for (let i = 0; i < n; i++, o += BID_ASK_PAIR_LEN) {
     p = put(out, p, i === 0 ? LV_OPEN : LV_NEXT_OPEN);
