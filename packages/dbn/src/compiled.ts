@@ -434,6 +434,17 @@ export function maxJsonBytes(layout: Layout): number {
   return m;
 }
 
+/**
+ * JS statements that store the ASCII text `t` at out[p..] and advance p: constant byte stores at constant offsets
+ * are several times cheaper than a copy loop over a fragment array (the keys of every field of every record).
+ */
+function storeText(t: string): string {
+  const bytes = ascii(t);
+  const stores: string[] = [];
+  for (let i = 0; i < bytes.length; i++) stores.push(`out[p${i === 0 ? '' : ' + ' + i}] = ${bytes[i]};`);
+  return `${stores.join(' ')} p += ${bytes.length};`;
+}
+
 /** Copies a constant fragment (a few bytes: a loop beats Uint8Array.set's call overhead here). */
 function put(out: Uint8Array, pos: number, frag: Uint8Array): number {
   const n = frag.length;
@@ -483,7 +494,8 @@ function writeLevels(out: Uint8Array, p: number, dv: DataView, o: number, n: num
   // This record's levels text becomes the cache for the next one.
   const len = p - base;
   if (len > lcText.length) lcText = new Uint8Array(len * 2);
-  lcText.set(out.subarray(base, p));
+  // A plain view: Buffer#subarray (out is a Buffer in dump) costs several times more.
+  lcText.set(new Uint8Array(out.buffer, out.byteOffset + base, len));
   const s = lcStart;
   lcStart = nextStart;
   nextStart = s;
@@ -514,25 +526,28 @@ function sameLevel(dv: DataView, o: number, i: number): boolean {
   return true;
 }
 
-/** One level's `{...}` written from the bytes; its raw words go to the cache slot i. */
-function writeLevel(out: Uint8Array, p: number, dv: DataView, o: number, i: number): number {
-  const w = i * LC_WORDS;
-  for (let k = 0; k < LC_WORDS; k++) lcRaw[w + k] = dv.getInt32(o + 4 * k, true);
-  p = put(out, p, LV_OPEN);
-  p = writeI64(out, p, dv, o);
-  p = put(out, p, LV_ASK_PX);
-  p = writeI64(out, p, dv, o + 8);
-  p = put(out, p, LV_BID_SZ);
-  p = writeUint(out, p, dv.getUint32(o + 16, true));
-  p = put(out, p, LV_ASK_SZ);
-  p = writeUint(out, p, dv.getUint32(o + 20, true));
-  p = put(out, p, LV_BID_CT);
-  p = writeUint(out, p, dv.getUint32(o + 24, true));
-  p = put(out, p, LV_ASK_CT);
-  p = writeUint(out, p, dv.getUint32(o + 28, true));
+/** One level's `{...}` written from the bytes; its raw words go to the cache slot i. Generated: see storeText. */
+const writeLevel = new Function(
+  'H',
+  `return function writeLevel(out, p, dv, o, i) {
+  const w = i * ${LC_WORDS};
+  for (let k = 0; k < ${LC_WORDS}; k++) H.lcRaw[w + k] = dv.getInt32(o + 4 * k, true);
+  ${storeText('{"bid_px":')}
+  p = H.writeI64(out, p, dv, o);
+  ${storeText(',"ask_px":')}
+  p = H.writeI64(out, p, dv, o + 8);
+  ${storeText(',"bid_sz":')}
+  p = H.writeUint(out, p, dv.getUint32(o + 16, true));
+  ${storeText(',"ask_sz":')}
+  p = H.writeUint(out, p, dv.getUint32(o + 20, true));
+  ${storeText(',"bid_ct":')}
+  p = H.writeUint(out, p, dv.getUint32(o + 24, true));
+  ${storeText(',"ask_ct":')}
+  p = H.writeUint(out, p, dv.getUint32(o + 28, true));
   out[p] = 125;
   return p + 1;
-}
+};`,
+)({ lcRaw, writeI64, writeUint }) as (out: Uint8Array, p: number, dv: DataView, o: number, i: number) => number;
 
 /** More levels than the cache holds (no such schema today): each written from its bytes. */
 function writeLevelsFresh(out: Uint8Array, p: number, dv: DataView, o: number, n: number): number {
@@ -561,7 +576,7 @@ function buildJsonBytes(layout: Layout, tsOut: boolean): CompiledJsonBytes {
   const L: string[] = ['let p = pos;'];
   const text = (t: string): string => {
     frags.push(ascii(t));
-    return `p = H.put(out, p, F[${frags.length - 1}]);`;
+    return storeText(t);
   };
   const scalar = (kind: string, o: string): string => {
     switch (kind) {
