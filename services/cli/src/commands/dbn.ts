@@ -48,8 +48,17 @@ async function dump(file: string, opts: { json?: boolean; limit?: string; tz: st
   // the text form decodes each record.
   const out = new JsonLinesBuffer();
   let sentMeta = false;
+  // ts_event as a BigInt only where it is used (first, last, every 4096th record), not one per record: the last
+  // record's header is read back at the end of each frame (its bytes stay valid until the next frame is asked for).
+  let lastFrame: { parser: { dv: DataView } } | undefined;
+  let last = -1;
+  const lastEvent = () => {
+    if (lastFrame && last >= 0) lastTs = lastFrame.parser.dv.getBigUint64(last + 8, true);
+  };
   try {
-    outer: for await (const { metadata, parser } of dbnFrames(file)) {
+    for await (const frame of dbnFrames(file)) {
+      const { metadata, parser } = frame;
+      lastFrame = frame;
       if (!sentMeta) {
         sentMeta = true;
         const spanS = metadata.end !== null && metadata.end > metadata.start ? Number((metadata.end - metadata.start) / 1_000_000n) / 1000 : undefined;
@@ -59,13 +68,13 @@ async function dump(file: string, opts: { json?: boolean; limit?: string; tz: st
         out.appendLine(opts.json ? JSON.stringify(metadataToJson(metadata)) : `# ${JSON.stringify(metadataToJson(metadata))}`);
       }
       for (let b = parser.nextRecord(); b >= 0; b = parser.nextRecord()) {
-        if (n++ >= limit) break outer;
-        const ts = parser.dv.getBigUint64(b + 8, true);
-        firstTs ??= ts;
-        lastTs = ts;
-        if ((n & 4095) === 0) progress?.update(position(ts), { records: n });
+        if (n++ >= limit) break;
+        last = b;
+        if (firstTs === null) firstTs = parser.dv.getBigUint64(b + 8, true);
+        if ((n & 4095) === 0) progress?.update(position(parser.dv.getBigUint64(b + 8, true)), { records: n });
         if (opts.json) out.appendRecord(parser, b);
         else {
+          const ts = parser.dv.getBigUint64(b + 8, true);
           // The raw ns time stays first (scripts cut it); the same instant follows, readable and labelled with its zone.
           const text = recordToText(parser.decodeCurrent(b));
           const sp = text.indexOf(' ');
@@ -73,10 +82,14 @@ async function dump(file: string, opts: { json?: boolean; limit?: string; tz: st
         }
         if (out.full) await writeBytes(out.take());
       }
+      lastEvent();
+      last = -1; // the next frame may move the bytes: an error before its first record keeps lastTs as is
+      if (n > limit) break;
     }
     await writeBytes(out.take());
     finish();
   } catch (e) {
+    lastEvent();
     await writeBytes(out.take());
     if (e instanceof DbnError) {
       finish(e.message);
