@@ -123,8 +123,9 @@ export const ConfigSchema = z.object({
       break_threshold: z.number().min(0).max(100).default(80),
       reject_threshold: z.number().min(0).max(100).default(20),
       /** T_hold on the composite S (score.ts). SPY's defended queues (10–25k shares) go in 3–6 s once pulled or swept;
-       *  3 s of hold leaves no lead, 1 s still spans four snap ticks of an unbroken S > 80. */
-      hold_ms: ms.default(1000), // T_hold
+       *  3 s of hold leaves no lead. Calibrated on simulator seeds 1–10 (docs/eval.md): 500 ms (two snap ticks) gave
+       *  BREAK precision 0.46 / recall 0.13 against 0.40 / 0.10 at 1 s, 0.42 / 0.13 at 250 ms and 0.54 / 0.06 at 2 s. */
+      hold_ms: ms.default(500), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
     })

@@ -21,7 +21,7 @@ const barrier = (state: BarrierStateName, extra: Partial<BarrierReading> = {}): 
   caveats: [],
   ...extra,
 });
-const quietTape: TapeReading = { imbalance: 0, buy_vol: 0, sell_vol: 0, velocity: 0, sweep: { detected: false, direction: null, notional: 0 } };
+const quietTape: TapeReading = { imbalance: 0, buy_vol: 0, sell_vol: 0, velocity: 0, sweep: { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 } };
 const fuel = (effect: FuelReading['effect']): FuelReading => ({ effect, net_dealer_gamma: 0, call_wall: null, put_wall: null, hvl: null });
 
 describe('component scores (§5.4.1)', () => {
@@ -48,7 +48,7 @@ describe('component scores (§5.4.1)', () => {
     expect(componentScores(cfg, barrier('NEUTRAL'), fuel('NEUTRAL'), quietTape, 'SUPPORT').hedge).toBe(50);
   });
   it('S_T: 100 for a sweep in the break direction; else 0–50 from velocity and imbalance toward the break', () => {
-    const sweepDown = { ...quietTape, sweep: { detected: true, direction: 'DOWN' as const, notional: 1e6 } };
+    const sweepDown = { ...quietTape, sweep: { detected: true, direction: 'DOWN' as const, notional: 1e6, venues: 3, window_ms: 10 } };
     expect(tapeScore(sweepDown, 'SUPPORT', 0.05)).toBe(100);
     expect(tapeScore(sweepDown, 'RESISTANCE', 0.05)).toBe(0);
     expect(tapeScore({ ...quietTape, velocity: -0.1, imbalance: -1 }, 'SUPPORT', 0.05)).toBe(50);
@@ -85,7 +85,7 @@ describe('composite (§5.4.2)', () => {
     const num = fc.double({ noNaN: true, noDefaultInfinity: true });
     fc.assert(
       fc.property(fc.constantFrom(...states), fc.constantFrom('AMPLIFY', 'DAMPEN', 'NEUTRAL'), num, num, num, fc.boolean(), fc.constantFrom('SUPPORT', 'RESISTANCE'), (st, eff, dl, v, im, sw, dir) => {
-        const tape: TapeReading = { ...quietTape, velocity: v, imbalance: im, sweep: { detected: sw, direction: sw ? 'DOWN' : null, notional: 0 } };
+        const tape: TapeReading = { ...quietTape, velocity: v, imbalance: im, sweep: { detected: sw, direction: sw ? 'DOWN' : null, notional: 0, venues: sw ? 3 : 0, window_ms: 0 } };
         const c = componentScores(cfg, barrier(st, { delta_liq: dl }), fuel(eff as FuelReading['effect']), tape, dir as 'SUPPORT');
         const s = compositeScore(c, cfg.score);
         return s >= 0 && s <= 100;

@@ -28,22 +28,32 @@ export interface LevelSignal {
   confidence: Confidence;
   barrier: {
     state: BarrierStateName;
+    /** Smoothed (§5.6); `_raw` is this tick's window value. */
     delta_liq: number;
+    delta_liq_raw: number;
     replenishment_ratio: number;
+    replenishment_ratio_raw: number;
     added: number;
     canceled: number;
     filled: number;
+    /** The defending queue at the level now (L1: the NBBO side within quote_band; MBP-10: zone center and depth), or null. */
+    defending_quote: { price: number; size: number } | null;
   };
   tape: {
     imbalance: number;
     buy_vol: number;
     sell_vol: number;
+    /** Smoothed (§5.6); `velocity_raw` is this tick's W_v slope. */
     velocity: number;
-    sweep: { detected: boolean; direction: MoveDirection | null; notional: number };
+    velocity_raw: number;
+    /** venues: distinct venues of the sweep's prints; window_ms: first to last print (0 when none). */
+    sweep: { detected: boolean; direction: MoveDirection | null; notional: number; venues: number; window_ms: number };
   };
   fuel: {
     effect: FuelEffect;
+    /** Smoothed (§5.6); `_raw` is this tick's Σ over W_g. */
     net_dealer_gamma: number;
+    net_dealer_gamma_raw: number;
     call_wall: number | null;
     put_wall: number | null;
     hvl: number | null;
@@ -109,6 +119,10 @@ export interface SignalRow {
   barrier_added: number;
   barrier_canceled: number;
   barrier_filled: number;
+  barrier_delta_liq_raw: number;
+  barrier_replenishment_ratio_raw: number;
+  barrier_defending_price: number | null;
+  barrier_defending_size: number | null;
   tape_imbalance: number;
   tape_buy_vol: number;
   tape_sell_vol: number;
@@ -116,8 +130,12 @@ export interface SignalRow {
   tape_sweep_detected: boolean;
   tape_sweep_direction: MoveDirection | null;
   tape_sweep_notional: number;
+  tape_velocity_raw: number;
+  tape_sweep_venues: number;
+  tape_sweep_window_ms: number;
   fuel_effect: FuelEffect;
   fuel_net_dealer_gamma: number;
+  fuel_net_dealer_gamma_raw: number;
   fuel_call_wall: number | null;
   fuel_put_wall: number | null;
   fuel_hvl: number | null;
@@ -152,6 +170,10 @@ export function toSignalRows(p: LevelPhysicsPayload): SignalRow[] {
     barrier_added: l.barrier.added,
     barrier_canceled: l.barrier.canceled,
     barrier_filled: l.barrier.filled,
+    barrier_delta_liq_raw: l.barrier.delta_liq_raw,
+    barrier_replenishment_ratio_raw: l.barrier.replenishment_ratio_raw,
+    barrier_defending_price: l.barrier.defending_quote?.price ?? null,
+    barrier_defending_size: l.barrier.defending_quote?.size ?? null,
     tape_imbalance: l.tape.imbalance,
     tape_buy_vol: l.tape.buy_vol,
     tape_sell_vol: l.tape.sell_vol,
@@ -159,8 +181,12 @@ export function toSignalRows(p: LevelPhysicsPayload): SignalRow[] {
     tape_sweep_detected: l.tape.sweep.detected,
     tape_sweep_direction: l.tape.sweep.direction,
     tape_sweep_notional: l.tape.sweep.notional,
+    tape_velocity_raw: l.tape.velocity_raw,
+    tape_sweep_venues: l.tape.sweep.venues,
+    tape_sweep_window_ms: l.tape.sweep.window_ms,
     fuel_effect: l.fuel.effect,
     fuel_net_dealer_gamma: l.fuel.net_dealer_gamma,
+    fuel_net_dealer_gamma_raw: l.fuel.net_dealer_gamma_raw,
     fuel_call_wall: l.fuel.call_wall,
     fuel_put_wall: l.fuel.put_wall,
     fuel_hvl: l.fuel.hvl,

@@ -22,7 +22,8 @@
 // or the HVL landing on a strike) does not restart it; it exists only while the price is monitored (bounded memory).
 //
 // Payload fields: break_score_raw/smooth, barrier.delta_liq, barrier.replenishment_ratio, tape.velocity and
-// fuel.net_dealer_gamma carry the SMOOTHED values of §5.6 for the last four (raw flows added/canceled/filled stay raw);
+// fuel.net_dealer_gamma carry the SMOOTHED values of §5.6 for the last four, each next to its `_raw` window value
+// (issue 9; raw flows added/canceled/filled are raw);
 // states and triggers are computed from raw readings (BREAK timer from the composite S, REJECT/CONTESTED from the
 // smoothed S̃; see score.ts).
 //
@@ -514,21 +515,32 @@ export class SnapEngine {
       barrier: {
         state: b.state,
         delta_liq: roundTo(dLiq, 0),
+        delta_liq_raw: roundTo(b.delta_liq, 0),
         replenishment_ratio: roundTo(rr, 4),
+        replenishment_ratio_raw: roundTo(b.replenishment_ratio, 4),
         added: roundTo(b.added, 0),
         canceled: roundTo(b.canceled, 0),
         filled: roundTo(b.filled, 0),
+        defending_quote: b.defending ? { price: roundTo(b.defending.price, 4), size: roundTo(b.defending.size, 0) } : null,
       },
       tape: {
         imbalance: roundTo(tape.imbalance, 4),
         buy_vol: roundTo(tape.buy_vol, 0),
         sell_vol: roundTo(tape.sell_vol, 0),
         velocity: roundTo(velocity, 6),
-        sweep: { detected: tape.sweep.detected, direction: tape.sweep.direction, notional: roundTo(tape.sweep.notional, 0) },
+        velocity_raw: roundTo(tape.velocity, 6),
+        sweep: {
+          detected: tape.sweep.detected,
+          direction: tape.sweep.direction,
+          notional: roundTo(tape.sweep.notional, 0),
+          venues: tape.sweep.venues,
+          window_ms: roundTo(tape.sweep.window_ms, 3),
+        },
       },
       fuel: {
         effect: fuel.effect,
         net_dealer_gamma: roundTo(gamma, 0),
+        net_dealer_gamma_raw: roundTo(fuel.net_dealer_gamma, 0),
         call_wall: p4(fuel.call_wall),
         put_wall: p4(fuel.put_wall),
         hvl: p4(fuel.hvl),

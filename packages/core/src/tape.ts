@@ -45,6 +45,9 @@ export interface SweepEvent {
   ts: bigint;
   direction: MoveDirection;
   notional: number;
+  /** Distinct venues of its prints, and first-to-last print time (ms). */
+  venues: number;
+  window_ms: number;
 }
 
 export interface TapeState {
@@ -62,7 +65,7 @@ export interface TapeReading {
   buy_vol: number;
   sell_vol: number;
   velocity: number;
-  sweep: { detected: boolean; direction: MoveDirection | null; notional: number };
+  sweep: { detected: boolean; direction: MoveDirection | null; notional: number; venues: number; window_ms: number };
 }
 
 export function aggressorFromQuote(price: number, bid: number | null, ask: number | null): -1 | 0 | 1 {
@@ -156,7 +159,9 @@ export class TapeEngine {
     }
     const open = s.cluster ? this.judge(s.cluster) : null;
     if (open && open.ts > fromT && open.ts <= tNs && (!best || open.notional >= best.notional)) best = open;
-    const sweep: TapeReading['sweep'] = best ? { detected: true, direction: best.direction, notional: best.notional } : { detected: false, direction: null, notional: 0 };
+    const sweep: TapeReading['sweep'] = best
+      ? { detected: true, direction: best.direction, notional: best.notional, venues: best.venues, window_ms: best.window_ms }
+      : { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
     return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
   }
 
@@ -260,7 +265,7 @@ export class TapeEngine {
     const up = c.buyNotional > c.sellNotional || (c.buyNotional === c.sellNotional && c.lastPrice >= c.firstPrice);
     const crossings = up ? c.buyCount : c.sellCount;
     if (c.venues.length < t.sweep_venue_min && crossings < SWEEP_MIN_CROSSINGS) return null;
-    return { ts: c.lastNs, direction: up ? 'UP' : 'DOWN', notional: c.notional };
+    return { ts: c.lastNs, direction: up ? 'UP' : 'DOWN', notional: c.notional, venues: c.venues.length, window_ms: Number(c.lastNs - c.startNs) / 1e6 };
   }
 
   private closeCluster(): void {

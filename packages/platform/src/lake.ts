@@ -44,6 +44,15 @@ export const SIGNAL_ROW_COLUMNS: readonly ColumnSpec[] = [
   { name: 'runway_distance', type: 'float64', nullable: true },
   { name: 'runway_quality', type: 'dict_utf8' },
   { name: 'note', type: 'dict_utf8' },
+  // Raw (per-window) values next to the smoothed ones above, the defending quote and the sweep's extent (issue 9).
+  { name: 'barrier_delta_liq_raw', type: 'float64' },
+  { name: 'barrier_replenishment_ratio_raw', type: 'float64' },
+  { name: 'barrier_defending_price', type: 'float64', nullable: true },
+  { name: 'barrier_defending_size', type: 'float64', nullable: true },
+  { name: 'tape_velocity_raw', type: 'float64' },
+  { name: 'tape_sweep_venues', type: 'int32' },
+  { name: 'tape_sweep_window_ms', type: 'float64' },
+  { name: 'fuel_net_dealer_gamma_raw', type: 'float64' },
 ];
 
 const NS_PER_MS = 1_000_000n;

@@ -31,21 +31,27 @@ export function rowToLevelSignal(r: SignalRow): LevelSignal {
     barrier: {
       state: r.barrier_state,
       delta_liq: r.barrier_delta_liq,
+      delta_liq_raw: r.barrier_delta_liq_raw,
       replenishment_ratio: r.barrier_replenishment_ratio,
+      replenishment_ratio_raw: r.barrier_replenishment_ratio_raw,
       added: r.barrier_added,
       canceled: r.barrier_canceled,
       filled: r.barrier_filled,
+      // toSignalRows flattens defending_quote into two nullable columns; both null ⇔ no defending quote.
+      defending_quote: r.barrier_defending_price === null || r.barrier_defending_size === null ? null : { price: r.barrier_defending_price, size: r.barrier_defending_size },
     },
     tape: {
       imbalance: r.tape_imbalance,
       buy_vol: r.tape_buy_vol,
       sell_vol: r.tape_sell_vol,
       velocity: r.tape_velocity,
-      sweep: { detected: r.tape_sweep_detected, direction: r.tape_sweep_direction, notional: r.tape_sweep_notional },
+      velocity_raw: r.tape_velocity_raw,
+      sweep: { detected: r.tape_sweep_detected, direction: r.tape_sweep_direction, notional: r.tape_sweep_notional, venues: r.tape_sweep_venues, window_ms: r.tape_sweep_window_ms },
     },
     fuel: {
       effect: r.fuel_effect,
       net_dealer_gamma: r.fuel_net_dealer_gamma,
+      net_dealer_gamma_raw: r.fuel_net_dealer_gamma_raw,
       call_wall: r.fuel_call_wall,
       put_wall: r.fuel_put_wall,
       hvl: r.fuel_hvl,

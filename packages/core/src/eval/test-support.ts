@@ -13,9 +13,9 @@ export function level(id: string, price: number, spot: number, signal: SignalNam
     break_score_smooth: score,
     signal,
     confidence: 'MEDIUM',
-    barrier: { state: 'NEUTRAL', delta_liq: 0, replenishment_ratio: 1, added: 0, canceled: 0, filled: 0 },
-    tape: { imbalance: 0, buy_vol: 0, sell_vol: 0, velocity: 0, sweep: { detected: false, direction: null, notional: 0 } },
-    fuel: { effect: 'NEUTRAL', net_dealer_gamma: 0, call_wall: null, put_wall: null, hvl: null },
+    barrier: { state: 'NEUTRAL', delta_liq: 0, delta_liq_raw: 0, replenishment_ratio: 1, replenishment_ratio_raw: 1, added: 0, canceled: 0, filled: 0, defending_quote: null },
+    tape: { imbalance: 0, buy_vol: 0, sell_vol: 0, velocity: 0, velocity_raw: 0, sweep: { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 } },
+    fuel: { effect: 'NEUTRAL', net_dealer_gamma: 0, net_dealer_gamma_raw: 0, call_wall: null, put_wall: null, hvl: null },
     runway: { direction: 'UP', next_obstacle: null, distance: null, quality: 'CLEAR' },
     note: '',
   };
