@@ -11,6 +11,7 @@
 //   through fzstd, which emits the blocks before the damage and then throws, exactly as before.
 // Memory stays bounded: at most one compressed frame plus its declared output (≤ MAX_FRAME_BYTES) at a time.
 import { Decompress } from 'fzstd';
+import { dirname, join } from 'node:path';
 
 /** Largest declared frame size decompressed in one WASM call; larger frames stream through fzstd. */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -37,10 +38,60 @@ export function wasmZstdLib(): Promise<WasmZstdLib> {
 /** The WASM zstd for decoding, or undefined if it cannot be loaded (fzstd then does everything). */
 export function loadWasmZstd(): Promise<WasmZstd | undefined> {
   wasmReady ??= wasmZstdLib().then(
-    (lib) => lib,
+    (lib) => heapDecompressor() ?? lib,
     () => undefined,
   );
   return wasmReady;
+}
+
+/** The parts of the library's emscripten module that ZSTD_decompress needs. */
+interface ZstdModule {
+  _malloc(n: number): number;
+  _free(p: number): void;
+  _ZSTD_decompress(dst: number, dstCapacity: number, src: number, srcSize: number): number;
+  _ZSTD_isError(code: number): number;
+  HEAPU8: Uint8Array;
+}
+
+/**
+ * ZSTD_decompress over input and output regions of the WASM heap that are allocated once and reused, returning a
+ * VIEW of the output in the heap: the library's decompress() mallocs and frees both per frame and copies the output
+ * out with slice() (a quarter of the zstd decode loop's time, profiled), and the parser copies it once more anyway.
+ * The view is valid until the next read() of any ZstdStream (every caller copies it at once). Undefined when the
+ * module is not where this library version keeps it: the library's own decompress() is used then.
+ */
+function heapDecompressor(): WasmZstd | undefined {
+  let M: ZstdModule;
+  try {
+    M = require(join(dirname(require.resolve('@bokuweb/zstd-wasm')), 'module.js')).Module as ZstdModule;
+    if (typeof M._ZSTD_decompress !== 'function' || typeof M._malloc !== 'function' || !(M.HEAPU8 instanceof Uint8Array)) return undefined;
+  } catch {
+    return undefined;
+  }
+  let src = 0;
+  let srcCap = 0;
+  let dst = 0;
+  let dstCap = 0;
+  const decompress = (buf: Uint8Array, opts?: { defaultHeapSize?: number }): Uint8Array => {
+    const size = opts?.defaultHeapSize ?? 1 << 20;
+    if (buf.length > srcCap) {
+      if (src) M._free(src);
+      srcCap = Math.max(buf.length, srcCap * 2);
+      src = M._malloc(srcCap);
+    }
+    if (size > dstCap) {
+      if (dst) M._free(dst);
+      dstCap = Math.max(size, dstCap * 2);
+      dst = M._malloc(dstCap);
+    }
+    if (!src || !dst) throw new Error('zstd: out of WASM memory');
+    // HEAPU8 is replaced when the heap grows: read it after the mallocs.
+    M.HEAPU8.set(buf, src);
+    const n = M._ZSTD_decompress(dst, size, src, buf.length);
+    if (M._ZSTD_isError(n)) throw new Error(`zstd: decompression failed (code ${n})`);
+    return new Uint8Array(M.HEAPU8.buffer, dst, n);
+  };
+  return { decompress };
 }
 
 /** Error from the zstd layer with the compressed byte range it was found in. */
@@ -108,7 +159,7 @@ export class ZstdStream {
 
   /**
    * The next piece of decompressed bytes, or null when more input is needed (or, after end(), when all is done).
-   * The piece is only valid until the next call. Throws ZstdStreamError on corrupt or truncated data.
+   * The piece is only valid until the next read() (of any ZstdStream: WASM pieces are views of the shared heap). Throws ZstdStreamError on corrupt or truncated data.
    */
   read(): Uint8Array | null {
     for (;;) {
