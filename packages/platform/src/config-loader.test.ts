@@ -132,7 +132,9 @@ describe('loadConfig refuses what it would otherwise ignore', () => {
 
   it('the boundary of an or-equal rule is accepted, and a consistent change of both keys passes', () => {
     expect(loadConfig({ env: { SNAP_TAPE_VELOCITY_WINDOW_MS: '5000' } }).tape.velocity_window_ms).toBe(5000);
-    const cfg = loadConfig({ env: { SNAP_SCORE_BREAK_THRESHOLD: '90', SNAP_SCORE_REJECT_THRESHOLD: '85' } });
+    // The hysteresis exits move with the entry thresholds (reject ≤ reject exit < break exit ≤ break).
+    const cfg = loadConfig({ env: { SNAP_SCORE_BREAK_THRESHOLD: '90', SNAP_SCORE_REJECT_THRESHOLD: '85', SNAP_SIGNAL_REJECT_EXIT_THRESHOLD: '86', SNAP_SIGNAL_BREAK_EXIT_THRESHOLD: '88' } });
     expect(cfg.score).toMatchObject({ break_threshold: 90, reject_threshold: 85 });
+    expect(cfg.signal).toMatchObject({ reject_exit_threshold: 86, break_exit_threshold: 88 });
   });
 });
