@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '@snap/core';
 import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, loadConfig, recordToSignalRow, topicName, type SignalRecord } from '@snap/platform';
@@ -157,6 +157,24 @@ describe('replay --from-lake: a Kafka session, its topics deleted, replayed from
     const out = join(root, 'from-silver.jsonl');
     await cli(['replay', '--from-lake', `s3://${cfg.s3.bucket}`, '--tier', 'silver', '--underlying', 'SPY', '--out', out]);
     expect(lines(out)).toEqual(original);
+  });
+
+  it('from Silver reads only the files each partition\'s _manifest.json commits (an orphan of a killed compaction is not read)', async () => {
+    // A compaction SIGKILLed after its PUTs and before its manifest leaves files of a generation that never was: here a
+    // copy of a committed trades file under another name, which would double every trade if it were read.
+    const keys = await bucketKeys();
+    const file = keys.find((k) => k.startsWith('silver/stocks/trades/') && k.endsWith('.parquet'))!;
+    expect(file).toBeDefined();
+    const body = await (await s3.send(new GetObjectCommand({ Bucket: cfg.s3.bucket, Key: file }))).Body!.transformToByteArray();
+    const orphan = file.replace(/[^/]+\.parquet$/, 'orphan-of-a-killed-compaction.parquet');
+    await s3.send(new PutObjectCommand({ Bucket: cfg.s3.bucket, Key: orphan, Body: body }));
+    try {
+      const out = join(root, 'from-silver-orphan.jsonl');
+      await cli(['replay', '--from-lake', `s3://${cfg.s3.bucket}`, '--tier', 'silver', '--underlying', 'SPY', '--out', out]);
+      expect(lines(out)).toEqual(original);
+    } finally {
+      await s3.send(new DeleteObjectCommand({ Bucket: cfg.s3.bucket, Key: orphan }));
+    }
   });
 
   it('back into a topic (--to-topic) with the parity report against the original signals', async () => {

@@ -20,6 +20,7 @@ import { fromRecord, type ColumnSpec, type Logger } from '@snap/platform';
 import { PartitionGroupTask, type OutputRow } from '@snap/processor';
 import { datasetFor } from './datasets';
 import { META_DIR, configHash, readManifests, type LakeManifest, type LakeReader, type ManifestObject } from './manifest';
+import { MANIFEST_NAME, parseManifest, type SilverManifest } from './silver';
 
 export type LakeReplayTier = 'bronze' | 'silver';
 
@@ -152,23 +153,40 @@ async function findSources(opts: LakeReplayOptions, streams: readonly DataInputS
     };
     return { sources, foundBy: 'manifest', runs: [info] };
   }
-  warnings.push(`no ${META_DIR}/ manifests with ${tier} data for ${opts.underlyings.join(',')} in ${opts.lake.where}: files found by listing the dataset directories`);
+  // Silver is committed per partition directory by `lake compact`'s _manifest.json: only the files it lists are the
+  // partition (a compaction killed before its commit leaves files of a generation that never was).
+  if (tier === 'bronze') warnings.push(`no ${META_DIR}/ manifests with ${tier} data for ${opts.underlyings.join(',')} in ${opts.lake.where}: files found by listing the dataset directories`);
   const sources: Source[] = [];
   for (const s of streams) {
     for (const [prefix, schema] of [
       [`${dataPath(tier, s)}/`, s],
       [heartbeatPath(tier, s), 'heartbeat.v1'],
     ] as const) {
-      for (const key of await opts.lake.list(prefix)) {
+      const keys = await opts.lake.list(prefix);
+      const committed = tier === 'silver' ? await silverCommitted(opts.lake, keys) : null;
+      for (const key of keys) {
         if (!key.endsWith('.parquet')) continue;
         // Heartbeat and underlying-partitioned datasets name the key in the path: skip other underlyings unread.
         const m = /\/(?:key|underlying)=([^/]+)\//.exec(key);
         if (m && !keyMatches([decodeURIComponent(m[1]!).replace('__HIVE_DEFAULT_PARTITION__', '')])) continue;
-        sources.push({ key, stream: s, schema, partition: partitionOf(key), order: windowOf(key), minTs: null, maxTs: null, sha256: null, tsOrdered: true });
+        const file = committed?.get(key);
+        if (committed && !file) continue;
+        sources.push({ key, stream: s, schema, partition: partitionOf(key), order: windowOf(key), minTs: file ? BigInt(file.min_ts_event_ns) : null, maxTs: file ? BigInt(file.max_ts_event_ns) : null, sha256: null, tsOrdered: true });
       }
     }
   }
   return { sources, foundBy: 'listing', runs: [] };
+}
+
+/** The Silver files that their partition's _manifest.json commits, by key, with their event-time span. */
+async function silverCommitted(lake: LakeReader, keys: readonly string[]): Promise<Map<string, SilverManifest['files'][number]>> {
+  const out = new Map<string, SilverManifest['files'][number]>();
+  for (const key of keys) {
+    if (!key.endsWith(`/${MANIFEST_NAME}`)) continue;
+    const dir = key.slice(0, key.length - MANIFEST_NAME.length);
+    for (const f of parseManifest(key, await lake.get(key)).files) out.set(`${dir}${f.name}`, f);
+  }
+  return out;
 }
 
 /** One Parquet object's rows as plain values: int64 as bigint, lists as arrays, nulls as null. */
