@@ -209,7 +209,10 @@ export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number
     s.var = 0;
   } else {
     const dt = tNs - s.lastNs;
-    const a = dt <= 0n ? 0 : 1 - Math.exp((-Number(dt) / 1e6) * (Math.LN2 / halfLifeMs));
+    // Until n reaches about one time constant the plain EW weight leaves the variance biased toward its start of 0 for
+    // many minutes (α ≈ 3·10⁻⁴ per tick at a 10 min half-life): it starts as the running mean/variance (weight 1/n).
+    const aT = dt <= 0n ? 0 : 1 - Math.exp((-Number(dt) / 1e6) * (Math.LN2 / halfLifeMs));
+    const a = Math.max(aT, 1 / (s.n + 1));
     const diff = x - s.mean;
     const inc = a * diff;
     s.mean += inc;
