@@ -226,6 +226,9 @@ describe('confidence', () => {
     expect(confidenceOf(all, 90, barrier('VACUUM', { caveats: ['BAD_BOOK'] }), false)).toBe('LOW');
     expect(confidenceOf(all, 90, barrier('NEUTRAL', { caveats: ['OUT_OF_RANGE'] }), false)).toBe('LOW');
     expect(confidenceOf(all, 90, barrier('VACUUM'), true)).toBe('LOW');
+    // A delayed options plan: Fuel's lean cannot confirm the tick (at most MEDIUM), whatever it says.
+    expect(confidenceOf(all, 90, barrier('VACUUM'), false, true)).toBe('MEDIUM');
+    expect(confidenceOf({ liquidity: 100, hedge: 100, tape: 0 }, 80, barrier('VACUUM'), false, true)).toBe('LOW');
   });
 });
 

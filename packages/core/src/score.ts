@@ -199,12 +199,17 @@ export function leadOf(c: ComponentScores, w: { w_l: number; w_h: number; w_t: n
   return h >= t ? 'FUEL' : 'TAPE';
 }
 
-export function confidenceOf(c: ComponentScores, score: number, barrier: BarrierReading, staleQuote: boolean): Confidence {
+/**
+ * HIGH when all three engines lean the way the score does, MEDIUM for two. `fuelDelayed`: the option data comes from a
+ * delayed plan (`massive.data_delay_ms` > 0), so the dealer-gamma read describes the market of that long ago and cannot
+ * confirm this tick: Fuel's lean is not counted (at most MEDIUM), while its score still moves the composite.
+ */
+export function confidenceOf(c: ComponentScores, score: number, barrier: BarrierReading, staleQuote: boolean, fuelDelayed = false): Confidence {
   if (staleQuote || barrier.caveats.some((k) => k === 'BAD_BOOK' || k === 'OUT_OF_RANGE' || k === 'NO_BOOK')) return 'LOW';
   const breakSide = score >= 50;
   const leans = [
     [c.liquidity, 50],
-    [c.hedge, 50],
+    [fuelDelayed ? 50 : c.hedge, 50],
     [c.tape, 25],
   ] as const;
   let agree = 0;

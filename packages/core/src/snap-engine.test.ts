@@ -246,3 +246,17 @@ describe('determinism and snapshots', () => {
     expect(Object.keys(s.perLevel).length).toBeLessThan(10);
   });
 });
+
+describe('a delayed options plan (massive.data_delay_ms > 0)', () => {
+  it('never reports HIGH confidence (Fuel cannot confirm a live tick) and changes nothing else but confidence', () => {
+    const events = [...simulateSession({ seed: 3, durationMs: 20 * 60_000 })];
+    const live = runCore(defaultConfig(), 'SPY', events);
+    const delayed = runCore(parseConfig({ massive: { data_delay_ms: 900_000 } }), 'SPY', events);
+    const conf = (ps: LevelPhysicsPayload[]) => ps.flatMap((p) => p.levels.map((l) => l.confidence));
+    expect(conf(live)).toContain('HIGH');
+    expect(conf(delayed)).not.toContain('HIGH');
+    const strip = (ps: LevelPhysicsPayload[]) =>
+      ps.map((p) => ({ ...p, events: p.events?.map((e) => ({ ...e, confidence: null })), levels: p.levels.map((l) => ({ ...l, confidence: null })) }));
+    expect(strip(delayed)).toEqual(strip(live));
+  });
+});

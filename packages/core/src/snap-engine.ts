@@ -383,7 +383,7 @@ export class SnapEngine {
       const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, so.replenishment);
       const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
       const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
-      const confidence = confidenceOf(comps, smooth, barrier, stale);
+      const confidence = confidenceOf(comps, smooth, barrier, stale, cfg.massive.data_delay_ms > 0);
       if (signal !== shownBefore && (signal === 'BREAK' || signal === 'REJECT') && !pl.trigger.fired) {
         pl.trigger.fired = true;
         (events ??= []).push(this.event(T, level, direction, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
