@@ -40,7 +40,7 @@ export function register(program: Command) {
     .command('lake')
     .description(
       'consume levels.signals.v1 (Gold) and the input topics (Bronze) read_committed and write ZSTD Parquet objects under e.g. gold/levels/signals/underlying=…/date=…/hour=…, ' +
-        'one per offset window of lake.flush_rows offsets, named part-<topic>-p<P>-o<windowStart>.parquet; offsets are committed after the objects are written; ' +
+        'one per offset window (at most lake.flush_rows offsets, closed earlier at lake.max_file_age_ms of event time or lake.max_file_bytes; deterministic), named part-<topic>-p<P>-o<windowStart>.parquet; offsets are committed after the objects are written; ' +
         'a failed PUT (store restarting) is retried with backoff until it succeeds',
     )
     .option('--until-idle', 'exit 0 once every assigned partition is written (the open window as a partial object) and committed')
