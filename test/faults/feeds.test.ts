@@ -152,10 +152,15 @@ async function endOffset(c: Clients, topic: string, partition: number): Promise<
   return BigInt(o?.high ?? '0');
 }
 
-/** Records the running feed has emitted so far, from its progress lines (stderr of the CLI). */
+/** Records the running feed has emitted so far, from its progress lines (stderr of the CLI: JSON lines off a TTY). */
 function emittedSoFar(out: string): number {
-  const all = [...out.matchAll(/ (\d+) records /g)];
-  return all.length ? Number(all[all.length - 1]![1]) : 0;
+  let n = 0;
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{"progress"') || !line.endsWith('}')) continue; // the last line may still be arriving
+    const p = JSON.parse(line) as { records?: number; done?: number; unit?: string };
+    n = p.records ?? (p.unit === 'records' ? (p.done ?? 0) : n);
+  }
+  return n;
 }
 
 describe('feed sim rides through a 30 s broker stop (single broker)', () => {

@@ -100,7 +100,7 @@ it('groups fenced and rebuilt over and over while input flows: committed signals
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  for (const f of await fed) expect(f.code).toBe(0);
+  for (const f of await fed) if (f.code !== 0) throw new Error(`feed sim exited ${f.code}: ${f.stderr.slice(-3000)}`);
   proc.child.kill('SIGTERM');
   expect((await proc.done).code).toBe(0);
   await cli(['processor', '--until-idle']);

@@ -315,7 +315,10 @@ describe('processor on Kafka', () => {
     const p2 = start(['processor'], fo.env);
     const p3 = start(['processor'], fo.env);
     await until(() => (lastGroups(p2.out())?.length ?? 0) > 0 && (lastGroups(p3.out())?.length ?? 0) > 0 && lastGroups(p2.out())!.length + lastGroups(p3.out())!.length === 3, 'both instances own a group', GROUP_WAIT_MS);
-    for (const f of feeds) expect((await f.done).code).toBe(0);
+    for (const f of feeds) {
+      const r = await f.done;
+      if (r.code !== 0) throw new Error(`feed sim exited ${r.code}: ${r.stderr.slice(-3000)}`);
+    }
     // Scale back in: p3 leaves (graceful), p2 takes over its group.
     p3.child.kill('SIGTERM');
     expect((await p3.done).code).toBe(0);
