@@ -93,6 +93,12 @@ export function boundedRunner(held: ReadonlyMap<string, number>, keys: readonly 
 /** kafkajs error types of an offset commit that lost a race with a rebalance. */
 const REBALANCE_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP', 'NOT_COORDINATOR', 'FENCED_INSTANCE_ID']);
 
+/** kafkajs' retrier wraps a protocol error it will not retry in KafkaJSNonRetriableError, with the original as cause. */
+export function isRebalanceError(e: unknown): boolean {
+  const err = e as { type?: string; cause?: { type?: string } } | null;
+  return REBALANCE_ERRORS.has(err?.type ?? err?.cause?.type ?? '');
+}
+
 export interface EnvelopeConsumerStats {
   rows: number;
   skipped: number;
@@ -115,6 +121,10 @@ export class EnvelopeConsumer {
   private lockTail: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private heartbeatFn: (() => Promise<void>) | null = null;
+  /** The runner's heartbeat from the last batch: kafkajs' is not tied to a batch (shared, throttled to the interval),
+   *  and a handler waiting outside a batch (an idle flush riding out a store outage) holds the lock every batch needs,
+   *  so without it nothing would heartbeat and the group would evict us after sessionTimeout. */
+  private lastHeartbeatFn: (() => Promise<void>) | null = null;
   /** Partitions paused by the memory bound, and the latest known end offsets (for "has it data left to read"). */
   private paused = new Set<string>();
   private ends = new Map<string, bigint>();
@@ -142,7 +152,7 @@ export class EnvelopeConsumer {
     handler.attach?.({
       heartbeat: async () => {
         try {
-          await this.heartbeatFn?.();
+          await (this.heartbeatFn ?? this.lastHeartbeatFn)?.();
         } catch (e) {
           // A rebalance while we wait: the commit after the batch is then refused and the work redone (onBatch).
           this.log.debug('heartbeat during a wait failed', { error: e as Error });
@@ -203,6 +213,7 @@ export class EnvelopeConsumer {
         try {
           await this.locked(async () => {
             this.heartbeatFn = heartbeat;
+            this.lastHeartbeatFn = heartbeat;
             try {
               await this.onBatch(batch.topic, batch.partition, batch.messages, position);
               this.flowControl();
@@ -286,7 +297,7 @@ export class EnvelopeConsumer {
       } catch (e) {
         // The group is rebalancing: the partition's next owner (maybe us) restarts from the last committed offset
         // and redoes the work, which rewrites the same objects / replays harmlessly. Not a failure.
-        if (!REBALANCE_ERRORS.has((e as { type?: string }).type ?? '')) throw e;
+        if (!isRebalanceError(e)) throw e;
         this.log.warn('offset commit refused by a rebalance; the work is redone from the last commit', { topic, partition, offset: commit, error: e as Error });
         return;
       }
