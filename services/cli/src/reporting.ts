@@ -45,15 +45,41 @@ export class EmbeddedReport {
     this.progress = new Progress({ label: opts.label, unit: opts.unit ?? 'events', total: opts.total, stream: this.stream });
   }
 
-  /** The source, observed: diagnostics per event (stale inputs reported as found), progress every few thousand events. */
-  async *tap(source: Iterable<InputEvent> | AsyncIterable<InputEvent>): AsyncGenerator<InputEvent> {
-    let n = 0;
-    for await (const ev of source as AsyncIterable<InputEvent>) {
-      const found = this.diagnostics.observe(ev);
-      if (found.length) this.report(found);
-      if ((++n & 4095) === 0) this.progress.update(this.opts.total !== undefined ? this.position : n, { events: n, payloads: this.payloads });
-      yield ev;
+  /**
+   * The source, observed: diagnostics per event (stale inputs reported as found), progress every few thousand events.
+   * A synchronous source stays synchronous (runEmbedded then iterates it without a promise per event).
+   */
+  tap(source: Iterable<InputEvent>): Iterable<InputEvent>;
+  tap(source: Iterable<InputEvent> | AsyncIterable<InputEvent>): Iterable<InputEvent> | AsyncIterable<InputEvent>;
+  tap(source: Iterable<InputEvent> | AsyncIterable<InputEvent>): Iterable<InputEvent> | AsyncIterable<InputEvent> {
+    const self = this;
+    if (Symbol.iterator in source) {
+      return (function* () {
+        let n = 0;
+        for (const ev of source) {
+          self.observe(ev, ++n);
+          yield ev;
+        }
+        self.progressAt(n);
+      })();
     }
+    return (async function* () {
+      let n = 0;
+      for await (const ev of source) {
+        self.observe(ev, ++n);
+        yield ev;
+      }
+      self.progressAt(n);
+    })();
+  }
+
+  private observe(ev: InputEvent, n: number): void {
+    const found = this.diagnostics.observe(ev);
+    if (found.length) this.report(found);
+    if ((n & 4095) === 0) this.progressAt(n);
+  }
+
+  private progressAt(n: number): void {
     this.progress.update(this.opts.total !== undefined ? this.position : n, { events: n, payloads: this.payloads });
   }
 

@@ -2,7 +2,7 @@
 // (when there are several streams) → one SnapEngine per underlying → sinks (payload JSONL, Gold Parquet, live
 // terminal summary). The merge and the engine are the same classes the Kafka processor uses, so the embedded run
 // and a Kafka run over the same events yield the same payloads.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   DATA_INPUT_SCHEMAS,
@@ -119,7 +119,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
     else stats.deadLettered.implausible++;
     opts.onDeadLetter?.(ev, reason, cls);
   };
-  for await (const ev of opts.source as AsyncIterable<InputEvent>) {
+  const step = (ev: InputEvent) => {
     stats.events++;
     stats.firstNs ??= ev.ts_event_ns;
     stats.lastNs = ev.ts_event_ns;
@@ -153,6 +153,19 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
     }
     for (const e of merge.release()) applyItem(e);
     if (opts.onProgress && stats.events % every === 0) opts.onProgress(stats);
+  };
+  const src = opts.source;
+  if (Symbol.iterator in src && !(Symbol.asyncIterator in src)) {
+    // A synchronous source (an array, the simulator, a file read with readSync) is iterated without for-await: its
+    // per-event promise and microtask cost as much as the guard and the merge together (bench run-jsonl). The event
+    // loop still gets a turn every few thousand events (signals, timers, other sinks' stream writes).
+    let n = 0;
+    for (const ev of src) {
+      step(ev);
+      if ((++n & 8191) === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+  } else {
+    for await (const ev of src) step(ev);
   }
   for (const e of merge.drain()) applyItem(e);
   for (const s of sinks) await s.close();
@@ -160,26 +173,44 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
   return stats;
 }
 
-/** One §6.4 payload per line: JSON.stringify of the payload object (the engine fixes its key order). */
+/**
+ * One §6.4 payload per line: JSON.stringify of the payload object (the engine fixes its key order). Lines are
+ * gathered to about 1 MiB and written with writeSync: a stream write per payload cost more than its stringify, and
+ * a synchronous source gives a stream few chances to drain, so its buffer would grow with the output.
+ */
 export class JsonlPayloadSink implements EmbeddedSink {
-  private readonly out: WriteStream;
+  private fd: number | null;
+  private pending = '';
   lines = 0;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    this.out = createWriteStream(path, { encoding: 'utf8' });
+    this.fd = openSync(path, 'w');
   }
 
   onPayload(p: LevelPhysicsPayload): void {
-    this.out.write(JSON.stringify(p) + '\n');
+    this.pending += JSON.stringify(p) + '\n';
     this.lines++;
+    if (this.pending.length >= 1 << 20) this.flush();
   }
 
+  private flush(): void {
+    if (this.fd === null || this.pending.length === 0) return;
+    const bytes = Buffer.from(this.pending, 'utf8');
+    this.pending = '';
+    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
+  }
+
+  /** Writes what is pending and closes the file; closing twice is a no-op. */
   close(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.out.once('error', reject);
-      this.out.end(() => resolve());
-    });
+    try {
+      this.flush();
+      if (this.fd !== null) closeSync(this.fd);
+      this.fd = null;
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 }
 
