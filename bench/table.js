@@ -19,7 +19,8 @@ const GOALS = {
   parquet: { text: 'ratio ≥ 0.5, file no larger', check: (r) => r.ratio >= 0.5 },
   produce: { text: 'ratio ≥ 0.7', check: (r) => r.ratio >= 0.7 },
   processor: { text: 'ratio ≥ 0.5', check: (r) => r.ratio >= 0.5 },
-  latency: { text: 'p99 ≤ tick + 50 ms (300 ms)', unit: 'ms', check: (r) => r.ours <= 300 },
+  // At 50k events/s offered: a p99 measured at a lower rate the producer fell back to does not meet it.
+  latency: { text: 'p99 ≤ tick + 50 ms (300 ms) at 50k events/s offered', unit: 'ms', check: (r) => r.ours <= 300 && /offered load reached: yes/.test(r.notes) },
   'cli-startup': { text: '≤ 0.2 s', unit: 's', check: (r) => r.ours <= 0.2 },
   memory: { text: '≤ 512 MiB flat', unit: 'MiB max RSS', check: (r) => r.ours <= 512 },
 };
