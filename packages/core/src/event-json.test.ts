@@ -83,6 +83,20 @@ describe('JSONL fast-path validator', () => {
   it('agrees with the zod reference on every valid line', () => {
     for (const line of base) expect(outcome(parseEventLine, line)).toBe(outcome(parseEventLineReference, line));
   });
+  it('reuses the last 64-bit value only for the same decimal string, from the first line on', () => {
+    jest.isolateModules(() => {
+      const fresh = jest.requireActual('./event-json') as typeof import('./event-json');
+      // A fresh module has converted nothing yet: an empty string must not pass as a remembered value.
+      expect(() => fresh.parseEventLine('{"schema":"heartbeat.v1","ts_event_ns":"","key":"SPY"}', 1)).toThrow(/line 1: field "ts_event_ns"/);
+      const a = fresh.parseEventLine('{"schema":"heartbeat.v1","ts_event_ns":"1766414400123456789","ts_recv_ns":"1766414400123456789","key":"SPY"}', 2);
+      const b = fresh.parseEventLine('{"schema":"heartbeat.v1","ts_event_ns":"1766414400123456789","ts_recv_ns":"1766414400123456790","key":"SPY"}', 3);
+      expect([a.ts_event_ns, a.ts_recv_ns, b.ts_event_ns, b.ts_recv_ns]).toEqual([T, T, T, T + 1n]);
+    });
+  });
+  it('reads absent MBP-10 levels (null prices) as NaN', () => {
+    const ev = parseEventLine('{"schema":"futures.mbp10.v1","ts_event_ns":"1","symbol":"ES","bid_px":[1,null],"bid_sz":[1,0],"ask_px":[null,4],"ask_sz":[0,1],"flags":128}', 1) as FuturesMbp10;
+    expect([ev.bid_px, ev.ask_px]).toEqual([[1, Number.NaN], [Number.NaN, 4]]);
+  });
   it('agrees with the zod reference on mutated lines (a key dropped, replaced or added)', () => {
     let rejected = 0;
     let seed = 12345;

@@ -350,11 +350,29 @@ const FAST_RULES = Object.fromEntries(Object.entries(FAST_RULES_BY_SCHEMA).map((
 const FAST_REQUIRED = Object.fromEntries(
   Object.entries(FAST_RULES_BY_SCHEMA).map(([k, r]) => [k, Object.keys(r).filter((f) => r[f]![1])]),
 ) as Record<InputSchema, string[]>;
+// The last decimal string converted and its value: lines in a row share timestamps (a snapshot's contracts, a
+// trade and its quote), and comparing two short strings costs far less than BigInt parsing one (bigints are
+// immutable, so handing out the same one is safe).
+let lastDec: string | null = null;
+let lastDecValue = 0n;
+
 /** int64 → bigint, or undefined when the value is not one the zod int64 accepts as-is. */
 function int64Of(v: unknown): bigint | undefined {
-  if (typeof v === 'string') return DEC_INT64.test(v) ? BigInt(v) : undefined;
+  if (typeof v === 'string') {
+    if (v === lastDec) return lastDecValue;
+    if (!DEC_INT64.test(v)) return undefined;
+    lastDecValue = BigInt(v);
+    lastDec = v;
+    return lastDecValue;
+  }
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   return undefined;
+}
+
+/** MBP-10 prices in place (the array is fresh from JSON.parse): null, an absent level, reads as NaN. */
+function nullPxToNaN(px: (number | null)[]): number[] {
+  for (let i = 0; i < px.length; i++) if (px[i] === null) px[i] = Number.NaN;
+  return px as number[];
 }
 
 const FAST_CONV: bigint[] = [];
@@ -391,8 +409,8 @@ function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[In
     if (Object.prototype.hasOwnProperty.call(raw, f) && raw[f] !== null) raw[f] = conv[j++];
   }
   if (schema === 'futures.mbp10.v1') {
-    raw.bid_px = (raw.bid_px as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
-    raw.ask_px = (raw.ask_px as (number | null)[]).map((x) => (x === null ? Number.NaN : x));
+    nullPxToNaN(raw.bid_px as (number | null)[]);
+    nullPxToNaN(raw.ask_px as (number | null)[]);
   }
   return raw as unknown as Parsed[InputSchema];
 }
