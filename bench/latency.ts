@@ -36,6 +36,8 @@ const LADDER = (process.argv[4] ?? '20000,10000,5000,2000,1000').split(',').map(
 /** Distinct events generated up front (the simulator is slower than the producer), sent round-robin after that. */
 const POOL_MAX = 60_000;
 const WARMUP_S = 5;
+/** BENCH_LATENCY_PROFILE=DIR: the processor runs with --cpu-prof into DIR (a profile per run, written as it stops). */
+const PROFILE_DIR = process.env.BENCH_LATENCY_PROFILE ?? '';
 const ROOT = join(__dirname, '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
 
@@ -117,7 +119,7 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
     await applyTopics(admin, cfg);
     const port = await freePort();
     const id = `bench-lat-${randomBytes(3).toString('hex')}`;
-    proc = spawn(process.execPath, [BIN, 'processor', '--http-port', String(port)], {
+    proc = spawn(process.execPath, [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), BIN, 'processor', '--http-port', String(port)], {
       cwd: ROOT,
       env: { ...env, SNAP_KAFKA_GROUP_ID: id, SNAP_KAFKA_TRANSACTIONAL_ID_PREFIX: id, SNAP_PROCESSOR_SESSION_TIMEOUT_MS: '30000' },
       stdio: ['ignore', 'ignore', 'inherit'],
