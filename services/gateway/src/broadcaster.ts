@@ -4,6 +4,7 @@
 // over the limit for `stallMs` is dropped. The dashboard only ever needs the newest tick, so a slow client sees
 // fewer ticks, never stale ones, and the memory it can hold is bounded by the limit plus one payload per underlying.
 import type { LevelPhysicsPayload } from '@snap/core';
+import { PayloadHistory } from './history';
 
 /** The part of a `ws` WebSocket the broadcaster uses (a structural type so tests can drive the flow control). */
 export interface PayloadSocket {
@@ -21,6 +22,8 @@ export interface BroadcasterOptions {
   stallMs?: number;
   /** Wall clock, for stall detection only. */
   nowMs?: () => number;
+  /** Event-time minutes of history kept for GET /api/levels/history (gateway.history_minutes; default 0 = none). */
+  historyMinutes?: number;
 }
 
 export interface BroadcasterStats {
@@ -51,11 +54,15 @@ export class LevelBroadcaster {
   private readonly stallMs: number;
   private readonly now: () => number;
   readonly stats: BroadcasterStats = { published: 0, sent: 0, conflated: 0, dropped: 0 };
+  readonly history: PayloadHistory;
+  /** The source said it has no more payloads (a finished replay or simulation); the last tick stays served. */
+  ended = false;
 
   constructor(opts: BroadcasterOptions) {
     this.max = opts.maxBufferedBytes;
     this.stallMs = opts.stallMs ?? 30_000;
     this.now = opts.nowMs ?? Date.now;
+    this.history = new PayloadHistory(opts.historyMinutes ?? 0);
   }
 
   get clientCount(): number {
@@ -89,6 +96,8 @@ export class LevelBroadcaster {
   publish(p: LevelPhysicsPayload): void {
     const json = JSON.stringify(p);
     this.latest.set(p.underlying, { payload: p, json });
+    this.history.add(p);
+    this.ended = false;
     this.stats.published++;
     for (const c of this.clients) if (c.underlying === null || c.underlying === p.underlying) this.deliver(c, p.underlying, json);
   }
