@@ -37,7 +37,9 @@ export function formatDateTime(ms: number, tz: TimeZoneChoice): string {
 }
 
 export function fixed(x: number | null | undefined, d: number): string {
-  return x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d);
+  if (x === null || x === undefined || Number.isNaN(x)) return '—';
+  // No "-0.000": a value that rounds to zero is shown unsigned.
+  return Math.abs(x) < 0.5 * 10 ** -d ? (0).toFixed(d) : x.toFixed(d);
 }
 
 /** "+0.38 $" / "−1.20 $": a price difference with its sign and unit (a real minus sign, so columns align). */

@@ -17,6 +17,7 @@ import {
 } from '@angular/core';
 import {
   ColorType,
+  type AutoscaleInfo,
   LineSeries,
   LineStyle,
   createChart,
@@ -85,6 +86,8 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
   private series: ISeriesApi<'Line'> | null = null;
   private markers: ISeriesMarkersPluginApi<Time> | null = null;
   private readonly lines = new Map<string, IPriceLine>();
+  /** Lowest and highest price of the levels in the band now (lo > hi: none). */
+  private levelRange: [number, number] = [Infinity, -Infinity];
   private drawnFirstTs = -1;
   private drawnLastTs = -1;
   private drawnUnderlying: string | null = null;
@@ -132,7 +135,21 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
       crosshair: { horzLine: { labelVisible: true }, vertLine: { labelVisible: true } },
     });
     this.chart = chart;
-    this.series = chart.addSeries(LineSeries, { color: '#6ea8fe', lineWidth: 2, priceLineVisible: false, lastValueVisible: true, title: 'spot' });
+    this.series = chart.addSeries(LineSeries, {
+      color: '#6ea8fe',
+      lineWidth: 2,
+      priceLineVisible: false,
+      lastValueVisible: true,
+      title: 'spot',
+      // The visible price range covers the levels near spot too, not only spot's own path: a level line (and its
+      // rung on the strip) must stay on screen while it is in the band.
+      autoscaleInfoProvider: (base: () => AutoscaleInfo | null) => {
+        const info = base();
+        const [lo, hi] = this.levelRange;
+        if (!info?.priceRange || lo > hi) return info;
+        return { ...info, priceRange: { minValue: Math.min(info.priceRange.minValue, lo), maxValue: Math.max(info.priceRange.maxValue, hi) } };
+      },
+    });
     this.markers = createSeriesMarkers(this.series, []);
     chart.timeScale().subscribeVisibleLogicalRangeChange(() => this.measure());
     this.ro = new ResizeObserver(() => this.measure());
@@ -187,6 +204,8 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
     const series = this.series;
     if (!series) return;
     const keep = new Set<string>();
+    const prices = (p?.levels ?? []).map((l) => l.price);
+    this.levelRange = [Math.min(...prices), Math.max(...prices)];
     for (const l of p?.levels ?? []) {
       keep.add(l.id);
       const opts = {
