@@ -47,14 +47,14 @@ export class AppComponent {
   });
 
   /** A BREAK's score is high when it is strong, a REJECT's low: "min score" means strength either way. */
-  private strength(e: LevelEvent): number {
-    return e.signal === 'BREAK' ? e.break_score : 100 - e.break_score;
+  protected strengthOf(e: LevelEvent): number {
+    return Math.round((e.signal === 'BREAK' ? e.break_score : 100 - e.break_score) * 100) / 100;
   }
   private passes(e: LevelEvent): boolean {
     return (
       (this.kindFilter() === 'ALL' || e.level_kind === this.kindFilter()) &&
       (this.signalFilter() === 'ALL' || e.signal === this.signalFilter()) &&
-      this.strength(e) >= this.minScore()
+      this.strengthOf(e) >= this.minScore()
     );
   }
   protected readonly alerts = computed(() => this.stream.events().filter((e) => this.passes(e)));

@@ -4,6 +4,7 @@
 // and a trader's screen needs only the newest one per frame (history keeps one point per second anyway).
 import { Injectable, InjectionToken, NgZone, OnDestroy, computed, inject, signal } from '@angular/core';
 import { Subject } from 'rxjs';
+import { pushPoint, toHistoryPoint } from './points';
 import { eventMs, type FeedState, type HistoryPoint, type LevelEvent, type LevelHistory, type LevelPhysicsPayload } from './types';
 
 export interface LevelStreamConfig {
@@ -36,20 +37,6 @@ const DEFAULTS: LevelStreamConfig = {
   maxPoints: 6 * 3600,
   maxEvents: 500,
 };
-
-/** The compact history point of a payload (the same reduction the gateway applies). */
-export function toHistoryPoint(p: LevelPhysicsPayload): HistoryPoint {
-  return { ts: p.ts, spot: p.spy.spot, levels: p.levels.map((l) => ({ id: l.id, price: l.price, signal: l.signal, score: l.break_score_smooth })) };
-}
-
-/** Appends a point keeping one per second of event time (the chart's resolution): a point in the same second replaces the last. */
-export function pushPoint(points: HistoryPoint[], pt: HistoryPoint, max: number): void {
-  const last = points.at(-1);
-  if (last && Math.floor(last.ts / 1000) === Math.floor(pt.ts / 1000)) points[points.length - 1] = pt;
-  else if (!last || pt.ts > last.ts) points.push(pt);
-  else return; // older than what we have: history already covers it
-  if (points.length > max) points.splice(0, points.length - max);
-}
 
 @Injectable({ providedIn: 'root' })
 export class LevelStreamService implements OnDestroy {
