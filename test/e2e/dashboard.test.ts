@@ -4,8 +4,8 @@
 // session's BREAK calls (seed 5 fires BREAKs at SESSION_LOW ~4 min in) appear as chart markers and alerts, flash the
 // title and obey the filters; rows update in place; times switch UTC / New York; a reload shows the session so far
 // (history); at 1024 and 1600 px nothing is cut off and no label overprints another (element boxes); screenshots are
-// saved under test-artifacts/dashboard/ (git-ignored); the server going away dims the rows and says disconnected, a
-// new one brings it back live, and a finished simulation shows "ended".
+// saved under test-artifacts/dashboard/ (git-ignored); a frozen server shows "delayed", one going away dims the rows
+// and says disconnected, a new one brings it back live, and a finished simulation shows "ended".
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ interface Demo {
 
 const demos: Demo[] = [];
 
-function startDemo(port: number, duration = '30m'): Promise<Demo> {
+function startDemo(port: number, duration = '60m'): Promise<Demo> {
   const child = spawn(process.execPath, [BIN, 'demo', '--seed', '5', '--duration', duration, '--speed', '30', '--serve', String(port), '--no-bronze'], {
     cwd: ROOT,
     env: { ...process.env, DATA_ROOT: join(tmp, `lake-${demos.length}`), LOG_LEVEL: 'warn' },
@@ -152,7 +152,7 @@ const layoutProblems = (page: Page) =>
     return { overlaps, cut, rungs: document.querySelectorAll('snap-level-strip .rung').length };
   });
 
-it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history on reload, clean layout at 1024/1600 px, disconnected and ended states', async () => {
+it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history on reload, clean layout at 1024/1600 px, delayed, disconnected and ended states', async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (bash scripts/bootstrap installs it) — this test does not skip`);
   }
@@ -305,6 +305,17 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
   expect((await chartOf(page)).points).toBeGreaterThanOrEqual(before.points);
   await page.waitForFunction((n) => document.querySelectorAll('#alerts li.alert').length >= n, alertsBefore, { timeout: 20_000 });
   await page.waitForFunction(() => Number(document.querySelector('snap-price-chart')!.dataset.markers) >= 1, undefined, { timeout: 10_000 });
+
+  // ---- a gateway that stops sending (process frozen, socket still open): delayed, rows dimmed; thawed: live again ------
+  process.kill(demo.child.pid!, 'SIGSTOP');
+  try {
+    await page.waitForSelector('body[data-conn="delayed"]', { timeout: 20_000 });
+    expect(await page.textContent('#conn')).toMatch(/delayed/);
+    for (const r of await rowsOf(page)) expect(r.opacity).toBeLessThan(1);
+  } finally {
+    process.kill(demo.child.pid!, 'SIGCONT');
+  }
+  await page.waitForSelector('body[data-conn="live"]', { timeout: 20_000 });
 
   // ---- server gone: disconnected, rows dimmed; a new server: live again; a finished simulation: ended ---------------------
   expect(await stopDemo(demo)).toBe(0);

@@ -166,7 +166,8 @@ export class LevelStreamService implements OnDestroy {
     // Quiet: either the source lags or it is done. The gateway's /healthz knows which (feed: "ended").
     if (Date.now() - this.healthAsked < 2000) return;
     this.healthAsked = Date.now();
-    fetch(this.url('healthz'))
+    // A hung gateway must not hang the answer: no reply within 2 s reads as delayed.
+    fetch(this.url('healthz'), { signal: AbortSignal.timeout(2000) })
       .then((r) => r.json() as Promise<{ feed?: string }>)
       .then((h) => {
         if (this.state() === 'down' || Date.now() - this.lastMessageAt <= this.cfg.staleAfterMs) return;
