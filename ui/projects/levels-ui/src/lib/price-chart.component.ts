@@ -35,7 +35,9 @@ import { LevelStripComponent } from './level-strip.component';
 import { SIGNAL_COLORS, eventMs, type FeedState, type HistoryPoint, type LevelEvent, type LevelPhysicsPayload } from './types';
 
 /** Width (px) of the strip overlaid on the plot's right edge, beside the price axis. */
-const STRIP_WIDTH = 190;
+const STRIP_WIDTH = 170;
+/** Default bar spacing (px per one-second point). */
+const BAR_SPACING = 6;
 
 @Component({
   selector: 'snap-price-chart',
@@ -131,7 +133,8 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
       layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#9a9caa', fontSize: 11, attributionLogo: true },
       grid: { vertLines: { color: '#23262e' }, horzLines: { color: '#23262e' } },
       rightPriceScale: { borderColor: '#2a2d36', scaleMargins: { top: 0.12, bottom: 0.12 } },
-      timeScale: { borderColor: '#2a2d36', timeVisible: true, secondsVisible: true, rightOffset: 4, shiftVisibleRangeOnNewBar: true },
+      // The newest tick sits left of the overlaid strip, not under it (the offset is in bars, so it scales with zoom).
+      timeScale: { borderColor: '#2a2d36', timeVisible: true, secondsVisible: true, barSpacing: BAR_SPACING, rightOffset: Math.ceil(STRIP_WIDTH / BAR_SPACING) + 2, shiftVisibleRangeOnNewBar: true },
       crosshair: { horzLine: { labelVisible: true }, vertLine: { labelVisible: true } },
     });
     this.chart = chart;
@@ -162,6 +165,18 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
     this.chart?.remove();
     this.chart = null;
     this.series = null;
+  }
+
+  /** Zoom out to the whole session held (history included). */
+  fitSession(): void {
+    this.chart?.timeScale().fitContent();
+  }
+
+  /** Back to the newest tick at the default zoom, following it. */
+  followLive(): void {
+    const ts = this.chart?.timeScale();
+    ts?.applyOptions({ barSpacing: BAR_SPACING });
+    ts?.scrollToRealTime();
   }
 
   /** Plot height and axis width (so the strip sits just left of the price axis), and a nudge for the strip. */
@@ -232,9 +247,16 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
 
   private drawMarkers(events: readonly LevelEvent[]): void {
     if (!this.markers) return;
+    // Repeated calls at one level within a few seconds would print their texts over each other on the canvas:
+    // the first of such a cluster carries the text, the rest only their arrows.
+    const lastLabelled = new Map<string, number>();
     const ms: SeriesMarker<Time>[] = [...events]
       .sort((a, b) => eventMs(a) - eventMs(b))
       .map((e) => {
+        const key = `${e.level_id}|${e.signal}`;
+        const t = eventMs(e);
+        const labelled = !(t - (lastLabelled.get(key) ?? -Infinity) < 15_000);
+        if (labelled) lastLabelled.set(key, t);
         // BREAK of a support / REJECT of a resistance: price goes down → marker above the line, arrow down.
         const down = (e.signal === 'BREAK') === (e.direction === 'SUPPORT');
         return {
@@ -242,7 +264,7 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
           position: down ? 'aboveBar' : 'belowBar',
           shape: down ? 'arrowDown' : 'arrowUp',
           color: SIGNAL_COLORS[e.signal],
-          text: `${e.signal === 'BREAK' ? 'B' : 'R'} ${e.level_id}`,
+          text: labelled ? `${e.signal === 'BREAK' ? 'B' : 'R'} ${e.level_id}` : '',
           id: e.event_id,
         } satisfies SeriesMarker<Time>;
       });
