@@ -133,7 +133,7 @@ describe('events derived from signal transitions (a source without events: the K
     expect(eventsFromTransitions(tick(1, 'BREAK'), last)).toEqual([]);
     expect(eventsFromTransitions(tick(2, 'NEUTRAL'), last)).toEqual([]);
     const [e] = eventsFromTransitions(tick(3, 'BREAK'), last);
-    expect(e).toMatchObject({ event_id: 'SPY:VWAP:3000000:BREAK', signal: 'BREAK', level_id: 'VWAP', break_score: 85, underlying: 'SPY' });
+    expect(e).toMatchObject({ event_id: 'SPY:VWAP:3000000:BREAK', signal: 'BREAK', level_id: 'VWAP', break_score: 85, underlying: 'SPY', lead: 'UNKNOWN' });
     expect(eventsFromTransitions(tick(4, 'BREAK'), last)).toEqual([]);
     expect(eventsFromTransitions(tick(5, 'CONTESTED'), last)).toEqual([]);
     expect(eventsFromTransitions(tick(6, 'REJECT'), last).map((x) => x.signal)).toEqual(['REJECT']);

@@ -53,8 +53,9 @@ export function eventsFromTransitions(p: LevelPhysicsPayload, lastSignal: Map<st
       signal: l.signal,
       break_score: l.break_score_smooth,
       confidence: l.confidence,
-      lead: 'BARRIER',
-      reason: `signal ${prev} → ${l.signal} (from the signals topic): ${l.note}`,
+      // The signals topic does not say which engine led the call; the dashboard shows UNKNOWN rather than a guess.
+      lead: 'UNKNOWN' as unknown as LevelEvent['lead'],
+      reason: `signal ${prev} → ${l.signal} (derived from the signals topic): ${l.note}`,
       spot: p.spy.spot,
     });
   }

@@ -66,7 +66,8 @@ export interface LevelEvent {
   signal: 'BREAK' | 'REJECT';
   break_score: number;
   confidence: Confidence;
-  lead: 'BARRIER' | 'TAPE' | 'FUEL';
+  /** UNKNOWN: an event the gateway derived from a signal transition (its source, the Kafka signals topic, carries none). */
+  lead: 'BARRIER' | 'TAPE' | 'FUEL' | 'UNKNOWN';
   reason: string;
   spot: number;
 }
