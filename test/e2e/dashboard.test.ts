@@ -296,6 +296,18 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
     process.stderr.write(`dashboard screenshot: ${shot}\n`);
   }
 
+  // ---- zoom over the session: "whole session" shows it from its first point, "follow live" goes back to the newest ---
+  await page.click('#fit-session');
+  await page.waitForFunction(() => {
+    const d = document.querySelector('snap-price-chart')!.dataset;
+    return Number(d.visibleFrom) > 0 && Number(d.visibleFrom) <= Number(d.first);
+  }, undefined, { timeout: 10_000 });
+  await page.click('#follow-live');
+  await page.waitForFunction(() => {
+    const d = document.querySelector('snap-price-chart')!.dataset;
+    return Number(d.visibleFrom) > Number(d.first) + 60_000;
+  }, undefined, { timeout: 10_000 });
+
   // ---- reload: the session so far comes back from the gateway's history -----------------------------------------------
   const before = await chartOf(page);
   const alertsBefore = alertIds.length;

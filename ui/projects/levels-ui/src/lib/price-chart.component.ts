@@ -48,6 +48,7 @@ const BAR_SPACING = 6;
     '[attr.data-lines]': 'drawn().lines',
     '[attr.data-markers]': 'drawn().markers',
     '[attr.data-first]': 'drawn().first',
+    '[attr.data-visible-from]': 'visibleFrom()',
   },
   template: `
     <div class="chart" #chart></div>
@@ -81,6 +82,8 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
   protected readonly axisWidth = signal(60);
   protected readonly plotHeight = signal(240);
   protected readonly scaleRevision = signal(0);
+  /** Unix ms of the leftmost time in view (what zoom/pan show). */
+  readonly visibleFrom = signal(0);
   readonly drawn = signal({ points: 0, lines: 0, markers: 0, first: 0 });
 
   private readonly host = viewChild.required<ElementRef<HTMLDivElement>>('chart');
@@ -94,6 +97,7 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
   private drawnLastTs = -1;
   private drawnUnderlying: string | null = null;
   private ro: ResizeObserver | null = null;
+  private fitMode = false;
   private readonly ready = signal(false);
 
   /** Price → px from the top of the plot, for the overlaid strip. */
@@ -109,6 +113,7 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
       if (!this.ready()) return;
       this.revision();
       this.drawHistory(this.history(), this.payload()?.underlying ?? null);
+      if (this.fitMode) this.chart?.timeScale().fitContent();
       this.drawLines(this.payload());
       this.measure();
     });
@@ -155,6 +160,8 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
     });
     this.markers = createSeriesMarkers(this.series, []);
     chart.timeScale().subscribeVisibleLogicalRangeChange(() => this.measure());
+    // The user's own pan or zoom ends "whole session" mode.
+    for (const type of ['wheel', 'pointerdown', 'touchstart'] as const) el.addEventListener(type, () => (this.fitMode = false), { passive: true });
     this.ro = new ResizeObserver(() => this.measure());
     this.ro.observe(el);
     this.ready.set(true);
@@ -167,13 +174,15 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
     this.series = null;
   }
 
-  /** Zoom out to the whole session held (history included). */
+  /** Zoom out to the whole session held (history included), and keep it whole as it grows until the user pans or zooms. */
   fitSession(): void {
+    this.fitMode = true;
     this.chart?.timeScale().fitContent();
   }
 
   /** Back to the newest tick at the default zoom, following it. */
   followLive(): void {
+    this.fitMode = false;
     const ts = this.chart?.timeScale();
     ts?.applyOptions({ barSpacing: BAR_SPACING });
     ts?.scrollToRealTime();
@@ -189,6 +198,8 @@ export class PriceChartComponent implements AfterViewInit, OnDestroy {
       const ps = chart.priceScale('right');
       this.axisWidth.set(ps.width());
       this.plotHeight.set(Math.max(0, chart.paneSize().height));
+      const range = chart.timeScale().getVisibleRange();
+      this.visibleFrom.set(range ? (range.from as number) * 1000 : 0);
       this.scaleRevision.update((n) => n + 1);
     });
   }
