@@ -174,6 +174,18 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
     // The browser's own network messages while the server is down are expected; anything the app logs is not.
     if (m.type() === 'error' && !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) errors.push(m.text().slice(0, 500));
   });
+  // Notifications are recorded, not shown: a stand-in that grants permission and keeps what it was asked to show.
+  await page.addInitScript(() => {
+    const w = globalThis as unknown as { __notes: { title: string; body?: string }[]; Notification: unknown };
+    w.__notes = [];
+    w.Notification = class {
+      static permission = 'granted';
+      static requestPermission = async () => 'granted';
+      constructor(title: string, opts?: { body?: string }) {
+        w.__notes.push({ title, body: opts?.body });
+      }
+    };
+  });
   await page.goto(demo.url);
 
   // ---- the chart and the table ---------------------------------------------------------------------------------
@@ -204,6 +216,11 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
   expect(await page.$$eval('snap-level-strip .rung', (xs) => xs.length)).toBeGreaterThan(0);
   expect(await page.$('snap-level-strip .spot-label')).not.toBeNull();
   expect((await fetch(`${demo.url}favicon.ico`)).status).toBe(200);
+
+  // Opt in to sound and notifications before the BREAKs come.
+  await page.check('#opt-sound');
+  await page.check('#opt-notify');
+  await page.waitForFunction(() => (document.querySelector('#opt-notify') as unknown as { checked: boolean }).checked);
 
   // ---- rows update in place -----------------------------------------------------------------------------------
   // Mark every row's DOM node, let ticks pass, find the same nodes again — for the levels a second WS client saw in
@@ -248,8 +265,17 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
 
   // ---- the scripted BREAK: marker on the chart, alert in the log, title flashing ------------------------------------
   await page.waitForSelector('#alerts li.alert[data-signal="BREAK"]', { timeout: 90_000 });
-  await page.waitForFunction(() => document.title.includes('BREAK'), undefined, { timeout: 10_000 });
+  // The title flashes on a live call (BREAK or REJECT: see the notification check below for why either).
+  await page.waitForFunction(() => /(BREAK|REJECT) /.test(document.title), undefined, { timeout: 90_000 });
   await page.waitForFunction(() => Number(document.querySelector('snap-price-chart')!.dataset.markers) >= 1, undefined, { timeout: 10_000 });
+  // A call that arrived live after the opt-in was notified (seed 5 has BREAKs at ~8 s and calls at VWAP at ~21 and
+  // ~28 s of wall time; on a slow machine the first ones may predate the opt-in, so any live call will do).
+  await page.waitForFunction(() => (globalThis as unknown as { __notes: unknown[] }).__notes.length > 0, undefined, { timeout: 90_000 });
+  const notes = await page.evaluate(() => (globalThis as unknown as { __notes: { title: string; body?: string }[] }).__notes);
+  for (const n of notes) {
+    expect(n.title).toMatch(/^(BREAK|REJECT) SPY \S+$/);
+    expect(n.body).toMatch(/score \d+ · (HIGH|MEDIUM|LOW)/);
+  }
   // Newest first; later BREAKs (other levels) may already have come in on a slow machine: look for SESSION_LOW's.
   const texts = await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (lis) => (lis as unknown as El[]).map((li) => li.textContent!));
   for (const t of texts) expect(t).toMatch(/\d\d:\d\d:\d\d UTC/);
