@@ -110,6 +110,7 @@ const rowsOf = (page: Page) =>
       smooth: Number(tr.querySelector('.score-smooth')!.textContent),
       signal: tr.querySelector('.badge')!.textContent!.trim(),
       opacity: Number(getComputedStyle(tr).opacity),
+      gone: tr.className.split(' ').includes('gone'),
     })),
   );
 
@@ -209,7 +210,8 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
     expect(['BREAK', 'REJECT', 'CONTESTED', 'NEUTRAL']).toContain(r.signal);
     // Signed, with its unit: level − spot.
     expect(r.distText).toMatch(/^[+−±]\d+\.\d\d \$$/);
-    expect(r.opacity).toBe(1);
+    // Live: only a level that just left the band is dimmed.
+    expect(r.opacity === 1 || r.gone).toBe(true);
   }
   const d = rows.map((r) => Math.abs(r.dist));
   expect(d).toEqual([...d].sort((a, b) => a - b));
