@@ -12,8 +12,10 @@ COPY packages ./packages
 COPY services ./services
 COPY schemas ./schemas
 COPY scripts/build.js ./scripts/build.js
+COPY ui ./ui
 # npm ci runs `prepare` = scripts/build.js: the TypeScript compiled once into dist/ (esbuild, a dev dependency, hence
-# the full install), then dev dependencies are pruned. The CLI runs from dist/ (services/cli/bin/compiled.js), no tsx.
+# the full install) and the Angular dashboard built into ui/dist (Angular is a dev dependency of the ui workspace: the
+# gateway serves the built files only), then dev dependencies are pruned. The CLI runs from dist/ (services/cli/bin/compiled.js), no tsx.
 RUN npm ci --no-audit --no-fund --include=optional && test -f dist/BUILD.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim

@@ -5,7 +5,12 @@
 // build on. Run by `npm run build`, npm's `prepare` (npm ci) and scripts/test.
 //   node scripts/build.js [--out DIR]      (default: SNAPENGINE_BUILD_DIR or <repo>/dist)
 // The new build is assembled beside the old one and swapped in by rename, so a CLI starting meanwhile sees either.
+// Then the Angular workspace (ui/): `ng build levels-ui` (the @snap/levels-ui library, ng-packagr → ui/dist/levels-ui)
+// and `ng build dashboard` (the app the gateway serves → ui/dist/dashboard/browser), skipped when ui/dist/BUILD.json
+// records the same hash of the ui sources and Angular version. SNAP_SKIP_UI_BUILD=1 skips it (the gateway then
+// serves its plain page, services/gateway/public).
 'use strict';
+const { createHash } = require('node:crypto');
 const { execFileSync } = require('node:child_process');
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { basename, dirname, join, resolve } = require('node:path');
@@ -98,7 +103,63 @@ async function main() {
   );
 }
 
-main().catch((e) => {
+/** Hash of everything the Angular build reads from the repo (sources, configs) and the Angular version installed. */
+function uiHash(uiRoot) {
+  const h = createHash('sha1');
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else h.update(p.slice(uiRoot.length)).update('\0').update(readFileSync(p)).update('\0');
+    }
+  };
+  walk(join(uiRoot, 'projects'));
+  for (const f of ['angular.json', 'tsconfig.json', 'package.json']) h.update(f).update(readFileSync(join(uiRoot, f)));
+  for (const pkg of ['@angular/core', '@angular/build', 'ng-packagr', 'lightweight-charts']) {
+    try {
+      h.update(pkg).update(JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`, { paths: [uiRoot] }), 'utf8')).version);
+    } catch {
+      h.update(`${pkg}:missing`);
+    }
+  }
+  return h.digest('hex');
+}
+
+function buildUi() {
+  const uiRoot = join(ROOT, 'ui');
+  if (process.env.SNAP_SKIP_UI_BUILD === '1' || !existsSync(join(uiRoot, 'angular.json'))) return;
+  const t0 = process.hrtime.bigint();
+  const stampFile = join(uiRoot, 'dist', 'BUILD.json');
+  const hash = uiHash(uiRoot);
+  try {
+    const stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+    if (stamp.hash === hash && existsSync(join(uiRoot, 'dist', 'dashboard', 'browser', 'index.html')) && existsSync(join(uiRoot, 'dist', 'levels-ui', 'package.json'))) {
+      process.stderr.write('build: ui (Angular) up to date\n');
+      return;
+    }
+  } catch {
+    // no stamp: build
+  }
+  let ng;
+  try {
+    ng = require.resolve('@angular/cli/bin/ng.js', { paths: [uiRoot] });
+  } catch {
+    throw new Error('build: @angular/cli is not installed (run npm ci at the repo root: ui/ is a workspace)');
+  }
+  rmSync(stampFile, { force: true });
+  const env = { ...process.env, NG_CLI_ANALYTICS: 'false', NG_FORCE_TTY: '0', NO_COLOR: '1' };
+  for (const project of ['levels-ui', 'dashboard']) {
+    try {
+      execFileSync(process.execPath, [ng, 'build', project], { cwd: uiRoot, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+    } catch (e) {
+      throw new Error(`build: ng build ${project} failed (ui/):\n${String(e.stdout || '').slice(-4000)}${String(e.stderr || '').slice(-4000)}`);
+    }
+  }
+  writeFileSync(stampFile, `${JSON.stringify({ hash, built: new Date().toISOString() }, null, 2)}\n`);
+  process.stderr.write(`build: ui (Angular library + dashboard) → ui/dist in ${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s\n`);
+}
+
+main().then(() => buildUi()).catch((e) => {
   process.stderr.write(`build: ${e && e.stack ? e.stack : e}\n`);
   process.exit(1);
 });

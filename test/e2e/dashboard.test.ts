@@ -1,22 +1,27 @@
-// The dashboard end to end, as a user sees it: `snap-engine demo --serve` (embedded, no servers) paced faster than
-// real time, the page opened in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core), level rows
-// appearing with spot and scores, rows updated in place (not re-created) across ticks, the connection state following
-// the server down and back up, and a screenshot for a human to look at.
+// The trader's screen end to end, as a user sees it: `snap-engine demo --serve` (embedded, no servers) paced at 30×,
+// the Angular dashboard (ui/, built by scripts/build.js) opened in headless Chromium (Debian's /usr/bin/chromium driven
+// by playwright-core, no browser download). It checks: the price chart draws spot and one line per level; the seeded
+// session's BREAK calls (seed 5 fires BREAKs at SESSION_LOW ~4 min in) appear as chart markers and alerts, flash the
+// title and obey the filters; rows update in place; times switch UTC / New York; a reload shows the session so far
+// (history); at 1024 and 1600 px nothing is cut off and no label overprints another (element boxes); screenshots are
+// saved under test-artifacts/dashboard/ (git-ignored); a frozen server shows "delayed", one going away dims the rows
+// and says disconnected, a new one brings it back live, and a finished simulation shows "ended".
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 
-jest.setTimeout(180_000);
+jest.setTimeout(240_000);
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'services', 'cli', 'bin', 'snap-engine.js');
 const CHROMIUM = '/usr/bin/chromium';
+const APP_INDEX = join(ROOT, 'ui', 'dist', 'dashboard', 'browser', 'index.html');
 const tmp = mkdtempSync(join(tmpdir(), 'e2e-dashboard-'));
-/** Where the screenshot goes (printed; SCREENSHOT=path overrides it). */
-const SHOT = process.env.SCREENSHOT ?? join(tmp, 'dashboard.png');
+/** Screenshots (kept after the run for a human to look at; git-ignored). */
+const ARTIFACTS = process.env.SNAP_ARTIFACTS_DIR ?? join(ROOT, 'test-artifacts', 'dashboard');
 
 interface Demo {
   child: ChildProcessWithoutNullStreams;
@@ -27,8 +32,8 @@ interface Demo {
 
 const demos: Demo[] = [];
 
-function startDemo(port: number, extra: string[] = []): Promise<Demo> {
-  const child = spawn(process.execPath, [BIN, 'demo', '--seed', '5', '--duration', '10m', '--speed', '30', '--serve', String(port), ...extra], {
+function startDemo(port: number, duration = '60m'): Promise<Demo> {
+  const child = spawn(process.execPath, [BIN, 'demo', '--seed', '5', '--duration', duration, '--speed', '30', '--serve', String(port), '--no-bronze'], {
     cwd: ROOT,
     env: { ...process.env, DATA_ROOT: join(tmp, `lake-${demos.length}`), LOG_LEVEL: 'warn' },
   });
@@ -69,78 +74,159 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
 afterAll(async () => {
   await context?.close().catch(() => undefined);
   for (const d of demos) if (d.child.exitCode === null) d.child.kill('SIGKILL');
-  if (!process.env.SCREENSHOT) rmSync(tmp, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
 });
 
-// The tsconfig has no DOM lib (server code); the few page-side callbacks below use these minimal shapes.
+// The tsconfig has no DOM lib (server code); the page-side callbacks below use these minimal shapes.
+interface Box {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+  width: number;
+  height: number;
+}
 interface El {
   dataset: Record<string, string | undefined>;
-  children: ArrayLike<El>;
   textContent: string | null;
-  classList: { contains(c: string): boolean };
+  className: string;
+  scrollWidth: number;
+  clientWidth: number;
   querySelector(sel: string): El | null;
+  getBoundingClientRect(): Box;
   __mark?: number;
 }
-declare const document: { body: El; getElementById(id: string): El | null; querySelector(sel: string): El | null; querySelectorAll(sel: string): ArrayLike<El> };
+declare const document: { title: string; body: El; querySelector(sel: string): El | null; querySelectorAll(sel: string): ArrayLike<El> };
+declare function getComputedStyle(e: El): { opacity: string };
+
+const ROWS = 'snap-level-table tr[data-level-id]';
 
 const rowsOf = (page: Page) =>
-  page.$$eval('#level-rows tr[data-level-id]', (trs) =>
+  page.$$eval(ROWS, (trs) =>
     (trs as unknown as El[]).map((tr) => ({
       id: tr.dataset.levelId!,
-      dist: Number(tr.children[2]!.textContent),
+      dist: Number(tr.querySelector('.dist')!.dataset.value),
+      distText: tr.querySelector('.dist')!.textContent!.trim(),
       smooth: Number(tr.querySelector('.score-smooth')!.textContent),
-      signal: tr.querySelector('.badge')!.textContent,
-      gone: tr.classList.contains('gone'),
+      signal: tr.querySelector('.badge')!.textContent!.trim(),
+      opacity: Number(getComputedStyle(tr).opacity),
+      gone: tr.className.split(' ').includes('gone'),
     })),
   );
 
-it('demo --serve: the dashboard shows spot and scored level rows, updates them in place, and reconnects', async () => {
+const chartOf = (page: Page) =>
+  page.$eval('snap-price-chart', (e) => {
+    const d = (e as unknown as El).dataset;
+    return { points: Number(d.points), lines: Number(d.lines), markers: Number(d.markers), first: Number(d.first) };
+  });
+
+/**
+ * Layout at the current viewport: pairs of labels that overprint each other (the strip's rungs and spot label, the
+ * header's items), and containers whose content is cut off (the table, the header).
+ */
+const layoutProblems = (page: Page) =>
+  page.evaluate(() => {
+    const overlaps: string[] = [];
+    const groups: [string, string][] = [
+      ['strip labels', 'snap-level-strip .rung, snap-level-strip .spot-label'],
+      ['header', 'header.top > *'],
+      ['alert filters', '.alerts-panel .filters > *'],
+    ];
+    for (const [name, sel] of groups) {
+      const els = Array.from(document.querySelectorAll(sel));
+      const boxes = els.map((e) => ({ text: (e.textContent ?? '').trim().slice(0, 30), b: e.getBoundingClientRect() })).filter((x) => x.b.width > 0 && x.b.height > 0);
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i]!.b;
+          const b = boxes[j]!.b;
+          // Overlap of more than half a pixel both ways (sub-pixel rounding is not an overprint).
+          if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5) {
+            overlaps.push(`${name}: "${boxes[i]!.text}" overlaps "${boxes[j]!.text}"`);
+          }
+        }
+    }
+    const cut: string[] = [];
+    for (const sel of ['snap-level-table', 'header.top', 'main.grid']) {
+      const e = document.querySelector(sel);
+      if (e && e.scrollWidth > e.clientWidth + 1) cut.push(`${sel}: content ${e.scrollWidth}px wide in ${e.clientWidth}px`);
+    }
+    return { overlaps, cut, rungs: document.querySelectorAll('snap-level-strip .rung').length };
+  });
+
+it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history on reload, clean layout at 1024/1600 px, delayed, disconnected and ended states', async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (bash scripts/bootstrap installs it) — this test does not skip`);
   }
+  if (!existsSync(APP_INDEX)) throw new Error(`the Angular dashboard is not built (${APP_INDEX}): run npm run build (scripts/build.js builds ui/)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
   const demo = await startDemo(0);
   const port = Number(new URL(demo.url).port);
 
   context = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1440, height: 860 },
+    viewport: { width: 1600, height: 1000 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    // The browser's own network messages while the server is down are expected; anything the app logs is not.
+    if (m.type() === 'error' && !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) errors.push(m.text().slice(0, 500));
+  });
+  // Notifications are recorded, not shown: a stand-in that grants permission and keeps what it was asked to show.
+  await page.addInitScript(() => {
+    const w = globalThis as unknown as { __notes: { title: string; body?: string }[]; Notification: unknown };
+    w.__notes = [];
+    w.Notification = class {
+      static permission = 'granted';
+      static requestPermission = async () => 'granted';
+      constructor(title: string, opts?: { body?: string }) {
+        w.__notes.push({ title, body: opts?.body });
+      }
+    };
+  });
   await page.goto(demo.url);
 
-  await page.waitForSelector('#level-rows tr[data-level-id]', { timeout: 30_000 });
+  // ---- the chart and the table ---------------------------------------------------------------------------------
+  await page.waitForSelector(ROWS, { timeout: 30_000 });
   await page.waitForSelector('body[data-conn="live"]');
-  // Read the header in one evaluation: the page updates every tick, so two separate reads can straddle a tick.
-  const header = await page.evaluate(() => ({ spot: document.querySelector('#spot')?.textContent, bid: document.querySelector('#bid')?.textContent, ask: document.querySelector('#ask')?.textContent }));
+  expect(await page.$('snap-price-chart canvas')).not.toBeNull();
+  await page.waitForFunction(() => Number(document.querySelector('snap-price-chart')!.dataset.points) >= 5 && Number(document.querySelector('snap-price-chart')!.dataset.lines) >= 1, undefined, { timeout: 20_000 });
+  const header = await page.evaluate(() => ({ spot: document.querySelector('#spot')?.textContent, bid: document.querySelector('#bid')?.textContent, ask: document.querySelector('#ask')?.textContent, tick: document.querySelector('#tick')?.textContent }));
   const spot = Number(header.spot);
   expect(spot).toBeGreaterThan(600);
   expect(spot).toBeLessThan(760);
   expect(Number(header.bid)).toBeLessThanOrEqual(spot);
   expect(Number(header.ask)).toBeGreaterThanOrEqual(spot);
-
+  expect(header.tick).toMatch(/^\d\d:\d\d:\d\d UTC$/);
+  // One price line per level row in the band (departed rows linger, dimmed, without a line).
   const rows = await rowsOf(page);
   expect(rows.length).toBeGreaterThan(0);
   for (const r of rows) {
     expect(r.smooth).toBeGreaterThanOrEqual(0);
     expect(r.smooth).toBeLessThanOrEqual(100);
     expect(['BREAK', 'REJECT', 'CONTESTED', 'NEUTRAL']).toContain(r.signal);
+    // Signed, with its unit: level − spot.
+    expect(r.distText).toMatch(/^[+−±]\d+\.\d\d \$$/);
+    // Live: only a level that just left the band is dimmed.
+    expect(r.opacity === 1 || r.gone).toBe(true);
   }
-  // Sorted by |distance| (departed levels keep their distance from the current spot).
   const d = rows.map((r) => Math.abs(r.dist));
   expect(d).toEqual([...d].sort((a, b) => a - b));
-  // The strip: at most 5 rungs and the spot line.
-  const rungs = await page.$$eval('#strip .rung', (xs) => xs.length);
-  expect(rungs).toBeGreaterThan(0);
-  expect(rungs).toBeLessThanOrEqual(5);
-  expect(await page.$('#strip .spot-line')).not.toBeNull();
+  expect(await page.$$eval('snap-level-strip .rung', (xs) => xs.length)).toBeGreaterThan(0);
+  expect(await page.$('snap-level-strip .spot-label')).not.toBeNull();
+  expect((await fetch(`${demo.url}favicon.ico`)).status).toBe(200);
 
-  // Update in place: mark every level row's DOM node, let ticks pass, and find the same nodes again. A level that
-  // left the band for longer than the page's grace period is legitimately rebuilt, so the check covers the levels a
-  // second WS client (this test's own) saw in EVERY payload between the mark and the check.
+  // Opt in to sound and notifications before the BREAKs come.
+  await page.check('#opt-sound');
+  await page.check('#opt-notify');
+  await page.waitForFunction(() => (document.querySelector('#opt-notify') as unknown as { checked: boolean }).checked);
+
+  // ---- rows update in place -----------------------------------------------------------------------------------
+  // Mark every row's DOM node, let ticks pass, find the same nodes again — for the levels a second WS client saw in
+  // EVERY payload between the mark and the check (a level that left the band longer than the grace is rebuilt).
   const feed: { ts: number; ids: string[] }[] = [];
   const ws = new WebSocket(`${demo.url.replace('http', 'ws')}ws/levels`);
   ws.on('message', (m) => {
@@ -150,25 +236,28 @@ it('demo --serve: the dashboard shows spot and scored level rows, updates them i
   await new Promise((r) => ws.once('open', r));
   await until(() => feed.length > 0, 'the first payload on the test socket');
   await page.waitForFunction((t) => Number(document.body.dataset.ts) >= t, feed[0]!.ts, { timeout: 20_000 });
-  const marked = await page.evaluate(() => {
-    const trs = document.querySelectorAll('#level-rows tr[data-level-id]');
+  const marked = await page.evaluate((sel) => {
+    const trs = document.querySelectorAll(sel);
     const ids: string[] = [];
     for (let i = 0; i < trs.length; i++) {
       trs[i]!.__mark = 42;
       ids.push(trs[i]!.dataset.levelId!);
     }
     return { ts: Number(document.body.dataset.ts), ids };
-  });
+  }, ROWS);
   for (let k = 0; k < 3; k++) await page.waitForFunction((t) => Number(document.body.dataset.ts) > t, Number(await page.evaluate(() => document.body.dataset.ts)), { timeout: 20_000 });
-  const seen = await page.evaluate((ids) => {
-    const out: Record<string, number> = {};
-    for (const id of ids) {
-      const tr = document.querySelector(`#level-rows tr[data-level-id="${id}"]`);
-      out[id] = tr ? (tr.__mark ?? 0) : -1;
-    }
-    return { ts: Number(document.body.dataset.ts), marks: out };
-  }, marked.ids);
-  await until(() => feed.at(-1)!.ts >= seen.ts, 'the test socket to reach the page\'s tick');
+  const seen = await page.evaluate(
+    ([sel, ids]) => {
+      const out: Record<string, number> = {};
+      for (const id of ids) {
+        const tr = document.querySelector(`${sel}[data-level-id="${id}"]`);
+        out[id] = tr ? (tr.__mark ?? 0) : -1;
+      }
+      return { ts: Number(document.body.dataset.ts), marks: out };
+    },
+    ['snap-level-table tr', marked.ids] as const,
+  );
+  await until(() => feed.at(-1)!.ts >= seen.ts, "the test socket to reach the page's tick");
   ws.close();
   const window = feed.filter((p) => p.ts >= marked.ts && p.ts <= seen.ts);
   expect(window.length).toBeGreaterThanOrEqual(3);
@@ -176,22 +265,115 @@ it('demo --serve: the dashboard shows spot and scored level rows, updates them i
   expect(continuous.length).toBeGreaterThan(0);
   for (const id of continuous) expect({ id, mark: seen.marks[id] }).toEqual({ id, mark: 42 });
 
-  // The page agrees with the gateway's own view of the latest tick.
-  const api = (await (await fetch(`${demo.url}api/levels?underlying=SPY`)).json()) as { ts: number };
-  expect(api.ts).toBeGreaterThan(0);
+  // ---- the scripted BREAK: marker on the chart, alert in the log, title flashing ------------------------------------
+  await page.waitForSelector('#alerts li.alert[data-signal="BREAK"]', { timeout: 90_000 });
+  // The title flashes on a live call (BREAK or REJECT: see the notification check below for why either).
+  await page.waitForFunction(() => /(BREAK|REJECT) /.test(document.title), undefined, { timeout: 90_000 });
+  await page.waitForFunction(() => Number(document.querySelector('snap-price-chart')!.dataset.markers) >= 1, undefined, { timeout: 10_000 });
+  // A call that arrived live after the opt-in was notified (seed 5 has BREAKs at ~8 s and calls at VWAP at ~21 and
+  // ~28 s of wall time; on a slow machine the first ones may predate the opt-in, so any live call will do).
+  await page.waitForFunction(() => (globalThis as unknown as { __notes: unknown[] }).__notes.length > 0, undefined, { timeout: 90_000 });
+  const notes = await page.evaluate(() => (globalThis as unknown as { __notes: { title: string; body?: string }[] }).__notes);
+  for (const n of notes) {
+    expect(n.title).toMatch(/^(BREAK|REJECT) SPY \S+$/);
+    expect(n.body).toMatch(/score \d+ · (HIGH|MEDIUM|LOW)/);
+  }
+  // Newest first; later BREAKs (other levels) may already have come in on a slow machine: look for SESSION_LOW's.
+  const texts = await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (lis) => (lis as unknown as El[]).map((li) => li.textContent!));
+  for (const t of texts) expect(t).toMatch(/\d\d:\d\d:\d\d UTC/);
+  expect(texts.some((t) => /SPY SESSION_LOW/.test(t))).toBe(true);
+  const history = (await (await fetch(`${demo.url}api/levels/history?underlying=SPY`)).json()) as { history: { points: { ts: number }[]; events: { event_id: string; signal: string }[] }[] };
+  const breaks = history.history[0]!.events.filter((e) => e.signal === 'BREAK');
+  expect(breaks.length).toBeGreaterThan(0);
+  // Every BREAK the gateway knows of is in the log, under the same id.
+  await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`#alerts li.alert[data-event-id="${id}"]`) !== null), breaks.map((e) => e.event_id), { timeout: 10_000 });
+  const alertIds = await page.$$eval('#alerts li.alert', (lis) => (lis as unknown as El[]).map((li) => li.dataset.eventId!));
+  // Filters: REJECT only hides the BREAKs; a minimum strength of 100 hides everything below it.
+  await page.selectOption('#f-signal', 'REJECT');
+  expect(await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (xs) => xs.length)).toBe(0);
+  await page.selectOption('#f-signal', 'ALL');
+  expect(await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (xs) => xs.length)).toBeGreaterThan(0);
+  const strengths = async () => page.$$eval('#alerts li.alert', (xs) => (xs as unknown as El[]).map((x) => Number(x.dataset.strength)));
+  const all = await strengths();
+  expect(all.some((x) => x < 90)).toBe(true);
+  await page.fill('#f-score', '90');
+  const strong = await strengths();
+  expect(strong.length).toBeLessThan(all.length);
+  for (const x of strong) expect(x).toBeGreaterThanOrEqual(90);
+  await page.fill('#f-score', '0');
 
-  await page.screenshot({ path: SHOT, fullPage: true });
-  process.stderr.write(`dashboard screenshot: ${SHOT}\n`);
+  // ---- zones: New York is UTC−5 on this December session --------------------------------------------------------
+  const utcTick = (await page.textContent('#tick'))!;
+  await page.selectOption('#tz', 'America/New_York');
+  const nyTick = (await page.textContent('#tick'))!;
+  expect(nyTick).toMatch(/^\d\d:\d\d:\d\d NY$/);
+  expect((Number(utcTick.slice(0, 2)) - Number(nyTick.slice(0, 2)) + 24) % 24).toBe(5);
+  expect(await page.$eval('#alerts li.alert time', (t) => (t as unknown as El).textContent)).toMatch(/ NY$/);
+  await page.selectOption('#tz', 'UTC');
 
-  // Server gone: the page says so and retries; a new server on the same port: it goes live again by itself.
+  // ---- layout at 1024 and 1600 px: nothing cut off, no label over another; screenshots --------------------------------
+  for (const width of [1024, 1600]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForFunction(() => Number(document.body.dataset.ts) > 0);
+    await page.waitForTimeout(300); // one chart layout pass after the resize (the check itself is not timing-based)
+    const problems = await layoutProblems(page);
+    expect(problems.rungs).toBeGreaterThan(0);
+    expect({ width, overlaps: problems.overlaps, cut: problems.cut }).toEqual({ width, overlaps: [], cut: [] });
+    const shot = join(ARTIFACTS, `dashboard-${width}.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    process.stderr.write(`dashboard screenshot: ${shot}\n`);
+  }
+
+  // ---- zoom over the session: "whole session" shows it from its first point, "follow live" goes back to the newest ---
+  await page.click('#fit-session');
+  await page.waitForFunction(() => {
+    const d = document.querySelector('snap-price-chart')!.dataset;
+    return Number(d.visibleFrom) > 0 && Number(d.visibleFrom) <= Number(d.first);
+  }, undefined, { timeout: 10_000 });
+  await page.click('#follow-live');
+  await page.waitForFunction(() => {
+    const d = document.querySelector('snap-price-chart')!.dataset;
+    return Number(d.visibleFrom) > Number(d.first) + 60_000;
+  }, undefined, { timeout: 10_000 });
+
+  // ---- reload: the session so far comes back from the gateway's history -----------------------------------------------
+  const before = await chartOf(page);
+  const alertsBefore = alertIds.length;
+  await page.reload();
+  await page.waitForSelector(ROWS, { timeout: 30_000 });
+  await page.waitForFunction((first) => Number(document.querySelector('snap-price-chart')!.dataset.first) <= first, before.first, { timeout: 20_000 });
+  expect((await chartOf(page)).points).toBeGreaterThanOrEqual(before.points);
+  await page.waitForFunction((n) => document.querySelectorAll('#alerts li.alert').length >= n, alertsBefore, { timeout: 20_000 });
+  await page.waitForFunction(() => Number(document.querySelector('snap-price-chart')!.dataset.markers) >= 1, undefined, { timeout: 10_000 });
+
+  // ---- a gateway that stops sending (process frozen, socket still open): delayed, rows dimmed; thawed: live again ------
+  process.kill(demo.child.pid!, 'SIGSTOP');
+  try {
+    await page.waitForSelector('body[data-conn="delayed"]', { timeout: 20_000 });
+    expect(await page.textContent('#conn')).toMatch(/delayed/);
+    for (const r of await rowsOf(page)) expect(r.opacity).toBeLessThan(1);
+  } finally {
+    process.kill(demo.child.pid!, 'SIGCONT');
+  }
+  await page.waitForSelector('body[data-conn="live"]', { timeout: 20_000 });
+
+  // ---- server gone: disconnected, rows dimmed; a new server: live again; a finished simulation: ended ---------------------
   expect(await stopDemo(demo)).toBe(0);
   const report = JSON.parse(demo.stdout()) as { payloads: number };
   expect(report.payloads).toBeGreaterThan(0);
   await page.waitForSelector('body[data-conn="down"]', { timeout: 15_000 });
-  expect(await page.textContent('#conn')).toMatch(/reconnecting/);
-  const again = await startDemo(port);
+  expect(await page.textContent('#conn')).toMatch(/disconnected/);
+  const dimmed = await rowsOf(page);
+  expect(dimmed.length).toBeGreaterThan(0);
+  for (const r of dimmed) expect(r.opacity).toBeLessThan(1);
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-disconnected.png') });
+
+  const again = await startDemo(port, '2m');
   await page.waitForSelector('body[data-conn="live"]', { timeout: 30_000 });
-  await page.waitForFunction(() => document.querySelectorAll('#level-rows tr[data-level-id]').length > 0);
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, ROWS);
+  // Two simulated minutes at 30× are four seconds: then the gateway says the feed ended and the page shows it.
+  await page.waitForSelector('body[data-conn="ended"]', { timeout: 60_000 });
+  expect(await page.textContent('#conn')).toMatch(/ended/);
   expect(await stopDemo(again)).toBe(0);
   expect(errors).toEqual([]);
 });

@@ -332,6 +332,9 @@ export const ConfigSchema = z.object({
       linger_ms: z.number().int().min(0).default(50),
       /** A WS client with more than this many bytes queued is skipped; it gets only the newest payload once drained. */
       max_buffered_bytes: z.number().int().positive().default(1_048_576),
+      /** History the gateway keeps (event-time minutes, one point per second per underlying, plus every BREAK/REJECT
+       *  event) and serves at GET /api/levels/history, so a reloaded or late dashboard shows the session so far; 0 = none. */
+      history_minutes: z.number().min(0).max(24 * 60).default(30),
     })
     .prefault({}),
   log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),

@@ -16,8 +16,10 @@ export class BroadcastSink {
     this.broadcaster.publish(p);
   }
 
-  /** End of input: the server keeps showing the last payload; closing it is the caller's decision. */
-  close(): void {}
+  /** End of input: the server keeps showing the last payload (and says the feed ended); closing it is the caller's decision. */
+  close(): void {
+    this.broadcaster.ended = true;
+  }
 }
 
 export interface GatewayListen {
@@ -36,7 +38,7 @@ export interface EmbeddedGateway {
 }
 
 export async function startEmbeddedGateway(opts: GatewayListen): Promise<EmbeddedGateway> {
-  const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes });
+  const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes, historyMinutes: opts.cfg.gateway.history_minutes });
   const sink = new BroadcastSink(broadcaster);
   const server = await startGatewayServer({
     port: opts.port ?? opts.cfg.gateway.port,
@@ -63,7 +65,7 @@ export interface KafkaGateway {
 export async function startKafkaGateway(
   opts: GatewayListen & { fromBeginning?: boolean; groupId?: string; onListening?: (url: string) => void },
 ): Promise<KafkaGateway> {
-  const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes });
+  const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes, historyMinutes: opts.cfg.gateway.history_minutes, deriveEvents: true });
   const source = new KafkaSignalsSource({ cfg: opts.cfg, log: opts.log, publish: (p) => broadcaster.publish(p), fromBeginning: opts.fromBeginning, groupId: opts.groupId });
   const server = await startGatewayServer({
     port: opts.port ?? opts.cfg.gateway.port,

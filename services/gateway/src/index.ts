@@ -3,3 +3,4 @@ export * from './broadcaster';
 export * from './server';
 export * from './kafka-source';
 export * from './gateway';
+export * from './history';

@@ -3,7 +3,7 @@ import type { LevelPhysicsPayload } from '@snap/core';
 import { createLogger } from '@snap/platform';
 import WebSocket from 'ws';
 import { LevelBroadcaster } from './broadcaster';
-import { startGatewayServer, type GatewayServer } from './server';
+import { LEGACY_PUBLIC_DIR, startGatewayServer, type GatewayServer } from './server';
 
 const log = createLogger({ name: 'gateway-test', level: 'error' });
 
@@ -37,8 +37,9 @@ describe('gateway server', () => {
   let server: GatewayServer;
   let b: LevelBroadcaster;
   beforeEach(async () => {
-    b = new LevelBroadcaster({ maxBufferedBytes: 64 * 1024 });
-    server = await startGatewayServer({ port: 0, host: '127.0.0.1', broadcaster: b, log });
+    b = new LevelBroadcaster({ maxBufferedBytes: 64 * 1024, historyMinutes: 30 });
+    // The plain page explicitly: what `/` serves by default depends on whether the Angular app was built.
+    server = await startGatewayServer({ port: 0, host: '127.0.0.1', broadcaster: b, log, publicDir: LEGACY_PUBLIC_DIR });
   });
   afterEach(() => server.close());
 
@@ -56,7 +57,24 @@ describe('gateway server', () => {
     expect(await (await fetch(`${server.url}api/levels?underlying=QQQ`)).json()).toEqual(payload('QQQ', 2));
     expect((await fetch(`${server.url}api/levels?underlying=../x`)).status).toBe(400);
     const h = await (await fetch(`${server.url}healthz`)).json();
-    expect(h).toMatchObject({ status: 'ok', published: 2, clients: 0 });
+    expect(h).toMatchObject({ status: 'ok', published: 2, clients: 0, feed: 'live', history_points: 2 });
+    expect((await fetch(`${server.url}favicon.ico`)).headers.get('content-type')).toBe('image/x-icon');
+  });
+
+  it('GET /api/levels/history: the session so far per underlying, from= (event ms) onwards; bad parameters are 400', async () => {
+    for (let s = 0; s < 5; s++) b.publish(payload('SPY', 1_000_000 + s * 1000));
+    b.publish(payload('QQQ', 1_000_000));
+    const all = (await (await fetch(`${server.url}api/levels/history`)).json()) as { history: { underlying: string; points: { ts: number }[] }[] };
+    expect(all.history.map((h) => [h.underlying, h.points.length]).sort()).toEqual([
+      ['QQQ', 1],
+      ['SPY', 5],
+    ]);
+    const late = (await (await fetch(`${server.url}api/levels/history?underlying=SPY&from=1003000`)).json()) as typeof all;
+    expect(late.history.map((h) => h.points.map((p) => p.ts))).toEqual([[1_003_000, 1_004_000]]);
+    expect((await fetch(`${server.url}api/levels/history?from=yesterday`)).status).toBe(400);
+    expect((await fetch(`${server.url}api/levels/history?underlying=../x`)).status).toBe(400);
+    b.ended = true;
+    expect(await (await fetch(`${server.url}healthz`)).json()).toMatchObject({ feed: 'ended' });
   });
 
   it('WS: latest on connect, then every payload; ?underlying filters; unknown paths are refused', async () => {

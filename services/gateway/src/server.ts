@@ -3,6 +3,7 @@
 // payloads (the embedded bus or the Kafka signals topic) is someone else's business: it calls broadcaster.publish.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '@snap/platform';
 import { LevelBroadcaster } from './broadcaster';
 
-export const PUBLIC_DIR = resolve(__dirname, '..', 'public');
+/** The plain-JS page: served when the Angular dashboard has not been built (e.g. a checkout without `npm run build`). */
+export const LEGACY_PUBLIC_DIR = resolve(__dirname, '..', 'public');
+/** The Angular dashboard (ui/projects/dashboard), built by scripts/build.js. */
+export const APP_DIR = resolve(__dirname, '..', '..', '..', 'ui', 'dist', 'dashboard', 'browser');
+/** What `/` serves: the built app when there is one, else the plain page. */
+export function defaultPublicDir(): string {
+  return existsSync(join(APP_DIR, 'index.html')) ? APP_DIR : LEGACY_PUBLIC_DIR;
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -20,6 +28,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.json': 'application/json; charset=utf-8',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
 };
 
 export interface GatewayServerOptions {
@@ -80,7 +91,7 @@ function presentedToken(req: IncomingMessage, url: URL): string | null {
 export async function startGatewayServer(opts: GatewayServerOptions): Promise<GatewayServer> {
   const { broadcaster, log } = opts;
   const authorized = (req: IncomingMessage, url: URL) => !opts.token || tokenMatches(presentedToken(req, url), opts.token);
-  const publicDir = resolve(opts.publicDir ?? PUBLIC_DIR);
+  const publicDir = resolve(opts.publicDir ?? defaultPublicDir());
   const started = Date.now();
 
   const serveStatic = async (pathname: string, res: ServerResponse, head: boolean) => {
@@ -103,7 +114,7 @@ export async function startGatewayServer(opts: GatewayServerOptions): Promise<Ga
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: `method ${req.method} not allowed` });
     if (url.pathname === '/healthz') {
       const extra = opts.health?.() ?? { ok: true };
-      const body = { status: extra.ok ? 'ok' : 'degraded', ...extra, uptime_s: Math.round((Date.now() - started) / 1000), clients: broadcaster.clientCount, ...broadcaster.stats };
+      const body = { status: extra.ok ? 'ok' : 'degraded', ...extra, feed: broadcaster.ended ? 'ended' : 'live', history_points: broadcaster.history.size, uptime_s: Math.round((Date.now() - started) / 1000), clients: broadcaster.clientCount, ...broadcaster.stats };
       return json(res, extra.ok ? 200 : 503, body);
     }
     if ((url.pathname.startsWith('/api/') || url.pathname.startsWith('/ws/')) && !authorized(req, url)) {
@@ -116,6 +127,14 @@ export async function startGatewayServer(opts: GatewayServerOptions): Promise<Ga
       if (!UNDERLYING_RE.test(u)) return json(res, 400, { error: `bad underlying ${JSON.stringify(u)}` });
       const p = broadcaster.latestFor(u);
       return p ? json(res, 200, p) : json(res, 404, { error: `no payload yet for underlying ${u}` });
+    }
+    if (url.pathname === '/api/levels/history') {
+      const u = url.searchParams.get('underlying');
+      if (u !== null && !UNDERLYING_RE.test(u)) return json(res, 400, { error: `bad underlying ${JSON.stringify(u)}` });
+      const fromText = url.searchParams.get('from') ?? '0';
+      const from = Number(fromText);
+      if (!/^\d+$/.test(fromText) || !Number.isSafeInteger(from)) return json(res, 400, { error: `bad from ${JSON.stringify(fromText)}: Unix ms (event time), e.g. from=0 for the whole window` });
+      return json(res, 200, { from, enabled: broadcaster.history.enabled, history: broadcaster.history.since(from, u) });
     }
     if (url.pathname === '/ws/levels') return json(res, 426, { error: 'upgrade to WebSocket required' });
     return serveStatic(url.pathname, res, req.method === 'HEAD');
