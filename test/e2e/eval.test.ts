@@ -121,6 +121,28 @@ describe('snap-engine eval', () => {
     expect(plain.variants.all.quiet_regime).toBeNull();
   }, 900_000);
 
+  it('with the calibration map off, writes and prints the isotonic map fitted to its reliability bins (a valid score.calibration)', () => {
+    const cfgFile = join(dir, 'map-off.json');
+    writeFileSync(cfgFile, JSON.stringify({ score: { calibration: [] } }));
+    const out = join(dir, 'fit');
+    const r = cli(['eval', '--sim', '--seeds', '2', '--duration', '10m', '--no-ablation', '--config', cfgFile, '--out', out]);
+    expect(r.status).toBe(0);
+    const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    const knots = m.fitted_calibration as Array<[number, number]>;
+    expect(knots.length).toBeGreaterThan(0);
+    for (let i = 1; i < knots.length; i++) {
+      expect(knots[i]![0]).toBeGreaterThan(knots[i - 1]![0]);
+      expect(knots[i]![1]).toBeGreaterThanOrEqual(knots[i - 1]![1]);
+    }
+    expect(r.stdout).toContain(`fitted score.calibration (S̃ was published uncalibrated): ${JSON.stringify(knots)}`);
+    // The fitted map is accepted as the config key it is meant for.
+    writeFileSync(cfgFile, JSON.stringify({ score: { calibration: knots } }));
+    const again = cli(['eval', '--sim', '--seeds', '2', '--duration', '2m', '--no-ablation', '--config', cfgFile, '--out', join(dir, 'fit2')]);
+    expect(again.status).toBe(0);
+    // A run through a map fits nothing (its bins are not S̃'s).
+    expect(JSON.parse(readFileSync(join(dir, 'fit2', 'metrics.json'), 'utf8')).fitted_calibration).toBeUndefined();
+  }, 900_000);
+
   it('refuses an unknown --regime (exit 2)', () => {
     const r = cli(['eval', '--sim', '--regime', 'calm', '--out', join(dir, 'o3')]);
     expect(r.status).toBe(2);

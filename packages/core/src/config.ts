@@ -2,6 +2,7 @@
 // Pure: parsing only. Reading files and process.env happens in @snap/platform's loadConfig.
 import { z } from 'zod';
 import { DATA_INPUT_SCHEMAS } from './events';
+import { DEFAULT_CALIBRATION } from './score';
 
 const ms = z.number().int().positive();
 const pos = z.number().positive();
@@ -128,6 +129,14 @@ export const ConfigSchema = z.object({
       hold_ms: ms.default(500), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
+      /** Calibration map of the published break_score_smooth (score.ts calibrateScore): [S̃, 100·P(break)] knots,
+       *  interpolated linearly, flat beyond the ends; [] publishes S̃ itself. Triggers read S̃, never the map. */
+      calibration: z
+        .array(z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]))
+        .default(() => DEFAULT_CALIBRATION.map(([x, y]) => [x, y] as [number, number]))
+        .refine((k) => k.every((p, i) => i === 0 || (p[0] > k[i - 1]![0] && p[1] >= k[i - 1]![1])), {
+          message: 'knots must rise strictly in S̃ and never fall in P (a monotone map)',
+        }),
     })
     .prefault({}),
   /** Discrete signals (score.ts): hysteresis, minimum dwell and the episode that fires at most one BREAK/REJECT event. */

@@ -81,6 +81,38 @@ export function tapeScore(tape: TapeReading, direction: Direction, velocityRef: 
   return 25 * v + 25 * i + 0; // + 0 turns −0 into 0
 }
 
+/**
+ * score.calibration's default: [S̃, 100·P(break)] knots fitted (isotonic, eval's fitted_calibration) on simulator
+ * seeds 1–10 only — docs/eval.md "Calibration map" has the command. P is the share of readings of resolved episodes
+ * (BREAK or REJECT outcome) whose episode broke, so a published break_score_smooth of 60 means "of the levels that
+ * resolved from a reading like this, 60% broke". Fitted on 2 h sessions (20 reliability bins); S̃ barely separates
+ * (the break rate runs 0.38–0.55 for S̃ 6–73, 0.75 above 80), so the map is mostly the base rate, honestly stated.
+ */
+export const DEFAULT_CALIBRATION: ReadonlyArray<readonly [number, number]> = [
+  [6, 38.4],
+  [22.9, 45],
+  [38.2, 48.1],
+  [57.7, 49.5],
+  [61.8, 54.9],
+  [73.1, 55.4],
+  [81.6, 74.6],
+];
+
+/** The published break_score_smooth: S̃ through the calibration knots (linear between them, flat beyond); [] is S̃. */
+export function calibrateScore(smooth: number, knots: ReadonlyArray<readonly [number, number]>): number {
+  const n = knots.length;
+  if (n === 0) return smooth;
+  if (smooth <= knots[0]![0]) return knots[0]![1];
+  for (let i = 1; i < n; i++) {
+    const [x1, y1] = knots[i]!;
+    if (smooth <= x1) {
+      const [x0, y0] = knots[i - 1]!;
+      return y0 + ((y1 - y0) * (smooth - x0)) / (x1 - x0);
+    }
+  }
+  return knots[n - 1]![1];
+}
+
 export function compositeScore(c: ComponentScores, w: { w_l: number; w_h: number; w_t: number }): number {
   const sum = w.w_l + w.w_h + w.w_t;
   if (!(sum > 0)) return 50;

@@ -6,6 +6,10 @@ import type { LevelPhysicsPayload, SignalName } from './signals';
 import { simulateSession } from './sim';
 import { SnapEngine } from './snap-engine';
 
+// The engine's per-level key: the price, or the id of a moving level (VWAP and the session extremes follow the market).
+const keyOf = (l: { id: string; price: number; kind: string }): string =>
+  l.kind === 'VWAP' || l.kind === 'SESSION_HIGH' || l.kind === 'SESSION_LOW' ? `@${l.id}` : String(l.price);
+
 function run(seed: number, minutes: number, signal: Record<string, number>, source: 'l1' | 'mbp10'): LevelPhysicsPayload[] {
   const cfg = parseConfig({ signal, barrier: { source } });
   const engine = new SnapEngine(cfg, 'SPY');
@@ -15,7 +19,7 @@ function run(seed: number, minutes: number, signal: Record<string, number>, sour
 }
 
 describe('signal dwell and discrete events (property)', () => {
-  it('a level (by price) changes its shown signal at most once per min_dwell_ms, and each event is a change into BREAK/REJECT', () => {
+  it('a level (by price, moving levels by id) changes its shown signal at most once per min_dwell_ms, and each event is a change into BREAK/REJECT', () => {
     let changes = 0;
     let events = 0;
     fc.assert(
@@ -26,15 +30,15 @@ describe('signal dwell and discrete events (property)', () => {
         fc.constantFrom<'l1' | 'mbp10'>('l1', 'mbp10'),
         (seed, dwell, hyst, source) => {
           const payloads = run(seed, 4, { min_dwell_ms: dwell, break_exit_threshold: 80 - hyst, reject_exit_threshold: 20 + hyst }, source);
-          const last = new Map<number, { signal: SignalName; changedMs: number | null }>();
+          const last = new Map<string, { signal: SignalName; changedMs: number | null }>();
           for (const p of payloads) {
             for (const l of p.levels) {
-              const prev = last.get(l.price);
+              const prev = last.get(keyOf(l));
               if (prev && prev.signal !== l.signal) {
                 changes++;
                 if (prev.changedMs !== null && p.ts - prev.changedMs < dwell) return false;
-                last.set(l.price, { signal: l.signal, changedMs: p.ts });
-              } else if (!prev) last.set(l.price, { signal: l.signal, changedMs: l.signal === 'NEUTRAL' ? null : p.ts });
+                last.set(keyOf(l), { signal: l.signal, changedMs: p.ts });
+              } else if (!prev) last.set(keyOf(l), { signal: l.signal, changedMs: l.signal === 'NEUTRAL' ? null : p.ts });
             }
             for (const e of p.events ?? []) {
               events++;
@@ -60,17 +64,17 @@ describe('signal dwell and discrete events (property)', () => {
     expect(ids.length).toBeGreaterThan(0);
     expect(new Set(ids).size).toBe(ids.length);
     expect(b.flatMap((p) => (p.events ?? []).map((e) => e.event_id))).toEqual(ids);
-    // Episodes as docs/eval.md defines them (consecutive in-band ticks, at most episode_ms long), keyed by price.
+    // Episodes as docs/eval.md defines them (consecutive in-band ticks, at most episode_ms long), keyed as the engine keys levels.
     const cfg = parseConfig({});
-    const ep = new Map<number, { startMs: number; lastMs: number; events: number }>();
+    const ep = new Map<string, { startMs: number; lastMs: number; events: number }>();
     for (const p of a) {
       for (const l of p.levels) {
-        let e = ep.get(l.price);
-        if (!e || e.lastMs !== p.ts - cfg.snap.tick_ms || p.ts - e.startMs > cfg.signal.episode_ms) ep.set(l.price, (e = { startMs: p.ts, lastMs: p.ts, events: 0 }));
+        let e = ep.get(keyOf(l));
+        if (!e || e.lastMs !== p.ts - cfg.snap.tick_ms || p.ts - e.startMs > cfg.signal.episode_ms) ep.set(keyOf(l), (e = { startMs: p.ts, lastMs: p.ts, events: 0 }));
         e.lastMs = p.ts;
       }
       for (const ev of p.events ?? []) {
-        const e = ep.get(ev.level_price)!;
+        const e = ep.get(keyOf({ id: ev.level_id, price: ev.level_price, kind: ev.level_kind }))!;
         e.events++;
         expect(e.events).toBe(1);
       }

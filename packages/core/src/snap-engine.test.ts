@@ -5,6 +5,7 @@ import { SnapshotError } from './snap-engine';
 import type { InputEvent } from './events';
 import type { LevelPhysicsPayload } from './signals';
 import { simulateSession } from './sim';
+import { calibrateScore } from './score';
 import { T0, genStream, greeks, heartbeat, ms, optTrade, quote, trade } from './test-support';
 
 const tickOf = (p: LevelPhysicsPayload): bigint => BigInt(p.ts_event_ns);
@@ -122,7 +123,8 @@ describe('SnapEngine signals end to end', () => {
   });
 
   it('an id change at the same price (STRIKE_545 → PUT_WALL) keeps the level\'s smoothing', () => {
-    const cfg = defaultConfig();
+    // S̃ published as it is (score.calibration []), so the EWMA step can be checked on the payload.
+    const cfg = parseConfig({ score: { calibration: [] } });
     const evs: InputEvent[] = [greeks(0, 'P545', 545, 'P', 0.08), quote(0, 545.02, 545.04, 20_000, 5000)];
     for (let i = 0; i < 5; i++) evs.push(optTrade(300 + i * 10, { symbol: 'P545', strike: 545, right: 'P', price: 0.5, size: 400, bid: 0.48, ask: 0.5 }));
     evs.push(quote(2100, 545.02, 545.04, 20_000, 5000));
@@ -135,6 +137,30 @@ describe('SnapEngine signals end to end', () => {
     expect(Math.abs(at545[k]!.break_score_smooth - expected)).toBeLessThan(0.011);
     expect(at545[k]!.break_score_smooth).not.toBe(at545[k]!.break_score_raw);
   });
+
+  it('publishes break_score_smooth through score.calibration, while the signals and events do not depend on the map', () => {
+    const evs = [...simulateSession({ seed: 2, durationMs: 8 * 60_000 })];
+    const plain = runCore(parseConfig({ score: { calibration: [] } }), 'SPY', evs);
+    const cfg = defaultConfig();
+    expect(cfg.score.calibration.length).toBeGreaterThan(1);
+    const cal = runCore(cfg, 'SPY', evs);
+    expect(cal.length).toBe(plain.length);
+    let differs = 0;
+    let events = 0;
+    for (let i = 0; i < cal.length; i++) {
+      expect(cal[i]!.levels.map((l) => [l.id, l.signal, l.break_score_raw])).toEqual(plain[i]!.levels.map((l) => [l.id, l.signal, l.break_score_raw]));
+      expect((cal[i]!.events ?? []).map((e) => [e.event_id, e.signal])).toEqual((plain[i]!.events ?? []).map((e) => [e.event_id, e.signal]));
+      events += cal[i]!.events?.length ?? 0;
+      cal[i]!.levels.forEach((l, j) => {
+        const s = plain[i]!.levels[j]!.break_score_smooth;
+        // The map reads S̃ before its rounding to 0.01; the steepest knot segment has slope < 3.
+        expect(Math.abs(l.break_score_smooth - calibrateScore(s, cfg.score.calibration))).toBeLessThan(0.05);
+        if (Math.abs(l.break_score_smooth - s) > 1) differs++;
+      });
+    }
+    expect(events).toBeGreaterThan(0);
+    expect(differs).toBeGreaterThan(0);
+  }, 120_000);
 
   it('REJECT at a level defended by a replenishing wall with dealers long gamma, when price touches it', () => {
     // A 3 s story is too short for the adaptive barrier's noise baseline: the fixed §5.1 thresholds (z_thresh 0).

@@ -20,6 +20,10 @@
 // when it flips, the level's smoothers and trigger restart, because the score now measures the other break.
 // Per-level state (smoothers, trigger timer) is keyed by the level's PRICE, so an id change at the same price (a wall
 // or the HVL landing on a strike) does not restart it; it exists only while the price is monitored (bounded memory).
+// The moving levels (VWAP, session high/low: a new price at every universe refresh) are keyed by their id instead:
+// keyed by price, each refresh gave them a fresh smoother (S̃ = this tick's S, so one ABSORPTION tick at a touch was a
+// REJECT), a fresh noise baseline (never mature) and a fresh episode (one event per refresh) — the quiet market's
+// REJECTs at VWAP and the session extremes.
 //
 // Payload fields: break_score_raw/smooth, barrier.delta_liq, barrier.replenishment_ratio, tape.velocity and
 // fuel.net_dealer_gamma carry the SMOOTHED values of §5.6 for the last four, each next to its `_raw` window value
@@ -33,7 +37,7 @@
 // from zero; −0 is written as 0. Levels are sorted by |distance| then id.
 import type { Config } from './config';
 import type { InputEvent, StockQuote } from './events';
-import type { BarrierStateName, Direction, Level, LevelEvent, LevelPhysicsPayload, LevelSignal } from './signals';
+import type { BarrierStateName, Direction, Level, LevelEvent, LevelKind, LevelPhysicsPayload, LevelSignal } from './signals';
 import { BasisEstimator, newBasisState, type BasisState } from './basis';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise, type BarrierEngine, type BarrierEventContext, type BarrierReading, type LevelNoise, type SideNoise } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
@@ -42,7 +46,7 @@ import { TapeEngine, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelState, type FuelState } from './fuel';
 import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
-import { componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
+import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
 import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
 import { msToNs, priceKey, roundTo } from './numeric';
@@ -81,9 +85,12 @@ export interface EngineState {
   fuel: FuelState;
   universe: LevelUniverseState;
   velocity: SmootherState;
-  /** Keyed by priceKey(level.price). */
+  /** Keyed by priceKey(level.price), or by `@id` for a moving level (levelKey). */
   perLevel: Record<string, PerLevelState>;
 }
+
+/** Levels whose price follows the market (a new price at each universe refresh): their per-level state follows the id. */
+const MOVING_KINDS: ReadonlySet<LevelKind> = new Set<LevelKind>(['VWAP', 'SESSION_HIGH', 'SESSION_LOW']);
 
 /** Plain JSON (bigints as {"$bigint": "…"}), for the processor's changelog topic. */
 export interface EngineSnapshot {
@@ -352,7 +359,7 @@ export class SnapEngine {
       if (!(Math.abs(spot - level.price) <= band)) continue;
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
-      const key = this.keyOf(level.price);
+      const key = MOVING_KINDS.has(level.kind) ? `@${level.id}` : this.keyOf(level.price);
       keep.add(key);
       const prev = s.perLevel[key];
       if (prev === undefined) this.perLevelCount++;
@@ -440,7 +447,7 @@ export class SnapEngine {
       level_price: roundTo(level.price, 4),
       direction,
       signal,
-      break_score: roundTo(smooth, 2),
+      break_score: roundTo(calibrateScore(smooth, this.cfg.score.calibration), 2),
       confidence,
       lead: leadOf(comps, this.cfg.score, signal),
       reason: noteOf(barrier, fuel, tape, comps, direction),
@@ -509,7 +516,8 @@ export class SnapEngine {
       direction,
       distance: roundTo(distance, 4),
       break_score_raw: roundTo(raw, 2),
-      break_score_smooth: roundTo(smooth, 2),
+      // Published through score.calibration (a probability-like 0–100); the triggers above read S̃ itself.
+      break_score_smooth: roundTo(calibrateScore(smooth, this.cfg.score.calibration), 2),
       signal,
       confidence,
       barrier: {

@@ -3,3 +3,4 @@ export * from './labels';
 export * from './metrics';
 export * from './ablation';
 export * from './report';
+export * from './calibration';

@@ -14,6 +14,9 @@ export interface EvalReport {
   per_seed?: { seed: number | null; events: number; episodes: number; break_f1: number | null; reject_precision: number | null }[];
   /** `--baseline FILE`: an earlier run's headline (e.g. before an engine change), shown next to this one. */
   baseline?: { file: string; command: string; headline: string[][] };
+  /** When the run published S̃ uncalibrated (score.calibration []): the isotonic map of its `all` (or only) variant's
+   *  reliability bins, ready to be score.calibration (eval/calibration.ts). Fit on tuning seeds only. */
+  fitted_calibration?: Array<[number, number]>;
 }
 
 /** Before/after rows: per variant present in both, the baseline's headline row then this run's. */

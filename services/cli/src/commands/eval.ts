@@ -17,6 +17,7 @@ import {
   computeMetrics,
   evaluateSession,
   evalParams,
+  fitCalibration,
   beforeAfterRows,
   headlineRows,
   mergeEvals,
@@ -283,6 +284,8 @@ export function register(program: Command) {
         }),
         ...(baseline ? { baseline } : {}),
       };
+      const main = metrics.all ?? Object.values(metrics)[0]!;
+      if (cfg.score.calibration.length === 0) report.fitted_calibration = fitCalibration(main.reliability.bins);
       mkdirSync(opts.out, { recursive: true });
       writeFileSync(join(opts.out, 'metrics.json'), JSON.stringify(report, null, 2) + '\n');
       writeFileSync(join(opts.out, 'report.html'), renderReportHtml(report));
@@ -290,10 +293,11 @@ export function register(program: Command) {
       const widths = HEADLINE_HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
       process.stdout.write([line(HEADLINE_HEAD), ...rows.map(line)].join('\n') + '\n');
-      const main = metrics.all ?? Object.values(metrics)[0]!;
       process.stdout.write(`signals are ${main.signals.source === 'events' ? 'discrete events' : main.signals.source}: BREAK ${main.signals.BREAK}, REJECT ${main.signals.REJECT} (all engines)\n`);
       for (const [r, g] of Object.entries(main.by_regime ?? {}))
         process.stdout.write(`  regime ${r.padEnd(8)} ${g.hours.toFixed(2)} h, ${g.episodes} episodes (BREAK ${g.BREAK_outcomes}, REJECT ${g.REJECT_outcomes}), signals BREAK ${g.signals.BREAK} REJECT ${g.signals.REJECT}\n`);
+      if (report.fitted_calibration)
+        process.stdout.write(`fitted score.calibration (S̃ was published uncalibrated): ${JSON.stringify(report.fitted_calibration)}\n`);
       if (main.quiet_regime) process.stdout.write(`simulator quiet regime: ${main.quiet_regime.hours.toFixed(2)} h, BREAK ${main.quiet_regime.BREAK}, REJECT ${main.quiet_regime.REJECT} (target: 0 and 0)\n`);
       process.stderr.write(`eval: wrote ${join(opts.out, 'metrics.json')} and ${join(opts.out, 'report.html')} in ${hms(Date.now() - started)}\n`);
     });
