@@ -10,6 +10,8 @@ import { SnapEngine } from './snap-engine';
 const keyOf = (l: { id: string; price: number; kind: string }): string =>
   l.kind === 'VWAP' || l.kind === 'SESSION_HIGH' || l.kind === 'SESSION_LOW' ? `@${l.id}` : String(l.price);
 
+const TICK_MS = parseConfig({}).snap.tick_ms;
+
 function run(seed: number, minutes: number, signal: Record<string, number>, source: 'l1' | 'mbp10'): LevelPhysicsPayload[] {
   const cfg = parseConfig({ signal, barrier: { source } });
   const engine = new SnapEngine(cfg, 'SPY');
@@ -30,15 +32,20 @@ describe('signal dwell and discrete events (property)', () => {
         fc.constantFrom<'l1' | 'mbp10'>('l1', 'mbp10'),
         (seed, dwell, hyst, source) => {
           const payloads = run(seed, 4, { min_dwell_ms: dwell, break_exit_threshold: 80 - hyst, reject_exit_threshold: 20 + hyst }, source);
-          const last = new Map<string, { signal: SignalName; changedMs: number | null }>();
+          const last = new Map<string, { signal: SignalName; changedMs: number | null; seenMs: number }>();
           for (const p of payloads) {
             for (const l of p.levels) {
               const prev = last.get(keyOf(l));
-              if (prev && prev.signal !== l.signal) {
+              if (prev && prev.seenMs < p.ts - TICK_MS) {
+                // The level left the monitoring band and came back: it was not shown meanwhile, so a different signal
+                // now is not a flip on screen; the change happened, unseen, at the earliest when it left.
+                last.set(keyOf(l), { signal: l.signal, changedMs: prev.signal === l.signal ? prev.changedMs : prev.seenMs + TICK_MS, seenMs: p.ts });
+              } else if (prev && prev.signal !== l.signal) {
                 changes++;
                 if (prev.changedMs !== null && p.ts - prev.changedMs < dwell) return false;
-                last.set(keyOf(l), { signal: l.signal, changedMs: p.ts });
-              } else if (!prev) last.set(keyOf(l), { signal: l.signal, changedMs: l.signal === 'NEUTRAL' ? null : p.ts });
+                last.set(keyOf(l), { signal: l.signal, changedMs: p.ts, seenMs: p.ts });
+              } else if (!prev) last.set(keyOf(l), { signal: l.signal, changedMs: l.signal === 'NEUTRAL' ? null : p.ts, seenMs: p.ts });
+              else prev.seenMs = p.ts;
             }
             for (const e of p.events ?? []) {
               events++;
@@ -49,7 +56,10 @@ describe('signal dwell and discrete events (property)', () => {
           return true;
         },
       ),
-      { numRuns: 6 },
+      // Besides random sessions, three that failed before: a moving level re-keyed on every price refresh (seed 561071),
+      // a level that left the band and came back changed (seed 968034), and levels forgotten while shadowed by another
+      // level on their price, back NEUTRAL and BREAK again within the dwell (seed 6).
+      { numRuns: 6, examples: [[561071, 1501, 0, 'l1'], [968034, 1001, 0, 'mbp10'], [6, 751, 0, 'mbp10']] },
     );
     // The property is not vacuous: the sessions do change signals and fire events.
     expect(changes).toBeGreaterThan(0);

@@ -401,12 +401,15 @@ export class SnapEngine {
       );
     }
     // Every kept key is in perLevel, so only a count above keep.size means something is left to forget. A level that
-    // left the band is remembered until its signal's dwell has passed, so leaving and re-entering cannot change its
-    // signal faster than signal.min_dwell_ms.
+    // left the band (or was shadowed by another level on its price) is remembered until its signal's dwell has passed
+    // AND it has been gone for a whole dwell: forgotten sooner, it would come back NEUTRAL and could BREAK again a
+    // tick later, a flip on screen inside signal.min_dwell_ms (found by signal-dwell.test.ts, seed 6).
     if (this.perLevelCount > keep.size) {
       let n = 0;
+      const dwellNs = BigInt(cfg.signal.min_dwell_ms) * 1_000_000n;
       for (const key of Object.keys(s.perLevel)) {
-        if (!keep.has(key) && dwellElapsed(s.perLevel[key]!.trigger, T, cfg)) delete s.perLevel[key];
+        const trigger = s.perLevel[key]!.trigger;
+        if (!keep.has(key) && dwellElapsed(trigger, T, cfg) && (trigger.seenNs === null || T - trigger.seenNs >= dwellNs)) delete s.perLevel[key];
         else n++;
       }
       this.perLevelCount = n;
