@@ -178,14 +178,17 @@ kafka_launch_node() {
 }
 
 # The cluster id every node is formatted with: reused from a formatted node, else new (16 random bytes, base64url
-# without padding, what `kafka-storage random-uuid` prints).
+# without padding, what `kafka-storage random-uuid` prints). Like Kafka's own Uuid.randomUuid, an id starting with
+# '-' is drawn again: `format -t -Qs5…` reads it as an option and fails (1 start in 64 did, on a CI run).
 kafka_cluster_id() {
-  local node f
+  local node f id
   for node in $(kafka_nodes); do
     f=$(kafka_node_dir "$node")/data/meta.properties
     [[ -f $f ]] && grep -oP '^cluster\.id=\K.*' "$f" && return 0
   done
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
+  id=-
+  while [[ $id == -* ]]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
+  echo "$id"
 }
 
 kafka_start() {
