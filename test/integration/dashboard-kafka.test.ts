@@ -1,10 +1,10 @@
-// The Angular dashboard on the Kafka path, in a browser: a simulated session's real engine output (seed 5: three
-// BREAKs at SESSION_LOW) is flattened to `levels.signals.v1` rows and produced transactionally to this run's
-// TOPIC_PREFIX; `snap-engine gateway --from-beginning` (a real CLI child) regroups them; headless Chromium (Debian's
+// The Angular dashboard on the Kafka path, in a browser: a simulated session's real engine output (seed 5: BREAKs at
+// SESSION_LOW) is produced as the processor writes it — each tick's `levels.signals.v1` rows and its
+// `levels.events.v1` events in one transaction — to this run's TOPIC_PREFIX; `snap-engine gateway --from-beginning`
+// (a real CLI child) regroups the rows and puts the events back on the payloads; headless Chromium (Debian's
 // /usr/bin/chromium via playwright-core) opens the page after the fact. The chart must draw the session with level
-// lines and the BREAK markers and alerts (derived by the gateway from signal transitions: the signals topic carries
-// no events), a reload must bring the same session back (history), and stopping the gateway must dim the rows and
-// say disconnected.
+// lines and exactly the engine's BREAK events as markers and alerts (with the engine that led each call), a reload
+// must bring the same session back (history), and stopping the gateway must dim the rows and say disconnected.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,8 +13,22 @@ import { join } from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { defaultConfig, runCore, simulateSession, toSignalRows, type Config } from '@snap/core';
-import { EnvelopeCodec, SIGNALS_TOPIC, applyTopics, createKafka, createLogger, createTransactionalProducer, loadConfig, topicDeclarations, topicName } from '@snap/platform';
-import { BIN, ROOT, produceSignalsTx, until } from './support';
+import {
+  EVENTS_TOPIC,
+  EnvelopeCodec,
+  EnvelopeProducer,
+  SIGNALS_TOPIC,
+  applyTopics,
+  createKafka,
+  createLogger,
+  createTransactionalProducer,
+  levelEventToRecord,
+  loadConfig,
+  signalRowToRecord,
+  topicDeclarations,
+  topicName,
+} from '@snap/platform';
+import { BIN, ROOT, until } from './support';
 
 jest.setTimeout(240_000);
 
@@ -25,11 +39,13 @@ const PREFIX = `t-dash-${run}-`;
 const env: Record<string, string> = { TOPIC_PREFIX: PREFIX, SNAP_KAFKA_PARTITIONS: '3', LOG_LEVEL: 'warn' };
 const cfg: Config = loadConfig({ env: { ...process.env, ...env } });
 const topic = topicName(cfg, SIGNALS_TOPIC);
+const eventsTopic = topicName(cfg, EVENTS_TOPIC);
 const quiet = createLogger({ write: () => undefined });
 const tmp = mkdtempSync(join(tmpdir(), 'it-dashboard-kafka-'));
 
 const payloads = runCore(defaultConfig(), 'SPY', simulateSession({ seed: 5, durationMs: 600_000, underlying: 'SPY' }));
-const breaks = payloads.flatMap((p) => p.events ?? []).filter((e) => e.signal === 'BREAK');
+const events = payloads.flatMap((p) => p.events ?? []);
+const breaks = events.filter((e) => e.signal === 'BREAK');
 
 let admin: Admin;
 let producer: Producer;
@@ -40,7 +56,7 @@ afterAll(async () => {
   await context?.close().catch(() => undefined);
   if (gateway && gateway.exitCode === null) gateway.kill('SIGKILL');
   await producer?.disconnect();
-  await admin?.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin?.deleteTopics({ topics: [topic, eventsTopic] }).catch(() => undefined);
   await admin?.disconnect();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -52,7 +68,7 @@ interface El {
 declare const document: { body: El; querySelector(sel: string): El | null; querySelectorAll(sel: string): ArrayLike<El> };
 declare function getComputedStyle(e: El): { opacity: string };
 
-it('gateway on Kafka: chart with level lines, BREAK markers and alerts, history on reload, dimmed and disconnected when it stops', async () => {
+it('gateway on Kafka: chart with level lines, the events topic\'s BREAK markers and alerts, history on reload, dimmed and disconnected when it stops', async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: bash scripts/bootstrap installs it — this test does not skip`);
   if (!existsSync(APP_INDEX)) throw new Error(`the Angular dashboard is not built (${APP_INDEX}): run npm run build`);
   // The scenario this test is about: without BREAKs in the session it would prove nothing.
@@ -61,11 +77,20 @@ it('gateway on Kafka: chart with level lines, BREAK markers and alerts, history 
   const kafka = createKafka(cfg, { logger: quiet, clientId: `it-dash-${run}` });
   admin = kafka.admin();
   await admin.connect();
-  await applyTopics(admin, cfg, topicDeclarations(cfg).filter((d) => d.role === 'signals'));
+  await applyTopics(admin, cfg, topicDeclarations(cfg).filter((d) => d.role === 'signals' || d.role === 'events'));
   const codec = new EnvelopeCodec({ registryUrl: cfg.schema_registry.url });
   producer = createTransactionalProducer(kafka, `${PREFIX}tx`);
   await producer.connect();
-  for (let i = 0; i < payloads.length; i += 400) await produceSignalsTx(producer, codec, topic, payloads.slice(i, i + 400).flatMap((p) => toSignalRows(p)), true);
+  const ep = new EnvelopeProducer(producer, codec);
+  for (let i = 0; i < payloads.length; i += 400) {
+    const batch = payloads.slice(i, i + 400);
+    const tx = await producer.transaction();
+    const rows = batch.flatMap((p) => toSignalRows(p));
+    await ep.sendInTransaction(tx, topic, 'levels.signals.v1', rows.map((r) => signalRowToRecord(r, { source: 'replay', ts_recv_ns: r.ts_event_ns })));
+    const evs = batch.flatMap((p) => p.events ?? []);
+    if (evs.length) await ep.sendInTransaction(tx, eventsTopic, 'levels.events.v1', evs.map((e) => levelEventToRecord(e, { source: 'replay' })));
+    await tx.commit();
+  }
   const withLevels = payloads.filter((p) => p.levels.length > 0).length;
 
   gateway = spawn(process.execPath, [BIN, 'gateway', '--port', '0', '--from-beginning'], { env: { ...process.env, ...env }, cwd: ROOT });
@@ -79,9 +104,9 @@ it('gateway on Kafka: chart with level lines, BREAK markers and alerts, history 
     gateway!.once('exit', (code) => reject(new Error(`gateway exited ${code} before listening:\n${stderr.slice(-3000)}`)));
   });
   await until(async () => {
-    const h = (await (await fetch(`${url}healthz`)).json()) as { state: string; payloads: number };
-    return h.state === 'running' && h.payloads === withLevels ? true : undefined;
-  }, `all ${withLevels} payloads from the beginning`, 120_000);
+    const h = (await (await fetch(`${url}healthz`)).json()) as { state: string; payloads: number; events: number };
+    return h.state === 'running' && h.payloads === withLevels && h.events === events.length ? true : undefined;
+  }, `all ${withLevels} payloads and ${events.length} events from the beginning`, 120_000);
 
   context = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
     executablePath: CHROMIUM,
@@ -107,8 +132,10 @@ it('gateway on Kafka: chart with level lines, BREAK markers and alerts, history 
   expect(c.lines).toBeGreaterThan(0);
   expect(c.markers).toBeGreaterThanOrEqual(breaks.length);
   expect(c.first).toBeLessThanOrEqual(payloads[0]!.ts + 1000);
-  const alerts = await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (lis) => (lis as unknown as El[]).map((li) => li.dataset.levelId));
-  expect(new Set(alerts)).toEqual(new Set(breaks.map((e) => e.level_id)));
+  // Exactly the engine's calls: one alert per event (none invented from signal flips), each naming its lead engine.
+  const alerts = await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (lis) => (lis as unknown as El[]).map((li) => ({ level: li.dataset.levelId, text: li.textContent ?? '' })));
+  expect(alerts.map((a) => a.level).sort()).toEqual(breaks.map((e) => e.level_id).sort());
+  for (const a of alerts) expect(a.text).toMatch(/\b(BARRIER|TAPE|FUEL)\b/);
 
   await page.reload();
   await page.waitForFunction((n) => document.querySelectorAll('#alerts li.alert[data-signal="BREAK"]').length >= n, breaks.length, { timeout: 30_000 });

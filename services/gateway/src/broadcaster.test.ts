@@ -1,5 +1,5 @@
 import type { LevelPhysicsPayload } from '@snap/core';
-import { LevelBroadcaster, type PayloadSocket, eventsFromTransitions } from './broadcaster';
+import { LevelBroadcaster, type PayloadSocket } from './broadcaster';
 
 /** A socket whose queue drains only when the test says so (what a slow reader looks like to the server). */
 class ScriptedSocket implements PayloadSocket {
@@ -114,43 +114,5 @@ describe('LevelBroadcaster', () => {
     expect(stuck.terminated).toBe(true);
     expect(b.clientCount).toBe(0);
     expect(b.stats.dropped).toBe(1);
-  });
-});
-
-describe('events derived from signal transitions (a source without events: the Kafka signals topic)', () => {
-  const tick = (ts: number, signal: string, events?: unknown[]) =>
-    ({
-      ts,
-      ts_event_ns: `${ts}000000`,
-      underlying: 'SPY',
-      spy: { spot: 680, bid: 679.99, ask: 680.01 },
-      levels: [{ id: 'VWAP', kind: 'VWAP', price: 680, direction: 'SUPPORT', signal, break_score_smooth: 85, confidence: 'HIGH', note: 'n' }],
-      ...(events ? { events } : {}),
-    }) as unknown as import('@snap/core').LevelPhysicsPayload;
-
-  it('fires once when a level turns BREAK/REJECT from another signal, never on its first tick or while it holds', () => {
-    const last = new Map<string, string>();
-    expect(eventsFromTransitions(tick(1, 'BREAK'), last)).toEqual([]);
-    expect(eventsFromTransitions(tick(2, 'NEUTRAL'), last)).toEqual([]);
-    const [e] = eventsFromTransitions(tick(3, 'BREAK'), last);
-    expect(e).toMatchObject({ event_id: 'SPY:VWAP:3000000:BREAK', signal: 'BREAK', level_id: 'VWAP', break_score: 85, underlying: 'SPY', lead: 'UNKNOWN' });
-    expect(eventsFromTransitions(tick(4, 'BREAK'), last)).toEqual([]);
-    expect(eventsFromTransitions(tick(5, 'CONTESTED'), last)).toEqual([]);
-    expect(eventsFromTransitions(tick(6, 'REJECT'), last).map((x) => x.signal)).toEqual(['REJECT']);
-  });
-
-  it('the broadcaster attaches them only with deriveEvents, and never replaces events a payload carries', () => {
-    const derive = new LevelBroadcaster({ maxBufferedBytes: 1 << 20, deriveEvents: true, historyMinutes: 30 });
-    const plain = new LevelBroadcaster({ maxBufferedBytes: 1 << 20 });
-    for (const b of [derive, plain]) {
-      b.publish(tick(1000, 'NEUTRAL'));
-      b.publish(tick(2000, 'BREAK'));
-    }
-    expect(derive.latestFor('SPY')!.events?.map((e) => e.event_id)).toEqual(['SPY:VWAP:2000000000:BREAK']);
-    expect(derive.history.since(0)[0]!.events).toHaveLength(1);
-    expect(plain.latestFor('SPY')!.events).toBeUndefined();
-    const own = [{ event_id: 'x' }];
-    derive.publish(tick(3000, 'NEUTRAL', own));
-    expect(derive.latestFor('SPY')!.events).toBe(own);
   });
 });

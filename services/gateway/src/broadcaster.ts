@@ -3,7 +3,7 @@
 // is parked for it (older parked ones are replaced: conflation), and sent once its socket drains. A client that stays
 // over the limit for `stallMs` is dropped. The dashboard only ever needs the newest tick, so a slow client sees
 // fewer ticks, never stale ones, and the memory it can hold is bounded by the limit plus one payload per underlying.
-import type { LevelEvent, LevelPhysicsPayload } from '@snap/core';
+import type { LevelPhysicsPayload } from '@snap/core';
 import { PayloadHistory } from './history';
 
 /** The part of a `ws` WebSocket the broadcaster uses (a structural type so tests can drive the flow control). */
@@ -24,42 +24,6 @@ export interface BroadcasterOptions {
   nowMs?: () => number;
   /** Event-time minutes of history kept for GET /api/levels/history (gateway.history_minutes; default 0 = none). */
   historyMinutes?: number;
-  /**
-   * The source's payloads never carry `events` (the Kafka signals topic has one row per level, no events): derive
-   * BREAK/REJECT events from signal transitions instead, so the dashboard's markers and alerts still work.
-   */
-  deriveEvents?: boolean;
-}
-
-/**
- * The BREAK/REJECT events a payload implies when its source carries none: a level whose signal changes to BREAK or
- * REJECT from something else it had at the previous tick. The id is deterministic (underlying, level, tick, signal).
- */
-export function eventsFromTransitions(p: LevelPhysicsPayload, lastSignal: Map<string, string>): LevelEvent[] {
-  const out: LevelEvent[] = [];
-  for (const l of p.levels) {
-    const key = `${p.underlying}|${l.id}`;
-    const prev = lastSignal.get(key);
-    lastSignal.set(key, l.signal);
-    if (prev === undefined || prev === l.signal || (l.signal !== 'BREAK' && l.signal !== 'REJECT')) continue;
-    out.push({
-      event_id: `${p.underlying}:${l.id}:${p.ts_event_ns}:${l.signal}`,
-      ts_event_ns: p.ts_event_ns,
-      underlying: p.underlying,
-      level_id: l.id,
-      level_kind: l.kind,
-      level_price: l.price,
-      direction: l.direction,
-      signal: l.signal,
-      break_score: l.break_score_smooth,
-      confidence: l.confidence,
-      // The signals topic does not say which engine led the call; the dashboard shows UNKNOWN rather than a guess.
-      lead: 'UNKNOWN' as unknown as LevelEvent['lead'],
-      reason: `signal ${prev} → ${l.signal} (derived from the signals topic): ${l.note}`,
-      spot: p.spy.spot,
-    });
-  }
-  return out;
 }
 
 export interface BroadcasterStats {
@@ -91,7 +55,6 @@ export class LevelBroadcaster {
   private readonly now: () => number;
   readonly stats: BroadcasterStats = { published: 0, sent: 0, conflated: 0, dropped: 0 };
   readonly history: PayloadHistory;
-  private readonly lastSignal: Map<string, string> | null;
   /** The source said it has no more payloads (a finished replay or simulation); the last tick stays served. */
   ended = false;
 
@@ -100,7 +63,6 @@ export class LevelBroadcaster {
     this.stallMs = opts.stallMs ?? 30_000;
     this.now = opts.nowMs ?? Date.now;
     this.history = new PayloadHistory(opts.historyMinutes ?? 0);
-    this.lastSignal = opts.deriveEvents ? new Map() : null;
   }
 
   get clientCount(): number {
@@ -132,10 +94,6 @@ export class LevelBroadcaster {
   }
 
   publish(p: LevelPhysicsPayload): void {
-    if (this.lastSignal && p.events === undefined) {
-      const events = eventsFromTransitions(p, this.lastSignal);
-      if (events.length) p = { ...p, events };
-    }
     const json = JSON.stringify(p);
     this.latest.set(p.underlying, { payload: p, json });
     this.history.add(p);

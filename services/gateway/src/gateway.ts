@@ -65,7 +65,7 @@ export interface KafkaGateway {
 export async function startKafkaGateway(
   opts: GatewayListen & { fromBeginning?: boolean; groupId?: string; onListening?: (url: string) => void },
 ): Promise<KafkaGateway> {
-  const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes, historyMinutes: opts.cfg.gateway.history_minutes, deriveEvents: true });
+  const broadcaster = new LevelBroadcaster({ maxBufferedBytes: opts.cfg.gateway.max_buffered_bytes, historyMinutes: opts.cfg.gateway.history_minutes });
   const source = new KafkaSignalsSource({ cfg: opts.cfg, log: opts.log, publish: (p) => broadcaster.publish(p), fromBeginning: opts.fromBeginning, groupId: opts.groupId });
   const server = await startGatewayServer({
     port: opts.port ?? opts.cfg.gateway.port,

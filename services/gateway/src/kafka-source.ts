@@ -1,12 +1,26 @@
-// The gateway's Kafka source: reads the signals topic read_committed (only committed processor transactions are
-// shown), regroups rows into §6.4 payloads and publishes them. Every gateway instance must see every partition, so
+// The gateway's Kafka source: reads the signals and events topics read_committed (only committed processor
+// transactions are shown), regroups rows into §6.4 payloads, attaches the processor's BREAK/REJECT events (written in
+// the same transaction as the rows of their tick) and publishes them. Every gateway instance must see every partition, so
 // each one joins its own throwaway consumer group (never committing offsets) that starts at the end of the topic as of
 // start(), or at its beginning with fromBeginning; the group is deleted on stop.
 import { hostname } from 'node:os';
 import type { Config, LevelPhysicsPayload } from '@snap/core';
-import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, registryOptions, ephemeralGroupId, recordToSignalRow, topicName, type Logger, type SignalRecord } from '@snap/platform';
+import {
+  EVENTS_TOPIC,
+  EnvelopeCodec,
+  SIGNALS_TOPIC,
+  createKafka,
+  ephemeralGroupId,
+  recordToLevelEvent,
+  recordToSignalRow,
+  registryOptions,
+  topicName,
+  type LevelEventRecord,
+  type Logger,
+  type SignalRecord,
+} from '@snap/platform';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import { TickRegrouper } from './regroup';
+import { PendingEvents, TickRegrouper } from './regroup';
 import { GatewayError } from './server';
 
 export interface KafkaSignalsSourceOptions {
@@ -21,6 +35,8 @@ export interface KafkaSignalsSourceOptions {
 
 export interface KafkaSourceStats {
   rows: number;
+  /** BREAK/REJECT events read from the events topic. */
+  events: number;
   payloads: number;
   /** Records that are not decodable signals rows (logged with topic/partition/offset). */
   skipped: number;
@@ -30,12 +46,16 @@ export interface KafkaSourceStats {
 
 export class KafkaSignalsSource {
   readonly topic: string;
+  readonly eventsTopic: string;
   readonly groupId: string;
-  readonly stats: KafkaSourceStats = { rows: 0, payloads: 0, skipped: 0, stale: 0 };
+  readonly stats: KafkaSourceStats = { rows: 0, events: 0, payloads: 0, skipped: 0, stale: 0 };
   private readonly kafka: Kafka;
   private readonly admin: Admin;
   private readonly codec: EnvelopeCodec;
   private readonly regroup = new TickRegrouper();
+  private readonly pendingEvents = new PendingEvents();
+  /** The last payload published per underlying: events whose tick was already shown are re-published on it. */
+  private readonly lastPublished = new Map<string, LevelPhysicsPayload>();
   private consumer: Consumer | null = null;
   private linger: NodeJS.Timeout | null = null;
   private state: 'idle' | 'starting' | 'running' | 'failed' | 'stopped' = 'idle';
@@ -44,6 +64,7 @@ export class KafkaSignalsSource {
 
   constructor(private readonly opts: KafkaSignalsSourceOptions) {
     this.topic = topicName(opts.cfg, SIGNALS_TOPIC);
+    this.eventsTopic = topicName(opts.cfg, EVENTS_TOPIC);
     this.groupId = opts.groupId ?? ephemeralGroupId(opts.cfg, `snap-gateway-${hostname()}-${process.pid}-${Date.now()}`);
     this.kafka = createKafka(opts.cfg, { logger: opts.log, clientId: `${opts.cfg.kafka.client_id}-gateway-${hostname()}-${process.pid}` });
     this.admin = this.kafka.admin();
@@ -66,15 +87,19 @@ export class KafkaSignalsSource {
       this.state = 'failed';
       throw new GatewayError(`topic ${this.topic} does not exist (create the declared topics first: snap-engine topics apply)`, { topic: this.topic });
     }
+    // A deployment from before the events topic existed still shows its signals, without markers or alerts.
+    const sources = topics.includes(this.eventsTopic) ? [this.topic, this.eventsTopic] : [this.topic];
+    if (sources.length === 1) log.warn('events topic missing: the dashboard gets no BREAK/REJECT events (snap-engine topics apply creates it)', { topic: this.eventsTopic });
     // "Latest" pinned to the ends as of start(): whatever is committed after start() resolves is seen, with no race
     // against the moment kafkajs would otherwise resolve its default offset at the first fetch.
-    const ends = this.opts.fromBeginning ? [] : await this.admin.fetchTopicOffsets(this.topic);
+    const ends = this.opts.fromBeginning ? [] : await Promise.all(sources.map(async (topic) => ({ topic, offsets: await this.admin.fetchTopicOffsets(topic) })));
     const consumer = this.kafka.consumer({ groupId: this.groupId, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
     this.consumer = consumer;
     const joined = new Promise<void>((resolveJoin) => consumer.on(consumer.events.GROUP_JOIN, () => resolveJoin()));
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // Positions restart wherever the assignment says; a tick half-read before cannot be completed.
       this.regroup.reset();
+      this.pendingEvents.reset();
       // While start() is still pinning offsets it stays 'starting'; a later rejoin (after a crash) is running again.
       if (this.state !== 'starting') this.state = 'running';
     });
@@ -84,28 +109,34 @@ export class KafkaSignalsSource {
       if (!e.payload.restart) this.state = 'failed';
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: !!this.opts.fromBeginning });
+    await consumer.subscribe({ topics: sources, fromBeginning: !!this.opts.fromBeginning });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat, isStale }) => {
         for (const m of batch.messages) {
           if (isStale()) return;
           if (!m.value) {
-            this.skip(batch.partition, m.offset, 'record without a value');
+            this.skip(batch.topic, batch.partition, m.offset, 'record without a value');
             continue;
           }
-          let row;
+          const expected = batch.topic === this.eventsTopic ? 'levels.events.v1' : 'levels.signals.v1';
+          let d;
           try {
-            const d = this.codec.tryDecodeSync(m.value) ?? (await this.codec.decode(m.value));
-            if (d.schemaName !== 'levels.signals.v1') {
-              this.skip(batch.partition, m.offset, `record is ${d.schemaName}, expected levels.signals.v1`);
-              continue;
-            }
-            row = recordToSignalRow(d.value as SignalRecord);
+            d = this.codec.tryDecodeSync(m.value) ?? (await this.codec.decode(m.value));
           } catch (e) {
-            this.skip(batch.partition, m.offset, (e as Error).message);
+            this.skip(batch.topic, batch.partition, m.offset, (e as Error).message);
             continue;
           }
+          if (d.schemaName !== expected) {
+            this.skip(batch.topic, batch.partition, m.offset, `record is ${d.schemaName}, expected ${expected}`);
+            continue;
+          }
+          if (expected === 'levels.events.v1') {
+            this.stats.events++;
+            this.pendingEvents.add(recordToLevelEvent(d.value as LevelEventRecord));
+            continue;
+          }
+          const row = recordToSignalRow(d.value as SignalRecord);
           this.stats.rows++;
           const staleBefore = this.regroup.stale;
           for (const p of this.regroup.push(row)) this.emit(p);
@@ -115,30 +146,43 @@ export class KafkaSignalsSource {
         await heartbeat();
       },
     });
-    for (const e of ends) consumer.seek({ topic: this.topic, partition: e.partition, offset: e.high });
+    for (const t of ends) for (const e of t.offsets) consumer.seek({ topic: t.topic, partition: e.partition, offset: e.high });
     await joined;
     this.state = 'running';
-    log.info('gateway consuming signals', { topic: this.topic, group_id: this.groupId, from_beginning: !!this.opts.fromBeginning });
+    log.info('gateway consuming signals and events', { topic: this.topic, events_topic: sources[1] ?? null, group_id: this.groupId, from_beginning: !!this.opts.fromBeginning });
   }
 
-  private skip(partition: number, offset: string, reason: string): void {
+  private skip(topic: string, partition: number, offset: string, reason: string): void {
     this.stats.skipped++;
-    this.opts.log.error('signals record skipped', { topic: this.topic, partition, offset, reason });
+    this.opts.log.error('record skipped', { topic, partition, offset, reason });
   }
 
   private emit(p: LevelPhysicsPayload): void {
     this.stats.payloads++;
+    const events = this.pendingEvents.takeFor(p);
+    this.publish(events.length ? { ...p, events } : p);
+  }
+
+  private publish(p: LevelPhysicsPayload): void {
+    this.lastPublished.set(p.underlying, p);
     this.opts.publish(p);
   }
 
-  /** The newest tick has no successor yet: show it once its rows stopped coming for linger_ms. */
+  /**
+   * The newest tick has no successor yet: show it once its rows stopped coming for linger_ms. Events whose tick was
+   * already shown and that no later payload carried (the end of a session) are re-published on the last payload.
+   */
   private armLinger(): void {
     if (this.linger) clearTimeout(this.linger);
     this.linger = null;
-    if (!this.regroup.pending) return;
+    if (!this.regroup.pending && !this.pendingEvents.size) return;
     this.linger = setTimeout(() => {
       this.linger = null;
       for (const p of this.regroup.flush()) this.emit(p);
+      for (const last of [...this.lastPublished.values()]) {
+        const events = this.pendingEvents.takeFor(last);
+        if (events.length) this.publish({ ...last, events });
+      }
     }, this.opts.cfg.gateway.linger_ms);
   }
 

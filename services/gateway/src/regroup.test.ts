@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { defaultConfig, runCore, simulateSession, toSignalRows, type LevelPhysicsPayload, type LevelSignal, type SignalRow } from '@snap/core';
-import { RegroupError, TickRegrouper, fromSignalRows } from './regroup';
+import { PendingEvents, RegroupError, TickRegrouper, fromSignalRows } from './regroup';
 
 // Real engine output: a simulated minute through the same core the processor runs.
 const engineOutput: LevelPhysicsPayload[] = runCore(defaultConfig(), 'SPY', simulateSession({ seed: 7, durationMs: 60_000, underlying: 'SPY' }));
@@ -154,5 +154,43 @@ describe('TickRegrouper redelivery', () => {
     for (const r of rows) g.push(r);
     for (const r of rows) g.push(r);
     expect(g.flush()).toEqual([p]);
+  });
+});
+
+describe('PendingEvents', () => {
+  const session: LevelPhysicsPayload[] = runCore(defaultConfig(), 'SPY', simulateSession({ seed: 5, durationMs: 600_000, underlying: 'SPY' }));
+  const withEvents = session.filter((p) => p.events?.length);
+  const at = (p: LevelPhysicsPayload, underlying = p.underlying): LevelPhysicsPayload => ({ ...p, underlying, events: undefined });
+
+  it('the engine session this is about has events', () => {
+    expect(withEvents.length).toBeGreaterThan(0);
+  });
+
+  it('an event read before its tick waits for it; one read after rides on the next payload of its underlying', () => {
+    const p = withEvents[0]!;
+    const i = session.indexOf(p);
+    const q = new PendingEvents();
+    for (const e of p.events!) q.add(e);
+    expect(q.takeFor(at(session[i - 1]!))).toEqual([]);
+    expect(q.takeFor(at(p, 'QQQ'))).toEqual([]);
+    expect(q.takeFor(at(session[i + 3]!))).toEqual(p.events);
+    expect(q.size).toBe(0);
+  });
+
+  it('over a whole session, every event is taken exactly once, by the first payload at or after its tick', () => {
+    const q = new PendingEvents();
+    const taken: string[] = [];
+    // The events topic is read ahead of the signals topic: every event is known before any payload.
+    for (const p of withEvents) for (const e of p.events!) q.add(e);
+    for (const p of session) {
+      const got = q.takeFor(at(p));
+      for (const e of got) expect(BigInt(e.ts_event_ns)).toBeLessThanOrEqual(BigInt(p.ts_event_ns));
+      taken.push(...got.map((e) => e.event_id));
+      expect(got).toEqual(p.events ?? []);
+    }
+    expect(taken).toEqual(withEvents.flatMap((p) => p.events!.map((e) => e.event_id)));
+    q.add(withEvents[0]!.events![0]!);
+    q.reset();
+    expect(q.size).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 // The signals topic carries one `levels.signals.v1` row per level per snap tick; the dashboard wants the §6.4 payload
-// (one per tick). `fromSignalRows` is the pure inverse of core's `toSignalRows`, and `TickRegrouper` collects rows off
-// a partition into ticks. Pure: no clock, no I/O — the Kafka source decides when a lingering tick is flushed.
-import type { LevelPhysicsPayload, LevelSignal, SignalRow } from '@snap/core';
+// (one per tick). `fromSignalRows` is the pure inverse of core's `toSignalRows`, `TickRegrouper` collects rows off
+// a partition into ticks, and `PendingEvents` puts the events topic's BREAK/REJECT calls back on those payloads. Pure: no clock, no I/O — the Kafka source decides when a lingering tick is flushed.
+import type { LevelEvent, LevelPhysicsPayload, LevelSignal, SignalRow } from '@snap/core';
 
 export class RegroupError extends Error {
   constructor(
@@ -153,5 +153,39 @@ export class TickRegrouper {
   /** Forget everything (a partition reassignment: positions restart elsewhere). */
   reset(): void {
     this.open.clear();
+  }
+}
+
+/**
+ * BREAK/REJECT events from `levels.events.v1` waiting for a payload to ride on. The processor writes an event in the
+ * same transaction as the rows of its tick, but the two topics are read independently: an event may arrive before
+ * its tick's rows (it waits for that tick) or after the tick was shown (it rides on the next payload of its
+ * underlying). The dashboard places an event by its own ts_event_ns and counts it once by event_id, so a later
+ * carrier changes nothing it shows.
+ */
+export class PendingEvents {
+  private events: LevelEvent[] = [];
+
+  add(e: LevelEvent): void {
+    this.events.push(e);
+  }
+
+  get size(): number {
+    return this.events.length;
+  }
+
+  /** Removes and returns, in arrival order, the events of p's underlying at or before p's tick. */
+  takeFor(p: LevelPhysicsPayload): LevelEvent[] {
+    if (!this.events.length) return [];
+    const ts = BigInt(p.ts_event_ns);
+    const out: LevelEvent[] = [];
+    const keep: LevelEvent[] = [];
+    for (const e of this.events) (e.underlying === p.underlying && BigInt(e.ts_event_ns) <= ts ? out : keep).push(e);
+    this.events = keep;
+    return out;
+  }
+
+  reset(): void {
+    this.events = [];
   }
 }

@@ -66,8 +66,7 @@ export interface LevelEvent {
   signal: 'BREAK' | 'REJECT';
   break_score: number;
   confidence: Confidence;
-  /** UNKNOWN: an event the gateway derived from a signal transition (its source, the Kafka signals topic, carries none). */
-  lead: 'BARRIER' | 'TAPE' | 'FUEL' | 'UNKNOWN';
+  lead: 'BARRIER' | 'TAPE' | 'FUEL';
   reason: string;
   spot: number;
 }
