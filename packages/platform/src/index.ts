@@ -13,3 +13,4 @@ export * from './exit-codes';
 export * from './progress';
 export * from './friendly';
 export * from './atomic-output';
+export { sampleSignalRow } from './envelope-samples';

@@ -6,60 +6,14 @@ import { readParquet } from 'parquet-wasm';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { SignalRow } from '@snap/core';
 import { encodeParquet, ParquetSchemaError, rowsToArrowTable, writeParquetRows, type ColumnSpec } from './parquet';
+import { sampleSignalRow } from './envelope-samples';
 import { GoldSignalWriter, partitionOf, SIGNAL_ROW_COLUMNS } from './lake';
 
 const T0 = 1_766_414_400_000_000_000n; // 2025-12-22T14:40:00Z
 
+/** Two levels per tick; fuel_put_wall null on every row (asserted below), the rest of the sample's values. */
 function row(i: number, over: Partial<SignalRow> = {}): SignalRow {
-  return {
-    ts_event_ns: T0 + BigInt(Math.floor(i / 2)) * 250_000_000n,
-    underlying: 'SPY',
-    spot: 680.12 + i * 0.01,
-    bid: 680.11,
-    ask: 680.13,
-    level_id: i % 2 ? 'ROUND_680' : 'STRIKE_681',
-    level_kind: i % 2 ? 'ROUND' : 'STRIKE',
-    level_price: i % 2 ? 680 : 681,
-    direction: i % 2 ? 'SUPPORT' : 'RESISTANCE',
-    distance: 0.12,
-    barrier_state: 'VACUUM',
-    barrier_delta_liq: -8200,
-    barrier_replenishment_ratio: 0.15,
-    barrier_added: 3100,
-    barrier_canceled: 9800,
-    barrier_filled: 1500,
-    barrier_delta_liq_raw: -9_000,
-    barrier_replenishment_ratio_raw: 0.25,
-    barrier_defending_price: 545.0,
-    barrier_defending_size: 1_200,
-    tape_velocity_raw: -0.021,
-    tape_sweep_venues: 3,
-    tape_sweep_window_ms: 12.5,
-    fuel_net_dealer_gamma_raw: -190_000,
-    tape_imbalance: -0.45,
-    tape_buy_vol: 120000,
-    tape_sell_vol: 320000,
-    tape_velocity: -0.08,
-    tape_sweep_detected: i % 3 === 0,
-    tape_sweep_direction: i % 3 === 0 ? 'DOWN' : null,
-    tape_sweep_notional: i % 3 === 0 ? 1_250_000 : 0,
-    fuel_effect: 'AMPLIFY',
-    fuel_net_dealer_gamma: -185000,
-    fuel_call_wall: 685,
-    fuel_put_wall: null,
-    fuel_hvl: 680,
-    break_score_raw: 88,
-    break_score_smooth: 81 + i / 1000,
-    signal: 'BREAK',
-    confidence: 'HIGH',
-    runway_direction: 'DOWN',
-    runway_next_level_id: i % 2 ? 'PUT_WALL' : null,
-    runway_next_level_price: i % 2 ? 678 : null,
-    runway_distance: i % 2 ? 2 : null,
-    runway_quality: 'CLEAR',
-    note: 'Vacuum + dealers chase; sweep confirms',
-    ...over,
-  };
+  return sampleSignalRow(i, T0 + BigInt(Math.floor(i / 2)) * 250_000_000n, { level_id: i % 2 ? 'ROUND_680' : 'STRIKE_681', fuel_call_wall: 685, fuel_put_wall: null, ...over });
 }
 
 async function duck(sql: string): Promise<Record<string, unknown>[]> {
