@@ -46,6 +46,11 @@ export interface EnvelopeConsumerOptions {
   untilIdle?: boolean;
   /** How often a caught-up, long-running consumer calls handler.idle(false); 0 = never. */
   idleEveryMs?: number;
+  /**
+   * Offsets read since the assignment against the offsets to read (to the end offsets of the last idle check), after
+   * every idle check: the CLI's `--until-idle` progress bar. A new assignment starts the count afresh.
+   */
+  onProgress?: (done: number, total: number) => void;
   /** How often the idle check asks the broker for end offsets (default 250 ms). */
   pollMs?: number;
   /**
@@ -127,6 +132,8 @@ export class EnvelopeConsumer {
   private lastHeartbeatFn: (() => Promise<void>) | null = null;
   /** Partitions paused by the memory bound, and the latest known end offsets (for "has it data left to read"). */
   private paused = new Set<string>();
+  /** Σ positions at the current assignment (reportProgress counts from there). */
+  private progressBase = 0n;
   private ends = new Map<string, bigint>();
   private throttled = false;
   private error: unknown = undefined;
@@ -257,6 +264,7 @@ export class EnvelopeConsumer {
       }
     }
     this.assignment = parts.map(({ topic, partition }) => ({ topic, partition }));
+    this.progressBase = parts.reduce((sum, p) => sum + p.position, 0n);
     // A rebalance resets kafkajs' pause state along with ours.
     this.paused = new Set();
     this.throttled = false;
@@ -324,6 +332,20 @@ export class EnvelopeConsumer {
     return all;
   }
 
+  /** Σ positions since the assignment's, against Σ end offsets (known once caughtUp() has run). */
+  private reportProgress(): void {
+    if (!this.opts.onProgress || !this.joined) return;
+    let pos = 0n;
+    let end = 0n;
+    for (const a of this.assignment) {
+      const k = tpKey(a.topic, a.partition);
+      const p = this.positions.get(k) ?? 0n;
+      pos += p;
+      end += (this.ends.get(k) ?? p) > p ? this.ends.get(k)! : p;
+    }
+    this.opts.onProgress(Number(pos - this.progressBase), Number(end - this.progressBase));
+  }
+
   /**
    * The memory bound (maxBufferedRows). Pausing never loses a record: kafkajs drops fetched data of a paused
    * partition and fetches it again from the same offset after resume, and a batch already handed to us is handled
@@ -380,6 +402,7 @@ export class EnvelopeConsumer {
         });
       }
       const caught = await this.caughtUp();
+      this.reportProgress();
       // With fresh end offsets: a running partition that ran dry hands over to one that has data.
       if (this.opts.maxBufferedRows) await this.locked(async () => this.flowControl());
       if (!caught) continue;

@@ -182,6 +182,8 @@ export interface LakeSinkOptions {
   /** Overrides lake.sink_group_id. */
   groupId?: string;
   onObject?: (o: ObjectWritten) => void;
+  /** Offsets read against offsets to read (EnvelopeConsumerOptions.onProgress). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface LakeSinkResult {
@@ -213,7 +215,7 @@ export async function runLakeSink(opts: LakeSinkOptions): Promise<LakeSinkResult
   const manifest = { runId: sinkRunId(cfg.kafka.topic_prefix), configHash: configHash(cfg) };
   const handler = new LakeHandler(store, { windowSize: cfg.lake.flush_rows, maxFileAgeMs: cfg.lake.max_file_age_ms, maxFileBytes: cfg.lake.max_file_bytes, keyPrefix: cfg.lake.key_prefix, topicPrefix: cfg.kafka.topic_prefix, tiers, logger, onObject: opts.onObject, manifest });
   const consumer = new EnvelopeConsumer(
-    { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms, maxBufferedRows: cfg.lake.max_buffer_rows },
+    { cfg, topics, groupId: opts.groupId ?? lakeSinkGroupId(cfg), name: 'lake sink', logger, untilIdle: opts.untilIdle, idleEveryMs: cfg.lake.partial_flush_ms, maxBufferedRows: cfg.lake.max_buffer_rows, onProgress: opts.onProgress },
     handler,
   );
   const onSignal = () => void consumer.stop();

@@ -185,6 +185,8 @@ export interface RedisSinkOptions {
   groupId?: string;
   /** First rebuild every level's latest features from the start of the signals topic (a throwaway consumer group). */
   rebuild?: boolean;
+  /** Offsets read against offsets to read, of the run after any rebuild (EnvelopeConsumerOptions.onProgress). */
+  onProgress?: (done: number, total: number) => void;
   /** Per-command bound (ms) of one write attempt; default 10 s. */
   commandTimeoutMs?: number;
 }
@@ -253,7 +255,7 @@ export async function runRedisSink(opts: RedisSinkOptions): Promise<RedisSinkRes
     }
     if (!stopping) {
       // Caught up, the newest tick is complete: idle() prunes up to it within a second.
-      consumer = new EnvelopeConsumer({ cfg, topics: [topic], groupId, name: 'redis sink', logger, untilIdle: opts.untilIdle, idleEveryMs: 1000 }, handler);
+      consumer = new EnvelopeConsumer({ cfg, topics: [topic], groupId, name: 'redis sink', logger, untilIdle: opts.untilIdle, idleEveryMs: 1000, onProgress: opts.onProgress }, handler);
       await consumer.start();
       await consumer.wait();
       result.consumer = consumer.stats;

@@ -1,6 +1,6 @@
 // `snap-engine sink lake|redis`: the signals fan-out (services/lake-sink; docs/fanout.md).
 import { Command } from 'commander';
-import { createLogger, formatDuration, loadConfig, preflight, printSummary } from '@snap/platform';
+import { Progress, createLogger, formatDuration, loadConfig, preflight, printSummary } from '@snap/platform';
 import { runLakeSink, runRedisSink, type LakeTier } from '@snap/lake-sink';
 import { serveFeedMetrics } from '@snap/feeds';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -62,7 +62,10 @@ export function register(program: Command) {
       // A broker or store that is not there: one line naming it and the fix (UnreachableError), before any retry loop.
       await preflight(cfg, (opts.target ?? cfg.lake.sink_target) === 's3' ? ['kafka', 's3'] : ['kafka']);
       const started = Date.now();
-      const r = await withHealth('lake', opts.metricsPort, () => runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, tiers, groupId: opts.group }));
+      const bar = untilIdleProgress('sink lake', opts.untilIdle);
+      const r = await withHealth('lake', opts.metricsPort, () =>
+        runLakeSink({ cfg, logger, untilIdle: !!opts.untilIdle, target: opts.target as 'local' | 's3' | undefined, tiers, groupId: opts.group, onProgress: bar?.onProgress }),
+      ).finally(() => bar?.progress.finish());
       process.stdout.write(JSON.stringify({ target: r.target, ...r.lake, skipped: r.consumer.skipped, commits: r.consumer.commits }) + '\n');
       printSummary('sink lake', { target: r.target, ...r.lake, skipped: r.consumer.skipped, commits: r.consumer.commits, wall_time: formatDuration((Date.now() - started) / 1000) });
     });
@@ -83,8 +86,24 @@ export function register(program: Command) {
       const logger = createLogger({ name: 'redis-sink', level: cfg.log.level });
       await preflight(cfg, ['kafka', 'redis']);
       const started = Date.now();
-      const r = await withHealth('redis', opts.metricsPort, () => runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group, rebuild: !!opts.rebuild }));
+      const bar = untilIdleProgress('sink redis', opts.untilIdle);
+      const r = await withHealth('redis', opts.metricsPort, () => runRedisSink({ cfg, logger, untilIdle: !!opts.untilIdle, groupId: opts.group, rebuild: !!opts.rebuild, onProgress: bar?.onProgress })).finally(() =>
+        bar?.progress.finish(),
+      );
       process.stdout.write(JSON.stringify({ ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits, ...(r.rebuild ? { rebuild: r.rebuild } : {}) }) + '\n');
       printSummary('sink redis', { ...r.redis, rows: r.consumer.rows, skipped: r.consumer.skipped, commits: r.consumer.commits, wall_time: formatDuration((Date.now() - started) / 1000) });
     });
+}
+
+/** `--until-idle` is finite work: a bar (TTY) or JSON progress lines of offsets read against the end offsets. A long-running sink logs its own progress. */
+function untilIdleProgress(label: string, untilIdle: boolean | undefined): { progress: Progress; onProgress: (done: number, total: number) => void } | null {
+  if (!untilIdle) return null;
+  const progress = new Progress({ label, unit: 'offsets' });
+  return {
+    progress,
+    onProgress: (done, total) => {
+      progress.setTotal(total);
+      progress.update(done);
+    },
+  };
 }
