@@ -81,7 +81,17 @@ interface GroupState {
   producer: Producer;
   /** Wall ms of this task's last changelog snapshot; null before its first commit (which always writes one). */
   snapshotAtMs: number | null;
+  /** Wall ms of this task's last commit (or of its build). */
+  committedAtMs: number;
 }
+
+/**
+ * A caught-up group commits at once when it has output (signal rows, events, dead letters: latency is what a live
+ * consumer waits for), but progress alone (offsets) at most this often. Committing after every fetched batch made
+ * each transaction wait for the coordinator to finish the previous one (CONCURRENT_TRANSACTIONS, retried with
+ * backoff) and cost the caught-up processor most of its time in transaction round trips.
+ */
+const PROGRESS_COMMIT_MS = 1000;
 
 export class ProcessorError extends Error {
   constructor(
@@ -380,6 +390,13 @@ export class Processor {
         if (this.assigned.has(p)) this.rebuildSoon(p);
         else this.toRebuild.delete(p);
       }
+      // Progress held back by PROGRESS_COMMIT_MS when no further batch came to commit it.
+      for (const [p, st] of this.ready) {
+        if (!this.caughtUpCommitDue(p, st)) continue;
+        void this.locked(async () => {
+          if (this.ready.get(p) === st && !this.stopping && this.caughtUpCommitDue(p, st)) await this.commitOrDrop(p, st);
+        }).catch((e) => this.log.warn('progress commit failed', { group: p, error: e as Error }));
+      }
       for (const topic of this.inputs.keys()) {
         const ends = await partitionOffsets(this.admin, topic).catch(() => null);
         if (!ends) continue; // broker unreachable: keep the last known ends
@@ -615,7 +632,7 @@ export class Processor {
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
       ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer, snapshotAtMs: null };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs() };
   }
 
   private onBatch(
@@ -661,9 +678,18 @@ export class Processor {
       consumed();
       task.pump();
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
-      if (task.commitDue() || (task.hasUncommitted() && this.caughtUp(partition))) await this.commitOrDrop(partition, st);
+      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st);
       return true;
     });
+  }
+
+  /** Caught up with uncommitted work that should not wait for the next commit_every_ticks boundary (see PROGRESS_COMMIT_MS). */
+  private caughtUpCommitDue(p: number, st: GroupState): boolean {
+    return st.task.hasUncommitted() && this.caughtUp(p) && (st.task.hasPendingOutput() || this.nowMs() - st.committedAtMs >= PROGRESS_COMMIT_MS);
+  }
+
+  private nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
   }
 
   private caughtUp(p: number): boolean {
@@ -713,7 +739,7 @@ export class Processor {
   private async commit(p: number, st: GroupState, withSnapshot = false): Promise<void> {
     const { task, producer } = st;
     const out: TaskOutputs = task.takeOutputs();
-    const nowMs = Number(this.clock.nowNs() / 1_000_000n);
+    const nowMs = this.nowMs();
     const every = this.cfg.processor.snapshot_every_ms;
     const snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
     const cp = task.commitPoint(snapshotDue);
@@ -760,6 +786,7 @@ export class Processor {
       throw e;
     }
     task.markCommitted();
+    st.committedAtMs = nowMs;
     if (snapshotBytes) st.snapshotAtMs = nowMs;
     // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
     // group). Bookkeeping failures are logged only.

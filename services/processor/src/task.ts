@@ -252,6 +252,11 @@ export class PartitionGroupTask {
     return this.uncommittedReleases > 0;
   }
 
+  /** Output (rows, events, dead letters) waiting for a commit? */
+  hasPendingOutput(): boolean {
+    return this.pending.rows.length > 0 || this.pending.events.length > 0 || this.pending.deadLetters.length > 0;
+  }
+
   /** Outputs produced since the last take. */
   takeOutputs(): TaskOutputs {
     const out = this.pending;
