@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     higher_is_better: false,
     notes:
       `whole-process CPU (user+sys), best of ${RUNS}, stdout to /dev/null, 1,601,270 MBP-10 records (zstd). Ours: snap-engine dbn dump --json ` +
-      `(CLI start-up alone: ${startup.cpu.toFixed(2)} s); peer: official dbn CLI (cargo install dbn-cli) dbn FILE --json. Output formats differ ` +
+      `(CLI start-up alone: ${startup.cpu.toFixed(2)} s); peer: official dbn CLI (cargo install dbn-cli: ${execFileSync(DBN_CLI, ['--version'], { encoding: 'utf8' }).trim()}) dbn FILE --json. Output formats differ ` +
       `(each tool's own JSON), the work is the same: every field of every record as text.`,
   });
 }

@@ -308,6 +308,11 @@ export const ConfigSchema = z.object({
         .optional(),
       /** A transaction commits when released event time crosses a multiple of this many snap ticks (and at idle). */
       commit_every_ticks: z.number().int().positive().default(40),
+      /** The changelog snapshot (gzip'd engine state) rides along with a transaction at most this often (wall clock); the
+       *  first commit of a task, the drain at end of input and the graceful-shutdown commit always carry one. A restart
+       *  replays the input from the last snapshot's offsets with output suppressed up to the committed offsets, so this
+       *  bounds the replay, never the output. 0 = a snapshot in every transaction. */
+      snapshot_every_ms: z.number().int().nonnegative().default(10_000),
       /** Consumer-group session timeout: how long a SIGKILLed instance keeps its partitions before a peer takes over. */
       session_timeout_ms: z.number().int().min(6000).default(10_000),
       /** /healthz turns 503 when a partition group has input (lag, or fetched but unreleased records) yet released nothing for this long. */

@@ -29,7 +29,7 @@ import {
   registryOptions,
   partitionForKey,
 } from '@snap/platform';
-import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type Transaction } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
@@ -79,7 +79,19 @@ export function fitDeadLetter(d: DeadLetterRecord, maxBytes: number, encodedSize
 interface GroupState {
   task: PartitionGroupTask;
   producer: Producer;
+  /** Wall ms of this task's last changelog snapshot; null before its first commit (which always writes one). */
+  snapshotAtMs: number | null;
+  /** Wall ms of this task's last commit (or of its build). */
+  committedAtMs: number;
 }
+
+/**
+ * A caught-up group commits at once when it has output (signal rows, events, dead letters: latency is what a live
+ * consumer waits for), but progress alone (offsets) at most this often. Committing after every fetched batch made
+ * each transaction wait for the coordinator to finish the previous one (CONCURRENT_TRANSACTIONS, retried with
+ * backoff) and cost the caught-up processor most of its time in transaction round trips.
+ */
+const PROGRESS_COMMIT_MS = 1000;
 
 export class ProcessorError extends Error {
   constructor(
@@ -95,6 +107,24 @@ const isFencing = (e: unknown): boolean => {
   const t = (e as { type?: string; name?: string })?.type ?? '';
   return /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|TRANSACTIONAL_ID_AUTHORIZATION|FENCED_INSTANCE_ID/.test(t) || /fenced/i.test(String((e as Error)?.message));
 };
+
+/**
+ * tx.sendOffsets with CONCURRENT_TRANSACTIONS retried, as the Java producer does: kafkajs retries that answer for
+ * AddPartitionsToTxn (inside a send) but not for AddOffsetsToTxn, so a transaction whose first request is the offsets
+ * (no signal rows, no snapshot: routine once snapshots are not in every transaction) failed whenever the coordinator
+ * was still completing the previous commit. The transaction is untouched by the refused request.
+ */
+async function sendOffsetsRetried(tx: Transaction, args: Parameters<Transaction['sendOffsets']>[0], sleep: (ms: number) => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await tx.sendOffsets(args);
+    } catch (e) {
+      const concurrent = (e as { type?: string }).type === 'CONCURRENT_TRANSACTIONS' || /another concurrent operation on the same transaction/i.test(String((e as Error)?.message));
+      if (!concurrent || attempt >= 20) throw e;
+      await sleep(Math.min(20 * 2 ** attempt, 500));
+    }
+  }
+}
 
 export class Processor {
   readonly cfg: Config;
@@ -288,7 +318,7 @@ export class Processor {
     await this.locked(async () => {
       for (const p of [...this.groups.keys()]) {
         const st = await this.groups.get(p)!.catch(() => null);
-        if (st?.task.hasUncommitted()) await this.commit(p, st).catch((e) => this.log.warn('final commit failed', { group: p, error: e as Error }));
+        if (st?.task.hasUncommitted()) await this.commit(p, st, true).catch((e) => this.log.warn('final commit failed', { group: p, error: e as Error }));
       }
     });
     await this.consumer?.disconnect().catch(() => undefined);
@@ -359,6 +389,13 @@ export class Processor {
       for (const p of [...this.toRebuild]) {
         if (this.assigned.has(p)) this.rebuildSoon(p);
         else this.toRebuild.delete(p);
+      }
+      // Progress held back by PROGRESS_COMMIT_MS when no further batch came to commit it.
+      for (const [p, st] of this.ready) {
+        if (!this.caughtUpCommitDue(p, st)) continue;
+        void this.locked(async () => {
+          if (this.ready.get(p) === st && !this.stopping && this.caughtUpCommitDue(p, st)) await this.commitOrDrop(p, st);
+        }).catch((e) => this.log.warn('progress commit failed', { group: p, error: e as Error }));
       }
       for (const topic of this.inputs.keys()) {
         const ends = await partitionOffsets(this.admin, topic).catch(() => null);
@@ -539,15 +576,19 @@ export class Processor {
     const streams: StreamSpec[] = [...this.inputs].map(([topic, schema]) => ({ topic, schema }));
     const startOffsets = new Map<string, bigint>();
     const committed = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [...this.inputs.keys()] });
+    const committedOffsets = new Map<string, bigint>();
     for (const { topic, partitions } of committed) {
       const ends = await partitionOffsets(this.admin, topic);
       const c = partitions.find((x) => x.partition === p);
       const low = ends.get(p)?.low ?? 0n;
       const off = c && Number(c.offset) >= 0 ? BigInt(c.offset) : low;
       startOffsets.set(topic, off < low ? low : off);
+      committedOffsets.set(topic, off);
       const snapOff = snapshot?.offsets[topic];
-      if (snapOff !== undefined && BigInt(snapOff) !== off) {
-        this.log.warn('changelog snapshot and committed offset differ; resuming from the snapshot (it matches the state)', { group: p, topic, snapshot: snapOff, committed: off.toString() });
+      if (snapOff !== undefined && BigInt(snapOff) > off) {
+        // Snapshots ride along with transactions, so one past the committed offsets means someone moved the group's
+        // offsets back (not the processor): the snapshot matches the state, resume from it.
+        this.log.warn('changelog snapshot is ahead of the committed offset; resuming from the snapshot (it matches the state)', { group: p, topic, snapshot: snapOff, committed: off.toString() });
       }
       const start = snapOff !== undefined ? BigInt(snapOff) : off;
       if (start < low) {
@@ -565,7 +606,9 @@ export class Processor {
       }
       this.positions.set(tpKey(topic, p), { at: start, high: ends.get(p)?.high ?? 0n });
     }
-    const task = new PartitionGroupTask({ cfg: this.cfg, group: p, streams, startOffsets, snapshot, nowNs: () => this.clock.nowNs(), onTick: (s) => this.metrics.tickSeconds.observe(s) });
+    // With processor.snapshot_every_ms the snapshot may be older than the last commit: the task re-reads from the
+    // snapshot's offsets and suppresses the outputs of records below the committed offsets (already in the log).
+    const task = new PartitionGroupTask({ cfg: this.cfg, group: p, streams, startOffsets, snapshot, committedOffsets: snapshot ? committedOffsets : undefined, nowNs: () => this.clock.nowNs(), onTick: (s) => this.metrics.tickSeconds.observe(s) });
     // The consumer may already hold a position past (after a failed commit) or before (stale offset fetch) ours.
     for (const topic of this.inputs.keys()) {
       try {
@@ -587,8 +630,9 @@ export class Processor {
       restored: !!snapshot,
       commits: snapshot?.commits ?? 0,
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
+      ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs() };
   }
 
   private onBatch(
@@ -634,9 +678,18 @@ export class Processor {
       consumed();
       task.pump();
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
-      if (task.commitDue() || (task.hasUncommitted() && this.caughtUp(partition))) await this.commitOrDrop(partition, st);
+      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st);
       return true;
     });
+  }
+
+  /** Caught up with uncommitted work that should not wait for the next commit_every_ticks boundary (see PROGRESS_COMMIT_MS). */
+  private caughtUpCommitDue(p: number, st: GroupState): boolean {
+    return st.task.hasUncommitted() && this.caughtUp(p) && (st.task.hasPendingOutput() || this.nowMs() - st.committedAtMs >= PROGRESS_COMMIT_MS);
+  }
+
+  private nowMs(): number {
+    return Number(this.clock.nowNs() / 1_000_000n);
   }
 
   private caughtUp(p: number): boolean {
@@ -647,9 +700,9 @@ export class Processor {
     return true;
   }
 
-  private async commitOrDrop(p: number, st: GroupState): Promise<void> {
+  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false): Promise<void> {
     try {
-      await this.commit(p, st);
+      await this.commit(p, st, withSnapshot);
     } catch (e) {
       this.metrics.transactions.inc({ result: 'aborted' });
       // The uncommitted outputs are gone with the task; the next owner (us, rebuilt, or a peer) redoes them from the
@@ -678,12 +731,19 @@ export class Processor {
     );
   }
 
-  /** One transaction: signals + events + dead letters + snapshot + input offsets. */
-  private async commit(p: number, st: GroupState): Promise<void> {
+  /**
+   * One transaction: signals + events + dead letters + input offsets, and the state snapshot when one is due
+   * (processor.snapshot_every_ms; always with a task's first commit and when `withSnapshot`). Gzip'ing the whole engine
+   * state was a third of a caught-up processor's time when every transaction carried it.
+   */
+  private async commit(p: number, st: GroupState, withSnapshot = false): Promise<void> {
     const { task, producer } = st;
     const out: TaskOutputs = task.takeOutputs();
-    const cp = task.commitPoint();
-    const snapshotBytes = encodeSnapshot(cp.snapshot);
+    const nowMs = this.nowMs();
+    const every = this.cfg.processor.snapshot_every_ms;
+    const snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
+    const cp = task.commitPoint(snapshotDue);
+    const snapshotBytes = cp.snapshot ? encodeSnapshot(cp.snapshot) : null;
     const signalMessages: Message[] = out.rows.map(({ row, source }) => ({
       key: row.underlying,
       // ts_recv_ns = the tick time keeps the record bytes a pure function of the input (identical after failover).
@@ -711,17 +771,23 @@ export class Processor {
         await tx.send({ topic: this.deadletterTopic, messages: dlqMessages.slice(i, j) });
         i = j;
       }
-      await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
-      await tx.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [...cp.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: p, offset: offset.toString() }] })),
-      });
+      if (snapshotBytes) await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
+      await sendOffsetsRetried(
+        tx,
+        {
+          consumerGroupId: this.groupId,
+          topics: [...cp.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: p, offset: offset.toString() }] })),
+        },
+        (ms) => this.clock.sleep(ms),
+      );
       await tx.commit();
     } catch (e) {
       if (tx.isActive()) await tx.abort().catch(() => undefined);
       throw e;
     }
     task.markCommitted();
+    st.committedAtMs = nowMs;
+    if (snapshotBytes) st.snapshotAtMs = nowMs;
     // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
     // group). Bookkeeping failures are logged only.
     try {
@@ -731,7 +797,7 @@ export class Processor {
         this.metrics.deadLetters.inc({ error_class: d.error_class });
         this.log.warn('record dead-lettered', { group: p, topic: d.source_topic, offset: d.source_offset, error_class: d.error_class, reason: d.reason });
       }
-      this.metrics.stateBytes.set({ group: String(p) }, snapshotBytes.length);
+      if (snapshotBytes) this.metrics.stateBytes.set({ group: String(p) }, snapshotBytes.length);
       const delta = task.released - (this.releasedSeen.get(p) ?? 0);
       if (delta > 0) this.metrics.released.inc(delta);
       this.releasedSeen.set(p, task.released);
@@ -741,7 +807,7 @@ export class Processor {
     } catch (e) {
       this.log.error('metrics bookkeeping after a committed transaction failed', { group: p, error: e as Error });
     }
-    this.log.debug('transaction committed', { group: p, rows: out.rows.length, events: out.events.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes.length, offsets: cp.snapshot.offsets });
+    this.log.debug('transaction committed', { group: p, rows: out.rows.length, events: out.events.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes?.length ?? 0, offsets: Object.fromEntries([...cp.offsets].map(([t, o]) => [t, o.toString()])) });
   }
   private readonly releasedSeen = new Map<number, number>();
   private readonly clampedSeen = new Map<number, number>();
@@ -817,7 +883,8 @@ export class Processor {
         for (const [i, p] of groups.entries()) {
           const st = states[i]!;
           st.task.drain();
-          if (st.task.hasUncommitted()) await this.commitOrDrop(p, st);
+          // A drain releases out of watermark order: the state after it must be the snapshot (a replay could not redo it).
+          if (st.task.hasUncommitted()) await this.commitOrDrop(p, st, true);
           if (!this.groups.has(p)) return false; // the commit failed: being rebuilt (rebuildSoon / supervisor)
         }
         return true;

@@ -47,6 +47,8 @@ interface RunOptions {
   crashBeforeEveryCommit?: boolean;
   /** Chunk size per fetch (default: `chunk`); lets a test vary fetch boundaries. */
   chunkOf?: (fetch: number) => number;
+  /** Write the snapshot only with every n-th commit (and a task's first, and the final one), as processor.snapshot_every_ms does. */
+  snapshotEvery?: number;
 }
 
 function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = new Set()) {
@@ -59,18 +61,26 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
   const deadLetters: string[] = [];
   let snap: GroupSnapshot | undefined;
   let commits = 0;
-  const mk = () =>
-    new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, snapshot: snap && decodeSnapshot('pg-0', encodeSnapshot(snap)), nowNs: () => 0n });
+  /** The consumer group's committed offsets (sendOffsets of the last transaction). */
+  let committedOffsets: Map<string, bigint> | undefined;
+  let taskCommits = 0;
+  const mk = () => {
+    taskCommits = 0;
+    return new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, snapshot: snap && decodeSnapshot('pg-0', encodeSnapshot(snap)), committedOffsets, nowNs: () => 0n });
+  };
   let task = mk();
-  const commit = () => {
+  const commit = (final = false) => {
     const out = task.takeOutputs();
-    const cp = task.commitPoint();
+    const every = o.snapshotEvery ?? 1;
+    const cp = task.commitPoint(final || taskCommits === 0 || (commits + 1) % every === 0);
     task.markCommitted();
     committed.push(...out.rows);
     events.push(...out.events.map((e) => canonicalEvent(e.event)));
     deadLetters.push(...out.deadLetters.map((d) => `${d.source_topic}@${d.source_offset}:${d.error_class}`));
-    snap = cp.snapshot;
+    if (cp.snapshot) snap = cp.snapshot;
+    committedOffsets = cp.offsets;
     commits++;
+    taskCommits++;
   };
   let n = 0;
   for (;;) {
@@ -85,7 +95,7 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
       }
       task.pump();
       if (task.commitDue()) {
-        const point = JSON.stringify(task.commitPoint().snapshot.offsets);
+        const point = JSON.stringify([...task.commitPoint(false).offsets].map(([t, off]) => [t, off.toString()]));
         if (o.crashBeforeEveryCommit && !crashedBefore.has(point)) {
           crashedBefore.add(point);
           task = mk();
@@ -100,7 +110,7 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
     if (!progressed) break;
   }
   task.drain();
-  if (task.hasUncommitted()) commit();
+  if (task.hasUncommitted()) commit(true);
   return { rows: committed, events, deadLetters, commits, lastSnapshot: snap };
 }
 
@@ -195,6 +205,44 @@ describe('PartitionGroupTask', () => {
       // Fetch sizes move where commits fall, hence the row order across underlyings within a transaction: compare per underlying.
       expect(byUnderlying(r.rows)).toEqual(expected);
     }
+  });
+
+  it('with snapshots only every few commits, a restore replays from the older snapshot silently up to the committed offsets', () => {
+    const clean = run(log, 50);
+    const expected = clean.rows.map((r) => canonicalRow(r.row));
+    for (const every of [2, 3, 7]) {
+      const sparse = run(log, 50, { snapshotEvery: every });
+      expect(sparse.rows.map((r) => canonicalRow(r.row))).toEqual(expected);
+      const after = run(log, 50, { snapshotEvery: every, crashAfterEveryCommit: true });
+      expect(after.rows.map((r) => canonicalRow(r.row))).toEqual(expected);
+      expect(after.events).toEqual(clean.events);
+      const before = run(log, 50, { snapshotEvery: every, crashBeforeEveryCommit: true });
+      expect(before.rows.map((r) => canonicalRow(r.row))).toEqual(expected);
+      expect(before.lastSnapshot!.offsets).toEqual(clean.lastSnapshot!.offsets);
+      const crashed = run(log, 13, { snapshotEvery: every, crashAt: new Set([3, 11, 40, 41, 90, 150]) });
+      expect(byUnderlying(crashed.rows)).toEqual(byUnderlying(clean.rows));
+    }
+  });
+
+  it('a restore whose snapshot lags the committed offsets emits nothing until it is past them', () => {
+    const early = new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, nowNs: () => 0n });
+    const half = new Map(SCHEMAS.map((s) => [s, BigInt(Math.floor(log.get(s)!.length / 2))]));
+    for (const s of SCHEMAS) log.get(s)!.slice(0, 40).forEach((r, o) => early.ingest(s, BigInt(o), r.key, r.raw, r.value));
+    early.pump();
+    const snap = early.commitPoint().snapshot!;
+    // Committed offsets past the snapshot: everything released below them is replayed silently.
+    const t = new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, snapshot: snap, committedOffsets: half, nowNs: () => 0n });
+    // The same restore without committed offsets (what a snapshot in every transaction implies) emits that range.
+    const control = new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, snapshot: snap, nowNs: () => 0n });
+    expect(t.replaying()).toBe(true);
+    for (const task of [t, control]) {
+      for (const s of SCHEMAS) log.get(s)!.forEach((r, o) => o >= Number(snap.offsets[s]) && o < Number(half.get(s)!) && task.ingest(s, BigInt(o), r.key, r.raw, r.value));
+      task.pump();
+    }
+    expect(control.takeOutputs().rows.length).toBeGreaterThan(0);
+    expect(t.takeOutputs().rows).toEqual([]);
+    expect(t.hasUncommitted()).toBe(false);
+    expect(t.commitDue()).toBe(false);
   });
 
   it('commits the first unreleased offset, so a restart re-reads exactly the merge buffer', () => {

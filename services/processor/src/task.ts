@@ -42,7 +42,8 @@ export interface TaskOutputs {
 export interface CommitPoint {
   /** Per input topic: the offset to commit (first offset not released by the merge). */
   offsets: Map<string, bigint>;
-  snapshot: GroupSnapshot;
+  /** The state to write to the changelog with these offsets; absent when the commit point was asked for without one. */
+  snapshot?: GroupSnapshot;
 }
 
 export interface PoisonInfo {
@@ -58,6 +59,12 @@ export interface TaskOptions {
   /** Where each topic starts when there is no snapshot (committed group offset or the log start). */
   startOffsets: ReadonlyMap<string, bigint>;
   snapshot?: GroupSnapshot;
+  /**
+   * The group's committed input offsets. Snapshots are written less often than transactions commit, so they may lie
+   * ahead of the snapshot's own offsets: the records in between were released and their outputs committed after the
+   * snapshot. They are re-read to rebuild the state, with their outputs (rows, events, dead letters) suppressed.
+   */
+  committedOffsets?: ReadonlyMap<string, bigint>;
   /** Rows before this tick time are computed (state warms up) but not emitted: replay from a time. */
   emitFromNs?: bigint;
   /** Rows after this tick time are not emitted (replay of a bounded range). */
@@ -89,6 +96,10 @@ export class PartitionGroupTask {
   private readonly nowNs: () => bigint;
   private readonly onTick: ((seconds: number) => void) | undefined;
   private readonly commitEveryNs: bigint;
+  /** Per topic: records below this offset had their outputs committed by an earlier owner (see committedOffsets). */
+  private readonly replayedBelow = new Map<string, bigint>();
+  /** The item being applied is a replayed one: its outputs are dropped. */
+  private silent = false;
   private lastCommitBucket: bigint | null = null;
   private maxReleasedTs: bigint | null = null;
   private commits = 0;
@@ -126,6 +137,8 @@ export class PartitionGroupTask {
       const start = fromSnap !== undefined ? BigInt(fromSnap) : opts.startOffsets.get(s.topic);
       if (start === undefined) throw new Error(`no start offset for ${s.topic}[${opts.group}]`);
       this.next.set(s.topic, start);
+      const done = opts.committedOffsets?.get(s.topic);
+      if (done !== undefined && done > start) this.replayedBelow.set(s.topic, done);
       this.buffered.set(s.topic, []);
       this.bufferedHead.set(s.topic, 0);
       const rts = snap?.released_ts[s.topic];
@@ -239,6 +252,11 @@ export class PartitionGroupTask {
     return this.uncommittedReleases > 0;
   }
 
+  /** Output (rows, events, dead letters) waiting for a commit? */
+  hasPendingOutput(): boolean {
+    return this.pending.rows.length > 0 || this.pending.events.length > 0 || this.pending.deadLetters.length > 0;
+  }
+
   /** Outputs produced since the last take. */
   takeOutputs(): TaskOutputs {
     const out = this.pending;
@@ -246,14 +264,23 @@ export class PartitionGroupTask {
     return out;
   }
 
-  /** The offsets and state that belong in the same transaction as the outputs taken so far. */
-  commitPoint(): CommitPoint {
+  /** Still re-reading records whose outputs an earlier owner committed (nothing to commit until past them). */
+  replaying(): boolean {
+    return this.replayedBelow.size > 0;
+  }
+
+  /**
+   * The offsets (and, unless `withSnapshot` is false, the state) that belong in the same transaction as the outputs
+   * taken so far. A snapshot's own offsets always equal its transaction's offsets: a restore resumes there.
+   */
+  commitPoint(withSnapshot = true): CommitPoint {
     const offsets = new Map<string, bigint>();
     for (const topic of this.streams.keys()) {
       const list = this.buffered.get(topic)!;
       const head = this.bufferedHead.get(topic)!;
       offsets.set(topic, head < list.length ? list[head]! : this.next.get(topic)!);
     }
+    if (!withSnapshot) return { offsets };
     const engines: Record<string, unknown> = {};
     for (const [u, e] of [...this.engines.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) engines[u] = e.snapshot();
     const snapshot: GroupSnapshot = {
@@ -287,11 +314,20 @@ export class PartitionGroupTask {
       list.splice(0, head + 1);
       this.bufferedHead.set(item.topic, 0);
     }
-    this.uncommittedReleases++;
+    // The merge releases in one deterministic order and a commit covers a prefix of it, so the records below the
+    // committed offsets are exactly the first ones released again after a restore: their outputs are already in the
+    // log. Once a record at or past its topic's committed offset is released, every record of that prefix has been
+    // (of every topic), so the replay is over.
+    if (this.replayedBelow.size > 0) {
+      const floor = this.replayedBelow.get(item.topic);
+      this.silent = floor !== undefined && item.offset < floor;
+      if (!this.silent) this.replayedBelow.clear();
+    }
+    if (!this.silent) this.uncommittedReleases++;
     this.itemsReleased++;
     if (item.judged) this.releasedGuard.check(this.streams.get(item.topic)!.schema, item.judged);
     if (item.kind === 'poison') {
-      this.pending.deadLetters.push(item.deadLetter);
+      if (!this.silent) this.pending.deadLetters.push(item.deadLetter);
       return;
     }
     const ev = item.event;
@@ -318,6 +354,7 @@ export class PartitionGroupTask {
     const t0 = this.onTick ? process.hrtime.bigint() : 0n;
     const payloads = engine.push(ev);
     if (this.onTick && payloads.length) this.onTick(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (this.silent) return;
     for (const payload of payloads) {
       for (const row of toSignalRows(payload)) {
         if (this.emitFromNs !== undefined && row.ts_event_ns < this.emitFromNs) continue;
