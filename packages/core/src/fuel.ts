@@ -172,9 +172,11 @@ export class FuelEngine {
       flows.splice(0, k);
       this.mHead += k;
       if (this.mHead === this.mTs.length) {
+        this.mBase += this.mHead;
         this.mTs.length = this.mK.length = this.mG.length = this.mHead = 0;
         this.outOfOrder = false;
       } else if (this.mHead > 1024 && this.mHead * 2 > this.mTs.length) {
+        this.mBase += this.mHead;
         this.mTs.splice(0, this.mHead);
         this.mK.splice(0, this.mHead);
         this.mG.splice(0, this.mHead);
@@ -242,35 +244,87 @@ export class FuelEngine {
     const range = this.cfg.fuel.strike_range + 1e-9;
     const P = this.batchPrices;
     const G = this.batchSums;
-    P.length = G.length = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = 0; j < prices.length; j++) {
-      P.push(prices[j]!);
-      G.push(0);
-      if (prices[j]! < lo) lo = prices[j]!;
-      if (prices[j]! > hi) hi = prices[j]!;
-    }
-    // Strikes farther than this from every price cannot count (the exact test below decides for the others).
-    const kLo = lo - range - 1;
-    const kHi = hi + range + 1;
     const ts = this.mTs;
     const ks = this.mK;
     const gs = this.mG;
-    let i = ts.length;
-    if (this.outOfOrder) i = this.mHead;
-    else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
-    for (; i < ts.length; i++) {
-      const t = ts[i]!;
-      if (!(t > fromRel && t <= tRel)) continue;
-      const k = ks[i]!;
-      if (k < kLo || k > kHi) continue;
-      for (let j = 0; j < P.length; j++) if (Math.abs(k - P[j]!) <= range) G[j] += gs[i]!;
+    const end = ts.length;
+    // In time order and nothing after T (the usual case), the window is the index range [start, end): a price whose
+    // sum was folded over the same start carries on from where it stopped (appending to an arrival-order fold is the
+    // same fold), so only new flows are added and a tick with no new or expired flow costs one comparison per price.
+    const ordered = !this.outOfOrder && (end === this.mHead || ts[end - 1]! <= tRel);
+    let start = this.mHead;
+    if (ordered) {
+      start = Math.max(this.mHead, this.readStart - this.mBase);
+      while (start < end && ts[start]! <= fromRel) start++;
+      this.readStart = this.mBase + start;
+    }
+    const absStart = this.mBase + start;
+    const absEnd = this.mBase + end;
+    P.length = G.length = this.need.length = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let fresh = 0;
+    for (let j = 0; j < prices.length; j++) {
+      const price = prices[j]!;
+      const c = ordered ? this.readCache.get(price) : undefined;
+      P.push(price);
+      if (c !== undefined && c.absStart === absStart && c.absEnd <= absEnd) {
+        let g = c.sum;
+        for (let i = c.absEnd - this.mBase; i < end; i++) if (Math.abs(ks[i]! - price) <= range) g += gs[i]!;
+        c.sum = g;
+        c.absEnd = absEnd;
+        G.push(g);
+        this.need[j] = 0;
+        continue;
+      }
+      G.push(0);
+      this.need[j] = 1;
+      fresh++;
+      if (price < lo) lo = price;
+      if (price > hi) hi = price;
+    }
+    if (fresh > 0) {
+      const F = this.freshSums;
+      F.length = 0;
+      for (let j = 0; j < P.length; j++) F.push(0);
+      // Strikes farther than this from every price cannot count (the exact test below decides for the others).
+      const kLo = lo - range - 1;
+      const kHi = hi + range + 1;
+      let i = end;
+      if (this.outOfOrder) i = this.mHead;
+      else if (ordered) i = start;
+      else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
+      for (; i < end; i++) {
+        const t = ts[i]!;
+        if (!(t > fromRel && t <= tRel)) continue;
+        const k = ks[i]!;
+        if (k < kLo || k > kHi) continue;
+        for (let j = 0; j < P.length; j++) if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) F[j] += gs[i]!;
+      }
+      for (let j = 0; j < P.length; j++) {
+        if (this.need[j] !== 1) continue;
+        G[j] = F[j]!;
+        if (!ordered) continue;
+        if (this.readCache.size >= 256) this.readCache.clear();
+        const c = this.readCache.get(P[j]!);
+        if (c) {
+          c.absStart = absStart;
+          c.absEnd = absEnd;
+          c.sum = F[j]!;
+        } else this.readCache.set(P[j]!, { absStart, absEnd, sum: F[j]! });
+      }
     }
     this.batchT = tNs;
     this.batchVersion = this.version;
   }
 
+  /** Per level price: its read-window sum folded over mirror indices [absStart, absEnd) (absolute: mBase-based). */
+  private readonly readCache = new Map<number, { absStart: number; absEnd: number; sum: number }>();
+  /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
+  private readStart = 0;
+  private readonly freshSums: number[] = [];
+  /** 1 where prepareReads must fold a price afresh (no cached sum over this window's start). */
+  private readonly need: number[] = [];
   private batchT: bigint | null = null;
   private batchVersion = -1;
   private readonly batchPrices: number[] = [];
@@ -322,6 +376,8 @@ export class FuelEngine {
   private readonly mK: number[] = [];
   private readonly mG: number[] = [];
   private mHead = 0;
+  /** Entries spliced off the front of the mirror so far: mBase + i is an index that never changes meaning. */
+  private mBase = 0;
   private epoch: bigint | null = null;
   private exact = true;
   private outOfOrder = false;
@@ -329,6 +385,23 @@ export class FuelEngine {
   /** Flow-derived call wall, put wall and HVL over W_wall as of tNs; `spot` picks among several HVL candidates. */
   walls(tNs: bigint, spot: number | null): FuelWalls {
     const from = tNs - this.wallWindowNs;
+    // In time order and nothing after T, the window's content is the mirror index range [start, end): the same range
+    // as last time means the same per-strike sums, so the same walls (the HVL depends on spot only with several flips).
+    const ts = this.mTs;
+    const end = ts.length;
+    let absStart = -1;
+    const ordered = this.exact && this.epoch !== null && !this.outOfOrder;
+    if (ordered) {
+      const fromRel = Number(from - this.epoch!);
+      const tRel = Number(tNs - this.epoch!);
+      if (Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT && (end === this.mHead || ts[end - 1]! <= tRel)) {
+        let start = Math.max(this.mHead, this.wallStart - this.mBase);
+        while (start < end && ts[start]! <= fromRel) start++;
+        this.wallStart = absStart = this.mBase + start;
+        const w = this.wallsCache;
+        if (w !== null && w.absStart === absStart && w.absEnd === this.mBase + end && (w.nFlips <= 1 || w.spot === spot)) return w.walls;
+      }
+    }
     let call_wall: number | null = null;
     let put_wall: number | null = null;
     let bestCall = 0;
@@ -363,8 +436,14 @@ export class FuelEngine {
       }
     }
     const hvl = nFlips === 0 ? null : spot === null || nFlips === 1 ? firstFlip : bestFlip;
-    return { call_wall, put_wall, hvl };
+    const walls = { call_wall, put_wall, hvl };
+    this.wallsCache = absStart < 0 ? null : { absStart, absEnd: this.mBase + end, nFlips, spot, walls };
+    return walls;
   }
+
+  /** The last walls() result and the window (mirror index range) it was computed over; null when not cacheable. */
+  private wallsCache: { absStart: number; absEnd: number; nFlips: number; spot: number | null; walls: FuelWalls } | null = null;
+  private wallStart = 0;
 
   /** Dealer gamma flow at one strike over W_wall as of tNs (0 without flows); after walls(tNs) a cached lookup. */
   strikeGamma(strike: number, tNs: bigint): number {
