@@ -248,18 +248,20 @@ export class FuelEngine {
     const ks = this.mK;
     const gs = this.mG;
     const end = ts.length;
-    // In time order and nothing after T (the usual case), the window is the index range [start, end): a price whose
-    // sum was folded over the same start carries on from where it stopped (appending to an arrival-order fold is the
-    // same fold), so only new flows are added and a tick with no new or expired flow costs one comparison per price.
+    const base = this.mBase;
+    // In time order and nothing after T (the usual case), the window is the mirror index range [start, end). Each
+    // price keeps the indices of ITS flows (strikes within range) and their fold: new flows continue the fold
+    // (appending to an arrival-order fold is the same fold) and only when one of its own flows expires is it refolded,
+    // over its own flows — never over the whole window again.
     const ordered = !this.outOfOrder && (end === this.mHead || ts[end - 1]! <= tRel);
     let start = this.mHead;
     if (ordered) {
-      start = Math.max(this.mHead, this.readStart - this.mBase);
+      start = Math.max(this.mHead, this.readStart - base);
       while (start < end && ts[start]! <= fromRel) start++;
-      this.readStart = this.mBase + start;
+      this.readStart = base + start;
     }
-    const absStart = this.mBase + start;
-    const absEnd = this.mBase + end;
+    const absStart = base + start;
+    const absEnd = base + end;
     P.length = G.length = this.need.length = 0;
     let lo = Infinity;
     let hi = -Infinity;
@@ -268,9 +270,27 @@ export class FuelEngine {
       const price = prices[j]!;
       const c = ordered ? this.readCache.get(price) : undefined;
       P.push(price);
-      if (c !== undefined && c.absStart === absStart && c.absEnd <= absEnd) {
+      if (c !== undefined && c.absEnd <= absEnd && c.absEnd >= absStart) {
+        const idx = c.idx;
+        let h = c.head;
+        while (h < idx.length && idx[h]! < absStart) h++;
         let g = c.sum;
-        for (let i = c.absEnd - this.mBase; i < end; i++) if (Math.abs(ks[i]! - price) <= range) g += gs[i]!;
+        const refold = h !== c.head;
+        for (let i = c.absEnd - base; i < end; i++) {
+          if (Math.abs(ks[i]! - price) <= range) {
+            idx.push(base + i);
+            if (!refold) g += gs[i]!;
+          }
+        }
+        if (h > 64 && h * 2 > idx.length) {
+          idx.splice(0, h);
+          h = 0;
+        }
+        if (refold) {
+          g = 0;
+          for (let x = h; x < idx.length; x++) g += gs[idx[x]! - base]!;
+        }
+        c.head = h;
         c.sum = g;
         c.absEnd = absEnd;
         G.push(g);
@@ -286,7 +306,12 @@ export class FuelEngine {
     if (fresh > 0) {
       const F = this.freshSums;
       F.length = 0;
-      for (let j = 0; j < P.length; j++) F.push(0);
+      const lists = this.freshLists;
+      lists.length = 0;
+      for (let j = 0; j < P.length; j++) {
+        F.push(0);
+        lists.push(ordered && this.need[j] === 1 ? [] : null);
+      }
       // Strikes farther than this from every price cannot count (the exact test below decides for the others).
       const kLo = lo - range - 1;
       const kHi = hi + range + 1;
@@ -299,32 +324,38 @@ export class FuelEngine {
         if (!(t > fromRel && t <= tRel)) continue;
         const k = ks[i]!;
         if (k < kLo || k > kHi) continue;
-        for (let j = 0; j < P.length; j++) if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) F[j] += gs[i]!;
+        for (let j = 0; j < P.length; j++) {
+          if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) {
+            F[j] += gs[i]!;
+            lists[j]?.push(base + i);
+          }
+        }
       }
       for (let j = 0; j < P.length; j++) {
         if (this.need[j] !== 1) continue;
         G[j] = F[j]!;
-        if (!ordered) continue;
-        if (this.readCache.size >= 256) this.readCache.clear();
-        const c = this.readCache.get(P[j]!);
-        if (c) {
-          c.absStart = absStart;
-          c.absEnd = absEnd;
-          c.sum = F[j]!;
-        } else this.readCache.set(P[j]!, { absStart, absEnd, sum: F[j]! });
+        const idx = lists[j];
+        if (!idx) continue;
+        if (this.readCache.size >= 64) this.readCache.clear();
+        this.readCache.set(P[j]!, { idx, head: 0, absEnd, sum: F[j]! });
       }
     }
     this.batchT = tNs;
     this.batchVersion = this.version;
   }
 
-  /** Per level price: its read-window sum folded over mirror indices [absStart, absEnd) (absolute: mBase-based). */
-  private readonly readCache = new Map<number, { absStart: number; absEnd: number; sum: number }>();
+  /**
+   * Per level price: the mirror indices (absolute, mBase-based) of its flows in the read window from `head` on, scanned
+   * up to absEnd, and their fold in arrival order.
+   */
+  private readonly readCache = new Map<number, { idx: number[]; head: number; absEnd: number; sum: number }>();
   /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
   private readStart = 0;
   private readonly freshSums: number[] = [];
-  /** 1 where prepareReads must fold a price afresh (no cached sum over this window's start). */
+  private readonly freshLists: (number[] | null)[] = [];
+  /** 1 where prepareReads must fold a price afresh (no cached fold). */
   private readonly need: number[] = [];
+
   private batchT: bigint | null = null;
   private batchVersion = -1;
   private readonly batchPrices: number[] = [];
