@@ -101,6 +101,8 @@ interface StrikeBucket {
   hasCall: boolean;
   hasPut: boolean;
   nIn: number;
+  /** Flows appended since the cached sums (the last `appended` entries), to be folded on (dirty is false then). */
+  appended: number;
 }
 
 export class FuelEngine {
@@ -125,7 +127,7 @@ export class FuelEngine {
   private bucketOf(strike: number): StrikeBucket {
     let b = this.buckets.get(strike);
     if (!b) {
-      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0 };
+      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0 };
       this.buckets.set(strike, b);
       let i = this.strikes.length;
       while (i > 0 && this.strikes[i - 1]! > strike) i--;
@@ -137,7 +139,9 @@ export class FuelEngine {
   private index(fl: FuelFlow): void {
     const b = this.bucketOf(fl.strike);
     b.flows.push(fl);
-    b.dirty = true;
+    // A flow after every counted one (none held back above the cached window) can be folded onto the cached sums.
+    if (!b.dirty && b.minAbove === null && fl.ts > b.cT) b.appended++;
+    else b.dirty = true;
     if (this.epoch === null) this.epoch = fl.ts;
     const rel = Number(fl.ts - this.epoch);
     if (!(Math.abs(rel) < MAX_EXACT)) this.exact = false;
@@ -493,9 +497,12 @@ export class FuelEngine {
       (b.minIn === null || b.minIn > from) &&
       (b.minAbove === null || b.minAbove > tNs)
     ) {
-      b.cFrom = from;
-      b.cT = tNs;
-      return;
+      if (b.appended > 0 && !this.foldAppended(b, from, tNs)) b.dirty = true;
+      else {
+        b.cFrom = from;
+        b.cT = tNs;
+        return;
+      }
     }
     let calls = 0;
     let puts = 0;
@@ -535,6 +542,34 @@ export class FuelEngine {
     b.cFrom = from;
     b.cT = tNs;
     b.dirty = false;
+    b.appended = 0;
+  }
+
+  /**
+   * Folds the flows appended since the cached sums onto them, in arrival order (the same fold as a rescan), when all of
+   * them fall inside (from, tNs]; false (nothing changed) otherwise.
+   */
+  private foldAppended(b: StrikeBucket, from: bigint, tNs: bigint): boolean {
+    const n = b.flows.length;
+    for (let j = n - b.appended; j < n; j++) {
+      const ts = b.flows[j]!.ts;
+      if (ts <= from || ts > tNs) return false;
+    }
+    for (let j = n - b.appended; j < n; j++) {
+      const fl = b.flows[j]!;
+      if (b.minIn === null || fl.ts < b.minIn) b.minIn = fl.ts;
+      b.nIn++;
+      if (fl.right === 'C') {
+        b.calls += fl.dealerGamma;
+        b.hasCall = true;
+      } else {
+        b.puts += fl.dealerGamma;
+        b.hasPut = true;
+      }
+      b.all += fl.dealerGamma;
+    }
+    b.appended = 0;
+    return true;
   }
 
   private onGreeks(g: GreeksSnapshot): void {
