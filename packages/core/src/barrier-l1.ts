@@ -82,6 +82,15 @@ export const newL1BarrierState = (): L1BarrierState => ({
 /** L1 readings carry no caveats; one shared, never-mutated empty list. */
 const NO_CAVEATS: BarrierReading['caveats'] = [];
 
+interface FlowGroup {
+  price: number;
+  added: number;
+  canceled: number;
+  filled: number;
+  /** Flows in the group. */
+  n: number;
+}
+
 const wholeShares = (x: number): boolean => Number.isInteger(x) && Math.abs(x) <= 2 ** 40;
 
 const isValidQuote = (q: StockQuote): boolean =>
@@ -109,21 +118,28 @@ export class L1BarrierEngine implements BarrierEngine {
    * the band gives bit-for-bit the arrival-order fold of sums()'s scan; `inexact` counts the flows for which that
    * does not hold (then reads scan).
    */
-  private readonly groups = { B: new Map<number, { added: number; canceled: number; filled: number; n: number }>(), A: new Map<number, { added: number; canceled: number; filled: number; n: number }>() };
+  private readonly groups = { B: new Map<number, FlowGroup>(), A: new Map<number, FlowGroup>() };
+  /** The same groups as lists, iterated by reads (a Map's entry iterator allocates). */
+  private readonly groupList: Record<Side, FlowGroup[]> = { B: [], A: [] };
   private readonly inexact = new Set<L1Flow>();
 
   private group(f: L1Flow, sign: 1 | -1): void {
     const m = this.groups[f.side];
     let g = m.get(f.price);
     if (g === undefined) {
-      g = { added: 0, canceled: 0, filled: 0, n: 0 };
+      g = { price: f.price, added: 0, canceled: 0, filled: 0, n: 0 };
       m.set(f.price, g);
+      this.groupList[f.side].push(g);
     }
     g.added += sign * f.added;
     g.canceled += sign * f.canceled;
     g.filled += sign * f.filled;
     g.n += sign;
-    if (g.n === 0) m.delete(f.price);
+    if (g.n === 0) {
+      m.delete(f.price);
+      const list = this.groupList[f.side];
+      list.splice(list.indexOf(g), 1);
+    }
     if (sign < 0) this.inexact.delete(f);
     else if (!(wholeShares(f.added) && wholeShares(f.canceled) && wholeShares(f.filled))) this.inexact.add(f);
   }
@@ -200,8 +216,10 @@ export class L1BarrierEngine implements BarrierEngine {
     const flows = s.flows;
     // In time order with every flow inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
     if (!this.outOfOrder && this.inexact.size === 0 && (flows.length === 0 || (flows[0]!.ts > from && flows[flows.length - 1]!.ts <= tNs))) {
-      for (const [px, g] of this.groups[side]) {
-        if (Math.abs(px - price) > band) continue;
+      const list = this.groupList[side];
+      for (let i = 0; i < list.length; i++) {
+        const g = list[i]!;
+        if (Math.abs(g.price - price) > band) continue;
         added += g.added;
         canceled += g.canceled;
         filled += g.filled;
