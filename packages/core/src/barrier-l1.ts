@@ -121,7 +121,7 @@ export class L1BarrierEngine implements BarrierEngine {
   private readonly groups = { B: new Map<number, FlowGroup>(), A: new Map<number, FlowGroup>() };
   /** The same groups as lists, iterated by reads (a Map's entry iterator allocates). */
   private readonly groupList: Record<Side, FlowGroup[]> = { B: [], A: [] };
-  private readonly inexact = new Set<L1Flow>();
+  private inexact = 0;
 
   private group(f: L1Flow, sign: 1 | -1): void {
     const m = this.groups[f.side];
@@ -140,8 +140,8 @@ export class L1BarrierEngine implements BarrierEngine {
       const list = this.groupList[f.side];
       list.splice(list.indexOf(g), 1);
     }
-    if (sign < 0) this.inexact.delete(f);
-    else if (!(wholeShares(f.added) && wholeShares(f.canceled) && wholeShares(f.filled))) this.inexact.add(f);
+    // A flow's values only change between a group(f, -1) and a group(f, +1), so the test gives the same answer both times.
+    if (!(wholeShares(f.added) && wholeShares(f.canceled) && wholeShares(f.filled))) this.inexact += sign;
   }
 
   /** Some flow was appended with an earlier time than the one before it (a late event): reads scan the whole list. */
@@ -215,7 +215,7 @@ export class L1BarrierEngine implements BarrierEngine {
     let filled = 0;
     const flows = s.flows;
     // In time order with every flow inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
-    if (!this.outOfOrder && this.inexact.size === 0 && (flows.length === 0 || (flows[0]!.ts > from && flows[flows.length - 1]!.ts <= tNs))) {
+    if (!this.outOfOrder && this.inexact === 0 && (flows.length === 0 || (flows[0]!.ts > from && flows[flows.length - 1]!.ts <= tNs))) {
       const list = this.groupList[side];
       for (let i = 0; i < list.length; i++) {
         const g = list[i]!;
