@@ -101,14 +101,17 @@ interface StrikeBucket {
   hasCall: boolean;
   hasPut: boolean;
   nIn: number;
+  /** The cached sums count every flow of the bucket (from head on). */
+  full: boolean;
   /** Flows appended since the cached sums (the last `appended` entries), to be folded on (dirty is false then). */
   appended: number;
 }
 
 export class FuelEngine {
   private readonly buckets = new Map<number, StrikeBucket>();
-  /** Strikes with a bucket, ascending. */
+  /** Strikes with a bucket, ascending, and their buckets in the same order. */
   private strikes: number[] = [];
+  private readonly bucketList: StrikeBucket[] = [];
   private readonly wallWindowNs: bigint;
   private readonly readWindowNs: bigint;
   private readonly keepNs: bigint;
@@ -127,11 +130,12 @@ export class FuelEngine {
   private bucketOf(strike: number): StrikeBucket {
     let b = this.buckets.get(strike);
     if (!b) {
-      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0 };
+      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0, full: false };
       this.buckets.set(strike, b);
       let i = this.strikes.length;
       while (i > 0 && this.strikes[i - 1]! > strike) i--;
       this.strikes.splice(i, 0, strike);
+      this.bucketList.splice(i, 0, b);
     }
     return b;
   }
@@ -187,10 +191,11 @@ export class FuelEngine {
         this.mHead = 0;
       }
       for (let i = 0; i < this.strikes.length; i++) {
-        const b = this.buckets.get(this.strikes[i]!)!;
+        const b = this.bucketList[i]!;
         if (b.head === 0) continue;
         if (b.head === b.flows.length) {
           this.buckets.delete(b.strike);
+          this.bucketList.splice(i, 1);
           this.strikes.splice(i--, 1);
         } else if (b.head > 64 && b.head * 2 > b.flows.length) {
           b.flows.splice(0, b.head);
@@ -447,9 +452,12 @@ export class FuelEngine {
     let nFlips = 0;
     let firstFlip = 0;
     let bestFlip = 0;
+    // With every kept flow inside the wall window (in time order, none after T, and the window is what onTick keeps),
+    // a strike whose flows did not change since its sums covered all of them needs no check at all.
+    const allIn = absStart >= 0 && this.keepNs === this.wallWindowNs;
     for (let i = 0; i < this.strikes.length; i++) {
-      const b = this.buckets.get(this.strikes[i]!)!;
-      this.sums(b, from, tNs);
+      const b = this.bucketList[i]!;
+      if (!(allIn && b.full && !b.dirty && b.appended === 0)) this.sums(b, from, tNs);
       if (b.nIn === 0) continue;
       if (b.hasCall && b.calls > bestCall) {
         bestCall = b.calls;
@@ -543,6 +551,7 @@ export class FuelEngine {
     b.cT = tNs;
     b.dirty = false;
     b.appended = 0;
+    b.full = nIn === b.flows.length - b.head;
   }
 
   /**
