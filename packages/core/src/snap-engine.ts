@@ -150,6 +150,9 @@ export function levelDirection(spot: number, price: number, distance: number, pr
 /** What push() returns when no tick closed: shared and frozen (the result is read, never mutated, by callers). */
 const NO_PAYLOADS: LevelPhysicsPayload[] = Object.freeze([]) as unknown as LevelPhysicsPayload[];
 
+/** Row order of a payload: by distance, then id (strictly before: a stable sort keeps equal rows in push order). */
+const rowBefore = (a: LevelSignal, b: LevelSignal): boolean => a.distance - b.distance < 0 || (a.distance - b.distance === 0 && a.id < b.id);
+
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
   return q * b > a ? q - 1n : q;
@@ -216,6 +219,19 @@ export class SnapEngine {
       this.sortedOf = universe;
     }
     return this.sorted;
+  }
+
+  /** `@id` per moving level id (a handful of ids). */
+  private readonly movingKeys = new Map<string, string>();
+
+  private movingKeyOf(id: string): string {
+    let k = this.movingKeys.get(id);
+    if (k === undefined) {
+      if (this.movingKeys.size >= 64) this.movingKeys.clear();
+      k = `@${id}`;
+      this.movingKeys.set(id, k);
+    }
+    return k;
   }
 
   /** priceKey per level price (levels keep their prices between refreshes); bounded. */
@@ -371,7 +387,7 @@ export class SnapEngine {
       if (!(Math.abs(spot - level.price) <= band)) continue;
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
-      const key = MOVING_KINDS.has(level.kind) ? `@${level.id}` : this.keyOf(level.price);
+      const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : this.keyOf(level.price);
       keep.add(key);
       const prev = s.perLevel[key];
       if (prev === undefined) this.perLevelCount++;
@@ -426,7 +442,17 @@ export class SnapEngine {
       }
       this.perLevelCount = n;
     }
-    rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // By |distance| then id; an insertion sort (stable, like Array.prototype.sort, so the same order) of a handful of
+    // rows costs less than sort()'s comparator calls.
+    for (let i = 1; i < rows.length; i++) {
+      const r = rows[i]!;
+      let j = i;
+      while (j > 0 && rowBefore(r, rows[j - 1]!)) {
+        rows[j] = rows[j - 1]!;
+        j--;
+      }
+      rows[j] = r;
+    }
     const payload: LevelPhysicsPayload = {
       ts: Number(T / 1_000_000n),
       ts_event_ns: T.toString(),
