@@ -154,6 +154,12 @@ export class FuelEngine {
     this.mTs.push(rel);
     this.mK.push(fl.strike);
     this.mG.push(fl.dealerGamma);
+    let si = this.strikeIdx.get(fl.strike);
+    if (si === undefined) {
+      si = { idx: [], head: 0 };
+      this.strikeIdx.set(fl.strike, si);
+    }
+    si.idx.push(this.mBase + n);
   }
 
   onEvent(ev: InputEvent): void {
@@ -189,6 +195,15 @@ export class FuelEngine {
         this.mK.splice(0, this.mHead);
         this.mG.splice(0, this.mHead);
         this.mHead = 0;
+      }
+      const live = this.mBase + this.mHead;
+      for (const [k, si] of this.strikeIdx) {
+        while (si.head < si.idx.length && si.idx[si.head]! < live) si.head++;
+        if (si.head === si.idx.length) this.strikeIdx.delete(k);
+        else if (si.head > 64 && si.head * 2 > si.idx.length) {
+          si.idx.splice(0, si.head);
+          si.head = 0;
+        }
       }
       for (let i = 0; i < this.strikes.length; i++) {
         const b = this.bucketList[i]!;
@@ -312,6 +327,42 @@ export class FuelEngine {
       if (price < lo) lo = price;
       if (price > hi) hi = price;
     }
+    if (fresh > 0 && ordered) {
+      // A price seen for the first time (a moving level's new price): merge the index lists of the strikes within
+      // range in index order, which is the arrival-order fold of its flows without touching any other strike's.
+      for (let j = 0; j < P.length; j++) {
+        if (this.need[j] !== 1) continue;
+        const price = P[j]!;
+        const heads = this.mergeHeads;
+        const lists = this.mergeLists;
+        heads.length = lists.length = 0;
+        for (const [k, si] of this.strikeIdx) {
+          if (!(Math.abs(k - price) <= range)) continue;
+          let h = si.head;
+          while (h < si.idx.length && si.idx[h]! < absStart) h++;
+          if (h < si.idx.length) {
+            lists.push(si.idx);
+            heads.push(h);
+          }
+        }
+        const idx: number[] = [];
+        let g = 0;
+        for (;;) {
+          let best = -1;
+          for (let x = 0; x < lists.length; x++) if (heads[x]! < lists[x]!.length && (best < 0 || lists[x]![heads[x]!]! < lists[best]![heads[best]!]!)) best = x;
+          if (best < 0) break;
+          const a = lists[best]![heads[best]!++]!;
+          if (a >= absEnd) break;
+          g += gs[a - base]!;
+          idx.push(a);
+        }
+        G[j] = g;
+        this.need[j] = 0;
+        if (this.readCache.size >= 64) this.readCache.clear();
+        this.readCache.set(price, { idx, head: 0, absEnd, sum: g });
+      }
+      fresh = 0;
+    }
     if (fresh > 0) {
       const F = this.freshSums;
       F.length = 0;
@@ -361,6 +412,10 @@ export class FuelEngine {
   /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
   private readStart = 0;
   private readonly freshSums: number[] = [];
+  /** Per strike: the absolute mirror indices of its flows, in order, from `head` (older ones expired). */
+  private readonly strikeIdx = new Map<number, { idx: number[]; head: number }>();
+  private readonly mergeHeads: number[] = [];
+  private readonly mergeLists: number[][] = [];
   private readonly freshLists: (number[] | null)[] = [];
   /** 1 where prepareReads must fold a price afresh (no cached fold). */
   private readonly need: number[] = [];
