@@ -54,7 +54,7 @@ async function main() {
     files.map(async (file) => {
       const source = readFileSync(file, 'utf8');
       try {
-        const { code } = await esbuild.transform(source, compiled.esbuildOptions(file));
+        const code = compiled.finishCode((await esbuild.transform(source, compiled.esbuildOptions(file))).code);
         bytes += code.length;
         writeFileSync(join(tmp, 'js', `${compiled.moduleKey(file, source)}.js`), code);
       } catch (e) {

@@ -174,4 +174,50 @@ describe('L1 barrier engine', () => {
     for (let i = 1; i <= 5000; i++) e.onTick(ms(i * 1000));
     expect(e.state.baseline.B.buf.length).toBeLessThanOrEqual(1024);
   });
+  it('window sums per quote price equal a scan of the window flows, with late events and fractional sizes too', () => {
+    // The engine keeps the sums grouped by (side, price) and scans only when its exactness conditions fail; both
+    // paths must give the fold of the flows within the band, whatever the order of quotes, prints and ticks.
+    const scan = (e: L1BarrierEngine, side: 'B' | 'A', price: number, t: bigint) => {
+      const r = { added: 0, canceled: 0, filled: 0 };
+      for (const f of e.state.flows) {
+        if (f.side !== side || Math.abs(f.price - price) > 0.01 + 1e-9) continue;
+        if (f.ts <= t - 5_000_000_000n || f.ts > t) continue;
+        r.added += f.added;
+        r.canceled += f.canceled;
+        r.filled += f.filled;
+      }
+      return r;
+    };
+    for (const [fractional, lateEvents] of [[false, false], [false, true], [true, false]] as const) {
+      let x = 12345 + (fractional ? 1 : 0) + (lateEvents ? 2 : 0);
+      const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const e = new L1BarrierEngine(parseConfig({ barrier: { z_thresh: 0 } }));
+      let tMs = 0;
+      let mid = 545;
+      for (let i = 0; i < 3000; i++) {
+        // mostly forward in time; every 50th event is late by up to 2 s
+        const late = lateEvents && i % 50 === 49;
+        const at = late ? Math.max(0, tMs - rnd() * 2000) : (tMs += rnd() * 40);
+        const size = (n: number) => (fractional && rnd() < 0.2 ? n + 0.5 : n);
+        let ev: InputEvent;
+        if (rnd() < 0.6) {
+          mid += (Math.floor(rnd() * 3) - 1) * 0.01;
+          ev = quote(at, Math.round((mid - 0.01) * 100) / 100, Math.round((mid + 0.01) * 100) / 100, size(Math.floor(rnd() * 5000) + 100), size(Math.floor(rnd() * 5000) + 100));
+        } else ev = trade(at, Math.round((mid + (rnd() < 0.5 ? -0.01 : 0.01)) * 100) / 100, size(Math.floor(rnd() * 500) + 1));
+        e.onEvent(ev, { tNs: ev.ts_event_ns });
+        if (i % 7 === 6) {
+          const t = ms(tMs);
+          e.onTick(t);
+          for (const [dir, side] of [['SUPPORT', 'B'], ['RESISTANCE', 'A']] as const) {
+            for (const p of [mid - 0.02, mid, mid + 0.01]) {
+              const lvl: Level = { id: 'X', price: Math.round(p * 100) / 100, kind: 'STRIKE' };
+              const got = e.read(lvl, dir, t);
+              const want = scan(e, side, lvl.price, t);
+              expect({ added: got.added, canceled: got.canceled, filled: got.filled }).toEqual(want);
+            }
+          }
+        }
+      }
+    }
+  });
 });

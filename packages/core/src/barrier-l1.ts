@@ -31,7 +31,7 @@ import {
   type BarrierReading,
   type WeakBaseline,
 } from './barrier';
-import { evictBefore, msToNs } from './numeric';
+import { msToNs } from './numeric';
 
 type Side = 'B' | 'A';
 
@@ -82,6 +82,17 @@ export const newL1BarrierState = (): L1BarrierState => ({
 /** L1 readings carry no caveats; one shared, never-mutated empty list. */
 const NO_CAVEATS: BarrierReading['caveats'] = [];
 
+interface FlowGroup {
+  price: number;
+  added: number;
+  canceled: number;
+  filled: number;
+  /** Flows in the group. */
+  n: number;
+}
+
+const wholeShares = (x: number): boolean => Number.isInteger(x) && Math.abs(x) <= 2 ** 40;
+
 const isValidQuote = (q: StockQuote): boolean =>
   Number.isFinite(q.bid_px) && Number.isFinite(q.ask_px) && q.bid_px > 0 && q.ask_px > 0 && q.ask_px >= q.bid_px;
 
@@ -98,6 +109,39 @@ export class L1BarrierEngine implements BarrierEngine {
     this.windowNs = msToNs(cfg.barrier.window_ms);
     const f = this.state.flows;
     for (let i = 1; i < f.length; i++) if (f[i]!.ts < f[i - 1]!.ts) this.outOfOrder = true;
+    for (let i = 0; i < f.length; i++) this.group(f[i]!, 1);
+  }
+
+  /**
+   * Window sums per (side, quote price), kept in step with state.flows (derived, never snapshotted). While every flow
+   * holds whole numbers of shares (below 2^40) these integer sums are exact in float64, so adding the groups within
+   * the band gives bit-for-bit the arrival-order fold of sums()'s scan; `inexact` counts the flows for which that
+   * does not hold (then reads scan).
+   */
+  private readonly groups = { B: new Map<number, FlowGroup>(), A: new Map<number, FlowGroup>() };
+  /** The same groups as lists, iterated by reads (a Map's entry iterator allocates). */
+  private readonly groupList: Record<Side, FlowGroup[]> = { B: [], A: [] };
+  private inexact = 0;
+
+  private group(f: L1Flow, sign: 1 | -1): void {
+    const m = this.groups[f.side];
+    let g = m.get(f.price);
+    if (g === undefined) {
+      g = { price: f.price, added: 0, canceled: 0, filled: 0, n: 0 };
+      m.set(f.price, g);
+      this.groupList[f.side].push(g);
+    }
+    g.added += sign * f.added;
+    g.canceled += sign * f.canceled;
+    g.filled += sign * f.filled;
+    g.n += sign;
+    if (g.n === 0) {
+      m.delete(f.price);
+      const list = this.groupList[f.side];
+      list.splice(list.indexOf(g), 1);
+    }
+    // A flow's values only change between a group(f, -1) and a group(f, +1), so the test gives the same answer both times.
+    if (!(wholeShares(f.added) && wholeShares(f.canceled) && wholeShares(f.filled))) this.inexact += sign;
   }
 
   /** Some flow was appended with an earlier time than the one before it (a late event): reads scan the whole list. */
@@ -110,7 +154,12 @@ export class L1BarrierEngine implements BarrierEngine {
 
   onTick(tNs: bigint): void {
     const s = this.state;
-    evictBefore(s.flows, tNs - this.windowNs);
+    // evictBefore (leading flows at or before the cutoff), taking each evicted flow out of its group.
+    const cutoff = tNs - this.windowNs;
+    const flows = s.flows;
+    let k = 0;
+    while (k < flows.length && flows[k]!.ts <= cutoff) this.group(flows[k++]!, -1);
+    if (k > 0) flows.splice(0, k);
     // The touch of each side is the queue any level's barrier is when price is at it: its window sums are the noise.
     if (s.bid) {
       this.sums('B', s.bid.px, tNs);
@@ -165,6 +214,21 @@ export class L1BarrierEngine implements BarrierEngine {
     let canceled = 0;
     let filled = 0;
     const flows = s.flows;
+    // In time order with every flow inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
+    if (!this.outOfOrder && this.inexact === 0 && (flows.length === 0 || (flows[0]!.ts > from && flows[flows.length - 1]!.ts <= tNs))) {
+      const list = this.groupList[side];
+      for (let i = 0; i < list.length; i++) {
+        const g = list[i]!;
+        if (Math.abs(g.price - price) > band) continue;
+        added += g.added;
+        canceled += g.canceled;
+        filled += g.filled;
+      }
+      this.sAdded = added === 0 ? 0 : added;
+      this.sCanceled = canceled === 0 ? 0 : canceled;
+      this.sFilled = filled === 0 ? 0 : filled;
+      return;
+    }
     // Flows are appended in time order (late events aside), so the window's start is found from the back; the
     // sums stay in arrival order and every flow is still tested against both bounds.
     let i = flows.length;
@@ -240,7 +304,9 @@ export class L1BarrierEngine implements BarrierEngine {
     const flows = this.state.flows;
     if (flows.length === 0) this.outOfOrder = false;
     else if (ts < flows[flows.length - 1]!.ts) this.outOfOrder = true;
-    flows.push({ ts, seq, side, price, added, canceled, filled });
+    const f: L1Flow = { ts, seq, side, price, added, canceled, filled };
+    flows.push(f);
+    this.group(f, 1);
     return seq;
   }
 
@@ -270,8 +336,10 @@ export class L1BarrierEngine implements BarrierEngine {
         if (f.seq < r.seq) break;
         if (f.seq !== r.seq) continue;
         const moved = Math.min(left, f.canceled);
+        this.group(f, -1);
         f.canceled -= moved;
         f.filled += moved;
+        this.group(f, 1);
         left -= moved;
         break;
       }

@@ -103,4 +103,57 @@ describe('fuel engine (§5.3)', () => {
     expect(run(events, { fuel: { greeks_max_age_ms: 60_000 } }).state.flows).toHaveLength(1);
     expect(run(events, { fuel: { greeks_max_age_ms: 20_000 } }).state.flows).toHaveLength(0);
   });
+  it('walls and prepared reads equal a plain scan of the window flows at every tick (cached and incremental paths)', () => {
+    // The engine reuses per-strike and per-price folds between ticks; a scan of state.flows in arrival order is the
+    // definition. Gammas are irrational-ish so that any change of summation order would show in the last bits.
+    const cfg = parseConfig({ fuel: { window_ms: 20_000, wall_window_ms: 60_000 } });
+    let x = 99;
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const e = new FuelEngine(cfg);
+    const strikes = [540, 541, 542, 543, 544, 545, 546, 547, 548];
+    let tMs = 0;
+    let ticks = 0;
+    for (const k of strikes) for (const r of ['C', 'P'] as const) e.onEvent(greeks(0, `${r}${k}`, k, r, 0.01 + rnd() / 7));
+    while (ticks < 2000) {
+      tMs += rnd() * 400;
+      const k = strikes[Math.floor(rnd() * strikes.length)]!;
+      const right = rnd() < 0.5 ? 'C' : 'P';
+      if (rnd() < 0.2) e.onEvent(greeks(tMs, `${right}${k}`, k, right, 0.01 + rnd() / 7));
+      else e.onEvent(optTrade(tMs, { symbol: `${right}${k}`, strike: k, right, price: 1, size: 1 + Math.floor(rnd() * 50), aggressor: rnd() < 0.5 ? 1 : -1 }));
+      if (rnd() < 0.5) continue;
+      ticks++;
+      const T = ms(Math.ceil(tMs / 250) * 250);
+      e.onTick(T);
+      const spot = 540 + rnd() * 8;
+      // reference: arrival-order folds over the window
+      const from = T - 60_000_000_000n;
+      const byStrike = new Map<number, { c: number; p: number; all: number; hasC: boolean; hasP: boolean }>();
+      for (const fl of e.state.flows) {
+        if (fl.ts <= from || fl.ts > T) continue;
+        const b = byStrike.get(fl.strike) ?? { c: 0, p: 0, all: 0, hasC: false, hasP: false };
+        if (fl.right === 'C') (b.c += fl.dealerGamma), (b.hasC = true);
+        else (b.p += fl.dealerGamma), (b.hasP = true);
+        b.all += fl.dealerGamma;
+        byStrike.set(fl.strike, b);
+      }
+      let callWall: number | null = null;
+      let putWall: number | null = null;
+      let bc = 0;
+      let bp = 0;
+      for (const k2 of [...byStrike.keys()].sort((a, b) => a - b)) {
+        const b = byStrike.get(k2)!;
+        if (b.hasC && b.c > bc) (bc = b.c), (callWall = k2);
+        if (b.hasP && Math.abs(b.p) > bp) (bp = Math.abs(b.p)), (putWall = k2);
+      }
+      const hvl = hvlOf(new Map([...byStrike].map(([k2, b]) => [k2, b.all])), spot);
+      expect(e.walls(T, spot)).toEqual({ call_wall: callWall, put_wall: putWall, hvl });
+      const prices = [Math.round(spot * 2) / 2, Math.round(spot * 2) / 2 + 0.5, 543];
+      e.prepareReads(prices, T);
+      for (const price of prices) {
+        let g = 0;
+        for (const fl of e.state.flows) if (fl.ts > T - 20_000_000_000n && fl.ts <= T && Math.abs(fl.strike - price) <= 1.5 + 1e-9) g += fl.dealerGamma;
+        expect(e.read({ id: 'X', price, kind: 'STRIKE' }, T, noWalls).net_dealer_gamma).toBe(g);
+      }
+    }
+  });
 });

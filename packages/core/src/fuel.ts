@@ -101,12 +101,17 @@ interface StrikeBucket {
   hasCall: boolean;
   hasPut: boolean;
   nIn: number;
+  /** The cached sums count every flow of the bucket (from head on). */
+  full: boolean;
+  /** Flows appended since the cached sums (the last `appended` entries), to be folded on (dirty is false then). */
+  appended: number;
 }
 
 export class FuelEngine {
   private readonly buckets = new Map<number, StrikeBucket>();
-  /** Strikes with a bucket, ascending. */
+  /** Strikes with a bucket, ascending, and their buckets in the same order. */
   private strikes: number[] = [];
+  private readonly bucketList: StrikeBucket[] = [];
   private readonly wallWindowNs: bigint;
   private readonly readWindowNs: bigint;
   private readonly keepNs: bigint;
@@ -125,11 +130,12 @@ export class FuelEngine {
   private bucketOf(strike: number): StrikeBucket {
     let b = this.buckets.get(strike);
     if (!b) {
-      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0 };
+      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0, full: false };
       this.buckets.set(strike, b);
       let i = this.strikes.length;
       while (i > 0 && this.strikes[i - 1]! > strike) i--;
       this.strikes.splice(i, 0, strike);
+      this.bucketList.splice(i, 0, b);
     }
     return b;
   }
@@ -137,7 +143,9 @@ export class FuelEngine {
   private index(fl: FuelFlow): void {
     const b = this.bucketOf(fl.strike);
     b.flows.push(fl);
-    b.dirty = true;
+    // A flow after every counted one (none held back above the cached window) can be folded onto the cached sums.
+    if (!b.dirty && b.minAbove === null && fl.ts > b.cT) b.appended++;
+    else b.dirty = true;
     if (this.epoch === null) this.epoch = fl.ts;
     const rel = Number(fl.ts - this.epoch);
     if (!(Math.abs(rel) < MAX_EXACT)) this.exact = false;
@@ -146,6 +154,12 @@ export class FuelEngine {
     this.mTs.push(rel);
     this.mK.push(fl.strike);
     this.mG.push(fl.dealerGamma);
+    let si = this.strikeIdx.get(fl.strike);
+    if (si === undefined) {
+      si = { idx: [], head: 0 };
+      this.strikeIdx.set(fl.strike, si);
+    }
+    si.idx.push(this.mBase + n);
   }
 
   onEvent(ev: InputEvent): void {
@@ -172,19 +186,31 @@ export class FuelEngine {
       flows.splice(0, k);
       this.mHead += k;
       if (this.mHead === this.mTs.length) {
+        this.mBase += this.mHead;
         this.mTs.length = this.mK.length = this.mG.length = this.mHead = 0;
         this.outOfOrder = false;
       } else if (this.mHead > 1024 && this.mHead * 2 > this.mTs.length) {
+        this.mBase += this.mHead;
         this.mTs.splice(0, this.mHead);
         this.mK.splice(0, this.mHead);
         this.mG.splice(0, this.mHead);
         this.mHead = 0;
       }
+      const live = this.mBase + this.mHead;
+      for (const [k, si] of this.strikeIdx) {
+        while (si.head < si.idx.length && si.idx[si.head]! < live) si.head++;
+        if (si.head === si.idx.length) this.strikeIdx.delete(k);
+        else if (si.head > 64 && si.head * 2 > si.idx.length) {
+          si.idx.splice(0, si.head);
+          si.head = 0;
+        }
+      }
       for (let i = 0; i < this.strikes.length; i++) {
-        const b = this.buckets.get(this.strikes[i]!)!;
+        const b = this.bucketList[i]!;
         if (b.head === 0) continue;
         if (b.head === b.flows.length) {
           this.buckets.delete(b.strike);
+          this.bucketList.splice(i, 1);
           this.strikes.splice(i--, 1);
         } else if (b.head > 64 && b.head * 2 > b.flows.length) {
           b.flows.splice(0, b.head);
@@ -242,34 +268,157 @@ export class FuelEngine {
     const range = this.cfg.fuel.strike_range + 1e-9;
     const P = this.batchPrices;
     const G = this.batchSums;
-    P.length = G.length = 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = 0; j < prices.length; j++) {
-      P.push(prices[j]!);
-      G.push(0);
-      if (prices[j]! < lo) lo = prices[j]!;
-      if (prices[j]! > hi) hi = prices[j]!;
-    }
-    // Strikes farther than this from every price cannot count (the exact test below decides for the others).
-    const kLo = lo - range - 1;
-    const kHi = hi + range + 1;
     const ts = this.mTs;
     const ks = this.mK;
     const gs = this.mG;
-    let i = ts.length;
-    if (this.outOfOrder) i = this.mHead;
-    else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
-    for (; i < ts.length; i++) {
-      const t = ts[i]!;
-      if (!(t > fromRel && t <= tRel)) continue;
-      const k = ks[i]!;
-      if (k < kLo || k > kHi) continue;
-      for (let j = 0; j < P.length; j++) if (Math.abs(k - P[j]!) <= range) G[j] += gs[i]!;
+    const end = ts.length;
+    const base = this.mBase;
+    // In time order and nothing after T (the usual case), the window is the mirror index range [start, end). Each
+    // price keeps the indices of ITS flows (strikes within range) and their fold: new flows continue the fold
+    // (appending to an arrival-order fold is the same fold) and only when one of its own flows expires is it refolded,
+    // over its own flows — never over the whole window again.
+    const ordered = !this.outOfOrder && (end === this.mHead || ts[end - 1]! <= tRel);
+    let start = this.mHead;
+    if (ordered) {
+      start = Math.max(this.mHead, this.readStart - base);
+      while (start < end && ts[start]! <= fromRel) start++;
+      this.readStart = base + start;
+    }
+    const absStart = base + start;
+    const absEnd = base + end;
+    P.length = G.length = this.need.length = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let fresh = 0;
+    for (let j = 0; j < prices.length; j++) {
+      const price = prices[j]!;
+      const c = ordered ? this.readCache.get(price) : undefined;
+      P.push(price);
+      if (c !== undefined && c.absEnd <= absEnd && c.absEnd >= absStart) {
+        const idx = c.idx;
+        let h = c.head;
+        while (h < idx.length && idx[h]! < absStart) h++;
+        let g = c.sum;
+        const refold = h !== c.head;
+        for (let i = c.absEnd - base; i < end; i++) {
+          if (Math.abs(ks[i]! - price) <= range) {
+            idx.push(base + i);
+            if (!refold) g += gs[i]!;
+          }
+        }
+        if (h > 64 && h * 2 > idx.length) {
+          idx.splice(0, h);
+          h = 0;
+        }
+        if (refold) {
+          g = 0;
+          for (let x = h; x < idx.length; x++) g += gs[idx[x]! - base]!;
+        }
+        c.head = h;
+        c.sum = g;
+        c.absEnd = absEnd;
+        G.push(g);
+        this.need[j] = 0;
+        continue;
+      }
+      G.push(0);
+      this.need[j] = 1;
+      fresh++;
+      if (price < lo) lo = price;
+      if (price > hi) hi = price;
+    }
+    if (fresh > 0 && ordered) {
+      // A price seen for the first time (a moving level's new price): merge the index lists of the strikes within
+      // range in index order, which is the arrival-order fold of its flows without touching any other strike's.
+      for (let j = 0; j < P.length; j++) {
+        if (this.need[j] !== 1) continue;
+        const price = P[j]!;
+        const heads = this.mergeHeads;
+        const lists = this.mergeLists;
+        heads.length = lists.length = 0;
+        for (const [k, si] of this.strikeIdx) {
+          if (!(Math.abs(k - price) <= range)) continue;
+          let h = si.head;
+          while (h < si.idx.length && si.idx[h]! < absStart) h++;
+          if (h < si.idx.length) {
+            lists.push(si.idx);
+            heads.push(h);
+          }
+        }
+        const idx: number[] = [];
+        let g = 0;
+        for (;;) {
+          let best = -1;
+          for (let x = 0; x < lists.length; x++) if (heads[x]! < lists[x]!.length && (best < 0 || lists[x]![heads[x]!]! < lists[best]![heads[best]!]!)) best = x;
+          if (best < 0) break;
+          const a = lists[best]![heads[best]!++]!;
+          if (a >= absEnd) break;
+          g += gs[a - base]!;
+          idx.push(a);
+        }
+        G[j] = g;
+        this.need[j] = 0;
+        if (this.readCache.size >= 64) this.readCache.clear();
+        this.readCache.set(price, { idx, head: 0, absEnd, sum: g });
+      }
+      fresh = 0;
+    }
+    if (fresh > 0) {
+      const F = this.freshSums;
+      F.length = 0;
+      const lists = this.freshLists;
+      lists.length = 0;
+      for (let j = 0; j < P.length; j++) {
+        F.push(0);
+        lists.push(ordered && this.need[j] === 1 ? [] : null);
+      }
+      // Strikes farther than this from every price cannot count (the exact test below decides for the others).
+      const kLo = lo - range - 1;
+      const kHi = hi + range + 1;
+      let i = end;
+      if (this.outOfOrder) i = this.mHead;
+      else if (ordered) i = start;
+      else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
+      for (; i < end; i++) {
+        const t = ts[i]!;
+        if (!(t > fromRel && t <= tRel)) continue;
+        const k = ks[i]!;
+        if (k < kLo || k > kHi) continue;
+        for (let j = 0; j < P.length; j++) {
+          if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) {
+            F[j] += gs[i]!;
+            lists[j]?.push(base + i);
+          }
+        }
+      }
+      for (let j = 0; j < P.length; j++) {
+        if (this.need[j] !== 1) continue;
+        G[j] = F[j]!;
+        const idx = lists[j];
+        if (!idx) continue;
+        if (this.readCache.size >= 64) this.readCache.clear();
+        this.readCache.set(P[j]!, { idx, head: 0, absEnd, sum: F[j]! });
+      }
     }
     this.batchT = tNs;
     this.batchVersion = this.version;
   }
+
+  /**
+   * Per level price: the mirror indices (absolute, mBase-based) of its flows in the read window from `head` on, scanned
+   * up to absEnd, and their fold in arrival order.
+   */
+  private readonly readCache = new Map<number, { idx: number[]; head: number; absEnd: number; sum: number }>();
+  /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
+  private readStart = 0;
+  private readonly freshSums: number[] = [];
+  /** Per strike: the absolute mirror indices of its flows, in order, from `head` (older ones expired). */
+  private readonly strikeIdx = new Map<number, { idx: number[]; head: number }>();
+  private readonly mergeHeads: number[] = [];
+  private readonly mergeLists: number[][] = [];
+  private readonly freshLists: (number[] | null)[] = [];
+  /** 1 where prepareReads must fold a price afresh (no cached fold). */
+  private readonly need: number[] = [];
 
   private batchT: bigint | null = null;
   private batchVersion = -1;
@@ -322,6 +471,8 @@ export class FuelEngine {
   private readonly mK: number[] = [];
   private readonly mG: number[] = [];
   private mHead = 0;
+  /** Entries spliced off the front of the mirror so far: mBase + i is an index that never changes meaning. */
+  private mBase = 0;
   private epoch: bigint | null = null;
   private exact = true;
   private outOfOrder = false;
@@ -329,6 +480,23 @@ export class FuelEngine {
   /** Flow-derived call wall, put wall and HVL over W_wall as of tNs; `spot` picks among several HVL candidates. */
   walls(tNs: bigint, spot: number | null): FuelWalls {
     const from = tNs - this.wallWindowNs;
+    // In time order and nothing after T, the window's content is the mirror index range [start, end): the same range
+    // as last time means the same per-strike sums, so the same walls (the HVL depends on spot only with several flips).
+    const ts = this.mTs;
+    const end = ts.length;
+    let absStart = -1;
+    const ordered = this.exact && this.epoch !== null && !this.outOfOrder;
+    if (ordered) {
+      const fromRel = Number(from - this.epoch!);
+      const tRel = Number(tNs - this.epoch!);
+      if (Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT && (end === this.mHead || ts[end - 1]! <= tRel)) {
+        let start = Math.max(this.mHead, this.wallStart - this.mBase);
+        while (start < end && ts[start]! <= fromRel) start++;
+        this.wallStart = absStart = this.mBase + start;
+        const w = this.wallsCache;
+        if (w !== null && w.absStart === absStart && w.absEnd === this.mBase + end && (w.nFlips <= 1 || w.spot === spot)) return w.walls;
+      }
+    }
     let call_wall: number | null = null;
     let put_wall: number | null = null;
     let bestCall = 0;
@@ -339,9 +507,12 @@ export class FuelEngine {
     let nFlips = 0;
     let firstFlip = 0;
     let bestFlip = 0;
+    // With every kept flow inside the wall window (in time order, none after T, and the window is what onTick keeps),
+    // a strike whose flows did not change since its sums covered all of them needs no check at all.
+    const allIn = absStart >= 0 && this.keepNs === this.wallWindowNs;
     for (let i = 0; i < this.strikes.length; i++) {
-      const b = this.buckets.get(this.strikes[i]!)!;
-      this.sums(b, from, tNs);
+      const b = this.bucketList[i]!;
+      if (!(allIn && b.full && !b.dirty && b.appended === 0)) this.sums(b, from, tNs);
       if (b.nIn === 0) continue;
       if (b.hasCall && b.calls > bestCall) {
         bestCall = b.calls;
@@ -363,8 +534,14 @@ export class FuelEngine {
       }
     }
     const hvl = nFlips === 0 ? null : spot === null || nFlips === 1 ? firstFlip : bestFlip;
-    return { call_wall, put_wall, hvl };
+    const walls = { call_wall, put_wall, hvl };
+    this.wallsCache = absStart < 0 ? null : { absStart, absEnd: this.mBase + end, nFlips, spot, walls };
+    return walls;
   }
+
+  /** The last walls() result and the window (mirror index range) it was computed over; null when not cacheable. */
+  private wallsCache: { absStart: number; absEnd: number; nFlips: number; spot: number | null; walls: FuelWalls } | null = null;
+  private wallStart = 0;
 
   /** Dealer gamma flow at one strike over W_wall as of tNs (0 without flows); after walls(tNs) a cached lookup. */
   strikeGamma(strike: number, tNs: bigint): number {
@@ -383,9 +560,12 @@ export class FuelEngine {
       (b.minIn === null || b.minIn > from) &&
       (b.minAbove === null || b.minAbove > tNs)
     ) {
-      b.cFrom = from;
-      b.cT = tNs;
-      return;
+      if (b.appended > 0 && !this.foldAppended(b, from, tNs)) b.dirty = true;
+      else {
+        b.cFrom = from;
+        b.cT = tNs;
+        return;
+      }
     }
     let calls = 0;
     let puts = 0;
@@ -425,6 +605,35 @@ export class FuelEngine {
     b.cFrom = from;
     b.cT = tNs;
     b.dirty = false;
+    b.appended = 0;
+    b.full = nIn === b.flows.length - b.head;
+  }
+
+  /**
+   * Folds the flows appended since the cached sums onto them, in arrival order (the same fold as a rescan), when all of
+   * them fall inside (from, tNs]; false (nothing changed) otherwise.
+   */
+  private foldAppended(b: StrikeBucket, from: bigint, tNs: bigint): boolean {
+    const n = b.flows.length;
+    for (let j = n - b.appended; j < n; j++) {
+      const ts = b.flows[j]!.ts;
+      if (ts <= from || ts > tNs) return false;
+    }
+    for (let j = n - b.appended; j < n; j++) {
+      const fl = b.flows[j]!;
+      if (b.minIn === null || fl.ts < b.minIn) b.minIn = fl.ts;
+      b.nIn++;
+      if (fl.right === 'C') {
+        b.calls += fl.dealerGamma;
+        b.hasCall = true;
+      } else {
+        b.puts += fl.dealerGamma;
+        b.hasPut = true;
+      }
+      b.all += fl.dealerGamma;
+    }
+    b.appended = 0;
+    return true;
   }
 
   private onGreeks(g: GreeksSnapshot): void {

@@ -28,38 +28,65 @@ export interface ObstacleProbe {
 const WALL_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL']);
 const HOLDING_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL', 'HVL', 'USER']);
 
-export function computeRunway(level: Level, move: MoveDirection, universe: readonly Level[], probe: ObstacleProbe): LevelSignal['runway'] {
+/** Orders a universe by price, then id: the order computeRunway walks (the engine sorts each universe once). */
+export function byPriceThenId(universe: readonly Level[]): Level[] {
+  return [...universe].sort((a, b) => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const run: Level[] = [];
+
+export function computeRunway(
+  level: Level,
+  move: MoveDirection,
+  universe: readonly Level[],
+  probe: ObstacleProbe,
+  sorted: readonly Level[] = byPriceThenId(universe),
+): LevelSignal['runway'] {
   const facing: Direction = move === 'UP' ? 'RESISTANCE' : 'SUPPORT';
   let next: Level | null = null;
   let nextBarrier: BarrierStateName | null = null;
-  // Nearest first: the universe is small (tens of levels), so candidates are tested in distance order without sorting
-  // by walking outward — each pass takes the nearest not-yet-rejected level beyond L.
-  let floor = 0;
-  let floorId = '';
-  for (;;) {
-    let cand: Level | null = null;
-    let cd = Infinity;
-    for (const l of universe) {
+  // Candidates in (distance, id) order, nearest first: walking the price-sorted universe away from L, the distance
+  // never decreases (float subtraction is monotone), so only a run of equal distances needs ordering by id.
+  const up = move === 'UP';
+  const n = sorted.length;
+  let i = 0;
+  if (up) while (i < n && !(sorted[i]!.price > level.price + 1e-9)) i++;
+  else {
+    i = n - 1;
+    while (i >= 0 && !(sorted[i]!.price < level.price - 1e-9)) i--;
+  }
+  const step = up ? 1 : -1;
+  let lastD = -1;
+  let lastId = '';
+  walk: while (i >= 0 && i < n) {
+    const d = Math.abs(sorted[i]!.price - level.price);
+    run.length = 0;
+    for (; i >= 0 && i < n && Math.abs(sorted[i]!.price - level.price) === d; i += step) {
+      const l = sorted[i]!;
       if (l.id === level.id) continue;
-      const beyond = move === 'UP' ? l.price > level.price + 1e-9 : l.price < level.price - 1e-9;
-      if (!beyond) continue;
-      const d = Math.abs(l.price - level.price);
-      if (d < floor || (d === floor && l.id <= floorId)) continue;
-      if (d < cd || (d === cd && cand !== null && l.id < cand.id)) {
-        cand = l;
-        cd = d;
+      let j = run.length;
+      run.push(l);
+      while (j > 0 && l.id < run[j - 1]!.id) {
+        run[j] = run[j - 1]!;
+        j--;
+      }
+      run[j] = l;
+    }
+    for (let r = 0; r < run.length; r++) {
+      const cand = run[r]!;
+      // The same (distance, id) twice is one candidate.
+      if (d === lastD && cand.id === lastId) continue;
+      lastD = d;
+      lastId = cand.id;
+      const b = probe.barrier(cand, facing);
+      if (HOLDING_KINDS.has(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
+        next = cand;
+        nextBarrier = b;
+        break walk;
       }
     }
-    if (cand === null) break;
-    floor = cd;
-    floorId = cand.id;
-    const b = probe.barrier(cand, facing);
-    if (HOLDING_KINDS.has(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
-      next = cand;
-      nextBarrier = b;
-      break;
-    }
   }
+  run.length = 0;
   if (!next) return { direction: move, next_obstacle: null, distance: null, quality: 'CLEAR' };
   const quality: RunwayQuality = WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION' ? 'OBSTRUCTED' : 'CLEAR';
   return { direction: move, next_obstacle: { id: next.id, price: next.price }, distance: Math.abs(next.price - level.price), quality };

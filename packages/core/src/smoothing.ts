@@ -18,9 +18,26 @@ export const newSmoother = (): SmootherState => ({ value: null, lastNs: null, re
 /** α for an elapsed Δt (ns) and a half-life (ms). Δt ≤ 0 gives 0: a second sample at the same instant changes nothing. */
 export function ewmaAlpha(dtNs: bigint, halfLifeMs: number): number {
   if (dtNs <= 0n) return 0;
-  const tauMs = halfLifeMs / Math.LN2;
-  return 1 - Math.exp(-Number(dtNs) / 1e6 / tauMs);
+  // Smoothers step once per snap tick, so Δt is nearly always one tick: the last α per half-life is reused (the same
+  // expression of the same inputs, so the same number).
+  for (let i = 0; i < alphaMemo.length; i++) {
+    const m = alphaMemo[i]!;
+    if (m.halfLifeMs === halfLifeMs) {
+      if (m.dtNs !== dtNs) {
+        m.dtNs = dtNs;
+        m.alpha = alphaOf(dtNs, halfLifeMs);
+      }
+      return m.alpha;
+    }
+  }
+  const alpha = alphaOf(dtNs, halfLifeMs);
+  if (alphaMemo.length < 16) alphaMemo.push({ halfLifeMs, dtNs, alpha });
+  return alpha;
 }
+
+const alphaOf = (dtNs: bigint, halfLifeMs: number): number => 1 - Math.exp(-Number(dtNs) / 1e6 / (halfLifeMs / Math.LN2));
+
+const alphaMemo: { halfLifeMs: number; dtNs: bigint; alpha: number }[] = [];
 
 export interface SmoothOptions {
   halfLifeMs: number;

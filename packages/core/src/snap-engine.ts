@@ -48,7 +48,7 @@ import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from '.
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
-import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
+import { byPriceThenId, computeRunway, runwayDirection, type ObstacleProbe } from './runway';
 import { msToNs, priceKey, roundTo } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
@@ -150,6 +150,9 @@ export function levelDirection(spot: number, price: number, distance: number, pr
 /** What push() returns when no tick closed: shared and frozen (the result is read, never mutated, by callers). */
 const NO_PAYLOADS: LevelPhysicsPayload[] = Object.freeze([]) as unknown as LevelPhysicsPayload[];
 
+/** Row order of a payload: by distance, then id (strictly before: a stable sort keeps equal rows in push order). */
+const rowBefore = (a: LevelSignal, b: LevelSignal): boolean => a.distance - b.distance < 0 || (a.distance - b.distance === 0 && a.id < b.id);
+
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
   return q * b > a ? q - 1n : q;
@@ -206,6 +209,31 @@ export class SnapEngine {
     barrier: (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT).state,
     strikeHasGamma: (strike: number): boolean => Math.abs(this.fuel.strikeGamma(strike, this.runwayT)) > this.cfg.fuel.neutral_gamma,
   };
+  /** The universe in the runway's walking order, sorted once per universe (it is rebuilt, never mutated in place). */
+  private sortedOf: readonly Level[] | null = null;
+  private sorted: Level[] = [];
+
+  private sortedUniverse(universe: readonly Level[]): Level[] {
+    if (this.sortedOf !== universe) {
+      this.sorted = byPriceThenId(universe);
+      this.sortedOf = universe;
+    }
+    return this.sorted;
+  }
+
+  /** `@id` per moving level id (a handful of ids). */
+  private readonly movingKeys = new Map<string, string>();
+
+  private movingKeyOf(id: string): string {
+    let k = this.movingKeys.get(id);
+    if (k === undefined) {
+      if (this.movingKeys.size >= 64) this.movingKeys.clear();
+      k = `@${id}`;
+      this.movingKeys.set(id, k);
+    }
+    return k;
+  }
+
   /** priceKey per level price (levels keep their prices between refreshes); bounded. */
   private readonly keys = new Map<number, string>();
 
@@ -359,7 +387,7 @@ export class SnapEngine {
       if (!(Math.abs(spot - level.price) <= band)) continue;
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
-      const key = MOVING_KINDS.has(level.kind) ? `@${level.id}` : this.keyOf(level.price);
+      const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : this.keyOf(level.price);
       keep.add(key);
       const prev = s.perLevel[key];
       if (prev === undefined) this.perLevelCount++;
@@ -395,7 +423,7 @@ export class SnapEngine {
         pl.trigger.fired = true;
         (events ??= []).push(this.event(T, level, direction, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
       }
-      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, this.runwayProbe);
+      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, this.runwayProbe, this.sortedUniverse(universe));
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
@@ -414,7 +442,17 @@ export class SnapEngine {
       }
       this.perLevelCount = n;
     }
-    rows.sort((a, b) => a.distance - b.distance || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // By |distance| then id; an insertion sort (stable, like Array.prototype.sort, so the same order) of a handful of
+    // rows costs less than sort()'s comparator calls.
+    for (let i = 1; i < rows.length; i++) {
+      const r = rows[i]!;
+      let j = i;
+      while (j > 0 && rowBefore(r, rows[j - 1]!)) {
+        rows[j] = rows[j - 1]!;
+        j--;
+      }
+      rows[j] = r;
+    }
     const payload: LevelPhysicsPayload = {
       ts: Number(T / 1_000_000n),
       ts_event_ns: T.toString(),

@@ -110,6 +110,7 @@ export class TapeEngine {
     this.keepNs = msToNs(Math.max(cfg.tape.window_ms, cfg.tape.velocity_window_ms));
     this.gapNs = msToNs(cfg.tape.sweep_max_gap_ms);
     this.spanNs = msToNs(cfg.tape.sweep_max_span_ms);
+    for (const p of this.state.prints) this.rel.push(this.relOf(p.ts));
   }
 
   private readonly keepNs: bigint;
@@ -125,7 +126,14 @@ export class TapeEngine {
   onTick(tNs: bigint): void {
     this.version++;
     const s = this.state;
-    evictBefore(s.prints, tNs - this.keepNs);
+    const cutoff = tNs - this.keepNs;
+    const prints = s.prints;
+    let k = 0;
+    while (k < prints.length && prints[k]!.ts <= cutoff) k++;
+    if (k > 0) {
+      prints.splice(0, k);
+      this.rel.splice(0, k);
+    }
     evictBefore(s.sweeps, tNs - this.windowNs);
     // A cluster whose gap has expired is complete: judge it now so a sweep is visible without waiting for a print.
     if (s.cluster && tNs - s.cluster.lastNs > this.gapNs) this.closeCluster();
@@ -139,10 +147,13 @@ export class TapeEngine {
     let buy = 0;
     let sell = 0;
     const prints = s.prints;
+    const fromRel = this.relOf(fromT);
+    const tRel = this.relOf(tNs);
+    const rel = this.exact ? this.rel : null;
     for (let i = 0; i < prints.length; i++) {
       const p = prints[i]!;
       if (p.aggr === 0 || Math.abs(p.price - level.price) > band) continue;
-      if (p.ts <= fromT || p.ts > tNs) continue;
+      if (rel !== null ? rel[i]! <= fromRel || rel[i]! > tRel : p.ts <= fromT || p.ts > tNs) continue;
       if (p.aggr === 1) buy += p.size;
       else sell += p.size;
     }
@@ -179,11 +190,18 @@ export class TapeEngine {
     const ys = this.ys;
     dxs.length = 0;
     ys.length = 0;
+    // Times as float64 ns since the epoch when exact (then the bounds and Number(ts − tNs) are the same numbers).
+    const fromRel = this.relOf(fromV);
+    const tRel = this.relOf(tNs);
+    const rel = this.exact ? this.rel : null;
     for (let i = 0; i < prints.length; i++) {
       const p = prints[i]!;
-      if (p.ts <= fromV || p.ts > tNs) continue;
+      if (rel !== null) {
+        const r = rel[i]!;
+        if (r <= fromRel || r > tRel) continue;
+      } else if (p.ts <= fromV || p.ts > tNs) continue;
       if (n === 0) p0 = p.price;
-      const dx = nsDiffSeconds(tNs, p.ts);
+      const dx = rel !== null ? (rel[i]! - tRel) / 1e9 : nsDiffSeconds(tNs, p.ts);
       dxs.push(dx);
       ys.push(p.price);
       sx += dx;
@@ -209,6 +227,22 @@ export class TapeEngine {
     return v;
   }
 
+  /**
+   * Each print's time as float64 ns since the first print's (derived, never snapshotted; aligned with state.prints).
+   * `exact` stays true while every time converted is within 2^53 ns of the epoch, so that float comparisons and
+   * differences equal the bigint ones.
+   */
+  private readonly rel: number[] = [];
+  private epoch: bigint | null = null;
+  private exact = true;
+
+  private relOf(ts: bigint): number {
+    if (this.epoch === null) this.epoch = ts;
+    const r = Number(ts - this.epoch);
+    if (!(Math.abs(r) < 2 ** 53)) this.exact = false;
+    return r;
+  }
+
   /** Bumped by every state change, so velocityAt's memo (per tNs) is never stale. */
   private version = 0;
   private velVersion = -1;
@@ -229,6 +263,7 @@ export class TapeEngine {
     const aggr = aggressorFromQuote(tr.price, s.bid, s.ask);
     const ts = tr.ts_event_ns;
     s.prints.push({ ts, price: tr.price, size: tr.size, aggr });
+    this.rel.push(this.relOf(ts));
     if (s.cluster && (ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) this.closeCluster();
     const c =
       s.cluster ??

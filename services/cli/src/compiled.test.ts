@@ -9,7 +9,11 @@ import { buildProgram, commandToken, describeCommands } from './index';
 const ROOT = join(__dirname, '..', '..', '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const compiled = require('../bin/compiled.js') as { moduleKey: (file: string, source: string) => string };
+const compiled = require('../bin/compiled.js') as {
+  moduleKey: (file: string, source: string) => string;
+  esbuildOptions: (file: string) => object;
+  finishCode: (code: string) => string;
+};
 
 describe('compiled build loader', () => {
   let dir: string;
@@ -35,6 +39,23 @@ describe('compiled build loader', () => {
     expect(load()).toBe('from-build');
     writeFileSync(mod, `export const v: string = 'source-2';\n`);
     expect(load()).toBe('source-2');
+  });
+
+  it("re-exports each binding through the module's own getter, still live (finishCode)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as { transformSync: (src: string, opts: object) => { code: string } };
+    const src = `export let n = 1;\nexport function bump(): void { n++; }\n`;
+    const raw = esbuild.transformSync(src, compiled.esbuildOptions('m.ts')).code;
+    const code = compiled.finishCode(raw);
+    // The helper text matched (an esbuild upgrade that changes it fails here instead of silently slowing every call).
+    expect(code).not.toBe(raw);
+    const m = { exports: {} as { n: number; bump: () => void } };
+    new Function('module', 'exports', 'require', code)(m, m.exports, require);
+    const getter = Object.getOwnPropertyDescriptor(m.exports, 'n')!.get!;
+    expect(getter.toString()).not.toContain('from[key]');
+    expect(m.exports.n).toBe(1);
+    m.exports.bump();
+    expect(m.exports.n).toBe(2);
   });
 
   it('is off without a BUILD.json (the bin falls back to tsx)', () => {
