@@ -391,7 +391,8 @@ export class SnapEngine {
       const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, so.replenishment);
       const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
       const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape, spot, velocity, direction }, cfg);
-      // A BREAK/REJECT speaks of the side it was called on: a break confirmed once price is through is the approach's.
+      // A BREAK/REJECT speaks of the side it was called on (a break confirmed once price is through is the approach's):
+      // its event and runway take that side. The row keeps the level's own direction, which eval's labels read.
       const callDir = (signal === 'BREAK' || signal === 'REJECT') && pl.trigger.shownDirection !== null ? pl.trigger.shownDirection : direction;
       const confidence = confidenceOf(comps, smooth, barrier, stale, cfg.massive.data_delay_ms > 0);
       if (signal !== shownBefore && (signal === 'BREAK' || signal === 'REJECT') && !pl.trigger.fired) {
@@ -400,7 +401,7 @@ export class SnapEngine {
       }
       const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe);
       rows.push(
-        this.row(level, callDir, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
+        this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
     }
     // Every kept key is in perLevel, so only a count above keep.size means something is left to forget. A level that
