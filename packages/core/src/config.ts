@@ -151,6 +151,12 @@ export const ConfigSchema = z.object({
       /** An episode (level inside levels.monitor_band) ends when it leaves the band or after this long; it emits at most
        *  one BREAK or REJECT event. Same default as eval.horizon_ms, so an engine episode is an evaluated episode. */
       episode_ms: ms.default(120_000),
+      /** BREAK confirmed by price: spot through the level (past it on the far side from the episode's approach) by at
+       *  least this much ($), the smoothed velocity not pushing back. 0 = off. Tuned on simulator seeds 1–10 (docs/eval.md). */
+      break_confirm_distance: nonneg.default(0.2),
+      /** REJECT confirmed by price: after a touch this episode, spot stands off the level on its approach side by at
+       *  least this much ($), the smoothed velocity not pushing back toward it. 0 = off. Tuned on seeds 1–10. */
+      reject_confirm_distance: nonneg.default(0.15),
     })
     .prefault({}),
   smoothing: z

@@ -215,6 +215,57 @@ describe('hysteresis and minimum dwell (issue 9)', () => {
   });
 });
 
+describe('price confirmations (signal.break_confirm_distance / reject_confirm_distance)', () => {
+  const cfg = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, reject_confirm_distance: 0.15 } });
+  // A support at 100 approached from above; S̃ mid-range (50), so only a confirmation can call anything.
+  const tick = (st: ReturnType<typeof newTriggerState>, tMs: number, spot: number, velocity = 0, price = 100) => {
+    const direction = spot >= price - cfg.levels.touch_band ? 'SUPPORT' : 'RESISTANCE';
+    stepEpisode(st, ms(tMs), ms(tMs - 250), cfg, { direction: tMs === 0 ? 'SUPPORT' : direction, price, spot });
+    return stepTrigger(st, { raw: 50, smooth: 50, distance: Math.abs(spot - price), tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape, spot, velocity, direction }, cfg);
+  };
+
+  it('BREAK once spot is through the level by the confirm distance, the tape not pushing back; it speaks of the approach side', () => {
+    const st = newTriggerState();
+    expect(tick(st, 0, 100.3)).toBe('NEUTRAL');
+    expect(tick(st, 250, 99.85, -0.02)).toBe('NEUTRAL'); // 0.15 through: not yet
+    expect(tick(st, 500, 99.8, 0.01)).toBe('NEUTRAL'); // 0.20 through but velocity up (back toward the level)
+    expect(tick(st, 750, 99.8, -0.01)).toBe('BREAK');
+    // The level's own direction has flipped to RESISTANCE; the call is about the support that broke.
+    expect(st.shownDirection).toBe('SUPPORT');
+  });
+
+  it('REJECT only after a touch, once spot stands off on the approach side by the confirm distance', () => {
+    const untouched = newTriggerState();
+    expect(tick(untouched, 0, 100.3)).toBe('NEUTRAL');
+    expect(tick(untouched, 250, 100.2, 0.02)).toBe('NEUTRAL'); // never tested: moving off is not a rejection
+    const st = newTriggerState();
+    expect(tick(st, 0, 100.3)).toBe('NEUTRAL');
+    expect(tick(st, 250, 100.04)).toBe('NEUTRAL'); // the touch
+    expect(tick(st, 500, 100.14, 0.02)).toBe('NEUTRAL'); // 0.14 off
+    expect(tick(st, 750, 100.15, -0.01)).toBe('NEUTRAL'); // 0.15 off but falling back toward the level
+    expect(tick(st, 1000, 100.15, 0)).toBe('REJECT');
+    expect(st.shownDirection).toBe('SUPPORT');
+  });
+
+  it('a moving level (session low, VWAP) is measured from its price when the episode began', () => {
+    const st = newTriggerState();
+    expect(tick(st, 0, 100.1, 0, 100)).toBe('NEUTRAL');
+    // The session low follows spot down: the level is always at spot, yet the low of the episode's start is 0.2 below.
+    expect(tick(st, 250, 99.8, -0.05, 99.8)).toBe('BREAK');
+  });
+
+  it('0 turns a confirmation off; a new episode forgets the touch', () => {
+    const off = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0, reject_confirm_distance: 0 } });
+    const st = newTriggerState();
+    stepEpisode(st, ms(0), ms(-250), off, { direction: 'SUPPORT', price: 100, spot: 100.02 });
+    const x = { raw: 50, smooth: 50, distance: 0.3, tNs: ms(250), barrierState: 'NEUTRAL' as const, tape: quietTape, velocity: -0.1, direction: 'RESISTANCE' as const };
+    expect(stepTrigger(st, { ...x, spot: 99.5 }, off)).toBe('NEUTRAL');
+    expect(st.touched).toBe(true);
+    stepEpisode(st, ms(1000), ms(750), off, { direction: 'SUPPORT', price: 100, spot: 100.3 }); // absent in between
+    expect(st.touched).toBe(false);
+  });
+});
+
 describe('confidence', () => {
   const all: ComponentScores = { liquidity: 100, hedge: 100, tape: 50 };
   it('HIGH when all components agree, MEDIUM with two, LOW otherwise; caveats lower it', () => {

@@ -148,9 +148,34 @@ export interface TriggerState {
   fired: boolean;
   /** Last tick the level was monitored (an absent tick in between starts a new episode). */
   seenNs: bigint | null;
+  /**
+   * The side price came from when the episode began (the level's direction at its first tick), and whether price has
+   * touched the level since (within levels.touch_band): the confirmations below measure the test against this side,
+   * because the level's own direction flips once price is through it.
+   */
+  approach: Direction | null;
+  touched: boolean;
+  /** The level's price at the episode's first tick: a session extreme or VWAP moves with price, the tested price does not. */
+  episodePrice: number | null;
+  /** The side the shown signal speaks of: the level's direction when the score called it, the approach when price confirmed it. */
+  shownDirection: Direction | null;
+  /** Set by candidateSignal for the candidate it returns (read by stepTrigger when the candidate is taken). */
+  candidateDirection: Direction | null;
 }
 
-export const newTriggerState = (): TriggerState => ({ aboveSinceNs: null, shown: 'NEUTRAL', changedNs: null, episodeNs: null, fired: false, seenNs: null });
+export const newTriggerState = (): TriggerState => ({
+  aboveSinceNs: null,
+  shown: 'NEUTRAL',
+  changedNs: null,
+  episodeNs: null,
+  fired: false,
+  seenNs: null,
+  approach: null,
+  touched: false,
+  episodePrice: null,
+  shownDirection: null,
+  candidateDirection: null,
+});
 
 export interface TriggerInput {
   /** The composite S of this tick (BREAK timer). */
@@ -161,6 +186,38 @@ export interface TriggerInput {
   tNs: bigint;
   barrierState: BarrierStateName;
   tape: TapeReading;
+  /** Spot ($): against the episode's price and approach side it says whether price is through the level or off it. */
+  spot?: number;
+  /** The smoothed spot velocity ($/s, positive up): the tape's push behind a confirmation. */
+  velocity?: number;
+  /** The level's direction at this tick (what the score measures). */
+  direction?: Direction;
+}
+
+/**
+ * Price's position against the episode's approach: `through` > 0 is how far spot is past the level in the break
+ * direction (a support traded below, a resistance above), < 0 how far it stands off on the side it came from; `push`
+ * is the smoothed velocity signed the same way (positive = toward the break).
+ */
+export function approachFrame(st: TriggerState, x: TriggerInput): { through: number; push: number } {
+  const s = (st.approach ?? 'SUPPORT') === 'SUPPORT' ? -1 : 1;
+  return { through: s * ((x.spot ?? 0) - (st.episodePrice ?? 0)), push: s * (x.velocity ?? 0) };
+}
+
+/**
+ * The confirmations (signal.break_confirm_distance / signal.reject_confirm_distance): a level the market has already
+ * answered. BREAK: price trades through the level by the confirm distance with the tape not pushing back. REJECT: price
+ * touched the level this episode and now stands off it on the side it came from by the confirm distance, the tape not
+ * pushing back toward it — the level held. A confirmation comes after the test; it is what a trader acts on when no
+ * engine saw the break or the hold coming. 0 disables one.
+ */
+export function confirmationOf(st: TriggerState, x: TriggerInput, cfg: Config): 'BREAK' | 'REJECT' | null {
+  if (st.approach === null || st.episodePrice === null || x.spot === undefined) return null;
+  const sg = cfg.signal;
+  const { through, push } = approachFrame(st, x);
+  if (sg.break_confirm_distance > 0 && through >= sg.break_confirm_distance - 1e-9 && push >= 0) return 'BREAK';
+  if (sg.reject_confirm_distance > 0 && st.touched && -through >= sg.reject_confirm_distance - 1e-9 && push <= 0) return 'REJECT';
+  return null;
 }
 
 /**
@@ -173,13 +230,21 @@ export interface TriggerInput {
 export function candidateSignal(st: TriggerState, x: TriggerInput, cfg: Config): SignalName {
   const sc = cfg.score;
   const inMonitor = x.distance <= cfg.levels.monitor_band + 1e-9;
+  st.candidateDirection = x.direction ?? null;
   if (x.raw > sc.break_threshold && inMonitor) {
     if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
   } else st.aboveSinceNs = null;
   if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= BigInt(sc.hold_ms) * 1_000_000n) return 'BREAK';
-  if (st.shown === 'BREAK' && inMonitor && x.smooth >= cfg.signal.break_exit_threshold) return 'BREAK';
+  if (st.shown === 'BREAK' && inMonitor && x.smooth >= cfg.signal.break_exit_threshold) return keepShown(st);
   if (x.smooth < sc.reject_threshold && x.distance <= cfg.levels.touch_band + 1e-9) return 'REJECT';
-  if (st.shown === 'REJECT' && x.smooth <= cfg.signal.reject_exit_threshold) return 'REJECT';
+  if (st.shown === 'REJECT' && x.smooth <= cfg.signal.reject_exit_threshold) return keepShown(st);
+  // Confirmed by price (and held while price stays there): checked after the score's calls, which come first when
+  // the engines see the break or the hold coming.
+  const confirmed = inMonitor ? confirmationOf(st, x, cfg) : null;
+  if (confirmed !== null) {
+    st.candidateDirection = st.approach;
+    return confirmed;
+  }
   // S above the break threshold is a break being confirmed (the hold timer runs), not a contest: switching to
   // CONTESTED now would spend the dwell and hold back the BREAK it is about to become.
   if (st.aboveSinceNs !== null && st.shown !== 'CONTESTED') return st.shown === 'REJECT' ? 'NEUTRAL' : st.shown;
@@ -187,6 +252,12 @@ export function candidateSignal(st: TriggerState, x: TriggerInput, cfg: Config):
   const strongTape = x.tape.sweep.detected || Math.abs(x.tape.imbalance) >= STRONG_IMBALANCE;
   if (mid && x.barrierState === 'CONSUMED' && strongTape) return 'CONTESTED';
   return 'NEUTRAL';
+}
+
+/** A shown signal held by hysteresis keeps the side it spoke of. */
+function keepShown(st: TriggerState): SignalName {
+  st.candidateDirection = st.shownDirection;
+  return st.shown;
 }
 
 /** May the shown signal change at tNs (signal.min_dwell_ms since its last change)? */
@@ -203,6 +274,7 @@ export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): Sig
   if (cand !== st.shown && dwellElapsed(st, x.tNs, cfg)) {
     st.shown = cand;
     st.changedNs = x.tNs;
+    st.shownDirection = st.candidateDirection;
   }
   return st.shown;
 }
@@ -211,11 +283,19 @@ export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): Sig
  * Episode bookkeeping at a monitored tick: a level that was not monitored at the previous tick, or whose episode is
  * older than signal.episode_ms, starts a new episode (which may fire one event). `prevTickNs` is the tick before tNs.
  */
-export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, cfg: Config): void {
+export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, cfg: Config, at?: { direction: Direction; price: number; spot: number }): void {
   const expired = st.episodeNs !== null && tNs - st.episodeNs > BigInt(cfg.signal.episode_ms) * 1_000_000n;
   if (st.episodeNs === null || st.seenNs !== prevTickNs || expired) {
     st.episodeNs = tNs;
     st.fired = false;
+    st.approach = at?.direction ?? null;
+    st.episodePrice = at?.price ?? null;
+    st.touched = false;
+  }
+  // Touched: spot came within levels.touch_band of the episode's price, or went through it.
+  if (at && st.approach !== null && st.episodePrice !== null) {
+    const through = (st.approach === 'SUPPORT' ? -1 : 1) * (at.spot - st.episodePrice);
+    if (through >= -cfg.levels.touch_band - 1e-9) st.touched = true;
   }
   st.seenNs = tNs;
 }

@@ -55,8 +55,9 @@ import { decodeState, encodeState, type JsonValue } from './state-codec';
 export const IDLE_GAP_MS = 60_000;
 /** Quotes older than this at a tick make every level's confidence LOW. */
 export const STALE_QUOTE_MS = 5_000;
-/** v2: per-level trigger state carries the shown signal, its dwell and the episode (issue 9); v1 snapshots are refused. */
-export const SNAPSHOT_FORMAT = 'snap-engine-state/v2';
+/** v2: per-level trigger state carries the shown signal, its dwell and the episode (issue 9); v3: and the episode's
+ *  approach side, price and touch (price confirmations). Older snapshots are refused. */
+export const SNAPSHOT_FORMAT = 'snap-engine-state/v3';
 
 interface SpyQuote {
   bid: number;
@@ -404,7 +405,7 @@ export class SnapEngine {
         pl.trigger.aboveSinceNs = null;
         pl = s.perLevel[key] = newPerLevel(direction, pl.trigger);
       }
-      stepEpisode(pl.trigger, T, T - this.tickNs, cfg);
+      stepEpisode(pl.trigger, T, T - this.tickNs, cfg, { direction, price: level.price, spot });
       const shownBefore = pl.trigger.shown;
 
       const barrier = this.readMonitored(level, direction, T, pl.noise);
@@ -417,13 +418,16 @@ export class SnapEngine {
       const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, so.deltaLiq);
       const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, so.replenishment);
       const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
-      const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape }, cfg);
+      const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape, spot, velocity, direction }, cfg);
+      // A BREAK/REJECT speaks of the side it was called on (a break confirmed once price is through is the approach's):
+      // its event and runway take that side. The row keeps the level's own direction, which eval's labels read.
+      const callDir = (signal === 'BREAK' || signal === 'REJECT') && pl.trigger.shownDirection !== null ? pl.trigger.shownDirection : direction;
       const confidence = confidenceOf(comps, smooth, barrier, stale, cfg.massive.data_delay_ms > 0);
       if (signal !== shownBefore && (signal === 'BREAK' || signal === 'REJECT') && !pl.trigger.fired) {
         pl.trigger.fired = true;
-        (events ??= []).push(this.event(T, level, direction, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
+        (events ??= []).push(this.event(T, level, callDir, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
       }
-      const runway = computeRunway(level, runwayDirection(signal, direction, smooth), universe, this.runwayProbe, this.sortedUniverse(universe));
+      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, this.sortedUniverse(universe));
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
