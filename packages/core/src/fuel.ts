@@ -364,40 +364,19 @@ export class FuelEngine {
       fresh = 0;
     }
     if (fresh > 0) {
-      const F = this.freshSums;
-      F.length = 0;
-      const lists = this.freshLists;
-      lists.length = 0;
-      for (let j = 0; j < P.length; j++) {
-        F.push(0);
-        lists.push(ordered && this.need[j] === 1 ? [] : null);
-      }
+      // Out of order (or flows after T): the prices without a fold are summed by a scan of the whole window, uncached.
       // Strikes farther than this from every price cannot count (the exact test below decides for the others).
       const kLo = lo - range - 1;
       const kHi = hi + range + 1;
       let i = end;
       if (this.outOfOrder) i = this.mHead;
-      else if (ordered) i = start;
       else while (i > this.mHead && ts[i - 1]! > fromRel) i--;
       for (; i < end; i++) {
         const t = ts[i]!;
         if (!(t > fromRel && t <= tRel)) continue;
         const k = ks[i]!;
         if (k < kLo || k > kHi) continue;
-        for (let j = 0; j < P.length; j++) {
-          if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) {
-            F[j] += gs[i]!;
-            lists[j]?.push(base + i);
-          }
-        }
-      }
-      for (let j = 0; j < P.length; j++) {
-        if (this.need[j] !== 1) continue;
-        G[j] = F[j]!;
-        const idx = lists[j];
-        if (!idx) continue;
-        if (this.readCache.size >= 64) this.readCache.clear();
-        this.readCache.set(P[j]!, { idx, head: 0, absEnd, sum: F[j]! });
+        for (let j = 0; j < P.length; j++) if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) G[j] += gs[i]!;
       }
     }
     this.batchT = tNs;
@@ -411,12 +390,10 @@ export class FuelEngine {
   private readonly readCache = new Map<number, { idx: number[]; head: number; absEnd: number; sum: number }>();
   /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
   private readStart = 0;
-  private readonly freshSums: number[] = [];
   /** Per strike: the absolute mirror indices of its flows, in order, from `head` (older ones expired). */
   private readonly strikeIdx = new Map<number, { idx: number[]; head: number }>();
   private readonly mergeHeads: number[] = [];
   private readonly mergeLists: number[][] = [];
-  private readonly freshLists: (number[] | null)[] = [];
   /** 1 where prepareReads must fold a price afresh (no cached fold). */
   private readonly need: number[] = [];
 
