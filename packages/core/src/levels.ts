@@ -19,6 +19,9 @@ import type { Level, LevelKind } from './signals';
 import type { FuelWalls } from './fuel';
 import { priceKey, roundTo } from './numeric';
 
+/** The one order of a level universe: by price, then id (the runway walks it outward from a level). */
+export const byPriceThenId = (a: Level, b: Level): number => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 const KIND_PRIORITY: Record<LevelKind, number> = {
   CALL_WALL: 0,
   PUT_WALL: 1,
@@ -175,6 +178,6 @@ export class LevelUniverse {
         byPrice.set(k, l);
       }
     }
-    return [...byPrice.values()].sort((a, b) => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...byPrice.values()].sort(byPriceThenId);
   }
 }

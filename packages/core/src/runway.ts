@@ -9,6 +9,7 @@
 // Quality: OBSTRUCTED when the obstacle is a wall level or its barrier reads WALL/ABSORPTION (a strong wall stands at
 // the end of the runway), else CLEAR.
 import type { Direction, Level, LevelSignal, MoveDirection, RunwayQuality, SignalName, BarrierStateName } from './signals';
+import { byPriceThenId } from './levels';
 import { bounceDirectionOf, breakDirectionOf } from './score';
 
 export function runwayDirection(signal: SignalName, direction: Direction, smoothScore: number): MoveDirection {
@@ -28,11 +29,6 @@ export interface ObstacleProbe {
 const WALL_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL']);
 const HOLDING_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL', 'HVL', 'USER']);
 
-/** Orders a universe by price, then id: the order computeRunway walks (the engine sorts each universe once). */
-export function byPriceThenId(universe: readonly Level[]): Level[] {
-  return [...universe].sort((a, b) => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
 const run: Level[] = [];
 
 export function computeRunway(
@@ -40,7 +36,8 @@ export function computeRunway(
   move: MoveDirection,
   universe: readonly Level[],
   probe: ObstacleProbe,
-  sorted: readonly Level[] = byPriceThenId(universe),
+  /** The universe in levels.ts's order (byPriceThenId), as the engine's universe already is. */
+  sorted: readonly Level[] = [...universe].sort(byPriceThenId),
 ): LevelSignal['runway'] {
   const facing: Direction = move === 'UP' ? 'RESISTANCE' : 'SUPPORT';
   let next: Level | null = null;

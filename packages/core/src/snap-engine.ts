@@ -48,7 +48,7 @@ import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from '.
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
-import { byPriceThenId, computeRunway, runwayDirection, type ObstacleProbe } from './runway';
+import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
 import { msToNs, priceKey, roundTo } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
@@ -210,18 +210,6 @@ export class SnapEngine {
     barrier: (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT).state,
     strikeHasGamma: (strike: number): boolean => Math.abs(this.fuel.strikeGamma(strike, this.runwayT)) > this.cfg.fuel.neutral_gamma,
   };
-  /** The universe in the runway's walking order, sorted once per universe (it is rebuilt, never mutated in place). */
-  private sortedOf: readonly Level[] | null = null;
-  private sorted: Level[] = [];
-
-  private sortedUniverse(universe: readonly Level[]): Level[] {
-    if (this.sortedOf !== universe) {
-      this.sorted = byPriceThenId(universe);
-      this.sortedOf = universe;
-    }
-    return this.sorted;
-  }
-
   /** `@id` per moving level id (a handful of ids). */
   private readonly movingKeys = new Map<string, string>();
 
@@ -427,7 +415,8 @@ export class SnapEngine {
         pl.trigger.fired = true;
         (events ??= []).push(this.event(T, level, callDir, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
       }
-      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, this.sortedUniverse(universe));
+      // The universe comes from levels.ts already in byPriceThenId order: it is its own walking order.
+      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe);
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
