@@ -150,6 +150,28 @@ export interface TransactionOffsets {
 }
 
 /**
+ * tx.sendOffsets with CONCURRENT_TRANSACTIONS retried, as the Java producer does: kafkajs retries that answer for
+ * AddPartitionsToTxn (inside a send) but not for AddOffsetsToTxn, so a transaction whose first request is the offsets
+ * (no output records: routine for the processor once snapshots are not in every transaction) failed whenever the coordinator
+ * was still completing the previous commit. The transaction is untouched by the refused request.
+ */
+export async function sendTxOffsets(
+  tx: Transaction,
+  args: Parameters<Transaction['sendOffsets']>[0],
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await tx.sendOffsets(args);
+    } catch (e) {
+      const concurrent = (e as { type?: string }).type === 'CONCURRENT_TRANSACTIONS' || /another concurrent operation on the same transaction/i.test(String((e as Error)?.message));
+      if (!concurrent || attempt >= 20) throw e;
+      await sleep(Math.min(20 * 2 ** attempt, 500));
+    }
+  }
+}
+
+/**
  * One consume→transform→produce step: `body` sends its output in the transaction, the input offsets are added to
  * it, and both commit atomically — or the transaction aborts and the error propagates (nothing becomes visible to
  * read_committed consumers, and the offsets are not advanced).
@@ -158,7 +180,7 @@ export async function runInTransaction<T>(producer: Producer, offsets: Transacti
   const tx = await producer.transaction();
   try {
     const out = await body(tx);
-    if (offsets && offsets.topics.length) await tx.sendOffsets(offsets);
+    if (offsets && offsets.topics.length) await sendTxOffsets(tx, offsets);
     await tx.commit();
     return out;
   } catch (e) {

@@ -28,8 +28,9 @@ import {
   type Logger,
   registryOptions,
   partitionForKey,
+  sendTxOffsets,
 } from '@snap/platform';
-import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type Transaction } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
@@ -107,24 +108,6 @@ const isFencing = (e: unknown): boolean => {
   const t = (e as { type?: string; name?: string })?.type ?? '';
   return /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|TRANSACTIONAL_ID_AUTHORIZATION|FENCED_INSTANCE_ID/.test(t) || /fenced/i.test(String((e as Error)?.message));
 };
-
-/**
- * tx.sendOffsets with CONCURRENT_TRANSACTIONS retried, as the Java producer does: kafkajs retries that answer for
- * AddPartitionsToTxn (inside a send) but not for AddOffsetsToTxn, so a transaction whose first request is the offsets
- * (no signal rows, no snapshot: routine once snapshots are not in every transaction) failed whenever the coordinator
- * was still completing the previous commit. The transaction is untouched by the refused request.
- */
-async function sendOffsetsRetried(tx: Transaction, args: Parameters<Transaction['sendOffsets']>[0], sleep: (ms: number) => Promise<void>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await tx.sendOffsets(args);
-    } catch (e) {
-      const concurrent = (e as { type?: string }).type === 'CONCURRENT_TRANSACTIONS' || /another concurrent operation on the same transaction/i.test(String((e as Error)?.message));
-      if (!concurrent || attempt >= 20) throw e;
-      await sleep(Math.min(20 * 2 ** attempt, 500));
-    }
-  }
-}
 
 export class Processor {
   readonly cfg: Config;
@@ -772,7 +755,7 @@ export class Processor {
         i = j;
       }
       if (snapshotBytes) await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
-      await sendOffsetsRetried(
+      await sendTxOffsets(
         tx,
         {
           consumerGroupId: this.groupId,
