@@ -200,9 +200,12 @@ export interface TriggerInput {
  * is the smoothed velocity signed the same way (positive = toward the break).
  */
 export function approachFrame(st: TriggerState, x: TriggerInput): { through: number; push: number } {
-  const s = (st.approach ?? 'SUPPORT') === 'SUPPORT' ? -1 : 1;
+  const s = breakSign(st.approach ?? 'SUPPORT');
   return { through: s * ((x.spot ?? 0) - (st.episodePrice ?? 0)), push: s * (x.velocity ?? 0) };
 }
+
+/** The break direction (breakDirectionOf) as a sign on price: +1 up, −1 down. */
+const breakSign = (approach: Direction): 1 | -1 => (breakDirectionOf(approach) === 'UP' ? 1 : -1);
 
 /**
  * The confirmations (signal.break_confirm_distance / signal.reject_confirm_distance): a level the market has already
@@ -294,7 +297,7 @@ export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, c
   }
   // Touched: spot came within levels.touch_band of the episode's price, or went through it.
   if (at && st.approach !== null && st.episodePrice !== null) {
-    const through = (st.approach === 'SUPPORT' ? -1 : 1) * (at.spot - st.episodePrice);
+    const through = breakSign(st.approach) * (at.spot - st.episodePrice);
     if (through >= -cfg.levels.touch_band - 1e-9) st.touched = true;
   }
   st.seenNs = tNs;
