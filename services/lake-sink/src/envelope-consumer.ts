@@ -340,8 +340,10 @@ export class EnvelopeConsumer {
     for (const a of this.assignment) {
       const k = tpKey(a.topic, a.partition);
       const p = this.positions.get(k) ?? 0n;
+      const e = this.ends.get(k) ?? p;
       pos += p;
-      end += (this.ends.get(k) ?? p) > p ? this.ends.get(k)! : p;
+      // A position past the last known end (ends are refreshed only by the idle check) counts as the end.
+      end += e > p ? e : p;
     }
     this.opts.onProgress(Number(pos - this.progressBase), Number(end - this.progressBase));
   }
