@@ -31,7 +31,7 @@ import {
   type BarrierReading,
   type WeakBaseline,
 } from './barrier';
-import { msToNs } from './numeric';
+import { evictBefore, msToNs } from './numeric';
 
 type Side = 'B' | 'A';
 
@@ -123,6 +123,9 @@ export class L1BarrierEngine implements BarrierEngine {
   private readonly groupList: Record<Side, FlowGroup[]> = { B: [], A: [] };
   private inexact = 0;
 
+  /** An evicted flow leaves its group (evictBefore's callback, bound once). */
+  private readonly ungroup = (f: L1Flow): void => this.group(f, -1);
+
   private group(f: L1Flow, sign: 1 | -1): void {
     const m = this.groups[f.side];
     let g = m.get(f.price);
@@ -154,12 +157,7 @@ export class L1BarrierEngine implements BarrierEngine {
 
   onTick(tNs: bigint): void {
     const s = this.state;
-    // evictBefore (leading flows at or before the cutoff), taking each evicted flow out of its group.
-    const cutoff = tNs - this.windowNs;
-    const flows = s.flows;
-    let k = 0;
-    while (k < flows.length && flows[k]!.ts <= cutoff) this.group(flows[k++]!, -1);
-    if (k > 0) flows.splice(0, k);
+    evictBefore(s.flows, tNs - this.windowNs, this.ungroup);
     // The touch of each side is the queue any level's barrier is when price is at it: its window sums are the noise.
     if (s.bid) {
       this.sums('B', s.bid.px, tNs);

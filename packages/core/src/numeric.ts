@@ -103,9 +103,15 @@ export function ringPercentile(r: RingState, p: number): number {
   return sorted[rank - 1]!;
 }
 
-/** Drops leading entries whose time is at or before `cutoffNs` (windows are (t − W, t]). Arrays stay time-ordered. */
-export function evictBefore<T extends { ts: bigint }>(arr: T[], cutoffNs: bigint): void {
+/** Drops leading entries whose time is at or before `cutoffNs` (windows are (t − W, t]), each first handed to `onEvict` (for derived
+ *  state kept beside the array); returns how many. Arrays stay time-ordered. */
+export function evictBefore<T extends { ts: bigint }>(arr: T[], cutoffNs: bigint, onEvict?: (x: T) => void): number {
   let k = 0;
-  while (k < arr.length && arr[k]!.ts <= cutoffNs) k++;
+  while (k < arr.length && arr[k]!.ts <= cutoffNs) {
+    // Not onEvict?.(arr[k++]): an optional call skips its arguments, so k would never move without a callback.
+    if (onEvict) onEvict(arr[k]!);
+    k++;
+  }
   if (k > 0) arr.splice(0, k);
+  return k;
 }

@@ -126,14 +126,8 @@ export class TapeEngine {
   onTick(tNs: bigint): void {
     this.version++;
     const s = this.state;
-    const cutoff = tNs - this.keepNs;
-    const prints = s.prints;
-    let k = 0;
-    while (k < prints.length && prints[k]!.ts <= cutoff) k++;
-    if (k > 0) {
-      prints.splice(0, k);
-      this.rel.splice(0, k);
-    }
+    const evicted = evictBefore(s.prints, tNs - this.keepNs);
+    if (evicted > 0) this.rel.splice(0, evicted);
     evictBefore(s.sweeps, tNs - this.windowNs);
     // A cluster whose gap has expired is complete: judge it now so a sweep is visible without waiting for a print.
     if (s.cluster && tNs - s.cluster.lastNs > this.gapNs) this.closeCluster();
