@@ -110,8 +110,54 @@ export class TapeEngine {
     this.keepNs = msToNs(Math.max(cfg.tape.window_ms, cfg.tape.velocity_window_ms));
     this.gapNs = msToNs(cfg.tape.sweep_max_gap_ms);
     this.spanNs = msToNs(cfg.tape.sweep_max_span_ms);
-    for (const p of this.state.prints) this.rel.push(this.relOf(p.ts));
+    const prints = this.state.prints;
+    for (let i = 0; i < prints.length; i++) this.mirror(prints[i]!, i > 0 && prints[i]!.ts < prints[i - 1]!.ts);
   }
+
+  /** Appends a print to the derived mirrors (times, prices, imbalance groups); `late` when it is older than the last one. */
+  private mirror(p: TapePrint, late: boolean): void {
+    if (late) this.outOfOrder = true;
+    this.rel.push(this.relOf(p.ts));
+    this.px.push(p.price);
+    if (p.aggr !== 0) this.group(p, 1);
+  }
+
+  /**
+   * Aggressive volume per print price over the kept prints (derived, never snapshotted), kept in step with
+   * state.prints. While every print's size is a whole number of shares (below 2^40) these integer sums are exact in
+   * float64, so adding the groups within the band gives bit-for-bit the arrival-order fold of the scan; `inexact`
+   * counts the prints for which that does not hold (then reads scan).
+   */
+  private readonly groups = new Map<number, { price: number; buy: number; sell: number; n: number }>();
+  /** The same groups as a list, iterated by reads (a Map's iterator allocates). */
+  private readonly groupList: { price: number; buy: number; sell: number; n: number }[] = [];
+  private inexact = 0;
+  /** A print was appended with an earlier time than the one before it (a late event): reads scan every print. */
+  private outOfOrder = false;
+  /** Prices of state.prints, aligned with it (derived). */
+  private readonly px: number[] = [];
+
+  private group(p: TapePrint, sign: 1 | -1): void {
+    let g = this.groups.get(p.price);
+    if (g === undefined) {
+      g = { price: p.price, buy: 0, sell: 0, n: 0 };
+      this.groups.set(p.price, g);
+      this.groupList.push(g);
+    }
+    if (p.aggr === 1) g.buy += sign * p.size;
+    else g.sell += sign * p.size;
+    g.n += sign;
+    if (g.n === 0) {
+      this.groups.delete(p.price);
+      this.groupList.splice(this.groupList.indexOf(g), 1);
+    }
+    if (!(Number.isInteger(p.size) && p.size <= 2 ** 40)) this.inexact += sign;
+  }
+
+  /** An evicted print leaves its group (evictBefore's callback, bound once). */
+  private readonly ungroup = (p: TapePrint): void => {
+    if (p.aggr !== 0) this.group(p, -1);
+  };
 
   private readonly keepNs: bigint;
   private readonly gapNs: bigint;
@@ -126,8 +172,12 @@ export class TapeEngine {
   onTick(tNs: bigint): void {
     this.version++;
     const s = this.state;
-    const evicted = evictBefore(s.prints, tNs - this.keepNs);
-    if (evicted > 0) this.rel.splice(0, evicted);
+    const evicted = evictBefore(s.prints, tNs - this.keepNs, this.ungroup);
+    if (evicted > 0) {
+      this.rel.splice(0, evicted);
+      this.px.splice(0, evicted);
+    }
+    if (s.prints.length === 0) this.outOfOrder = false;
     evictBefore(s.sweeps, tNs - this.windowNs);
     // A cluster whose gap has expired is complete: judge it now so a sweep is visible without waiting for a print.
     if (s.cluster && tNs - s.cluster.lastNs > this.gapNs) this.closeCluster();
@@ -144,7 +194,20 @@ export class TapeEngine {
     const fromRel = this.relOf(fromT);
     const tRel = this.relOf(tNs);
     const rel = this.exact ? this.rel : null;
-    for (let i = 0; i < prints.length; i++) {
+    const n = prints.length;
+    // In time order with every print inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
+    const grouped = rel !== null && !this.outOfOrder && this.inexact === 0 && (n === 0 || (rel[0]! > fromRel && rel[n - 1]! <= tRel));
+    if (grouped) {
+      const list = this.groupList;
+      const L = level.price;
+      for (let i = 0; i < list.length; i++) {
+        const g = list[i]!;
+        if (Math.abs(g.price - L) > band) continue;
+        buy += g.buy;
+        sell += g.sell;
+      }
+    }
+    for (let i = grouped ? n : 0; i < n; i++) {
       const p = prints[i]!;
       if (p.aggr === 0 || Math.abs(p.price - level.price) > band) continue;
       if (rel !== null ? rel[i]! <= fromRel || rel[i]! > tRel : p.ts <= fromT || p.ts > tNs) continue;
@@ -180,27 +243,54 @@ export class TapeEngine {
     let sx = 0;
     let sy = 0;
     let p0 = 0;
+    if (this.dxs.length < this.state.prints.length) {
+      this.dxs = new Float64Array(this.state.prints.length * 2);
+      this.ys = new Float64Array(this.state.prints.length * 2);
+    }
     const dxs = this.dxs;
     const ys = this.ys;
-    dxs.length = 0;
-    ys.length = 0;
     // Times as float64 ns since the epoch when exact (then the bounds and Number(ts − tNs) are the same numbers).
     const fromRel = this.relOf(fromV);
     const tRel = this.relOf(tNs);
-    const rel = this.exact ? this.rel : null;
-    for (let i = 0; i < prints.length; i++) {
-      const p = prints[i]!;
-      if (rel !== null) {
+    if (this.exact) {
+      // Float64 times: in time order the window starts where rel first exceeds fromRel (binary search); the loop
+      // still tests both bounds, so the same prints are taken in the same order.
+      const rel = this.rel;
+      const px = this.px;
+      const len = rel.length;
+      let i = 0;
+      if (!this.outOfOrder) {
+        let hi = len;
+        while (i < hi) {
+          const mid = (i + hi) >>> 1;
+          if (rel[mid]! <= fromRel) i = mid + 1;
+          else hi = mid;
+        }
+      }
+      for (; i < len; i++) {
         const r = rel[i]!;
         if (r <= fromRel || r > tRel) continue;
-      } else if (p.ts <= fromV || p.ts > tNs) continue;
-      if (n === 0) p0 = p.price;
-      const dx = rel !== null ? (rel[i]! - tRel) / 1e9 : nsDiffSeconds(tNs, p.ts);
-      dxs.push(dx);
-      ys.push(p.price);
-      sx += dx;
-      sy += p.price - p0;
-      n++;
+        const price = px[i]!;
+        if (n === 0) p0 = price;
+        const dx = (r - tRel) / 1e9;
+        dxs[n] = dx;
+        ys[n] = price;
+        sx += dx;
+        sy += price - p0;
+        n++;
+      }
+    } else {
+      for (let i = 0; i < prints.length; i++) {
+        const p = prints[i]!;
+        if (p.ts <= fromV || p.ts > tNs) continue;
+        if (n === 0) p0 = p.price;
+        const dx = nsDiffSeconds(tNs, p.ts);
+        dxs[n] = dx;
+        ys[n] = p.price;
+        sx += dx;
+        sy += p.price - p0;
+        n++;
+      }
     }
     let v = 0;
     if (n >= 2) {
@@ -242,8 +332,9 @@ export class TapeEngine {
   private velVersion = -1;
   private velT = 0n;
   private vel = 0;
-  private readonly dxs: number[] = [];
-  private readonly ys: number[] = [];
+  /** Scratch of velocityAt (the window's dx and prices), grown with the prints. */
+  private dxs = new Float64Array(64);
+  private ys = new Float64Array(64);
 
   private onQuote(q: StockQuote): void {
     if (!(q.bid_px > 0) || !(q.ask_px > 0) || q.ask_px < q.bid_px) return;
@@ -256,8 +347,11 @@ export class TapeEngine {
     const s = this.state;
     const aggr = aggressorFromQuote(tr.price, s.bid, s.ask);
     const ts = tr.ts_event_ns;
-    s.prints.push({ ts, price: tr.price, size: tr.size, aggr });
-    this.rel.push(this.relOf(ts));
+    const prints = s.prints;
+    const late = prints.length > 0 && ts < prints[prints.length - 1]!.ts;
+    const print: TapePrint = { ts, price: tr.price, size: tr.size, aggr };
+    prints.push(print);
+    this.mirror(print, late);
     if (s.cluster && (ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) this.closeCluster();
     const c =
       s.cluster ??
