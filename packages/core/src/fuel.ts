@@ -79,22 +79,25 @@ export function fuelEffect(netDealerGamma: number, neutral: number): FuelEffect 
 }
 
 /**
- * The flows of one strike, in arrival order (a derived index over FuelState.flows, never part of the snapshot).
- * Folding a bucket in order gives bit-for-bit the per-strike sums of a fold over all flows in arrival order, so walls
- * computed from buckets equal the plain scan exactly, and only buckets whose window content changed are refolded.
- * `head` is the first live entry.
+ * The flows of one strike, in arrival order (a derived index over FuelState.flows, never part of the snapshot), as
+ * columns: time as float64 ns since the engine's epoch, dealer gamma, call or put. Folding a bucket in order gives
+ * bit-for-bit the per-strike sums of a fold over all flows in arrival order, so walls computed from buckets equal the
+ * plain scan exactly, and only buckets whose window content changed are refolded. `head` is the first live entry.
+ * Used only while every time is exact relative to the epoch (FuelEngine.exact); otherwise walls scan state.flows.
  */
 interface StrikeBucket {
   strike: number;
-  flows: FuelFlow[];
+  rel: number[];
+  gamma: number[];
+  call: boolean[];
   head: number;
-  /** Cached wall sums over (cFrom, cT]; valid while nothing was added/evicted and no entry crossed a bound. */
+  /** Cached wall sums over (cFrom, cT] (epoch-relative ns); valid while nothing was added/evicted and no entry crossed a bound. */
   dirty: boolean;
-  cFrom: bigint;
-  cT: bigint;
-  /** Smallest ts counted in the cached window (Infinity-like null when none), smallest ts above cT (null when none). */
-  minIn: bigint | null;
-  minAbove: bigint | null;
+  cFrom: number;
+  cT: number;
+  /** Smallest time counted in the cached window, smallest time above cT (Infinity when none). */
+  minIn: number;
+  minAbove: number;
   calls: number;
   puts: number;
   all: number;
@@ -130,7 +133,7 @@ export class FuelEngine {
   private bucketOf(strike: number): StrikeBucket {
     let b = this.buckets.get(strike);
     if (!b) {
-      b = { strike, flows: [], head: 0, dirty: true, cFrom: 0n, cT: 0n, minIn: null, minAbove: null, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0, full: false };
+      b = { strike, rel: [], gamma: [], call: [], head: 0, dirty: true, cFrom: 0, cT: 0, minIn: Infinity, minAbove: Infinity, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0, full: false };
       this.buckets.set(strike, b);
       let i = this.strikes.length;
       while (i > 0 && this.strikes[i - 1]! > strike) i--;
@@ -141,14 +144,16 @@ export class FuelEngine {
   }
 
   private index(fl: FuelFlow): void {
-    const b = this.bucketOf(fl.strike);
-    b.flows.push(fl);
-    // A flow after every counted one (none held back above the cached window) can be folded onto the cached sums.
-    if (!b.dirty && b.minAbove === null && fl.ts > b.cT) b.appended++;
-    else b.dirty = true;
     if (this.epoch === null) this.epoch = fl.ts;
     const rel = Number(fl.ts - this.epoch);
     if (!(Math.abs(rel) < MAX_EXACT)) this.exact = false;
+    const b = this.bucketOf(fl.strike);
+    b.rel.push(rel);
+    b.gamma.push(fl.dealerGamma);
+    b.call.push(fl.right === 'C');
+    // A flow after every counted one (none held back above the cached window) can be folded onto the cached sums.
+    if (!b.dirty && b.minAbove === Infinity && rel > b.cT) b.appended++;
+    else b.dirty = true;
     const n = this.mTs.length;
     if (n > this.mHead && rel < this.mTs[n - 1]!) this.outOfOrder = true;
     this.mTs.push(rel);
@@ -208,12 +213,14 @@ export class FuelEngine {
       for (let i = 0; i < this.strikes.length; i++) {
         const b = this.bucketList[i]!;
         if (b.head === 0) continue;
-        if (b.head === b.flows.length) {
+        if (b.head === b.rel.length) {
           this.buckets.delete(b.strike);
           this.bucketList.splice(i, 1);
           this.strikes.splice(i--, 1);
-        } else if (b.head > 64 && b.head * 2 > b.flows.length) {
-          b.flows.splice(0, b.head);
+        } else if (b.head > 64 && b.head * 2 > b.rel.length) {
+          b.rel.splice(0, b.head);
+          b.gamma.splice(0, b.head);
+          b.call.splice(0, b.head);
           b.head = 0;
         }
       }
@@ -456,23 +463,24 @@ export class FuelEngine {
 
   /** Flow-derived call wall, put wall and HVL over W_wall as of tNs; `spot` picks among several HVL candidates. */
   walls(tNs: bigint, spot: number | null): FuelWalls {
-    const from = tNs - this.wallWindowNs;
+    if (!this.exact || this.epoch === null) return this.wallsByScan(tNs, spot);
+    const fromRel = Number(tNs - this.wallWindowNs - this.epoch);
+    const tRel = Number(tNs - this.epoch);
+    if (!(Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT)) return this.wallsByScan(tNs, spot);
+    this.wallsT = tNs;
+    this.wallsFromRel = fromRel;
+    this.wallsTRel = tRel;
     // In time order and nothing after T, the window's content is the mirror index range [start, end): the same range
     // as last time means the same per-strike sums, so the same walls (the HVL depends on spot only with several flips).
     const ts = this.mTs;
     const end = ts.length;
     let absStart = -1;
-    const ordered = this.exact && this.epoch !== null && !this.outOfOrder;
-    if (ordered) {
-      const fromRel = Number(from - this.epoch!);
-      const tRel = Number(tNs - this.epoch!);
-      if (Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT && (end === this.mHead || ts[end - 1]! <= tRel)) {
-        let start = Math.max(this.mHead, this.wallStart - this.mBase);
-        while (start < end && ts[start]! <= fromRel) start++;
-        this.wallStart = absStart = this.mBase + start;
-        const w = this.wallsCache;
-        if (w !== null && w.absStart === absStart && w.absEnd === this.mBase + end && (w.nFlips <= 1 || w.spot === spot)) return w.walls;
-      }
+    if (!this.outOfOrder && (end === this.mHead || ts[end - 1]! <= tRel)) {
+      let start = Math.max(this.mHead, this.wallStart - this.mBase);
+      while (start < end && ts[start]! <= fromRel) start++;
+      this.wallStart = absStart = this.mBase + start;
+      const w = this.wallsCache;
+      if (w !== null && w.absStart === absStart && w.absEnd === this.mBase + end && (w.nFlips <= 1 || w.spot === spot)) return w.walls;
     }
     let call_wall: number | null = null;
     let put_wall: number | null = null;
@@ -489,7 +497,7 @@ export class FuelEngine {
     const allIn = absStart >= 0 && this.keepNs === this.wallWindowNs;
     for (let i = 0; i < this.strikes.length; i++) {
       const b = this.bucketList[i]!;
-      if (!(allIn && b.full && !b.dirty && b.appended === 0)) this.sums(b, from, tNs);
+      if (!(allIn && b.full && !b.dirty && b.appended === 0)) this.sums(b, fromRel, tRel);
       if (b.nIn === 0) continue;
       if (b.hasCall && b.calls > bestCall) {
         bestCall = b.calls;
@@ -516,31 +524,81 @@ export class FuelEngine {
     return walls;
   }
 
+  /**
+   * walls() when times are not exact as float64 offsets (more than 2^53 ns from the epoch): per-strike folds in
+   * arrival order by a scan of the kept flows, with the same wall and HVL rules.
+   */
+  private wallsByScan(tNs: bigint, spot: number | null): FuelWalls {
+    const from = tNs - this.wallWindowNs;
+    const byStrike = new Map<number, { calls: number; puts: number; all: number; hasCall: boolean; hasPut: boolean }>();
+    for (const fl of this.state.flows) {
+      if (fl.ts <= from || fl.ts > tNs) continue;
+      let b = byStrike.get(fl.strike);
+      if (!b) byStrike.set(fl.strike, (b = { calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false }));
+      if (fl.right === 'C') {
+        b.calls += fl.dealerGamma;
+        b.hasCall = true;
+      } else {
+        b.puts += fl.dealerGamma;
+        b.hasPut = true;
+      }
+      b.all += fl.dealerGamma;
+    }
+    let call_wall: number | null = null;
+    let put_wall: number | null = null;
+    let bestCall = 0;
+    let bestPut = 0;
+    const all = new Map<number, number>();
+    for (const k of [...byStrike.keys()].sort((a, b) => a - b)) {
+      const b = byStrike.get(k)!;
+      if (b.hasCall && b.calls > bestCall) {
+        bestCall = b.calls;
+        call_wall = k;
+      }
+      if (b.hasPut && Math.abs(b.puts) > bestPut) {
+        bestPut = Math.abs(b.puts);
+        put_wall = k;
+      }
+      all.set(k, b.all);
+    }
+    this.wallsCache = null;
+    return { call_wall, put_wall, hvl: hvlOf(all, spot) };
+  }
+
   /** The last walls() result and the window (mirror index range) it was computed over; null when not cacheable. */
   private wallsCache: { absStart: number; absEnd: number; nFlips: number; spot: number | null; walls: FuelWalls } | null = null;
   private wallStart = 0;
+  /** The window of the last bucket-based walls(): strikeGamma at the same tNs reuses its float bounds. */
+  private wallsT: bigint | null = null;
+  private wallsFromRel = 0;
+  private wallsTRel = 0;
 
   /** Dealer gamma flow at one strike over W_wall as of tNs (0 without flows); after walls(tNs) a cached lookup. */
   strikeGamma(strike: number, tNs: bigint): number {
+    if (this.exact && this.epoch !== null && this.wallsT !== tNs) {
+      this.wallsT = tNs;
+      this.wallsFromRel = Number(tNs - this.wallWindowNs - this.epoch);
+      this.wallsTRel = Number(tNs - this.epoch);
+    }
+    if (!this.exact || this.epoch === null || !(Math.abs(this.wallsFromRel) < MAX_EXACT && Math.abs(this.wallsTRel) < MAX_EXACT)) {
+      const from = tNs - this.wallWindowNs;
+      let all = 0;
+      for (const fl of this.state.flows) if (fl.strike === strike && fl.ts > from && fl.ts <= tNs) all += fl.dealerGamma;
+      return all;
+    }
     const b = this.buckets.get(strike);
     if (!b) return 0;
-    this.sums(b, tNs - this.wallWindowNs, tNs);
+    this.sums(b, this.wallsFromRel, this.wallsTRel);
     return b.all;
   }
 
-  /** Per-strike sums over (from, tNs] in arrival order, recomputed only when the bucket's window content changed. */
-  private sums(b: StrikeBucket, from: bigint, tNs: bigint): void {
-    if (
-      !b.dirty &&
-      from >= b.cFrom &&
-      tNs >= b.cT &&
-      (b.minIn === null || b.minIn > from) &&
-      (b.minAbove === null || b.minAbove > tNs)
-    ) {
-      if (b.appended > 0 && !this.foldAppended(b, from, tNs)) b.dirty = true;
+  /** Per-strike sums over (from, t] (epoch-relative ns) in arrival order, recomputed only when the bucket's window content changed. */
+  private sums(b: StrikeBucket, from: number, t: number): void {
+    if (!b.dirty && from >= b.cFrom && t >= b.cT && b.minIn > from && b.minAbove > t) {
+      if (b.appended > 0 && !this.foldAppended(b, from, t)) b.dirty = true;
       else {
         b.cFrom = from;
-        b.cT = tNs;
+        b.cT = t;
         return;
       }
     }
@@ -550,26 +608,29 @@ export class FuelEngine {
     let hasCall = false;
     let hasPut = false;
     let nIn = 0;
-    let minIn: bigint | null = null;
-    let minAbove: bigint | null = null;
-    for (let j = b.head; j < b.flows.length; j++) {
-      const fl = b.flows[j]!;
-      const ts = fl.ts;
-      if (ts > tNs) {
-        if (minAbove === null || ts < minAbove) minAbove = ts;
+    let minIn = Infinity;
+    let minAbove = Infinity;
+    const rel = b.rel;
+    const gamma = b.gamma;
+    const call = b.call;
+    for (let j = b.head; j < rel.length; j++) {
+      const ts = rel[j]!;
+      if (ts > t) {
+        if (ts < minAbove) minAbove = ts;
         continue;
       }
       if (ts <= from) continue;
-      if (minIn === null || ts < minIn) minIn = ts;
+      if (ts < minIn) minIn = ts;
       nIn++;
-      if (fl.right === 'C') {
-        calls += fl.dealerGamma;
+      const g = gamma[j]!;
+      if (call[j]) {
+        calls += g;
         hasCall = true;
       } else {
-        puts += fl.dealerGamma;
+        puts += g;
         hasPut = true;
       }
-      all += fl.dealerGamma;
+      all += g;
     }
     b.calls = calls;
     b.puts = puts;
@@ -580,34 +641,36 @@ export class FuelEngine {
     b.minIn = minIn;
     b.minAbove = minAbove;
     b.cFrom = from;
-    b.cT = tNs;
+    b.cT = t;
     b.dirty = false;
     b.appended = 0;
-    b.full = nIn === b.flows.length - b.head;
+    b.full = nIn === rel.length - b.head;
   }
 
   /**
    * Folds the flows appended since the cached sums onto them, in arrival order (the same fold as a rescan), when all of
-   * them fall inside (from, tNs]; false (nothing changed) otherwise.
+   * them fall inside (from, t]; false (nothing changed) otherwise.
    */
-  private foldAppended(b: StrikeBucket, from: bigint, tNs: bigint): boolean {
-    const n = b.flows.length;
+  private foldAppended(b: StrikeBucket, from: number, t: number): boolean {
+    const rel = b.rel;
+    const n = rel.length;
     for (let j = n - b.appended; j < n; j++) {
-      const ts = b.flows[j]!.ts;
-      if (ts <= from || ts > tNs) return false;
+      const ts = rel[j]!;
+      if (ts <= from || ts > t) return false;
     }
     for (let j = n - b.appended; j < n; j++) {
-      const fl = b.flows[j]!;
-      if (b.minIn === null || fl.ts < b.minIn) b.minIn = fl.ts;
+      const ts = rel[j]!;
+      const g = b.gamma[j]!;
+      if (ts < b.minIn) b.minIn = ts;
       b.nIn++;
-      if (fl.right === 'C') {
-        b.calls += fl.dealerGamma;
+      if (b.call[j]) {
+        b.calls += g;
         b.hasCall = true;
       } else {
-        b.puts += fl.dealerGamma;
+        b.puts += g;
         b.hasPut = true;
       }
-      b.all += fl.dealerGamma;
+      b.all += g;
     }
     b.appended = 0;
     return true;
