@@ -110,6 +110,19 @@ interface StrikeBucket {
   appended: number;
 }
 
+/** One strike interval's fold over the read window (FuelEngine.prepareReads); `price` is the one it was built for. */
+interface ReadFold {
+  price: number;
+  idx: number[];
+  head: number;
+  absEnd: number;
+  /** The window start (absolute mirror index) `sum` was taken from. */
+  start: number;
+  sum: number;
+}
+
+const NO_INDICES: number[] = [];
+
 export class FuelEngine {
   private readonly buckets = new Map<number, StrikeBucket>();
   /** Strikes with a bucket, ascending, and their buckets in the same order. */
@@ -135,6 +148,7 @@ export class FuelEngine {
     if (!b) {
       b = { strike, rel: [], gamma: [], call: [], head: 0, dirty: true, cFrom: 0, cT: 0, minIn: Infinity, minAbove: Infinity, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0, appended: 0, full: false };
       this.buckets.set(strike, b);
+      this.clearReadCache();
       let i = this.strikes.length;
       while (i > 0 && this.strikes[i - 1]! > strike) i--;
       this.strikes.splice(i, 0, strike);
@@ -275,15 +289,18 @@ export class FuelEngine {
     const range = this.cfg.fuel.strike_range + 1e-9;
     const P = this.batchPrices;
     const G = this.batchSums;
+    const need = this.need;
+    const nP = prices.length;
+    this.batchN = nP;
     const ts = this.mTs;
     const ks = this.mK;
     const gs = this.mG;
     const end = ts.length;
     const base = this.mBase;
     // In time order and nothing after T (the usual case), the window is the mirror index range [start, end). Each
-    // price keeps the indices of ITS flows (strikes within range) and their fold: new flows continue the fold
-    // (appending to an arrival-order fold is the same fold) and only when one of its own flows expires is it refolded,
-    // over its own flows — never over the whole window again.
+    // strike interval keeps the indices of ITS flows and their fold: new flows continue the fold (appending to an
+    // arrival-order fold is the same fold) and only when one of its own flows expires is it refolded, over its own
+    // flows — never over the whole window again.
     const ordered = !this.outOfOrder && (end === this.mHead || ts[end - 1]! <= tRel);
     let start = this.mHead;
     if (ordered) {
@@ -293,22 +310,44 @@ export class FuelEngine {
     }
     const absStart = base + start;
     const absEnd = base + end;
-    P.length = G.length = this.need.length = 0;
     let lo = Infinity;
     let hi = -Infinity;
     let fresh = 0;
-    for (let j = 0; j < prices.length; j++) {
+    const strikes = this.strikes;
+    for (let j = 0; j < nP; j++) {
       const price = prices[j]!;
-      const c = ordered ? this.readCache.get(price) : undefined;
-      P.push(price);
-      if (c !== undefined && c.absEnd <= absEnd && c.absEnd >= absStart) {
+      P[j] = price;
+      G[j] = 0;
+      need[j] = 0;
+      if (ordered) {
+        // The strikes within range of a price are a run of the sorted strikes (|k − p| is monotone in k); every price
+        // with the same first and last strike counts exactly the same flows, so they share one fold.
+        let a = 0;
+        while (a < strikes.length && !(Math.abs(strikes[a]! - price) <= range)) a++;
+        if (a === strikes.length) continue; // no strike within range: no flow counts
+        let z = a;
+        while (z + 1 < strikes.length && Math.abs(strikes[z + 1]! - price) <= range) z++;
+        let byHi = this.readCache.get(strikes[a]!);
+        if (byHi === undefined) this.readCache.set(strikes[a]!, (byHi = new Map()));
+        let c = byHi.get(strikes[z]!);
+        if (c === undefined || c.absEnd > absEnd || c.absEnd < absStart) {
+          c = this.foldFresh(price, range, absStart, absEnd);
+          byHi.set(strikes[z]!, c);
+          G[j] = c.sum;
+          continue;
+        }
+        if (c.absEnd === absEnd && c.start === absStart) {
+          G[j] = c.sum;
+          continue;
+        }
         const idx = c.idx;
         let h = c.head;
         while (h < idx.length && idx[h]! < absStart) h++;
         let g = c.sum;
         const refold = h !== c.head;
+        const cp = c.price;
         for (let i = c.absEnd - base; i < end; i++) {
-          if (Math.abs(ks[i]! - price) <= range) {
+          if (Math.abs(ks[i]! - cp) <= range) {
             idx.push(base + i);
             if (!refold) g += gs[i]!;
           }
@@ -324,54 +363,17 @@ export class FuelEngine {
         c.head = h;
         c.sum = g;
         c.absEnd = absEnd;
-        G.push(g);
-        this.need[j] = 0;
+        c.start = absStart;
+        G[j] = g;
         continue;
       }
-      G.push(0);
-      this.need[j] = 1;
+      need[j] = 1;
       fresh++;
       if (price < lo) lo = price;
       if (price > hi) hi = price;
     }
-    if (fresh > 0 && ordered) {
-      // A price seen for the first time (a moving level's new price): merge the index lists of the strikes within
-      // range in index order, which is the arrival-order fold of its flows without touching any other strike's.
-      for (let j = 0; j < P.length; j++) {
-        if (this.need[j] !== 1) continue;
-        const price = P[j]!;
-        const heads = this.mergeHeads;
-        const lists = this.mergeLists;
-        heads.length = lists.length = 0;
-        for (const [k, si] of this.strikeIdx) {
-          if (!(Math.abs(k - price) <= range)) continue;
-          let h = si.head;
-          while (h < si.idx.length && si.idx[h]! < absStart) h++;
-          if (h < si.idx.length) {
-            lists.push(si.idx);
-            heads.push(h);
-          }
-        }
-        const idx: number[] = [];
-        let g = 0;
-        for (;;) {
-          let best = -1;
-          for (let x = 0; x < lists.length; x++) if (heads[x]! < lists[x]!.length && (best < 0 || lists[x]![heads[x]!]! < lists[best]![heads[best]!]!)) best = x;
-          if (best < 0) break;
-          const a = lists[best]![heads[best]!++]!;
-          if (a >= absEnd) break;
-          g += gs[a - base]!;
-          idx.push(a);
-        }
-        G[j] = g;
-        this.need[j] = 0;
-        if (this.readCache.size >= 64) this.readCache.clear();
-        this.readCache.set(price, { idx, head: 0, absEnd, sum: g });
-      }
-      fresh = 0;
-    }
     if (fresh > 0) {
-      // Out of order (or flows after T): the prices without a fold are summed by a scan of the whole window, uncached.
+      // Out of order (or flows after T): the prices are summed by a scan of the whole window, uncached.
       // Strikes farther than this from every price cannot count (the exact test below decides for the others).
       const kLo = lo - range - 1;
       const kHi = hi + range + 1;
@@ -383,7 +385,7 @@ export class FuelEngine {
         if (!(t > fromRel && t <= tRel)) continue;
         const k = ks[i]!;
         if (k < kLo || k > kHi) continue;
-        for (let j = 0; j < P.length; j++) if (this.need[j] === 1 && Math.abs(k - P[j]!) <= range) G[j] += gs[i]!;
+        for (let j = 0; j < nP; j++) if (need[j] === 1 && Math.abs(k - P[j]!) <= range) G[j] += gs[i]!;
       }
     }
     this.batchT = tNs;
@@ -391,31 +393,83 @@ export class FuelEngine {
   }
 
   /**
-   * Per level price: the mirror indices (absolute, mBase-based) of its flows in the read window from `head` on, scanned
-   * up to absEnd, and their fold in arrival order.
+   * The fold of one price's flows in the read window [absStart, absEnd), in arrival order: the index lists of the
+   * strikes within range merged in index order, without touching any other strike's flows.
    */
-  private readonly readCache = new Map<number, { idx: number[]; head: number; absEnd: number; sum: number }>();
+  private foldFresh(price: number, range: number, absStart: number, absEnd: number): ReadFold {
+    const base = this.mBase;
+    const gs = this.mG;
+    const heads = this.mergeHeads;
+    const lists = this.mergeLists;
+    let nl = 0;
+    for (const [k, si] of this.strikeIdx) {
+      if (!(Math.abs(k - price) <= range)) continue;
+      let h = si.head;
+      while (h < si.idx.length && si.idx[h]! < absStart) h++;
+      if (h < si.idx.length) {
+        lists[nl] = si.idx;
+        heads[nl++] = h;
+      }
+    }
+    const idx: number[] = [];
+    let g = 0;
+    for (;;) {
+      let best = -1;
+      let bestA = Infinity;
+      for (let x = 0; x < nl; x++) {
+        const l = lists[x]!;
+        const hx = heads[x]!;
+        if (hx < l.length && l[hx]! < bestA) {
+          best = x;
+          bestA = l[hx]!;
+        }
+      }
+      if (best < 0 || bestA >= absEnd) break;
+      heads[best]!++;
+      g += gs[bestA - base]!;
+      idx.push(bestA);
+    }
+    for (let x = 0; x < nl; x++) lists[x] = NO_INDICES;
+    if (++this.readCacheSize > 64) this.clearReadCache();
+    return { price, idx, head: 0, absEnd, start: absStart, sum: g };
+  }
+
+  private clearReadCache(): void {
+    this.readCache.clear();
+    this.readCacheSize = 0;
+  }
+
+  /**
+   * Per strike interval (first and last strike within range of a price): the mirror indices (absolute, mBase-based)
+   * of its flows in the read window from `head` on, scanned up to absEnd, and their fold in arrival order. Cleared
+   * whenever a strike appears (it may fall within range of one price of an interval and not of another).
+   */
+  private readonly readCache = new Map<number, Map<number, ReadFold>>();
+  private readCacheSize = 0;
   /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
   private readStart = 0;
   /** Per strike: the absolute mirror indices of its flows, in order, from `head` (older ones expired). */
   private readonly strikeIdx = new Map<number, { idx: number[]; head: number }>();
   private readonly mergeHeads: number[] = [];
   private readonly mergeLists: number[][] = [];
-  /** 1 where prepareReads must fold a price afresh (no cached fold). */
+  /** 1 where prepareReads must sum a price by a scan (no cached fold). */
   private readonly need: number[] = [];
 
   private batchT: bigint | null = null;
   private batchVersion = -1;
+  /** The prices of the last prepareReads (the first batchN entries) and their sums. */
   private readonly batchPrices: number[] = [];
   private readonly batchSums: number[] = [];
+  private batchN = 0;
   /** Bumped by every event and tick (prepared sums are only valid for the state they were computed on). */
   private version = 0;
 
   read(level: Level, tNs: bigint, walls: FuelWalls): FuelReading {
     const f = this.cfg.fuel;
     if (this.batchT === tNs && this.batchVersion === this.version) {
-      const j = this.batchPrices.indexOf(level.price);
-      if (j >= 0) {
+      const P = this.batchPrices;
+      for (let j = 0; j < this.batchN; j++) {
+        if (P[j] !== level.price) continue;
         const g = this.batchSums[j]!;
         return { effect: fuelEffect(g, f.neutral_gamma), net_dealer_gamma: g, call_wall: walls.call_wall, put_wall: walls.put_wall, hvl: walls.hvl };
       }
