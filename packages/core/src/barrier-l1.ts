@@ -252,8 +252,17 @@ export class L1BarrierEngine implements BarrierEngine {
     const t = q.ts_event_ns;
     this.sideUpdate('B', s.bid, q.bid_px, q.bid_sz, t);
     this.sideUpdate('A', s.ask, q.ask_px, q.ask_sz, t);
-    s.bid = { px: q.bid_px, sz: q.bid_sz };
-    s.ask = { px: q.ask_px, sz: q.ask_sz };
+    // Updated in place once they exist (sideUpdate has read them; nothing else keeps a reference, snapshots copy).
+    if (s.bid === null) s.bid = { px: q.bid_px, sz: q.bid_sz };
+    else {
+      s.bid.px = q.bid_px;
+      s.bid.sz = q.bid_sz;
+    }
+    if (s.ask === null) s.ask = { px: q.ask_px, sz: q.ask_sz };
+    else {
+      s.ask.px = q.ask_px;
+      s.ask.sz = q.ask_sz;
+    }
   }
 
   private sideUpdate(side: Side, prev: { px: number; sz: number } | null, px: number, sz: number, t: bigint): void {

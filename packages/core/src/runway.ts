@@ -57,19 +57,19 @@ export function computeRunway(
   let lastId = '';
   walk: while (i >= 0 && i < n) {
     const d = Math.abs(sorted[i]!.price - level.price);
-    run.length = 0;
+    // The run of candidates at distance d, by id (scratch by count: no array truncation per run).
+    let nRun = 0;
     for (; i >= 0 && i < n && Math.abs(sorted[i]!.price - level.price) === d; i += step) {
       const l = sorted[i]!;
       if (l.id === level.id) continue;
-      let j = run.length;
-      run.push(l);
+      let j = nRun++;
       while (j > 0 && l.id < run[j - 1]!.id) {
         run[j] = run[j - 1]!;
         j--;
       }
       run[j] = l;
     }
-    for (let r = 0; r < run.length; r++) {
+    for (let r = 0; r < nRun; r++) {
       const cand = run[r]!;
       // The same (distance, id) twice is one candidate.
       if (d === lastD && cand.id === lastId) continue;
@@ -83,7 +83,6 @@ export function computeRunway(
       }
     }
   }
-  run.length = 0;
   if (!next) return { direction: move, next_obstacle: null, distance: null, quality: 'CLEAR' };
   const quality: RunwayQuality = WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION' ? 'OBSTRUCTED' : 'CLEAR';
   return { direction: move, next_obstacle: { id: next.id, price: next.price }, distance: Math.abs(next.price - level.price), quality };

@@ -319,7 +319,14 @@ export class SnapEngine {
 
   private onQuote(q: StockQuote): void {
     if (!(Number.isFinite(q.bid_px) && Number.isFinite(q.ask_px) && q.bid_px > 0 && q.ask_px > 0 && q.ask_px >= q.bid_px)) return;
-    this.s.quote = { bid: q.bid_px, ask: q.ask_px, ts: q.ts_event_ns };
+    // Updated in place (nothing keeps a reference to it; snapshots copy it).
+    const sq = this.s.quote;
+    if (sq === null) this.s.quote = { bid: q.bid_px, ask: q.ask_px, ts: q.ts_event_ns };
+    else {
+      sq.bid = q.bid_px;
+      sq.ask = q.ask_px;
+      sq.ts = q.ts_event_ns;
+    }
     this.basis.onSpyMid((q.bid_px + q.ask_px) / 2, q.ts_event_ns);
   }
 
@@ -347,7 +354,7 @@ export class SnapEngine {
     const s = this.s;
     const cfg = this.cfg;
     const q = s.quote!;
-    this.memo.length = 0;
+    this.memoN = 0;
     this.barrier.onTick(T);
     this.tape.onTick(T);
     this.fuel.onTick(T);
@@ -368,8 +375,9 @@ export class SnapEngine {
     this.runwayT = T;
     // Fuel sums of all monitored levels in one pass over the option flows.
     const prices = this.prices;
-    prices.length = 0;
-    for (let li = 0; li < universe.length; li++) if (Math.abs(spot - universe[li]!.price) <= band) prices.push(universe[li]!.price);
+    let nPrices = 0;
+    for (let li = 0; li < universe.length; li++) if (Math.abs(spot - universe[li]!.price) <= band) prices[nPrices++] = universe[li]!.price;
+    if (prices.length !== nPrices) prices.length = nPrices;
     this.fuel.prepareReads(prices, T);
     for (let li = 0; li < universe.length; li++) {
       const level = universe[li]!;
@@ -494,7 +502,20 @@ export class SnapEngine {
    * mostly monitored levels already read. A reading depends only on the state, the price, the side and T, and no
    * event is applied inside a tick. Cleared at the start of every tick.
    */
-  private readonly memo: { price: number; direction: Direction; reading: BarrierReading }[] = [];
+  private readonly memo: { price: number; direction: Direction; reading: BarrierReading | null }[] = [];
+  /** Entries of memo in use this tick (the first memoN; the rest are kept for reuse). */
+  private memoN = 0;
+
+  private memoPut(price: number, direction: Direction, reading: BarrierReading): void {
+    const m = this.memo;
+    if (this.memoN < m.length) {
+      const e = m[this.memoN]!;
+      e.price = price;
+      e.direction = direction;
+      e.reading = reading;
+    } else m.push({ price, direction, reading });
+    this.memoN++;
+  }
 
   private readonly levelNoiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
 
@@ -502,25 +523,25 @@ export class SnapEngine {
   private readMonitored(level: Level, direction: Direction, T: bigint, noise: LevelNoise): BarrierReading {
     const reading = this.barrier.read(level, direction, T, levelNoiseOf(noise, this.levelNoiseOut));
     const m = this.memo;
-    for (let i = 0; i < m.length; i++) {
+    for (let i = 0; i < this.memoN; i++) {
       const e = m[i]!;
       if (e.price === level.price && e.direction === direction) {
         e.reading = reading;
         return reading;
       }
     }
-    m.push({ price: level.price, direction, reading });
+    this.memoPut(level.price, direction, reading);
     return reading;
   }
 
   private readBarrier(level: Level, direction: Direction, T: bigint): BarrierReading {
     const m = this.memo;
-    for (let i = 0; i < m.length; i++) {
+    for (let i = 0; i < this.memoN; i++) {
       const e = m[i]!;
-      if (e.price === level.price && e.direction === direction) return e.reading;
+      if (e.price === level.price && e.direction === direction) return e.reading!;
     }
     const reading = this.barrier.read(level, direction, T);
-    m.push({ price: level.price, direction, reading });
+    this.memoPut(level.price, direction, reading);
     return reading;
   }
 
