@@ -203,6 +203,9 @@ export interface NoiseBaseline {
 const newEwStat = (): EwStat => ({ mean: 0, var: 0, n: 0, lastNs: null });
 export const newNoiseBaseline = (): NoiseBaseline => ({ B: { dl: newEwStat(), fill: newEwStat() }, A: { dl: newEwStat(), fill: newEwStat() } });
 
+/** ewStatPush's last time weight and its inputs. */
+const ewLast: { dt: bigint; halfLifeMs: number; aT: number } = { dt: -1n, halfLifeMs: NaN, aT: 0 };
+
 export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number): void {
   if (s.lastNs === null || s.n === 0) {
     s.mean = x;
@@ -211,7 +214,16 @@ export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number
     const dt = tNs - s.lastNs;
     // Until n reaches about one time constant the plain EW weight leaves the variance biased toward its start of 0 for
     // many minutes (α ≈ 3·10⁻⁴ per tick at a 10 min half-life): it starts as the running mean/variance (weight 1/n).
-    const aT = dt <= 0n ? 0 : 1 - Math.exp((-Number(dt) / 1e6) * (Math.LN2 / halfLifeMs));
+    // Samples come once per snap tick, so Δt is nearly always one tick: the last weight is reused (the same expression
+    // of the same inputs, so the same number).
+    let aT: number;
+    if (dt === ewLast.dt && halfLifeMs === ewLast.halfLifeMs) aT = ewLast.aT;
+    else {
+      aT = dt <= 0n ? 0 : 1 - Math.exp((-Number(dt) / 1e6) * (Math.LN2 / halfLifeMs));
+      ewLast.dt = dt;
+      ewLast.halfLifeMs = halfLifeMs;
+      ewLast.aT = aT;
+    }
     const a = Math.max(aT, 1 / (s.n + 1));
     const diff = x - s.mean;
     const inc = a * diff;

@@ -737,7 +737,14 @@ export class FuelEngine {
     let i = h.length;
     while (i > 0 && h[i - 1]!.ts > g.ts_event_ns) i--;
     if (i > 0 && h[i - 1]!.ts === g.ts_event_ns) h[i - 1] = { ts: g.ts_event_ns, gamma: g.gamma };
-    else h.splice(i, 0, { ts: g.ts_event_ns, gamma: g.gamma });
+    else if (i === h.length && i === GREEKS_HISTORY) {
+      // The usual case, a newer snapshot with the history full: the oldest entry leaves and is reused for the new one.
+      const o = h[0]!;
+      for (let k = 1; k < i; k++) h[k - 1] = h[k]!;
+      o.ts = g.ts_event_ns;
+      o.gamma = g.gamma;
+      h[i - 1] = o;
+    } else h.splice(i, 0, { ts: g.ts_event_ns, gamma: g.gamma });
     if (h.length > GREEKS_HISTORY) h.splice(0, h.length - GREEKS_HISTORY);
     this.lowerMemoryFloor(h[h.length - 1]!.ts);
   }
@@ -747,7 +754,13 @@ export class FuelEngine {
     const s = this.state;
     const last = s.lastTrade[tr.option_symbol];
     const sign = customerSign(tr, last);
-    s.lastTrade[tr.option_symbol] = { ts: tr.ts_event_ns, price: tr.price, sign: sign !== 0 ? sign : (last?.sign ?? 0) };
+    if (last === undefined) s.lastTrade[tr.option_symbol] = { ts: tr.ts_event_ns, price: tr.price, sign };
+    else {
+      // Updated in place (nothing else keeps a reference; snapshots copy).
+      last.ts = tr.ts_event_ns;
+      last.price = tr.price;
+      if (sign !== 0) last.sign = sign;
+    }
     this.lowerMemoryFloor(tr.ts_event_ns);
     if (sign === 0) return;
     const gamma = this.gammaAsOf(tr.option_symbol, tr.ts_event_ns);

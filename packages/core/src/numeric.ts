@@ -28,8 +28,9 @@ const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000];
  */
 export function roundTo(x: number, decimals: number): number {
   if (!Number.isFinite(x)) return 0;
-  const f = decimals >= 0 && decimals < POW10.length && Number.isInteger(decimals) ? POW10[decimals]! : 10 ** decimals;
-  const r = (Math.sign(x) * Math.round(Math.abs(x) * f)) / f;
+  const f = decimals >= 0 && decimals < POW10.length && (decimals | 0) === decimals ? POW10[decimals]! : 10 ** decimals;
+  // sign(x)·round(|x|·f) / f, branch for branch (negation and |x| are exact, so the same doubles).
+  const r = x < 0 ? -Math.round(-x * f) / f : Math.round(x * f) / f;
   return r === 0 ? 0 : r;
 }
 

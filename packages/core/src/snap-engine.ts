@@ -154,6 +154,9 @@ const NO_PAYLOADS: LevelPhysicsPayload[] = Object.freeze([]) as unknown as Level
 /** Row order of a payload: by distance, then id (strictly before: a stable sort keeps equal rows in push order). */
 const rowBefore = (a: LevelSignal, b: LevelSignal): boolean => a.distance - b.distance < 0 || (a.distance - b.distance === 0 && a.id < b.id);
 
+/** A nullable price, rounded to 4 decimals. */
+const p4 = (x: number | null): number | null => (x === null ? null : roundTo(x, 4));
+
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
   return q * b > a ? q - 1n : q;
@@ -563,7 +566,6 @@ export class SnapEngine {
     runway: LevelSignal['runway'],
     note: string,
   ): LevelSignal {
-    const p4 = (x: number | null): number | null => (x === null ? null : roundTo(x, 4));
     return {
       id: level.id,
       price: roundTo(level.price, 4),
