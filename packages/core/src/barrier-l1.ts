@@ -15,9 +15,11 @@
 // quote band of L over (t − W_b, t].
 import type { Config } from './config';
 import type { InputEvent, StockQuote, StockTrade } from './events';
-import type { Direction, Level } from './signals';
+import type { BarrierStateName, Direction, Level } from './signals';
 import {
   classifyBarrier,
+  classifyState,
+  type ClassifyInput,
   newNoiseBaseline,
   newWeakBaseline,
   sampleNoise,
@@ -186,21 +188,51 @@ export class L1BarrierEngine implements BarrierEngine {
     const filled = this.sFilled;
     const q = side === 'B' ? s.bid : s.ask;
     const defending = q && Math.abs(q.px - level.price) <= band ? { price: q.px, size: q.sz } : null;
-    const c = classifyBarrier({
-      added,
-      canceled,
-      filled,
-      fThresh: this.cfg.barrier.f_thresh,
-      rVac: this.cfg.barrier.r_vac,
-      rWall: this.cfg.barrier.r_wall,
-      defendingSize: defending ? defending.size : null,
-      weakThreshold: side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA,
-      noise: sideNoise(s.noise, side, this.noiseOut),
-      z: this.cfg.barrier.z_thresh,
-      levelNoise,
-    });
+    const c = classifyBarrier(this.classifyInput(side, defending ? defending.size : null, levelNoise));
     // Fields written out (an object spread here cost 20× more per call).
     return { state: c.state, delta_liq: c.delta_liq, replenishment_ratio: c.replenishment_ratio, added, canceled, filled, defending, churn: 0, passive_volume: 0, caveats: NO_CAVEATS };
+  }
+
+  readState(level: Level, direction: Direction, tNs: bigint): BarrierStateName {
+    const s = this.state;
+    const side: Side = direction === 'SUPPORT' ? 'B' : 'A';
+    const band = this.cfg.barrier.quote_band + 1e-9;
+    this.sums(side, level.price, tNs);
+    const q = side === 'B' ? s.bid : s.ask;
+    return classifyState(this.classifyInput(side, q && Math.abs(q.px - level.price) <= band ? q.sz : null, null));
+  }
+
+  /** The classification input of the last sums() (one scratch object, filled per read). */
+  private readonly cin: ClassifyInput = {
+    added: 0,
+    canceled: 0,
+    filled: 0,
+    fThresh: 0,
+    rVac: 0,
+    rWall: 0,
+    defendingSize: null,
+    weakThreshold: null,
+    noise: null,
+    z: 0,
+    levelNoise: null,
+  };
+
+  private classifyInput(side: Side, defendingSize: number | null, levelNoise: SideNoise | null): ClassifyInput {
+    const s = this.state;
+    const b = this.cfg.barrier;
+    const x = this.cin;
+    x.added = this.sAdded;
+    x.canceled = this.sCanceled;
+    x.filled = this.sFilled;
+    x.fThresh = b.f_thresh;
+    x.rVac = b.r_vac;
+    x.rWall = b.r_wall;
+    x.defendingSize = defendingSize;
+    x.weakThreshold = side === 'B' ? s.baseline.thresholdB : s.baseline.thresholdA;
+    x.noise = sideNoise(s.noise, side, this.noiseOut);
+    x.z = b.z_thresh;
+    x.levelNoise = levelNoise;
+    return x;
   }
 
   /** Window sums (t − W_b, t] of one side's flows whose quote price is within the quote band of `price`, into sAdded/sCanceled/sFilled. */

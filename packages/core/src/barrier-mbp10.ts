@@ -22,7 +22,7 @@
 // When the zone is not within the displayed levels the reading is NEUTRAL with the OUT_OF_RANGE caveat.
 import type { Config } from './config';
 import { DBN_FLAGS, type FuturesMbp10, type FuturesTrade, type InputEvent } from './events';
-import type { Direction, Level } from './signals';
+import type { BarrierStateName, Direction, Level } from './signals';
 import type { BasisEstimator } from './basis';
 import {
   classifyBarrier,
@@ -152,6 +152,10 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     const center = Math.round(lp / tick) * tick;
     const half = this.cfg.barrier.zone_ticks * tick;
     return { lo: center - half - 1e-9, hi: center + half + 1e-9, center };
+  }
+
+  readState(level: Level, direction: Direction, tNs: bigint): BarrierStateName {
+    return this.read(level, direction, tNs).state;
   }
 
   read(level: Level, direction: Direction, tNs: bigint, levelNoise: SideNoise | null = null): BarrierReading {

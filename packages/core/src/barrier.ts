@@ -70,6 +70,8 @@ export interface BarrierEngine {
   onTick(tNs: bigint): void;
   /** `levelNoise`: the level's own noise baseline (monitored levels), tightening the adaptive thresholds. */
   read(level: Level, direction: Direction, tNs: bigint, levelNoise?: SideNoise | null): BarrierReading;
+  /** read(level, direction, tNs).state, without building the reading (the runway's obstacle probe). */
+  readState(level: Level, direction: Direction, tNs: bigint): BarrierStateName;
   /** Plain JSON-able state (bigints allowed; the snapshot codec encodes them). */
   readonly state: unknown;
 }
@@ -105,6 +107,12 @@ export interface Classified {
 
 export function classifyBarrier(x: ClassifyInput): Classified {
   const removed = x.canceled + x.filled;
+  return { state: classifyState(x), delta_liq: x.added - removed, replenishment_ratio: x.added / (removed + R_EPSILON) };
+}
+
+/** classifyBarrier's state alone (nothing allocated: the runway asks only this of its candidate obstacles). */
+export function classifyState(x: ClassifyInput): BarrierStateName {
+  const removed = x.canceled + x.filled;
   const delta_liq = x.added - removed;
   const replenishment_ratio = x.added / (removed + R_EPSILON);
   let state: BarrierStateName = 'NEUTRAL';
@@ -137,7 +145,7 @@ export function classifyBarrier(x: ClassifyInput): Classified {
   else if (x.defendingSize !== null && x.weakThreshold !== null && x.defendingSize < x.weakThreshold) state = 'WEAK';
   // CONSUMED sits ahead of the absorption bias on purpose: when depth is lost faster than prints can explain the
   // bias is false anyway, and when the bias is true the net loss is small relative to passive volume.
-  return { state, delta_liq, replenishment_ratio };
+  return state;
 }
 
 /**

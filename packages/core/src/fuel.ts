@@ -215,15 +215,10 @@ export class FuelEngine {
         this.mG.splice(0, this.mHead);
         this.mHead = 0;
       }
-      const live = this.mBase + this.mHead;
-      for (const [k, si] of this.strikeIdx) {
-        while (si.head < si.idx.length && si.idx[si.head]! < live) si.head++;
-        if (si.head === si.idx.length) this.strikeIdx.delete(k);
-        else if (si.head > 64 && si.head * 2 > si.idx.length) {
-          si.idx.splice(0, si.head);
-          si.head = 0;
-        }
-      }
+      this.liveIdx = this.mBase + this.mHead;
+      // forEach, not for…of: the entry iterator allocates a pair per strike.
+      this.strikeIdx.forEach(this.expireStrikeIdx);
+
       for (let i = 0; i < this.strikes.length; i++) {
         const b = this.bucketList[i]!;
         if (b.head === 0) continue;
@@ -402,8 +397,12 @@ export class FuelEngine {
     const heads = this.mergeHeads;
     const lists = this.mergeLists;
     let nl = 0;
-    for (const [k, si] of this.strikeIdx) {
+    // The strikes within range, ascending (this.strikes holds the same strikes as strikeIdx).
+    for (let x = 0; x < this.strikes.length; x++) {
+      const k = this.strikes[x]!;
       if (!(Math.abs(k - price) <= range)) continue;
+      const si = this.strikeIdx.get(k);
+      if (si === undefined) continue;
       let h = si.head;
       while (h < si.idx.length && si.idx[h]! < absStart) h++;
       if (h < si.idx.length) {
@@ -448,6 +447,16 @@ export class FuelEngine {
   private readCacheSize = 0;
   /** Absolute mirror index of the read window's first flow at the last ordered prepareReads (only moves forward). */
   private readStart = 0;
+  /** onTick's expiry of one strike's index list below liveIdx (bound once; deleting the current entry is allowed). */
+  private liveIdx = 0;
+  private readonly expireStrikeIdx = (si: { idx: number[]; head: number }, k: number): void => {
+    while (si.head < si.idx.length && si.idx[si.head]! < this.liveIdx) si.head++;
+    if (si.head === si.idx.length) this.strikeIdx.delete(k);
+    else if (si.head > 64 && si.head * 2 > si.idx.length) {
+      si.idx.splice(0, si.head);
+      si.head = 0;
+    }
+  };
   /** Per strike: the absolute mirror indices of its flows, in order, from `head` (older ones expired). */
   private readonly strikeIdx = new Map<number, { idx: number[]; head: number }>();
   private readonly mergeHeads: number[] = [];

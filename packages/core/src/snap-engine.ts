@@ -210,7 +210,7 @@ export class SnapEngine {
   private perLevelCount: number;
   private runwayT = 0n;
   private readonly runwayProbe: ObstacleProbe = {
-    barrier: (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT).state,
+    barrier: (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT),
     strikeHasGamma: (strike: number): boolean => Math.abs(this.fuel.strikeGamma(strike, this.runwayT)) > this.cfg.fuel.neutral_gamma,
   };
   /** `@id` per moving level id (a handful of ids). */
@@ -501,22 +501,22 @@ export class SnapEngine {
   }
 
   /**
-   * Barrier readings of this tick, memoised by (price, direction): the runway reads the obstacle levels, which are
+   * Barrier states of this tick, memoised by (price, direction): the runway reads the obstacle levels, which are
    * mostly monitored levels already read. A reading depends only on the state, the price, the side and T, and no
    * event is applied inside a tick. Cleared at the start of every tick.
    */
-  private readonly memo: { price: number; direction: Direction; reading: BarrierReading | null }[] = [];
+  private readonly memo: { price: number; direction: Direction; state: BarrierStateName }[] = [];
   /** Entries of memo in use this tick (the first memoN; the rest are kept for reuse). */
   private memoN = 0;
 
-  private memoPut(price: number, direction: Direction, reading: BarrierReading): void {
+  private memoPut(price: number, direction: Direction, state: BarrierStateName): void {
     const m = this.memo;
     if (this.memoN < m.length) {
       const e = m[this.memoN]!;
       e.price = price;
       e.direction = direction;
-      e.reading = reading;
-    } else m.push({ price, direction, reading });
+      e.state = state;
+    } else m.push({ price, direction, state });
     this.memoN++;
   }
 
@@ -529,23 +529,23 @@ export class SnapEngine {
     for (let i = 0; i < this.memoN; i++) {
       const e = m[i]!;
       if (e.price === level.price && e.direction === direction) {
-        e.reading = reading;
+        e.state = reading.state;
         return reading;
       }
     }
-    this.memoPut(level.price, direction, reading);
+    this.memoPut(level.price, direction, reading.state);
     return reading;
   }
 
-  private readBarrier(level: Level, direction: Direction, T: bigint): BarrierReading {
+  private readBarrier(level: Level, direction: Direction, T: bigint): BarrierStateName {
     const m = this.memo;
     for (let i = 0; i < this.memoN; i++) {
       const e = m[i]!;
-      if (e.price === level.price && e.direction === direction) return e.reading!;
+      if (e.price === level.price && e.direction === direction) return e.state;
     }
-    const reading = this.barrier.read(level, direction, T);
-    this.memoPut(level.price, direction, reading);
-    return reading;
+    const state = this.barrier.readState(level, direction, T);
+    this.memoPut(level.price, direction, state);
+    return state;
   }
 
   private row(
