@@ -28,7 +28,7 @@
 import type { Config } from './config';
 import type { InputEvent } from './events';
 import type { BarrierStateName, Direction, Level } from './signals';
-import { msToNs, newRing, ringPercentile, ringPush, type RingState } from './numeric';
+import { elapsedSince, msToNs, newRing, ringPercentile, ringPush, type RingState } from './numeric';
 
 export const R_EPSILON = 1;
 /**
@@ -219,7 +219,7 @@ export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number
     s.mean = x;
     s.var = 0;
   } else {
-    const dt = tNs - s.lastNs;
+    const dt = elapsedSince(s.lastNs, tNs);
     // Until n reaches about one time constant the plain EW weight leaves the variance biased toward its start of 0 for
     // many minutes (α ≈ 3·10⁻⁴ per tick at a 10 min half-life): it starts as the running mean/variance (weight 1/n).
     // Samples come once per snap tick, so Δt is nearly always one tick: the last weight is reused (the same expression

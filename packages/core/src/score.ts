@@ -31,7 +31,7 @@
 //   lean with the score's side of 50, MEDIUM when two do, else LOW. Barrier churn lowers it one step; a bad book,
 //   a level out of MBP-10 range / no book, or stale quotes make it LOW.
 import type { Config } from './config';
-import type { BarrierReading } from './barrier';
+import type { BarrierCaveat, BarrierReading } from './barrier';
 import type { TapeReading } from './tape';
 import type { FuelReading } from './fuel';
 import type { BarrierStateName, Confidence, Direction, MoveDirection, SignalName } from './signals';
@@ -104,9 +104,13 @@ export function calibrateScore(smooth: number, knots: ReadonlyArray<readonly [nu
   if (n === 0) return smooth;
   if (smooth <= knots[0]![0]) return knots[0]![1];
   for (let i = 1; i < n; i++) {
-    const [x1, y1] = knots[i]!;
+    const k1 = knots[i]!;
+    const x1 = k1[0];
+    const y1 = k1[1];
     if (smooth <= x1) {
-      const [x0, y0] = knots[i - 1]!;
+      const k0 = knots[i - 1]!;
+      const x0 = k0[0];
+      const y0 = k0[1];
       return y0 + ((y1 - y0) * (smooth - x0)) / (x1 - x0);
     }
   }
@@ -319,16 +323,17 @@ export function leadOf(c: ComponentScores, w: { w_l: number; w_h: number; w_t: n
  * delayed plan (`massive.data_delay_ms` > 0), so the dealer-gamma read describes the market of that long ago and cannot
  * confirm this tick: Fuel's lean is not counted (at most MEDIUM), while its score still moves the composite.
  */
+const isUntrusted = (k: BarrierCaveat): boolean => k === 'BAD_BOOK' || k === 'OUT_OF_RANGE' || k === 'NO_BOOK';
+
 export function confidenceOf(c: ComponentScores, score: number, barrier: BarrierReading, staleQuote: boolean, fuelDelayed = false): Confidence {
-  if (staleQuote || barrier.caveats.some((k) => k === 'BAD_BOOK' || k === 'OUT_OF_RANGE' || k === 'NO_BOOK')) return 'LOW';
+  if (staleQuote || barrier.caveats.some(isUntrusted)) return 'LOW';
   const breakSide = score >= 50;
-  const leans = [
-    [c.liquidity, 50],
-    [fuelDelayed ? 50 : c.hedge, 50],
-    [c.tape, 25],
-  ] as const;
+  // Each component's lean against its midpoint (liquidity 50, hedge 50, tape 25), written out: no arrays per call.
+  const hedge = fuelDelayed ? 50 : c.hedge;
   let agree = 0;
-  for (const [v, mid] of leans) if (breakSide ? v > mid : v < mid) agree++;
+  if (breakSide ? c.liquidity > 50 : c.liquidity < 50) agree++;
+  if (breakSide ? hedge > 50 : hedge < 50) agree++;
+  if (breakSide ? c.tape > 25 : c.tape < 25) agree++;
   let level = agree >= 3 ? 2 : agree === 2 ? 1 : 0;
   if (barrier.caveats.includes('CHURN')) level = Math.max(0, level - 1);
   return level === 2 ? 'HIGH' : level === 1 ? 'MEDIUM' : 'LOW';

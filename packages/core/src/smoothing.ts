@@ -4,7 +4,7 @@
 // `robust_window` raw inputs before the EWMA, which removes single-tick spikes in quote sizes and scores.
 // Both stages output convex combinations / order statistics of their inputs, so the output never leaves
 // [min, max] of the inputs seen.
-import { median } from './numeric';
+import { elapsedSince, median } from './numeric';
 
 export interface SmootherState {
   value: number | null;
@@ -56,7 +56,7 @@ export function smoothStep(s: SmootherState, x: number, tNs: bigint, opt: Smooth
   if (s.value === null || s.lastNs === null) {
     s.value = input;
   } else {
-    const a = ewmaAlpha(tNs - s.lastNs, opt.halfLifeMs);
+    const a = ewmaAlpha(elapsedSince(s.lastNs, tNs), opt.halfLifeMs);
     s.value = a * input + (1 - a) * s.value;
   }
   s.lastNs = tNs;

@@ -376,6 +376,7 @@ export class SnapEngine {
     const rows: LevelSignal[] = [];
     let events: LevelEvent[] | undefined;
     this.runwayT = T;
+    const prevT = T - this.tickNs;
     // Fuel sums of all monitored levels in one pass over the option flows.
     const prices = this.prices;
     let nPrices = 0;
@@ -404,7 +405,7 @@ export class SnapEngine {
         pl.trigger.aboveSinceNs = null;
         pl = s.perLevel[key] = newPerLevel(direction, pl.trigger);
       }
-      stepEpisode(pl.trigger, T, T - this.tickNs, cfg, { direction, price: level.price, spot });
+      stepEpisode(pl.trigger, T, prevT, cfg, { direction, price: level.price, spot });
       const shownBefore = pl.trigger.shown;
 
       const barrier = this.readMonitored(level, direction, T, pl.noise);

@@ -186,13 +186,20 @@ export class TapeEngine {
   read(level: Level, tNs: bigint): TapeReading {
     const s = this.state;
     const t = this.cfg.tape;
-    const fromT = tNs - this.windowNs;
+    // The window bounds of this tNs (every level of a tick reads the same ones).
+    if (this.readT !== tNs) {
+      this.readT = tNs;
+      this.readFromT = tNs - this.windowNs;
+      this.readFromRel = this.relOf(this.readFromT);
+      this.readTRel = this.relOf(tNs);
+    }
+    const fromT = this.readFromT;
     const band = t.band + 1e-9;
     let buy = 0;
     let sell = 0;
     const prints = s.prints;
-    const fromRel = this.relOf(fromT);
-    const tRel = this.relOf(tNs);
+    const fromRel = this.readFromRel;
+    const tRel = this.readTRel;
     const rel = this.exact ? this.rel : null;
     const n = prints.length;
     // In time order with every print inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
@@ -232,6 +239,11 @@ export class TapeEngine {
       : { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
     return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
   }
+
+  private readT: bigint | null = null;
+  private readFromT = 0n;
+  private readFromRel = 0;
+  private readTRel = 0;
 
   /** Velocity ($/s) of the approach at tNs: the slope over W_v of all prints, whatever the level. */
   velocityAt(tNs: bigint): number {
