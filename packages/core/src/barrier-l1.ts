@@ -111,7 +111,7 @@ export class L1BarrierEngine implements BarrierEngine {
     this.windowNs = msToNs(cfg.barrier.window_ms);
     const f = this.state.flows;
     for (let i = 1; i < f.length; i++) if (f[i]!.ts < f[i - 1]!.ts) this.outOfOrder = true;
-    for (let i = 0; i < f.length; i++) this.group(f[i]!, 1);
+    for (let i = 0; i < f.length; i++) this.flowGroups.push(this.group(f[i]!, 1));
   }
 
   /**
@@ -125,12 +125,19 @@ export class L1BarrierEngine implements BarrierEngine {
   private readonly groupList: Record<Side, FlowGroup[]> = { B: [], A: [] };
   private inexact = 0;
 
+  /** The group of each flow of state.flows (aligned with it), so that eviction and reclassification need no lookup. */
+  private readonly flowGroups: FlowGroup[] = [];
+  /** Flows evicted so far by the running eviction (evictBefore hands them over in order, from index 0). */
+  private evicted = 0;
   /** An evicted flow leaves its group (evictBefore's callback, bound once). */
-  private readonly ungroup = (f: L1Flow): void => this.group(f, -1);
+  private readonly ungroup = (f: L1Flow): void => {
+    this.group(f, -1, this.flowGroups[this.evicted++]);
+  };
 
-  private group(f: L1Flow, sign: 1 | -1): void {
+  /** Adds (+1) or removes (−1) a flow's sums to its group (`known` when the caller has it) and returns the group. */
+  private group(f: L1Flow, sign: 1 | -1, known?: FlowGroup): FlowGroup {
     const m = this.groups[f.side];
-    let g = m.get(f.price);
+    let g = known ?? m.get(f.price);
     if (g === undefined) {
       g = { price: f.price, added: 0, canceled: 0, filled: 0, n: 0 };
       m.set(f.price, g);
@@ -147,6 +154,7 @@ export class L1BarrierEngine implements BarrierEngine {
     }
     // A flow's values only change between a group(f, -1) and a group(f, +1), so the test gives the same answer both times.
     if (!(wholeShares(f.added) && wholeShares(f.canceled) && wholeShares(f.filled))) this.inexact += sign;
+    return g;
   }
 
   /** Some flow was appended with an earlier time than the one before it (a late event): reads scan the whole list. */
@@ -159,7 +167,9 @@ export class L1BarrierEngine implements BarrierEngine {
 
   onTick(tNs: bigint): void {
     const s = this.state;
-    evictBefore(s.flows, tNs - this.windowNs, this.ungroup);
+    this.evicted = 0;
+    const k = evictBefore(s.flows, tNs - this.windowNs, this.ungroup);
+    if (k > 0) this.flowGroups.splice(0, k);
     // The touch of each side is the queue any level's barrier is when price is at it: its window sums are the noise.
     if (s.bid) {
       this.sums('B', s.bid.px, tNs);
@@ -345,7 +355,7 @@ export class L1BarrierEngine implements BarrierEngine {
     else if (ts < flows[flows.length - 1]!.ts) this.outOfOrder = true;
     const f: L1Flow = { ts, seq, side, price, added, canceled, filled };
     flows.push(f);
-    this.group(f, 1);
+    this.flowGroups.push(this.group(f, 1));
     return seq;
   }
 
@@ -375,10 +385,11 @@ export class L1BarrierEngine implements BarrierEngine {
         if (f.seq < r.seq) break;
         if (f.seq !== r.seq) continue;
         const moved = Math.min(left, f.canceled);
-        this.group(f, -1);
+        this.group(f, -1, this.flowGroups[i]!);
         f.canceled -= moved;
         f.filled += moved;
-        this.group(f, 1);
+        // Looked up again: leaving may have emptied (and dropped) the group.
+        this.flowGroups[i] = this.group(f, 1);
         left -= moved;
         break;
       }
