@@ -76,6 +76,17 @@ export function sessionKeyOf(tNs: bigint, anchor: 'session' | 'rth_open'): strin
   return new Date(local).toISOString().slice(0, 10);
 }
 
+/** `${prefix}${priceKey(p)}`, remembered per price. */
+function idOf(ids: Map<number, string>, prefix: string, p: number): string {
+  let id = ids.get(p);
+  if (id === undefined) {
+    if (ids.size >= 4096) ids.clear();
+    id = prefix + priceKey(p);
+    ids.set(p, id);
+  }
+  return id;
+}
+
 const sameWalls = (a: FuelWalls, b: FuelWalls): boolean => a.call_wall === b.call_wall && a.put_wall === b.put_wall && a.hvl === b.hvl;
 
 export class LevelUniverse {
@@ -138,6 +149,10 @@ export class LevelUniverse {
     return this.state.levels;
   }
 
+  /** Level ids of round numbers and strikes by price (a handful of prices recur at every rebuild); bounded. */
+  private readonly roundIds = new Map<number, string>();
+  private readonly strikeIds = new Map<number, string>();
+
   build(spot: number): Level[] {
     const c = this.cfg.levels;
     const s = this.state;
@@ -150,18 +165,19 @@ export class LevelUniverse {
     if (vwap !== null) add('VWAP', vwap, 'VWAP');
     for (let i = Math.ceil((spot - span) / c.round_step); i * c.round_step <= spot + span + 1e-9; i++) {
       const p = roundTo(i * c.round_step, 4);
-      add(`ROUND_${priceKey(p)}`, p, 'ROUND');
+      add(idOf(this.roundIds, 'ROUND_', p), p, 'ROUND');
     }
     if (c.half_round_near_spot) {
       const below = Math.floor(spot / c.round_step) * c.round_step;
-      for (const p of [below - c.round_step / 2, below + c.round_step / 2, below + (3 * c.round_step) / 2]) {
-        if (Math.abs(p - spot) <= c.round_step) add(`ROUND_${priceKey(p)}`, p, 'ROUND');
+      for (let h = -1; h <= 3; h += 2) {
+        const p = below + (h * c.round_step) / 2;
+        if (Math.abs(p - spot) <= c.round_step) add(idOf(this.roundIds, 'ROUND_', p), p, 'ROUND');
       }
     }
     const atm = Math.round(spot / c.strike_step);
     for (let i = -c.strike_count; i <= c.strike_count; i++) {
       const p = roundTo((atm + i) * c.strike_step, 4);
-      add(`STRIKE_${priceKey(p)}`, p, 'STRIKE');
+      add(idOf(this.strikeIds, 'STRIKE_', p), p, 'STRIKE');
     }
     if (s.walls.call_wall !== null) add('CALL_WALL', s.walls.call_wall, 'CALL_WALL');
     if (s.walls.put_wall !== null) add('PUT_WALL', s.walls.put_wall, 'PUT_WALL');
@@ -170,9 +186,10 @@ export class LevelUniverse {
     if (s.high !== null) add('SESSION_HIGH', s.high, 'SESSION_HIGH');
     if (s.low !== null) add('SESSION_LOW', s.low, 'SESSION_LOW');
 
-    const byPrice = new Map<string, Level>();
+    // Keyed by the level's price itself: it is already rounded to 4 decimals, so equal prices are equal priceKeys.
+    const byPrice = new Map<number, Level>();
     for (const l of out) {
-      const k = priceKey(l.price);
+      const k = l.price;
       const prev = byPrice.get(k);
       if (!prev || KIND_PRIORITY[l.kind] < KIND_PRIORITY[prev.kind] || (KIND_PRIORITY[l.kind] === KIND_PRIORITY[prev.kind] && l.id < prev.id)) {
         byPrice.set(k, l);
