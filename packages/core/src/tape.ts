@@ -97,6 +97,14 @@ export function priceSlope(points: readonly { ts: bigint; price: number }[], ref
   return sxx > 0 ? sxy / sxx : 0;
 }
 
+/** Aggressive volume of the kept prints at one price (TapeEngine's derived groups). */
+interface TapeGroup {
+  price: number;
+  buy: number;
+  sell: number;
+  n: number;
+}
+
 export class TapeEngine {
   private readonly windowNs: bigint;
   private readonly velocityWindowNs: bigint;
@@ -119,7 +127,7 @@ export class TapeEngine {
     if (late) this.outOfOrder = true;
     this.rel.push(this.relOf(p.ts));
     this.px.push(p.price);
-    if (p.aggr !== 0) this.group(p, 1);
+    this.printGroups.push(p.aggr !== 0 ? this.group(p, 1) : null);
   }
 
   /**
@@ -128,17 +136,18 @@ export class TapeEngine {
    * float64, so adding the groups within the band gives bit-for-bit the arrival-order fold of the scan; `inexact`
    * counts the prints for which that does not hold (then reads scan).
    */
-  private readonly groups = new Map<number, { price: number; buy: number; sell: number; n: number }>();
+  private readonly groups = new Map<number, TapeGroup>();
   /** The same groups as a list, iterated by reads (a Map's iterator allocates). */
-  private readonly groupList: { price: number; buy: number; sell: number; n: number }[] = [];
+  private readonly groupList: TapeGroup[] = [];
   private inexact = 0;
   /** A print was appended with an earlier time than the one before it (a late event): reads scan every print. */
   private outOfOrder = false;
   /** Prices of state.prints, aligned with it (derived). */
   private readonly px: number[] = [];
 
-  private group(p: TapePrint, sign: 1 | -1): void {
-    let g = this.groups.get(p.price);
+  /** Adds (+1) or removes (−1) an aggressive print's size to its group (`known` when the caller has it); returns the group. */
+  private group(p: TapePrint, sign: 1 | -1, known?: TapeGroup): TapeGroup {
+    let g = known ?? this.groups.get(p.price);
     if (g === undefined) {
       g = { price: p.price, buy: 0, sell: 0, n: 0 };
       this.groups.set(p.price, g);
@@ -152,11 +161,17 @@ export class TapeEngine {
       this.groupList.splice(this.groupList.indexOf(g), 1);
     }
     if (!(Number.isInteger(p.size) && p.size <= 2 ** 40)) this.inexact += sign;
+    return g;
   }
 
+  /** The group of each print of state.prints (aligned with it; null for a print without aggressor). */
+  private readonly printGroups: (TapeGroup | null)[] = [];
+  /** Prints evicted so far by the running eviction (evictBefore hands them over in order, from index 0). */
+  private evicted = 0;
   /** An evicted print leaves its group (evictBefore's callback, bound once). */
   private readonly ungroup = (p: TapePrint): void => {
-    if (p.aggr !== 0) this.group(p, -1);
+    const g = this.printGroups[this.evicted++]!;
+    if (g !== null) this.group(p, -1, g);
   };
 
   private readonly keepNs: bigint;
@@ -172,10 +187,12 @@ export class TapeEngine {
   onTick(tNs: bigint): void {
     this.version++;
     const s = this.state;
+    this.evicted = 0;
     const evicted = evictBefore(s.prints, tNs - this.keepNs, this.ungroup);
     if (evicted > 0) {
       this.rel.splice(0, evicted);
       this.px.splice(0, evicted);
+      this.printGroups.splice(0, evicted);
     }
     if (s.prints.length === 0) this.outOfOrder = false;
     evictBefore(s.sweeps, tNs - this.windowNs);
