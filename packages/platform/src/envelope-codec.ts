@@ -375,7 +375,15 @@ export class SchemaRegistryClient {
 
   /** Without a subject: the global level. */
   async setCompatibility(level: CompatibilityLevel, subject?: string): Promise<void> {
-    await this.request('PUT', subject ? `/config/${encodeURIComponent(subject)}` : '/config', { compatibility: level }, subject);
+    const path = subject ? `/config/${encodeURIComponent(subject)}` : '/config';
+    try {
+      await this.request('PUT', path, { compatibility: level }, subject);
+    } catch (e) {
+      // Apicurio answers 409 "A rule named 'COMPATIBILITY' already exists" to the loser of two clients creating a
+      // subject's rule at once (feeds started together); the rule exists now, so the same PUT updates it.
+      if (!(e instanceof RegistryError) || e.status !== 409) throw e;
+      await this.request('PUT', path, { compatibility: level }, subject);
+    }
   }
 
   async getCompatibility(subject?: string): Promise<string> {

@@ -35,7 +35,7 @@ import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
-import { changelogKey, decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
+import { changelogKey, decodeSnapshot, encodeSnapshotAsync, type GroupSnapshot } from './snapshot';
 import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
 
 export interface ProcessorOptions {
@@ -84,6 +84,9 @@ interface GroupState {
   snapshotAtMs: number | null;
   /** Wall ms of this task's last commit (or of its build). */
   committedAtMs: number;
+  /** A snapshot fell due while a caught-up transaction carried signal rows: it goes into a transaction of its own,
+   *  right after that one, so encoding the state never delays a tick becoming visible. */
+  snapshotDeferred: boolean;
 }
 
 /**
@@ -206,6 +209,7 @@ export class Processor {
     const route = (level: 'warn' | 'error') => (msg: string, f?: Record<string, unknown>) => {
       if (!isConcurrent(msg, f)) return base[level](msg, f);
       this.concurrentTx++;
+      this.metrics.concurrentTransactions.inc();
       base.debug(msg, f);
       const now = Date.now();
       if (now - this.concurrentTxLoggedAt >= 30_000) {
@@ -615,7 +619,7 @@ export class Processor {
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
       ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs() };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), snapshotDeferred: false };
   }
 
   private onBatch(
@@ -641,6 +645,9 @@ export class Processor {
         return false;
       }
       const { task } = st;
+      const last = messages[messages.length - 1];
+      // Producer timestamps are wall time: how old the newest record of the batch is when its processing starts.
+      if (last) this.metrics.tickDelaySeconds.observe({ at: 'fetched' }, Math.max(0, Date.now() - Number(last.timestamp)) / 1000);
       for (const m of messages) {
         const off = BigInt(m.offset);
         if (off < task.expectedOffset(topic)) {
@@ -659,7 +666,10 @@ export class Processor {
         resolveOffset(m.offset);
       }
       consumed();
+      const rowsBefore = task.pendingRows().length;
       task.pump();
+      const fresh = task.pendingRows()[rowsBefore];
+      if (fresh) this.metrics.tickDelaySeconds.observe({ at: 'released' }, Math.max(0, Date.now() - Number(fresh.row.ts_event_ns / 1_000_000n)) / 1000);
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
       if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st);
       return true;
@@ -686,6 +696,7 @@ export class Processor {
   private async commitOrDrop(p: number, st: GroupState, withSnapshot = false): Promise<void> {
     try {
       await this.commit(p, st, withSnapshot);
+      if (st.snapshotDeferred && this.ready.get(p) === st && !this.stopping) await this.commit(p, st, true);
     } catch (e) {
       this.metrics.transactions.inc({ result: 'aborted' });
       // The uncommitted outputs are gone with the task; the next owner (us, rebuilt, or a peer) redoes them from the
@@ -723,10 +734,26 @@ export class Processor {
     const { task, producer } = st;
     const out: TaskOutputs = task.takeOutputs();
     const nowMs = this.nowMs();
+    const stages = this.metrics.commitStageSeconds;
+    let mark = performance.now();
+    const stage = (name: string) => {
+      const t = performance.now();
+      stages.observe({ stage: name }, (t - mark) / 1000);
+      mark = t;
+    };
+    // Rows are appended in tick order: the first is the oldest tick this transaction makes visible.
+    const oldestTickMs = out.rows.length ? Number(out.rows[0]!.row.ts_event_ns / 1_000_000n) : null;
+    if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'start' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
     const every = this.cfg.processor.snapshot_every_ms;
-    const snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
+    let snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
+    if (snapshotDue && !withSnapshot && st.snapshotAtMs !== null && out.rows.length > 0 && this.caughtUp(p)) {
+      // Live: these rows are what a consumer waits for. The snapshot follows in its own transaction (commitOrDrop).
+      snapshotDue = false;
+      st.snapshotDeferred = true;
+    }
     const cp = task.commitPoint(snapshotDue);
-    const snapshotBytes = cp.snapshot ? encodeSnapshot(cp.snapshot) : null;
+    const snapshotBytes = cp.snapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
+    if (snapshotBytes) stage('snapshot');
     const signalMessages: Message[] = out.rows.map(({ row, source }) => ({
       key: row.underlying,
       // ts_recv_ns = the tick time keeps the record bytes a pure function of the input (identical after failover).
@@ -741,6 +768,7 @@ export class Processor {
     const encodeDl = (d: DeadLetterRecord) => this.codec.encodeSync(this.deadletterTopic, 'deadletter.v1', d);
     const fitted = out.deadLetters.map((d) => fitDeadLetter(d, this.deadletterMaxBytes, (x) => encodeDl(x).length + Buffer.byteLength(x.key)));
     const dlqMessages: Message[] = fitted.map((d) => ({ key: d.key || null, value: encodeDl(d) }));
+    stage('encode');
     const tx = await producer.transaction();
     try {
       for (let i = 0; i < signalMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.signalsTopic, messages: signalMessages.slice(i, i + SEND_CHUNK) });
@@ -755,6 +783,7 @@ export class Processor {
         i = j;
       }
       if (snapshotBytes) await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
+      stage('send');
       await sendTxOffsets(
         tx,
         {
@@ -763,14 +792,20 @@ export class Processor {
         },
         (ms) => this.clock.sleep(ms),
       );
+      stage('offsets');
       await tx.commit();
+      stage('commit');
     } catch (e) {
       if (tx.isActive()) await tx.abort().catch(() => undefined);
       throw e;
     }
+    if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'committed' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
     task.markCommitted();
     st.committedAtMs = nowMs;
-    if (snapshotBytes) st.snapshotAtMs = nowMs;
+    if (snapshotBytes) {
+      st.snapshotAtMs = nowMs;
+      st.snapshotDeferred = false;
+    }
     // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
     // group). Bookkeeping failures are logged only.
     try {

@@ -257,6 +257,11 @@ export class PartitionGroupTask {
     return this.pending.rows.length > 0 || this.pending.events.length > 0 || this.pending.deadLetters.length > 0;
   }
 
+  /** Signal rows produced since the last take, in tick order (read-only: metrics). */
+  pendingRows(): readonly OutputRow[] {
+    return this.pending.rows;
+  }
+
   /** Outputs produced since the last take. */
   takeOutputs(): TaskOutputs {
     const out = this.pending;
