@@ -87,6 +87,8 @@ interface GroupState {
   /** A snapshot fell due while a caught-up transaction carried signal rows: it goes into a transaction of its own,
    *  right after that one, so encoding the state never delays a tick becoming visible. */
   snapshotDeferred: boolean;
+  /** The transaction in flight (resolves false when it failed and the group was dropped): one at a time per group. */
+  inflight: Promise<boolean> | null;
 }
 
 /**
@@ -304,8 +306,9 @@ export class Processor {
     // Commit what is committable (not drained: live watermarks still hold the rest), then leave the group.
     await this.locked(async () => {
       for (const p of [...this.groups.keys()]) {
-        const st = await this.groups.get(p)!.catch(() => null);
-        if (st?.task.hasUncommitted()) await this.commit(p, st, true).catch((e) => this.log.warn('final commit failed', { group: p, error: e as Error }));
+        const st = await this.groups.get(p)?.catch(() => null);
+        if (st?.inflight && !(await st.inflight)) continue; // failed: dropped, its work is redone from the last commit
+        if (st && this.ready.get(p) === st && st.task.hasUncommitted()) await this.commit(p, st, true).catch((e) => this.log.warn('final commit failed', { group: p, error: e as Error }));
       }
     });
     await this.consumer?.disconnect().catch(() => undefined);
@@ -540,11 +543,13 @@ export class Processor {
     return g;
   }
 
-  private async dropGroup(p: number): Promise<void> {
+  /** Forgets the group's task; its transaction in flight (unless the caller is that transaction) settles first. */
+  private async dropGroup(p: number, awaitInflight = true): Promise<void> {
     const g = this.groups.get(p);
     this.groups.delete(p);
     this.ready.delete(p);
     const st = await g?.catch(() => null);
+    if (st && awaitInflight && st.inflight) await st.inflight;
     if (st) await st.producer.disconnect().catch(() => undefined);
   }
 
@@ -619,7 +624,7 @@ export class Processor {
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
       ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), snapshotDeferred: false };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), snapshotDeferred: false, inflight: null };
   }
 
   private onBatch(
@@ -671,7 +676,9 @@ export class Processor {
       const fresh = task.pendingRows()[rowsBefore];
       if (fresh) this.metrics.tickDelaySeconds.observe({ at: 'released' }, Math.max(0, Date.now() - Number(fresh.row.ts_event_ns / 1_000_000n)) / 1000);
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
-      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st);
+      // In the background: the next batches are decoded, merged and run through the engines while this transaction
+      // is in flight (a later commit waits for it). Where commits fall never changes the output.
+      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st, false, true);
       return true;
     });
   }
@@ -693,15 +700,32 @@ export class Processor {
     return true;
   }
 
-  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false): Promise<void> {
+  /**
+   * Commits the group's released work, after the transaction in flight (one at a time per group). `background`: returns
+   * once the transaction has started — its outputs and offsets were taken synchronously, so the caller may go on
+   * ingesting and releasing; a failure drops and rebuilds the group as always.
+   */
+  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false, background = false): Promise<void> {
+    if (st.inflight && !(await st.inflight)) return; // failed: the group was dropped with it
+    if (this.ready.get(p) !== st || !st.task.hasUncommitted()) return;
+    const run = this.transact(p, st, withSnapshot);
+    st.inflight = run;
+    if (!background) await run;
+  }
+
+  /** One commit (and a snapshot deferred from it); false when it failed and the group was dropped. */
+  private async transact(p: number, st: GroupState, withSnapshot: boolean): Promise<boolean> {
     try {
       await this.commit(p, st, withSnapshot);
       if (st.snapshotDeferred && this.ready.get(p) === st && !this.stopping) await this.commit(p, st, true);
+      return true;
     } catch (e) {
       this.metrics.transactions.inc({ result: 'aborted' });
+      // Dropped meanwhile (a rebalance, shutdown): that path rebuilds or stops; this task is no longer the group's.
+      if (this.ready.get(p) !== st) return false;
       // The uncommitted outputs are gone with the task; the next owner (us, rebuilt, or a peer) redoes them from the
       // last committed snapshot.
-      await this.dropGroup(p);
+      await this.dropGroup(p, false);
       if (isFencing(e)) {
         // Another instance initialized this group's transactional.id: it owns the group now, or it is a zombie that
         // will learn so at its next heartbeat. If the group is still ours, the next batch rebuilds it.
@@ -712,6 +736,7 @@ export class Processor {
       // Rebuild now, not on the group's next batch: its input may all be fetched already (no batch would come), and
       // the rebuild's seek is what makes the consumer fetch the records after the last commit again.
       this.rebuildSoon(p);
+      return false;
     }
   }
 
@@ -800,7 +825,7 @@ export class Processor {
       throw e;
     }
     if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'committed' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
-    task.markCommitted();
+    task.markCommitted(cp);
     st.committedAtMs = nowMs;
     if (snapshotBytes) {
       st.snapshotAtMs = nowMs;
