@@ -178,6 +178,9 @@ interface RunResult {
   firstQ: number;
   lastQ: number;
   processorCpuS: number;
+  /** Tick close → visible (ms): how long after its tick time a tick's rows became visible, p50 and p99 over the ticks. */
+  visP50: number;
+  visP99: number;
 }
 
 const median = (xs: number[]): number => {
@@ -340,6 +343,8 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
       firstQ,
       lastQ,
       processorCpuS,
+      visP50: vq(0.5),
+      visP99: vq(0.99),
     };
     process.stderr.write(
       `rate ${rate}/s: offered ${Math.round(r.offered)} events/s for ${sendS.toFixed(1)} s; event→committed signal p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms over ${r.counted} events (${unseen} in ticks never seen: counted at the end of the wait, a lower bound); median first/last quarter ${firstQ.toFixed(0)}/${lastQ.toFixed(0)} ms (${r.keptUp ? 'kept up' : 'fell behind'}); processor ${processorCpuS.toFixed(1)} CPU s\n`,
@@ -416,7 +421,7 @@ function produceOne(p: RdProducer, topic: string, partition: number, value: Buff
 const sustained = (r: RunResult) => r.offered >= 0.95 * r.rate && r.keptUp;
 const describe = (r: RunResult) =>
   `${r.rate}/s requested, achieved ${Math.round(r.offered)}/s: p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms${r.unseen ? ` (lower bounds: ${r.unseen} of ${r.counted} counted events were in ticks not visible 60 s after the run)` : ''}, ` +
-  `median first/last quarter ${r.firstQ.toFixed(0)}/${r.lastQ.toFixed(0)} ms (${r.keptUp ? 'kept up' : 'fell behind'}), processor ${((r.processorCpuS * 1e6) / Math.max(1, r.sent)).toFixed(0)} CPU µs/event`;
+  `median first/last quarter ${r.firstQ.toFixed(0)}/${r.lastQ.toFixed(0)} ms (${r.keptUp ? 'kept up' : 'fell behind'}), tick close → visible p50 ${r.visP50} ms, p99 ${r.visP99} ms, processor ${((r.processorCpuS * 1e6) / Math.max(1, r.sent)).toFixed(0)} CPU µs/event`;
 
 async function main() {
   const cfg = loadConfig({ env: process.env });
