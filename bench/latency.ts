@@ -178,6 +178,9 @@ interface RunResult {
   firstQ: number;
   lastQ: number;
   processorCpuS: number;
+  /** Tick close → visible (ms): how long after its tick time a tick's rows became visible, p50 and p99 over the ticks. */
+  visP50: number;
+  visP99: number;
 }
 
 const median = (xs: number[]): number => {
@@ -255,6 +258,8 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
     let i = 0;
     let lastHb = 0;
     let queueFull = 0;
+    /** The processor's /metrics at the end of the warm-up: the stage breakdown counts only what came after. */
+    let warmMetrics: string | null = null;
     // Offer `rate` events/s: every millisecond or so hand over what the schedule owes, stamped with the wall time of the
     // hand-over (one stamp per slice: ties are ordered by offset, like a burst of one timestamp). At most 20 ms of the
     // schedule per slice: a producer that cannot keep the rate falls behind the schedule (the achieved rate says so)
@@ -277,6 +282,10 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
         sentMs[i] = now;
         i++;
       }
+      if (warmMetrics === null && now >= t0 + WARMUP_S * 1000) {
+        warmMetrics = '';
+        void fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).then((t) => (warmMetrics = t), () => undefined);
+      }
       if (now - lastHb >= HEARTBEAT_MS) {
         sendHeartbeats(ns);
         lastHb = now;
@@ -293,6 +302,8 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
     clearInterval(closer);
     if (queueFull) process.stderr.write(`producer queue full ${queueFull} times (the load generator was the bound then)\n`);
     const processorCpuS = cpuOf(proc.pid!) - cpu0;
+    const stages = await stageBreakdown(port, warmMetrics).catch((e: Error) => `stage breakdown unavailable: ${e.message}`);
+    process.stderr.write(`rate ${rate}/s stages: ${stages}\n`);
     const waitEnd = Date.now();
 
     const lat: number[] = [];
@@ -308,6 +319,11 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
       if (v === undefined) unseen++;
       lat.push((v ?? waitEnd) - s);
     }
+    // Per tick: how long after it closed (its time) its rows became visible: the part of the latency that is not the
+    // wait for the tick to close.
+    const vis = [...seen].filter(([t]) => t >= from && t <= lastTick).map(([t, at]) => at - t).sort((a, b) => a - b);
+    const vq = (p: number) => vis[Math.min(vis.length - 1, Math.floor(p * vis.length))] ?? NaN;
+    process.stderr.write(`rate ${rate}/s: tick close → visible over ${vis.length} ticks: p50 ${vq(0.5)} ms, p90 ${vq(0.9)} ms, p99 ${vq(0.99)} ms, max ${vis[vis.length - 1]} ms\n`);
     const quarter = Math.floor(lat.length / 4);
     const firstQ = median(lat.slice(0, quarter));
     const lastQ = median(lat.slice(lat.length - quarter));
@@ -327,6 +343,8 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
       firstQ,
       lastQ,
       processorCpuS,
+      visP50: vq(0.5),
+      visP99: vq(0.99),
     };
     process.stderr.write(
       `rate ${rate}/s: offered ${Math.round(r.offered)} events/s for ${sendS.toFixed(1)} s; event→committed signal p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms over ${r.counted} events (${unseen} in ticks never seen: counted at the end of the wait, a lower bound); median first/last quarter ${firstQ.toFixed(0)}/${lastQ.toFixed(0)} ms (${r.keptUp ? 'kept up' : 'fell behind'}); processor ${processorCpuS.toFixed(1)} CPU s\n`,
@@ -348,6 +366,47 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
   }
 }
 
+/**
+ * The processor's own stage timings (its /metrics histograms, since it started): how long each transaction stage took
+ * and how far behind its tick a transaction's oldest row was when the transaction began and when it committed. Mean and
+ * the bucket bound holding the 50th/99th percentile.
+ */
+async function stageBreakdown(port: number, before: string | null): Promise<string> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const hist = new Map<string, { buckets: [number, number][]; sum: number; count: number }>();
+  const add = (text: string, sign: number) => {
+    for (const line of text.split('\n')) {
+      const c = /^snap_processor_concurrent_transactions_total (\S+)$/.exec(line);
+      if (c) concurrent += sign * Number(c[1]);
+      const m = /^(snap_processor_(?:commit_stage|tick_delay|tick)_seconds)_(bucket|sum|count)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+      if (!m) continue;
+      const labels = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+      const id = `${m[1]!.replace(/^snap_processor_|_seconds$/g, '')}{${labels.stage ?? labels.at ?? ''}}`;
+      const h = hist.get(id) ?? { buckets: [], sum: 0, count: 0 };
+      if (m[2] === 'bucket') {
+        const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
+        const b = h.buckets.find(([x]) => x === le);
+        if (b) b[1] += sign * Number(m[4]);
+        else h.buckets.push([le, sign * Number(m[4])]);
+      } else if (m[2] === 'sum') h.sum += sign * Number(m[4]);
+      else h.count += sign * Number(m[4]);
+      hist.set(id, h);
+    }
+  };
+  let concurrent = 0;
+  add(text, 1);
+  if (before) add(before, -1);
+  const q = (h: { buckets: [number, number][]; count: number }, p: number) => {
+    const b = h.buckets.find(([, c]) => c >= p * h.count);
+    return b ? (b[0] === Infinity ? '>max' : `≤${b[0] * 1000}`) : '?';
+  };
+  return [...hist]
+    .filter(([, h]) => h.count > 0)
+    .map(([id, h]) => `${id} n=${h.count} mean ${((h.sum / h.count) * 1000).toFixed(1)} ms p50 ${q(h, 0.5)} p99 ${q(h, 0.99)}`)
+    .concat(`CONCURRENT_TRANSACTIONS retried ${concurrent}`)
+    .join('; ');
+}
+
 /** Hands one record to librdkafka; false when its queue is full (the caller retries on its next slice). */
 function produceOne(p: RdProducer, topic: string, partition: number, value: Buffer, key: Buffer): boolean {
   try {
@@ -362,7 +421,7 @@ function produceOne(p: RdProducer, topic: string, partition: number, value: Buff
 const sustained = (r: RunResult) => r.offered >= 0.95 * r.rate && r.keptUp;
 const describe = (r: RunResult) =>
   `${r.rate}/s requested, achieved ${Math.round(r.offered)}/s: p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms${r.unseen ? ` (lower bounds: ${r.unseen} of ${r.counted} counted events were in ticks not visible 60 s after the run)` : ''}, ` +
-  `median first/last quarter ${r.firstQ.toFixed(0)}/${r.lastQ.toFixed(0)} ms (${r.keptUp ? 'kept up' : 'fell behind'}), processor ${((r.processorCpuS * 1e6) / Math.max(1, r.sent)).toFixed(0)} CPU µs/event`;
+  `median first/last quarter ${r.firstQ.toFixed(0)}/${r.lastQ.toFixed(0)} ms (${r.keptUp ? 'kept up' : 'fell behind'}), tick close → visible p50 ${r.visP50} ms, p99 ${r.visP99} ms, processor ${((r.processorCpuS * 1e6) / Math.max(1, r.sent)).toFixed(0)} CPU µs/event`;
 
 async function main() {
   const cfg = loadConfig({ env: process.env });

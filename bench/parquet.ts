@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       unit: 'rows/s',
       higher_is_better: true,
       notes:
-        `${rows.length} Gold rows × ${SIGNAL_ROW_COLUMNS.length} columns (seed 1, ${minutes} min session); ours parquet-wasm ZSTD (arrow-rs default level, parquet-wasm 0.8 sets none), DuckDB ZSTD at its default level; ` +
+        `${rows.length} Gold rows × ${SIGNAL_ROW_COLUMNS.length} columns (seed 1, ${minutes} min session); ours parquet-wasm ZSTD (arrow-rs default level, parquet-wasm 0.8 sets none; min/max statistics on integer/bool/string columns), DuckDB ZSTD at its default level (statistics on every column); ` +
         `best of ${reps} CPU-time runs each (medians ${rate(median(ours))} vs ${rate(median(peer))} rows/s); ` +
         `DuckDB COPY single-threaded from an in-memory table; file bytes ours ${oursBytes} vs DuckDB ${peerBytes} (${(oursBytes / peerBytes).toFixed(3)}×)`,
     });

@@ -76,6 +76,12 @@ it('after a rebuild, commits keep succeeding and the counters keep counting (no 
   expect(metric(after, /snap_processor_transactions_total\{result="committed"\} (\d+)/)).toBeGreaterThan(committedAtRebuild);
   expect(metric(after, /snap_processor_signal_rows_total (\d+)/)).toBeGreaterThan(rowsAtRebuild);
   expect(metric(after, /snap_processor_restores_total\{from="snapshot"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+  // The latency breakdown: every committed transaction timed its stages, and the ones with rows their tick delay.
+  const commits = metric(after, /snap_processor_commit_stage_seconds_count\{stage="commit"\} (\d+)/);
+  expect(commits).toBeGreaterThanOrEqual(metric(after, /snap_processor_transactions_total\{result="committed"\} (\d+)/));
+  expect(metric(after, /snap_processor_commit_stage_seconds_count\{stage="snapshot"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+  expect(metric(after, /snap_processor_tick_delay_seconds_count\{at="committed"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+  expect(metric(after, /snap_processor_tick_delay_seconds_count\{at="released"\} (\d+)/)).toBeGreaterThanOrEqual(1);
 
   const reference = await embeddedReference(procs, [SPAN], { UNDERLYINGS: 'SPY', LOG_LEVEL: 'warn' });
   const got = await committedSignals(kafka, admin, codec, topicName(cfg, SIGNALS_TOPIC));

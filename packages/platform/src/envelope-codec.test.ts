@@ -192,6 +192,25 @@ describe('record ⇄ core event helpers', () => {
     expect(fromRecord(schemaName, rec)).toEqual(ev);
   });
 
+  it.each(INPUT_SCHEMAS)('%s: decodeEvent builds exactly the object fromRecord builds, key for key', async (schemaName) => {
+    // A registry stand-in: one id per subject, no network.
+    const c = new EnvelopeCodec({ registryUrl: 'http://127.0.0.1:9' });
+    jest.spyOn(c.registry, 'register').mockResolvedValue(41);
+    jest.spyOn(c.registry, 'setCompatibility').mockResolvedValue();
+    const topic = 'decode-event-test';
+    await c.register(topic, schemaName);
+    for (const i of [0, 1, 2]) {
+      const ev = sampleValue(schemaName, i) as InputEvent;
+      const buf = c.encodeSync(topic, schemaName as never, ev as never);
+      const got = await c.decodeEvent(buf);
+      const { type } = c.schemas.get(schemaName)!;
+      const want = fromRecord(schemaName, type.decode(buf, HEADER_SIZE).value as Record<string, unknown>);
+      expect(got).toEqual(want);
+      expect(Object.keys(got)).toEqual(Object.keys(want));
+      expect(got).toEqual(ev);
+    }
+  });
+
   it('fromRecord refuses a schema_name that disagrees with the record identity', () => {
     expect(() => fromRecord('stocks.trades.v1', { schema_name: 'stocks.quotes.v1' })).toThrow(/carries schema_name "stocks.quotes.v1"/);
   });

@@ -110,9 +110,24 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
 }
 
+/**
+ * First retry backoff of a transactional producer's sends (ms). The routine retry there is AddPartitionsToTxn answered
+ * CONCURRENT_TRANSACTIONS (the coordinator still writing the previous commit's markers, a few ms): kafkajs' default
+ * 300 ms put a third of a second on the next commit, i.e. on the signals a live consumer waits for. The Java producer
+ * retries that answer after 20 ms. Later retries still double up to kafkajs' 30 s cap (an idempotent producer's sends
+ * retry without a count limit), so a broker outage is ridden through as before.
+ */
+export const TX_SEND_INITIAL_RETRY_MS = 20;
+
 /** Transactional producer (implies idempotent). transactionalId must be stable per task, e.g. `<prefix>-<partition>`. */
 export function createTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
-  return kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  return kafka.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { initialRetryTime: TX_SEND_INITIAL_RETRY_MS, retries: Number.MAX_SAFE_INTEGER },
+  });
 }
 
 /** Consumer that only sees committed transactional writes; offsets are committed by the caller's transaction. */

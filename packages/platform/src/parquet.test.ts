@@ -60,6 +60,12 @@ describe('Gold Parquet writer', () => {
     const encOf = Object.fromEntries(enc.map((r) => [r.col, String(r.encodings)]));
     expect(encOf.level_kind).toMatch(/DICTIONARY/);
     expect(encOf.spot).not.toMatch(/DICTIONARY/);
+    // Min/max statistics on the time and integer columns only (what readers prune row groups by; see STATS_FOR).
+    const stats = await duck(`SELECT path_in_schema AS col, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${file}')`);
+    const statOf = Object.fromEntries(stats.map((r) => [r.col, [r.lo, r.hi]]));
+    expect(statOf.ts_event_ns).toEqual([String(T0), String(rows[39]!.ts_event_ns)]);
+    expect(statOf.spot).toEqual([null, null]);
+    expect(statOf.level_kind).toEqual([null, null]);
 
     const back = await duck(`SELECT * FROM read_parquet('${file}') ORDER BY ts_event_ns, level_id`);
     expect(back).toHaveLength(40);
@@ -116,6 +122,18 @@ describe('Gold Parquet writer', () => {
     const path = join(root, 'x.parquet');
     expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, bad)).toThrow(ParquetSchemaError);
     expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, bad)).toThrow(/column "spot" row 1/);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('names the first offending row of a categorical column, null (not nullable) or of the wrong type', () => {
+    const path = join(root, 'y.parquet');
+    const nullFirst = [row(0), row(1), row(2, { signal: null as unknown as SignalRow['signal'] }), row(3, { signal: 7 as unknown as SignalRow['signal'] })];
+    expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, nullFirst)).toThrow(/column "signal" row 2: null in a non-nullable column/);
+    const badFirst = [row(0), row(1, { signal: 7 as unknown as SignalRow['signal'] }), row(2, { signal: null as unknown as SignalRow['signal'] })];
+    expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, badFirst)).toThrow(/column "signal" row 1: expected string, got number/);
+    // A nullable categorical column takes nulls but still refuses other types.
+    const sweep = [row(0, { tape_sweep_direction: null }), row(1, { tape_sweep_direction: true as unknown as SignalRow['tape_sweep_direction'] })];
+    expect(() => writeParquetRows(path, SIGNAL_ROW_COLUMNS, sweep)).toThrow(/column "tape_sweep_direction" row 1: expected string, got boolean/);
     expect(existsSync(path)).toBe(false);
   });
 

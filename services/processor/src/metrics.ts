@@ -23,6 +23,23 @@ export class ProcessorMetrics {
   readonly clamped = new Counter({ name: 'snap_processor_late_clamped_total', help: 'Late input records clamped to their stream event time (ordering.late_policy)', registers: [this.registry] });
   readonly stalled = new Gauge({ name: 'snap_processor_stalled_groups', help: 'Partition groups with input that released nothing for processor.stall_timeout_ms', registers: [this.registry] });
   readonly bookStale = new Gauge({ name: 'snap_processor_book_source_stale', help: '1 while an underlying\'s book source (futures MBP-10 or L1 quotes) sent nothing for processor.book_stale_ms', labelNames: ['underlying', 'source'], registers: [this.registry] });
+  /** Wall time of each stage of a transaction (issue 15's latency breakdown: what a committed signal waits for). */
+  readonly commitStageSeconds = new Histogram({
+    name: 'snap_processor_commit_stage_seconds',
+    help: 'Wall time per transaction stage: snapshot (state to gzip\'d JSON, when one rides along), encode (outputs to Avro), send (records), offsets (AddOffsetsToTxn + TxnOffsetCommit), commit (EndTxn)',
+    labelNames: ['stage'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** Event time is wall time in a live session: how long after its tick closed a tick's rows were handed to / committed in a transaction. */
+  readonly tickDelaySeconds = new Histogram({
+    name: 'snap_processor_tick_delay_seconds',
+    help: 'Wall clock minus the oldest tick time of a transaction\'s signal rows, at: released (the merge released the tick into the engines), start (transaction begins), committed (EndTxn returned); fetched: the age of a fetched batch\'s newest record (producer time) when its processing starts. Meaningful live (event time = wall time)',
+    labelNames: ['at'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly concurrentTransactions = new Counter({ name: 'snap_processor_concurrent_transactions_total', help: 'CONCURRENT_TRANSACTIONS answers retried (the coordinator still completing the previous commit when the next transaction starts)', registers: [this.registry] });
   readonly restores = new Counter({ name: 'snap_processor_restores_total', help: 'Partition-group tasks built (from a snapshot or from scratch)', labelNames: ['from'], registers: [this.registry] });
 
   constructor(defaults = true) {

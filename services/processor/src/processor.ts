@@ -35,7 +35,7 @@ import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
-import { changelogKey, decodeSnapshot, encodeSnapshot, type GroupSnapshot } from './snapshot';
+import { changelogKey, decodeSnapshot, encodeSnapshotAsync, type GroupSnapshot } from './snapshot';
 import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
 
 export interface ProcessorOptions {
@@ -84,6 +84,11 @@ interface GroupState {
   snapshotAtMs: number | null;
   /** Wall ms of this task's last commit (or of its build). */
   committedAtMs: number;
+  /** A snapshot fell due while a caught-up transaction carried signal rows: it goes into a transaction of its own,
+   *  right after that one, so encoding the state never delays a tick becoming visible. */
+  snapshotDeferred: boolean;
+  /** The transaction in flight (resolves false when it failed and the group was dropped): one at a time per group. */
+  inflight: Promise<boolean> | null;
 }
 
 /**
@@ -206,6 +211,7 @@ export class Processor {
     const route = (level: 'warn' | 'error') => (msg: string, f?: Record<string, unknown>) => {
       if (!isConcurrent(msg, f)) return base[level](msg, f);
       this.concurrentTx++;
+      this.metrics.concurrentTransactions.inc();
       base.debug(msg, f);
       const now = Date.now();
       if (now - this.concurrentTxLoggedAt >= 30_000) {
@@ -300,8 +306,9 @@ export class Processor {
     // Commit what is committable (not drained: live watermarks still hold the rest), then leave the group.
     await this.locked(async () => {
       for (const p of [...this.groups.keys()]) {
-        const st = await this.groups.get(p)!.catch(() => null);
-        if (st?.task.hasUncommitted()) await this.commit(p, st, true).catch((e) => this.log.warn('final commit failed', { group: p, error: e as Error }));
+        const st = await this.groups.get(p)?.catch(() => null);
+        if (st?.inflight && !(await st.inflight)) continue; // failed: dropped, its work is redone from the last commit
+        if (st && this.ready.get(p) === st && st.task.hasUncommitted()) await this.commit(p, st, true).catch((e) => this.log.warn('final commit failed', { group: p, error: e as Error }));
       }
     });
     await this.consumer?.disconnect().catch(() => undefined);
@@ -536,11 +543,13 @@ export class Processor {
     return g;
   }
 
-  private async dropGroup(p: number): Promise<void> {
+  /** Forgets the group's task; its transaction in flight (unless the caller is that transaction) settles first. */
+  private async dropGroup(p: number, awaitInflight = true): Promise<void> {
     const g = this.groups.get(p);
     this.groups.delete(p);
     this.ready.delete(p);
     const st = await g?.catch(() => null);
+    if (st && awaitInflight && st.inflight) await st.inflight;
     if (st) await st.producer.disconnect().catch(() => undefined);
   }
 
@@ -615,7 +624,7 @@ export class Processor {
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
       ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs() };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), snapshotDeferred: false, inflight: null };
   }
 
   private onBatch(
@@ -641,27 +650,41 @@ export class Processor {
         return false;
       }
       const { task } = st;
-      for (const m of messages) {
-        const off = BigInt(m.offset);
-        if (off < task.expectedOffset(topic)) {
+      const last = messages[messages.length - 1];
+      // Producer timestamps are wall time: how old the newest record of the batch is when its processing starts.
+      if (last) this.metrics.tickDelaySeconds.observe({ at: 'fetched' }, Math.max(0, Date.now() - Number(last.timestamp)) / 1000);
+      let ingested = 0;
+      try {
+        for (const m of messages) {
+          const off = BigInt(m.offset);
+          if (off < task.expectedOffset(topic)) {
+            resolveOffset(m.offset);
+            continue;
+          }
+          // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
+          const decoded = await decodeInputValue(this.codec, m.value);
+          const key = m.key?.toString('utf8') ?? null;
+          if (!(decoded instanceof Error)) {
+            this.books.seen(decoded.schema, key, Date.now());
+            for (const issue of this.inputIssues.observe(decoded)) this.log.warn(issue.message, { input_issue: issue.kind, underlying: issue.underlying, schema: issue.schema });
+          }
+          task.ingest(topic, off, key, m.value, decoded);
+          ingested++;
           resolveOffset(m.offset);
-          continue;
         }
-        // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
-        const decoded = await decodeInputValue(this.codec, m.value);
-        const key = m.key?.toString('utf8') ?? null;
-        if (!(decoded instanceof Error)) {
-          this.books.seen(decoded.schema, key, Date.now());
-          for (const issue of this.inputIssues.observe(decoded)) this.log.warn(issue.message, { input_issue: issue.kind, underlying: issue.underlying, schema: issue.schema });
-        }
-        task.ingest(topic, off, key, m.value, decoded);
-        this.metrics.events.inc({ topic });
-        resolveOffset(m.offset);
+      } finally {
+        // Once per batch (a labelled counter's inc was a visible per-record cost), also when a registry outage cut it short.
+        if (ingested) this.metrics.events.inc({ topic }, ingested);
       }
       consumed();
+      const rowsBefore = task.pendingRows().length;
       task.pump();
+      const fresh = task.pendingRows()[rowsBefore];
+      if (fresh) this.metrics.tickDelaySeconds.observe({ at: 'released' }, Math.max(0, Date.now() - Number(fresh.row.ts_event_ns / 1_000_000n)) / 1000);
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
-      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st);
+      // In the background: the next batches are decoded, merged and run through the engines while this transaction
+      // is in flight (a later commit waits for it). Where commits fall never changes the output.
+      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st, false, true);
       return true;
     });
   }
@@ -683,14 +706,32 @@ export class Processor {
     return true;
   }
 
-  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false): Promise<void> {
+  /**
+   * Commits the group's released work, after the transaction in flight (one at a time per group). `background`: returns
+   * once the transaction has started — its outputs and offsets were taken synchronously, so the caller may go on
+   * ingesting and releasing; a failure drops and rebuilds the group as always.
+   */
+  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false, background = false): Promise<void> {
+    if (st.inflight && !(await st.inflight)) return; // failed: the group was dropped with it
+    if (this.ready.get(p) !== st || !st.task.hasUncommitted()) return;
+    const run = this.transact(p, st, withSnapshot);
+    st.inflight = run;
+    if (!background) await run;
+  }
+
+  /** One commit (and a snapshot deferred from it); false when it failed and the group was dropped. */
+  private async transact(p: number, st: GroupState, withSnapshot: boolean): Promise<boolean> {
     try {
       await this.commit(p, st, withSnapshot);
+      if (st.snapshotDeferred && this.ready.get(p) === st && !this.stopping) await this.commit(p, st, true);
+      return true;
     } catch (e) {
       this.metrics.transactions.inc({ result: 'aborted' });
+      // Dropped meanwhile (a rebalance, shutdown): that path rebuilds or stops; this task is no longer the group's.
+      if (this.ready.get(p) !== st) return false;
       // The uncommitted outputs are gone with the task; the next owner (us, rebuilt, or a peer) redoes them from the
       // last committed snapshot.
-      await this.dropGroup(p);
+      await this.dropGroup(p, false);
       if (isFencing(e)) {
         // Another instance initialized this group's transactional.id: it owns the group now, or it is a zombie that
         // will learn so at its next heartbeat. If the group is still ours, the next batch rebuilds it.
@@ -701,6 +742,7 @@ export class Processor {
       // Rebuild now, not on the group's next batch: its input may all be fetched already (no batch would come), and
       // the rebuild's seek is what makes the consumer fetch the records after the last commit again.
       this.rebuildSoon(p);
+      return false;
     }
   }
 
@@ -723,10 +765,26 @@ export class Processor {
     const { task, producer } = st;
     const out: TaskOutputs = task.takeOutputs();
     const nowMs = this.nowMs();
+    const stages = this.metrics.commitStageSeconds;
+    let mark = performance.now();
+    const stage = (name: string) => {
+      const t = performance.now();
+      stages.observe({ stage: name }, (t - mark) / 1000);
+      mark = t;
+    };
+    // Rows are appended in tick order: the first is the oldest tick this transaction makes visible.
+    const oldestTickMs = out.rows.length ? Number(out.rows[0]!.row.ts_event_ns / 1_000_000n) : null;
+    if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'start' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
     const every = this.cfg.processor.snapshot_every_ms;
-    const snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
+    let snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
+    if (snapshotDue && !withSnapshot && st.snapshotAtMs !== null && out.rows.length > 0 && this.caughtUp(p)) {
+      // Live: these rows are what a consumer waits for. The snapshot follows in its own transaction (commitOrDrop).
+      snapshotDue = false;
+      st.snapshotDeferred = true;
+    }
     const cp = task.commitPoint(snapshotDue);
-    const snapshotBytes = cp.snapshot ? encodeSnapshot(cp.snapshot) : null;
+    const snapshotBytes = cp.snapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
+    if (snapshotBytes) stage('snapshot');
     const signalMessages: Message[] = out.rows.map(({ row, source }) => ({
       key: row.underlying,
       // ts_recv_ns = the tick time keeps the record bytes a pure function of the input (identical after failover).
@@ -741,6 +799,7 @@ export class Processor {
     const encodeDl = (d: DeadLetterRecord) => this.codec.encodeSync(this.deadletterTopic, 'deadletter.v1', d);
     const fitted = out.deadLetters.map((d) => fitDeadLetter(d, this.deadletterMaxBytes, (x) => encodeDl(x).length + Buffer.byteLength(x.key)));
     const dlqMessages: Message[] = fitted.map((d) => ({ key: d.key || null, value: encodeDl(d) }));
+    stage('encode');
     const tx = await producer.transaction();
     try {
       for (let i = 0; i < signalMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.signalsTopic, messages: signalMessages.slice(i, i + SEND_CHUNK) });
@@ -755,6 +814,7 @@ export class Processor {
         i = j;
       }
       if (snapshotBytes) await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
+      stage('send');
       await sendTxOffsets(
         tx,
         {
@@ -763,14 +823,20 @@ export class Processor {
         },
         (ms) => this.clock.sleep(ms),
       );
+      stage('offsets');
       await tx.commit();
+      stage('commit');
     } catch (e) {
       if (tx.isActive()) await tx.abort().catch(() => undefined);
       throw e;
     }
-    task.markCommitted();
+    if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'committed' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
+    task.markCommitted(cp);
     st.committedAtMs = nowMs;
-    if (snapshotBytes) st.snapshotAtMs = nowMs;
+    if (snapshotBytes) {
+      st.snapshotAtMs = nowMs;
+      st.snapshotDeferred = false;
+    }
     // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
     // group). Bookkeeping failures are logged only.
     try {

@@ -1,7 +1,8 @@
 // Partition-group state as it travels through the compacted changelog: engines + where the inputs stand.
 // Written in the same transaction as the signals and the input offsets, so a restored snapshot always matches the
 // committed offsets it names (the snapshot's own `offsets` are what recovery seeks to).
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { SnapshotError } from '@snap/core';
 
 export const SNAPSHOT_VERSION = 1;
@@ -29,6 +30,13 @@ export const changelogKey = (group: number): string => `pg-${group}`;
 /** gzip'd JSON (engine snapshots are already plain JSON, bigints tagged by the core's state codec): engine state is mostly repeated field names, so it compresses ~10×, keeping records well under 1 MB. */
 export function encodeSnapshot(s: GroupSnapshot): Buffer {
   return gzipSync(Buffer.from(JSON.stringify(s), 'utf8'));
+}
+
+const gzipAsync = promisify(gzip);
+
+/** encodeSnapshot with the compression on libuv's thread pool: the live processor keeps fetching meanwhile. Same bytes. */
+export async function encodeSnapshotAsync(s: GroupSnapshot): Promise<Buffer> {
+  return gzipAsync(Buffer.from(JSON.stringify(s), 'utf8'));
 }
 
 export function decodeSnapshot(key: string, buf: Buffer): GroupSnapshot {

@@ -245,6 +245,33 @@ describe('PartitionGroupTask', () => {
     expect(t.commitDue()).toBe(false);
   });
 
+  it('a transaction in flight covers only its commit point: releases made meanwhile stay uncommitted and are what a restore from it re-emits', () => {
+    const t = new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, nowNs: () => 0n });
+    const feed = (task: PartitionGroupTask, to: number) => {
+      for (const s of SCHEMAS) {
+        const recs = log.get(s)!;
+        for (let o = Number(task.expectedOffset(s)); o < Math.min(to, recs.length); o++) task.ingest(s, BigInt(o), recs[o]!.key, recs[o]!.raw, recs[o]!.value);
+      }
+      task.pump();
+    };
+    feed(t, 150);
+    t.takeOutputs();
+    const cp = t.commitPoint(true);
+    expect(cp.releases).toBeGreaterThan(0);
+    // The processor keeps fetching while cp's transaction is in flight.
+    feed(t, 300);
+    const during = t.takeOutputs().rows;
+    expect(during.length).toBeGreaterThan(0);
+    t.markCommitted(cp);
+    expect(t.hasUncommitted()).toBe(true);
+    // cp committed, the next transaction never did: a restore from cp's snapshot re-emits exactly what came after it.
+    const r = new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, snapshot: decodeSnapshot('pg-0', encodeSnapshot(cp.snapshot!)), nowNs: () => 0n });
+    feed(r, 300);
+    expect(r.takeOutputs().rows.map((x) => canonicalRow(x.row))).toEqual(during.map((x) => canonicalRow(x.row)));
+    t.markCommitted(t.commitPoint(false));
+    expect(t.hasUncommitted()).toBe(false);
+  });
+
   it('commits the first unreleased offset, so a restart re-reads exactly the merge buffer', () => {
     const task = new PartitionGroupTask({ cfg, group: 0, streams, startOffsets: zeroOffsets, nowNs: () => 0n });
     // Only quotes arrive: nothing may be released (the other inputs have no watermark yet).

@@ -44,6 +44,10 @@ export interface CommitPoint {
   offsets: Map<string, bigint>;
   /** The state to write to the changelog with these offsets; absent when the commit point was asked for without one. */
   snapshot?: GroupSnapshot;
+  /** Releases this point covers and the released event time it reached: markCommitted(point) counts only those, so
+   *  records released while its transaction was in flight stay uncommitted. */
+  releases: number;
+  maxReleasedTs: bigint | null;
 }
 
 export interface PoisonInfo {
@@ -257,6 +261,11 @@ export class PartitionGroupTask {
     return this.pending.rows.length > 0 || this.pending.events.length > 0 || this.pending.deadLetters.length > 0;
   }
 
+  /** Signal rows produced since the last take, in tick order (read-only: metrics). */
+  pendingRows(): readonly OutputRow[] {
+    return this.pending.rows;
+  }
+
   /** Outputs produced since the last take. */
   takeOutputs(): TaskOutputs {
     const out = this.pending;
@@ -280,7 +289,8 @@ export class PartitionGroupTask {
       const head = this.bufferedHead.get(topic)!;
       offsets.set(topic, head < list.length ? list[head]! : this.next.get(topic)!);
     }
-    if (!withSnapshot) return { offsets };
+    const covered = { releases: this.uncommittedReleases, maxReleasedTs: this.maxReleasedTs };
+    if (!withSnapshot) return { offsets, ...covered };
     const engines: Record<string, unknown> = {};
     for (const [u, e] of [...this.engines.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) engines[u] = e.snapshot();
     const snapshot: GroupSnapshot = {
@@ -293,14 +303,20 @@ export class PartitionGroupTask {
       sources: Object.fromEntries(this.sources),
       commits: this.commits + 1,
     };
-    return { offsets, snapshot };
+    return { offsets, snapshot, ...covered };
   }
 
-  /** The transaction of the last commitPoint() committed. */
-  markCommitted(): void {
+  /**
+   * The transaction of `point` (the last commitPoint()) committed. The task may have released more since (the
+   * processor keeps ingesting while a transaction is in flight): those stay uncommitted. Without `point`: everything
+   * released so far.
+   */
+  markCommitted(point?: CommitPoint): void {
     this.commits++;
-    this.uncommittedReleases = 0;
-    if (this.maxReleasedTs !== null) this.lastCommitBucket = this.maxReleasedTs / this.commitEveryNs;
+    const covered = point ? point.releases : this.uncommittedReleases;
+    this.uncommittedReleases = Math.max(0, this.uncommittedReleases - covered);
+    const ts = point ? point.maxReleasedTs : this.maxReleasedTs;
+    if (ts !== null) this.lastCommitBucket = ts / this.commitEveryNs;
   }
 
   private apply(item: MergeItem): void {
