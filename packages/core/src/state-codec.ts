@@ -1,6 +1,11 @@
 // Plain-JSON encoding of engine state for snapshots (the processor's changelog): bigints become {"$bigint": "<decimal>"}
 // and non-finite numbers {"$number": "NaN" | "Infinity" | "-Infinity"}; everything else is already JSON. Finite
-// doubles round-trip exactly through JSON text in JavaScript, so a restored engine continues byte-identically.
+// doubles round-trip exactly through JSON text in JavaScript, so a restored engine continues byte-identically — all
+// but -0, which JSON writes as 0 (payloads print both as 0; the processor restore tests guard the rest).
+//
+// The path in an error ("$.perLevel.680[3]") is built only when something fails: the walk passes no path down and a
+// failure collects its segments on the way back up. Building a path string for every element visited cost more than
+// the encoding itself (a snapshot of a busy session's windows visits millions of values).
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
@@ -14,7 +19,28 @@ export class StateCodecError extends Error {
   }
 }
 
-export function encodeState(v: unknown, path = '$'): JsonValue {
+/** A failure on its way up the walk: the reason, and the path segments seen so far (innermost first). */
+class Failure {
+  readonly segments: string[] = [];
+  constructor(readonly reason: string) {}
+}
+
+const within = (e: unknown, segment: string): unknown => {
+  if (e instanceof Failure) e.segments.push(segment);
+  return e;
+};
+
+const surface = (e: unknown): unknown => (e instanceof Failure ? new StateCodecError(e.reason, '$' + e.segments.reverse().join('')) : e);
+
+export function encodeState(v: unknown): JsonValue {
+  try {
+    return encodeValue(v);
+  } catch (e) {
+    throw surface(e);
+  }
+}
+
+function encodeValue(v: unknown): JsonValue {
   if (v === null || v === undefined) return null;
   switch (typeof v) {
     case 'bigint':
@@ -25,27 +51,61 @@ export function encodeState(v: unknown, path = '$'): JsonValue {
     case 'boolean':
       return v;
     case 'object': {
-      if (Array.isArray(v)) return v.map((x, i) => encodeState(x, `${path}[${i}]`));
-      if (v instanceof Map || v instanceof Set) throw new StateCodecError('Map/Set is not plain state', path);
+      if (Array.isArray(v)) {
+        const out: JsonValue[] = new Array<JsonValue>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          try {
+            out[i] = encodeValue(v[i]);
+          } catch (e) {
+            throw within(e, `[${i}]`);
+          }
+        }
+        return out;
+      }
+      if (v instanceof Map || v instanceof Set) throw new Failure('Map/Set is not plain state');
       const out: { [k: string]: JsonValue } = {};
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const o = v as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        const x = o[k];
         if (x === undefined) continue;
-        out[k] = encodeState(x, `${path}.${k}`);
+        try {
+          out[k] = encodeValue(x);
+        } catch (e) {
+          throw within(e, `.${k}`);
+        }
       }
       return out;
     }
     default:
-      throw new StateCodecError(`cannot encode ${typeof v}`, path);
+      throw new Failure(`cannot encode ${typeof v}`);
   }
 }
 
-export function decodeState(v: JsonValue, path = '$'): unknown {
+export function decodeState(v: JsonValue): unknown {
+  try {
+    return decodeValue(v);
+  } catch (e) {
+    throw surface(e);
+  }
+}
+
+function decodeValue(v: JsonValue): unknown {
   if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) return v.map((x, i) => decodeState(x, `${path}[${i}]`));
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      try {
+        out[i] = decodeValue(v[i]!);
+      } catch (e) {
+        throw within(e, `[${i}]`);
+      }
+    }
+    return out;
+  }
   const keys = Object.keys(v);
   if (keys.length === 1 && keys[0] === '$bigint') {
     const s = v.$bigint;
-    if (typeof s !== 'string' || !/^-?\d+$/.test(s)) throw new StateCodecError('bad $bigint', path);
+    if (typeof s !== 'string' || !/^-?\d+$/.test(s)) throw new Failure('bad $bigint');
     return BigInt(s);
   }
   if (keys.length === 1 && keys[0] === '$number') {
@@ -53,9 +113,15 @@ export function decodeState(v: JsonValue, path = '$'): unknown {
     if (s === 'NaN') return NaN;
     if (s === 'Infinity') return Infinity;
     if (s === '-Infinity') return -Infinity;
-    throw new StateCodecError('bad $number', path);
+    throw new Failure('bad $number');
   }
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = decodeState(v[k]!, `${path}.${k}`);
+  for (const k of keys) {
+    try {
+      out[k] = decodeValue(v[k]!);
+    } catch (e) {
+      throw within(e, `.${k}`);
+    }
+  }
   return out;
 }
