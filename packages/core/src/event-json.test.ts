@@ -93,6 +93,24 @@ describe('JSONL fast-path validator', () => {
       expect([a.ts_event_ns, a.ts_recv_ns, b.ts_event_ns, b.ts_recv_ns]).toEqual([T, T, T, T + 1n]);
     });
   });
+  it('gives the same event, keys in canonical order, for a line with its keys in any order', () => {
+    let seed = 99;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (const line of base) {
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      for (let i = keys.length - 1; i > 0; i--) {
+        const j = rnd(i + 1);
+        [keys[i], keys[j]] = [keys[j]!, keys[i]!];
+      }
+      const shuffled = JSON.stringify(Object.fromEntries(keys.map((k) => [k, obj[k]])));
+      expect(outcome(parseEventLine, shuffled)).toBe(outcome(parseEventLineReference, line));
+      expect(Object.keys(parseEventLine(shuffled, 1))).toEqual(Object.keys(parseEventLine(line, 1)));
+    }
+  });
   it('reads absent MBP-10 levels (null prices) as NaN', () => {
     const ev = parseEventLine('{"schema":"futures.mbp10.v1","ts_event_ns":"1","symbol":"ES","bid_px":[1,null],"bid_sz":[1,0],"ask_px":[null,4],"ask_sz":[0,1],"flags":128}', 1) as FuturesMbp10;
     expect([ev.bid_px, ev.ask_px]).toEqual([[1, Number.NaN], [Number.NaN, 4]]);

@@ -189,184 +189,172 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
 }
 
 // ---- Fast path ---------------------------------------------------------------------------------------------------
-// Each check is at least as strict as its zod counterpart above (integers must also be safe integers, which zod's
-// .int() requires too). On success the raw object (fresh from JSON.parse, so ours to change) gets zod's transforms:
-// 64-bit fields → bigint, MBP-10 null prices → NaN.
+// One hand-written check per schema, reading each field by name (monomorphic property loads on the objects JSON.parse
+// builds, where a loop over the keys with a rule table cost more than the JSON.parse itself). Each check is at least
+// as strict as its zod counterpart above (integers must also be safe integers, which zod's .int() requires too); no
+// unknown key is possible once the known keys present account for every own key. On success the raw object (fresh
+// from JSON.parse, so ours to change) gets zod's transforms: 64-bit fields → bigint, MBP-10 null prices → NaN.
 
 const SOURCE_SET: ReadonlySet<unknown> = new Set<unknown>(SOURCES);
-const DEC_INT64 = /^-?\d{1,19}$/;
-const EXP_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Value kinds of the fast checks (a switch, not closures: this runs for every field of every line). */
-const enum K {
-  Any,
-  Str,
-  Str1,
-  Finite,
-  Int,
-  NonNegInt,
-  PosInt,
-  Source,
-  ExpDate,
-  Right,
-  Aggressor,
-  IntArray,
-  BookPx,
-  BookSz,
-  Flags,
-  Bool,
-}
+const isStr1 = (v: unknown): boolean => typeof v === 'string' && v.length >= 1;
+const isFin = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
+const isNonNegInt = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isAggressor = (v: unknown): boolean => v === -1 || v === 0 || v === 1;
+const isStr = (v: unknown): boolean => typeof v === 'string';
+const isBool = (v: unknown): boolean => typeof v === 'boolean';
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-function isNonNegIntArray(v: unknown[], min: number, max: number): boolean {
-  if (v.length < min || v.length > max) return false;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) return false;
+/** /^\d{4}-\d{2}-\d{2}$/ without the regex machinery. */
+function isExpDate(v: unknown): boolean {
+  if (typeof v !== 'string' || v.length !== 10) return false;
+  for (let i = 0; i < 10; i++) {
+    const c = v.charCodeAt(i);
+    if (i === 4 || i === 7 ? c !== 45 : !isDigit(c)) return false;
   }
   return true;
 }
 
-function checkValue(kind: K, v: unknown): boolean {
-  switch (kind) {
-    case K.Any:
-      return true;
-    case K.Str:
-      return typeof v === 'string';
-    case K.Str1:
-      return typeof v === 'string' && v.length >= 1;
-    case K.Finite:
-      return typeof v === 'number' && Number.isFinite(v);
-    case K.Int:
-      return typeof v === 'number' && Number.isSafeInteger(v);
-    case K.NonNegInt:
-      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-    case K.PosInt:
-      return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
-    case K.Source:
-      return SOURCE_SET.has(v);
-    case K.ExpDate:
-      return typeof v === 'string' && EXP_DATE.test(v);
-    case K.Right:
-      return v === 'C' || v === 'P';
-    case K.Aggressor:
-      return v === -1 || v === 0 || v === 1;
-    case K.IntArray: {
-      if (!Array.isArray(v)) return false;
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (typeof x !== 'number' || !Number.isSafeInteger(x)) return false;
-      }
-      return true;
+/** /^-?\d{1,19}$/ (the zod int64's decimal string) without the regex machinery. */
+function isDecInt64(v: string): boolean {
+  const from = v.charCodeAt(0) === 45 ? 1 : 0;
+  const digits = v.length - from;
+  if (digits < 1 || digits > 19) return false;
+  for (let i = from; i < v.length; i++) if (!isDigit(v.charCodeAt(i))) return false;
+  return true;
+}
+
+function isIntArray(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!isInt(v[i])) return false;
+  return true;
+}
+
+/** An MBP-10 price array: 1–10 slots, each a finite number or null. */
+function isBookPx(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length < 1 || v.length > 10) return false;
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i];
+    if (x !== null && !isFin(x)) return false;
+  }
+  return true;
+}
+
+/** An MBP-10 size/count array: 1–10 non-negative integers. */
+function isBookSz(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length < 1 || v.length > 10) return false;
+  for (let i = 0; i < v.length; i++) if (!isNonNegInt(v[i])) return false;
+  return true;
+}
+
+/** A present 64-bit field's value is one int64Of converts (the key may still be nullable: that is checked apart). */
+const isInt64 = (v: unknown): boolean => (typeof v === 'string' ? v === lastDec || isDecInt64(v) : isInt(v));
+
+/**
+ * The envelope's own keys that are present and valid, counted (schema and ts_event_ns included), or -1 when one is
+ * absent where required or not what zod accepts.
+ */
+function envelopeCount(r: Record<string, unknown>): number {
+  if (!isInt64(r.ts_event_ns)) return -1; // undefined included: required
+  let n = 2;
+  let v = r.schema_version;
+  if (v !== undefined) {
+    if (!(typeof v === 'number' && Number.isSafeInteger(v) && v > 0)) return -1;
+    n++;
+  }
+  if (r.source !== undefined) {
+    if (!SOURCE_SET.has(r.source)) return -1;
+    n++;
+  }
+  v = r.ts_recv_ns;
+  if (v !== undefined) {
+    if (!isInt64(v)) return -1;
+    n++;
+  }
+  v = r.key;
+  if (v !== undefined) {
+    if (!isStr1(v)) return -1;
+    n++;
+  }
+  v = r.seq;
+  if (v !== undefined) {
+    if (v !== null && !isInt64(v)) return -1;
+    n++;
+  }
+  v = r.event_id;
+  if (v !== undefined) {
+    if (!isStr1(v)) return -1;
+    n++;
+  }
+  return n;
+}
+
+/** 1 when an optional field is present and valid, 0 when absent, -1 when invalid (or null where not nullable). */
+function optional(v: unknown, nullable: boolean, check: (v: unknown) => boolean): number {
+  if (v === undefined) return 0;
+  if (v === null) return nullable ? 1 : -1;
+  return check(v) ? 1 : -1;
+}
+
+/** Keys present beyond the envelope's, or -1 (the option contract: underlying … right). */
+function contractCount(r: Record<string, unknown>): number {
+  return isStr1(r.underlying) && isStr1(r.option_symbol) && isExpDate(r.exp_date) && isFin(r.strike) && (r.right === 'C' || r.right === 'P') ? 5 : -1;
+}
+
+/** a + b + c + d when none is negative, else -1 (an optional field's -1 says it is invalid). */
+function sum(a: number, b: number, c = 0, d = 0): number {
+  return (a | b | c | d) < 0 ? -1 : a + b + c + d;
+}
+
+/** The schema's own (non-envelope) keys present and valid, or -1. */
+function schemaCount(schema: InputSchema, r: Record<string, unknown>): number {
+  switch (schema) {
+    case 'stocks.trades.v1':
+      if (!(isStr1(r.symbol) && isFin(r.price) && isNonNegInt(r.size))) return -1;
+      return sum(3, optional(r.exchange, true, isInt), optional(r.conditions, false, isIntArray));
+    case 'stocks.quotes.v1':
+      if (!(isStr1(r.symbol) && isFin(r.bid_px) && isFin(r.ask_px) && isNonNegInt(r.bid_sz) && isNonNegInt(r.ask_sz))) return -1;
+      return sum(5, optional(r.bid_exch, true, isInt), optional(r.ask_exch, true, isInt));
+    case 'options.trades.v1':
+      if (!(isFin(r.price) && isNonNegInt(r.size) && isAggressor(r.aggressor))) return -1;
+      return sum(contractCount(r), 3, optional(r.opt_bid, true, isFin), optional(r.opt_ask, true, isFin));
+    case 'options.greeks_snapshots.v1':
+      if (!(isFin(r.delta) && isFin(r.gamma) && isFin(r.theta) && isFin(r.vega) && isStr1(r.snapshot_id))) return -1;
+      return sum(
+        contractCount(r),
+        sum(5, optional(r.implied_volatility, true, isFin), optional(r.open_interest, true, isNonNegInt)),
+        optional(r.last_quote_ts_ns, true, isInt64),
+        optional(r.last_trade_ts_ns, true, isInt64),
+      );
+    case 'futures.trades.v1':
+      if (!(isStr1(r.symbol) && isFin(r.price) && isNonNegInt(r.size) && isAggressor(r.aggressor))) return -1;
+      return sum(4, optional(r.venue, true, isStr));
+    case 'futures.mbp10.v1': {
+      const flags = r.flags;
+      if (!(isStr1(r.symbol) && isBookPx(r.bid_px) && isBookSz(r.bid_sz) && isBookPx(r.ask_px) && isBookSz(r.ask_sz) && isNonNegInt(flags) && (flags as number) <= 255)) return -1;
+      return sum(6, optional(r.bid_ct, false, isBookSz), optional(r.ask_ct, false, isBookSz), optional(r.is_snapshot, false, isBool));
     }
-    case K.BookPx: {
-      if (!Array.isArray(v) || v.length < 1 || v.length > 10) return false;
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (x !== null && (typeof x !== 'number' || !Number.isFinite(x))) return false;
-      }
-      return true;
-    }
-    case K.BookSz:
-      return Array.isArray(v) && isNonNegIntArray(v, 1, 10);
-    case K.Flags:
-      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 255;
-    case K.Bool:
-      return typeof v === 'boolean';
+    case 'heartbeat.v1':
+      return isStr1(r.key) ? 0 : -1; // key is counted with the envelope
   }
 }
 
-/** Field rules: [kind, required, nullable]. */
-type Rule = readonly [K, boolean, boolean];
-type Rules = Record<string, Rule>;
-
-const ENVELOPE_RULES: Rules = {
-  schema: [K.Any, true, false],
-  schema_version: [K.PosInt, false, false],
-  source: [K.Source, false, false],
-  ts_event_ns: [K.Any, true, false], // converted (and checked) by int64Of
-  ts_recv_ns: [K.Any, false, false],
-  key: [K.Str1, false, false],
-  seq: [K.Any, false, true],
-  event_id: [K.Str1, false, false],
-};
-const OPTION_RULES: Rules = {
-  underlying: [K.Str1, true, false],
-  option_symbol: [K.Str1, true, false],
-  exp_date: [K.ExpDate, true, false],
-  strike: [K.Finite, true, false],
-  right: [K.Right, true, false],
-};
-
-const FAST_RULES_BY_SCHEMA: Record<InputSchema, Rules> = {
-  'stocks.trades.v1': { ...ENVELOPE_RULES, symbol: [K.Str1, true, false], price: [K.Finite, true, false], size: [K.NonNegInt, true, false], exchange: [K.Int, false, true], conditions: [K.IntArray, false, false] },
-  'stocks.quotes.v1': {
-    ...ENVELOPE_RULES,
-    symbol: [K.Str1, true, false],
-    bid_px: [K.Finite, true, false],
-    ask_px: [K.Finite, true, false],
-    bid_sz: [K.NonNegInt, true, false],
-    ask_sz: [K.NonNegInt, true, false],
-    bid_exch: [K.Int, false, true],
-    ask_exch: [K.Int, false, true],
-  },
-  'options.trades.v1': {
-    ...ENVELOPE_RULES,
-    ...OPTION_RULES,
-    price: [K.Finite, true, false],
-    size: [K.NonNegInt, true, false],
-    opt_bid: [K.Finite, false, true],
-    opt_ask: [K.Finite, false, true],
-    aggressor: [K.Aggressor, true, false],
-  },
-  'options.greeks_snapshots.v1': {
-    ...ENVELOPE_RULES,
-    ...OPTION_RULES,
-    delta: [K.Finite, true, false],
-    gamma: [K.Finite, true, false],
-    theta: [K.Finite, true, false],
-    vega: [K.Finite, true, false],
-    implied_volatility: [K.Finite, false, true],
-    open_interest: [K.NonNegInt, false, true],
-    last_quote_ts_ns: [K.Any, false, true],
-    last_trade_ts_ns: [K.Any, false, true],
-    snapshot_id: [K.Str1, true, false],
-  },
-  'futures.trades.v1': { ...ENVELOPE_RULES, symbol: [K.Str1, true, false], price: [K.Finite, true, false], size: [K.NonNegInt, true, false], aggressor: [K.Aggressor, true, false], venue: [K.Str, false, true] },
-  'futures.mbp10.v1': {
-    ...ENVELOPE_RULES,
-    symbol: [K.Str1, true, false],
-    bid_px: [K.BookPx, true, false],
-    bid_sz: [K.BookSz, true, false],
-    ask_px: [K.BookPx, true, false],
-    ask_sz: [K.BookSz, true, false],
-    bid_ct: [K.BookSz, false, false],
-    ask_ct: [K.BookSz, false, false],
-    flags: [K.Flags, true, false],
-    is_snapshot: [K.Bool, false, false],
-  },
-  'heartbeat.v1': { ...ENVELOPE_RULES, key: [K.Str1, true, false] },
-};
-const FAST_RULES = Object.fromEntries(Object.entries(FAST_RULES_BY_SCHEMA).map(([k, r]) => [k, new Map(Object.entries(r))])) as Record<InputSchema, Map<string, Rule>>;
-const FAST_REQUIRED = Object.fromEntries(
-  Object.entries(FAST_RULES_BY_SCHEMA).map(([k, r]) => [k, Object.keys(r).filter((f) => r[f]![1])]),
-) as Record<InputSchema, string[]>;
 // The last decimal string converted and its value: lines in a row share timestamps (a snapshot's contracts, a
 // trade and its quote), and comparing two short strings costs far less than BigInt parsing one (bigints are
 // immutable, so handing out the same one is safe).
 let lastDec: string | null = null;
 let lastDecValue = 0n;
 
-/** int64 → bigint, or undefined when the value is not one the zod int64 accepts as-is. */
-function int64Of(v: unknown): bigint | undefined {
+/** A value isInt64 accepted → bigint. */
+function int64Of(v: unknown): bigint {
   if (typeof v === 'string') {
     if (v === lastDec) return lastDecValue;
-    if (!DEC_INT64.test(v)) return undefined;
     lastDecValue = BigInt(v);
     lastDec = v;
     return lastDecValue;
   }
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  return undefined;
+  return BigInt(v as number);
 }
 
 /** MBP-10 prices in place (the array is fresh from JSON.parse): null, an absent level, reads as NaN. */
@@ -375,40 +363,28 @@ function nullPxToNaN(px: (number | null)[]): number[] {
   return px as number[];
 }
 
-const FAST_CONV: bigint[] = [];
-const INT64_FIELDS = ['ts_event_ns', 'ts_recv_ns', 'seq', 'last_quote_ts_ns', 'last_trade_ts_ns'] as const;
+/** Own enumerable keys of a JSON.parse result (its keys are all own, enumerable, and strings). */
+function keyCount(r: Record<string, unknown>): number {
+  let n = 0;
+  for (const k in r) if (Object.prototype.hasOwnProperty.call(r, k)) n++;
+  return n;
+}
 
 /** The zod schema's output for `raw`, or null when the fast checks cannot vouch for it (zod then decides). */
 function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
-  const rules = FAST_RULES[schema];
-  for (const k in raw) {
-    if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;
-    const rule = rules.get(k);
-    if (rule === undefined) return null;
-    const v = raw[k];
-    // JSON has no undefined: a present key is a value; null only where the schema says nullable.
-    if (v === null ? !rule[2] : !checkValue(rule[0], v)) return null;
-  }
-  const req = FAST_REQUIRED[schema];
-  for (let i = 0; i < req.length; i++) if (!Object.prototype.hasOwnProperty.call(raw, req[i]!)) return null;
   if (raw.schema !== schema) return null;
+  const env = envelopeCount(raw);
+  if (env < 0) return null;
+  const own = schemaCount(schema, raw);
+  if (own < 0 || env + own !== keyCount(raw)) return null;
   // Convert only once every check passed: zod must see the untouched object if the fast path gives up.
-  const conv = FAST_CONV;
-  conv.length = 0;
-  for (let i = 0; i < INT64_FIELDS.length; i++) {
-    const f = INT64_FIELDS[i]!;
-    if (!Object.prototype.hasOwnProperty.call(raw, f)) continue;
-    const v = raw[f];
-    if (v === null) continue; // nullable ones only (checked above)
-    const b = int64Of(v);
-    if (b === undefined) return null;
-    conv.push(b);
-  }
-  for (let i = 0, j = 0; i < INT64_FIELDS.length; i++) {
-    const f = INT64_FIELDS[i]!;
-    if (Object.prototype.hasOwnProperty.call(raw, f) && raw[f] !== null) raw[f] = conv[j++];
-  }
-  if (schema === 'futures.mbp10.v1') {
+  raw.ts_event_ns = int64Of(raw.ts_event_ns);
+  if (raw.ts_recv_ns !== undefined) raw.ts_recv_ns = int64Of(raw.ts_recv_ns);
+  if (raw.seq !== undefined && raw.seq !== null) raw.seq = int64Of(raw.seq);
+  if (schema === 'options.greeks_snapshots.v1') {
+    if (raw.last_quote_ts_ns !== undefined && raw.last_quote_ts_ns !== null) raw.last_quote_ts_ns = int64Of(raw.last_quote_ts_ns);
+    if (raw.last_trade_ts_ns !== undefined && raw.last_trade_ts_ns !== null) raw.last_trade_ts_ns = int64Of(raw.last_trade_ts_ns);
+  } else if (schema === 'futures.mbp10.v1') {
     nullPxToNaN(raw.bid_px as (number | null)[]);
     nullPxToNaN(raw.ask_px as (number | null)[]);
   }

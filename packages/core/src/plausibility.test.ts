@@ -31,6 +31,11 @@ describe('checkPlausible refuses the impossible', () => {
     ['book level NaN price with size', (() => { const b = book(0, 5000, 10, 10); b.ask_px[0] = NaN; return b; })(), /ask_px\[0\] is not finite/],
     ['book crossed by 10%', (() => { const b = book(0, 5000, 10, 10); b.ask_px[0] = 4500; return b; })(), /book crossed/],
     ['book negative size', book(0, 5000, -3, 10), /bid_sz\[0\] -3/],
+    ['book deeper size NaN', (() => { const b = book(0, 5000, 10, 10); b.ask_sz[6] = NaN; return b; })(), /^ask_sz\[6\] is not finite \(NaN\)$/],
+    ['book deeper size 2e9', (() => { const b = book(0, 5000, 10, 10); b.bid_sz[4] = 2e9; return b; })(), /^bid_sz\[4\] 2000000000 is above 1000000000$/],
+    ['book negative count', (() => { const b = book(0, 5000, 10, 10); b.ask_ct[2] = -1; return b; })(), /^ask_ct\[2\] -1 is not a count$/],
+    ['book price above the maximum', (() => { const b = book(0, 5000, 10, 10); b.ask_px[9] = 2e7; return b; })(), /^ask_px\[9\] 20000000 is above 10000000$/],
+    ['absent book level with a negative price', (() => { const b = book(0, 5000, 10, 10); b.bid_px[8] = -2; b.bid_sz[8] = 0; return b; })(), /^bid_px\[8\] -2 is not positive$/],
     ['zero event time', { ...trade(0, 545, 100), ts_event_ns: 0n }, /ts_event_ns 0/],
   ])('%s', (_what, e, reason) => {
     expect(checkPlausible(e)).toMatch(reason);

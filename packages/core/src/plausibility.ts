@@ -69,25 +69,24 @@ function optional(name: string, v: number | null, min: number): string | null {
   return null;
 }
 
-function mbp10(e: FuturesMbp10): string | null {
-  const sides: ['bid' | 'ask', number[], number[], number[]][] = [
-    ['bid', e.bid_px, e.bid_sz, e.bid_ct],
-    ['ask', e.ask_px, e.ask_sz, e.ask_ct],
-  ];
-  for (const [side, px, sz, ct] of sides) {
-    for (let i = 0; i < px.length; i++) {
-      const p = px[i]!;
-      const z = sz[i] ?? 0;
-      const zs = bookSize(`${side}_sz[${i}]`, z);
-      if (zs) return zs;
-      const c = ct[i] ?? 0;
-      if (!fin(c) || c < 0) return `${side}_ct[${i}] ${c} is not a count`;
-      // Absent level: NaN price (DBN UNDEF_PRICE) with size 0 — or any price with size 0, which the engines skip.
-      if (z === 0 && (Number.isNaN(p) || (fin(p) && p >= 0 && p < MAX_PLAUSIBLE_PRICE))) continue;
-      const pr = price(`${side}_px[${i}]`, p);
-      if (pr) return pr;
-    }
+/** One side of an MBP-10 book. The field names of a reason are built only when there is one (this runs per record). */
+function bookSide(side: 'bid' | 'ask', px: number[], sz: number[], ct: number[]): string | null {
+  for (let i = 0; i < px.length; i++) {
+    const p = px[i]!;
+    const z = sz[i] ?? 0;
+    if (!(fin(z) && z >= 0 && z < MAX_PLAUSIBLE_SIZE)) return bookSize(`${side}_sz[${i}]`, z);
+    const c = ct[i] ?? 0;
+    if (!fin(c) || c < 0) return `${side}_ct[${i}] ${c} is not a count`;
+    // Absent level: NaN price (DBN UNDEF_PRICE) with size 0 — or any price with size 0, which the engines skip.
+    if (z === 0 && (Number.isNaN(p) || (fin(p) && p >= 0 && p < MAX_PLAUSIBLE_PRICE))) continue;
+    if (!(fin(p) && p > 0 && p < MAX_PLAUSIBLE_PRICE)) return price(`${side}_px[${i}]`, p);
   }
+  return null;
+}
+
+function mbp10(e: FuturesMbp10): string | null {
+  const bad = bookSide('bid', e.bid_px, e.bid_sz, e.bid_ct) ?? bookSide('ask', e.ask_px, e.ask_sz, e.ask_ct);
+  if (bad) return bad;
   const bb = e.bid_sz[0]! > 0 ? e.bid_px[0]! : NaN;
   const ba = e.ask_sz[0]! > 0 ? e.ask_px[0]! : NaN;
   return fin(bb) && fin(ba) ? crossed(bb, ba, 'book') : null;

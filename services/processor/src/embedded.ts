@@ -12,6 +12,7 @@ import {
   SignalTally,
   SnapEngine,
   checkPlausible,
+  PayloadJsonWriter,
   latenessRuleOf,
   toSignalRows,
   underlyingConfig,
@@ -66,6 +67,9 @@ export interface EmbeddedStats {
   clamped: number;
 }
 
+
+/** 'single' mode asks the merge for what is safe every this many events (a power of two). */
+const RELEASE_EVERY = 32;
 
 /**
  * Runs the bus to the end of the source. Like the Kafka processor, it emits only the ticks the events close: the end of
@@ -151,7 +155,10 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
         guard.advance(s, ev.key, clock);
       }
     }
-    for (const e of merge.release()) applyItem(e);
+    // 'single': asking the merge every RELEASE_EVERY events releases the same sequence as asking after each one (a
+    // stream's watermark only rises, pushInto never places a record below its stream's last one, so nothing released
+    // later could have sorted before what was safe earlier), and each ask scans every stream (bench run-jsonl).
+    if (ordered || (stats.events & (RELEASE_EVERY - 1)) === 0) for (const e of merge.release()) applyItem(e);
     if (opts.onProgress && stats.events % every === 0) opts.onProgress(stats);
   };
   const src = opts.source;
@@ -174,13 +181,14 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
 }
 
 /**
- * One §6.4 payload per line: JSON.stringify of the payload object (the engine fixes its key order). Lines are
- * gathered to about 1 MiB and written with writeSync: a stream write per payload cost more than its stringify, and
- * a synchronous source gives a stream few chances to drain, so its buffer would grow with the output.
+ * One §6.4 payload per line: the bytes of JSON.stringify(payload) (the engine fixes its key order), written by
+ * PayloadJsonWriter straight into one buffer (core payload-json.ts: JSON.stringify's number conversion and the
+ * UTF-8 encoding of its string were the sink's cost). About 1 MiB is gathered and written with writeSync: a stream
+ * write per payload cost more than its formatting, and a synchronous source gives a stream few chances to drain.
  */
 export class JsonlPayloadSink implements EmbeddedSink {
   private fd: number | null;
-  private pending = '';
+  private readonly out = new PayloadJsonWriter(1 << 21);
   lines = 0;
 
   constructor(path: string) {
@@ -189,16 +197,16 @@ export class JsonlPayloadSink implements EmbeddedSink {
   }
 
   onPayload(p: LevelPhysicsPayload): void {
-    this.pending += JSON.stringify(p) + '\n';
+    this.out.payload(p);
     this.lines++;
-    if (this.pending.length >= 1 << 20) this.flush();
+    if (this.out.length >= 1 << 20) this.flush();
   }
 
   private flush(): void {
-    if (this.fd === null || this.pending.length === 0) return;
-    const bytes = Buffer.from(this.pending, 'utf8');
-    this.pending = '';
+    if (this.fd === null || this.out.length === 0) return;
+    const bytes = this.out.bytes();
     for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    this.out.reset();
   }
 
   /** Writes what is pending and closes the file; closing twice is a no-op. */
