@@ -3,7 +3,6 @@ export * from './signals';
 export * from './config';
 export * from './event-id';
 export * from './event-json';
-export * from './payload-json';
 export * from './numeric';
 export * from './smoothing';
 export * from './basis';

@@ -12,7 +12,6 @@ import {
   SignalTally,
   SnapEngine,
   checkPlausible,
-  PayloadJsonWriter,
   latenessRuleOf,
   toSignalRows,
   underlyingConfig,
@@ -181,14 +180,13 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
 }
 
 /**
- * One §6.4 payload per line: the bytes of JSON.stringify(payload) (the engine fixes its key order), written by
- * PayloadJsonWriter straight into one buffer (core payload-json.ts: JSON.stringify's number conversion and the
- * UTF-8 encoding of its string were the sink's cost). About 1 MiB is gathered and written with writeSync: a stream
- * write per payload cost more than its formatting, and a synchronous source gives a stream few chances to drain.
+ * One §6.4 payload per line: JSON.stringify of the payload object (the engine fixes its key order). Lines are
+ * gathered to about 1 MiB and written with writeSync: a stream write per payload cost more than its stringify, and
+ * a synchronous source gives a stream few chances to drain, so its buffer would grow with the output.
  */
 export class JsonlPayloadSink implements EmbeddedSink {
   private fd: number | null;
-  private readonly out = new PayloadJsonWriter(1 << 21);
+  private pending = '';
   lines = 0;
 
   constructor(path: string) {
@@ -197,16 +195,16 @@ export class JsonlPayloadSink implements EmbeddedSink {
   }
 
   onPayload(p: LevelPhysicsPayload): void {
-    this.out.payload(p);
+    this.pending += JSON.stringify(p) + '\n';
     this.lines++;
-    if (this.out.length >= 1 << 20) this.flush();
+    if (this.pending.length >= 1 << 20) this.flush();
   }
 
   private flush(): void {
-    if (this.fd === null || this.out.length === 0) return;
-    const bytes = this.out.bytes();
+    if (this.fd === null || this.pending.length === 0) return;
+    const bytes = Buffer.from(this.pending, 'utf8');
+    this.pending = '';
     for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
-    this.out.reset();
   }
 
   /** Writes what is pending and closes the file; closing twice is a no-op. */
