@@ -58,19 +58,22 @@ export class DeterministicMerge<T> {
     this.streams = streamNames.map(() => ({ buf: [], head: 0, watermark: null, minRank: null, lastOffset: null }));
   }
 
-  private of(stream: string): { i: number; s: StreamState<T> } {
+  private streamOf(stream: string): StreamState<T> {
     const i = this.index.get(stream);
     if (i === undefined) throw new UnknownStreamError(stream);
-    return { i, s: this.streams[i]! };
+    return this.streams[i]!;
   }
 
   push(stream: string, tsNs: bigint, offset: bigint, item: T): void {
-    const { i, s } = this.of(stream);
+    const i = this.index.get(stream);
+    if (i === undefined) throw new UnknownStreamError(stream);
+    const s = this.streams[i]!;
     const e: Entry<T> = { ts: tsNs, rank: this.rankOf(item), offset, stream: i, item };
     // Keep the unreleased part sorted (a no-op scan for well-behaved streams).
     let j = s.buf.length;
     while (j > s.head && cmp(s.buf[j - 1]!, e) > 0) j--;
-    s.buf.splice(j, 0, e);
+    if (j === s.buf.length) s.buf.push(e);
+    else s.buf.splice(j, 0, e);
     if (s.watermark === null || tsNs > s.watermark) s.watermark = tsNs;
     if (s.minRank === null || e.rank < s.minRank) s.minRank = e.rank;
     if (s.lastOffset === null || offset > s.lastOffset) s.lastOffset = offset;
@@ -78,7 +81,7 @@ export class DeterministicMerge<T> {
 
   /** Heartbeat / idle watermark: the stream will deliver nothing before tsNs. */
   advance(stream: string, tsNs: bigint): void {
-    const { s } = this.of(stream);
+    const s = this.streamOf(stream);
     if (s.watermark === null || tsNs > s.watermark) s.watermark = tsNs;
   }
 
@@ -106,13 +109,14 @@ export class DeterministicMerge<T> {
     for (;;) {
       let best: Entry<T> | null = null;
       let bestStream = -1;
-      this.streams.forEach((s, i) => {
+      for (let i = 0; i < this.streams.length; i++) {
+        const s = this.streams[i]!;
         const h = s.buf[s.head];
-        if (h && (best === null || cmp(h, best) < 0)) {
+        if (h !== undefined && (best === null || cmp(h, best) < 0)) {
           best = h;
           bestStream = i;
         }
-      });
+      }
       if (best === null) break;
       if (!all && !this.safe(best)) break;
       const s = this.streams[bestStream]!;
@@ -132,10 +136,19 @@ export class DeterministicMerge<T> {
       const s = this.streams[i]!;
       if (s.watermark === null || s.watermark < e.ts) return false;
       if (s.watermark > e.ts) continue;
-      // watermark == e.ts: a future item at e.ts sorts at least at (minRank, lastOffset + 1, i).
+      // watermark == e.ts: a future item at e.ts sorts at least at (minRank, lastOffset + 1, i) — cmp of that key
+      // against e, written out (this runs for every released item).
       if (s.minRank === null) return false;
-      const lb: Key = { ts: s.watermark, rank: s.minRank, offset: s.lastOffset === null ? 0n : s.lastOffset + 1n, stream: i };
-      if (cmp(lb, e) < 0) return false;
+      if (s.minRank !== e.rank) {
+        if (s.minRank < e.rank) return false;
+        continue;
+      }
+      const offset = s.lastOffset === null ? 0n : s.lastOffset + 1n;
+      if (offset !== e.offset) {
+        if (offset < e.offset) return false;
+        continue;
+      }
+      if (i < e.stream) return false;
     }
     return true;
   }
