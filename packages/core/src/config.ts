@@ -129,6 +129,9 @@ export const ConfigSchema = z.object({
       hold_ms: ms.default(500), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
+      /** ABSORPTION scores as a hold (S_L 0) only while the tape's imbalance toward the break is at least this: the
+       *  aggression a defence absorbs. Below it the refilled quote scores NEUTRAL (score.ts liquidityScore). */
+      absorption_min_imbalance: z.number().min(-1).max(1).default(0.2),
       /** Calibration map of the published break_score_smooth (score.ts calibrateScore): [S̃, 100·P(break)] knots,
        *  interpolated linearly, flat beyond the ends; [] publishes S̃ itself. Triggers read S̃, never the map. */
       calibration: z

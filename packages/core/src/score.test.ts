@@ -47,6 +47,21 @@ describe('component scores (§5.4.1)', () => {
     expect(componentScores(cfg, barrier('WALL'), fuel('DAMPEN'), quietTape, 'SUPPORT')).toEqual({ liquidity: 0, hedge: 0, tape: 0 });
     expect(componentScores(cfg, barrier('NEUTRAL'), fuel('NEUTRAL'), quietTape, 'SUPPORT').hedge).toBe(50);
   });
+  it('ABSORPTION is a hold only while the tape presses into the level (score.absorption_min_imbalance)', () => {
+    expect(cfg.score.absorption_min_imbalance).toBe(0.2);
+    // Support: the break is down, so sellers (imbalance < 0) press into it.
+    const pressed = { ...quietTape, imbalance: -0.3 };
+    const balanced = { ...quietTape, imbalance: 0.1 };
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), pressed, 'SUPPORT').liquidity).toBe(0);
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), balanced, 'SUPPORT').liquidity).toBe(50);
+    // The same sellers hit the bid under a resistance: nobody is lifting it, so it is a refill, not a defence.
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), pressed, 'RESISTANCE').liquidity).toBe(50);
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), { ...quietTape, imbalance: 0.2 }, 'RESISTANCE').liquidity).toBe(0);
+    // A WALL needs no aggression (size resting there is the defence); −1 restores the unconditional ABSORPTION.
+    expect(componentScores(cfg, barrier('WALL'), fuel('NEUTRAL'), balanced, 'SUPPORT').liquidity).toBe(0);
+    const always = { ...cfg, score: { ...cfg.score, absorption_min_imbalance: -1 } };
+    expect(componentScores(always, barrier('ABSORPTION'), fuel('NEUTRAL'), { ...quietTape, imbalance: 1 }, 'SUPPORT').liquidity).toBe(0);
+  });
   it('S_T: 100 for a sweep in the break direction; else 0–50 from velocity and imbalance toward the break', () => {
     const sweepDown = { ...quietTape, sweep: { detected: true, direction: 'DOWN' as const, notional: 1e6, venues: 3, window_ms: 10 } };
     expect(tapeScore(sweepDown, 'SUPPORT', 0.05)).toBe(100);
