@@ -364,16 +364,17 @@ export const ConfigSchema = z.object({
   /** `snap-engine eval` (packages/core/src/eval): outcome labels from later prices only, and the metrics' regimes. */
   eval: z
     .object({
-      /** BREAK: price trades through the level by at least this much ($) within horizon_ms of the episode's start
-       *  (the scenarios' physical outcome uses the same 0.25: one "real" move past an SPY level, not a tick of noise). */
+      /** BREAK: price trades through the level by at least this much ($) within the episode (until price leaves the
+       *  level's zone, at most horizon_ms from its start; the scenarios' physical outcome uses the same 0.25: one "real" move past an SPY level, not a tick of noise). */
       break_distance: pos.default(0.25),
       /** REJECT: after touching the level (within touch_band) price moves this far ($) back on the approach side, before
-       *  any BREAK, within horizon_ms. */
+       *  any BREAK, within the episode. */
       reject_distance: pos.default(0.2),
       /** How close ($) price must come to the level before a retreat counts as a REJECT (a level the price never reached
        *  was not tested). */
       touch_band: nonneg.default(0.05),
-      /** Outcome horizon from the episode's first tick in the monitoring zone; also the longest an episode lasts. */
+      /** Outcome horizon from the episode's first tick in the monitoring zone: the longest an episode (and so the window
+       *  its outcome is read in) lasts. */
       horizon_ms: ms.default(120_000),
       /** Quiet regime: ticks whose trailing quiet_window_ms price range (max − min of spot, past ticks only) is at most
        *  quiet_range ($). False signals per hour are reported over these ticks. */
