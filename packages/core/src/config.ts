@@ -157,6 +157,10 @@ export const ConfigSchema = z.object({
       /** BREAK confirmed by price: spot through the level (past it on the far side from the episode's approach) by at
        *  least this much ($), the smoothed velocity not pushing back. 0 = off. Tuned on simulator seeds 1–10 (docs/eval.md). */
       break_confirm_distance: nonneg.default(0.2),
+      /** BREAK confirmed sooner when price is through by this much ($) with the smoothed velocity toward the break at
+       *  least score.velocity_ref (a fast break: on busy tape price jumps the last cents to the outcome within one snap
+       *  tick). 0 = off. Tuned on simulator seeds 1–10, 1 h (docs/eval.md "Fourth pass"). */
+      break_confirm_fast_distance: nonneg.default(0.12),
       /** REJECT confirmed by price: after a touch this episode, spot stands off the level on its approach side by at
        *  least this much ($), the smoothed velocity not pushing back toward it. 0 = off. Tuned on seeds 1–10. */
       reject_confirm_distance: nonneg.default(0.15),

@@ -230,6 +230,8 @@ describe('hysteresis and minimum dwell (issue 9)', () => {
   });
 });
 
+const c0 = (c: { score: { velocity_ref: number } }): number => c.score.velocity_ref;
+
 describe('price confirmations (signal.break_confirm_distance / reject_confirm_distance)', () => {
   const cfg = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, reject_confirm_distance: 0.15 } });
   // A support at 100 approached from above; S̃ mid-range (50), so only a confirmation can call anything.
@@ -262,6 +264,21 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
     expect(st.shownDirection).toBe('SUPPORT');
   });
 
+  it('a fast break (velocity ≥ score.velocity_ref toward it) is confirmed at signal.break_confirm_fast_distance', () => {
+    const none = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, break_confirm_fast_distance: 0 } });
+    const fast = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, break_confirm_fast_distance: 0.15 } });
+    const run = (c: typeof cfg, v: number) => {
+      const st = newTriggerState();
+      stepEpisode(st, ms(0), ms(-250), c, { direction: 'SUPPORT', price: 100, spot: 100.3 });
+      stepEpisode(st, ms(250), ms(0), c, { direction: 'RESISTANCE', price: 100, spot: 99.85 });
+      return stepTrigger(st, { raw: 50, smooth: 50, distance: 0.15, tNs: ms(250), barrierState: 'NEUTRAL', tape: quietTape, spot: 99.85, velocity: v, direction: 'RESISTANCE' }, c);
+    };
+    expect(run(fast, -c0(fast))).toBe('BREAK'); // 0.15 through, falling at velocity_ref
+    expect(run(fast, -c0(fast) / 2)).toBe('NEUTRAL'); // not fast enough: waits for 0.20
+    expect(run(none, -1)).toBe('NEUTRAL'); // 0 = off
+    expect(cfg.signal.break_confirm_fast_distance).toBe(0.12); // the default
+  });
+
   it('a moving level (session low, VWAP) is measured from its price when the episode began', () => {
     const st = newTriggerState();
     expect(tick(st, 0, 100.1, 0, 100)).toBe('NEUTRAL');
@@ -270,7 +287,7 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
   });
 
   it('0 turns a confirmation off; a new episode forgets the touch', () => {
-    const off = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0, reject_confirm_distance: 0 } });
+    const off = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0, break_confirm_fast_distance: 0, reject_confirm_distance: 0 } });
     const st = newTriggerState();
     stepEpisode(st, ms(0), ms(-250), off, { direction: 'SUPPORT', price: 100, spot: 100.02 });
     const x = { raw: 50, smooth: 50, distance: 0.3, tNs: ms(250), barrierState: 'NEUTRAL' as const, tape: quietTape, velocity: -0.1, direction: 'RESISTANCE' as const };

@@ -230,6 +230,8 @@ export function confirmationOf(st: TriggerState, x: TriggerInput, cfg: Config): 
   const sg = cfg.signal;
   const { through, push } = approachFrame(st, x);
   if (sg.break_confirm_distance > 0 && through >= sg.break_confirm_distance - 1e-9 && push >= 0) return 'BREAK';
+  // A fast break is confirmed sooner: on busy tape price jumps the last cents to the outcome within one snap tick.
+  if (sg.break_confirm_fast_distance > 0 && through >= sg.break_confirm_fast_distance - 1e-9 && push >= cfg.score.velocity_ref - 1e-12) return 'BREAK';
   if (sg.reject_confirm_distance > 0 && st.touched && -through >= sg.reject_confirm_distance - 1e-9 && push <= 0) return 'REJECT';
   return null;
 }
