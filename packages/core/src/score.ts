@@ -222,8 +222,9 @@ const breakSign = (approach: Direction): 1 | -1 => (breakDirectionOf(approach) =
  * The confirmations (signal.break_confirm_distance / signal.reject_confirm_distance): a level the market has already
  * answered. BREAK: price trades through the level by the confirm distance with the tape not pushing back. REJECT: price
  * touched the level this episode and now stands off it on the side it came from by the confirm distance, the tape not
- * pushing back toward it — the level held. A confirmation comes after the test; it is what a trader acts on when no
- * engine saw the break or the hold coming. 0 disables one.
+ * pushing back toward it — the level held. A fast break (smoothed velocity toward it ≥ score.velocity_ref) is confirmed
+ * at signal.break_confirm_fast_distance already. A confirmation comes after the test; it is what a trader acts on when
+ * no engine saw the break or the hold coming. 0 disables one.
  */
 export function confirmationOf(st: TriggerState, x: TriggerInput, cfg: Config): 'BREAK' | 'REJECT' | null {
   if (st.approach === null || st.episodePrice === null || x.spot === undefined) return null;
