@@ -129,6 +129,9 @@ export const ConfigSchema = z.object({
       hold_ms: ms.default(500), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
+      /** ABSORPTION scores as a hold (S_L 0) only while the tape's imbalance toward the break is at least this: the
+       *  aggression a defence absorbs. Below it the refilled quote scores NEUTRAL (score.ts liquidityScore). */
+      absorption_min_imbalance: z.number().min(-1).max(1).default(0.2),
       /** Calibration map of the published break_score_smooth (score.ts calibrateScore): [S̃, 100·P(break)] knots,
        *  interpolated linearly, flat beyond the ends; [] publishes S̃ itself. Triggers read S̃, never the map. */
       calibration: z
@@ -154,6 +157,10 @@ export const ConfigSchema = z.object({
       /** BREAK confirmed by price: spot through the level (past it on the far side from the episode's approach) by at
        *  least this much ($), the smoothed velocity not pushing back. 0 = off. Tuned on simulator seeds 1–10 (docs/eval.md). */
       break_confirm_distance: nonneg.default(0.2),
+      /** BREAK confirmed sooner when price is through by this much ($) with the smoothed velocity toward the break at
+       *  least score.velocity_ref (a fast break: on busy tape price jumps the last cents to the outcome within one snap
+       *  tick). 0 = off. Tuned on simulator seeds 1–10, 1 h (docs/eval.md "Fourth pass"). */
+      break_confirm_fast_distance: nonneg.default(0.12),
       /** REJECT confirmed by price: after a touch this episode, spot stands off the level on its approach side by at
        *  least this much ($), the smoothed velocity not pushing back toward it. 0 = off. Tuned on seeds 1–10. */
       reject_confirm_distance: nonneg.default(0.15),
@@ -361,16 +368,17 @@ export const ConfigSchema = z.object({
   /** `snap-engine eval` (packages/core/src/eval): outcome labels from later prices only, and the metrics' regimes. */
   eval: z
     .object({
-      /** BREAK: price trades through the level by at least this much ($) within horizon_ms of the episode's start
-       *  (the scenarios' physical outcome uses the same 0.25: one "real" move past an SPY level, not a tick of noise). */
+      /** BREAK: price trades through the level by at least this much ($) within the episode (until price leaves the
+       *  level's zone, at most horizon_ms from its start; the scenarios' physical outcome uses the same 0.25: one "real" move past an SPY level, not a tick of noise). */
       break_distance: pos.default(0.25),
       /** REJECT: after touching the level (within touch_band) price moves this far ($) back on the approach side, before
-       *  any BREAK, within horizon_ms. */
+       *  any BREAK, within the episode. */
       reject_distance: pos.default(0.2),
       /** How close ($) price must come to the level before a retreat counts as a REJECT (a level the price never reached
        *  was not tested). */
       touch_band: nonneg.default(0.05),
-      /** Outcome horizon from the episode's first tick in the monitoring zone; also the longest an episode lasts. */
+      /** Outcome horizon from the episode's first tick in the monitoring zone: the longest an episode (and so the window
+       *  its outcome is read in) lasts. */
       horizon_ms: ms.default(120_000),
       /** Quiet regime: ticks whose trailing quiet_window_ms price range (max − min of spot, past ticks only) is at most
        *  quiet_range ($). False signals per hour are reported over these ticks. */

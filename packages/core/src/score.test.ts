@@ -47,6 +47,21 @@ describe('component scores (§5.4.1)', () => {
     expect(componentScores(cfg, barrier('WALL'), fuel('DAMPEN'), quietTape, 'SUPPORT')).toEqual({ liquidity: 0, hedge: 0, tape: 0 });
     expect(componentScores(cfg, barrier('NEUTRAL'), fuel('NEUTRAL'), quietTape, 'SUPPORT').hedge).toBe(50);
   });
+  it('ABSORPTION is a hold only while the tape presses into the level (score.absorption_min_imbalance)', () => {
+    expect(cfg.score.absorption_min_imbalance).toBe(0.2);
+    // Support: the break is down, so sellers (imbalance < 0) press into it.
+    const pressed = { ...quietTape, imbalance: -0.3 };
+    const balanced = { ...quietTape, imbalance: 0.1 };
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), pressed, 'SUPPORT').liquidity).toBe(0);
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), balanced, 'SUPPORT').liquidity).toBe(50);
+    // The same sellers hit the bid under a resistance: nobody is lifting it, so it is a refill, not a defence.
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), pressed, 'RESISTANCE').liquidity).toBe(50);
+    expect(componentScores(cfg, barrier('ABSORPTION'), fuel('NEUTRAL'), { ...quietTape, imbalance: 0.2 }, 'RESISTANCE').liquidity).toBe(0);
+    // A WALL needs no aggression (size resting there is the defence); −1 restores the unconditional ABSORPTION.
+    expect(componentScores(cfg, barrier('WALL'), fuel('NEUTRAL'), balanced, 'SUPPORT').liquidity).toBe(0);
+    const always = { ...cfg, score: { ...cfg.score, absorption_min_imbalance: -1 } };
+    expect(componentScores(always, barrier('ABSORPTION'), fuel('NEUTRAL'), { ...quietTape, imbalance: 1 }, 'SUPPORT').liquidity).toBe(0);
+  });
   it('S_T: 100 for a sweep in the break direction; else 0–50 from velocity and imbalance toward the break', () => {
     const sweepDown = { ...quietTape, sweep: { detected: true, direction: 'DOWN' as const, notional: 1e6, venues: 3, window_ms: 10 } };
     expect(tapeScore(sweepDown, 'SUPPORT', 0.05)).toBe(100);
@@ -215,6 +230,8 @@ describe('hysteresis and minimum dwell (issue 9)', () => {
   });
 });
 
+const c0 = (c: { score: { velocity_ref: number } }): number => c.score.velocity_ref;
+
 describe('price confirmations (signal.break_confirm_distance / reject_confirm_distance)', () => {
   const cfg = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, reject_confirm_distance: 0.15 } });
   // A support at 100 approached from above; S̃ mid-range (50), so only a confirmation can call anything.
@@ -247,6 +264,21 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
     expect(st.shownDirection).toBe('SUPPORT');
   });
 
+  it('a fast break (velocity ≥ score.velocity_ref toward it) is confirmed at signal.break_confirm_fast_distance', () => {
+    const none = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, break_confirm_fast_distance: 0 } });
+    const fast = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, break_confirm_fast_distance: 0.15 } });
+    const run = (c: typeof cfg, v: number) => {
+      const st = newTriggerState();
+      stepEpisode(st, ms(0), ms(-250), c, { direction: 'SUPPORT', price: 100, spot: 100.3 });
+      stepEpisode(st, ms(250), ms(0), c, { direction: 'RESISTANCE', price: 100, spot: 99.85 });
+      return stepTrigger(st, { raw: 50, smooth: 50, distance: 0.15, tNs: ms(250), barrierState: 'NEUTRAL', tape: quietTape, spot: 99.85, velocity: v, direction: 'RESISTANCE' }, c);
+    };
+    expect(run(fast, -c0(fast))).toBe('BREAK'); // 0.15 through, falling at velocity_ref
+    expect(run(fast, -c0(fast) / 2)).toBe('NEUTRAL'); // not fast enough: waits for 0.20
+    expect(run(none, -1)).toBe('NEUTRAL'); // 0 = off
+    expect(cfg.signal.break_confirm_fast_distance).toBe(0.12); // the default
+  });
+
   it('a moving level (session low, VWAP) is measured from its price when the episode began', () => {
     const st = newTriggerState();
     expect(tick(st, 0, 100.1, 0, 100)).toBe('NEUTRAL');
@@ -255,7 +287,7 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
   });
 
   it('0 turns a confirmation off; a new episode forgets the touch', () => {
-    const off = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0, reject_confirm_distance: 0 } });
+    const off = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0, break_confirm_fast_distance: 0, reject_confirm_distance: 0 } });
     const st = newTriggerState();
     stepEpisode(st, ms(0), ms(-250), off, { direction: 'SUPPORT', price: 100, spot: 100.02 });
     const x = { raw: 50, smooth: 50, distance: 0.3, tNs: ms(250), barrierState: 'NEUTRAL' as const, tape: quietTape, velocity: -0.1, direction: 'RESISTANCE' as const };

@@ -4,7 +4,10 @@
 //   S_L (liquidity): VACUUM 100 · WEAK 75 · NEUTRAL/CONSUMED 50, or 60 when Δliq is strongly negative
 //                    (Δliq < −F_thresh of the barrier's source — the same "≪ 0" that defines CONSUMED in §5.1, so a
 //                    CONSUMED barrier always scores 60; a NEUTRAL one scores 60 when it lost more than F without
-//                    qualifying as CONSUMED or VACUUM) · WALL/ABSORPTION 0
+//                    qualifying as CONSUMED or VACUUM) · WALL 0 · ABSORPTION 0 while the tape shows the aggression
+//                    being absorbed (imbalance toward the break ≥ score.absorption_min_imbalance: sellers hitting a
+//                    support, buyers lifting a resistance), else scored as NEUTRAL: fills at a quote that refills with
+//                    no one leaning on it are liquidity providers re-sizing a two-sided book, not a defence holding
 //   S_H (hedge):     direction-aware (§5.4.1 "AMPLIFY in the break direction"): dealers short gamma chase whatever
 //                    move is under way. At a level that move is the approach (toward the break) unless price is
 //                    already moving back the way it came (velocity in the bounce direction ≥ AMPLIFY_MOVE·velocity_ref):
@@ -48,18 +51,25 @@ export interface ComponentScores {
   tape: number;
 }
 
-export function liquidityScore(state: BarrierStateName, deltaLiq: number, fThresh: number): number {
+/**
+ * S_L. `aggression` is the tape's imbalance signed toward the break (I_b); ABSORPTION is a hold only when it is at
+ * least `minAggression` (the defaults, 1 and 0, make every ABSORPTION a hold).
+ */
+export function liquidityScore(state: BarrierStateName, deltaLiq: number, fThresh: number, aggression = 1, minAggression = 0): number {
   switch (state) {
     case 'VACUUM':
       return 100;
     case 'WEAK':
       return 75;
     case 'WALL':
-    case 'ABSORPTION':
       return 0;
+    case 'ABSORPTION':
+      if (aggression >= minAggression - 1e-9) return 0;
+      break;
     default:
-      return deltaLiq < -fThresh ? 60 : 50;
+      break;
   }
+  return deltaLiq < -fThresh ? 60 : 50;
 }
 
 /** Share of velocity_ref that counts as "a move under way" for the direction of AMPLIFY. */
@@ -132,8 +142,9 @@ export function componentScores(
   direction: Direction,
 ): ComponentScores {
   const fThresh = cfg.barrier.source === 'mbp10' ? cfg.barrier.f_thresh_futures : cfg.barrier.f_thresh;
+  const aggression = (breakDirectionOf(direction) === 'UP' ? 1 : -1) * tape.imbalance;
   return {
-    liquidity: liquidityScore(barrier.state, barrier.delta_liq, fThresh),
+    liquidity: liquidityScore(barrier.state, barrier.delta_liq, fThresh, aggression, cfg.score.absorption_min_imbalance),
     hedge: hedgeScore(fuel.effect, (breakDirectionOf(direction) === 'UP' ? 1 : -1) * tape.velocity, cfg.score.velocity_ref),
     tape: tapeScore(tape, direction, cfg.score.velocity_ref),
   };
@@ -215,14 +226,17 @@ const breakSign = (approach: Direction): 1 | -1 => (breakDirectionOf(approach) =
  * The confirmations (signal.break_confirm_distance / signal.reject_confirm_distance): a level the market has already
  * answered. BREAK: price trades through the level by the confirm distance with the tape not pushing back. REJECT: price
  * touched the level this episode and now stands off it on the side it came from by the confirm distance, the tape not
- * pushing back toward it — the level held. A confirmation comes after the test; it is what a trader acts on when no
- * engine saw the break or the hold coming. 0 disables one.
+ * pushing back toward it — the level held. A fast break (smoothed velocity toward it ≥ score.velocity_ref) is confirmed
+ * at signal.break_confirm_fast_distance already. A confirmation comes after the test; it is what a trader acts on when
+ * no engine saw the break or the hold coming. 0 disables one.
  */
 export function confirmationOf(st: TriggerState, x: TriggerInput, cfg: Config): 'BREAK' | 'REJECT' | null {
   if (st.approach === null || st.episodePrice === null || x.spot === undefined) return null;
   const sg = cfg.signal;
   const { through, push } = approachFrame(st, x);
   if (sg.break_confirm_distance > 0 && through >= sg.break_confirm_distance - 1e-9 && push >= 0) return 'BREAK';
+  // A fast break is confirmed sooner: on busy tape price jumps the last cents to the outcome within one snap tick.
+  if (sg.break_confirm_fast_distance > 0 && through >= sg.break_confirm_fast_distance - 1e-9 && push >= cfg.score.velocity_ref - 1e-12) return 'BREAK';
   if (sg.reject_confirm_distance > 0 && st.touched && -through >= sg.reject_confirm_distance - 1e-9 && push <= 0) return 'REJECT';
   return null;
 }

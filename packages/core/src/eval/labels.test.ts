@@ -2,7 +2,7 @@
 // before its episode (nor after its horizon), and the engine's features at tick T read no event after T.
 import { defaultConfig } from '../config';
 import type { InputEvent } from '../events';
-import type { LevelPhysicsPayload, SignalName } from '../signals';
+import type { LevelKind, LevelPhysicsPayload, LevelSignal, SignalName } from '../signals';
 import { runCore } from '../snap-engine';
 import { simulateSession } from '../sim/session';
 import { mulberry32 } from '../sim/rng';
@@ -61,6 +61,48 @@ describe('EvalCollector + labelEpisodes', () => {
     expect(eps[1]!.direction).toBe('SUPPORT');
   });
 
+  it('an episode is a price level: ids alternating on one price, a moving level by its id, a wall that moves on', () => {
+    const col = new EvalCollector(0.5);
+    const kinded = (l: LevelSignal, kind: LevelKind): LevelSignal => ({ ...l, kind });
+    // Ticks 0–5: 680 is PUT_WALL, STRIKE_680, PUT_WALL … (dedup flips the id); VWAP drifts 680.2 → 680.25; at tick 3
+    // the CALL_WALL moves from 680.5 to 680.75 and 680.5 becomes ROUND_680.5.
+    for (let i = 0; i < 6; i++) {
+      const s = 680.3;
+      col.onPayload(
+        payload(T0 + i * 250, s, [
+          kinded(level(i % 2 ? 'STRIKE_680' : 'PUT_WALL', 680, s), i % 2 ? 'STRIKE' : 'PUT_WALL'),
+          kinded(level('VWAP', 680.2 + i * 0.01, s), 'VWAP'),
+          i < 3 ? kinded(level('CALL_WALL', 680.5, s), 'CALL_WALL') : level('ROUND_680.5', 680.5, s),
+          ...(i < 3 ? [] : [kinded(level('CALL_WALL', 680.75, s), 'CALL_WALL')]),
+        ]),
+      );
+    }
+    const eps = labelEpisodes(col.ticks, col.obs, P);
+    expect(eps.map((e) => [e.id, e.price, e.startTick, e.endTick])).toEqual([
+      ['CALL_WALL', 680.5, 0, 5], // the price 680.5 carries on as ROUND_680.5
+      ['PUT_WALL', 680, 0, 5],
+      ['VWAP', 680.2, 0, 5],
+      ['CALL_WALL', 680.75, 3, 5], // the moved wall is a new price level
+    ]);
+    expect(eps.map((e) => e.obs.length)).toEqual([6, 6, 6, 3]);
+  });
+
+  it('an outcome belongs to the visit: a level price leaves before going through is UNRESOLVED', () => {
+    const col = new EvalCollector(0.5);
+    // Visit 1 (ticks 0–2) never gets near 680 and leaves; visit 2 (ticks 5–8) goes through. A sweep (tick 12) that
+    // jumps out of the zone through the level is still the visit's BREAK.
+    const spots = [680.45, 680.4, 680.48, 680.6, 680.7, 680.4, 680.1, 679.9, 679.7, 679.3, 680.2, 680.3, 679.2, 679.1];
+    spots.forEach((s, i) => col.onPayload(payload(T0 + i * 250, s, [level('R680', 680, s)])));
+    const eps = labelEpisodes(col.ticks, col.obs, P);
+    expect(eps.map((e) => [e.startTick, e.endTick, e.outcome, e.outcomeMs])).toEqual([
+      [0, 2, 'UNRESOLVED', null], // by eval.horizon_ms alone it would be the BREAK at tick 8
+      [5, 8, 'BREAK', T0 + 8 * 250],
+      [10, 11, 'BREAK', T0 + 12 * 250],
+    ]);
+    expect(outcomeOf(col.ticks, 0, 680, 'SUPPORT', P).outcome).toBe('BREAK');
+    expect(outcomeOf(col.ticks, 0, 680, 'SUPPORT', P, 3).outcome).toBe('UNRESOLVED');
+  });
+
   it('no label reads a price before its episode or after its horizon', () => {
     const rng = mulberry32(7);
     const pxs: number[] = [];
@@ -79,10 +121,10 @@ describe('EvalCollector + labelEpisodes', () => {
     const entered = base.filter((ep) => !base.some((o) => o.id === ep.id && o.endTick === ep.startTick - 1));
     for (const ep of entered.filter((_, i) => i % 2 === 1)) {
       // Perturb every price before the episode's first tick (but keep the tick just before it where it was, so the
-      // episode still starts there) and every price after its horizon.
+      // episode still starts there) and every price after its horizon or after the tick it leaves the zone.
       const horizonEnd = ep.startMs + P.horizonMs;
       const r = mulberry32(ep.startTick);
-      const perturbed = pxs.map((s, i) => (i < ep.startTick - 1 || T0 + i * 250 > horizonEnd ? s + 2 * r.normal() : s));
+      const perturbed = pxs.map((s, i) => (i < ep.startTick - 1 || i > ep.endTick + 1 || T0 + i * 250 > horizonEnd ? s + 2 * r.normal() : s));
       const same = build(perturbed).find((e) => e.id === ep.id && e.startTick === ep.startTick);
       expect(same).toBeDefined();
       expect([same!.outcome, same!.outcomeMs, same!.price, same!.direction]).toEqual([ep.outcome, ep.outcomeMs, ep.price, ep.direction]);

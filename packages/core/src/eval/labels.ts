@@ -7,11 +7,14 @@
 // side of the boundary.
 //
 // Definitions (documented in docs/eval.md):
-//   episode   a level (by id) enters its monitoring zone (|spot − level price| ≤ levels.monitor_band at a snap tick)
+//   episode   a price level enters its monitoring zone (|spot − level price| ≤ levels.monitor_band at a snap tick)
 //             until it leaves it (the first tick outside) or eval.horizon_ms has passed since the first tick; a level
-//             still in the zone after the horizon starts a new episode at its next tick. The level's price and
-//             direction are frozen at the first tick (VWAP and session extremes move).
-//   outcome   from the episode's first tick to first tick + eval.horizon_ms, with a = distance of spot on the approach
+//             still in the zone after the horizon starts a new episode at its next tick. A price level is what the
+//             engine keys its state by (levelKeyOf): one price, whichever id deduplication gives it at a tick; a level
+//             that moves with price (VWAP, session extremes) by its id. The level's price and direction are frozen at
+//             the first tick (VWAP and session extremes move).
+//   outcome   within the episode: from its first tick to the first tick outside the zone (price left it; a sweep may
+//             leave through the level), at most first tick + eval.horizon_ms, with a = distance of spot on the approach
 //             side (positive = the side price came from; SUPPORT ⇒ above): BREAK at the first tick with
 //             a ≤ −eval.break_distance; REJECT at the first tick with a ≥ eval.reject_distance after price has touched
 //             the level (a ≤ eval.touch_band), if no BREAK came first; else UNRESOLVED.
@@ -139,13 +142,21 @@ export class EvalCollector {
 
 /**
  * The outcome of an episode starting at tick `start` at level price `level`, approached from `direction`'s side.
- * Reads ticks[start ..] only, up to start's time + horizonMs.
+ * Reads ticks[start .. last] only (`last`: the first tick after the episode, where price left the zone), up to start's
+ * time + horizonMs.
  */
-export function outcomeOf(ticks: readonly PriceTick[], start: number, level: number, direction: Direction, p: LabelParams): { outcome: Outcome; tMs: number | null } {
+export function outcomeOf(
+  ticks: readonly PriceTick[],
+  start: number,
+  level: number,
+  direction: Direction,
+  p: LabelParams,
+  last = Number.POSITIVE_INFINITY,
+): { outcome: Outcome; tMs: number | null } {
   const s = direction === 'SUPPORT' ? 1 : -1;
   const end = ticks[start]!.tMs + p.horizonMs;
   let touched = false;
-  for (let j = start; j < ticks.length && ticks[j]!.tMs <= end; j++) {
+  for (let j = start; j <= last && j < ticks.length && ticks[j]!.tMs <= end; j++) {
     const a = s * (ticks[j]!.spot - level);
     if (a <= -p.breakDistance + EPS) return { outcome: 'BREAK', tMs: ticks[j]!.tMs };
     if (a <= p.touchBand + EPS) touched = true;
@@ -170,32 +181,52 @@ export interface Episode {
   obs: number[];
 }
 
+/** Levels whose price moves with the market (levels.ts): the engine keys their state by id, every other level by price. */
+const MOVING_KINDS: ReadonlySet<LevelKind> = new Set<LevelKind>(['VWAP', 'SESSION_HIGH', 'SESSION_LOW']);
+
+/**
+ * The level an in-zone reading belongs to, as the engine keys its per-level state (snap-engine.ts): its price (to the
+ * payload's 4 decimals), whatever id deduplication gives that price at this tick — a PUT_WALL and a STRIKE on one price
+ * alternate ids, it is one level — or, for a level that moves with price, its id.
+ */
+export const levelKeyOf = (o: Pick<LevelObs, 'id' | 'kind' | 'price'>): string => (MOVING_KINDS.has(o.kind) ? `@${o.id}` : `${Math.round(o.price * 10_000)}`);
+
 /** Splits the in-zone readings into episodes and labels each (see the header for the definitions). */
 export function labelEpisodes(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: LabelParams): Episode[] {
-  const byId = new Map<string, number[]>();
-  obs.forEach((o, i) => {
-    let a = byId.get(o.id);
-    if (!a) byId.set(o.id, (a = []));
-    a.push(i);
-  });
   const out: Episode[] = [];
-  for (const idxs of byId.values()) {
-    let cur: Episode | null = null;
-    let lastTick = -2;
-    for (const i of idxs) {
-      const o = obs[i]!;
-      const t = ticks[o.tick]!.tMs;
-      if (cur && (o.tick !== lastTick + 1 || t > cur.startMs + p.horizonMs)) cur = null;
-      if (!cur) {
-        const oc = outcomeOf(ticks, o.tick, o.price, o.direction, p);
-        cur = { id: o.id, kind: o.kind, price: o.price, direction: o.direction, startTick: o.tick, endTick: o.tick, startMs: t, endMs: t, outcome: oc.outcome, outcomeMs: oc.tMs, obs: [] };
-        out.push(cur);
-      }
-      cur.endTick = o.tick;
-      cur.endMs = t;
-      cur.obs.push(i);
-      lastTick = o.tick;
+  // The episode of each level seen at the previous tick, and of those seen at this one.
+  let prev = new Map<string, Episode>();
+  let cur = new Map<string, Episode>();
+  let tick = -1;
+  obs.forEach((o, i) => {
+    if (o.tick !== tick) {
+      if (o.tick < tick) throw new RangeError(`eval readings out of tick order: tick ${o.tick} after ${tick}`);
+      prev = o.tick === tick + 1 ? cur : new Map();
+      cur = new Map();
+      tick = o.tick;
     }
+    const key = levelKeyOf(o);
+    const same = cur.get(key);
+    if (same) {
+      same.obs.push(i); // two rows of one level at one tick do not come from the engine; kept, so no event is lost
+      return;
+    }
+    const t = ticks[o.tick]!.tMs;
+    let ep = prev.get(key);
+    if (!ep || t > ep.startMs + p.horizonMs) {
+      ep = { id: o.id, kind: o.kind, price: o.price, direction: o.direction, startTick: o.tick, endTick: o.tick, startMs: t, endMs: t, outcome: 'UNRESOLVED', outcomeMs: null, obs: [] };
+      out.push(ep);
+    }
+    ep.endTick = o.tick;
+    ep.endMs = t;
+    ep.obs.push(i);
+    cur.set(key, ep);
+  });
+  // Decided within the visit: up to the first tick outside the zone (a sweep may leave it through the level).
+  for (const ep of out) {
+    const oc = outcomeOf(ticks, ep.startTick, ep.price, ep.direction, p, ep.endTick + 1);
+    ep.outcome = oc.outcome;
+    ep.outcomeMs = oc.tMs;
   }
   out.sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return out;
