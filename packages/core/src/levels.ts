@@ -19,6 +19,17 @@ import type { Level, LevelKind } from './signals';
 import type { FuelWalls } from './fuel';
 import { priceKey, roundTo } from './numeric';
 
+/**
+ * Levels whose price follows the market (a new price at each universe refresh). The engine keeps per-level state —
+ * smoothing, trigger, episode, the one event — under their id; every other level is its price, whichever id
+ * deduplication gives that price at a tick (a PUT_WALL and a STRIKE on one price are one level). Eval's episodes use
+ * the same identity (levelKeyOf).
+ */
+export const MOVING_KINDS: ReadonlySet<LevelKind> = new Set<LevelKind>(['VWAP', 'SESSION_HIGH', 'SESSION_LOW']);
+
+/** The key a level's per-level state is kept under: `@id` for a moving level, priceKey(price) otherwise. */
+export const levelKeyOf = (level: Pick<Level, 'id' | 'kind' | 'price'>): string => (MOVING_KINDS.has(level.kind) ? `@${level.id}` : priceKey(level.price));
+
 /** The one order of a level universe: by price, then id (the runway walks it outward from a level). */
 export const byPriceThenId = (a: Level, b: Level): number => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 

@@ -37,14 +37,14 @@
 // from zero; −0 is written as 0. Levels are sorted by |distance| then id.
 import type { Config } from './config';
 import type { InputEvent, StockQuote } from './events';
-import type { BarrierStateName, Direction, Level, LevelEvent, LevelKind, LevelPhysicsPayload, LevelSignal } from './signals';
+import type { BarrierStateName, Direction, Level, LevelEvent, LevelPhysicsPayload, LevelSignal } from './signals';
 import { BasisEstimator, newBasisState, type BasisState } from './basis';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise, type BarrierEngine, type BarrierEventContext, type BarrierReading, type LevelNoise, type SideNoise } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
 import { TapeEngine, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelState, type FuelState } from './fuel';
-import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
+import { LevelUniverse, MOVING_KINDS, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
@@ -89,9 +89,6 @@ export interface EngineState {
   /** Keyed by priceKey(level.price), or by `@id` for a moving level (levelKey). */
   perLevel: Record<string, PerLevelState>;
 }
-
-/** Levels whose price follows the market (a new price at each universe refresh): their per-level state follows the id. */
-const MOVING_KINDS: ReadonlySet<LevelKind> = new Set<LevelKind>(['VWAP', 'SESSION_HIGH', 'SESSION_LOW']);
 
 /** Plain JSON (bigints as {"$bigint": "…"}), for the processor's changelog topic. */
 export interface EngineSnapshot {
@@ -388,6 +385,7 @@ export class SnapEngine {
       if (!(Math.abs(spot - level.price) <= band)) continue;
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
+      // levelKeyOf, with both key strings memoized (this runs per level per tick).
       const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : this.keyOf(level.price);
       keep.add(key);
       const prev = s.perLevel[key];

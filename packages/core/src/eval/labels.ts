@@ -23,6 +23,7 @@
 //             (the tick before, at the same level, said something else). SignalSource says which.
 //   forecast  an episode's first signal strictly before its outcome time (any time in the episode when UNRESOLVED);
 //             its type is the episode's prediction (NONE without one).
+import { levelKeyOf } from '../levels';
 import type { BarrierStateName, Confidence, Direction, FuelEffect, LevelKind, LevelPhysicsPayload, SignalName } from '../signals';
 
 export type Outcome = 'BREAK' | 'REJECT' | 'UNRESOLVED';
@@ -180,16 +181,6 @@ export interface Episode {
   /** Indices into the obs array of this episode's readings, in tick order. */
   obs: number[];
 }
-
-/** Levels whose price moves with the market (levels.ts): the engine keys their state by id, every other level by price. */
-const MOVING_KINDS: ReadonlySet<LevelKind> = new Set<LevelKind>(['VWAP', 'SESSION_HIGH', 'SESSION_LOW']);
-
-/**
- * The level an in-zone reading belongs to, as the engine keys its per-level state (snap-engine.ts): its price (to the
- * payload's 4 decimals), whatever id deduplication gives that price at this tick — a PUT_WALL and a STRIKE on one price
- * alternate ids, it is one level — or, for a level that moves with price, its id.
- */
-export const levelKeyOf = (o: Pick<LevelObs, 'id' | 'kind' | 'price'>): string => (MOVING_KINDS.has(o.kind) ? `@${o.id}` : `${Math.round(o.price * 10_000)}`);
 
 /** Splits the in-zone readings into episodes and labels each (see the header for the definitions). */
 export function labelEpisodes(ticks: readonly PriceTick[], obs: readonly LevelObs[], p: LabelParams): Episode[] {
