@@ -156,4 +156,42 @@ describe('fuel engine (§5.3)', () => {
       }
     }
   });
+  it('walls and strike gamma are the same when times are too far apart for float64 offsets (the scan path)', () => {
+    // An engine whose first flow is 200 days before the rest can no longer hold times as exact float64 ns offsets and
+    // computes walls by a scan of state.flows; an engine fed only the recent flows uses its strike buckets. Both fold
+    // in arrival order, so their walls and per-strike sums agree to the bit.
+    const cfg = parseConfig({ fuel: { window_ms: 20_000, wall_window_ms: 60_000 } });
+    const far = new FuelEngine(cfg);
+    const near = new FuelEngine(cfg);
+    far.onEvent(greeks(0, C545.symbol, 545, 'C', 0.05));
+    far.onEvent(optTrade(1, { ...C545, price: 1, size: 3, aggressor: 1 }));
+    const D = 200 * 86_400_000;
+    let x = 7;
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const strikes = [542, 543, 544, 545, 546, 547];
+    for (const k of strikes)
+      for (const r of ['C', 'P'] as const) {
+        const g = greeks(D, `${r}${k}`, k, r, 0.01 + rnd() / 7);
+        far.onEvent(g);
+        near.onEvent(g);
+      }
+    let tMs = D;
+    for (let tick = 0; tick < 400; tick++) {
+      for (let n = 0; n < 3; n++) {
+        tMs += rnd() * 300;
+        const k = strikes[Math.floor(rnd() * strikes.length)]!;
+        const right = rnd() < 0.5 ? 'C' : 'P';
+        const tr = optTrade(tMs, { symbol: `${right}${k}`, strike: k, right, price: 1, size: 1 + Math.floor(rnd() * 50), aggressor: rnd() < 0.5 ? 1 : -1 });
+        far.onEvent(tr);
+        near.onEvent(tr);
+      }
+      const T = ms(Math.ceil(tMs / 250) * 250);
+      far.onTick(T);
+      near.onTick(T);
+      const spot = 542 + rnd() * 5;
+      expect(far.walls(T, spot)).toEqual(near.walls(T, spot));
+      for (const k of strikes) expect(far.strikeGamma(k, T)).toBe(near.strikeGamma(k, T));
+    }
+    expect(far.walls(ms(tMs), 544).call_wall).not.toBeNull();
+  });
 });

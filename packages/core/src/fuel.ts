@@ -78,6 +78,59 @@ export function fuelEffect(netDealerGamma: number, neutral: number): FuelEffect 
   return 'NEUTRAL';
 }
 
+/** One strike's dealer-gamma sums over the wall window, folded in arrival order. */
+interface StrikeSums {
+  strike: number;
+  calls: number;
+  puts: number;
+  all: number;
+  hasCall: boolean;
+  hasPut: boolean;
+  /** Flows counted (a strike without any has no say in the walls). */
+  nIn: number;
+}
+
+/**
+ * The walls of per-strike sums in ascending strike order: the call wall is the strike with the largest call gamma, the
+ * put wall the largest |put gamma|, the HVL the flip of cumulative gamma (hvlOf, written out over the list); `nFlips`
+ * says whether the HVL depended on spot.
+ */
+function wallsOf(strikes: readonly StrikeSums[], spot: number | null): { walls: FuelWalls; nFlips: number } {
+  let call_wall: number | null = null;
+  let put_wall: number | null = null;
+  let bestCall = 0;
+  let bestPut = 0;
+  let cum = 0;
+  let prevSign = 0;
+  let nFlips = 0;
+  let firstFlip = 0;
+  let bestFlip = 0;
+  for (let i = 0; i < strikes.length; i++) {
+    const b = strikes[i]!;
+    if (b.nIn === 0) continue;
+    if (b.hasCall && b.calls > bestCall) {
+      bestCall = b.calls;
+      call_wall = b.strike;
+    }
+    if (b.hasPut && Math.abs(b.puts) > bestPut) {
+      bestPut = Math.abs(b.puts);
+      put_wall = b.strike;
+    }
+    cum += b.all;
+    const sign = cum > 0 ? 1 : cum < 0 ? -1 : 0;
+    if (sign !== 0) {
+      if (prevSign !== 0 && sign !== prevSign) {
+        if (nFlips === 0) firstFlip = bestFlip = b.strike;
+        else if (spot !== null && Math.abs(b.strike - spot) < Math.abs(bestFlip - spot)) bestFlip = b.strike;
+        nFlips++;
+      }
+      prevSign = sign;
+    }
+  }
+  const hvl = nFlips === 0 ? null : spot === null || nFlips === 1 ? firstFlip : bestFlip;
+  return { walls: { call_wall, put_wall, hvl }, nFlips };
+}
+
 /**
  * The flows of one strike, in arrival order (a derived index over FuelState.flows, never part of the snapshot), as
  * columns: time as float64 ns since the engine's epoch, dealer gamma, call or put. Folding a bucket in order gives
@@ -85,8 +138,7 @@ export function fuelEffect(netDealerGamma: number, neutral: number): FuelEffect 
  * plain scan exactly, and only buckets whose window content changed are refolded. `head` is the first live entry.
  * Used only while every time is exact relative to the epoch (FuelEngine.exact); otherwise walls scan state.flows.
  */
-interface StrikeBucket {
-  strike: number;
+interface StrikeBucket extends StrikeSums {
   rel: number[];
   gamma: number[];
   call: boolean[];
@@ -98,12 +150,6 @@ interface StrikeBucket {
   /** Smallest time counted in the cached window, smallest time above cT (Infinity when none). */
   minIn: number;
   minAbove: number;
-  calls: number;
-  puts: number;
-  all: number;
-  hasCall: boolean;
-  hasPut: boolean;
-  nIn: number;
   /** The cached sums count every flow of the bucket (from head on). */
   full: boolean;
   /** Flows appended since the cached sums (the last `appended` entries), to be folded on (dirty is false then). */
@@ -545,44 +591,14 @@ export class FuelEngine {
       const w = this.wallsCache;
       if (w !== null && w.absStart === absStart && w.absEnd === this.mBase + end && (w.nFlips <= 1 || w.spot === spot)) return w.walls;
     }
-    let call_wall: number | null = null;
-    let put_wall: number | null = null;
-    let bestCall = 0;
-    let bestPut = 0;
-    // HVL over the strikes with flows in the window, ascending (see hvlOf).
-    let cum = 0;
-    let prevSign = 0;
-    let nFlips = 0;
-    let firstFlip = 0;
-    let bestFlip = 0;
     // With every kept flow inside the wall window (in time order, none after T, and the window is what onTick keeps),
     // a strike whose flows did not change since its sums covered all of them needs no check at all.
     const allIn = absStart >= 0 && this.keepNs === this.wallWindowNs;
     for (let i = 0; i < this.strikes.length; i++) {
       const b = this.bucketList[i]!;
       if (!(allIn && b.full && !b.dirty && b.appended === 0)) this.sums(b, fromRel, tRel);
-      if (b.nIn === 0) continue;
-      if (b.hasCall && b.calls > bestCall) {
-        bestCall = b.calls;
-        call_wall = b.strike;
-      }
-      if (b.hasPut && Math.abs(b.puts) > bestPut) {
-        bestPut = Math.abs(b.puts);
-        put_wall = b.strike;
-      }
-      cum += b.all;
-      const sign = cum > 0 ? 1 : cum < 0 ? -1 : 0;
-      if (sign !== 0) {
-        if (prevSign !== 0 && sign !== prevSign) {
-          if (nFlips === 0) firstFlip = bestFlip = b.strike;
-          else if (spot !== null && Math.abs(b.strike - spot) < Math.abs(bestFlip - spot)) bestFlip = b.strike;
-          nFlips++;
-        }
-        prevSign = sign;
-      }
     }
-    const hvl = nFlips === 0 ? null : spot === null || nFlips === 1 ? firstFlip : bestFlip;
-    const walls = { call_wall, put_wall, hvl };
+    const { walls, nFlips } = wallsOf(this.bucketList, spot);
     this.wallsCache = absStart < 0 ? null : { absStart, absEnd: this.mBase + end, nFlips, spot, walls };
     return walls;
   }
@@ -593,11 +609,12 @@ export class FuelEngine {
    */
   private wallsByScan(tNs: bigint, spot: number | null): FuelWalls {
     const from = tNs - this.wallWindowNs;
-    const byStrike = new Map<number, { calls: number; puts: number; all: number; hasCall: boolean; hasPut: boolean }>();
+    const byStrike = new Map<number, StrikeSums>();
     for (const fl of this.state.flows) {
       if (fl.ts <= from || fl.ts > tNs) continue;
       let b = byStrike.get(fl.strike);
-      if (!b) byStrike.set(fl.strike, (b = { calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false }));
+      if (!b) byStrike.set(fl.strike, (b = { strike: fl.strike, calls: 0, puts: 0, all: 0, hasCall: false, hasPut: false, nIn: 0 }));
+      b.nIn++;
       if (fl.right === 'C') {
         b.calls += fl.dealerGamma;
         b.hasCall = true;
@@ -607,25 +624,8 @@ export class FuelEngine {
       }
       b.all += fl.dealerGamma;
     }
-    let call_wall: number | null = null;
-    let put_wall: number | null = null;
-    let bestCall = 0;
-    let bestPut = 0;
-    const all = new Map<number, number>();
-    for (const k of [...byStrike.keys()].sort((a, b) => a - b)) {
-      const b = byStrike.get(k)!;
-      if (b.hasCall && b.calls > bestCall) {
-        bestCall = b.calls;
-        call_wall = k;
-      }
-      if (b.hasPut && Math.abs(b.puts) > bestPut) {
-        bestPut = Math.abs(b.puts);
-        put_wall = k;
-      }
-      all.set(k, b.all);
-    }
     this.wallsCache = null;
-    return { call_wall, put_wall, hvl: hvlOf(all, spot) };
+    return wallsOf([...byStrike.values()].sort((a, b) => a.strike - b.strike), spot).walls;
   }
 
   /** The last walls() result and the window (mirror index range) it was computed over; null when not cacheable. */
