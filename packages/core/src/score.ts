@@ -43,6 +43,8 @@ import { clamp } from './numeric';
 export const STRONG_IMBALANCE = 0.5;
 
 export const breakDirectionOf = (d: Direction): MoveDirection => (d === 'SUPPORT' ? 'DOWN' : 'UP');
+/** The break direction (breakDirectionOf) as a sign on price: +1 up, −1 down. */
+const breakSign = (approach: Direction): 1 | -1 => (breakDirectionOf(approach) === 'UP' ? 1 : -1);
 export const bounceDirectionOf = (d: Direction): MoveDirection => (d === 'SUPPORT' ? 'UP' : 'DOWN');
 
 export interface ComponentScores {
@@ -142,10 +144,10 @@ export function componentScores(
   direction: Direction,
 ): ComponentScores {
   const fThresh = cfg.barrier.source === 'mbp10' ? cfg.barrier.f_thresh_futures : cfg.barrier.f_thresh;
-  const aggression = (breakDirectionOf(direction) === 'UP' ? 1 : -1) * tape.imbalance;
+  const toBreak = breakSign(direction);
   return {
-    liquidity: liquidityScore(barrier.state, barrier.delta_liq, fThresh, aggression, cfg.score.absorption_min_imbalance),
-    hedge: hedgeScore(fuel.effect, (breakDirectionOf(direction) === 'UP' ? 1 : -1) * tape.velocity, cfg.score.velocity_ref),
+    liquidity: liquidityScore(barrier.state, barrier.delta_liq, fThresh, toBreak * tape.imbalance, cfg.score.absorption_min_imbalance),
+    hedge: hedgeScore(fuel.effect, toBreak * tape.velocity, cfg.score.velocity_ref),
     tape: tapeScore(tape, direction, cfg.score.velocity_ref),
   };
 }
@@ -218,9 +220,6 @@ export function approachFrame(st: TriggerState, x: TriggerInput): { through: num
   const s = breakSign(st.approach ?? 'SUPPORT');
   return { through: s * ((x.spot ?? 0) - (st.episodePrice ?? 0)), push: s * (x.velocity ?? 0) };
 }
-
-/** The break direction (breakDirectionOf) as a sign on price: +1 up, −1 down. */
-const breakSign = (approach: Direction): 1 | -1 => (breakDirectionOf(approach) === 'UP' ? 1 : -1);
 
 /**
  * The confirmations (signal.break_confirm_distance / signal.reject_confirm_distance): a level the market has already
