@@ -17,7 +17,7 @@
 import type { Config } from './config';
 import type { Level, LevelKind } from './signals';
 import type { FuelWalls } from './fuel';
-import { priceKey, roundTo } from './numeric';
+import { cachedPriceKey, priceKey, roundTo } from './numeric';
 
 /**
  * Levels whose price follows the market (a new price at each universe refresh). The engine keeps per-level state —
@@ -85,17 +85,6 @@ export function sessionKeyOf(tNs: bigint, anchor: 'session' | 'rth_open'): strin
   const anchorMin = anchor === 'rth_open' ? 9 * 60 + 30 : 4 * 60;
   const local = utcMs + (nyOffsetMinutes(utcMs) - anchorMin) * 60_000;
   return new Date(local).toISOString().slice(0, 10);
-}
-
-/** `${prefix}${priceKey(p)}`, remembered per price. */
-function idOf(ids: Map<number, string>, prefix: string, p: number): string {
-  let id = ids.get(p);
-  if (id === undefined) {
-    if (ids.size >= 4096) ids.clear();
-    id = prefix + priceKey(p);
-    ids.set(p, id);
-  }
-  return id;
 }
 
 const sameWalls = (a: FuelWalls, b: FuelWalls): boolean => a.call_wall === b.call_wall && a.put_wall === b.put_wall && a.hvl === b.hvl;
@@ -176,19 +165,19 @@ export class LevelUniverse {
     if (vwap !== null) add('VWAP', vwap, 'VWAP');
     for (let i = Math.ceil((spot - span) / c.round_step); i * c.round_step <= spot + span + 1e-9; i++) {
       const p = roundTo(i * c.round_step, 4);
-      add(idOf(this.roundIds, 'ROUND_', p), p, 'ROUND');
+      add(cachedPriceKey(this.roundIds, 'ROUND_', p), p, 'ROUND');
     }
     if (c.half_round_near_spot) {
       const below = Math.floor(spot / c.round_step) * c.round_step;
       for (let h = -1; h <= 3; h += 2) {
         const p = below + (h * c.round_step) / 2;
-        if (Math.abs(p - spot) <= c.round_step) add(idOf(this.roundIds, 'ROUND_', p), p, 'ROUND');
+        if (Math.abs(p - spot) <= c.round_step) add(cachedPriceKey(this.roundIds, 'ROUND_', p), p, 'ROUND');
       }
     }
     const atm = Math.round(spot / c.strike_step);
     for (let i = -c.strike_count; i <= c.strike_count; i++) {
       const p = roundTo((atm + i) * c.strike_step, 4);
-      add(idOf(this.strikeIds, 'STRIKE_', p), p, 'STRIKE');
+      add(cachedPriceKey(this.strikeIds, 'STRIKE_', p), p, 'STRIKE');
     }
     if (s.walls.call_wall !== null) add('CALL_WALL', s.walls.call_wall, 'CALL_WALL');
     if (s.walls.put_wall !== null) add('PUT_WALL', s.walls.put_wall, 'PUT_WALL');

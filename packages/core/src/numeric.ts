@@ -69,6 +69,20 @@ export function priceKey(price: number): string {
   return String(roundTo(price, 4));
 }
 
+/**
+ * `${prefix}${priceKey(price)}`, remembered in `cache` (bounded: cleared at 4096 prices). Level prices recur tick after
+ * tick, and formatting a double is what a per-tick key would otherwise cost.
+ */
+export function cachedPriceKey(cache: Map<number, string>, prefix: string, price: number): string {
+  let k = cache.get(price);
+  if (k === undefined) {
+    if (cache.size >= 4096) cache.clear();
+    k = prefix + priceKey(price);
+    cache.set(price, k);
+  }
+  return k;
+}
+
 /** Bounded ring of numeric samples (plain data, so it snapshots as JSON). */
 export interface RingState {
   cap: number;

@@ -49,7 +49,7 @@ import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from 
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
 import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
-import { msToNs, priceKey, roundTo } from './numeric';
+import { cachedPriceKey, msToNs, roundTo } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
 export const IDLE_GAP_MS = 60_000;
@@ -86,7 +86,7 @@ export interface EngineState {
   fuel: FuelState;
   universe: LevelUniverseState;
   velocity: SmootherState;
-  /** Keyed by priceKey(level.price), or by `@id` for a moving level (levelKey). */
+  /** Keyed by priceKey(level.price), or by `@id` for a moving level (levels.ts levelKeyOf). */
   perLevel: Record<string, PerLevelState>;
 }
 
@@ -223,18 +223,8 @@ export class SnapEngine {
     return k;
   }
 
-  /** priceKey per level price (levels keep their prices between refreshes); bounded. */
+  /** priceKey per level price (levels keep their prices between refreshes). */
   private readonly keys = new Map<number, string>();
-
-  private keyOf(price: number): string {
-    let k = this.keys.get(price);
-    if (k === undefined) {
-      if (this.keys.size >= 4096) this.keys.clear();
-      k = priceKey(price);
-      this.keys.set(price, k);
-    }
-    return k;
-  }
 
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
   push(ev: InputEvent): LevelPhysicsPayload[] {
@@ -386,7 +376,7 @@ export class SnapEngine {
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
       // levelKeyOf, with both key strings memoized (this runs per level per tick).
-      const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : this.keyOf(level.price);
+      const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : cachedPriceKey(this.keys, '', level.price);
       keep.add(key);
       const prev = s.perLevel[key];
       if (prev === undefined) this.perLevelCount++;
