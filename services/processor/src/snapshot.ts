@@ -29,14 +29,16 @@ export const changelogKey = (group: number): string => `pg-${group}`;
 
 /** gzip'd JSON (engine snapshots are already plain JSON, bigints tagged by the core's state codec): engine state is mostly repeated field names, so it compresses ~10×, keeping records well under 1 MB. */
 export function encodeSnapshot(s: GroupSnapshot): Buffer {
-  return gzipSync(Buffer.from(JSON.stringify(s), 'utf8'));
+  return gzipSync(snapshotJson(s));
 }
+
+const snapshotJson = (s: GroupSnapshot): Buffer => Buffer.from(JSON.stringify(s), 'utf8');
 
 const gzipAsync = promisify(gzip);
 
 /** encodeSnapshot with the compression on libuv's thread pool: the live processor keeps fetching meanwhile. Same bytes. */
 export async function encodeSnapshotAsync(s: GroupSnapshot): Promise<Buffer> {
-  return gzipAsync(Buffer.from(JSON.stringify(s), 'utf8'));
+  return gzipAsync(snapshotJson(s));
 }
 
 export function decodeSnapshot(key: string, buf: Buffer): GroupSnapshot {
