@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { InputDiagnostics, processorInputs, type Config, type DataInputSchema } from '@snap/core';
 import {
+  CHANGELOG_MAX_MESSAGE_BYTES,
   CHANGELOG_TOPIC,
   DEADLETTER_TOPIC,
   EnvelopeCodec,
@@ -231,6 +232,7 @@ export class Processor {
     await this.codec.register(this.eventsTopic, 'levels.events.v1');
     await this.codec.register(this.deadletterTopic, 'deadletter.v1');
     this.deadletterMaxBytes = await this.topicMaxMessageBytes(this.deadletterTopic);
+    this.changelogMaxBytes = await this.topicMaxMessageBytes(this.changelogTopic);
     if (this.httpPortOverride !== null) {
       const { server, port } = await startHttp(this.httpPortOverride ?? this.cfg.http.port, this.metrics, this);
       this.server = server;
@@ -361,7 +363,7 @@ export class Processor {
       const v = Number(r.resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
       return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_MESSAGE_BYTES;
     } catch (e) {
-      this.log.warn('could not read max.message.bytes of the dead-letter topic; assuming the Kafka default', { topic, error: e as Error, assumed: DEFAULT_MAX_MESSAGE_BYTES });
+      this.log.warn('could not read max.message.bytes of the topic; assuming the Kafka default', { topic, error: e as Error, assumed: DEFAULT_MAX_MESSAGE_BYTES });
       return DEFAULT_MAX_MESSAGE_BYTES;
     }
   }
@@ -784,7 +786,16 @@ export class Processor {
     }
     const cp = task.commitPoint(snapshotDue);
     const snapshotBytes = cp.snapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
-    if (snapshotBytes) stage('snapshot');
+    if (snapshotBytes) {
+      stage('snapshot');
+      // The broker would refuse it (MESSAGE_TOO_LARGE) and the group would be rebuilt into the same refusal: name the fix.
+      if (snapshotBytes.length + RECORD_OVERHEAD_BYTES > this.changelogMaxBytes) {
+        throw new ProcessorError(
+          `state snapshot of partition group ${p} is ${snapshotBytes.length} bytes (gzip), over max.message.bytes ${this.changelogMaxBytes} of ${this.changelogTopic}: raise it (snap-engine topics apply sets ${CHANGELOG_MAX_MESSAGE_BYTES})`,
+          this.changelogTopic,
+        );
+      }
+    }
     const signalMessages: Message[] = out.rows.map(({ row, source }) => ({
       key: row.underlying,
       // ts_recv_ns = the tick time keeps the record bytes a pure function of the input (identical after failover).
@@ -873,6 +884,7 @@ export class Processor {
   /** Between kafkajs' REBALANCING and our handling of the new assignment: build nothing (it may no longer be ours). */
   private rebalancing = false;
   private deadletterMaxBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  private changelogMaxBytes = DEFAULT_MAX_MESSAGE_BYTES;
   /** The health verdict of the last supervisor pass (stalled groups and why). */
   private stalled: { group: number; underlyings: string[]; reason: string; since_ms: number }[] = [];
   private readonly groupId: string;
