@@ -33,7 +33,7 @@ import {
 } from '@snap/platform';
 import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
-import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
+import { decodeInputValue, decodeInputValueSync, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
 import { changelogKey, decodeSnapshot, encodeSnapshotAsync, type GroupSnapshot } from './snapshot';
@@ -656,15 +656,18 @@ export class Processor {
       // Producer timestamps are wall time: how old the newest record of the batch is when its processing starts.
       if (last) this.metrics.tickDelaySeconds.observe({ at: 'fetched' }, Math.max(0, Date.now() - Number(last.timestamp)) / 1000);
       let ingested = 0;
+      // Resolved once, after the loop: kafkajs parses and re-formats the offset string through its Long on every
+      // resolveOffset, a per-record cost for a position only the last call sets.
+      let resolved: string | null = null;
       try {
         for (const m of messages) {
           const off = BigInt(m.offset);
           if (off < task.expectedOffset(topic)) {
-            resolveOffset(m.offset);
+            resolved = m.offset;
             continue;
           }
           // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
-          const decoded = await decodeInputValue(this.codec, m.value);
+          const decoded = decodeInputValueSync(this.codec, m.value) ?? (await decodeInputValue(this.codec, m.value));
           const key = m.key?.toString('utf8') ?? null;
           if (!(decoded instanceof Error)) {
             this.books.seen(decoded.schema, key, Date.now());
@@ -672,9 +675,10 @@ export class Processor {
           }
           task.ingest(topic, off, key, m.value, decoded);
           ingested++;
-          resolveOffset(m.offset);
+          resolved = m.offset;
         }
       } finally {
+        if (resolved !== null) resolveOffset(resolved);
         // Once per batch (a labelled counter's inc was a visible per-record cost), also when a registry outage cut it short.
         if (ingested) this.metrics.events.inc({ topic }, ingested);
       }
