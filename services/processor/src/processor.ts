@@ -656,6 +656,8 @@ export class Processor {
       // Producer timestamps are wall time: how old the newest record of the batch is when its processing starts.
       if (last) this.metrics.tickDelaySeconds.observe({ at: 'fetched' }, Math.max(0, Date.now() - Number(last.timestamp)) / 1000);
       let ingested = 0;
+      // One wall time for the batch's records (the book-staleness clock counts seconds; a clock read per record did not).
+      const fetchedAtMs = Date.now();
       // Resolved once, after the loop: kafkajs parses and re-formats the offset string through its Long on every
       // resolveOffset, a per-record cost for a position only the last call sets.
       let resolved: string | null = null;
@@ -670,7 +672,7 @@ export class Processor {
           const decoded = decodeInputValueSync(this.codec, m.value) ?? (await decodeInputValue(this.codec, m.value));
           const key = m.key?.toString('utf8') ?? null;
           if (!(decoded instanceof Error)) {
-            this.books.seen(decoded.schema, key, Date.now());
+            this.books.seen(decoded.schema, key, fetchedAtMs);
             for (const issue of this.inputIssues.observe(decoded)) this.log.warn(issue.message, { input_issue: issue.kind, underlying: issue.underlying, schema: issue.schema });
           }
           task.ingest(topic, off, key, m.value, decoded);
