@@ -27,6 +27,7 @@
 // bench-rows: latency latency-sustained
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,8 @@ const HEARTBEAT_MS = Number(process.env.BENCH_LATENCY_HEARTBEAT_MS ?? 10);
 /** BENCH_LATENCY_PROFILE=DIR: the processor runs with --cpu-prof into DIR (a profile per run, written as it stops). */
 const PROFILE_DIR = process.env.BENCH_LATENCY_PROFILE ?? '';
 const ROOT = join(__dirname, '..');
+/** Node flags of the processor as deployed: its Deployment's NODE_OPTIONS (k8s/base/processor.yaml), read from there. */
+const PROCESSOR_NODE_FLAGS = (/name: NODE_OPTIONS\s+value: (.+)/.exec(readFileSync(join(ROOT, 'k8s/base/processor.yaml'), 'utf8'))?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
 
 const freePort = () =>
@@ -205,7 +208,8 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
     await applyTopics(admin, cfg);
     const port = await freePort();
     const id = `bench-lat-${randomBytes(3).toString('hex')}`;
-    proc = spawn(process.execPath, [...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), BIN, 'processor', '--http-port', String(port)], {
+    // PROCESSOR_NODE_FLAGS: the processor Deployment's NODE_OPTIONS (k8s/base/processor.yaml), so the bench measures it as deployed.
+    proc = spawn(process.execPath, [...PROCESSOR_NODE_FLAGS, ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), BIN, 'processor', '--http-port', String(port)], {
       cwd: ROOT,
       env: { ...env, SNAP_KAFKA_GROUP_ID: id, SNAP_KAFKA_TRANSACTIONAL_ID_PREFIX: id, SNAP_PROCESSOR_SESSION_TIMEOUT_MS: '30000' },
       stdio: ['ignore', 'ignore', 'inherit'],

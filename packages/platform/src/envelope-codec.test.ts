@@ -6,6 +6,7 @@ import {
   HEADER_SIZE,
   SCHEMA_NAMES,
   SCHEMA_RECORD_NAMES,
+  BigIntLongType,
   avroType,
   fromRecord,
   loadLocalSchemas,
@@ -130,6 +131,33 @@ describe('64-bit longs are bigint', () => {
     );
   });
 
+  it("reads every varint as avsc's generic long reader does (value, bytes consumed, truncation), malformed ones too", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Tap } = require('avsc/lib/utils') as { Tap: new (buf: Buffer, pos?: number) => { pos: number; isValid(): boolean } };
+    type Read = (tap: unknown) => unknown;
+    const fast = (BigIntLongType as unknown as { _read: Read })._read;
+    const generic = (Object.getPrototypeOf(BigIntLongType) as { _read: Read })._read;
+    expect(fast).not.toBe(generic);
+    const same = (bytes: Buffer) => {
+      const a = new Tap(bytes);
+      const b = new Tap(bytes);
+      const va = fast.call(BigIntLongType, a);
+      const vb = generic.call(BigIntLongType, b);
+      expect(a.isValid()).toBe(b.isValid());
+      if (b.isValid()) expect([va, a.pos]).toEqual([vb, b.pos]);
+    };
+    const long = avroType('"long"');
+    for (const v of [0n, 1n, -1n, 63n, -64n, 64n, 2n ** 28n, 2n ** 52n - 1n, 2n ** 53n, -(2n ** 53n), 2n ** 56n, 2n ** 62n, 2n ** 63n - 1n, -(2n ** 63n), 1_764_000_000_123_456_789n]) {
+      same(long.toBuffer(v));
+      same(long.toBuffer(v).subarray(0, -1)); // truncated
+    }
+    fc.assert(fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (v) => same(long.toBuffer(v))));
+    // Arbitrary bytes: over-long varints (> 10 bytes, bits past 64) and truncation go through the generic reader.
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 14 }), (bytes) => same(Buffer.from(bytes))), { numRuns: 2000 });
+    same(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]));
+    same(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]));
+  });
+
   it('refuses a JS number or an out-of-range bigint for a long, naming the field', () => {
     const ev = sampleValue('stocks.trades.v1');
     const cases: [unknown, string][] = [
@@ -208,7 +236,13 @@ describe('record ⇄ core event helpers', () => {
       expect(got).toEqual(want);
       expect(Object.keys(got)).toEqual(Object.keys(want));
       expect(got).toEqual(ev);
+      // The processor's promise-free path: the same object once the schema id is known, undefined before.
+      const sync = c.tryDecodeEventSync(buf)!;
+      expect([sync, Object.keys(sync)]).toEqual([want, Object.keys(want)]);
     }
+    const unknownId = Buffer.from(c.encodeSync(topic, schemaName as never, sampleValue(schemaName, 0) as never));
+    unknownId.writeUInt32BE(9999, 1);
+    expect(c.tryDecodeEventSync(unknownId)).toBeUndefined();
   });
 
   it('fromRecord refuses a schema_name that disagrees with the record identity', () => {

@@ -229,8 +229,7 @@ export class RegistryError extends Error {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** Avro long ⇄ JS bigint, exact over the whole int64 range. */
-export const BigIntLongType = avro.types.LongType.__with({
+const bigIntLongMethods = {
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(0),
   toBuffer: (n: bigint) => {
     const buf = Buffer.allocUnsafe(8);
@@ -241,7 +240,77 @@ export const BigIntLongType = avro.types.LongType.__with({
   toJSON: (n: bigint) => n.toString(),
   isValid: (n: unknown) => typeof n === 'bigint' && n >= INT64_MIN && n <= INT64_MAX,
   compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
-});
+};
+
+interface AvscTap {
+  buf: Buffer;
+  pos: number;
+}
+type LongRead = (this: unknown, tap: AvscTap) => unknown;
+
+/** avsc's custom-long type class (LongType.__with builds a frozen instance of it; the class itself is not exported). */
+const AbstractLongType = Object.getPrototypeOf(avro.types.LongType.__with(bigIntLongMethods)).constructor as new (noUnpack: boolean) => Record<string, unknown>;
+const avscLongRead = (AbstractLongType.prototype as { _read: LongRead })._read;
+
+/**
+ * BigIntLongType's reader, straight from the zigzag varint: avsc's generic path unpacks every long into a fresh 8-byte
+ * Buffer and reads it back (readBigInt64LE), an allocation and several BigInt operations per long field — a few per
+ * input record (ts_event_ns, ts_recv_ns, seq, sizes). Up to 9 bytes (|v| < 2^62: every ns timestamp) the 7-bit groups
+ * are gathered into two exact numbers (bits 0–27 and 28–62) and halved (zigzag) as numbers; the result takes one
+ * BigInt(number) below 2^53 and two above. 10-byte and malformed varints go through avsc's own reader (same result).
+ * About 3× faster than the generic path (measured: 85 vs 280 ns per long).
+ */
+function readBigIntLong(this: unknown, tap: AvscTap): unknown {
+  const buf = tap.buf;
+  const start = tap.pos;
+  let pos = start;
+  let b = buf[pos++]!;
+  if (b < 0x80) {
+    tap.pos = pos;
+    return b & 1 ? -BigInt((b + 1) >>> 1) : BigInt(b >>> 1);
+  }
+  // Bytes 0–3 fill `lo` (bits 0–27), bytes 4–8 `hi` (bits 28–62): both stay exact numbers. Past the end of the buffer
+  // b is undefined (→ 0: the loop ends) and tap.pos lands past the end, which marks the decode truncated as avsc does.
+  let lo = b & 0x7f;
+  let hi = 0;
+  let mult = 128;
+  let n = 1;
+  do {
+    b = buf[pos++]!;
+    if (n < 4) {
+      lo += (b & 0x7f) * mult;
+      mult = n === 3 ? 1 : mult * 128;
+    } else {
+      hi += (b & 0x7f) * mult;
+      mult *= 128;
+    }
+    n++;
+  } while (b & 0x80 && n < 9);
+  if (b & 0x80) {
+    tap.pos = start;
+    return avscLongRead.call(this, tap);
+  }
+  tap.pos = pos;
+  // zigzag: z = hi·2^28 + lo; v = z/2 when even, −(z/2) − 1 (= ~(z/2)) when odd, z/2 = h·2^28 + l.
+  const odd = lo & 1;
+  const h = Math.floor(hi / 2);
+  const l = (lo >>> 1) + (hi % 2) * 2 ** 27;
+  if (h < 2 ** 25) {
+    const m = h * 2 ** 28 + l; // < 2^53: exact
+    return odd ? -BigInt(m) - 1n : BigInt(m);
+  }
+  const x = (BigInt(h) << 28n) | BigInt(l);
+  return odd ? ~x : x;
+}
+
+/** Avro long ⇄ JS bigint, exact over the whole int64 range. Built as LongType.__with builds it, plus the reader above. */
+export const BigIntLongType: avro.Type = (() => {
+  const t = new AbstractLongType(false);
+  const mapping = { toBuffer: '_toBuffer', fromBuffer: '_fromBuffer', fromJSON: '_fromJSON', toJSON: '_toJSON', isValid: '_isValid', compare: 'compare' } as const;
+  for (const [name, as] of Object.entries(mapping)) t[as] = bigIntLongMethods[name as keyof typeof mapping];
+  t._read = readBigIntLong;
+  return Object.freeze(t) as unknown as avro.Type;
+})();
 
 /** Parses an Avro schema with bigint longs and plain (unwrapped) ["null", T] unions. */
 export function avroType(schema: object | string): avro.Type {
@@ -540,7 +609,20 @@ export class EnvelopeCodec {
 
   /** Decodes an input-topic record into the core InputEvent; a non-input record is a CodecError. */
   async decodeEvent(buf: Buffer): Promise<InputEvent> {
-    const d = await this.decode(buf);
+    return this.inputEventOf(await this.decode(buf));
+  }
+
+  /**
+   * Hot-path decodeEvent: undefined when the frame's schema id has not been seen yet (then call decodeEvent()). The
+   * processor decodes every input record: a promise per record (and the microtask hops behind it) was a visible share
+   * of its per-event cost, for a registry look-up that happens once per schema id.
+   */
+  tryDecodeEventSync(buf: Buffer): InputEvent | undefined {
+    const d = this.tryDecodeSync(buf);
+    return d === undefined ? undefined : this.inputEventOf(d);
+  }
+
+  private inputEventOf(d: Decoded): InputEvent {
     if (!isInputSchema(d.schemaName)) {
       throw new CodecError(`record ${d.schemaName} (schema id ${d.schemaId}) is not an input event`, { code: 'UNKNOWN_RECORD', schemaName: d.schemaName, schemaId: d.schemaId });
     }

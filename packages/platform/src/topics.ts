@@ -34,6 +34,8 @@ export const SIGNALS_TOPIC = 'levels.signals.v1';
 /** Discrete BREAK/REJECT calls (issue 9): what consumers count, one per level-touch episode. */
 export const EVENTS_TOPIC = 'levels.events.v1';
 export const CHANGELOG_TOPIC = 'snap.processor.changelog.v1';
+/** max.message.bytes of the changelog topic: room for one processor state snapshot (see its declaration). */
+export const CHANGELOG_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const DEADLETTER_TOPIC = 'snap.deadletter.v1';
 
 /** `<prefix><base>`; the prefix (kafka.topic_prefix / TOPIC_PREFIX) isolates environments and test runs on one cluster. */
@@ -96,6 +98,10 @@ export function topicDeclarations(cfg: Pick<Config, 'kafka'>): TopicDecl[] {
         'segment.ms': String(3_600_000),
         'min.cleanable.dirty.ratio': '0.1',
         'min.insync.replicas': minIsr,
+        // One snapshot is one record, and engine state grows with the event rate (tape windows): at 50k events/s a
+        // gzip'd snapshot passed the broker's default 1 MB and every transaction carrying it failed (MESSAGE_TOO_LARGE),
+        // rebuilding the group forever. A per-topic limit above the broker default is honoured for this topic only.
+        'max.message.bytes': String(CHANGELOG_MAX_MESSAGE_BYTES),
       },
       // The snapshot format belongs to the processor (it versions it inside the value).
       valueSchemas: [],

@@ -28,10 +28,16 @@ export class BookWatch {
 
   constructor(private readonly cfg: Config) {}
 
-  /** The schema whose records keep `underlying`'s book fresh. */
+  /** The schema whose records keep `underlying`'s book fresh (asked per input record: memoized, the config is fixed). */
   sourceOf(underlying: string): DataInputSchema {
-    return barrierSourceOf(this.cfg, underlying) === 'mbp10' ? 'futures.mbp10.v1' : 'stocks.quotes.v1';
+    let s = this.sources.get(underlying);
+    if (s === undefined) {
+      s = barrierSourceOf(this.cfg, underlying) === 'mbp10' ? 'futures.mbp10.v1' : 'stocks.quotes.v1';
+      this.sources.set(underlying, s);
+    }
+    return s;
   }
+  private readonly sources = new Map<string, DataInputSchema>();
 
   /** Starts (or restarts, after a rebalance) watching these underlyings from `nowMs`; others are dropped. */
   watch(underlyings: Iterable<string>, nowMs: number): void {

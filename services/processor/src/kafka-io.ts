@@ -41,6 +41,20 @@ export async function decodeInputValue(codec: EnvelopeCodec, value: Buffer | nul
   }
 }
 
+/**
+ * decodeInputValue without a promise when the record's schema id is already known to the codec; undefined when it is
+ * not (the caller awaits decodeInputValue, which fetches the writer schema once).
+ */
+export function decodeInputValueSync(codec: EnvelopeCodec, value: Buffer | null): InputEvent | CodecError | undefined {
+  if (value === null) return new CodecError('null value (tombstone) on an input topic', { code: 'TOO_SHORT', offset: 0 });
+  try {
+    return codec.tryDecodeEventSync(value);
+  } catch (e) {
+    if (e instanceof CodecError) return e;
+    throw e;
+  }
+}
+
 /** Low/high watermarks of every partition of `topic`. */
 export async function partitionOffsets(admin: Admin, topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
   const offs = await admin.fetchTopicOffsets(topic);

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import { InputDiagnostics, processorInputs, type Config, type DataInputSchema } from '@snap/core';
 import {
+  CHANGELOG_MAX_MESSAGE_BYTES,
   CHANGELOG_TOPIC,
   DEADLETTER_TOPIC,
   EnvelopeCodec,
@@ -32,7 +33,7 @@ import {
 } from '@snap/platform';
 import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
-import { decodeInputValue, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
+import { decodeInputValue, decodeInputValueSync, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
 import { changelogKey, decodeSnapshot, encodeSnapshotAsync, type GroupSnapshot } from './snapshot';
@@ -231,6 +232,7 @@ export class Processor {
     await this.codec.register(this.eventsTopic, 'levels.events.v1');
     await this.codec.register(this.deadletterTopic, 'deadletter.v1');
     this.deadletterMaxBytes = await this.topicMaxMessageBytes(this.deadletterTopic);
+    this.changelogMaxBytes = await this.topicMaxMessageBytes(this.changelogTopic);
     if (this.httpPortOverride !== null) {
       const { server, port } = await startHttp(this.httpPortOverride ?? this.cfg.http.port, this.metrics, this);
       this.server = server;
@@ -361,7 +363,7 @@ export class Processor {
       const v = Number(r.resources[0]?.configEntries.find((c) => c.configName === 'max.message.bytes')?.configValue);
       return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_MESSAGE_BYTES;
     } catch (e) {
-      this.log.warn('could not read max.message.bytes of the dead-letter topic; assuming the Kafka default', { topic, error: e as Error, assumed: DEFAULT_MAX_MESSAGE_BYTES });
+      this.log.warn('could not read max.message.bytes of the topic; assuming the Kafka default', { topic, error: e as Error, assumed: DEFAULT_MAX_MESSAGE_BYTES });
       return DEFAULT_MAX_MESSAGE_BYTES;
     }
   }
@@ -654,25 +656,31 @@ export class Processor {
       // Producer timestamps are wall time: how old the newest record of the batch is when its processing starts.
       if (last) this.metrics.tickDelaySeconds.observe({ at: 'fetched' }, Math.max(0, Date.now() - Number(last.timestamp)) / 1000);
       let ingested = 0;
+      // One wall time for the batch's records (the book-staleness clock counts seconds; a clock read per record did not).
+      const fetchedAtMs = Date.now();
+      // Resolved once, after the loop: kafkajs parses and re-formats the offset string through its Long on every
+      // resolveOffset, a per-record cost for a position only the last call sets.
+      let resolved: string | null = null;
       try {
         for (const m of messages) {
           const off = BigInt(m.offset);
           if (off < task.expectedOffset(topic)) {
-            resolveOffset(m.offset);
+            resolved = m.offset;
             continue;
           }
           // A registry outage throws out of here: kafkajs retries the batch instead of the record being dead-lettered.
-          const decoded = await decodeInputValue(this.codec, m.value);
+          const decoded = decodeInputValueSync(this.codec, m.value) ?? (await decodeInputValue(this.codec, m.value));
           const key = m.key?.toString('utf8') ?? null;
           if (!(decoded instanceof Error)) {
-            this.books.seen(decoded.schema, key, Date.now());
+            this.books.seen(decoded.schema, key, fetchedAtMs);
             for (const issue of this.inputIssues.observe(decoded)) this.log.warn(issue.message, { input_issue: issue.kind, underlying: issue.underlying, schema: issue.schema });
           }
           task.ingest(topic, off, key, m.value, decoded);
           ingested++;
-          resolveOffset(m.offset);
+          resolved = m.offset;
         }
       } finally {
+        if (resolved !== null) resolveOffset(resolved);
         // Once per batch (a labelled counter's inc was a visible per-record cost), also when a registry outage cut it short.
         if (ingested) this.metrics.events.inc({ topic }, ingested);
       }
@@ -684,9 +692,20 @@ export class Processor {
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
       // In the background: the next batches are decoded, merged and run through the engines while this transaction
       // is in flight (a later commit waits for it). Where commits fall never changes the output.
-      if (task.commitDue() || this.caughtUpCommitDue(partition, st)) await this.commitOrDrop(partition, st, false, true);
+      if (task.commitDue() || this.caughtUpCommitDue(partition, st) || this.liveOutputCommitDue(st)) await this.commitOrDrop(partition, st, false, true);
       return true;
     });
+  }
+
+  /**
+   * Live, a group with output commits at least once per snap tick of wall time even when it is not caught up. At a
+   * high rate it rarely is (records arrive while every fetch is in flight, so its position is seldom at the end), and
+   * commit_every_ticks alone then held signal rows back for 40 ticks of event time: at 50k events/s most of the
+   * latency. One transaction per group at a time still bounds the cadence; --until-idle (a replay: throughput, not
+   * latency) keeps committing per commit_every_ticks. Where commits fall never changes the output.
+   */
+  private liveOutputCommitDue(st: GroupState): boolean {
+    return !this.untilIdle && st.task.hasPendingOutput() && this.nowMs() - st.committedAtMs >= this.cfg.snap.tick_ms;
   }
 
   /** Caught up with uncommitted work that should not wait for the next commit_every_ticks boundary (see PROGRESS_COMMIT_MS). */
@@ -784,7 +803,16 @@ export class Processor {
     }
     const cp = task.commitPoint(snapshotDue);
     const snapshotBytes = cp.snapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
-    if (snapshotBytes) stage('snapshot');
+    if (snapshotBytes) {
+      stage('snapshot');
+      // The broker would refuse it (MESSAGE_TOO_LARGE) and the group would be rebuilt into the same refusal: name the fix.
+      if (snapshotBytes.length + RECORD_OVERHEAD_BYTES > this.changelogMaxBytes) {
+        throw new ProcessorError(
+          `state snapshot of partition group ${p} is ${snapshotBytes.length} bytes (gzip), over max.message.bytes ${this.changelogMaxBytes} of ${this.changelogTopic}: raise it (snap-engine topics apply sets ${CHANGELOG_MAX_MESSAGE_BYTES})`,
+          this.changelogTopic,
+        );
+      }
+    }
     const signalMessages: Message[] = out.rows.map(({ row, source }) => ({
       key: row.underlying,
       // ts_recv_ns = the tick time keeps the record bytes a pure function of the input (identical after failover).
@@ -873,6 +901,7 @@ export class Processor {
   /** Between kafkajs' REBALANCING and our handling of the new assignment: build nothing (it may no longer be ours). */
   private rebalancing = false;
   private deadletterMaxBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  private changelogMaxBytes = DEFAULT_MAX_MESSAGE_BYTES;
   /** The health verdict of the last supervisor pass (stalled groups and why). */
   private stalled: { group: number; underlyings: string[]; reason: string; since_ms: number }[] = [];
   private readonly groupId: string;
