@@ -1,18 +1,21 @@
-// `snap-engine run --input FILE.jsonl --out FILE.jsonl`: the core over normalized events (the JSONL line format of
-// @snap/core event-json), in file order, no servers. Writes one §6.4 payload per snap tick per line.
+// `snap-engine run --input FILE --out FILE.jsonl`: the core over normalized events, no servers. Writes one §6.4
+// payload per snap tick per line. An input is JSONL (the line format of @snap/core event-json, in file order), a
+// Databento DBN file or a Bronze Parquet object (run-inputs.ts); --input repeats, and several inputs are merged by
+// event time.
 // Exit codes: 0 done · 1 runtime failure (unreadable file, bad input line — the message names the line and field)
 // · 2 usage/config error · 3 done, but some records were dead-lettered. No payload at all is a failure (exit 1,
 // with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { basename, resolve } from 'node:path';
-import { Command } from 'commander';
-import { ConfigError, EventLineError, parseEventLine, type InputEvent } from '@snap/core';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, EventLineError, parseEventLine, type Config, type InputEvent } from '@snap/core';
 import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { tzArg } from '../args';
 import { EmbeddedReport } from '../reporting';
 import { EmbeddedBronzeWriter } from '@snap/lake-sink';
+import { InputFileError, inputFormatOf, mergeInputs, readEventsBronze, readEventsDbn, type EventBatches, type InputFormat } from './run-inputs';
 
 /**
  * Parsed events of a JSONL file, in file order; blank lines are skipped, a bad line throws EventLineError.
@@ -60,6 +63,57 @@ export function* readEventsJsonl(path: string, onBytes?: (bytesRead: number) => 
   }
 }
 
+/** A JSONL file's events in batches (for the merge of several inputs); a bad line names this file. */
+function* jsonlBatches(path: string): Generator<InputEvent[]> {
+  let out: InputEvent[] = [];
+  try {
+    for (const ev of readEventsJsonl(path)) {
+      out.push(ev);
+      if (out.length === 1024) {
+        yield out;
+        out = [];
+      }
+    }
+  } catch (e) {
+    if (e instanceof EventLineError) throw new InputFileError(`${path}: ${e.message}`, path);
+    throw e;
+  }
+  if (out.length > 0) yield out;
+}
+
+function* flatten(batches: Iterable<InputEvent[]>): Generator<InputEvent> {
+  for (const b of batches) for (let i = 0; i < b.length; i++) yield b[i]!;
+}
+
+export interface RunInput {
+  path: string;
+  format: InputFormat;
+}
+
+/**
+ * The events `run` reads from its inputs. One JSONL file (or one Bronze object) is read synchronously, in file order
+ * (runEmbedded then needs no promise per event); several inputs, or DBN, go through the merge by event time.
+ * `onBytes` follows the read position of a single JSONL input.
+ */
+export function runSource(cfg: Config, inputs: readonly RunInput[], opts: { underlying?: string; onBytes?: (bytesRead: number) => void } = {}): Iterable<InputEvent> | AsyncIterable<InputEvent> {
+  if (inputs.length === 1 && inputs[0]!.format === 'jsonl') return readEventsJsonl(inputs[0]!.path, opts.onBytes);
+  if (inputs.length === 1 && inputs[0]!.format === 'bronze') return flatten(readEventsBronze(inputs[0]!.path));
+  const underlying = opts.underlying ?? cfg.underlyings[0]!;
+  // The underlying's own futures contract (futures.contracts: NQ for QQQ), as `feed dbn` names unmapped instruments.
+  const symbolRoot = cfg.futures.contracts[underlying]?.symbol ?? cfg.basis.futures_symbol;
+  const batches: EventBatches[] = inputs.map(({ path, format }) =>
+    format === 'dbn' ? readEventsDbn(path, { underlying, symbolRoot }) : format === 'bronze' ? readEventsBronze(path) : jsonlBatches(path),
+  );
+  return mergeInputs(batches);
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const underlyingArg = (text: string) => {
+  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
+  return text;
+};
+
 const fileBytes = (path: string): number => {
   try {
     return statSync(path).size;
@@ -74,13 +128,18 @@ const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt
 export function register(program: Command) {
   program
     .command('run')
-    .description('run the core on normalized events from a JSONL file (file order) and write one §6.4 payload per snap tick per line')
-    .requiredOption('--input <file>', 'input events, one JSON object per line (the input contract, with an example line per schema: docs/data.md)')
+    .description('run the core on normalized events (JSONL, DBN or Bronze Parquet files) and write one §6.4 payload per snap tick per line')
+    .requiredOption(
+      '--input <file>',
+      'input events: JSONL, one JSON object per line (the input contract, with an example line per schema: docs/data.md); a Databento DBN file (.dbn, .dbn.zst); or a Bronze Parquet object (.parquet). Repeat it to merge several inputs by event time',
+      collect,
+    )
     .requiredOption('--out <file>', 'output payloads, one JSON object per line (README "Reading a payload"); written only when the run succeeds')
     .option('--tz <zone>', 'time zone for the times printed (IANA name, e.g. America/New_York)', tzArg, 'UTC')
     .option('--progress-every <n>', 'progress log every N events', (v) => Number(v), 200_000)
+    .option('--underlying <sym>', 'the underlying DBN futures data serves = the events\' key (default: first of config underlyings), as feed dbn', underlyingArg)
     .option('--no-bronze', 'do not write the input events as Bronze Parquet under DATA_ROOT (with a _meta/ run manifest; docs/lake.md)')
-    .action(async (opts: { input: string; out: string; progressEvery: number; tz: string; bronze: boolean }) => {
+    .action(async (opts: { input: string[]; out: string; progressEvery: number; tz: string; bronze: boolean; underlying?: string }) => {
       const log = createLogger({ name: 'run' });
       let cfg;
       try {
@@ -93,18 +152,30 @@ export function register(program: Command) {
         }
         throw e;
       }
-      let inputBytes: number;
-      try {
-        inputBytes = statSync(opts.input).size;
-      } catch {
-        process.stderr.write(`snap-engine run: cannot read ${opts.input}: no such file\n`);
-        process.exitCode = EXIT.FAILED;
+      if (opts.underlying !== undefined && !cfg.underlyings.includes(opts.underlying)) {
+        process.stderr.write(`snap-engine run: --underlying ${opts.underlying} is not a configured underlying (${cfg.underlyings.join(',')}; set UNDERLYINGS)\n`);
+        process.exitCode = 2;
         return;
       }
+      let inputBytes = 0;
+      const inputs: RunInput[] = [];
+      for (const path of opts.input) {
+        try {
+          inputBytes += statSync(path).size;
+          inputs.push({ path, format: inputFormatOf(path) });
+        } catch {
+          process.stderr.write(`snap-engine run: cannot read ${path}: no such file\n`);
+          process.exitCode = EXIT.FAILED;
+          return;
+        }
+      }
+      // Progress in bytes read for one JSONL file; in events otherwise (a DBN or Parquet position is not a byte count).
+      const byBytes = inputs.length === 1 && inputs[0]!.format === 'jsonl';
+      const label = `run ${opts.input.map((p) => basename(p)).join(' + ')}`;
       // Written beside --out under a temporary name and renamed on success: a failed run leaves no output file.
       const output = new AtomicOutput(opts.out);
       const sink = new JsonlPayloadSink(output.tempPath);
-      const report = new EmbeddedReport({ command: 'run', cfg, label: `run ${basename(opts.input)}`, unit: 'bytes', total: inputBytes, tz: opts.tz });
+      const report = new EmbeddedReport({ command: 'run', cfg, label, unit: byBytes ? 'bytes' : 'events', total: byBytes ? inputBytes : undefined, tz: opts.tz });
       const started = Date.now();
       // The one lateness rule and the plausibility check (as in the processor): refused records are logged, the first
       // ones each, then counted in the final line.
@@ -114,9 +185,9 @@ export function register(program: Command) {
         else if (refused === 21) log.warn('more records dead-lettered; counted in the final line');
       };
       // Bronze under DATA_ROOT: the input events as the lake sink would have written them from Kafka (replay --from-lake).
-      const bronze = opts.bronze ? new EmbeddedBronzeWriter({ cfg, root: cfg.lake.data_root, command: 'run', inputs: [{ kind: 'file', path: resolve(opts.input), bytes: fileBytes(opts.input) }], logger: log }) : null;
+      const bronze = opts.bronze ? new EmbeddedBronzeWriter({ cfg, root: cfg.lake.data_root, command: 'run', inputs: opts.input.map((p) => ({ kind: 'file', path: resolve(p), bytes: fileBytes(p) })), logger: log }) : null;
       try {
-        const events = report.tap(readEventsJsonl(opts.input, (b) => (report.position = b)));
+        const events = report.tap(runSource(cfg, inputs, { underlying: opts.underlying, onBytes: (b) => (report.position = b) }));
         const stats = await runEmbedded({
           cfg,
           source: bronze ? bronze.tap(events) : events,
@@ -126,8 +197,8 @@ export function register(program: Command) {
           progressEvery: opts.progressEvery,
         });
         const bronzeWritten = bronze?.close();
-        log.info('run complete', { input: opts.input, out: opts.out, events: stats.events, skipped_other_underlyings: stats.skipped, payloads: stats.payloads, dead_lettered: stats.deadLettered, clamped: stats.clamped, wall_ms: Date.now() - started, ...(bronzeWritten ? { bronze: { root: cfg.lake.data_root, run_id: bronzeWritten.run_id, objects: bronzeWritten.objects, rows: bronzeWritten.rows } } : {}) });
-        const { exitCode } = report.finish(stats, { input: opts.input, out: opts.out });
+        log.info('run complete', { input: opts.input.length === 1 ? opts.input[0] : opts.input, out: opts.out, events: stats.events, skipped_other_underlyings: stats.skipped, payloads: stats.payloads, dead_lettered: stats.deadLettered, clamped: stats.clamped, wall_ms: Date.now() - started, ...(bronzeWritten ? { bronze: { root: cfg.lake.data_root, run_id: bronzeWritten.run_id, objects: bronzeWritten.objects, rows: bronzeWritten.rows } } : {}) });
+        const { exitCode } = report.finish(stats, { input: opts.input.join(', '), out: opts.out });
         if (exitCode === EXIT.FAILED) output.abort();
         else output.commit();
         process.exitCode = exitCode;
@@ -136,12 +207,18 @@ export function register(program: Command) {
         output.abort();
         report.progress.finish();
         if (e instanceof EventLineError) {
-          process.stderr.write(`snap-engine run: ${opts.input}: ${e.message}\n`);
+          // Only the single-JSONL path throws it bare (the merge names the file in an InputFileError).
+          process.stderr.write(`snap-engine run: ${opts.input[0]}: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        if (e instanceof InputFileError) {
+          process.stderr.write(`snap-engine run: ${e.message}\n`);
           process.exitCode = 1;
           return;
         }
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          process.stderr.write(`snap-engine run: cannot read ${opts.input}: no such file\n`);
+          process.stderr.write(`snap-engine run: cannot read ${(e as NodeJS.ErrnoException).path ?? opts.input.join(', ')}: no such file\n`);
           process.exitCode = 1;
           return;
         }
