@@ -6,10 +6,9 @@
 // · 2 usage/config error · 3 done, but some records were dead-lettered. No payload at all is a failure (exit 1,
 // with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { basename, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, EventLineError, parseEventLine, type Config, type InputEvent } from '@snap/core';
+import { ConfigError, EventLineError, parseEventBytes, parseEventLine, type Config, type InputEvent } from '@snap/core';
 import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { tzArg } from '../args';
@@ -17,50 +16,77 @@ import { EmbeddedReport } from '../reporting';
 import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 import { InputFileError, inputFormatOf, mergeInputs, readEventsBronze, readEventsDbn, type EventBatches, type InputFormat } from './run-inputs';
 
+/** Bytes per read (a line may straddle reads: its start is moved to the front of the buffer before the next one). */
+const READ = 1 << 20;
+
 /**
  * Parsed events of a JSONL file, in file order; blank lines are skipped, a bad line throws EventLineError.
- * Lines are split out of 1 MiB chunks by hand (readline's per-line events cost more than parsing a line); a line
- * ends at "\n", and a "\r" before it is dropped (CRLF files), as readline with crlfDelay: Infinity did.
+ * The file is read in 1 MiB chunks and split into lines as bytes; each line is decoded from its bytes by
+ * parseEventBytes (no UTF-8 decoding, no JSON.parse), or, when it is outside that decoder's subset (or bad), decoded
+ * to a string and parsed by parseEventLine, which accepts it or names the line and field. A line ends at "\n", and a
+ * "\r" before it is dropped (CRLF files), as readline with crlfDelay: Infinity did.
  * Synchronous (readSync): an async generator's promise per event cost a third of `run`'s time outside the engine,
  * and runEmbedded iterates a synchronous source without one.
  */
 export function* readEventsJsonl(path: string, onBytes?: (bytesRead: number) => void): Generator<InputEvent> {
   let lineNo = 0;
-  let rest = '';
   let bytesRead = 0;
   const fd = openSync(path, 'r');
+  let buf = Buffer.allocUnsafe(2 * READ);
+  /** buf[start, len): the bytes read and not yet consumed (the start of an unfinished line). */
+  let start = 0;
+  let len = 0;
   try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    const decoder = new StringDecoder('utf8');
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      if (start > 0) {
+        buf.copyWithin(0, start, len);
+        len -= start;
+        start = 0;
+      }
+      if (buf.length - len < READ) {
+        // A line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(2 * buf.length);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, len, READ, null);
       if (n === 0) break;
       bytesRead += n;
       onBytes?.(bytesRead);
-      const chunk = decoder.write(n === buf.length ? buf : buf.subarray(0, n));
-      const text = rest.length > 0 ? rest + chunk : chunk;
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
+      let nl = buf.indexOf(10, len);
+      len += n;
+      // indexOf searches to the end of the buffer: a newline beyond len is a stale byte, not input.
+      while (nl >= 0 && nl < len) {
         lineNo++;
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        const line = text.slice(start, end);
+        const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+        const ev = lineEvent(buf, start, end, lineNo);
         start = nl + 1;
-        if (isBlank(line)) continue;
-        yield parseEventLine(line, lineNo);
+        if (ev !== null) yield ev;
+        nl = buf.indexOf(10, start);
       }
-      rest = text.slice(start);
     }
-    rest += decoder.end();
   } finally {
     closeSync(fd);
   }
-  if (rest.length > 0) {
+  if (start < len) {
     lineNo++;
-    const line = rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest;
-    if (!isBlank(line)) yield parseEventLine(line, lineNo);
+    const end = buf[len - 1] === 13 ? len - 1 : len;
+    const ev = lineEvent(buf, start, end, lineNo);
+    if (ev !== null) yield ev;
   }
+}
+
+/** The event of one line (bytes, no newline), or null for a blank line. */
+function lineEvent(buf: Buffer, start: number, end: number, lineNo: number): InputEvent | null {
+  if (start === end) return null;
+  const c = buf[start]!;
+  // An event line starts with "{"; a line starting with whitespace or a non-ASCII byte takes the string path.
+  if (c > 32 && c < 128) {
+    const ev = parseEventBytes(buf, start, end);
+    if (ev !== null) return ev;
+  }
+  const line = buf.toString('utf8', start, end);
+  return isBlank(line) ? null : parseEventLine(line, lineNo);
 }
 
 /** A JSONL file's events in batches (for the merge of several inputs); a bad line names this file. */
