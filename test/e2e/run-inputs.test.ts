@@ -50,6 +50,12 @@ describe('snap-engine run --input DBN / Bronze Parquet', () => {
     const want = readFileSync(first, 'utf8');
     expect(want.split('\n').length).toBeGreaterThan(200);
     expect(readFileSync(again, 'utf8')).toBe(want);
+    // The directory stands for the objects below it.
+    const viaDir = join(dir, 'via-dir.jsonl');
+    const r3 = cli(['run', '--input', join(dir, 'lake', 'bronze'), '--out', viaDir, '--no-bronze']);
+    expect(r3.stderr).toBe('');
+    expect(r3.status).toBe(0);
+    expect(readFileSync(viaDir, 'utf8')).toBe(want);
   }, 180_000);
 
   it('merges a DBN futures file with a JSONL of the other inputs by event time, as if they were one JSONL', async () => {

@@ -5,8 +5,8 @@
 // Exit codes: 0 done · 1 runtime failure (unreadable file, bad input line — the message names the line and field)
 // · 2 usage/config error · 3 done, but some records were dead-lettered. No payload at all is a failure (exit 1,
 // with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, EventLineError, parseEventBytes, parseEventLine, type Config, type InputEvent } from '@snap/core';
 import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
@@ -135,6 +135,17 @@ export function runSource(cfg: Config, inputs: readonly RunInput[], opts: { unde
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** Every .parquet file below `dir`, in path order (the merge orders their events by time anyway). */
+export function parquetFilesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...parquetFilesUnder(p));
+    else if (e.name.endsWith('.parquet')) out.push(p);
+  }
+  return out.sort();
+}
+
 const underlyingArg = (text: string) => {
   if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
   return text;
@@ -157,7 +168,7 @@ export function register(program: Command) {
     .description('run the core on normalized events (JSONL, DBN or Bronze Parquet files) and write one §6.4 payload per snap tick per line')
     .requiredOption(
       '--input <file>',
-      'input events: JSONL, one JSON object per line (the input contract, with an example line per schema: docs/data.md); a Databento DBN file (.dbn, .dbn.zst); or a Bronze Parquet object (.parquet). Repeat it to merge several inputs by event time',
+      'input events: JSONL, one JSON object per line (the input contract, with an example line per schema: docs/data.md); a Databento DBN file (.dbn, .dbn.zst); a Bronze Parquet object (.parquet), or a directory of them (DATA_ROOT/bronze). Repeat it to merge several inputs by event time',
       collect,
     )
     .requiredOption('--out <file>', 'output payloads, one JSON object per line (README "Reading a payload"); written only when the run succeeds')
@@ -185,12 +196,22 @@ export function register(program: Command) {
       }
       let inputBytes = 0;
       const inputs: RunInput[] = [];
-      for (const path of opts.input) {
+      for (const given of opts.input) {
+        let paths: string[];
         try {
-          inputBytes += statSync(path).size;
-          inputs.push({ path, format: inputFormatOf(path) });
+          // A directory stands for the Bronze objects below it (e.g. DATA_ROOT/bronze of an earlier run).
+          paths = statSync(given).isDirectory() ? parquetFilesUnder(given) : [given];
+          for (const path of paths) {
+            inputBytes += statSync(path).size;
+            inputs.push({ path, format: paths.length === 1 && paths[0] === given ? inputFormatOf(path) : 'bronze' });
+          }
         } catch {
-          process.stderr.write(`snap-engine run: cannot read ${path}: no such file\n`);
+          process.stderr.write(`snap-engine run: cannot read ${given}: no such file\n`);
+          process.exitCode = EXIT.FAILED;
+          return;
+        }
+        if (paths.length === 0) {
+          process.stderr.write(`snap-engine run: ${given} is a directory with no .parquet file below it (a directory input is Bronze: DATA_ROOT/bronze)\n`);
           process.exitCode = EXIT.FAILED;
           return;
         }
@@ -211,7 +232,10 @@ export function register(program: Command) {
         else if (refused === 21) log.warn('more records dead-lettered; counted in the final line');
       };
       // Bronze under DATA_ROOT: the input events as the lake sink would have written them from Kafka (replay --from-lake).
-      const bronze = opts.bronze ? new EmbeddedBronzeWriter({ cfg, root: cfg.lake.data_root, command: 'run', inputs: opts.input.map((p) => ({ kind: 'file', path: resolve(p), bytes: fileBytes(p) })), logger: log }) : null;
+      // Bronze inputs are Bronze already: writing them again would only rewrite the objects being read.
+      const fromBronze = inputs.some((i) => i.format === 'bronze');
+      if (opts.bronze && fromBronze) log.info('Bronze not written: the input is Bronze already', { data_root: cfg.lake.data_root });
+      const bronze = opts.bronze && !fromBronze ? new EmbeddedBronzeWriter({ cfg, root: cfg.lake.data_root, command: 'run', inputs: inputs.map(({ path }) => ({ kind: 'file', path: resolve(path), bytes: fileBytes(path) })), logger: log }) : null;
       try {
         const events = report.tap(runSource(cfg, inputs, { underlying: opts.underlying, onBytes: (b) => (report.position = b) }));
         const stats = await runEmbedded({
