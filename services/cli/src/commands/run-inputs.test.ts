@@ -1,5 +1,6 @@
 // `run --input` beyond JSONL: DBN files through the one decode path `feed dbn` uses, Bronze objects, format detection
 // and the merge of several inputs by event time. DBN inputs are Databento's real sample files, read in place.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,12 @@ describe('inputFormatOf', () => {
     writeFileSync(par, 'PAR1....PAR1');
     writeFileSync(json, '{"schema":"heartbeat.v1"}\n');
     expect([plain, zst, par, json].map(inputFormatOf)).toEqual(['dbn', 'dbn', 'bronze', 'jsonl']);
+  });
+
+  it('takes a pipe (run --input <(…)) as JSONL without reading from it', () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(inputFormatOf(fifo)).toBe('jsonl'); // opening it to sniff would block: there is no writer
   });
 
   it('refuses a file that is not Parquet, naming it', () => {

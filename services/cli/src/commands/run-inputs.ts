@@ -4,7 +4,7 @@
 // bronzeRowToEvent). The format comes from the extension, else from the first bytes ("DBN" or the zstd magic: DBN;
 // "PAR1": Parquet; anything else: JSONL). Several inputs are merged into one stream by event time (ties: the order
 // the inputs were given), so a DBN futures file and a JSONL of options interleave as they happened.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readSchema } from 'parquet-wasm';
 import type { InputEvent } from '@snap/core';
 import { DbnError, DbnNormalizer, decodeDbnBatches } from '@snap/dbn';
@@ -25,12 +25,14 @@ export class InputFileError extends Error {
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
-/** The input format of `path`: by extension (.jsonl/.ndjson, .dbn/.dbn.zst, .parquet), else by its first bytes. */
+/** The input format of `path`: by extension (.jsonl/.ndjson, .dbn/.dbn.zst, .parquet), else by its first bytes (a regular file) or JSONL. */
 export function inputFormatOf(path: string): InputFormat {
   const p = path.toLowerCase();
   if (p.endsWith('.jsonl') || p.endsWith('.ndjson')) return 'jsonl';
   if (p.endsWith('.dbn') || p.endsWith('.dbn.zst')) return 'dbn';
   if (p.endsWith('.parquet')) return 'bronze';
+  // Only a regular file is sniffed: a pipe (run --input <(…)) would lose the bytes read, and it is JSONL as before.
+  if (!statSync(path).isFile()) return 'jsonl';
   const head = Buffer.alloc(4);
   const fd = openSync(path, 'r');
   let n: number;
