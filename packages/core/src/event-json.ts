@@ -189,11 +189,11 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
 }
 
 // ---- Byte path ---------------------------------------------------------------------------------------------------
-// `run` reads JSONL as bytes: JSON.parse of each line (after decoding it to a string) cost more than the checks and
-// the engine's work per event together. This decoder reads the JSON subset event lines use straight from the bytes
-// into the object JSON.parse would build — one flat object of the schemas' known keys, values that are ASCII strings
-// without escapes, numbers, true/false/null, arrays of numbers and nulls — and hands it to the same checks as the
-// string path. Anything else (an unknown or repeated key, an escape, a non-ASCII byte, a nested object, bad JSON, a
+// `run` reads JSONL as bytes: JSON.parse of each line (after decoding it to a string) was the largest part of `run`
+// outside the engine. This decoder reads the JSON subset event lines use straight from the bytes — one flat object of
+// the schemas' known keys, values that are ASCII strings without escapes, numbers, true/false/null, arrays of numbers
+// and nulls — into one slot per key, builds the schema's object from them (the values JSON.parse would give), and
+// hands it to the same checks as the string path. Anything else (an unknown or repeated key, an escape, a non-ASCII byte, a nested object, bad JSON, a
 // line the fast checks do not vouch for) returns null, and the caller parses the decoded line with parseEventLine,
 // so acceptance and every error message stay those of the string path (event-json.test.ts compares them).
 // Numbers: digits to a mantissa m and a decimal exponent e; with m ≤ 2^53 and |e| ≤ 22 both m and 10^|e| are exact
@@ -362,7 +362,7 @@ const SCHEMA_LIST = Object.keys(SCHEMAS) as InputSchema[];
 const NK = KEY_LIST.length + 1;
 const nextKey = new Int32Array((SCHEMA_LIST.length + 1) * NK).fill(-1);
 
-/** The flat object JSON.parse would build from b[p..e), or null when the line is not in the decoder's subset. */
+/** The line b[p..e) as its schema's object (values as JSON.parse gives them), or null when it is not in the decoder's subset. */
 function decodeFlat(b: Latin1Source, p: number, e: number): Record<string, unknown> | null {
   while (p < e && isWs(b[p]!)) p++;
   if (p >= e || b[p] !== 123) return null;
