@@ -131,8 +131,9 @@ async function main(): Promise<void> {
       notes:
         `run --input es.mbp-10.dbn.zst --input es.trades.dbn.zst --input rest.jsonl: ${dbnStats.events} events (${dbnDecoded} of them from DBN, ${size(mbpPath)} + ${size(trPath)} MB zstd), ${dbnStats.payloads} payloads. ` +
         `Peer = decode-only of the two DBN files (decoder + the feed dbn mapping to events). The same session as one JSONL through run: ${jsonlRate} events/s. ${common} ` +
-        'What bounds it: the DBN → event mapping the row shares with feed dbn (profiled: DbnNormalizer.book ~50% of decode-only CPU — BigInt price ' +
-        'conversion of 20 prices per MBP-10 record, an object spread per event, and the garbage they make; makeEventId ~13%), then the engine (run-jsonl has the split).',
+        'What bounds it: no longer the decoder (decode-only is several times the row; in a profile of the run the DBN decode + mapping is ' +
+        'under a fifth, its largest parts the fnv1a64 event ids and the BigInt → float prices); the engine on more events (one MBP-10 record per book ' +
+        'change), the payload JSON, the garbage collector and the merge of three inputs (one promise per event) are the rest (run-jsonl has the split).',
     });
     recordResult({
       name: 'run-bronze',
