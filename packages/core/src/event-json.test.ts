@@ -1,4 +1,4 @@
-import { EventLineError, formatEventLine, parseEventLine } from './event-json';
+import { EventLineError, formatEventLine, parseEventBytes, parseEventLine } from './event-json';
 import type { FuturesMbp10, InputEvent } from './events';
 
 const T = 1_766_414_400_123_456_789n; // > 2^53: must survive exactly
@@ -137,5 +137,123 @@ describe('JSONL fast-path validator', () => {
       expect(outcome(parseEventLine, line)).toBe(want);
     }
     expect(rejected).toBeGreaterThan(1000);
+  });
+});
+
+describe('JSONL byte decoder (parseEventBytes)', () => {
+  // run reads lines as bytes: parseEventBytes, else (null) parseEventLine of the decoded line. Together they must
+  // accept exactly what the zod reference accepts, give the same event with the same key order, and word every
+  // rejection the same: compared on valid lines, key-shuffled ones, mutated ones and every form of JSON number.
+  const { parseEventLineReference } = jest.requireActual('./event-json') as typeof import('./event-json');
+  const { simulateSession } = jest.requireActual('./sim') as typeof import('./sim');
+  const base = [...samples, ...[...simulateSession({ seed: 5, durationMs: 20_000 })].filter((_, i) => i % 5 === 0)].map((e) => formatEventLine(e));
+  const enc = new TextEncoder();
+  /** As run reads a line: from a Buffer (native latin1 strings) or a plain Uint8Array (the portable path), in a wider array. */
+  const viaBytes = (line: string, lineNo: number, plain = false): InputEvent => {
+    const body = plain ? enc.encode(line) : Buffer.from(line, 'utf8');
+    const padded = plain ? new Uint8Array(body.length + 6) : Buffer.alloc(body.length + 6, 0x7b);
+    padded.set(body, 3);
+    return parseEventBytes(padded, 3, 3 + body.length) ?? parseEventLine(line, lineNo);
+  };
+  const outcome = (f: (l: string, n: number) => InputEvent, line: string): string => {
+    try {
+      const ev = f(line, 4);
+      return `ok ${formatEventLine(ev)} ${JSON.stringify(ev, (_k, v) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v))}`;
+    } catch (e) {
+      return `err ${(e as Error).name} ${(e as Error).message} ${(e as EventLineError).field}`;
+    }
+  };
+  const same = (line: string) => {
+    const want = outcome(parseEventLineReference, line);
+    expect(outcome(viaBytes, line)).toBe(want);
+    expect(outcome((l, n) => viaBytes(l, n, true), line)).toBe(want);
+    return want;
+  };
+  let seed = 777;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+
+  it('decodes every valid line itself (no fallback) to the reference event', () => {
+    for (const line of base) {
+      expect(parseEventBytes(Buffer.from(line), 0, Buffer.byteLength(line))).not.toBeNull();
+      same(line);
+    }
+  });
+
+  it('agrees with the reference on lines with their keys shuffled and whitespace between tokens', () => {
+    for (const line of base) {
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      for (let i = keys.length - 1; i > 0; i--) {
+        const j = rnd(i + 1);
+        [keys[i], keys[j]] = [keys[j]!, keys[i]!];
+      }
+      same(JSON.stringify(Object.fromEntries(keys.map((k) => [k, obj[k]]))));
+      same(JSON.stringify(obj, null, rnd(2) === 0 ? 1 : '\t').replace(/\n/g, rnd(2) === 0 ? ' ' : '\r'));
+      same(` ${line}\t`);
+    }
+  });
+
+  it('agrees with the reference on mutated lines (a key dropped, replaced, repeated or added; values of every type)', () => {
+    const VALUES: unknown[] = [null, '', 'x', '12a', '123', '-0', 'é', 'a"b', 'a\\b', '\u0001', 0, -1, 1, 2, 1.5, -2.5, 255, 256, 2 ** 53, 2 ** 60, 1e300, true, false, [], [null], [1], [1.5], ['1'], [[1]], [-1], new Array(11).fill(1), {}, { a: 1 }, 'C', 'P', 'sim', '2025-12-22'];
+    let rejected = 0;
+    for (let i = 0; i < 6000; i++) {
+      const line = base[rnd(base.length)]!;
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      const op = rnd(12);
+      const k = keys[rnd(keys.length)]!;
+      let text: string;
+      if (op === 0) {
+        delete obj[k];
+        text = JSON.stringify(obj);
+      } else if (op === 1) {
+        obj[['sizee', 'extra', 'ts', '__proto__x', 'schemas'][rnd(5)]!] = 1;
+        text = JSON.stringify(obj);
+      } else if (op === 2) {
+        // A repeated key: JSON.parse keeps the last value.
+        text = `${JSON.stringify(obj).slice(0, -1)},${JSON.stringify(k)}:${JSON.stringify(VALUES[rnd(VALUES.length)])}}`;
+      } else if (op === 3) {
+        text = line.slice(0, rnd(line.length)); // cut short
+      } else if (op === 4 && Array.isArray(obj[k])) {
+        (obj[k] as unknown[])[rnd((obj[k] as unknown[]).length)] = VALUES[rnd(VALUES.length)];
+        text = JSON.stringify(obj);
+      } else {
+        obj[k] = VALUES[rnd(VALUES.length)];
+        text = JSON.stringify(obj);
+      }
+      if (same(text).startsWith('err')) rejected++;
+    }
+    expect(rejected).toBeGreaterThan(1000);
+  });
+
+  it('reads every form of JSON number as JSON.parse does, and leaves the malformed ones to the string path', () => {
+    const trade = (price: string, size = '1') => `{"schema":"futures.trades.v1","ts_event_ns":"1","symbol":"ES","price":${price},"size":${size},"aggressor":1}`;
+    const book = (px: string) => `{"schema":"futures.mbp10.v1","ts_event_ns":"1","symbol":"ES","bid_px":[${px}, null],"bid_sz":[1,2],"ask_px":[1,2],"ask_sz":[1,2],"flags":128}`;
+    const TEXTS = ['0', '-0', '1', '-1', '1.5', '1.50', '0.1', '0.30000000000000004', '6850.25', '680.1200000000001', '4.35', '1e2', '1E2', '1e+2', '1e-2', '-1.5e-3', '1e22', '1e23', '1e-22', '1e-23', '123.456e-25', '0.000001', '1e-7',
+      '9007199254740991', '9007199254740992', '9007199254740993', '123456789012345678', '1234567890123456789012345', '0.1234567890123456789', '1.7976931348623157e308', '1e308', '1e309', '1e400', '-1e400', '5e-324', '2e-324', '2.2250738585072014e-308', '1e00001',
+      '01', '00', '-01', '1.', '.5', '+1', '-', '1e', '1e+', '1.e3', '0x10', 'NaN', 'Infinity', '-Infinity', '1_000', '1 2', '--1', '1.5.5', '1e5e5'];
+    for (const t of TEXTS) {
+      same(trade(t));
+      same(trade('1', t));
+      same(book(t));
+    }
+    // Random doubles in the forms a writer produces: shortest round-trip, fixed and exponential with any digits.
+    for (let i = 0; i < 3000; i++) {
+      const mag = 10 ** (rnd(40) - 20);
+      const x = ((rnd(2_000_000_000) / 2_000_000_000) * mag) * (rnd(2) ? 1 : -1);
+      for (const t of [String(x), x.toFixed(rnd(12)), x.toExponential(rnd(20)), x.toPrecision(1 + rnd(21))]) {
+        const ev = viaBytes(trade(t), 1) as { price: number };
+        expect(Object.is(ev.price, JSON.parse(t))).toBe(true);
+      }
+    }
+  });
+
+  it('leaves escapes, non-ASCII text and nested values to the string path, which decides as before', () => {
+    const q = (sym: string) => `{"schema":"stocks.quotes.v1","ts_event_ns":"1","symbol":${sym},"bid_px":1,"ask_px":2,"bid_sz":1,"ask_sz":1}`;
+    for (const sym of ['"SPY"', '"\\u0053PY"', '"S\\"PY"', '"SPYé"', '"\u00e9"', '""', '{"a":1}', '["SPY"]', '1', 'true', 'nul', 'null ']) same(q(sym));
+    for (const line of ['', ' ', '{}', '[]', '{"schema":"heartbeat.v1"', '{"schema":"heartbeat.v1",}', '{"schema":"heartbeat.v1","ts_event_ns":"1","key":"SPY"} x', '\ufeff{"schema":"heartbeat.v1","ts_event_ns":"1","key":"SPY"}']) same(line);
   });
 });

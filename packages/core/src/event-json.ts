@@ -188,6 +188,334 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
   return ev;
 }
 
+// ---- Byte path ---------------------------------------------------------------------------------------------------
+// `run` reads JSONL as bytes: JSON.parse of each line (after decoding it to a string) was the largest part of `run`
+// outside the engine. This decoder reads the JSON subset event lines use straight from the bytes — one flat object of
+// the schemas' known keys, values that are ASCII strings without escapes, numbers, true/false/null, arrays of numbers
+// and nulls — into one slot per key, builds the schema's object from them (the values JSON.parse would give), and
+// hands it to the same checks as the string path. Anything else (an unknown or repeated key, an escape, a non-ASCII byte, a nested object, bad JSON, a
+// line the fast checks do not vouch for) returns null, and the caller parses the decoded line with parseEventLine,
+// so acceptance and every error message stay those of the string path (event-json.test.ts compares them).
+// Numbers: digits to a mantissa m and a decimal exponent e; with m ≤ 2^53 and |e| ≤ 22 both m and 10^|e| are exact
+// doubles, so one multiplication or division rounds correctly (Clinger's fast path), which is what JSON.parse
+// returns; any other number is converted by Number() of its text, which is JSON.parse's own conversion.
+
+// Every key of the format, once (the order of the `v[i]` slots below; checked against the schemas at load).
+const KEY_LIST: readonly string[] = ['schema', 'schema_version', 'source', 'ts_event_ns', 'ts_recv_ns', 'key', 'seq', 'event_id', 'symbol', 'price', 'size', 'exchange', 'conditions', 'bid_px', 'ask_px', 'bid_sz', 'ask_sz', 'bid_exch', 'ask_exch', 'underlying', 'option_symbol', 'exp_date', 'strike', 'right', 'opt_bid', 'opt_ask', 'aggressor', 'delta', 'gamma', 'theta', 'vega', 'implied_volatility', 'open_interest', 'last_quote_ts_ns', 'last_trade_ts_ns', 'snapshot_id', 'venue', 'bid_ct', 'ask_ct', 'flags', 'is_snapshot'];
+if (KEY_LIST.join() !== [...new Set(Object.values(SCHEMAS).flatMap((s) => Object.keys(s.shape)))].join()) throw new Error('event-json: KEY_LIST is not the schemas keys in order');
+const KEY_BYTES: readonly Uint8Array[] = KEY_LIST.map((k) => Uint8Array.from(k, (c) => c.charCodeAt(0)));
+const hashStep = (h: number, c: number): number => Math.imul(h ^ c, 16777619);
+const keyHash = (bytes: ArrayLike<number>, from: number, to: number): number => {
+  let h = 2166136261 | 0;
+  for (let i = from; i < to; i++) h = hashStep(h, bytes[i]!);
+  return h;
+};
+/** FNV-1a of a key's bytes → its index in KEY_LIST (verified byte for byte on lookup: a hash match is not proof). */
+const KEY_BY_HASH = new Map<number, number>(KEY_BYTES.map((b, i) => [keyHash(b, 0, b.length), i]));
+/** Which keys the current line has shown (a repeated key leaves JSON.parse's last-wins rule to the string path). */
+const keySeen = new Uint32Array(KEY_LIST.length);
+let keyEpoch = 0;
+/** Per key, the last string value decoded and its bytes: symbols, keys, sources and dates repeat line after line. */
+const lastStr: (string | null)[] = KEY_LIST.map(() => null);
+const lastStrBytes: Uint8Array[] = KEY_LIST.map(() => new Uint8Array(64));
+const lastStrLen = new Int32Array(KEY_LIST.length);
+/** 1 for the keys whose string values repeat from line to line (ids and timestamps do not: no point comparing). */
+const REPEATS = Uint8Array.from(KEY_LIST, (k) => (['schema', 'source', 'key', 'symbol', 'underlying', 'exp_date', 'right', 'venue', 'snapshot_id', 'option_symbol'].includes(k) ? 1 : 0));
+
+// Literals, not 10 ** i: each is the exact double (powers of ten up to 10^22 are representable).
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+interface Latin1Source extends Uint8Array {
+  latin1Slice?: (start: number, end: number) => string;
+}
+
+/** ASCII bytes → string (Node Buffers natively; other arrays code by code). */
+function ascii(b: Latin1Source, from: number, to: number): string {
+  if (b.latin1Slice !== undefined) return b.latin1Slice(from, to);
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!);
+  return s;
+}
+
+/** Keys in the line (decodeFlat's count) and their values by key index (undefined: absent). */
+let flatKeys = 0;
+const V: unknown[] = KEY_LIST.map(() => undefined);
+
+/**
+ * The slots as the object the fast checks read: one object literal per schema, so their property reads see one
+ * shape per schema (keys of another schema are counted in flatKeys but left out, so the key count check fails).
+ */
+function flatObject(v: unknown[]): Record<string, unknown> | null {
+  switch (v[0]) {
+    case 'stocks.trades.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7], symbol: v[8], price: v[9], size: v[10], exchange: v[11], conditions: v[12] };
+    case 'stocks.quotes.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7], symbol: v[8], bid_px: v[13], ask_px: v[14], bid_sz: v[15], ask_sz: v[16], bid_exch: v[17], ask_exch: v[18] };
+    case 'options.trades.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7], underlying: v[19], option_symbol: v[20], exp_date: v[21], strike: v[22], right: v[23], price: v[9], size: v[10], opt_bid: v[24], opt_ask: v[25], aggressor: v[26] };
+    case 'options.greeks_snapshots.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7], underlying: v[19], option_symbol: v[20], exp_date: v[21], strike: v[22], right: v[23], delta: v[27], gamma: v[28], theta: v[29], vega: v[30], implied_volatility: v[31], open_interest: v[32], last_quote_ts_ns: v[33], last_trade_ts_ns: v[34], snapshot_id: v[35] };
+    case 'futures.trades.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7], symbol: v[8], price: v[9], size: v[10], aggressor: v[26], venue: v[36] };
+    case 'futures.mbp10.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7], symbol: v[8], bid_px: v[13], bid_sz: v[15], ask_px: v[14], ask_sz: v[16], bid_ct: v[37], ask_ct: v[38], flags: v[39], is_snapshot: v[40] };
+    case 'heartbeat.v1':
+      return { schema: v[0], schema_version: v[1], source: v[2], ts_event_ns: v[3], ts_recv_ns: v[4], key: v[5], seq: v[6], event_id: v[7] };
+    default:
+      return null;
+  }
+}
+
+/** Where the last readNum ended, or -1 when the bytes there are not a JSON number (its grammar, strictly). */
+let numEnd = 0;
+
+/** The JSON number at b[p..e) (strict grammar); sets numEnd. */
+function readNum(b: Latin1Source, p: number, e: number): number {
+  const start = p;
+  let neg = false;
+  if (b[p] === 45) {
+    neg = true;
+    p++;
+  }
+  let m = 0;
+  let big = false;
+  let exp10 = 0;
+  let c = p < e ? b[p]! : -1;
+  if (c === 48) {
+    c = ++p < e ? b[p]! : -1;
+    if (c >= 48 && c <= 57) return (numEnd = -1); // a leading zero
+  } else if (c >= 49 && c <= 57) {
+    do {
+      if (m < 900719925474099) m = m * 10 + (c - 48);
+      else big = true;
+      c = ++p < e ? b[p]! : -1;
+    } while (c >= 48 && c <= 57);
+  } else return (numEnd = -1);
+  if (c === 46) {
+    c = ++p < e ? b[p]! : -1;
+    if (!(c >= 48 && c <= 57)) return (numEnd = -1);
+    do {
+      if (m < 900719925474099) {
+        m = m * 10 + (c - 48);
+        exp10--;
+      } else big = true;
+      c = ++p < e ? b[p]! : -1;
+    } while (c >= 48 && c <= 57);
+  }
+  if (c === 101 || c === 69) {
+    c = ++p < e ? b[p]! : -1;
+    let eneg = false;
+    if (c === 43 || c === 45) {
+      eneg = c === 45;
+      c = ++p < e ? b[p]! : -1;
+    }
+    if (!(c >= 48 && c <= 57)) return (numEnd = -1);
+    let x = 0;
+    do {
+      if (x < 100_000) x = x * 10 + (c - 48);
+      c = ++p < e ? b[p]! : -1;
+    } while (c >= 48 && c <= 57);
+    exp10 += eneg ? -x : x;
+  }
+  numEnd = p;
+  if (big || exp10 > 22 || exp10 < -22) return Number(ascii(b, start, p));
+  const v = exp10 < 0 ? m / POW10[-exp10]! : exp10 > 0 ? m * POW10[exp10]! : m;
+  return neg ? -v : v;
+}
+
+const isWs = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10;
+
+/** The array of numbers and nulls at b[p..e) (p just past "["), or null; sets numEnd past "]". */
+function readArr(b: Latin1Source, p: number, e: number): (number | null)[] | null {
+  const out: (number | null)[] = [];
+  while (p < e && isWs(b[p]!)) p++;
+  if (p < e && b[p] === 93) {
+    numEnd = p + 1;
+    return out;
+  }
+  for (;;) {
+    while (p < e && isWs(b[p]!)) p++;
+    if (p >= e) return null;
+    if (b[p] === 110) {
+      if (!(p + 4 <= e && b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108)) return null;
+      out.push(null);
+      p += 4;
+    } else {
+      const v = readNum(b, p, e);
+      if (numEnd < 0) return null;
+      out.push(v);
+      p = numEnd;
+    }
+    while (p < e && isWs(b[p]!)) p++;
+    if (p >= e) return null;
+    const d = b[p++]!;
+    if (d === 93) {
+      numEnd = p;
+      return out;
+    }
+    if (d !== 44) return null;
+  }
+}
+
+/** Per schema (index in SCHEMA_LIST; the last slot before the schema is known), the key after each key last time. */
+const SCHEMA_LIST = Object.keys(SCHEMAS) as InputSchema[];
+const NK = KEY_LIST.length + 1;
+const nextKey = new Int32Array((SCHEMA_LIST.length + 1) * NK).fill(-1);
+
+/** The line b[p..e) as its schema's object (values as JSON.parse gives them), or null when it is not in the decoder's subset. */
+function decodeFlat(b: Latin1Source, p: number, e: number): Record<string, unknown> | null {
+  while (p < e && isWs(b[p]!)) p++;
+  if (p >= e || b[p] !== 123) return null;
+  p++;
+  if (++keyEpoch === 0xffffffff) {
+    keySeen.fill(0);
+    keyEpoch = 1;
+  }
+  const v = V;
+  for (let i = 0; i < v.length; i++) v[i] = undefined;
+  let keys = 0;
+  let prev = KEY_LIST.length;
+  let row = SCHEMA_LIST.length * NK;
+  while (p < e && isWs(b[p]!)) p++;
+  if (p < e && b[p] === 125) p++;
+  else {
+    for (;;) {
+      while (p < e && isWs(b[p]!)) p++;
+      if (p >= e || b[p] !== 34) return null;
+      const from = ++p;
+      // The key: the one that followed the previous key last time, checked byte for byte; else hashed and looked up.
+      let k = nextKey[row + prev]!;
+      let hit = false;
+      if (k >= 0) {
+        const kb = KEY_BYTES[k]!;
+        const n = kb.length;
+        if (p + n < e && b[p + n] === 34) {
+          let i = 0;
+          while (i < n && kb[i] === b[p + i]) i++;
+          if (i === n) {
+            hit = true;
+            p += n + 1;
+          }
+        }
+      }
+      if (!hit) {
+        let h = 2166136261 | 0;
+        while (p < e) {
+          const c = b[p]!;
+          if (c === 34) break;
+          if (c === 92 || c < 32 || c >= 128) return null;
+          h = hashStep(h, c);
+          p++;
+        }
+        if (p >= e) return null;
+        const to = p++;
+        const found = KEY_BY_HASH.get(h);
+        if (found === undefined) return null;
+        const kb = KEY_BYTES[found]!;
+        if (kb.length !== to - from) return null;
+        for (let i = 0; i < kb.length; i++) if (kb[i] !== b[from + i]) return null;
+        k = found;
+        nextKey[row + prev] = k;
+      }
+      prev = k;
+      if (keySeen[k] === keyEpoch) return null; // a repeated key: JSON.parse's last-wins is the string path's
+      keySeen[k] = keyEpoch;
+      keys++;
+      while (p < e && isWs(b[p]!)) p++;
+      if (p >= e || b[p] !== 58) return null;
+      p++;
+      while (p < e && isWs(b[p]!)) p++;
+      if (p >= e) return null;
+      const c = b[p]!;
+      if (c === 34) {
+        // A string: ASCII without escapes, else the string path.
+        const sFrom = ++p;
+        while (p < e) {
+          const d = b[p]!;
+          if (d === 34) break;
+          if (d === 92 || d < 32 || d >= 128) return null;
+          p++;
+        }
+        if (p >= e) return null;
+        const n = p - sFrom;
+        p++;
+        let str: string | null = null;
+        if (REPEATS[k] === 1) {
+          const last = lastStr[k];
+          if (last !== null && lastStrLen[k] === n) {
+            const lb = lastStrBytes[k]!;
+            let i = 0;
+            while (i < n && lb[i] === b[sFrom + i]) i++;
+            if (i === n) str = last;
+          }
+          if (str === null) {
+            str = ascii(b, sFrom, sFrom + n);
+            if (n <= 64) {
+              lastStr[k] = str;
+              lastStrLen[k] = n;
+              const lb = lastStrBytes[k]!;
+              for (let i = 0; i < n; i++) lb[i] = b[sFrom + i]!;
+            }
+          }
+        } else str = ascii(b, sFrom, sFrom + n);
+        v[k] = str;
+        if (k === 0) {
+          const si = SCHEMA_LIST.indexOf(str as InputSchema);
+          row = (si < 0 ? SCHEMA_LIST.length : si) * NK;
+        }
+      } else if (c === 45 || (c >= 48 && c <= 57)) {
+        const x = readNum(b, p, e);
+        if (numEnd < 0) return null;
+        v[k] = x;
+        p = numEnd;
+      } else if (c === 91) {
+        const arr = readArr(b, p + 1, e);
+        if (arr === null) return null;
+        v[k] = arr;
+        p = numEnd;
+      } else if (c === 110 && p + 4 <= e && b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108) {
+        v[k] = null;
+        p += 4;
+      } else if (c === 116 && p + 4 <= e && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) {
+        v[k] = true;
+        p += 4;
+      } else if (c === 102 && p + 5 <= e && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) {
+        v[k] = false;
+        p += 5;
+      } else return null;
+      while (p < e && isWs(b[p]!)) p++;
+      if (p >= e) return null;
+      const d = b[p++]!;
+      if (d === 125) break;
+      if (d !== 44) return null;
+    }
+  }
+  while (p < e && isWs(b[p]!)) p++;
+  if (p !== e) return null;
+  flatKeys = keys;
+  return flatObject(v);
+}
+
+/**
+ * Parses one JSONL line from bytes[start, end) (no newline) like parseEventLine does the decoded line, or returns
+ * null when the line is outside the byte decoder's subset or not an event the fast checks accept: the caller then
+ * parses the decoded line with parseEventLine, which accepts it or throws the error naming the line and field.
+ */
+export function parseEventBytes(bytes: Uint8Array, start: number, end: number): InputEvent | null {
+  const raw = decodeFlat(bytes, start, end);
+  if (raw === null) return null;
+  const schema = raw.schema;
+  if (typeof schema !== 'string' || !Object.prototype.hasOwnProperty.call(SCHEMAS, schema)) return null;
+  const data = fastParse(schema as InputSchema, raw, flatKeys);
+  if (data === null) return null;
+  const ev = withEnvelope(data);
+  if (ev.schema === 'futures.mbp10.v1') {
+    const n = ev.bid_px.length;
+    for (const f of BOOK_SIBLINGS) if (ev[f].length !== n) return null;
+  }
+  return ev;
+}
+
 // ---- Fast path ---------------------------------------------------------------------------------------------------
 // One hand-written check per schema, reading each field by name (monomorphic property loads on the objects JSON.parse
 // builds, where a loop over the keys with a rule table cost more than the JSON.parse itself). Each check is at least
@@ -371,12 +699,12 @@ function keyCount(r: Record<string, unknown>): number {
 }
 
 /** The zod schema's output for `raw`, or null when the fast checks cannot vouch for it (zod then decides). */
-function fastParse(schema: InputSchema, raw: Record<string, unknown>): Parsed[InputSchema] | null {
+function fastParse(schema: InputSchema, raw: Record<string, unknown>, keys?: number): Parsed[InputSchema] | null {
   if (raw.schema !== schema) return null;
   const env = envelopeCount(raw);
   if (env < 0) return null;
   const own = schemaCount(schema, raw);
-  if (own < 0 || env + own !== keyCount(raw)) return null;
+  if (own < 0 || env + own !== (keys ?? keyCount(raw))) return null;
   // Convert only once every check passed: zod must see the untouched object if the fast path gives up.
   raw.ts_event_ns = int64Of(raw.ts_event_ns);
   if (raw.ts_recv_ns !== undefined) raw.ts_recv_ns = int64Of(raw.ts_recv_ns);

@@ -40,6 +40,19 @@ describe('readEventsJsonl', () => {
     expect(seen).toEqual([CHUNK, Buffer.byteLength(lines.join('\n'))]);
   });
 
+  it('reads a line longer than its read buffer (3 MiB), and the lines around it', () => {
+    const key = 'K'.repeat(3 * CHUNK);
+    const path = join(dir, 'long.jsonl');
+    writeFileSync(path, [heartbeat(1, 'SPY'), heartbeat(2, key), heartbeat(3, 'QQQ')].join('\r\n') + '\r\n');
+    const events = [...readEventsJsonl(path)];
+    expect(events.map((e) => [e.ts_event_ns, e.key.length])).toEqual([
+      [1n, 3],
+      [2n, key.length],
+      [3n, 3],
+    ]);
+    expect(events[1]!.key).toBe(key);
+  });
+
   it('names the line of a bad event after a read boundary', () => {
     const filler = Array.from({ length: 20_000 }, (_, i) => heartbeat(i + 1, 'SPY'));
     const path = join(dir, 'bad.jsonl');

@@ -1,0 +1,208 @@
+// The inputs `snap-engine run --input` reads besides JSONL: Databento DBN files (plain or zstd; the same decoder and
+// record → event mapping as `feed dbn`: @snap/dbn's decodeDbnBatches + DbnNormalizer) and Bronze Parquet objects
+// (the files `run` and the lake sink write under DATA_ROOT; read back as `replay --from-lake` does: readLakeRows +
+// bronzeRowToEvent). The format comes from the extension, else from the first bytes ("DBN" or the zstd magic: DBN;
+// "PAR1": Parquet; anything else: JSONL). Several inputs are merged into one stream by event time (ties: the order
+// the inputs were given), so a DBN futures file and a JSONL of options interleave as they happened.
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { readSchema } from 'parquet-wasm';
+import type { InputEvent } from '@snap/core';
+import { DbnError, DbnNormalizer, decodeDbnBatches } from '@snap/dbn';
+import { BRONZE_TABLES, bronzeRowToEvent, readLakeRows, type BronzeSchema } from '@snap/lake-sink';
+
+export type InputFormat = 'jsonl' | 'dbn' | 'bronze';
+
+/** An input file that cannot be read as its format: the message names the file and the record (or row, or offset). */
+export class InputFileError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+    this.name = 'InputFileError';
+  }
+}
+
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+/** The input format of `path`: by extension (.jsonl/.ndjson, .dbn/.dbn.zst, .parquet), else by its first bytes (a regular file) or JSONL. */
+export function inputFormatOf(path: string): InputFormat {
+  const p = path.toLowerCase();
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson')) return 'jsonl';
+  if (p.endsWith('.dbn') || p.endsWith('.dbn.zst')) return 'dbn';
+  if (p.endsWith('.parquet')) return 'bronze';
+  // Only a regular file is sniffed: a pipe (run --input <(…)) would lose the bytes read, and it is JSONL as before.
+  if (!statSync(path).isFile()) return 'jsonl';
+  const head = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n >= 3 && head.toString('latin1', 0, 3) === 'DBN') return 'dbn';
+  if (n === 4 && ZSTD_MAGIC.every((b, i) => head[i] === b)) return 'dbn';
+  if (n === 4 && head.toString('latin1') === 'PAR1') return 'bronze';
+  return 'jsonl';
+}
+
+export interface DbnInputOptions {
+  /** The underlying the futures data serves (the events' key), as `feed dbn --underlying`. */
+  underlying: string;
+  /** Symbol for instruments the file's symbology does not name (the underlying's futures root, e.g. ES). */
+  symbolRoot: string;
+}
+
+/**
+ * The events of a DBN file, in file order, in batches (one per decoded batch of records: a promise per batch, not
+ * per event). A corrupt or truncated file yields every good record's events, then throws InputFileError naming the
+ * file, the record number and the decoder's byte offset.
+ */
+export async function* readEventsDbn(path: string, opts: DbnInputOptions): AsyncGenerator<InputEvent[]> {
+  let normalizer: DbnNormalizer | undefined;
+  let records = 0;
+  try {
+    for await (const { metadata, records: batch } of decodeDbnBatches(path)) {
+      normalizer ??= new DbnNormalizer(metadata, opts);
+      const out: InputEvent[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const evs = normalizer.push(batch[i]!);
+        for (let j = 0; j < evs.length; j++) out.push(evs[j]!);
+      }
+      records += batch.length;
+      if (out.length > 0) yield out;
+    }
+  } catch (e) {
+    // The decoder's message names the path too: said once, first.
+    if (e instanceof DbnError) throw new InputFileError(`${path}: DBN record ${records + 1} (after ${records} good records): ${e.message.replace(` in ${path}:`, ':')}`, path);
+    throw e;
+  }
+}
+
+const BRONZE_COLUMN_NAMES = ['ts_event_ns', 'event_id', 'bid_px_1', 'delta', 'option_symbol', 'venue', 'bid_exch', 'conditions', 'symbol', 'underlying'];
+
+/** The Bronze table an object's columns belong to: each schema's payload has a column no other one has. */
+function bronzeSchemaOf(path: string, has: (column: string) => boolean): BronzeSchema {
+  if (!has('ts_event_ns') || !has('event_id')) throw new InputFileError(`${path}: not a Bronze object (no ts_event_ns / event_id column); run --input reads Bronze input tables, not Gold or Silver`, path);
+  const distinct: [string, BronzeSchema][] = [
+    ['bid_px_1', 'futures.mbp10.v1'],
+    ['delta', 'options.greeks_snapshots.v1'],
+    ['option_symbol', 'options.trades.v1'],
+    ['venue', 'futures.trades.v1'],
+    ['bid_exch', 'stocks.quotes.v1'],
+    ['conditions', 'stocks.trades.v1'],
+  ];
+  for (const [column, schema] of distinct) if (has(column)) return schema;
+  if (!has('symbol') && !has('underlying')) return 'heartbeat.v1';
+  throw new InputFileError(`${path}: its columns match no Bronze input table (docs/lake.md)`, path);
+}
+
+/**
+ * The events of one Bronze Parquet object (one input stream's rows of an offset window, in log order), read whole:
+ * an object is bounded by lake.flush_rows. Errors name the file, and the row for a value that is not an event.
+ */
+export function* readEventsBronze(path: string): Generator<InputEvent[]> {
+  const bytes = readFileSync(path);
+  if (bytes.length < 8 || bytes.toString('latin1', 0, 4) !== 'PAR1') throw new InputFileError(`${path}: not a Parquet file (no PAR1 magic)`, path);
+  let schema: BronzeSchema;
+  try {
+    const s = readSchema(bytes);
+    try {
+      // indexOf throws for an absent field rather than returning -1.
+      const names = new Set<string>();
+      for (const c of BRONZE_COLUMN_NAMES) {
+        try {
+          if (s.indexOf(c) >= 0) names.add(c);
+        } catch {
+          // absent
+        }
+      }
+      schema = bronzeSchemaOf(path, (c) => names.has(c));
+    } finally {
+      s.free();
+    }
+  } catch (e) {
+    if (e instanceof InputFileError) throw e;
+    throw new InputFileError(`${path}: unreadable Parquet footer (${(e as Error).message})`, path);
+  }
+  const columns = BRONZE_TABLES.find((t) => t.schemaName === schema)!.columns;
+  let rows: Record<string, unknown>[];
+  try {
+    rows = readLakeRows(bytes, columns, path);
+  } catch (e) {
+    throw new InputFileError(`${path}: ${(e as Error).message}`, path);
+  }
+  const BATCH = 4096;
+  for (let from = 0; from < rows.length; from += BATCH) {
+    const out: InputEvent[] = [];
+    for (let i = from; i < Math.min(rows.length, from + BATCH); i++) {
+      try {
+        out.push(bronzeRowToEvent(schema, rows[i]!));
+      } catch (e) {
+        throw new InputFileError(`${path}: row ${i + 1} (${schema}): ${(e as Error).message}`, path);
+      }
+      rows[i] = undefined as unknown as Record<string, unknown>; // the event is all that is kept
+    }
+    yield out;
+  }
+}
+
+/** Event batches, sync (JSONL, Bronze) or async (DBN). */
+export type EventBatches = Iterable<InputEvent[]> | AsyncIterable<InputEvent[]>;
+
+interface Cursor {
+  order: number;
+  it: Iterator<InputEvent[]> | AsyncIterator<InputEvent[]>;
+  buf: InputEvent[];
+  at: number;
+  done: boolean;
+}
+
+const isHeartbeat = (ev: InputEvent) => ev.schema === 'heartbeat.v1';
+
+/**
+ * One event stream out of several inputs: a k-way merge on ts_event_ns, ties in the order the inputs were given.
+ * A heartbeat already emitted at the same event time (same event id) is dropped: Bronze holds every heartbeat once
+ * per input stream (the feeds fan them out), and `run` fans each one out into every stream itself.
+ */
+export async function* mergeInputs(inputs: readonly EventBatches[]): AsyncGenerator<InputEvent> {
+  const cursors: Cursor[] = inputs.map((src, order) => ({
+    order,
+    it: Symbol.asyncIterator in src ? (src as AsyncIterable<InputEvent[]>)[Symbol.asyncIterator]() : (src as Iterable<InputEvent[]>)[Symbol.iterator](),
+    buf: [],
+    at: 0,
+    done: false,
+  }));
+  const fill = async (c: Cursor): Promise<void> => {
+    while (!c.done && c.at >= c.buf.length) {
+      const r = await c.it.next();
+      if (r.done) c.done = true;
+      else {
+        c.buf = r.value;
+        c.at = 0;
+      }
+    }
+  };
+  for (const c of cursors) await fill(c);
+  let hbTs: bigint | null = null;
+  const hbIds = new Set<string>();
+  for (;;) {
+    let next: Cursor | null = null;
+    for (const c of cursors) {
+      if (c.at >= c.buf.length) continue;
+      if (!next || c.buf[c.at]!.ts_event_ns < next.buf[next.at]!.ts_event_ns) next = c;
+    }
+    if (!next) return;
+    const ev = next.buf[next.at++]!;
+    if (next.at >= next.buf.length) await fill(next);
+    if (isHeartbeat(ev)) {
+      if (hbTs !== ev.ts_event_ns) {
+        hbTs = ev.ts_event_ns;
+        hbIds.clear();
+      } else if (hbIds.has(ev.event_id)) continue;
+      hbIds.add(ev.event_id);
+    }
+    yield ev;
+  }
+}
