@@ -38,7 +38,7 @@ import type { BarrierCaveat, BarrierReading } from './barrier';
 import type { TapeReading } from './tape';
 import type { FuelReading } from './fuel';
 import type { BarrierStateName, Confidence, Direction, MoveDirection, SignalName } from './signals';
-import { clamp } from './numeric';
+import { clamp, msToNs } from './numeric';
 
 export const STRONG_IMBALANCE = 0.5;
 
@@ -254,7 +254,7 @@ export function candidateSignal(st: TriggerState, x: TriggerInput, cfg: Config):
   if (x.raw > sc.break_threshold && inMonitor) {
     if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
   } else st.aboveSinceNs = null;
-  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= BigInt(sc.hold_ms) * 1_000_000n) return 'BREAK';
+  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= msToNs(sc.hold_ms)) return 'BREAK';
   if (st.shown === 'BREAK' && inMonitor && x.smooth >= cfg.signal.break_exit_threshold) return keepShown(st);
   if (x.smooth < sc.reject_threshold && x.distance <= cfg.levels.touch_band + 1e-9) return 'REJECT';
   if (st.shown === 'REJECT' && x.smooth <= cfg.signal.reject_exit_threshold) return keepShown(st);
@@ -282,7 +282,7 @@ function keepShown(st: TriggerState): SignalName {
 
 /** May the shown signal change at tNs (signal.min_dwell_ms since its last change)? */
 export function dwellElapsed(st: TriggerState, tNs: bigint, cfg: Config): boolean {
-  return st.changedNs === null || tNs - st.changedNs >= BigInt(cfg.signal.min_dwell_ms) * 1_000_000n;
+  return st.changedNs === null || tNs - st.changedNs >= msToNs(cfg.signal.min_dwell_ms);
 }
 
 /**
@@ -304,7 +304,7 @@ export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): Sig
  * older than signal.episode_ms, starts a new episode (which may fire one event). `prevTickNs` is the tick before tNs.
  */
 export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, cfg: Config, at?: { direction: Direction; price: number; spot: number }): void {
-  const expired = st.episodeNs !== null && tNs - st.episodeNs > BigInt(cfg.signal.episode_ms) * 1_000_000n;
+  const expired = st.episodeNs !== null && tNs - st.episodeNs > msToNs(cfg.signal.episode_ms);
   if (st.episodeNs === null || st.seenNs !== prevTickNs || expired) {
     st.episodeNs = tNs;
     st.fired = false;

@@ -42,8 +42,8 @@ import { BasisEstimator, newBasisState, type BasisState } from './basis';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise, type BarrierEngine, type BarrierEventContext, type BarrierReading, type LevelNoise, type SideNoise } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
-import { TapeEngine, newTapeState, type TapeState } from './tape';
-import { FuelEngine, newFuelState, type FuelState } from './fuel';
+import { TapeEngine, newTapeReading, newTapeState, type TapeState } from './tape';
+import { FuelEngine, newFuelReading, newFuelState, type FuelState } from './fuel';
 import { LevelUniverse, MOVING_KINDS, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
@@ -398,8 +398,8 @@ export class SnapEngine {
 
       const barrier = this.readMonitored(level, direction, T, pl.noise);
       sampleLevelNoise(pl.noise, barrier.delta_liq, barrier.filled, T, cfg);
-      const tape = this.tape.read(level, T);
-      const fuel = this.fuel.read(level, T, walls);
+      const tape = this.tape.read(level, T, this.tapeOut);
+      const fuel = this.fuel.read(level, T, walls, this.fuelOut);
       const comps = componentScores(cfg, barrier, fuel, tape, direction);
       const raw = compositeScore(comps, cfg.score);
       const smooth = smoothStep(pl.score, raw, T, so.score);
@@ -510,10 +510,14 @@ export class SnapEngine {
   }
 
   private readonly levelNoiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
+  /** A monitored level's readings, refilled per level (they never leave the tick: rows and events copy their fields). */
+  private readonly barrierOut: BarrierReading = { state: 'NEUTRAL', delta_liq: 0, replenishment_ratio: 0, added: 0, canceled: 0, filled: 0, defending: null, churn: 0, passive_volume: 0, caveats: [] };
+  private readonly tapeOut = newTapeReading();
+  private readonly fuelOut = newFuelReading();
 
   /** A monitored level's reading, against its own noise too; it replaces any runway reading of this tick in the memo. */
   private readMonitored(level: Level, direction: Direction, T: bigint, noise: LevelNoise): BarrierReading {
-    const reading = this.barrier.read(level, direction, T, levelNoiseOf(noise, this.levelNoiseOut));
+    const reading = this.barrier.read(level, direction, T, levelNoiseOf(noise, this.levelNoiseOut), this.barrierOut);
     const m = this.memo;
     for (let i = 0; i < this.memoN; i++) {
       const e = m[i]!;

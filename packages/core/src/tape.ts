@@ -74,6 +74,25 @@ export function aggressorFromQuote(price: number, bid: number | null, ask: numbe
   return 0;
 }
 
+/** A reading's sweep fields from the window's most significant sweep (or none), written into `out`. */
+function sweepOf(best: SweepEvent | null, out: TapeReading['sweep']): TapeReading['sweep'] {
+  out.detected = best !== null;
+  out.direction = best ? best.direction : null;
+  out.notional = best ? best.notional : 0;
+  out.venues = best ? best.venues : 0;
+  out.window_ms = best ? best.window_ms : 0;
+  return out;
+}
+
+/** A reading to refill (TapeEngine.read's `out`). */
+export const newTapeReading = (): TapeReading => ({
+  imbalance: 0,
+  buy_vol: 0,
+  sell_vol: 0,
+  velocity: 0,
+  sweep: { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 },
+});
+
 /** Least-squares slope of (t, price) in $/s; 0 when undefined. Time is taken relative to `ref` to keep precision. */
 export function priceSlope(points: readonly { ts: bigint; price: number }[], ref: bigint): number {
   const n = points.length;
@@ -200,7 +219,8 @@ export class TapeEngine {
     if (s.cluster && tNs - s.cluster.lastNs > this.gapNs) this.closeCluster();
   }
 
-  read(level: Level, tNs: bigint): TapeReading {
+  /** The tape at a level; `out`, when given, is refilled and returned instead of a new reading (the engine's scratch). */
+  read(level: Level, tNs: bigint, out?: TapeReading): TapeReading {
     const s = this.state;
     const t = this.cfg.tape;
     // The window bounds of this tNs (every level of a tick reads the same ones).
@@ -251,10 +271,16 @@ export class TapeEngine {
     }
     const open = s.cluster ? this.judge(s.cluster) : null;
     if (open && open.ts > fromT && open.ts <= tNs && (!best || open.notional >= best.notional)) best = open;
-    const sweep: TapeReading['sweep'] = best
-      ? { detected: true, direction: best.direction, notional: best.notional, venues: best.venues, window_ms: best.window_ms }
-      : { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
-    return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
+    if (out === undefined) {
+      const sweep: TapeReading['sweep'] = { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
+      return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep: sweepOf(best, sweep) };
+    }
+    out.imbalance = imbalance;
+    out.buy_vol = buy;
+    out.sell_vol = sell;
+    out.velocity = velocity;
+    sweepOf(best, out.sweep);
+    return out;
   }
 
   private readT: bigint | null = null;
