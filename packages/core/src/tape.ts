@@ -137,8 +137,14 @@ export class TapeEngine {
     this.keepNs = msToNs(Math.max(cfg.tape.window_ms, cfg.tape.velocity_window_ms));
     this.gapNs = msToNs(cfg.tape.sweep_max_gap_ms);
     this.spanNs = msToNs(cfg.tape.sweep_max_span_ms);
+    this.gapF = Number(this.gapNs);
+    this.spanF = Number(this.spanNs);
     const prints = this.state.prints;
     for (let i = 0; i < prints.length; i++) this.mirror(prints[i]!, i > 0 && prints[i]!.ts < prints[i - 1]!.ts);
+    if (this.state.cluster !== null) {
+      this.cStartRel = this.relOf(this.state.cluster.startNs);
+      this.cLastRel = this.relOf(this.state.cluster.lastNs);
+    }
   }
 
   /** Appends a print to the derived mirrors (times, prices, imbalance groups); `late` when it is older than the last one. */
@@ -196,6 +202,14 @@ export class TapeEngine {
   private readonly keepNs: bigint;
   private readonly gapNs: bigint;
   private readonly spanNs: bigint;
+  private readonly gapF: number;
+  private readonly spanF: number;
+  /** The open cluster's start and last print times as rel values (derived; meaningful while `exact`). */
+  private cStartRel = 0;
+  private cLastRel = 0;
+  /** read()'s judgement of the open cluster and the state version it was made at. */
+  private judgedVersion = -1;
+  private judged: SweepEvent | null = null;
 
   onEvent(ev: InputEvent): void {
     this.version++;
@@ -269,7 +283,12 @@ export class TapeEngine {
       if (sw.ts <= fromT || sw.ts > tNs) continue;
       if (!best || sw.notional >= best.notional) best = sw;
     }
-    const open = s.cluster ? this.judge(s.cluster) : null;
+    // The open cluster's sweep, judged once per state (every level of a tick reads the same one).
+    if (this.judgedVersion !== this.version) {
+      this.judgedVersion = this.version;
+      this.judged = s.cluster ? this.judge(s.cluster) : null;
+    }
+    const open = this.judged;
     if (open && open.ts > fromT && open.ts <= tNs && (!best || open.notional >= best.notional)) best = open;
     if (out === undefined) {
       const sweep: TapeReading['sweep'] = { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
@@ -407,7 +426,13 @@ export class TapeEngine {
     const print: TapePrint = { ts, price: tr.price, size: tr.size, aggr };
     prints.push(print);
     this.mirror(print, late);
-    if (s.cluster && (ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) this.closeCluster();
+    // The print's time as mirror() just converted it: while exact, the cluster's gap and span tests are float ones.
+    const r = this.rel[this.rel.length - 1]!;
+    if (s.cluster && (this.exact ? r - this.cLastRel > this.gapF || r - this.cStartRel > this.spanF : ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) {
+      this.closeCluster();
+    }
+    if (s.cluster === null) this.cStartRel = r;
+    this.cLastRel = r;
     const c =
       s.cluster ??
       (s.cluster = {
