@@ -57,6 +57,18 @@ describe('L1 barrier engine', () => {
     expect(r.defending).toEqual({ price: 545, size: 2000 });
   });
 
+  it('a reading refilled into a caller\'s object (the engine\'s scratch) equals a fresh one, defending queue included', () => {
+    const e = run([quote(0, 545.0, 545.02, 10_000), trade(100, 545.0, 4000), quote(150, 545.0, 545.02, 6000), quote(400, 545.01, 545.03, 7000)]);
+    const out = e.read(L, 'RESISTANCE', ms(100));
+    for (const [price, dir] of [[545, 'SUPPORT'], [545.03, 'RESISTANCE'], [544, 'SUPPORT']] as const) {
+      const level: Level = { ...L, price };
+      const fresh = e.read(level, dir, ms(1000));
+      expect(e.read(level, dir, ms(1000), null, out)).toBe(out);
+      expect(out).toEqual(fresh);
+    }
+    expect(out.defending).toBeNull();
+  });
+
   it('CONSUMED: prints at the bid eat the queue faster than it refills (filled > canceled)', () => {
     const e = run([
       quote(0, 545.0, 545.02, 10_000),

@@ -188,7 +188,7 @@ export class L1BarrierEngine implements BarrierEngine {
   private sFilled = 0;
   private readonly noiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
 
-  read(level: Level, direction: Direction, tNs: bigint, levelNoise: SideNoise | null = null): BarrierReading {
+  read(level: Level, direction: Direction, tNs: bigint, levelNoise: SideNoise | null = null, out?: BarrierReading): BarrierReading {
     const s = this.state;
     const side: Side = direction === 'SUPPORT' ? 'B' : 'A';
     const band = this.cfg.barrier.quote_band + 1e-9;
@@ -197,11 +197,32 @@ export class L1BarrierEngine implements BarrierEngine {
     const canceled = this.sCanceled;
     const filled = this.sFilled;
     const q = side === 'B' ? s.bid : s.ask;
-    const defending = q && Math.abs(q.px - level.price) <= band ? { price: q.px, size: q.sz } : null;
-    const c = classifyBarrier(this.classifyInput(side, defending ? defending.size : null, levelNoise));
-    // Fields written out (an object spread here cost 20× more per call).
-    return { state: c.state, delta_liq: c.delta_liq, replenishment_ratio: c.replenishment_ratio, added, canceled, filled, defending, churn: 0, passive_volume: 0, caveats: NO_CAVEATS };
+    const atLevel = q !== null && Math.abs(q.px - level.price) <= band;
+    if (out === undefined) {
+      const defending = atLevel ? { price: q.px, size: q.sz } : null;
+      const c = classifyBarrier(this.classifyInput(side, defending ? defending.size : null, levelNoise));
+      // Fields written out (an object spread here cost 20× more per call).
+      return { state: c.state, delta_liq: c.delta_liq, replenishment_ratio: c.replenishment_ratio, added, canceled, filled, defending, churn: 0, passive_volume: 0, caveats: NO_CAVEATS };
+    }
+    // The caller's reading, refilled (the engine's per-tick scratch): the same values as above, no allocation.
+    classifyBarrier(this.classifyInput(side, atLevel ? q.sz : null, levelNoise), out);
+    out.added = added;
+    out.canceled = canceled;
+    out.filled = filled;
+    if (atLevel) {
+      const d = (this.defendingOut ??= { price: 0, size: 0 });
+      d.price = q.px;
+      d.size = q.sz;
+      out.defending = d;
+    } else out.defending = null;
+    out.churn = 0;
+    out.passive_volume = 0;
+    out.caveats = NO_CAVEATS;
+    return out;
   }
+
+  /** The defending queue of read()'s caller-supplied readings (reused, like them). */
+  private defendingOut: { price: number; size: number } | null = null;
 
   readState(level: Level, direction: Direction, tNs: bigint): BarrierStateName {
     const s = this.state;
@@ -322,8 +343,7 @@ export class L1BarrierEngine implements BarrierEngine {
       }
       const added = Math.max(0, d + P);
       const canceled = Math.max(0, -d - P);
-      const seq = this.pushFlow(t, side, px, added, canceled, P);
-      this.state.lastRemoval[side] = { ts: t, seq, price: px };
+      this.setLastRemoval(side, t, this.pushFlow(t, side, px, added, canceled, P), px);
       return;
     }
     const better = side === 'B' ? px > prev.px : px < prev.px;
@@ -344,8 +364,18 @@ export class L1BarrierEngine implements BarrierEngine {
 
   private removal(side: Side, price: number, removed: number, t: bigint, prints: number): void {
     const filled = Math.min(removed, prints);
-    const seq = this.pushFlow(t, side, price, 0, removed - filled, filled);
-    this.state.lastRemoval[side] = { ts: t, seq, price };
+    this.setLastRemoval(side, t, this.pushFlow(t, side, price, 0, removed - filled, filled), price);
+  }
+
+  /** Updated in place once it exists (nothing else keeps a reference; snapshots copy): no object per removal. */
+  private setLastRemoval(side: Side, ts: bigint, seq: number, price: number): void {
+    const r = this.state.lastRemoval[side];
+    if (r === null) this.state.lastRemoval[side] = { ts, seq, price };
+    else {
+      r.ts = ts;
+      r.seq = seq;
+      r.price = price;
+    }
   }
 
   private pushFlow(ts: bigint, side: Side, price: number, added: number, canceled: number, filled: number): number {

@@ -68,8 +68,9 @@ export interface BarrierEngine {
   onEvent(ev: InputEvent, ctx: BarrierEventContext): void;
   /** Called at every snap tick before reads: evicts the window and samples the WEAK baseline. */
   onTick(tNs: bigint): void;
-  /** `levelNoise`: the level's own noise baseline (monitored levels), tightening the adaptive thresholds. */
-  read(level: Level, direction: Direction, tNs: bigint, levelNoise?: SideNoise | null): BarrierReading;
+  /** `levelNoise`: the level's own noise baseline (monitored levels), tightening the adaptive thresholds. `out`, when
+   *  given, may be refilled and returned instead of a new reading (valid until the next read with the same `out`). */
+  read(level: Level, direction: Direction, tNs: bigint, levelNoise?: SideNoise | null, out?: BarrierReading): BarrierReading;
   /** read(level, direction, tNs).state, without building the reading (the runway's obstacle probe). */
   readState(level: Level, direction: Direction, tNs: bigint): BarrierStateName;
   /** Plain JSON-able state (bigints allowed; the snapshot codec encodes them). */
@@ -105,9 +106,17 @@ export interface Classified {
   replenishment_ratio: number;
 }
 
-export function classifyBarrier(x: ClassifyInput): Classified {
+/** The state, Δliq and R of the flows; written into `out` when given (a reading being refilled), else a new object. */
+export function classifyBarrier<T extends Classified = Classified>(x: ClassifyInput, out?: T): T {
   const removed = x.canceled + x.filled;
-  return { state: classifyState(x), delta_liq: x.added - removed, replenishment_ratio: x.added / (removed + R_EPSILON) };
+  const state = classifyState(x);
+  const delta_liq = x.added - removed;
+  const replenishment_ratio = x.added / (removed + R_EPSILON);
+  if (out === undefined) return { state, delta_liq, replenishment_ratio } as T;
+  out.state = state;
+  out.delta_liq = delta_liq;
+  out.replenishment_ratio = replenishment_ratio;
+  return out;
 }
 
 /** classifyBarrier's state alone (nothing allocated: the runway asks only this of its candidate obstacles). */

@@ -1,5 +1,5 @@
 import { parseConfig } from './config';
-import { FuelEngine, customerSign, hvlOf } from './fuel';
+import { FuelEngine, customerSign, hvlOf, newFuelReading } from './fuel';
 import type { InputEvent } from './events';
 import type { Level } from './signals';
 import { greeks, ms, optTrade } from './test-support';
@@ -26,6 +26,17 @@ describe('fuel engine (§5.3)', () => {
     expect(customerSign(t({ price: 1.05 }), { price: 1.0, sign: -1 })).toBe(1);
     expect(customerSign(t({ price: 1.0 }), { price: 1.0, sign: -1 })).toBe(-1);
     expect(customerSign(t({}), undefined)).toBe(0);
+  });
+
+  it('a reading refilled into a caller\'s object (the engine\'s scratch) equals a fresh one, prepared or scanned', () => {
+    const e = run([greeks(0, C545.symbol, 545, 'C', 0.05), optTrade(100, { ...C545, price: 1.0, size: 500, bid: 0.9, ask: 1.0 })]);
+    const walls = { call_wall: 545, put_wall: null, hvl: 544 };
+    const out = newFuelReading();
+    const fresh = e.read(L, ms(200), walls);
+    expect(e.read(L, ms(200), walls, out)).toBe(out);
+    expect(out).toEqual(fresh);
+    e.prepareReads([545], ms(200));
+    expect(e.read(L, ms(200), walls, out)).toEqual(fresh);
   });
 
   it('dealer gamma = −s·size·γ·100 and flips sign when customers switch from buying to selling', () => {

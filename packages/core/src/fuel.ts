@@ -78,6 +78,20 @@ export function fuelEffect(netDealerGamma: number, neutral: number): FuelEffect 
   return 'NEUTRAL';
 }
 
+/** The reading of a net dealer gamma, into `out` when given. */
+function fuelReading(g: number, neutral: number, walls: FuelWalls, out: FuelReading | undefined): FuelReading {
+  if (out === undefined) return { effect: fuelEffect(g, neutral), net_dealer_gamma: g, call_wall: walls.call_wall, put_wall: walls.put_wall, hvl: walls.hvl };
+  out.effect = fuelEffect(g, neutral);
+  out.net_dealer_gamma = g;
+  out.call_wall = walls.call_wall;
+  out.put_wall = walls.put_wall;
+  out.hvl = walls.hvl;
+  return out;
+}
+
+/** A reading to refill (FuelEngine.read's `out`). */
+export const newFuelReading = (): FuelReading => ({ effect: 'NEUTRAL', net_dealer_gamma: 0, call_wall: null, put_wall: null, hvl: null });
+
 /** One strike's dealer-gamma sums over the wall window, folded in arrival order. */
 interface StrikeSums {
   strike: number;
@@ -519,14 +533,14 @@ export class FuelEngine {
   /** Bumped by every event and tick (prepared sums are only valid for the state they were computed on). */
   private version = 0;
 
-  read(level: Level, tNs: bigint, walls: FuelWalls): FuelReading {
+  /** Fuel at a level; `out`, when given, is refilled and returned instead of a new reading (the engine's scratch). */
+  read(level: Level, tNs: bigint, walls: FuelWalls, out?: FuelReading): FuelReading {
     const f = this.cfg.fuel;
     if (this.batchT === tNs && this.batchVersion === this.version) {
       const P = this.batchPrices;
       for (let j = 0; j < this.batchN; j++) {
         if (P[j] !== level.price) continue;
-        const g = this.batchSums[j]!;
-        return { effect: fuelEffect(g, f.neutral_gamma), net_dealer_gamma: g, call_wall: walls.call_wall, put_wall: walls.put_wall, hvl: walls.hvl };
+        return fuelReading(this.batchSums[j]!, f.neutral_gamma, walls, out);
       }
     }
     const from = tNs - this.readWindowNs;
@@ -553,7 +567,7 @@ export class FuelEngine {
         if (fl.ts > from && fl.ts <= tNs && Math.abs(fl.strike - L) <= range) g += fl.dealerGamma;
       }
     }
-    return { effect: fuelEffect(g, f.neutral_gamma), net_dealer_gamma: g, call_wall: walls.call_wall, put_wall: walls.put_wall, hvl: walls.hvl };
+    return fuelReading(g, f.neutral_gamma, walls, out);
   }
 
   /**

@@ -17,7 +17,7 @@
 import type { Config } from './config';
 import type { Level, LevelKind } from './signals';
 import type { FuelWalls } from './fuel';
-import { cachedPriceKey, priceKey, roundTo } from './numeric';
+import { cachedPriceKey, msToNs, priceKey, roundTo } from './numeric';
 
 /**
  * Levels whose price follows the market (a new price at each universe refresh). The engine keeps per-level state —
@@ -136,7 +136,7 @@ export class LevelUniverse {
   /** Rebuilds when refresh_ms has passed or the walls moved; returns the current levels. */
   update(spot: number, tNs: bigint, walls: FuelWalls): Level[] {
     const s = this.state;
-    const due = s.lastRefreshNs === null || tNs - s.lastRefreshNs >= BigInt(this.cfg.levels.refresh_ms) * 1_000_000n;
+    const due = s.lastRefreshNs === null || tNs - s.lastRefreshNs >= msToNs(this.cfg.levels.refresh_ms);
     if (due || !sameWalls(walls, s.walls)) {
       s.walls = { ...walls };
       s.levels = this.build(spot);

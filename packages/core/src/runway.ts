@@ -38,6 +38,9 @@ export function computeRunway(
   probe: ObstacleProbe,
   /** The universe in levels.ts's order (byPriceThenId), as the engine's universe already is. */
   sorted: readonly Level[] = [...universe].sort(byPriceThenId),
+  /** Refilled and returned instead of a new runway when given (the engine's per-row scratch; next_obstacle is then the
+   *  obstacle Level itself, read for its id and price). */
+  out?: LevelSignal['runway'],
 ): LevelSignal['runway'] {
   const facing: Direction = move === 'UP' ? 'RESISTANCE' : 'SUPPORT';
   let next: Level | null = null;
@@ -83,7 +86,12 @@ export function computeRunway(
       }
     }
   }
-  if (!next) return { direction: move, next_obstacle: null, distance: null, quality: 'CLEAR' };
-  const quality: RunwayQuality = WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION' ? 'OBSTRUCTED' : 'CLEAR';
-  return { direction: move, next_obstacle: { id: next.id, price: next.price }, distance: Math.abs(next.price - level.price), quality };
+  const quality: RunwayQuality = next !== null && (WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION') ? 'OBSTRUCTED' : 'CLEAR';
+  const distance = next === null ? null : Math.abs(next.price - level.price);
+  if (out === undefined) return { direction: move, next_obstacle: next === null ? null : { id: next.id, price: next.price }, distance, quality };
+  out.direction = move;
+  out.next_obstacle = next;
+  out.distance = distance;
+  out.quality = quality;
+  return out;
 }

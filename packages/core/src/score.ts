@@ -38,7 +38,7 @@ import type { BarrierCaveat, BarrierReading } from './barrier';
 import type { TapeReading } from './tape';
 import type { FuelReading } from './fuel';
 import type { BarrierStateName, Confidence, Direction, MoveDirection, SignalName } from './signals';
-import { clamp } from './numeric';
+import { clamp, msToNs } from './numeric';
 
 export const STRONG_IMBALANCE = 0.5;
 
@@ -254,7 +254,7 @@ export function candidateSignal(st: TriggerState, x: TriggerInput, cfg: Config):
   if (x.raw > sc.break_threshold && inMonitor) {
     if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
   } else st.aboveSinceNs = null;
-  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= BigInt(sc.hold_ms) * 1_000_000n) return 'BREAK';
+  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= msToNs(sc.hold_ms)) return 'BREAK';
   if (st.shown === 'BREAK' && inMonitor && x.smooth >= cfg.signal.break_exit_threshold) return keepShown(st);
   if (x.smooth < sc.reject_threshold && x.distance <= cfg.levels.touch_band + 1e-9) return 'REJECT';
   if (st.shown === 'REJECT' && x.smooth <= cfg.signal.reject_exit_threshold) return keepShown(st);
@@ -282,7 +282,7 @@ function keepShown(st: TriggerState): SignalName {
 
 /** May the shown signal change at tNs (signal.min_dwell_ms since its last change)? */
 export function dwellElapsed(st: TriggerState, tNs: bigint, cfg: Config): boolean {
-  return st.changedNs === null || tNs - st.changedNs >= BigInt(cfg.signal.min_dwell_ms) * 1_000_000n;
+  return st.changedNs === null || tNs - st.changedNs >= msToNs(cfg.signal.min_dwell_ms);
 }
 
 /**
@@ -304,7 +304,7 @@ export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): Sig
  * older than signal.episode_ms, starts a new episode (which may fire one event). `prevTickNs` is the tick before tNs.
  */
 export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, cfg: Config, at?: { direction: Direction; price: number; spot: number }): void {
-  const expired = st.episodeNs !== null && tNs - st.episodeNs > BigInt(cfg.signal.episode_ms) * 1_000_000n;
+  const expired = st.episodeNs !== null && tNs - st.episodeNs > msToNs(cfg.signal.episode_ms);
   if (st.episodeNs === null || st.seenNs !== prevTickNs || expired) {
     st.episodeNs = tNs;
     st.fired = false;
@@ -367,19 +367,34 @@ const FUEL_WORDS: Record<FuelReading['effect'], string> = {
   NEUTRAL: 'gamma neutral',
 };
 
+const BARRIER_INDEX: Record<BarrierStateName, number> = { VACUUM: 0, WALL: 1, ABSORPTION: 2, CONSUMED: 3, WEAK: 4, NEUTRAL: 5 };
+const FUEL_INDEX: Record<FuelReading['effect'], number> = { AMPLIFY: 0, DAMPEN: 1, NEUTRAL: 2 };
+const TAPE_WORDS = ['sweep confirms', 'sweep against', 'tape pushes in', 'tape leans in', 'tape leans away', 'tape quiet'];
+const CAVEAT_WORDS = ['', ' (book gap)', ' (level beyond ES top-10)', ' (no ES book)', ' (heavy churn)'];
+/** Every note is one of 6 × 3 × 6 × 5 texts: each is built once ('' = not yet), not concatenated per row and tick. */
+const noteMemo: string[] = new Array<string>(6 * 3 * TAPE_WORDS.length * CAVEAT_WORDS.length).fill('');
+
 /** A short human line, e.g. "Vacuum + dealers chase; sweep confirms". */
 export function noteOf(barrier: BarrierReading, fuel: FuelReading, tape: TapeReading, c: ComponentScores, direction: Direction): string {
   const brk = breakDirectionOf(direction);
-  let tapeWords: string;
-  if (tape.sweep.detected) tapeWords = tape.sweep.direction === brk ? 'sweep confirms' : 'sweep against';
-  else if (c.tape >= 25) tapeWords = 'tape pushes in';
-  else if (c.tape > 0) tapeWords = 'tape leans in';
-  else if (Math.abs(tape.imbalance) >= STRONG_IMBALANCE) tapeWords = 'tape leans away';
-  else tapeWords = 'tape quiet';
-  let note = `${BARRIER_WORDS[barrier.state]} + ${FUEL_WORDS[fuel.effect]}; ${tapeWords}`;
-  if (barrier.caveats.includes('BAD_BOOK')) note += ' (book gap)';
-  else if (barrier.caveats.includes('OUT_OF_RANGE')) note += ' (level beyond ES top-10)';
-  else if (barrier.caveats.includes('NO_BOOK')) note += ' (no ES book)';
-  else if (barrier.caveats.includes('CHURN')) note += ' (heavy churn)';
+  let t: number;
+  if (tape.sweep.detected) t = tape.sweep.direction === brk ? 0 : 1;
+  else if (c.tape >= 25) t = 2;
+  else if (c.tape > 0) t = 3;
+  else if (Math.abs(tape.imbalance) >= STRONG_IMBALANCE) t = 4;
+  else t = 5;
+  const k = barrier.caveats;
+  let cv = 0;
+  if (k.length > 0) {
+    if (k.includes('BAD_BOOK')) cv = 1;
+    else if (k.includes('OUT_OF_RANGE')) cv = 2;
+    else if (k.includes('NO_BOOK')) cv = 3;
+    else if (k.includes('CHURN')) cv = 4;
+  }
+  const b = BARRIER_INDEX[barrier.state];
+  const f = FUEL_INDEX[fuel.effect];
+  const i = ((b * 3 + f) * TAPE_WORDS.length + t) * CAVEAT_WORDS.length + cv;
+  let note = noteMemo[i]!;
+  if (note.length === 0) note = noteMemo[i] = `${BARRIER_WORDS[barrier.state]} + ${FUEL_WORDS[fuel.effect]}; ${TAPE_WORDS[t]}${CAVEAT_WORDS[cv]}`;
   return note;
 }

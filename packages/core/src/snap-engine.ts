@@ -42,11 +42,11 @@ import { BasisEstimator, newBasisState, type BasisState } from './basis';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise, type BarrierEngine, type BarrierEventContext, type BarrierReading, type LevelNoise, type SideNoise } from './barrier';
 import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
-import { TapeEngine, newTapeState, type TapeState } from './tape';
-import { FuelEngine, newFuelState, type FuelState } from './fuel';
+import { TapeEngine, newTapeReading, newTapeState, type TapeState } from './tape';
+import { FuelEngine, newFuelReading, newFuelState, type FuelState } from './fuel';
 import { LevelUniverse, MOVING_KINDS, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
-import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerState } from './score';
+import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerInput, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
 import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
 import { cachedPriceKey, msToNs, roundTo } from './numeric';
@@ -86,7 +86,8 @@ export interface EngineState {
   fuel: FuelState;
   universe: LevelUniverseState;
   velocity: SmootherState;
-  /** Keyed by priceKey(level.price), or by `@id` for a moving level (levels.ts levelKeyOf). */
+  /** Keyed by priceKey(level.price), or by `@id` for a moving level (levels.ts levelKeyOf). A running engine keeps
+   *  these in a Map (SnapEngine.perLevel) and writes them back here only for a snapshot. */
   perLevel: Record<string, PerLevelState>;
 }
 
@@ -194,17 +195,32 @@ export class SnapEngine {
       replenishment: { halfLifeMs: sm.replenishment_half_life_ms, robustWindow },
       gamma: { halfLifeMs: sm.gamma_half_life_ms, robustWindow },
     };
-    this.perLevelCount = Object.keys(this.s.perLevel).length;
+    const restored = this.s.perLevel;
+    for (const key of Object.keys(restored)) this.perLevel.set(key, { pl: restored[key]!, tick: 0 });
+    this.s.perLevel = {};
   }
 
   // Per-tick constants and scratch, so a tick allocates only what it returns.
   private readonly staleNs: bigint;
   private readonly idleNs: bigint;
   private readonly smoothOpts: Record<'velocity' | 'score' | 'deltaLiq' | 'replenishment' | 'gamma', SmoothOptions>;
-  private readonly keep = new Set<string>();
   private readonly prices: number[] = [];
-  /** Number of keys of s.perLevel (derived; recounted whenever keys are dropped). */
-  private perLevelCount: number;
+  /**
+   * Per-level state by key (s.perLevel while running: a Map, because levels come and go and a plain object that keys
+   * are deleted from turns into a slow dictionary), each with the number of the tick that last monitored it.
+   */
+  private readonly perLevel = new Map<string, { pl: PerLevelState; tick: number }>();
+  /** Ticks emitted by this engine instance (marks the levels monitored at the current tick). */
+  private tickNo = 0;
+  /** The forgetting pass of a tick (bound once, for Map.forEach). */
+  private forgetT = 0n;
+  private readonly forget = (e: { pl: PerLevelState; tick: number }, key: string): void => {
+    const trigger = e.pl.trigger;
+    const T = this.forgetT;
+    if (e.tick !== this.tickNo && dwellElapsed(trigger, T, this.cfg) && (trigger.seenNs === null || T - trigger.seenNs >= msToNs(this.cfg.signal.min_dwell_ms))) {
+      this.perLevel.delete(key);
+    }
+  };
   private runwayT = 0n;
   private readonly runwayProbe: ObstacleProbe = {
     barrier: (obs: Level, facing: Direction): BarrierStateName => this.readBarrier(obs, facing, this.runwayT),
@@ -247,7 +263,11 @@ export class SnapEngine {
 
   /** Plain JSON-serializable state (bigints as strings) for the processor's changelog; restore() continues byte-identically. */
   snapshot(): EngineSnapshot {
-    return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state: encodeState(this.s) };
+    const perLevel: Record<string, PerLevelState> = {};
+    this.perLevel.forEach((e, key) => {
+      perLevel[key] = e.pl;
+    });
+    return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state: encodeState({ ...this.s, perLevel }) };
   }
 
   static restore(cfg: Config, snapshot: EngineSnapshot): SnapEngine {
@@ -358,8 +378,9 @@ export class SnapEngine {
     const velocityRaw = this.tape.velocityAt(T);
     const velocity = smoothStep(s.velocity, velocityRaw, T, so.velocity);
 
-    const keep = this.keep;
-    keep.clear();
+    const tickNo = ++this.tickNo;
+    /** Distinct keys monitored at this tick. */
+    let kept = 0;
     const rows: LevelSignal[] = [];
     let events: LevelEvent[] | undefined;
     this.runwayT = T;
@@ -377,36 +398,51 @@ export class SnapEngine {
       // it is the same price level, and its smoothing and trigger timer must carry on.
       // levelKeyOf, with both key strings memoized (this runs per level per tick).
       const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : cachedPriceKey(this.keys, '', level.price);
-      keep.add(key);
-      const prev = s.perLevel[key];
-      if (prev === undefined) this.perLevelCount++;
+      let entry = this.perLevel.get(key);
+      if (entry === undefined || entry.tick !== tickNo) kept++;
+      const prev = entry?.pl;
       const distance = Math.abs(spot - level.price);
       let direction = levelDirection(spot, level.price, distance, prev?.direction ?? null, cfg.levels.touch_band);
       // A shown BREAK/REJECT/CONTESTED keeps its direction until its dwell has passed: "SUPPORT, BREAK" with spot now
       // below L is the support that broke, and flipping would change the signal inside the dwell.
       if (prev && direction !== prev.direction && prev.trigger.shown !== 'NEUTRAL' && !dwellElapsed(prev.trigger, T, cfg)) direction = prev.direction;
       let pl = prev;
-      if (!pl) pl = s.perLevel[key] = newPerLevel(direction);
+      if (!pl) this.perLevel.set(key, (entry = { pl: (pl = newPerLevel(direction)), tick: tickNo }));
       else if (pl.direction !== direction) {
         // The score now measures the other break: smoothers and BREAK timer restart; the shown signal, its dwell and
         // the episode carry on (they belong to the price level, not to one side of it).
         pl.trigger.aboveSinceNs = null;
-        pl = s.perLevel[key] = newPerLevel(direction, pl.trigger);
+        pl = entry!.pl = newPerLevel(direction, pl.trigger);
       }
-      stepEpisode(pl.trigger, T, prevT, cfg, { direction, price: level.price, spot });
+      entry!.tick = tickNo;
+      const at = this.episodeIn;
+      at.direction = direction;
+      at.price = level.price;
+      at.spot = spot;
+      stepEpisode(pl.trigger, T, prevT, cfg, at);
       const shownBefore = pl.trigger.shown;
 
       const barrier = this.readMonitored(level, direction, T, pl.noise);
       sampleLevelNoise(pl.noise, barrier.delta_liq, barrier.filled, T, cfg);
-      const tape = this.tape.read(level, T);
-      const fuel = this.fuel.read(level, T, walls);
+      const tape = this.tape.read(level, T, this.tapeOut);
+      const fuel = this.fuel.read(level, T, walls, this.fuelOut);
       const comps = componentScores(cfg, barrier, fuel, tape, direction);
       const raw = compositeScore(comps, cfg.score);
       const smooth = smoothStep(pl.score, raw, T, so.score);
       const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, so.deltaLiq);
       const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, so.replenishment);
       const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
-      const signal = stepTrigger(pl.trigger, { raw, smooth, distance, tNs: T, barrierState: barrier.state, tape, spot, velocity, direction }, cfg);
+      const tin = this.triggerIn;
+      tin.raw = raw;
+      tin.smooth = smooth;
+      tin.distance = distance;
+      tin.tNs = T;
+      tin.barrierState = barrier.state;
+      tin.tape = tape;
+      tin.spot = spot;
+      tin.velocity = velocity;
+      tin.direction = direction;
+      const signal = stepTrigger(pl.trigger, tin, cfg);
       // A BREAK/REJECT speaks of the side it was called on (a break confirmed once price is through is the approach's):
       // its event and runway take that side. The row keeps the level's own direction, which eval's labels read.
       const callDir = (signal === 'BREAK' || signal === 'REJECT') && pl.trigger.shownDirection !== null ? pl.trigger.shownDirection : direction;
@@ -416,24 +452,18 @@ export class SnapEngine {
         (events ??= []).push(this.event(T, level, callDir, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
       }
       // The universe comes from levels.ts already in byPriceThenId order: it is its own walking order.
-      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe);
+      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe, this.runwayOut);
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
     }
-    // Every kept key is in perLevel, so only a count above keep.size means something is left to forget. A level that
-    // left the band (or was shadowed by another level on its price) is remembered until its signal's dwell has passed
-    // AND it has been gone for a whole dwell: forgotten sooner, it would come back NEUTRAL and could BREAK again a
-    // tick later, a flip on screen inside signal.min_dwell_ms (found by signal-dwell.test.ts, seed 6).
-    if (this.perLevelCount > keep.size) {
-      let n = 0;
-      const dwellNs = BigInt(cfg.signal.min_dwell_ms) * 1_000_000n;
-      for (const key of Object.keys(s.perLevel)) {
-        const trigger = s.perLevel[key]!.trigger;
-        if (!keep.has(key) && dwellElapsed(trigger, T, cfg) && (trigger.seenNs === null || T - trigger.seenNs >= dwellNs)) delete s.perLevel[key];
-        else n++;
-      }
-      this.perLevelCount = n;
+    // Every kept key is in perLevel, so only more entries than kept keys means something is left to forget. A level
+    // that left the band (or was shadowed by another level on its price) is remembered until its signal's dwell has
+    // passed AND it has been gone for a whole dwell: forgotten sooner, it would come back NEUTRAL and could BREAK
+    // again a tick later, a flip on screen inside signal.min_dwell_ms (found by signal-dwell.test.ts, seed 6).
+    if (this.perLevel.size > kept) {
+      this.forgetT = T;
+      this.perLevel.forEach(this.forget);
     }
     // By |distance| then id; an insertion sort (stable, like Array.prototype.sort, so the same order) of a handful of
     // rows costs less than sort()'s comparator calls.
@@ -510,10 +540,18 @@ export class SnapEngine {
   }
 
   private readonly levelNoiseOut: SideNoise = { dlMean: 0, dlSd: 0, fillMean: 0, fillSd: 0 };
+  /** A monitored level's readings, refilled per level (they never leave the tick: rows and events copy their fields). */
+  private readonly barrierOut: BarrierReading = { state: 'NEUTRAL', delta_liq: 0, replenishment_ratio: 0, added: 0, canceled: 0, filled: 0, defending: null, churn: 0, passive_volume: 0, caveats: [] };
+  private readonly tapeOut = newTapeReading();
+  /** Inputs of a level's episode and trigger step, refilled per level (score.ts reads them and keeps nothing). */
+  private readonly episodeIn: { direction: Direction; price: number; spot: number } = { direction: 'SUPPORT', price: 0, spot: 0 };
+  private readonly triggerIn: TriggerInput = { raw: 0, smooth: 0, distance: 0, tNs: 0n, barrierState: 'NEUTRAL', tape: this.tapeOut, spot: 0, velocity: 0, direction: 'SUPPORT' };
+  private readonly runwayOut: LevelSignal['runway'] = { direction: 'UP', next_obstacle: null, distance: null, quality: 'CLEAR' };
+  private readonly fuelOut = newFuelReading();
 
   /** A monitored level's reading, against its own noise too; it replaces any runway reading of this tick in the memo. */
   private readMonitored(level: Level, direction: Direction, T: bigint, noise: LevelNoise): BarrierReading {
-    const reading = this.barrier.read(level, direction, T, levelNoiseOf(noise, this.levelNoiseOut));
+    const reading = this.barrier.read(level, direction, T, levelNoiseOf(noise, this.levelNoiseOut), this.barrierOut);
     const m = this.memo;
     for (let i = 0; i < this.memoN; i++) {
       const e = m[i]!;

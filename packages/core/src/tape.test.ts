@@ -1,5 +1,5 @@
 import { parseConfig } from './config';
-import { TapeEngine, aggressorFromQuote, priceSlope } from './tape';
+import { TapeEngine, aggressorFromQuote, newTapeReading, priceSlope } from './tape';
 import type { InputEvent } from './events';
 import type { Level } from './signals';
 import { ms, quote, trade } from './test-support';
@@ -65,6 +65,17 @@ describe('tape engine (§5.2)', () => {
     expect(r.sweep.notional).toBeCloseTo([0, 1, 2, 3, 4].reduce((a, i) => a + (545.02 + 0.01 * i) * 1000, 0), 6);
     const down = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 5, (i) => 545.0 - 0.01 * i, 1000, () => null)]).read(L, ms(1200));
     expect(down.sweep).toMatchObject({ detected: true, direction: 'DOWN' }); // no venues, but prints keep crossing the spread
+  });
+
+  it('a reading refilled into a caller\'s object (the engine\'s scratch) equals a fresh one, sweep included', () => {
+    const e = run([quote(0, 545.0, 545.02), ...burst(1000, 20, 5, (i) => 545.02 + 0.01 * i, 1000, (i) => i)]);
+    const out = newTapeReading();
+    for (const t of [1050, 1200, 9000]) {
+      const fresh = e.read(L, ms(t));
+      expect(e.read(L, ms(t), out)).toBe(out);
+      expect(out).toEqual(fresh);
+    }
+    expect(e.read(L, ms(1200), out).sweep.detected).toBe(true);
   });
 
   it('no sweep when the gaps are too large, the notional too small, or neither venues nor crossings qualify', () => {

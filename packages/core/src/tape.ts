@@ -74,6 +74,25 @@ export function aggressorFromQuote(price: number, bid: number | null, ask: numbe
   return 0;
 }
 
+/** A reading's sweep fields from the window's most significant sweep (or none), written into `out`. */
+function sweepOf(best: SweepEvent | null, out: TapeReading['sweep']): TapeReading['sweep'] {
+  out.detected = best !== null;
+  out.direction = best ? best.direction : null;
+  out.notional = best ? best.notional : 0;
+  out.venues = best ? best.venues : 0;
+  out.window_ms = best ? best.window_ms : 0;
+  return out;
+}
+
+/** A reading to refill (TapeEngine.read's `out`). */
+export const newTapeReading = (): TapeReading => ({
+  imbalance: 0,
+  buy_vol: 0,
+  sell_vol: 0,
+  velocity: 0,
+  sweep: { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 },
+});
+
 /** Least-squares slope of (t, price) in $/s; 0 when undefined. Time is taken relative to `ref` to keep precision. */
 export function priceSlope(points: readonly { ts: bigint; price: number }[], ref: bigint): number {
   const n = points.length;
@@ -118,8 +137,14 @@ export class TapeEngine {
     this.keepNs = msToNs(Math.max(cfg.tape.window_ms, cfg.tape.velocity_window_ms));
     this.gapNs = msToNs(cfg.tape.sweep_max_gap_ms);
     this.spanNs = msToNs(cfg.tape.sweep_max_span_ms);
+    this.gapF = Number(this.gapNs);
+    this.spanF = Number(this.spanNs);
     const prints = this.state.prints;
     for (let i = 0; i < prints.length; i++) this.mirror(prints[i]!, i > 0 && prints[i]!.ts < prints[i - 1]!.ts);
+    if (this.state.cluster !== null) {
+      this.cStartRel = this.relOf(this.state.cluster.startNs);
+      this.cLastRel = this.relOf(this.state.cluster.lastNs);
+    }
   }
 
   /** Appends a print to the derived mirrors (times, prices, imbalance groups); `late` when it is older than the last one. */
@@ -177,6 +202,14 @@ export class TapeEngine {
   private readonly keepNs: bigint;
   private readonly gapNs: bigint;
   private readonly spanNs: bigint;
+  private readonly gapF: number;
+  private readonly spanF: number;
+  /** The open cluster's start and last print times as rel values (derived; meaningful while `exact`). */
+  private cStartRel = 0;
+  private cLastRel = 0;
+  /** read()'s judgement of the open cluster and the state version it was made at. */
+  private judgedVersion = -1;
+  private judged: SweepEvent | null = null;
 
   onEvent(ev: InputEvent): void {
     this.version++;
@@ -200,7 +233,8 @@ export class TapeEngine {
     if (s.cluster && tNs - s.cluster.lastNs > this.gapNs) this.closeCluster();
   }
 
-  read(level: Level, tNs: bigint): TapeReading {
+  /** The tape at a level; `out`, when given, is refilled and returned instead of a new reading (the engine's scratch). */
+  read(level: Level, tNs: bigint, out?: TapeReading): TapeReading {
     const s = this.state;
     const t = this.cfg.tape;
     // The window bounds of this tNs (every level of a tick reads the same ones).
@@ -249,12 +283,23 @@ export class TapeEngine {
       if (sw.ts <= fromT || sw.ts > tNs) continue;
       if (!best || sw.notional >= best.notional) best = sw;
     }
-    const open = s.cluster ? this.judge(s.cluster) : null;
+    // The open cluster's sweep, judged once per state (every level of a tick reads the same one).
+    if (this.judgedVersion !== this.version) {
+      this.judgedVersion = this.version;
+      this.judged = s.cluster ? this.judge(s.cluster) : null;
+    }
+    const open = this.judged;
     if (open && open.ts > fromT && open.ts <= tNs && (!best || open.notional >= best.notional)) best = open;
-    const sweep: TapeReading['sweep'] = best
-      ? { detected: true, direction: best.direction, notional: best.notional, venues: best.venues, window_ms: best.window_ms }
-      : { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
-    return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep };
+    if (out === undefined) {
+      const sweep: TapeReading['sweep'] = { detected: false, direction: null, notional: 0, venues: 0, window_ms: 0 };
+      return { imbalance, buy_vol: buy, sell_vol: sell, velocity, sweep: sweepOf(best, sweep) };
+    }
+    out.imbalance = imbalance;
+    out.buy_vol = buy;
+    out.sell_vol = sell;
+    out.velocity = velocity;
+    sweepOf(best, out.sweep);
+    return out;
   }
 
   private readT: bigint | null = null;
@@ -381,7 +426,13 @@ export class TapeEngine {
     const print: TapePrint = { ts, price: tr.price, size: tr.size, aggr };
     prints.push(print);
     this.mirror(print, late);
-    if (s.cluster && (ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) this.closeCluster();
+    // The print's time as mirror() just converted it: while exact, the cluster's gap and span tests are float ones.
+    const r = this.rel[this.rel.length - 1]!;
+    if (s.cluster && (this.exact ? r - this.cLastRel > this.gapF || r - this.cStartRel > this.spanF : ts - s.cluster.lastNs > this.gapNs || ts - s.cluster.startNs > this.spanNs)) {
+      this.closeCluster();
+    }
+    if (s.cluster === null) this.cStartRel = r;
+    this.cLastRel = r;
     const c =
       s.cluster ??
       (s.cluster = {
