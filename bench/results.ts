@@ -70,3 +70,11 @@ export function cpuSeconds(fn: () => void): number {
   const d = process.cpuUsage(a);
   return (d.user + d.system) / 1e6;
 }
+
+/** CPU seconds (user + system) of this process spent until fn's promise settles (other work on the loop counts too). */
+export async function cpuSecondsAsync(fn: () => Promise<void>): Promise<number> {
+  const a = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(a);
+  return (d.user + d.system) / 1e6;
+}

@@ -8,37 +8,20 @@
 // The note gives `run` over the same events as one JSONL (the run-jsonl path) for comparison. CPU time, best of RUNS.
 //   npx tsx bench/run-binary.ts [minutes] [seed] [runs]      (npm run bench -- run-binary)
 // bench-rows: run-dbn run-bronze
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, formatEventLine, parseEventLine, simulateToJsonl, type FuturesMbp10, type FuturesTrade, type InputEvent } from '@snap/core';
 import { DbnWriter, ES_SIM_DEFAULTS, FuturesEventsToDbn, esSimMetadata } from '@snap/dbn';
 import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
-import { runSource, type RunInput } from '../services/cli/src/commands/run';
+import { parquetFilesUnder, runSource, type RunInput } from '../services/cli/src/commands/run';
 import { readEventsBronze, readEventsDbn } from '../services/cli/src/commands/run-inputs';
-import { recordResult } from './results';
+import { cpuSecondsAsync as cpu, recordResult } from './results';
 
 const minutes = Number(process.argv[2] ?? 30);
 const seed = Number(process.argv[3] ?? 1);
 const RUNS = Number(process.argv[4] ?? 3);
-
-async function cpu(fn: () => Promise<void>): Promise<number> {
-  const a = process.cpuUsage();
-  await fn();
-  const d = process.cpuUsage(a);
-  return (d.user + d.system) / 1e6;
-}
-
-function parquetFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...parquetFiles(p));
-    else if (name.endsWith('.parquet')) out.push(p);
-  }
-  return out.sort();
-}
 
 async function best(fn: () => Promise<void>): Promise<number> {
   let b = Infinity;
@@ -83,7 +66,7 @@ async function main(): Promise<void> {
     const bronze = new EmbeddedBronzeWriter({ cfg, root: lake, command: 'bench', inputs: [{ kind: 'file', path: jsonl, bytes: statSync(jsonl).size }] });
     for (const _ of bronze.tap(events)) void _;
     bronze.close();
-    const objects = parquetFiles(join(lake, 'bronze'));
+    const objects = parquetFilesUnder(join(lake, 'bronze'));
     const total = events.length;
     events.length = 0;
 

@@ -15,18 +15,11 @@ import { join } from 'node:path';
 import { defaultConfig, simulateToJsonl, SnapEngine, type InputEvent, type LevelPhysicsPayload } from '@snap/core';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { readEventsJsonl } from '../services/cli/src/commands/run';
-import { recordResult } from './results';
+import { cpuSecondsAsync as cpu, recordResult } from './results';
 
 const minutes = Number(process.argv[2] ?? 30);
 const seed = Number(process.argv[3] ?? 1);
 const RUNS = Number(process.argv[4] ?? 3);
-
-async function cpu(fn: () => Promise<void>): Promise<number> {
-  const a = process.cpuUsage();
-  await fn();
-  const d = process.cpuUsage(a);
-  return (d.user + d.system) / 1e6;
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-run-jsonl-'));

@@ -2,25 +2,16 @@
 // back as inputs, gives the same payloads byte for byte; a DBN futures file merged with a JSONL of the other inputs
 // gives what the same events as one JSONL give; a bad DBN file fails naming the file and the record.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatEventLine, simulateToJsonl, type InputEvent } from '@snap/core';
 import { DbnNormalizer, DbnWriter, ES_SIM_DEFAULTS, FuturesEventsToDbn, esSimMetadata, openDbn } from '@snap/dbn';
 import { fixture } from '../../packages/dbn/src/test-fixtures';
+import { parquetFilesUnder } from '../../services/cli/src/commands/run';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'services/cli/bin/snap-engine.js');
-
-function parquetFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...parquetFiles(p));
-    else if (name.endsWith('.parquet')) out.push(p);
-  }
-  return out.sort();
-}
 
 describe('snap-engine run --input DBN / Bronze Parquet', () => {
   let dir: string;
@@ -40,7 +31,7 @@ describe('snap-engine run --input DBN / Bronze Parquet', () => {
     const r1 = cli(['run', '--input', input, '--out', first]);
     expect(r1.stderr).toBe('');
     expect(r1.status).toBe(0);
-    const objects = parquetFiles(join(dir, 'lake', 'bronze'));
+    const objects = parquetFilesUnder(join(dir, 'lake', 'bronze'));
     // One object per data stream and one per stream's heartbeats: every heartbeat is in Bronze six times.
     expect(objects.length).toBeGreaterThanOrEqual(7);
     const again = join(dir, 'again.jsonl');
