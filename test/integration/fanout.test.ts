@@ -34,7 +34,7 @@ import {
 import { RedisFeatureWriter, datasetFor, readLatestFeatures, readLevelFeatures, s3ClientFor, sampleSignalRow } from '@snap/lake-sink';
 import { readRanges } from '@snap/processor';
 import { sampleValue } from '../../packages/platform/src/envelope-samples';
-import { BIN, ROOT, produceSignalsTx, runCli, type CliResult } from './support';
+import { BIN, ROOT, produceSignalsTx, runCli, until, type CliResult } from './support';
 
 jest.setTimeout(300_000);
 
@@ -99,8 +99,19 @@ interface Placed {
   row: SignalRow;
 }
 
-/** Every committed row of the signals topic with its partition and offset (read_committed). */
-async function committedRows(): Promise<Placed[]> {
+/**
+ * Every committed row of the signals topic with its partition and offset (read_committed), once at least `expected`
+ * are visible: a transaction's commit returns before the broker has written its markers, and until then the last
+ * stable offset (the end a read_committed reader sees) stops short of it.
+ */
+async function committedRows(expected = 0): Promise<Placed[]> {
+  return until(async () => {
+    const rows = await readCommittedRows();
+    return rows.length >= expected ? rows : undefined;
+  }, `${expected} committed rows on ${topic}`);
+}
+
+async function readCommittedRows(): Promise<Placed[]> {
   const out: Placed[] = [];
   await readRanges(kafka, admin, [0, 1, 2].map((partition) => ({ topic, partition, from: 0n })), {
     readCommitted: true,
@@ -212,7 +223,7 @@ describe('lake sink: levels.signals.v1 → Gold Parquet on MinIO', () => {
   let firstRun: Map<string, { etag: string; size: number }>;
 
   it('writes one object per (underlying, date, hour, offset window) holding exactly the committed rows', async () => {
-    committed = await committedRows();
+    committed = await committedRows(12 * UNDERLYINGS.length * LEVELS.length);
     expect(committed).toHaveLength(12 * UNDERLYINGS.length * LEVELS.length);
     expect(committed.some((p) => p.row.note.startsWith('ABORTED'))).toBe(false);
 
@@ -255,7 +266,7 @@ describe('lake sink: levels.signals.v1 → Gold Parquet on MinIO', () => {
 
   it('the open window written as a partial at idle is replaced when the window completes: no row lost or doubled', async () => {
     for (let t = 12; t < 16; t += 2) await produceTx([...tickRows(t), ...tickRows(t + 1)], true);
-    committed = await committedRows();
+    committed = await committedRows(16 * UNDERLYINGS.length * LEVELS.length);
     expect(committed).toHaveLength(16 * UNDERLYINGS.length * LEVELS.length);
     // The original group resumes from its committed window starts.
     await sinkOk(['sink', 'lake', '--until-idle', '--target', 's3']);
