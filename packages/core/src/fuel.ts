@@ -174,6 +174,8 @@ interface StrikeBucket extends StrikeSums {
 interface ReadFold {
   price: number;
   idx: number[];
+  /** The dealer gamma of each flow of idx (same order): a refold reads them in sequence, not through the mirror. */
+  vals: number[];
   head: number;
   absEnd: number;
   /** The window start (absolute mirror index) `sum` was taken from. */
@@ -199,8 +201,24 @@ export class FuelEngine {
     this.wallWindowNs = msToNs(cfg.fuel.wall_window_ms);
     this.readWindowNs = msToNs(cfg.fuel.window_ms);
     this.keepNs = msToNs(Math.max(cfg.fuel.window_ms, cfg.fuel.wall_window_ms));
-    // A restored state: index its flows.
+    // A restored state: index its flows and its option memory.
     for (let i = 0; i < this.state.flows.length; i++) this.index(this.state.flows[i]!);
+    for (const k of Object.keys(this.state.greeks)) this.greeksBySymbol.set(k, this.state.greeks[k]!);
+    for (const k of Object.keys(this.state.lastTrade)) this.lastBySymbol.set(k, this.state.lastTrade[k]!);
+  }
+
+  /**
+   * state.greeks and state.lastTrade by option symbol, the same arrays and objects (derived, never snapshotted; kept
+   * in step where the records gain or lose a symbol). The records are plain objects that symbols are deleted from,
+   * i.e. dictionaries, and each option event's symbol is a string of its own: a keyed load then went through the
+   * runtime's string-table lookup (the hottest line of onTrade); a Map hashes the string once and probes.
+   */
+  private readonly greeksBySymbol = new Map<string, { ts: bigint; gamma: number }[]>();
+  private readonly lastBySymbol = new Map<string, FuelState['lastTrade'][string]>();
+  private maxAgeNs: bigint | null = null;
+
+  private greeksMaxAgeNs(): bigint {
+    return (this.maxAgeNs ??= msToNs(this.cfg.fuel.greeks_max_age_ms));
   }
 
   private bucketOf(strike: number): StrikeBucket {
@@ -301,12 +319,18 @@ export class FuelEngine {
     for (const k of Object.keys(s.greeks)) {
       const h = s.greeks[k]!;
       const ts = h[h.length - 1]!.ts;
-      if (ts <= stale) delete s.greeks[k];
+      if (ts <= stale) {
+        delete s.greeks[k];
+        this.greeksBySymbol.delete(k);
+      }
       else if (floor === null || ts < floor) floor = ts;
     }
     for (const k of Object.keys(s.lastTrade)) {
       const ts = s.lastTrade[k]!.ts;
-      if (ts <= stale) delete s.lastTrade[k];
+      if (ts <= stale) {
+        delete s.lastTrade[k];
+        this.lastBySymbol.delete(k);
+      }
       else if (floor === null || ts < floor) floor = ts;
     }
     this.memoryFloor = floor;
@@ -321,11 +345,11 @@ export class FuelEngine {
 
   /** γ of the option as of tNs (latest snapshot with ts ≤ tNs, no older than fuel.greeks_max_age_ms when set), or null. */
   gammaAsOf(optionSymbol: string, tNs: bigint): number | null {
-    const h = this.state.greeks[optionSymbol];
+    const h = this.greeksBySymbol.get(optionSymbol);
     if (!h) return null;
     const maxAge = this.cfg.fuel.greeks_max_age_ms;
     for (let i = h.length - 1; i >= 0; i--) {
-      if (h[i]!.ts <= tNs) return maxAge > 0 && tNs - h[i]!.ts > msToNs(maxAge) ? null : h[i]!.gamma;
+      if (h[i]!.ts <= tNs) return maxAge > 0 && tNs - h[i]!.ts > this.greeksMaxAgeNs() ? null : h[i]!.gamma;
     }
     return null;
   }
@@ -404,16 +428,19 @@ export class FuelEngine {
         for (let i = c.absEnd - base; i < end; i++) {
           if (Math.abs(ks[i]! - cp) <= range) {
             idx.push(base + i);
+            c.vals.push(gs[i]!);
             if (!refold) g += gs[i]!;
           }
         }
         if (h > 64 && h * 2 > idx.length) {
           idx.splice(0, h);
+          c.vals.splice(0, h);
           h = 0;
         }
         if (refold) {
           g = 0;
-          for (let x = h; x < idx.length; x++) g += gs[idx[x]! - base]!;
+          const vals = c.vals;
+          for (let x = h; x < vals.length; x++) g += vals[x]!;
         }
         c.head = h;
         c.sum = g;
@@ -471,6 +498,7 @@ export class FuelEngine {
       }
     }
     const idx: number[] = [];
+    const vals: number[] = [];
     let g = 0;
     for (;;) {
       let best = -1;
@@ -485,12 +513,14 @@ export class FuelEngine {
       }
       if (best < 0 || bestA >= absEnd) break;
       heads[best]!++;
-      g += gs[bestA - base]!;
+      const v = gs[bestA - base]!;
+      g += v;
       idx.push(bestA);
+      vals.push(v);
     }
     for (let x = 0; x < nl; x++) lists[x] = NO_INDICES;
     if (++this.readCacheSize > 64) this.clearReadCache();
-    return { price, idx, head: 0, absEnd, start: absStart, sum: g };
+    return { price, idx, vals, head: 0, absEnd, start: absStart, sum: g };
   }
 
   private clearReadCache(): void {
@@ -755,7 +785,11 @@ export class FuelEngine {
 
   private onGreeks(g: GreeksSnapshot): void {
     if (!Number.isFinite(g.gamma)) return;
-    const h = (this.state.greeks[g.option_symbol] ??= []);
+    let h = this.greeksBySymbol.get(g.option_symbol);
+    if (h === undefined) {
+      h = this.state.greeks[g.option_symbol] = [];
+      this.greeksBySymbol.set(g.option_symbol, h);
+    }
     // Keep the history sorted by time; a same-time snapshot replaces the previous one.
     let i = h.length;
     while (i > 0 && h[i - 1]!.ts > g.ts_event_ns) i--;
@@ -775,9 +809,13 @@ export class FuelEngine {
   private onTrade(tr: OptionTrade): void {
     if (!(tr.size > 0) || !Number.isFinite(tr.price)) return;
     const s = this.state;
-    const last = s.lastTrade[tr.option_symbol];
+    const last = this.lastBySymbol.get(tr.option_symbol);
     const sign = customerSign(tr, last);
-    if (last === undefined) s.lastTrade[tr.option_symbol] = { ts: tr.ts_event_ns, price: tr.price, sign };
+    if (last === undefined) {
+      const fresh = { ts: tr.ts_event_ns, price: tr.price, sign };
+      s.lastTrade[tr.option_symbol] = fresh;
+      this.lastBySymbol.set(tr.option_symbol, fresh);
+    }
     else {
       // Updated in place (nothing else keeps a reference; snapshots copy).
       last.ts = tr.ts_event_ns;
