@@ -37,7 +37,7 @@ import { decodeInputValue, decodeInputValueSync, partitionOffsets, readLatestByK
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
 import { changelogKey, decodeSnapshot, encodeSnapshotAsync, type GroupSnapshot } from './snapshot';
-import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
+import { PartitionGroupTask, type CommitPoint, type StreamSpec, type TaskOutputs } from './task';
 
 export interface ProcessorOptions {
   cfg: Config;
@@ -85,9 +85,12 @@ interface GroupState {
   snapshotAtMs: number | null;
   /** Wall ms of this task's last commit (or of its build). */
   committedAtMs: number;
-  /** A snapshot fell due while a caught-up transaction carried signal rows: it goes into a transaction of its own,
-   *  right after that one, so encoding the state never delays a tick becoming visible. */
-  snapshotDeferred: boolean;
+  /**
+   * A snapshot fell due while a live transaction carried signal rows: the state was captured at that transaction's
+   * commit point and goes, with the same offsets and no outputs, into a transaction of its own right after it, so
+   * serialising and gzip'ing the state (a second at 50k events/s) never holds a tick's rows back.
+   */
+  deferredSnapshot: CommitPoint | null;
   /** The transaction in flight (resolves false when it failed and the group was dropped): one at a time per group. */
   inflight: Promise<boolean> | null;
 }
@@ -626,7 +629,7 @@ export class Processor {
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
       ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), snapshotDeferred: false, inflight: null };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), deferredSnapshot: null, inflight: null };
   }
 
   private onBatch(
@@ -742,7 +745,9 @@ export class Processor {
   private async transact(p: number, st: GroupState, withSnapshot: boolean): Promise<boolean> {
     try {
       await this.commit(p, st, withSnapshot);
-      if (st.snapshotDeferred && this.ready.get(p) === st && !this.stopping) await this.commit(p, st, true);
+      const deferred = st.deferredSnapshot;
+      st.deferredSnapshot = null;
+      if (deferred && this.ready.get(p) === st && !this.stopping) await this.commit(p, st, true, deferred);
       return true;
     } catch (e) {
       this.metrics.transactions.inc({ result: 'aborted' });
@@ -780,9 +785,9 @@ export class Processor {
    * (processor.snapshot_every_ms; always with a task's first commit and when `withSnapshot`). Gzip'ing the whole engine
    * state was a third of a caught-up processor's time when every transaction carried it.
    */
-  private async commit(p: number, st: GroupState, withSnapshot = false): Promise<void> {
+  private async commit(p: number, st: GroupState, withSnapshot = false, snapshotOnly?: CommitPoint): Promise<void> {
     const { task, producer } = st;
-    const out: TaskOutputs = task.takeOutputs();
+    const out: TaskOutputs = snapshotOnly ? { rows: [], events: [], deadLetters: [] } : task.takeOutputs();
     const nowMs = this.nowMs();
     const stages = this.metrics.commitStageSeconds;
     let mark = performance.now();
@@ -795,14 +800,13 @@ export class Processor {
     const oldestTickMs = out.rows.length ? Number(out.rows[0]!.row.ts_event_ns / 1_000_000n) : null;
     if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'start' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
     const every = this.cfg.processor.snapshot_every_ms;
-    let snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
-    if (snapshotDue && !withSnapshot && st.snapshotAtMs !== null && out.rows.length > 0 && this.caughtUp(p)) {
-      // Live: these rows are what a consumer waits for. The snapshot follows in its own transaction (commitOrDrop).
-      snapshotDue = false;
-      st.snapshotDeferred = true;
-    }
-    const cp = task.commitPoint(snapshotDue);
-    const snapshotBytes = cp.snapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
+    const snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
+    // Live (or caught up), these rows are what a consumer waits for: the state is captured at their commit point now
+    // and written after them (transact). A replay keeps one transaction: throughput, not latency.
+    const deferSnapshot = snapshotDue && !withSnapshot && st.snapshotAtMs !== null && out.rows.length > 0 && (!this.untilIdle || this.caughtUp(p));
+    const cp = snapshotOnly ?? task.commitPoint(snapshotDue);
+    if (deferSnapshot) st.deferredSnapshot = cp;
+    const snapshotBytes = cp.snapshot && !deferSnapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
     if (snapshotBytes) {
       stage('snapshot');
       // The broker would refuse it (MESSAGE_TOO_LARGE) and the group would be rebuilt into the same refusal: name the fix.
@@ -859,12 +863,10 @@ export class Processor {
       throw e;
     }
     if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'committed' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
-    task.markCommitted(cp);
+    // A snapshot-only transaction re-commits a point whose releases its outputs' transaction already counted.
+    if (!snapshotOnly) task.markCommitted(cp);
     st.committedAtMs = nowMs;
-    if (snapshotBytes) {
-      st.snapshotAtMs = nowMs;
-      st.snapshotDeferred = false;
-    }
+    if (snapshotBytes) st.snapshotAtMs = nowMs;
     // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
     // group). Bookkeeping failures are logged only.
     try {
