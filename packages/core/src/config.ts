@@ -437,6 +437,11 @@ export function redactConfig(cfg: Config): Config {
   return out as unknown as Config;
 }
 
+/** The futures root symbol of one underlying's contract (futures.contracts: NQ for QQQ), else basis.futures_symbol. */
+export function futuresSymbolOf(cfg: Config, underlying: string): string {
+  return cfg.futures.contracts[underlying]?.symbol ?? cfg.basis.futures_symbol;
+}
+
 /** The barrier source of one underlying (futures.barrier_sources, else barrier.source). */
 export function barrierSourceOf(cfg: Config, underlying: string): 'l1' | 'mbp10' {
   return cfg.futures.barrier_sources[underlying] ?? cfg.barrier.source;

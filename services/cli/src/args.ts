@@ -13,6 +13,12 @@ export function parseDurationMs(text: string): number {
   return ms;
 }
 
+/** `--underlying`: an upper-case ticker such as SPY. */
+export function underlyingArg(text: string): string {
+  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
+  return text;
+}
+
 /** `--tz`: an IANA zone for the times a command prints (a bad one is a usage error naming it). */
 export function tzArg(text: string): string {
   try {

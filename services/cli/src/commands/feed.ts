@@ -13,7 +13,7 @@ import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Config, InputEvent } from '@snap/core';
-import { ConfigError } from '@snap/core';
+import { ConfigError, futuresSymbolOf } from '@snap/core';
 import { DEADLETTER_TOPIC, INPUT_TOPICS, UnreachableError, applyTopics, createKafka, createLogger, formatDuration, loadConfig, preflight, printSummary, systemClock, topicName, type Logger } from '@snap/platform';
 import { dbnFrames } from '@snap/dbn';
 import {
@@ -35,7 +35,7 @@ import {
 } from '@snap/feeds';
 import { MassiveApiKeyError, MassiveFeed, registerMassiveMetrics, resolveMassiveApiKey } from '@snap/feeds';
 import { SESSION_REGIMES, isSessionRegime, simulateMarket, simulateSession, type SessionDensity, type SessionRegime } from '@snap/core';
-import { parseDurationMs, tzArg } from '../args';
+import { parseDurationMs, tzArg, underlyingArg } from '../args';
 import { registerFeedDatabento } from './databento';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, DEAD_LETTERED: 3, SIGINT: 130, SIGTERM: 143 } as const;
@@ -71,11 +71,6 @@ const densityArg = (text: string): SessionDensity => {
 
 const regimeArg = (text: string): SessionRegime => {
   if (!isSessionRegime(text)) throw new InvalidArgumentError(`expected one of ${SESSION_REGIMES.join(', ')} (got ${JSON.stringify(text)})`);
-  return text;
-};
-
-const underlyingArg = (text: string) => {
-  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
   return text;
 };
 
@@ -405,7 +400,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage/config error, 3 finished but some i
             underlying,
             sink,
             // The underlying's own contract (futures.contracts: NQ for QQQ), not the one global ES root.
-            symbolRoot: cfg.futures.contracts[underlying]?.symbol ?? cfg.basis.futures_symbol,
+            symbolRoot: futuresSymbolOf(cfg, underlying),
             pacer: new ReplayPacer(opts.speed, systemClock),
             progress,
             resume,

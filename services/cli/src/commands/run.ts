@@ -7,11 +7,11 @@
 // with the reason: usually a missing input, named with its fix), and --out appears only on success (temp + rename).
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, EventLineError, parseEventBytes, parseEventLine, type Config, type InputEvent } from '@snap/core';
+import { Command } from 'commander';
+import { ConfigError, EventLineError, futuresSymbolOf, parseEventBytes, parseEventLine, type Config, type InputEvent } from '@snap/core';
 import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
-import { tzArg } from '../args';
+import { tzArg, underlyingArg } from '../args';
 import { EmbeddedReport } from '../reporting';
 import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 import { InputFileError, inputFormatOf, mergeInputs, readEventsBronze, readEventsDbn, type EventBatches, type InputFormat } from './run-inputs';
@@ -126,7 +126,7 @@ export function runSource(cfg: Config, inputs: readonly RunInput[], opts: { unde
   if (inputs.length === 1 && inputs[0]!.format === 'bronze') return flatten(readEventsBronze(inputs[0]!.path));
   const underlying = opts.underlying ?? cfg.underlyings[0]!;
   // The underlying's own futures contract (futures.contracts: NQ for QQQ), as `feed dbn` names unmapped instruments.
-  const symbolRoot = cfg.futures.contracts[underlying]?.symbol ?? cfg.basis.futures_symbol;
+  const symbolRoot = futuresSymbolOf(cfg, underlying);
   const batches: EventBatches[] = inputs.map(({ path, format }) =>
     format === 'dbn' ? readEventsDbn(path, { underlying, symbolRoot }) : format === 'bronze' ? readEventsBronze(path) : jsonlBatches(path),
   );
@@ -145,11 +145,6 @@ export function parquetFilesUnder(dir: string): string[] {
   }
   return out.sort();
 }
-
-const underlyingArg = (text: string) => {
-  if (!/^[A-Z][A-Z0-9.]{0,9}$/.test(text)) throw new InvalidArgumentError(`expected an upper-case ticker such as SPY (got ${JSON.stringify(text)})`);
-  return text;
-};
 
 const fileBytes = (path: string): number => {
   try {
@@ -191,7 +186,7 @@ export function register(program: Command) {
       }
       if (opts.underlying !== undefined && !cfg.underlyings.includes(opts.underlying)) {
         process.stderr.write(`snap-engine run: --underlying ${opts.underlying} is not a configured underlying (${cfg.underlyings.join(',')}; set UNDERLYINGS)\n`);
-        process.exitCode = 2;
+        process.exitCode = EXIT.USAGE;
         return;
       }
       let inputBytes = 0;
