@@ -193,6 +193,8 @@ export class FuelEngine {
   private readonly wallWindowNs: bigint;
   private readonly readWindowNs: bigint;
   private readonly keepNs: bigint;
+  /** fuel.greeks_max_age_ms in ns (0: no limit). */
+  private readonly greeksMaxAgeNs: bigint;
 
   constructor(
     private readonly cfg: Config,
@@ -201,6 +203,7 @@ export class FuelEngine {
     this.wallWindowNs = msToNs(cfg.fuel.wall_window_ms);
     this.readWindowNs = msToNs(cfg.fuel.window_ms);
     this.keepNs = msToNs(Math.max(cfg.fuel.window_ms, cfg.fuel.wall_window_ms));
+    this.greeksMaxAgeNs = msToNs(cfg.fuel.greeks_max_age_ms);
     // A restored state: index its flows and its option memory.
     for (let i = 0; i < this.state.flows.length; i++) this.index(this.state.flows[i]!);
     for (const k of Object.keys(this.state.greeks)) this.greeksBySymbol.set(k, this.state.greeks[k]!);
@@ -215,11 +218,6 @@ export class FuelEngine {
    */
   private readonly greeksBySymbol = new Map<string, { ts: bigint; gamma: number }[]>();
   private readonly lastBySymbol = new Map<string, FuelState['lastTrade'][string]>();
-  private maxAgeNs: bigint | null = null;
-
-  private greeksMaxAgeNs(): bigint {
-    return (this.maxAgeNs ??= msToNs(this.cfg.fuel.greeks_max_age_ms));
-  }
 
   private bucketOf(strike: number): StrikeBucket {
     let b = this.buckets.get(strike);
@@ -347,9 +345,9 @@ export class FuelEngine {
   gammaAsOf(optionSymbol: string, tNs: bigint): number | null {
     const h = this.greeksBySymbol.get(optionSymbol);
     if (!h) return null;
-    const maxAge = this.cfg.fuel.greeks_max_age_ms;
+    const maxAge = this.greeksMaxAgeNs;
     for (let i = h.length - 1; i >= 0; i--) {
-      if (h[i]!.ts <= tNs) return maxAge > 0 && tNs - h[i]!.ts > this.greeksMaxAgeNs() ? null : h[i]!.gamma;
+      if (h[i]!.ts <= tNs) return maxAge > 0n && tNs - h[i]!.ts > maxAge ? null : h[i]!.gamma;
     }
     return null;
   }
