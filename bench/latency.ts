@@ -18,6 +18,8 @@
 //          the run's length) and within KEPT_UP_MAX_TICKS ticks (one working off a backlog shows a falling one)
 //   limit: the goal, one snap tick + 50 ms at p99 at 50k events/s offered
 // Events of the first WARMUP_S seconds (processor and consumer joining, JIT) are not counted.
+// BENCH_LATENCY_TRACE=PATH: each run also writes PATH.<rate>.json, {t0, from, lastTick, seen: [[tick ms, visible at
+// wall ms], …]}, to line the slow ticks up with what the processor was doing (its GC, snapshots, stage timings).
 // `latency`: one run at RATE (the goal's 50,000/s by default); the goal is met only when that rate was offered (≥ 95%
 // achieved), the processor kept up and p99 ≤ tick + 50 ms — the note says "offered load reached: yes|no".
 // `latency-sustained` (a comparison, not a goal): then the LADDER of lower rates is tried from the highest one not
@@ -27,7 +29,7 @@
 // bench-rows: latency latency-sustained
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -325,6 +327,7 @@ async function runOnce(events: InputEvent[], rate: number): Promise<RunResult> {
     }
     // Per tick: how long after it closed (its time) its rows became visible: the part of the latency that is not the
     // wait for the tick to close.
+    if (process.env.BENCH_LATENCY_TRACE) writeFileSync(`${process.env.BENCH_LATENCY_TRACE}.${rate}.json`, JSON.stringify({ t0, from, lastTick, seen: [...seen] }));
     const vis = [...seen].filter(([t]) => t >= from && t <= lastTick).map(([t, at]) => at - t).sort((a, b) => a - b);
     const vq = (p: number) => vis[Math.min(vis.length - 1, Math.floor(p * vis.length))] ?? NaN;
     process.stderr.write(`rate ${rate}/s: tick close → visible over ${vis.length} ticks: p50 ${vq(0.5)} ms, p90 ${vq(0.9)} ms, p99 ${vq(0.99)} ms, max ${vis[vis.length - 1]} ms\n`);

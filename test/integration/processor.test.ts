@@ -297,6 +297,9 @@ describe('processor on Kafka', () => {
   });
 
   const fo = scenario('failover');
+  // Snapshots often: live, each is captured at one transaction's commit point and carried by a later one (the
+  // background snapshot), so the SIGKILL and the rebalances restore from snapshots older than the committed offsets.
+  fo.env.SNAP_PROCESSOR_SNAPSHOT_EVERY_MS = '500';
 
   it('failover and scaling: SIGKILL mid-stream, 1→2→1 instances; committed signals equal an uninterrupted run, no duplicate, no gap', async () => {
     await cli(['topics', 'apply'], fo.env);
@@ -334,6 +337,7 @@ describe('processor on Kafka', () => {
     expect(metrics).toMatch(/snap_processor_events_total\{topic="[^"]+"\} [1-9]/);
     expect(metrics).toMatch(/snap_processor_tick_seconds_count [1-9]/);
     expect(metrics).toMatch(/snap_processor_state_size_bytes\{group="\d"\} [1-9]/);
+    expect(metrics).toMatch(/snap_processor_commit_stage_seconds_count\{stage="capture"\} [1-9]/);
     p2.child.kill('SIGTERM');
     expect((await p2.done).code).toBe(0);
     // Finish: everything left is processed, drained and committed.

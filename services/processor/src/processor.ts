@@ -36,8 +36,8 @@ import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, decodeInputValueSync, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
-import { changelogKey, decodeSnapshot, encodeSnapshotAsync, type GroupSnapshot } from './snapshot';
-import { PartitionGroupTask, type CommitPoint, type StreamSpec, type TaskOutputs } from './task';
+import { changelogKey, decodeSnapshot, encodeSnapshotAsync, encodeSnapshotSliced, type GroupSnapshot } from './snapshot';
+import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
 
 export interface ProcessorOptions {
   cfg: Config;
@@ -50,6 +50,8 @@ export interface ProcessorOptions {
   metrics?: ProcessorMetrics;
 }
 
+/** Main-thread time a fetched batch is worked before yielding to the event loop (the transaction in flight, fetches). */
+const BATCH_SLICE_MS = 5;
 /** Max records per produce call inside a transaction: keeps each record batch far below the broker's 1 MB limit. */
 const SEND_CHUNK = 500;
 /** Kafka's default max.message.bytes (used when the topic's own value cannot be read). */
@@ -86,13 +88,18 @@ interface GroupState {
   /** Wall ms of this task's last commit (or of its build). */
   committedAtMs: number;
   /**
-   * A snapshot fell due while a live transaction carried signal rows: the state was captured at that transaction's
-   * commit point and goes, with the same offsets and no outputs, into a transaction of its own right after it, so
-   * serialising and gzip'ing the state (a second at 50k events/s) never holds a tick's rows back.
+   * A live snapshot captured at a transaction's commit point and being written to gzip'd JSON in slices while the group
+   * goes on; the first transaction after its bytes are ready carries it (see commit). One at a time.
    */
-  deferredSnapshot: CommitPoint | null;
+  background: BackgroundSnapshot | null;
   /** The transaction in flight (resolves false when it failed and the group was dropped): one at a time per group. */
   inflight: Promise<boolean> | null;
+}
+
+/** A snapshot in the making: its bytes once encodeSnapshotSliced finishes, or why it failed. */
+interface BackgroundSnapshot {
+  bytes: Buffer | null;
+  error: Error | null;
 }
 
 /**
@@ -387,10 +394,15 @@ export class Processor {
       }
       // Progress held back by PROGRESS_COMMIT_MS when no further batch came to commit it.
       for (const [p, st] of this.ready) {
-        if (!this.caughtUpCommitDue(p, st)) continue;
-        void this.locked(async () => {
-          if (this.ready.get(p) === st && !this.stopping && this.caughtUpCommitDue(p, st)) await this.commitOrDrop(p, st);
-        }).catch((e) => this.log.warn('progress commit failed', { group: p, error: e as Error }));
+        if (this.caughtUpCommitDue(p, st)) {
+          void this.locked(async () => {
+            if (this.ready.get(p) === st && !this.stopping && this.caughtUpCommitDue(p, st)) await this.commitOrDrop(p, st);
+          }).catch((e) => this.log.warn('progress commit failed', { group: p, error: e as Error }));
+        } else if (this.backgroundSnapshotDue(st)) {
+          void this.locked(async () => {
+            if (this.ready.get(p) === st && !this.stopping) await this.commitOrDrop(p, st, false, false, true);
+          }).catch((e) => this.log.warn('snapshot commit failed', { group: p, error: e as Error }));
+        }
       }
       for (const topic of this.inputs.keys()) {
         const ends = await partitionOffsets(this.admin, topic).catch(() => null);
@@ -629,7 +641,7 @@ export class Processor {
       offsets: Object.fromEntries(task.topics().map((t) => [t, task.expectedOffset(t).toString()])),
       ...(task.replaying() ? { replaying_to: Object.fromEntries([...committedOffsets].map(([t, o]) => [t, o.toString()])) } : {}),
     });
-    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), deferredSnapshot: null, inflight: null };
+    return { task, producer, snapshotAtMs: null, committedAtMs: this.nowMs(), background: null, inflight: null };
   }
 
   private onBatch(
@@ -664,8 +676,26 @@ export class Processor {
       // Resolved once, after the loop: kafkajs parses and re-formats the offset string through its Long on every
       // resolveOffset, a per-record cost for a position only the last call sets.
       let resolved: string | null = null;
+      // The batch is worked in slices of BATCH_SLICE_MS with a yield to the event loop between them: at 50k events/s a
+      // fetched batch is ~10k records, ~0.1 s of decoding and engine work, and the transaction in flight needs the
+      // event loop for each of its four or five broker round trips — waiting a whole batch for each one made the
+      // commit of every tick ~4 batches long. After a yield the batch goes on only while the group's task is still
+      // this one and the batch not stale: a failed transaction may have dropped and rebuilt the group meanwhile (its
+      // seek must not be undone by resolving this batch's offsets).
+      let sliceEnd = performance.now() + BATCH_SLICE_MS;
+      const breathe = async (): Promise<boolean> => {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceEnd = performance.now() + BATCH_SLICE_MS;
+        return this.ready.get(partition) === st && !isStale() && !this.stopping;
+      };
+      let abandoned = false;
       try {
-        for (const m of messages) {
+        for (let i = 0; i < messages.length; i++) {
+          if ((i & 63) === 63 && performance.now() >= sliceEnd && !(await breathe())) {
+            abandoned = true;
+            break;
+          }
+          const m = messages[i]!;
           const off = BigInt(m.offset);
           if (off < task.expectedOffset(topic)) {
             resolved = m.offset;
@@ -683,13 +713,15 @@ export class Processor {
           resolved = m.offset;
         }
       } finally {
-        if (resolved !== null) resolveOffset(resolved);
+        if (resolved !== null && !abandoned) resolveOffset(resolved);
         // Once per batch (a labelled counter's inc was a visible per-record cost), also when a registry outage cut it short.
         if (ingested) this.metrics.events.inc({ topic }, ingested);
       }
+      if (abandoned) return false;
       consumed();
       const rowsBefore = task.pendingRows().length;
-      task.pump();
+      // Slices too; should the group be dropped meanwhile, the rest is pumped into a task nobody uses any more.
+      while (!task.pumpSlice(sliceEnd)) await breathe();
       const fresh = task.pendingRows()[rowsBefore];
       if (fresh) this.metrics.tickDelaySeconds.observe({ at: 'released' }, Math.max(0, Date.now() - Number(fresh.row.ts_event_ns / 1_000_000n)) / 1000);
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());
@@ -733,21 +765,24 @@ export class Processor {
    * once the transaction has started — its outputs and offsets were taken synchronously, so the caller may go on
    * ingesting and releasing; a failure drops and rebuilds the group as always.
    */
-  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false, background = false): Promise<void> {
+  private async commitOrDrop(p: number, st: GroupState, withSnapshot = false, background = false, snapshotOnly = false): Promise<void> {
     if (st.inflight && !(await st.inflight)) return; // failed: the group was dropped with it
-    if (this.ready.get(p) !== st || !st.task.hasUncommitted()) return;
-    const run = this.transact(p, st, withSnapshot);
+    if (this.ready.get(p) !== st || !(snapshotOnly ? this.backgroundSnapshotDue(st) : st.task.hasUncommitted())) return;
+    const run = this.transact(p, st, withSnapshot, snapshotOnly);
     st.inflight = run;
     if (!background) await run;
   }
 
-  /** One commit (and a snapshot deferred from it); false when it failed and the group was dropped. */
-  private async transact(p: number, st: GroupState, withSnapshot: boolean): Promise<boolean> {
+  /** A background snapshot is ready and no transaction came to carry it for PROGRESS_COMMIT_MS (the input went quiet). */
+  private backgroundSnapshotDue(st: GroupState): boolean {
+    const bg = st.background;
+    return !!bg && (bg.bytes !== null || bg.error !== null) && this.nowMs() - st.committedAtMs >= PROGRESS_COMMIT_MS;
+  }
+
+  /** One commit; false when it failed and the group was dropped. */
+  private async transact(p: number, st: GroupState, withSnapshot: boolean, snapshotOnly = false): Promise<boolean> {
     try {
-      await this.commit(p, st, withSnapshot);
-      const deferred = st.deferredSnapshot;
-      st.deferredSnapshot = null;
-      if (deferred && this.ready.get(p) === st && !this.stopping) await this.commit(p, st, true, deferred);
+      await this.commit(p, st, withSnapshot, snapshotOnly);
       return true;
     } catch (e) {
       this.metrics.transactions.inc({ result: 'aborted' });
@@ -784,8 +819,16 @@ export class Processor {
    * One transaction: signals + events + dead letters + input offsets, and the state snapshot when one is due
    * (processor.snapshot_every_ms; always with a task's first commit and when `withSnapshot`). Gzip'ing the whole engine
    * state was a third of a caught-up processor's time when every transaction carried it.
+   *
+   * Live, a due snapshot does not ride in the transaction that captures it: the state is captured at its commit point
+   * (synchronously: the engines move on) and written to gzip'd JSON in slices between the group's other work
+   * (encodeSnapshotSliced); the first transaction after the bytes are ready carries them, whatever its own offsets.
+   * A snapshot older than its transaction's offsets is what recovery already handles (snapshot_every_ms): it resumes
+   * at the snapshot's offsets and replays up to the committed ones with their outputs suppressed. A snapshot taken
+   * in the transaction itself (first commit, drain, shutdown) supersedes one still in the making.
+   * `snapshotOnly`: a transaction of just that ready snapshot (no outputs, no offsets), when no other came to carry it.
    */
-  private async commit(p: number, st: GroupState, withSnapshot = false, snapshotOnly?: CommitPoint): Promise<void> {
+  private async commit(p: number, st: GroupState, withSnapshot = false, snapshotOnly = false): Promise<void> {
     const { task, producer } = st;
     const out: TaskOutputs = snapshotOnly ? { rows: [], events: [], deadLetters: [] } : task.takeOutputs();
     const nowMs = this.nowMs();
@@ -800,15 +843,41 @@ export class Processor {
     const oldestTickMs = out.rows.length ? Number(out.rows[0]!.row.ts_event_ns / 1_000_000n) : null;
     if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'start' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
     const every = this.cfg.processor.snapshot_every_ms;
-    const snapshotDue = withSnapshot || st.snapshotAtMs === null || nowMs - st.snapshotAtMs >= every;
-    // Live (or caught up), these rows are what a consumer waits for: the state is captured at their commit point now
-    // and written after them (transact). A replay keeps one transaction: throughput, not latency.
-    const deferSnapshot = snapshotDue && !withSnapshot && st.snapshotAtMs !== null && out.rows.length > 0 && (!this.untilIdle || this.caughtUp(p));
-    const cp = snapshotOnly ?? task.commitPoint(snapshotDue);
-    if (deferSnapshot) st.deferredSnapshot = cp;
-    const snapshotBytes = cp.snapshot && !deferSnapshot ? await encodeSnapshotAsync(cp.snapshot) : null;
-    if (snapshotBytes) {
+    const forced = withSnapshot || st.snapshotAtMs === null;
+    const due = !snapshotOnly && (forced || nowMs - st.snapshotAtMs! >= every);
+    // Live (or caught up), outputs are what a consumer waits for: the snapshot is made in the background. A replay
+    // (--until-idle, behind) keeps it in the due transaction: throughput, not latency. snapshot_every_ms 0 means every
+    // transaction carries its own.
+    const inBackground = due && !forced && every > 0 && (!this.untilIdle || this.caughtUp(p));
+    const capture = inBackground ? st.background === null : due;
+    const cp = snapshotOnly ? null : task.commitPoint(capture);
+    let snapshotBytes: Buffer | null = null;
+    let carried = false;
+    if (cp?.snapshot && inBackground) {
+      const bg: BackgroundSnapshot = { bytes: null, error: null };
+      st.background = bg;
+      st.snapshotAtMs = nowMs;
+      const started = performance.now();
+      encodeSnapshotSliced(cp.snapshot).then(
+        (b) => {
+          bg.bytes = b;
+          stages.observe({ stage: 'snapshot_sliced' }, (performance.now() - started) / 1000);
+        },
+        (e: unknown) => (bg.error = e instanceof Error ? e : new Error(String(e))),
+      );
+      stage('capture');
+    } else if (cp?.snapshot) {
+      snapshotBytes = await encodeSnapshotAsync(cp.snapshot);
+      st.background = null; // this state is newer than the one in the making
       stage('snapshot');
+    } else if (st.background && (st.background.bytes !== null || st.background.error !== null)) {
+      const bg = st.background;
+      st.background = null;
+      if (bg.error) throw new ProcessorError(`state snapshot of partition group ${p} could not be encoded: ${bg.error.message}`, this.changelogTopic);
+      snapshotBytes = bg.bytes;
+      carried = true;
+    }
+    if (snapshotBytes) {
       // The broker would refuse it (MESSAGE_TOO_LARGE) and the group would be rebuilt into the same refusal: name the fix.
       if (snapshotBytes.length + RECORD_OVERHEAD_BYTES > this.changelogMaxBytes) {
         throw new ProcessorError(
@@ -847,15 +916,17 @@ export class Processor {
       }
       if (snapshotBytes) await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
       stage('send');
-      await sendTxOffsets(
-        tx,
-        {
-          consumerGroupId: this.groupId,
-          topics: [...cp.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: p, offset: offset.toString() }] })),
-        },
-        (ms) => this.clock.sleep(ms),
-      );
-      stage('offsets');
+      if (cp) {
+        await sendTxOffsets(
+          tx,
+          {
+            consumerGroupId: this.groupId,
+            topics: [...cp.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: p, offset: offset.toString() }] })),
+          },
+          (ms) => this.clock.sleep(ms),
+        );
+        stage('offsets');
+      }
       await tx.commit();
       stage('commit');
     } catch (e) {
@@ -863,10 +934,12 @@ export class Processor {
       throw e;
     }
     if (oldestTickMs !== null) this.metrics.tickDelaySeconds.observe({ at: 'committed' }, Math.max(0, Date.now() - oldestTickMs) / 1000);
-    // A snapshot-only transaction re-commits a point whose releases its outputs' transaction already counted.
-    if (!snapshotOnly) task.markCommitted(cp);
-    st.committedAtMs = nowMs;
-    if (snapshotBytes) st.snapshotAtMs = nowMs;
+    if (cp) {
+      task.markCommitted(cp);
+      st.committedAtMs = nowMs;
+    }
+    // A carried background snapshot counted from its capture.
+    if (snapshotBytes && !carried) st.snapshotAtMs = nowMs;
     // Committed: nothing below may throw into commitOrDrop (which would count the transaction as aborted and drop the
     // group). Bookkeeping failures are logged only.
     try {
@@ -886,7 +959,7 @@ export class Processor {
     } catch (e) {
       this.log.error('metrics bookkeeping after a committed transaction failed', { group: p, error: e as Error });
     }
-    this.log.debug('transaction committed', { group: p, rows: out.rows.length, events: out.events.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes?.length ?? 0, offsets: Object.fromEntries([...cp.offsets].map(([t, o]) => [t, o.toString()])) });
+    this.log.debug('transaction committed', { group: p, rows: out.rows.length, events: out.events.length, dead_letters: out.deadLetters.length, snapshot_bytes: snapshotBytes?.length ?? 0, offsets: cp ? Object.fromEntries([...cp.offsets].map(([t, o]) => [t, o.toString()])) : null });
   }
   private readonly releasedSeen = new Map<number, number>();
   private readonly clampedSeen = new Map<number, number>();

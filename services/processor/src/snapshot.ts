@@ -1,8 +1,9 @@
 // Partition-group state as it travels through the compacted changelog: engines + where the inputs stand.
-// Written in the same transaction as the signals and the input offsets, so a restored snapshot always matches the
-// committed offsets it names (the snapshot's own `offsets` are what recovery seeks to).
+// Written in a transaction with signals and input offsets at or past its own `offsets` (live, a snapshot captured at
+// one commit point is carried by a later transaction): recovery seeks to the snapshot's offsets and replays up to the
+// committed ones with their outputs suppressed.
 import { promisify } from 'node:util';
-import { gunzipSync, gzip, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { SnapshotError } from '@snap/core';
 
 export const SNAPSHOT_VERSION = 1;
@@ -39,6 +40,106 @@ const gzipAsync = promisify(gzip);
 /** encodeSnapshot with the compression on libuv's thread pool: the live processor keeps fetching meanwhile. Same bytes. */
 export async function encodeSnapshotAsync(s: GroupSnapshot): Promise<Buffer> {
   return gzipAsync(snapshotJson(s));
+}
+
+/** Arrays longer than this are written in runs of this many elements (one JSON.stringify each) between yields. */
+const SLICE_ELEMENTS = 512;
+
+/**
+ * The JSON text of `v`, byte for byte what JSON.stringify(v) gives for plain data, handed to `sink` in pieces with a
+ * yield to the event loop whenever `budgetMs` of main-thread time has gone by: at 50k events/s the state is ~30 MB of
+ * JSON and one JSON.stringify held the event loop ~0.4 s, so fetches, the engines and the next transaction's round
+ * trips all waited behind it (the latency bench's slowest ticks). Objects are walked key by key, long arrays in runs of
+ * SLICE_ELEMENTS; anything else (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
+ */
+export async function stringifySliced(v: unknown, sink: (piece: string) => void, budgetMs = 5): Promise<void> {
+  let sliceStart = performance.now();
+  const pause = async () => {
+    if (performance.now() - sliceStart < budgetMs) return;
+    await new Promise<void>((r) => setImmediate(r));
+    sliceStart = performance.now();
+  };
+  const walk = async (x: unknown): Promise<void> => {
+    if (x === null || typeof x !== 'object' || typeof (x as { toJSON?: unknown }).toJSON === 'function') {
+      sink(JSON.stringify(x));
+      return;
+    }
+    if (Array.isArray(x)) {
+      if (x.length <= SLICE_ELEMENTS) {
+        sink(JSON.stringify(x));
+        return;
+      }
+      sink('[');
+      for (let i = 0; i < x.length; i += SLICE_ELEMENTS) {
+        const run = JSON.stringify(x.slice(i, i + SLICE_ELEMENTS));
+        sink((i > 0 ? ',' : '') + run.slice(1, -1));
+        await pause();
+      }
+      sink(']');
+      return;
+    }
+    const proto = Object.getPrototypeOf(x) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      sink(JSON.stringify(x));
+      return;
+    }
+    sink('{');
+    let first = true;
+    const o = x as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const val = o[k];
+      // JSON.stringify leaves these keys out of an object.
+      if (val === undefined || typeof val === 'function' || typeof val === 'symbol') continue;
+      sink(`${first ? '' : ','}${JSON.stringify(k)}:`);
+      first = false;
+      await walk(val);
+      await pause();
+    }
+    sink('}');
+  };
+  await walk(v);
+}
+
+/**
+ * encodeSnapshot for the live processor, the main thread never busy for long: the JSON is written in slices
+ * (stringifySliced) straight into a gzip stream, whose compression runs on libuv's thread pool meanwhile. The bytes
+ * may differ from encodeSnapshot's (deflate block boundaries); they decode to the same JSON text.
+ */
+export function encodeSnapshotSliced(s: GroupSnapshot, budgetMs = 5): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const z = createGzip();
+    const out: Buffer[] = [];
+    z.on('data', (b: Buffer) => out.push(b));
+    z.once('error', reject);
+    z.once('end', () => resolve(Buffer.concat(out)));
+    // Pieces are gathered into ~1 MiB writes: one zlib call per small piece would cost more than the text itself.
+    let pending: string[] = [];
+    let pendingChars = 0;
+    const flush = () => {
+      if (pendingChars === 0) return;
+      z.write(Buffer.from(pending.join(''), 'utf8'));
+      pending = [];
+      pendingChars = 0;
+    };
+    stringifySliced(
+      s,
+      (piece) => {
+        pending.push(piece);
+        pendingChars += piece.length;
+        if (pendingChars >= 1 << 20) flush();
+      },
+      budgetMs,
+    ).then(
+      () => {
+        flush();
+        z.end();
+      },
+      (e: unknown) => {
+        z.destroy();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }
 
 export function decodeSnapshot(key: string, buf: Buffer): GroupSnapshot {
