@@ -1,6 +1,7 @@
 import { parseConfig } from './config';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise } from './barrier';
-import { L1BarrierEngine } from './barrier-l1';
+import { L1BarrierEngine, l1FlowColumns, l1FlowsFromColumns, type L1Flow } from './barrier-l1';
+import { decodeState, encodeState, StateCodecError, type JsonValue } from './state-codec';
 import { classifyBarrier } from './barrier';
 import type { InputEvent } from './events';
 import type { Level } from './signals';
@@ -230,6 +231,39 @@ describe('L1 barrier engine', () => {
           }
         }
       }
+    }
+  });
+});
+
+describe('the flow window in a snapshot (columns)', () => {
+  const flows: L1Flow[] = [
+    { ts: 1_700_000_000_000_000_000n, seq: 1, side: 'B', price: 545.01, added: 300, canceled: 0, filled: 0 },
+    { ts: 1_700_000_000_250_000_001n, seq: 2, side: 'A', price: 545.02, added: 0, canceled: 120.5, filled: 80 },
+    { ts: 1_699_999_999_900_000_000n, seq: 3, side: 'B', price: 544.99, added: 0, canceled: 0, filled: 1e-7 },
+  ];
+  const viaJson = (v: unknown) => decodeState(JSON.parse(JSON.stringify(encodeState(v))) as JsonValue);
+
+  it('round-trips every field exactly through the snapshot JSON (times as offsets, a late flow negative)', () => {
+    const cols = l1FlowColumns(flows);
+    expect(cols.dt).toEqual([0, 250_000_001, -100_000_000]);
+    expect(cols.ts).toBeNull();
+    expect(l1FlowsFromColumns(viaJson(cols) as ReturnType<typeof l1FlowColumns>, '$.f')).toEqual(flows);
+    expect(l1FlowsFromColumns(l1FlowColumns([]), '$.f')).toEqual([]);
+  });
+
+  it('keeps times as decimals when the span does not fit a safe integer', () => {
+    const wide = [...flows, { ...flows[0]!, ts: 5n, seq: 4 }];
+    const cols = l1FlowColumns(wide);
+    expect(cols.dt).toBeNull();
+    expect(cols.ts).toHaveLength(4);
+    expect(l1FlowsFromColumns(viaJson(cols) as ReturnType<typeof l1FlowColumns>, '$.f')).toEqual(wide);
+  });
+
+  it('refuses columns that do not fit each other, naming the path', () => {
+    const good = l1FlowColumns(flows);
+    for (const bad of [{ ...good, price: good.price.slice(1) }, { ...good, side: 'BAX' }, { ...good, dt: [0, 1.5, 2] }, { ...good, side: 'BA' }]) {
+      expect(() => l1FlowsFromColumns(bad, '$.barrier.flows')).toThrow(StateCodecError);
+      expect(() => l1FlowsFromColumns(bad, '$.barrier.flows')).toThrow(/at \$\.barrier\.flows/);
     }
   });
 });

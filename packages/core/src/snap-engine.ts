@@ -40,7 +40,7 @@ import type { InputEvent, StockQuote } from './events';
 import type { BarrierStateName, Direction, Level, LevelEvent, LevelPhysicsPayload, LevelSignal } from './signals';
 import { BasisEstimator, newBasisState, type BasisState } from './basis';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise, type BarrierEngine, type BarrierEventContext, type BarrierReading, type LevelNoise, type SideNoise } from './barrier';
-import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barrier-l1';
+import { L1BarrierEngine, l1FlowColumns, l1FlowsFromColumns, newL1BarrierState, type L1BarrierState, type L1FlowColumns } from './barrier-l1';
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
 import { TapeEngine, newTapeReading, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelReading, newFuelState, type FuelState } from './fuel';
@@ -56,8 +56,9 @@ export const IDLE_GAP_MS = 60_000;
 /** Quotes older than this at a tick make every level's confidence LOW. */
 export const STALE_QUOTE_MS = 5_000;
 /** v2: per-level trigger state carries the shown signal, its dwell and the episode (issue 9); v3: and the episode's
- *  approach side, price and touch (price confirmations). Older snapshots are refused. */
-export const SNAPSHOT_FORMAT = 'snap-engine-state/v3';
+ *  approach side, price and touch (price confirmations); v4: the L1 barrier's flow window as columns
+ *  (barrier-l1.ts l1FlowColumns). Older snapshots are refused. */
+export const SNAPSHOT_FORMAT = 'snap-engine-state/v4';
 
 interface SpyQuote {
   bid: number;
@@ -267,7 +268,8 @@ export class SnapEngine {
     this.perLevel.forEach((e, key) => {
       perLevel[key] = e.pl;
     });
-    return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state: encodeState({ ...this.s, perLevel }) };
+    const barrier = this.cfg.barrier.source === 'l1' ? { ...this.s.barrier, flows: l1FlowColumns((this.s.barrier as L1BarrierState).flows) } : this.s.barrier;
+    return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state: encodeState({ ...this.s, barrier, perLevel }) };
   }
 
   static restore(cfg: Config, snapshot: EngineSnapshot): SnapEngine {
@@ -280,6 +282,10 @@ export class SnapEngine {
     }
     // Round-trip through text so the restored engine shares nothing with the caller's object.
     const state = decodeState(JSON.parse(JSON.stringify(snapshot.state)) as JsonValue) as EngineState;
+    if (cfg.barrier.source === 'l1') {
+      const b = state.barrier as Omit<L1BarrierState, 'flows'> & { flows: L1FlowColumns | L1BarrierState['flows'] };
+      b.flows = l1FlowsFromColumns(b.flows as L1FlowColumns, '$.barrier.flows');
+    }
     return new SnapEngine(cfg, snapshot.underlying, state);
   }
 
