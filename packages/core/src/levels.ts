@@ -17,7 +17,7 @@
 import type { Config } from './config';
 import type { Level, LevelKind } from './signals';
 import type { FuelWalls } from './fuel';
-import { cachedPriceKey, msToNs, priceKey, roundTo } from './numeric';
+import { cachedPriceKey, msToNs, priceKey, round4 } from './numeric';
 
 /**
  * Levels whose price follows the market (a new price at each universe refresh). The engine keeps per-level state —
@@ -158,13 +158,13 @@ export class LevelUniverse {
     const s = this.state;
     const out: Level[] = [];
     const add = (id: string, price: number, kind: LevelKind): void => {
-      if (Number.isFinite(price) && price > 0) out.push({ id, price: roundTo(price, 4), kind });
+      if (Number.isFinite(price) && price > 0) out.push({ id, price: round4(price), kind });
     };
     const span = Math.max(c.strike_count * c.strike_step, 2 * c.round_step);
     const vwap = this.vwap;
     if (vwap !== null) add('VWAP', vwap, 'VWAP');
     for (let i = Math.ceil((spot - span) / c.round_step); i * c.round_step <= spot + span + 1e-9; i++) {
-      const p = roundTo(i * c.round_step, 4);
+      const p = round4(i * c.round_step);
       add(cachedPriceKey(this.roundIds, 'ROUND_', p), p, 'ROUND');
     }
     if (c.half_round_near_spot) {
@@ -176,7 +176,7 @@ export class LevelUniverse {
     }
     const atm = Math.round(spot / c.strike_step);
     for (let i = -c.strike_count; i <= c.strike_count; i++) {
-      const p = roundTo((atm + i) * c.strike_step, 4);
+      const p = round4((atm + i) * c.strike_step);
       add(cachedPriceKey(this.strikeIds, 'STRIKE_', p), p, 'STRIKE');
     }
     if (s.walls.call_wall !== null) add('CALL_WALL', s.walls.call_wall, 'CALL_WALL');

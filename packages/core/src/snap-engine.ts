@@ -49,7 +49,7 @@ import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from 
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerInput, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
 import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
-import { cachedPriceKey, msToNs, roundTo } from './numeric';
+import { cachedPriceKey, msToNs, round0, round2, round3, round4, round6 } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
 export const IDLE_GAP_MS = 60_000;
@@ -153,7 +153,7 @@ const NO_PAYLOADS: LevelPhysicsPayload[] = Object.freeze([]) as unknown as Level
 const rowBefore = (a: LevelSignal, b: LevelSignal): boolean => a.distance - b.distance < 0 || (a.distance - b.distance === 0 && a.id < b.id);
 
 /** A nullable price, rounded to 4 decimals. */
-const p4 = (x: number | null): number | null => (x === null ? null : roundTo(x, 4));
+const p4 = (x: number | null): number | null => (x === null ? null : round4(x));
 
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
@@ -480,7 +480,7 @@ export class SnapEngine {
       ts: Number(T / 1_000_000n),
       ts_event_ns: T.toString(),
       underlying: this.underlying,
-      spy: { spot: roundTo(spot, 4), bid: roundTo(q.bid, 4), ask: roundTo(q.ask, 4) },
+      spy: { spot: round4(spot), bid: round4(q.bid), ask: round4(q.ask) },
       levels: rows,
     };
     if (events) payload.events = events.sort((a, b) => (a.level_id < b.level_id ? -1 : a.level_id > b.level_id ? 1 : 0));
@@ -508,14 +508,14 @@ export class SnapEngine {
       underlying: this.underlying,
       level_id: level.id,
       level_kind: level.kind,
-      level_price: roundTo(level.price, 4),
+      level_price: round4(level.price),
       direction,
       signal,
-      break_score: roundTo(calibrateScore(smooth, this.cfg.score.calibration), 2),
+      break_score: round2(calibrateScore(smooth, this.cfg.score.calibration)),
       confidence,
       lead: leadOf(comps, this.cfg.score, signal),
       reason: noteOf(barrier, fuel, tape, comps, direction),
-      spot: roundTo(spot, 4),
+      spot: round4(spot),
     };
   }
 
@@ -595,52 +595,52 @@ export class SnapEngine {
   ): LevelSignal {
     return {
       id: level.id,
-      price: roundTo(level.price, 4),
+      price: round4(level.price),
       kind: level.kind,
       direction,
-      distance: roundTo(distance, 4),
-      break_score_raw: roundTo(raw, 2),
+      distance: round4(distance),
+      break_score_raw: round2(raw),
       // Published through score.calibration (a probability-like 0–100); the triggers above read S̃ itself.
-      break_score_smooth: roundTo(calibrateScore(smooth, this.cfg.score.calibration), 2),
+      break_score_smooth: round2(calibrateScore(smooth, this.cfg.score.calibration)),
       signal,
       confidence,
       barrier: {
         state: b.state,
-        delta_liq: roundTo(dLiq, 0),
-        delta_liq_raw: roundTo(b.delta_liq, 0),
-        replenishment_ratio: roundTo(rr, 4),
-        replenishment_ratio_raw: roundTo(b.replenishment_ratio, 4),
-        added: roundTo(b.added, 0),
-        canceled: roundTo(b.canceled, 0),
-        filled: roundTo(b.filled, 0),
-        defending_quote: b.defending ? { price: roundTo(b.defending.price, 4), size: roundTo(b.defending.size, 0) } : null,
+        delta_liq: round0(dLiq),
+        delta_liq_raw: round0(b.delta_liq),
+        replenishment_ratio: round4(rr),
+        replenishment_ratio_raw: round4(b.replenishment_ratio),
+        added: round0(b.added),
+        canceled: round0(b.canceled),
+        filled: round0(b.filled),
+        defending_quote: b.defending ? { price: round4(b.defending.price), size: round0(b.defending.size) } : null,
       },
       tape: {
-        imbalance: roundTo(tape.imbalance, 4),
-        buy_vol: roundTo(tape.buy_vol, 0),
-        sell_vol: roundTo(tape.sell_vol, 0),
-        velocity: roundTo(velocity, 6),
-        velocity_raw: roundTo(tape.velocity, 6),
+        imbalance: round4(tape.imbalance),
+        buy_vol: round0(tape.buy_vol),
+        sell_vol: round0(tape.sell_vol),
+        velocity: round6(velocity),
+        velocity_raw: round6(tape.velocity),
         sweep: {
           detected: tape.sweep.detected,
           direction: tape.sweep.direction,
-          notional: roundTo(tape.sweep.notional, 0),
+          notional: round0(tape.sweep.notional),
           venues: tape.sweep.venues,
-          window_ms: roundTo(tape.sweep.window_ms, 3),
+          window_ms: round3(tape.sweep.window_ms),
         },
       },
       fuel: {
         effect: fuel.effect,
-        net_dealer_gamma: roundTo(gamma, 0),
-        net_dealer_gamma_raw: roundTo(fuel.net_dealer_gamma, 0),
+        net_dealer_gamma: round0(gamma),
+        net_dealer_gamma_raw: round0(fuel.net_dealer_gamma),
         call_wall: p4(fuel.call_wall),
         put_wall: p4(fuel.put_wall),
         hvl: p4(fuel.hvl),
       },
       runway: {
         direction: runway.direction,
-        next_obstacle: runway.next_obstacle ? { id: runway.next_obstacle.id, price: roundTo(runway.next_obstacle.price, 4) } : null,
-        distance: runway.distance === null ? null : roundTo(runway.distance, 4),
+        next_obstacle: runway.next_obstacle ? { id: runway.next_obstacle.id, price: round4(runway.next_obstacle.price) } : null,
+        distance: runway.distance === null ? null : round4(runway.distance),
         quality: runway.quality,
       },
       note,
