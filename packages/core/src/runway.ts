@@ -8,7 +8,7 @@
 // next half dollar whatever the book said). runway = |obstacle − L|; none beyond → null distance, CLEAR.
 // Quality: OBSTRUCTED when the obstacle is a wall level or its barrier reads WALL/ABSORPTION (a strong wall stands at
 // the end of the runway), else CLEAR.
-import type { Direction, Level, LevelSignal, MoveDirection, RunwayQuality, SignalName, BarrierStateName } from './signals';
+import type { Direction, Level, LevelKind, LevelSignal, MoveDirection, RunwayQuality, SignalName, BarrierStateName } from './signals';
 import { byPriceThenId } from './levels';
 import { bounceDirectionOf, breakDirectionOf } from './score';
 
@@ -26,8 +26,9 @@ export interface ObstacleProbe {
   strikeHasGamma(strike: number): boolean;
 }
 
-const WALL_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL']);
-const HOLDING_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL', 'HVL', 'USER']);
+// Kinds tested by comparison, not a Set: a Set of strings hashes the kind on every candidate of every row.
+const isWallKind = (k: LevelKind): boolean => k === 'CALL_WALL' || k === 'PUT_WALL';
+const isHoldingKind = (k: LevelKind): boolean => k === 'CALL_WALL' || k === 'PUT_WALL' || k === 'HVL' || k === 'USER';
 
 const run: Level[] = [];
 
@@ -79,14 +80,14 @@ export function computeRunway(
       lastD = d;
       lastId = cand.id;
       const b = probe.barrier(cand, facing);
-      if (HOLDING_KINDS.has(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
+      if (isHoldingKind(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
         next = cand;
         nextBarrier = b;
         break walk;
       }
     }
   }
-  const quality: RunwayQuality = next !== null && (WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION') ? 'OBSTRUCTED' : 'CLEAR';
+  const quality: RunwayQuality = next !== null && (isWallKind(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION') ? 'OBSTRUCTED' : 'CLEAR';
   const distance = next === null ? null : Math.abs(next.price - level.price);
   if (out === undefined) return { direction: move, next_obstacle: next === null ? null : { id: next.id, price: next.price }, distance, quality };
   out.direction = move;

@@ -44,7 +44,7 @@ import { L1BarrierEngine, newL1BarrierState, type L1BarrierState } from './barri
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
 import { TapeEngine, newTapeReading, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelReading, newFuelState, type FuelState } from './fuel';
-import { LevelUniverse, MOVING_KINDS, newLevelUniverseState, type LevelUniverseState } from './levels';
+import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerInput, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
@@ -176,6 +176,7 @@ export class SnapEngine {
   ) {
     this.s = state ?? newState(cfg);
     this.tickNs = msToNs(cfg.snap.tick_ms);
+    this.tickMs = Number(this.tickNs / 1_000_000n);
     this.basis = new BasisEstimator(cfg.basis, this.s.basis);
     this.barrier =
       cfg.barrier.source === 'mbp10'
@@ -241,6 +242,61 @@ export class SnapEngine {
 
   /** priceKey per level price (levels keep their prices between refreshes). */
   private readonly keys = new Map<number, string>();
+
+  /**
+   * Per slot of the current universe array (levels.ts hands out the same array until it rebuilds, every
+   * levels.refresh_ms, ~8 ticks): the level's perLevel key, and the entry found under it. An entry monitored at the
+   * previous tick cannot have been forgotten since (forget spares the entries of its own tick) and a key's entry is
+   * replaced only by a new one after a deletion, so such an entry IS the map's entry for that key: one array load
+   * instead of the key lookup and the Map probe per level per tick.
+   */
+  private slotUniverse: readonly Level[] | null = null;
+  private readonly slotKeys: (string | undefined)[] = [];
+  private readonly slotEntries: ({ pl: PerLevelState; tick: number } | undefined)[] = [];
+
+  private entryOf(universe: readonly Level[], li: number, level: Level, tickNo: number): { pl: PerLevelState; tick: number } | undefined {
+    if (universe !== this.slotUniverse) {
+      this.slotUniverse = universe;
+      this.slotKeys.length = 0;
+      this.slotEntries.length = 0;
+    }
+    const cached = this.slotEntries[li];
+    if (cached !== undefined && (cached.tick === tickNo - 1 || cached.tick === tickNo)) return cached;
+    let key = this.slotKeys[li];
+    if (key === undefined) {
+      // levelKeyOf, with both key strings memoized.
+      const k = level.kind;
+      key = k === 'VWAP' || k === 'SESSION_HIGH' || k === 'SESSION_LOW' ? this.movingKeyOf(level.id) : cachedPriceKey(this.keys, '', level.price);
+      this.slotKeys[li] = key;
+    }
+    const entry = this.perLevel.get(key);
+    this.slotEntries[li] = entry;
+    return entry;
+  }
+
+  /**
+   * The payload's `ts` (Unix ms) and `ts_event_ns` of tick T. Consecutive ticks step both by one tick, so the BigInt
+   * division and BigInt-to-decimal conversion run only after a gap; the stepped figures are exact while T is a whole
+   * number of ms (every boundary is: tickNs is) and ms stays below 2^53, which the slow path checks.
+   */
+  private stampNext: bigint | null = null;
+  private stampExact = false;
+  private stampMs = 0;
+  private stampNs = '';
+  private readonly tickMs: number;
+
+  private stamp(T: bigint): void {
+    if (this.stampExact && T === this.stampNext && Math.abs(this.stampMs) < 2 ** 52) {
+      const ms = this.stampMs + this.tickMs;
+      this.stampMs = ms;
+      this.stampNs = ms === 0 ? '0' : `${ms}000000`;
+    } else {
+      this.stampMs = Number(T / 1_000_000n);
+      this.stampNs = T.toString();
+      this.stampExact = T % 1_000_000n === 0n;
+    }
+    this.stampNext = T + this.tickNs;
+  }
 
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
   push(ev: InputEvent): LevelPhysicsPayload[] {
@@ -397,8 +453,7 @@ export class SnapEngine {
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
       // levelKeyOf, with both key strings memoized (this runs per level per tick).
-      const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : cachedPriceKey(this.keys, '', level.price);
-      let entry = this.perLevel.get(key);
+      let entry = this.entryOf(universe, li, level, tickNo);
       if (entry === undefined || entry.tick !== tickNo) kept++;
       const prev = entry?.pl;
       const distance = Math.abs(spot - level.price);
@@ -407,7 +462,10 @@ export class SnapEngine {
       // below L is the support that broke, and flipping would change the signal inside the dwell.
       if (prev && direction !== prev.direction && prev.trigger.shown !== 'NEUTRAL' && !dwellElapsed(prev.trigger, T, cfg)) direction = prev.direction;
       let pl = prev;
-      if (!pl) this.perLevel.set(key, (entry = { pl: (pl = newPerLevel(direction)), tick: tickNo }));
+      if (!pl) {
+        this.perLevel.set(this.slotKeys[li]!, (entry = { pl: (pl = newPerLevel(direction)), tick: tickNo }));
+        this.slotEntries[li] = entry;
+      }
       else if (pl.direction !== direction) {
         // The score now measures the other break: smoothers and BREAK timer restart; the shown signal, its dwell and
         // the episode carry on (they belong to the price level, not to one side of it).
@@ -476,9 +534,10 @@ export class SnapEngine {
       }
       rows[j] = r;
     }
+    this.stamp(T);
     const payload: LevelPhysicsPayload = {
-      ts: Number(T / 1_000_000n),
-      ts_event_ns: T.toString(),
+      ts: this.stampMs,
+      ts_event_ns: this.stampNs,
       underlying: this.underlying,
       spy: { spot: round4(spot), bid: round4(q.bid), ask: round4(q.ask) },
       levels: rows,
