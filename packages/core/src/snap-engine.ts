@@ -176,7 +176,6 @@ export class SnapEngine {
   ) {
     this.s = state ?? newState(cfg);
     this.tickNs = msToNs(cfg.snap.tick_ms);
-    this.tickMs = Number(this.tickNs / 1_000_000n);
     this.basis = new BasisEstimator(cfg.basis, this.s.basis);
     this.barrier =
       cfg.barrier.source === 'mbp10'
@@ -274,29 +273,6 @@ export class SnapEngine {
     return entry;
   }
 
-  /**
-   * The payload's `ts` (Unix ms) and `ts_event_ns` of tick T. Consecutive ticks step both by one tick, so the BigInt
-   * division and BigInt-to-decimal conversion run only after a gap; the stepped figures are exact while T is a whole
-   * number of ms (every boundary is: tickNs is) and ms stays below 2^53, which the slow path checks.
-   */
-  private stampNext: bigint | null = null;
-  private stampExact = false;
-  private stampMs = 0;
-  private stampNs = '';
-  private readonly tickMs: number;
-
-  private stamp(T: bigint): void {
-    if (this.stampExact && T === this.stampNext && Math.abs(this.stampMs) < 2 ** 52) {
-      const ms = this.stampMs + this.tickMs;
-      this.stampMs = ms;
-      this.stampNs = ms === 0 ? '0' : `${ms}000000`;
-    } else {
-      this.stampMs = Number(T / 1_000_000n);
-      this.stampNs = T.toString();
-      this.stampExact = T % 1_000_000n === 0n;
-    }
-    this.stampNext = T + this.tickNs;
-  }
 
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
   push(ev: InputEvent): LevelPhysicsPayload[] {
@@ -534,10 +510,9 @@ export class SnapEngine {
       }
       rows[j] = r;
     }
-    this.stamp(T);
     const payload: LevelPhysicsPayload = {
-      ts: this.stampMs,
-      ts_event_ns: this.stampNs,
+      ts: Number(T / 1_000_000n),
+      ts_event_ns: T.toString(),
       underlying: this.underlying,
       spy: { spot: round4(spot), bid: round4(q.bid), ask: round4(q.ask) },
       levels: rows,
