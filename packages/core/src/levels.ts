@@ -90,10 +90,15 @@ export function sessionKeyOf(tNs: bigint, anchor: 'session' | 'rth_open'): strin
 const sameWalls = (a: FuelWalls, b: FuelWalls): boolean => a.call_wall === b.call_wall && a.put_wall === b.put_wall && a.hvl === b.hvl;
 
 export class LevelUniverse {
+  /** levels.refresh_ms in ns, converted once (update runs every snap tick). */
+  private readonly refreshNs: bigint;
+
   constructor(
     private readonly cfg: Config,
     readonly state: LevelUniverseState = newLevelUniverseState(),
-  ) {}
+  ) {
+    this.refreshNs = msToNs(cfg.levels.refresh_ms);
+  }
 
   /** sessionKeyOf of the UTC minute [minuteLo, minuteHi) of event time (ns); empty range until the first print. */
   private minuteLo = 0n;
@@ -136,7 +141,7 @@ export class LevelUniverse {
   /** Rebuilds when refresh_ms has passed or the walls moved; returns the current levels. */
   update(spot: number, tNs: bigint, walls: FuelWalls): Level[] {
     const s = this.state;
-    const due = s.lastRefreshNs === null || tNs - s.lastRefreshNs >= msToNs(this.cfg.levels.refresh_ms);
+    const due = s.lastRefreshNs === null || tNs - s.lastRefreshNs >= this.refreshNs;
     if (due || !sameWalls(walls, s.walls)) {
       s.walls = { ...walls };
       s.levels = this.build(spot);

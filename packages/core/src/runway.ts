@@ -42,6 +42,10 @@ export function computeRunway(
   /** Refilled and returned instead of a new runway when given (the engine's per-row scratch; next_obstacle is then the
    *  obstacle Level itself, read for its id and price). */
   out?: LevelSignal['runway'],
+  /** The index of `level` in `sorted` when the caller knows it (the engine walks its universe by index): the walk
+   *  away from L starts there. Entries before it are priced at or below L and entries after it at or above, so none
+   *  of them can be strictly beyond L on the far side, and the scan finds the same first candidate. */
+  at = -1,
 ): LevelSignal['runway'] {
   const facing: Direction = move === 'UP' ? 'RESISTANCE' : 'SUPPORT';
   let next: Level | null = null;
@@ -50,10 +54,10 @@ export function computeRunway(
   // never decreases (float subtraction is monotone), so only a run of equal distances needs ordering by id.
   const up = move === 'UP';
   const n = sorted.length;
-  let i = 0;
+  let i = at >= 0 && at < n && sorted[at] === level ? at : 0;
   if (up) while (i < n && !(sorted[i]!.price > level.price + 1e-9)) i++;
   else {
-    i = n - 1;
+    if (!(at >= 0 && at < n && sorted[at] === level)) i = n - 1;
     while (i >= 0 && !(sorted[i]!.price < level.price - 1e-9)) i--;
   }
   const step = up ? 1 : -1;

@@ -486,7 +486,7 @@ export class SnapEngine {
         (events ??= []).push(this.event(T, level, callDir, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
       }
       // The universe comes from levels.ts already in byPriceThenId order: it is its own walking order.
-      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe, this.runwayOut);
+      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe, this.runwayOut, li);
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
