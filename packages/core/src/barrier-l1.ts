@@ -33,7 +33,7 @@ import {
   type BarrierReading,
   type WeakBaseline,
 } from './barrier';
-import { dropFront, evictBefore, msToNs } from './numeric';
+import { evictBefore, msToNs } from './numeric';
 
 type Side = 'B' | 'A';
 
@@ -169,7 +169,7 @@ export class L1BarrierEngine implements BarrierEngine {
     const s = this.state;
     this.evicted = 0;
     const k = evictBefore(s.flows, tNs - this.windowNs, this.ungroup);
-    dropFront(this.flowGroups, k);
+    if (k > 0) this.flowGroups.splice(0, k);
     // The touch of each side is the queue any level's barrier is when price is at it: its window sums are the noise.
     if (s.bid) {
       this.sums('B', s.bid.px, tNs);

@@ -18,7 +18,7 @@
 import type { Config } from './config';
 import type { GreeksSnapshot, InputEvent, OptionRight, OptionTrade } from './events';
 import type { FuelEffect, Level } from './signals';
-import { dropFront, msToNs } from './numeric';
+import { msToNs } from './numeric';
 
 /** Below 2^53 a float64 holds every integer exactly (ns offsets from the epoch up to ~104 days). */
 const MAX_EXACT = 2 ** 53;
@@ -278,7 +278,7 @@ export class FuelEngine {
       k++;
     }
     if (k > 0) {
-      dropFront(flows, k);
+      flows.splice(0, k);
       this.mHead += k;
       if (this.mHead === this.mTs.length) {
         this.mBase += this.mHead;
@@ -800,7 +800,7 @@ export class FuelEngine {
       o.gamma = g.gamma;
       h[i - 1] = o;
     } else h.splice(i, 0, { ts: g.ts_event_ns, gamma: g.gamma });
-    if (h.length > GREEKS_HISTORY) dropFront(h, h.length - GREEKS_HISTORY);
+    if (h.length > GREEKS_HISTORY) h.splice(0, h.length - GREEKS_HISTORY);
     this.lowerMemoryFloor(h[h.length - 1]!.ts);
   }
 

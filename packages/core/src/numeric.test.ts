@@ -1,4 +1,4 @@
-import { dropFront, round0, round2, round3, round4, round6, roundTo } from './numeric';
+import { round0, round2, round3, round4, round6, roundTo } from './numeric';
 
 // The fixed-decimals roundings must give exactly roundTo's doubles (the payload bytes and golden digests rest on it).
 const FIXED: [number, (x: number) => number][] = [
@@ -74,18 +74,5 @@ describe('fixed-decimals rounding', () => {
     expect(round6(NaN)).toBe(0);
     expect(round3(-Infinity)).toBe(0);
     expect(round4(545.12345)).toBe(545.1235);
-  });
-});
-
-describe('dropFront', () => {
-  it.each([0, 1, 2, 31, 32, 33, 99, 100, 101])('leaves what splice(0, %i) leaves, in place', (k) => {
-    const a = Array.from({ length: 100 }, (_, i) => ({ i }));
-    const b = [...a];
-    const same = a;
-    dropFront(a, k);
-    b.splice(0, k);
-    expect(a).toBe(same);
-    expect(a).toEqual(b);
-    expect(a.length).toBe(Math.max(0, 100 - k));
   });
 });

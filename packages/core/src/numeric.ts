@@ -171,19 +171,6 @@ export function ringPercentile(r: RingState, p: number): number {
   return sorted[rank - 1]!;
 }
 
-/**
- * arr.splice(0, k), cheaper for the few leading entries a window sheds per snap tick: splice(0, k) moves every
- * remaining element (O(length), a few µs for the fuel engine's ~1,000 flows) and allocates an array of the removed
- * ones, while shift() lets V8 move the start of the array's backing store instead (left-trimming, O(1) each). A
- * large k (a gap in event time) still takes one splice: a run of shifts is O(k) at best.
- */
-export function dropFront(arr: unknown[], k: number): void {
-  if (k <= 0) return;
-  if (k >= arr.length) arr.length = 0;
-  else if (k <= 32) for (let i = 0; i < k; i++) arr.shift();
-  else arr.splice(0, k);
-}
-
 /** Drops leading entries whose time is at or before `cutoffNs` (windows are (t − W, t]), each first handed to `onEvict` (for derived
  *  state kept beside the array); returns how many. Arrays stay time-ordered. */
 export function evictBefore<T extends { ts: bigint }>(arr: T[], cutoffNs: bigint, onEvict?: (x: T) => void): number {
@@ -193,6 +180,6 @@ export function evictBefore<T extends { ts: bigint }>(arr: T[], cutoffNs: bigint
     if (onEvict) onEvict(arr[k]!);
     k++;
   }
-  dropFront(arr, k);
+  if (k > 0) arr.splice(0, k);
   return k;
 }

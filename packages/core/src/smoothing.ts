@@ -4,7 +4,7 @@
 // `robust_window` raw inputs before the EWMA, which removes single-tick spikes in quote sizes and scores.
 // Both stages output convex combinations / order statistics of their inputs, so the output never leaves
 // [min, max] of the inputs seen.
-import { dropFront, elapsedSince, median } from './numeric';
+import { elapsedSince, median } from './numeric';
 
 export interface SmootherState {
   value: number | null;
@@ -50,7 +50,7 @@ export function smoothStep(s: SmootherState, x: number, tNs: bigint, opt: Smooth
   let input = x;
   if (opt.robustWindow !== null && opt.robustWindow >= 2) {
     s.recent.push(x);
-    if (s.recent.length > opt.robustWindow) dropFront(s.recent, s.recent.length - opt.robustWindow);
+    if (s.recent.length > opt.robustWindow) s.recent.splice(0, s.recent.length - opt.robustWindow);
     input = median(s.recent);
   }
   if (s.value === null || s.lastNs === null) {

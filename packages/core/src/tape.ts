@@ -15,7 +15,7 @@
 import type { Config } from './config';
 import type { InputEvent, StockQuote, StockTrade } from './events';
 import type { Level, MoveDirection } from './signals';
-import { dropFront, evictBefore, msToNs, nsDiffSeconds } from './numeric';
+import { evictBefore, msToNs, nsDiffSeconds } from './numeric';
 
 export const SWEEP_MIN_CROSSINGS = 3;
 const IMBALANCE_EPS = 1;
@@ -223,9 +223,9 @@ export class TapeEngine {
     this.evicted = 0;
     const evicted = evictBefore(s.prints, tNs - this.keepNs, this.ungroup);
     if (evicted > 0) {
-      dropFront(this.rel, evicted);
-      dropFront(this.px, evicted);
-      dropFront(this.printGroups, evicted);
+      this.rel.splice(0, evicted);
+      this.px.splice(0, evicted);
+      this.printGroups.splice(0, evicted);
     }
     if (s.prints.length === 0) this.outOfOrder = false;
     evictBefore(s.sweeps, tNs - this.windowNs);
