@@ -273,7 +273,6 @@ export class SnapEngine {
     return entry;
   }
 
-
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
   push(ev: InputEvent): LevelPhysicsPayload[] {
     if (!this.accepts(ev)) return NO_PAYLOADS;
