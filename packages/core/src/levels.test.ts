@@ -1,5 +1,6 @@
 import { parseConfig, defaultConfig } from './config';
-import { LevelUniverse, nyOffsetMinutes, sessionKeyOf } from './levels';
+import { byPriceThenId, dedupByPrice, LevelUniverse, nyOffsetMinutes, sessionKeyOf } from './levels';
+import type { Level, LevelKind } from './signals';
 import { ms } from './test-support';
 
 const noWalls = { call_wall: null, put_wall: null, hvl: null };
@@ -73,5 +74,38 @@ describe('level universe (§4)', () => {
     u.onTrade(540, 100, ns(Date.UTC(2024, 4, 14, 9, 0)));
     expect(u.vwap).toBe(540);
     expect(u.state.high).toBe(540);
+  });
+});
+
+describe('dedupByPrice', () => {
+  // The rule as it was written before: a Map by price keeping the higher priority, then the smaller id (the first on
+  // a full tie), then sorted by price and id.
+  const PRIORITY: Record<LevelKind, number> = { CALL_WALL: 0, PUT_WALL: 1, HVL: 2, VWAP: 3, USER: 4, SESSION_HIGH: 5, SESSION_LOW: 6, STRIKE: 7, ROUND: 8 };
+  function reference(levels: readonly Level[]): Level[] {
+    const byPrice = new Map<number, Level>();
+    for (const l of levels) {
+      const prev = byPrice.get(l.price);
+      if (!prev || PRIORITY[l.kind] < PRIORITY[prev.kind] || (PRIORITY[l.kind] === PRIORITY[prev.kind] && l.id < prev.id)) byPrice.set(l.price, l);
+    }
+    return [...byPrice.values()].sort(byPriceThenId);
+  }
+
+  it('keeps the same level objects, in the same order, as a Map by price and a sort, on random candidate lists', () => {
+    let x = 11;
+    const rnd = (): number => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const kinds = Object.keys(PRIORITY) as LevelKind[];
+    for (let n = 0; n < 3000; n++) {
+      const levels: Level[] = [];
+      const size = Math.floor(rnd() * 30);
+      for (let i = 0; i < size; i++) {
+        // A coarse grid: shared prices, shared kinds and full ties (same id, price and kind) occur often.
+        const kind = kinds[Math.floor(rnd() * kinds.length)]!;
+        levels.push({ id: `${kind}_${Math.floor(rnd() * 3)}`, price: 540 + Math.floor(rnd() * 12) * 0.25, kind });
+      }
+      const want = reference(levels);
+      const got = dedupByPrice([...levels]);
+      expect(got.length).toBe(want.length);
+      got.forEach((l, i) => expect(l).toBe(want[i]));
+    }
   });
 });

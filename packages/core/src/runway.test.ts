@@ -1,3 +1,4 @@
+import { byPriceThenId } from './levels';
 import { computeRunway, type ObstacleProbe } from './runway';
 import type { BarrierStateName, Direction, Level, LevelKind, MoveDirection } from './signals';
 
@@ -57,6 +58,12 @@ describe('computeRunway candidate order', () => {
         const want = reference(level, move, universe, probeOf(calls[0]!));
         const got = computeRunway(level, move, universe, probeOf(calls[1]!));
         expect(got.next_obstacle).toEqual(want ? { id: want.id, price: want.price } : null);
+        expect(calls[1]).toEqual(calls[0]);
+        // Started from the level's own index in the sorted universe (the engine's walk): the same obstacle and probes.
+        const sorted = [...universe].sort(byPriceThenId);
+        calls[1]!.length = 0;
+        const fromAt = computeRunway(level, move, universe, probeOf(calls[1]!), sorted, undefined, sorted.indexOf(level));
+        expect(fromAt.next_obstacle).toEqual(got.next_obstacle);
         expect(calls[1]).toEqual(calls[0]);
         if (want) obstacles++;
       }

@@ -8,7 +8,7 @@
 // next half dollar whatever the book said). runway = |obstacle − L|; none beyond → null distance, CLEAR.
 // Quality: OBSTRUCTED when the obstacle is a wall level or its barrier reads WALL/ABSORPTION (a strong wall stands at
 // the end of the runway), else CLEAR.
-import type { Direction, Level, LevelSignal, MoveDirection, RunwayQuality, SignalName, BarrierStateName } from './signals';
+import type { Direction, Level, LevelKind, LevelSignal, MoveDirection, RunwayQuality, SignalName, BarrierStateName } from './signals';
 import { byPriceThenId } from './levels';
 import { bounceDirectionOf, breakDirectionOf } from './score';
 
@@ -26,8 +26,9 @@ export interface ObstacleProbe {
   strikeHasGamma(strike: number): boolean;
 }
 
-const WALL_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL']);
-const HOLDING_KINDS: ReadonlySet<string> = new Set(['CALL_WALL', 'PUT_WALL', 'HVL', 'USER']);
+// Kinds tested by comparison, not a Set: a Set of strings hashes the kind on every candidate of every row.
+const isWallKind = (k: LevelKind): boolean => k === 'CALL_WALL' || k === 'PUT_WALL';
+const isHoldingKind = (k: LevelKind): boolean => k === 'CALL_WALL' || k === 'PUT_WALL' || k === 'HVL' || k === 'USER';
 
 const run: Level[] = [];
 
@@ -41,6 +42,10 @@ export function computeRunway(
   /** Refilled and returned instead of a new runway when given (the engine's per-row scratch; next_obstacle is then the
    *  obstacle Level itself, read for its id and price). */
   out?: LevelSignal['runway'],
+  /** The index of `level` in `sorted` when the caller knows it (the engine walks its universe by index): the walk
+   *  away from L starts there. Entries before it are priced at or below L and entries after it at or above, so none
+   *  of them can be strictly beyond L on the far side, and the scan finds the same first candidate. */
+  at = -1,
 ): LevelSignal['runway'] {
   const facing: Direction = move === 'UP' ? 'RESISTANCE' : 'SUPPORT';
   let next: Level | null = null;
@@ -49,10 +54,10 @@ export function computeRunway(
   // never decreases (float subtraction is monotone), so only a run of equal distances needs ordering by id.
   const up = move === 'UP';
   const n = sorted.length;
-  let i = 0;
+  let i = at >= 0 && at < n && sorted[at] === level ? at : 0;
   if (up) while (i < n && !(sorted[i]!.price > level.price + 1e-9)) i++;
   else {
-    i = n - 1;
+    if (!(at >= 0 && at < n && sorted[at] === level)) i = n - 1;
     while (i >= 0 && !(sorted[i]!.price < level.price - 1e-9)) i--;
   }
   const step = up ? 1 : -1;
@@ -79,14 +84,14 @@ export function computeRunway(
       lastD = d;
       lastId = cand.id;
       const b = probe.barrier(cand, facing);
-      if (HOLDING_KINDS.has(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
+      if (isHoldingKind(cand.kind) || b === 'WALL' || b === 'ABSORPTION' || (cand.kind === 'STRIKE' && probe.strikeHasGamma(cand.price))) {
         next = cand;
         nextBarrier = b;
         break walk;
       }
     }
   }
-  const quality: RunwayQuality = next !== null && (WALL_KINDS.has(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION') ? 'OBSTRUCTED' : 'CLEAR';
+  const quality: RunwayQuality = next !== null && (isWallKind(next.kind) || nextBarrier === 'WALL' || nextBarrier === 'ABSORPTION') ? 'OBSTRUCTED' : 'CLEAR';
   const distance = next === null ? null : Math.abs(next.price - level.price);
   if (out === undefined) return { direction: move, next_obstacle: next === null ? null : { id: next.id, price: next.price }, distance, quality };
   out.direction = move;

@@ -44,12 +44,12 @@ import { L1BarrierEngine, l1FlowColumns, l1FlowsFromColumns, newL1BarrierState, 
 import { Mbp10BarrierEngine, newMbp10BarrierState, type Mbp10BarrierState } from './barrier-mbp10';
 import { TapeEngine, newTapeReading, newTapeState, type TapeState } from './tape';
 import { FuelEngine, newFuelReading, newFuelState, type FuelState } from './fuel';
-import { LevelUniverse, MOVING_KINDS, newLevelUniverseState, type LevelUniverseState } from './levels';
+import { LevelUniverse, newLevelUniverseState, type LevelUniverseState } from './levels';
 import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from './smoothing';
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerInput, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
 import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
-import { cachedPriceKey, msToNs, roundTo } from './numeric';
+import { cachedPriceKey, msToNs, round0, round2, round3, round4, round6 } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
 export const IDLE_GAP_MS = 60_000;
@@ -154,7 +154,7 @@ const NO_PAYLOADS: LevelPhysicsPayload[] = Object.freeze([]) as unknown as Level
 const rowBefore = (a: LevelSignal, b: LevelSignal): boolean => a.distance - b.distance < 0 || (a.distance - b.distance === 0 && a.id < b.id);
 
 /** A nullable price, rounded to 4 decimals. */
-const p4 = (x: number | null): number | null => (x === null ? null : roundTo(x, 4));
+const p4 = (x: number | null): number | null => (x === null ? null : round4(x));
 
 const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
@@ -242,6 +242,37 @@ export class SnapEngine {
 
   /** priceKey per level price (levels keep their prices between refreshes). */
   private readonly keys = new Map<number, string>();
+
+  /**
+   * Per slot of the current universe array (levels.ts hands out the same array until it rebuilds, every
+   * levels.refresh_ms, ~8 ticks): the level's perLevel key, and the entry found under it. An entry monitored at the
+   * previous tick cannot have been forgotten since (forget spares the entries of its own tick) and a key's entry is
+   * replaced only by a new one after a deletion, so such an entry IS the map's entry for that key: one array load
+   * instead of the key lookup and the Map probe per level per tick.
+   */
+  private slotUniverse: readonly Level[] | null = null;
+  private readonly slotKeys: (string | undefined)[] = [];
+  private readonly slotEntries: ({ pl: PerLevelState; tick: number } | undefined)[] = [];
+
+  private entryOf(universe: readonly Level[], li: number, level: Level, tickNo: number): { pl: PerLevelState; tick: number } | undefined {
+    if (universe !== this.slotUniverse) {
+      this.slotUniverse = universe;
+      this.slotKeys.length = 0;
+      this.slotEntries.length = 0;
+    }
+    const cached = this.slotEntries[li];
+    if (cached !== undefined && (cached.tick === tickNo - 1 || cached.tick === tickNo)) return cached;
+    let key = this.slotKeys[li];
+    if (key === undefined) {
+      // levelKeyOf, with both key strings memoized.
+      const k = level.kind;
+      key = k === 'VWAP' || k === 'SESSION_HIGH' || k === 'SESSION_LOW' ? this.movingKeyOf(level.id) : cachedPriceKey(this.keys, '', level.price);
+      this.slotKeys[li] = key;
+    }
+    const entry = this.perLevel.get(key);
+    this.slotEntries[li] = entry;
+    return entry;
+  }
 
   /** Feed one event in merged order. Returns the payloads of snap ticks whose boundary this event's time passed. */
   push(ev: InputEvent): LevelPhysicsPayload[] {
@@ -403,8 +434,7 @@ export class SnapEngine {
       // Keyed by price, not id: when a wall or the HVL moves onto a strike the id changes (dedup by priority) but
       // it is the same price level, and its smoothing and trigger timer must carry on.
       // levelKeyOf, with both key strings memoized (this runs per level per tick).
-      const key = MOVING_KINDS.has(level.kind) ? this.movingKeyOf(level.id) : cachedPriceKey(this.keys, '', level.price);
-      let entry = this.perLevel.get(key);
+      let entry = this.entryOf(universe, li, level, tickNo);
       if (entry === undefined || entry.tick !== tickNo) kept++;
       const prev = entry?.pl;
       const distance = Math.abs(spot - level.price);
@@ -413,7 +443,10 @@ export class SnapEngine {
       // below L is the support that broke, and flipping would change the signal inside the dwell.
       if (prev && direction !== prev.direction && prev.trigger.shown !== 'NEUTRAL' && !dwellElapsed(prev.trigger, T, cfg)) direction = prev.direction;
       let pl = prev;
-      if (!pl) this.perLevel.set(key, (entry = { pl: (pl = newPerLevel(direction)), tick: tickNo }));
+      if (!pl) {
+        this.perLevel.set(this.slotKeys[li]!, (entry = { pl: (pl = newPerLevel(direction)), tick: tickNo }));
+        this.slotEntries[li] = entry;
+      }
       else if (pl.direction !== direction) {
         // The score now measures the other break: smoothers and BREAK timer restart; the shown signal, its dwell and
         // the episode carry on (they belong to the price level, not to one side of it).
@@ -458,7 +491,7 @@ export class SnapEngine {
         (events ??= []).push(this.event(T, level, callDir, signal, smooth, confidence, comps, barrier, fuel, tape, spot));
       }
       // The universe comes from levels.ts already in byPriceThenId order: it is its own walking order.
-      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe, this.runwayOut);
+      const runway = computeRunway(level, runwayDirection(signal, callDir, smooth), universe, this.runwayProbe, universe, this.runwayOut, li);
       rows.push(
         this.row(level, direction, distance, raw, smooth, signal, confidence, barrier, dLiq, rr, tape, velocity, fuel, gamma, runway, noteOf(barrier, fuel, tape, comps, direction)),
       );
@@ -486,7 +519,7 @@ export class SnapEngine {
       ts: Number(T / 1_000_000n),
       ts_event_ns: T.toString(),
       underlying: this.underlying,
-      spy: { spot: roundTo(spot, 4), bid: roundTo(q.bid, 4), ask: roundTo(q.ask, 4) },
+      spy: { spot: round4(spot), bid: round4(q.bid), ask: round4(q.ask) },
       levels: rows,
     };
     if (events) payload.events = events.sort((a, b) => (a.level_id < b.level_id ? -1 : a.level_id > b.level_id ? 1 : 0));
@@ -514,14 +547,14 @@ export class SnapEngine {
       underlying: this.underlying,
       level_id: level.id,
       level_kind: level.kind,
-      level_price: roundTo(level.price, 4),
+      level_price: round4(level.price),
       direction,
       signal,
-      break_score: roundTo(calibrateScore(smooth, this.cfg.score.calibration), 2),
+      break_score: round2(calibrateScore(smooth, this.cfg.score.calibration)),
       confidence,
       lead: leadOf(comps, this.cfg.score, signal),
       reason: noteOf(barrier, fuel, tape, comps, direction),
-      spot: roundTo(spot, 4),
+      spot: round4(spot),
     };
   }
 
@@ -601,52 +634,52 @@ export class SnapEngine {
   ): LevelSignal {
     return {
       id: level.id,
-      price: roundTo(level.price, 4),
+      price: round4(level.price),
       kind: level.kind,
       direction,
-      distance: roundTo(distance, 4),
-      break_score_raw: roundTo(raw, 2),
+      distance: round4(distance),
+      break_score_raw: round2(raw),
       // Published through score.calibration (a probability-like 0–100); the triggers above read S̃ itself.
-      break_score_smooth: roundTo(calibrateScore(smooth, this.cfg.score.calibration), 2),
+      break_score_smooth: round2(calibrateScore(smooth, this.cfg.score.calibration)),
       signal,
       confidence,
       barrier: {
         state: b.state,
-        delta_liq: roundTo(dLiq, 0),
-        delta_liq_raw: roundTo(b.delta_liq, 0),
-        replenishment_ratio: roundTo(rr, 4),
-        replenishment_ratio_raw: roundTo(b.replenishment_ratio, 4),
-        added: roundTo(b.added, 0),
-        canceled: roundTo(b.canceled, 0),
-        filled: roundTo(b.filled, 0),
-        defending_quote: b.defending ? { price: roundTo(b.defending.price, 4), size: roundTo(b.defending.size, 0) } : null,
+        delta_liq: round0(dLiq),
+        delta_liq_raw: round0(b.delta_liq),
+        replenishment_ratio: round4(rr),
+        replenishment_ratio_raw: round4(b.replenishment_ratio),
+        added: round0(b.added),
+        canceled: round0(b.canceled),
+        filled: round0(b.filled),
+        defending_quote: b.defending ? { price: round4(b.defending.price), size: round0(b.defending.size) } : null,
       },
       tape: {
-        imbalance: roundTo(tape.imbalance, 4),
-        buy_vol: roundTo(tape.buy_vol, 0),
-        sell_vol: roundTo(tape.sell_vol, 0),
-        velocity: roundTo(velocity, 6),
-        velocity_raw: roundTo(tape.velocity, 6),
+        imbalance: round4(tape.imbalance),
+        buy_vol: round0(tape.buy_vol),
+        sell_vol: round0(tape.sell_vol),
+        velocity: round6(velocity),
+        velocity_raw: round6(tape.velocity),
         sweep: {
           detected: tape.sweep.detected,
           direction: tape.sweep.direction,
-          notional: roundTo(tape.sweep.notional, 0),
+          notional: round0(tape.sweep.notional),
           venues: tape.sweep.venues,
-          window_ms: roundTo(tape.sweep.window_ms, 3),
+          window_ms: round3(tape.sweep.window_ms),
         },
       },
       fuel: {
         effect: fuel.effect,
-        net_dealer_gamma: roundTo(gamma, 0),
-        net_dealer_gamma_raw: roundTo(fuel.net_dealer_gamma, 0),
+        net_dealer_gamma: round0(gamma),
+        net_dealer_gamma_raw: round0(fuel.net_dealer_gamma),
         call_wall: p4(fuel.call_wall),
         put_wall: p4(fuel.put_wall),
         hvl: p4(fuel.hvl),
       },
       runway: {
         direction: runway.direction,
-        next_obstacle: runway.next_obstacle ? { id: runway.next_obstacle.id, price: roundTo(runway.next_obstacle.price, 4) } : null,
-        distance: runway.distance === null ? null : roundTo(runway.distance, 4),
+        next_obstacle: runway.next_obstacle ? { id: runway.next_obstacle.id, price: round4(runway.next_obstacle.price) } : null,
+        distance: runway.distance === null ? null : round4(runway.distance),
         quality: runway.quality,
       },
       note,
