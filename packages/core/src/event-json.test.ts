@@ -1,4 +1,4 @@
-import { EventLineError, formatEventLine, parseEventBytes, parseEventLine } from './event-json';
+import { EventLineError, formatEventLine, parseCanonicalEventBytes, parseEventBytes, parseEventLine } from './event-json';
 import type { FuturesMbp10, InputEvent } from './events';
 
 const T = 1_766_414_400_123_456_789n; // > 2^53: must survive exactly
@@ -255,5 +255,108 @@ describe('JSONL byte decoder (parseEventBytes)', () => {
     const q = (sym: string) => `{"schema":"stocks.quotes.v1","ts_event_ns":"1","symbol":${sym},"bid_px":1,"ask_px":2,"bid_sz":1,"ask_sz":1}`;
     for (const sym of ['"SPY"', '"\\u0053PY"', '"S\\"PY"', '"SPYé"', '"\u00e9"', '""', '{"a":1}', '["SPY"]', '1', 'true', 'nul', 'null ']) same(q(sym));
     for (const line of ['', ' ', '{}', '[]', '{"schema":"heartbeat.v1"', '{"schema":"heartbeat.v1",}', '{"schema":"heartbeat.v1","ts_event_ns":"1","key":"SPY"} x', '\ufeff{"schema":"heartbeat.v1","ts_event_ns":"1","key":"SPY"}']) same(line);
+  });
+});
+
+describe('JSONL canonical-line decoder (parseCanonicalEventBytes)', () => {
+  // Lines as every writer writes them (formatEventLine) are read by a decoder that expects each key where the layout
+  // puts it. It must return the reference's event for every canonical line, and null (never another event, never an
+  // accepted line the reference rejects) for anything else: the other paths then decide.
+  const { parseEventLineReference } = jest.requireActual('./event-json') as typeof import('./event-json');
+  const { simulateSession } = jest.requireActual('./sim') as typeof import('./sim');
+  const base = [...samples, ...[...simulateSession({ seed: 8, durationMs: 20_000 })].filter((_, i) => i % 5 === 0)].map((e) => formatEventLine(e));
+  const show = (ev: InputEvent): string =>
+    `${formatEventLine(ev)} ${Object.keys(ev).join()} ${JSON.stringify(ev, (_k, v) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v))}`;
+  const reference = (line: string): string | null => {
+    try {
+      return show(parseEventLineReference(line, 1));
+    } catch {
+      return null;
+    }
+  };
+  /** The canonical decoder's event for `line` (from inside a wider Buffer), or null. */
+  const canonical = (line: string): string | null => {
+    const body = Buffer.from(line, 'utf8');
+    const padded = Buffer.alloc(body.length + 8, 0x7d);
+    body.copy(padded, 4);
+    const ev = parseCanonicalEventBytes(padded, 4, 4 + body.length);
+    return ev === null ? null : show(ev);
+  };
+  /** Accepts nothing the reference rejects and gives the reference's event for what it accepts; true when it accepted. */
+  const agrees = (line: string): boolean => {
+    const got = canonical(line);
+    if (got !== null) expect(got).toBe(reference(line));
+    return got !== null;
+  };
+  let seed = 4242;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+
+  it('decodes every canonical line itself to the reference event, keys in the same order', () => {
+    for (const line of base) {
+      expect(canonical(line)).not.toBeNull();
+      expect(agrees(line)).toBe(true);
+    }
+  });
+
+  it('returns null for valid lines in another layout (key order, whitespace, an omitted optional key)', () => {
+    const heartbeat = '{"schema":"heartbeat.v1","schema_version":1,"source":"sim","ts_event_ns":"1","ts_recv_ns":"1","key":"SPY","seq":null,"event_id":"a"}';
+    expect(agrees(heartbeat)).toBe(true);
+    for (const line of [heartbeat.replace(',"seq":null', ''), heartbeat.replace('"key":"SPY",', '').replace('}', ',"key":"SPY"}'), heartbeat.replace(':1,', ': 1,'), ` ${heartbeat}`, `${heartbeat} `]) {
+      expect(reference(line)).not.toBeNull();
+      expect(canonical(line)).toBeNull();
+    }
+  });
+
+  it('agrees with the reference on canonical lines with any one value (or array element) replaced by every kind of JSON value', () => {
+    const VALUES = ['null', '""', '"x"', '"12a"', '"123"', '"-1"', '"0123"', '"18446744073709551615"', '"12345678901234567890"', '"é"', '"a\\"b"', '"\\u0041"', '0', '-0', '-1', '1', '2', '1.5', '-2.5', '255', '256', '1e2', '1.0', '100.5e1', '9007199254740991', '9007199254740992', '1e400', 'true', 'false', '[]', '[null]', '[1]', '[1.5]', '[-1]', '[-0]', '[1,null]', '[ 1]', `[${new Array(11).fill(1).join()}]`, '{}', '"C"', '"P"', '"CP"', '"sim"', '"replay"', '"2025-12-22"', '"2025-12-2x"', '01', '1.', '-', 'nul', 'tru'];
+    // Every schema in two lines (the samples and a simulated one), every key, every value: exhaustive, not sampled.
+    const lines = [...samples.map((e) => formatEventLine(e)), ...samples.map((s) => base.slice(samples.length).find((l) => l.startsWith(`{"schema":"${s.schema}"`))!)];
+    let accepted = 0;
+    let rejected = 0;
+    for (const line of lines) {
+      const keys = Object.keys(JSON.parse(line) as object);
+      for (let ki = 1; ki < keys.length; ki++) {
+        // The text of the value: from after `"key":` to the next key or the closing brace.
+        const from = line.indexOf(`"${keys[ki]}":`) + keys[ki]!.length + 3;
+        const next = ki + 1 < keys.length ? line.indexOf(`,"${keys[ki + 1]}":`, from) : line.length - 1;
+        const old = line.slice(from, next);
+        const texts: string[] = VALUES.map((v) => line.slice(0, from) + v + line.slice(next));
+        if (old.startsWith('[') && old.length > 2) {
+          const items = old.slice(1, -1).split(',');
+          for (const v of VALUES) {
+            for (const at of [0, items.length - 1]) {
+              const changed = [...items];
+              changed[at] = v;
+              texts.push(line.slice(0, from) + `[${changed.join()}]` + line.slice(next));
+            }
+          }
+        }
+        for (const text of texts) {
+          if (agrees(text)) accepted++;
+          if (reference(text) === null) rejected++;
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(1000);
+    expect(rejected).toBeGreaterThan(5000);
+  });
+
+  it('reads 64-bit decimal strings of every length exactly, and numbers of every form as JSON.parse does', () => {
+    const hb = (ts: string) => `{"schema":"heartbeat.v1","schema_version":1,"source":"sim","ts_event_ns":"${ts}","ts_recv_ns":"1766414400123456789","key":"SPY","seq":"7","event_id":"e"}`;
+    for (const ts of ['0', '7', '123456789', '1234567890', '0000000001', '999999999999999999', '1766414400123456789', '1766414401000000000', '1766414400999999999', '9999999999999999999', '0000000000000000000']) {
+      expect(agrees(hb(ts))).toBe(true);
+    }
+    const mbp = base.find((l) => l.includes('"futures.mbp10.v1"'))!;
+    const trade = base.find((l) => l.includes('"futures.trades.v1"'))!;
+    const TEXTS = ['0', '-0', '1', '-1', '1.5', '1.50', '0.1', '6850.25', '680.1200000000001', '1e2', '1E2', '1e+2', '1e-2', '-1.5e-3', '1e22', '1e23', '1e-23', '9007199254740991', '9007199254740992', '123456789012345', '1234567890123456', '1234567890123456789012345', '1e308', '1e309', '5e-324', '01', '00', '1.', '.5', '+1', '-', '1e', '0x10', 'NaN', '1 2'];
+    for (const t of TEXTS) {
+      agrees(trade.replace(/"price":[^,]+/, `"price":${t}`));
+      agrees(trade.replace(/"size":[^,]+/, `"size":${t}`));
+      agrees(mbp.replace(/"bid_px":\[[^,]+/, `"bid_px":[${t}`));
+      agrees(mbp.replace(/"ask_sz":\[[^,]+/, `"ask_sz":[${t}`));
+    }
   });
 });

@@ -496,12 +496,549 @@ function decodeFlat(b: Latin1Source, p: number, e: number): Record<string, unkno
   return flatObject(v);
 }
 
+// ---- Canonical lines ---------------------------------------------------------------------------------------------
+// Every writer of the format (formatEventLine: `feed sim|dbn --out`, `convert`, the simulator) writes a line as
+// `{"schema":"<name>"` then every key of its schema in the schema's order, no whitespace, 64-bit values as decimal
+// strings. Such a line is read here in one pass over its bytes: each key is checked where the layout puts it (one
+// byte compare, no hashing, no slot lookup), each value is read straight into what the event holds (numbers into
+// numbers, decimal strings into bigints without an intermediate string, repeated strings reused), and the event is
+// built once. Each value is checked as strictly as its zod type; anything else — another key order, an absent
+// optional key, whitespace, an escape, a value the checks do not vouch for — returns null and the line is read by
+// decodeFlat, then the string path, exactly as before (event-json.test.ts compares all three with the reference).
+
+/** What a key's value must be (its zod type) and what it is read into. */
+const enum Kind {
+  PosInt, // schema_version: a positive safe integer
+  Source, // one of SOURCES
+  Int64, // a decimal integer string → bigint
+  Int64OrNull,
+  Str1, // a non-empty string
+  Str1Repeating, // a non-empty string that repeats from line to line (symbols, keys, ids of a snapshot)
+  StrOrNull, // venue: any string, or null
+  Finite,
+  FiniteOrNull,
+  NonNegInt,
+  NonNegIntOrNull,
+  IntOrNull,
+  IntArray, // conditions
+  Aggressor,
+  ExpDate,
+  Right,
+  BookPx, // 1–10 finite numbers or null (→ NaN)
+  BookSz, // 1–10 non-negative integers
+  Flags, // an integer 0–255
+  Bool,
+}
+
+const KIND_OF_KEY: Record<string, Kind> = {
+  schema_version: Kind.PosInt,
+  source: Kind.Source,
+  ts_event_ns: Kind.Int64,
+  ts_recv_ns: Kind.Int64,
+  key: Kind.Str1Repeating,
+  seq: Kind.Int64OrNull,
+  event_id: Kind.Str1,
+  symbol: Kind.Str1Repeating,
+  price: Kind.Finite,
+  size: Kind.NonNegInt,
+  exchange: Kind.IntOrNull,
+  conditions: Kind.IntArray,
+  bid_px: Kind.Finite,
+  ask_px: Kind.Finite,
+  bid_sz: Kind.NonNegInt,
+  ask_sz: Kind.NonNegInt,
+  bid_exch: Kind.IntOrNull,
+  ask_exch: Kind.IntOrNull,
+  underlying: Kind.Str1Repeating,
+  option_symbol: Kind.Str1Repeating,
+  exp_date: Kind.ExpDate,
+  strike: Kind.Finite,
+  right: Kind.Right,
+  opt_bid: Kind.FiniteOrNull,
+  opt_ask: Kind.FiniteOrNull,
+  aggressor: Kind.Aggressor,
+  delta: Kind.Finite,
+  gamma: Kind.Finite,
+  theta: Kind.Finite,
+  vega: Kind.Finite,
+  implied_volatility: Kind.FiniteOrNull,
+  open_interest: Kind.NonNegIntOrNull,
+  last_quote_ts_ns: Kind.Int64OrNull,
+  last_trade_ts_ns: Kind.Int64OrNull,
+  snapshot_id: Kind.Str1Repeating,
+  venue: Kind.StrOrNull,
+  bid_ct: Kind.BookSz,
+  ask_ct: Kind.BookSz,
+  flags: Kind.Flags,
+  is_snapshot: Kind.Bool,
+};
+/** The MBP-10 book: the same key names as a quote's, arrays of levels. */
+const MBP10_KINDS: Record<string, Kind> = { bid_px: Kind.BookPx, ask_px: Kind.BookPx, bid_sz: Kind.BookSz, ask_sz: Kind.BookSz };
+
+const latin1Bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/** Bytes the layout puts at a place, with their little-endian 32-bit words (compared 4 bytes at a time). */
+interface Fixed {
+  bytes: Uint8Array;
+  words: Int32Array;
+}
+const fixed = (s: string): Fixed => {
+  const bytes = latin1Bytes(s);
+  const words = new Int32Array(bytes.length >> 2);
+  for (let i = 0; i < words.length; i++) words[i] = bytes[4 * i]! | (bytes[4 * i + 1]! << 8) | (bytes[4 * i + 2]! << 16) | (bytes[4 * i + 3]! << 24);
+  return { bytes, words };
+};
+
+interface Layout {
+  /** `{"schema":"<name>"`. */
+  head: Fixed;
+  /** Per key after schema: `,"<key>":`. */
+  keys: Fixed[];
+  kinds: Kind[];
+}
+const LAYOUTS: Layout[] = SCHEMA_LIST.map((schema) => {
+  const names = Object.keys(SCHEMAS[schema].shape).slice(1); // schema comes first in every shape
+  return {
+    head: fixed(`{"schema":"${schema}"`),
+    keys: names.map((k) => fixed(`,"${k}":`)),
+    kinds: names.map((k) => {
+      const kind = (schema === 'futures.mbp10.v1' ? MBP10_KINDS[k] : undefined) ?? KIND_OF_KEY[k];
+      if (kind === undefined) throw new Error(`event-json: no canonical kind for ${schema}.${k}`);
+      return kind;
+    }),
+  };
+});
+/** The widest layout: a slot per key of it (values of the line being read, by position). */
+const SLOTS: unknown[] = new Array(Math.max(...LAYOUTS.map((l) => l.keys.length))).fill(null);
+/** Per (layout, position): the last string read there and its bytes (Str1Repeating, Source, ExpDate, StrOrNull). */
+const canonLast: (string | null)[] = new Array(SCHEMA_LIST.length * SLOTS.length).fill(null);
+const canonLastBytes: Uint8Array[] = canonLast.map(() => new Uint8Array(64));
+const canonLastLen = new Int32Array(canonLast.length);
+
+/** Where the reader stands in the line (set by each value reader past its value; -1: not a canonical value). */
+let at = 0;
+
+/** The layout index of the line at b[p..e), from the bytes of the schema name's distinguishing characters; -1 if none. */
+function layoutOf(b: Uint8Array, p: number, e: number): number {
+  if (e - p < 32) return -1;
+  // {"schema":"stocks.trades.v1" / stocks.quotes / options.trades / options.greeks_… / futures.trades / futures.mbp10 / heartbeat
+  switch (b[p + 11]) {
+    case 115: // s
+      return b[p + 18] === 116 ? 0 : 1;
+    case 111: // o
+      return b[p + 19] === 116 ? 2 : 3;
+    case 102: // f
+      return b[p + 19] === 116 ? 4 : 5;
+    case 104: // h
+      return 6;
+    default:
+      return -1;
+  }
+}
+if (SCHEMA_LIST.join() !== 'stocks.trades.v1,stocks.quotes.v1,options.trades.v1,options.greeks_snapshots.v1,futures.trades.v1,futures.mbp10.v1,heartbeat.v1') throw new Error('event-json: layoutOf assumes the schema order');
+
+/** A DataView of the bytes being read (one per buffer: the reader reads a file through one buffer). */
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+let viewOf: Uint8Array | null = null;
+
+/** b[p..p+k.length) === k (within e), 4 bytes at a time. */
+function fixedAt(b: Uint8Array, p: number, e: number, k: Fixed): boolean {
+  const kb = k.bytes;
+  const n = kb.length;
+  if (p + n > e) return false;
+  const w = k.words;
+  const dv = view;
+  let i = 0;
+  for (let j = 0; j < w.length; j++, i += 4) if (dv.getInt32(p + i, true) !== w[j]) return false;
+  for (; i < n; i++) if (b[p + i] !== kb[i]) return false;
+  return true;
+}
+
+/** `null` at `at`: moves past it. */
+function nullAt(b: Uint8Array, e: number): boolean {
+  const p = at;
+  if (p + 4 <= e && b[p] === 110 && b[p + 1] === 117 && b[p + 2] === 108 && b[p + 3] === 108) {
+    at = p + 4;
+    return true;
+  }
+  return false;
+}
+
+/** The JSON number at `at` (readNum: JSON.parse's value), or NaN with at = -1. */
+function numAt(b: Uint8Array, e: number): number {
+  const v = readNum(b, at, e);
+  at = numEnd;
+  return v;
+}
+
+// The 64-bit decimal strings are timestamps of one session: their leading digits (all but the last 9: the second)
+// change once a second, so the bigint of the leading part is kept and only the last 9 digits are converted per value.
+let int64HiDigits = -1;
+let int64Hi = 0n;
+let int64LastLo = -1;
+let int64LastHiDigits = -1;
+let int64Last = 0n;
+
+/** The decimal string at `at` (1–19 digits, as the zod int64's /^-?\d{1,19}$/ without the sign) → bigint. */
+function int64At(b: Uint8Array, e: number): bigint {
+  let p = at;
+  if (b[p] !== 34) return fail64();
+  const from = ++p;
+  let hi = 0;
+  let lo = 0;
+  let c = 0;
+  while (p < e && (c = b[p]!) >= 48 && c <= 57) p++;
+  const n = p - from;
+  if (c !== 34 || n < 1 || n > 19 || p >= e) return fail64();
+  at = p + 1;
+  const mid = n > 9 ? p - 9 : from;
+  for (let i = from; i < mid; i++) hi = hi * 10 + (b[i]! - 48);
+  for (let i = mid; i < p; i++) lo = lo * 10 + (b[i]! - 48);
+  if (n <= 9) return BigInt(lo);
+  if (hi === int64LastHiDigits && lo === int64LastLo) return int64Last;
+  if (hi !== int64HiDigits) {
+    int64Hi = BigInt(hi) * 1_000_000_000n;
+    int64HiDigits = hi;
+  }
+  int64LastHiDigits = hi;
+  int64LastLo = lo;
+  return (int64Last = int64Hi + BigInt(lo));
+}
+function fail64(): bigint {
+  at = -1;
+  return 0n;
+}
+
+/**
+ * The string at `at`: ASCII without escapes or control characters (else at = -1); the string read last time at this
+ * slot when the bytes are the same. `check` vets a new value (a hit was vetted when it was new).
+ */
+function strAt(b: Latin1Source, e: number, slot: number, kind: Kind): string {
+  let p = at;
+  if (b[p] !== 34) return failStr();
+  const from = ++p;
+  for (;;) {
+    if (p >= e) return failStr();
+    const c = b[p]!;
+    if (c === 34) break;
+    if (c === 92 || c < 32 || c >= 128) return failStr();
+    p++;
+  }
+  const n = p - from;
+  at = p + 1;
+  if (kind === Kind.Str1) return n >= 1 ? asciiShort(b, from, n) : failStr();
+  const last = canonLast[slot];
+  if (last !== null && canonLastLen[slot] === n) {
+    const lb = canonLastBytes[slot]!;
+    let i = 0;
+    while (i < n && lb[i] === b[from + i]) i++;
+    if (i === n) return last;
+  }
+  const s = asciiShort(b, from, n);
+  if (kind === Kind.Source ? !SOURCE_SET.has(s) : kind === Kind.ExpDate ? !isExpDate(s) : kind === Kind.StrOrNull ? false : n < 1) return failStr();
+  if (n <= 64) {
+    canonLast[slot] = s;
+    canonLastLen[slot] = n;
+    const lb = canonLastBytes[slot]!;
+    for (let i = 0; i < n; i++) lb[i] = b[from + i]!;
+  }
+  return s;
+}
+function failStr(): string {
+  at = -1;
+  return '';
+}
+
+/** ASCII bytes → string: an event id (16 hex digits) by one fromCharCode call, cheaper than a native slice call. */
+function asciiShort(b: Latin1Source, from: number, n: number): string {
+  if (n === 16) {
+    return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!, b[from + 5]!, b[from + 6]!, b[from + 7]!, b[from + 8]!, b[from + 9]!, b[from + 10]!, b[from + 11]!, b[from + 12]!, b[from + 13]!, b[from + 14]!, b[from + 15]!);
+  }
+  return ascii(b, from, from + n);
+}
+
+/**
+ * A non-negative integer at `at` (digits only: the common case, read here); any other form of number (a sign, a
+ * fraction, an exponent, more than 15 digits) is read by readNum and checked. NaN with at = -1 when it is not one.
+ */
+function nonNegIntAt(b: Uint8Array, e: number): number {
+  let p = at;
+  let c = b[p]!;
+  if (c >= 49 && c <= 57 && p + 16 < e) {
+    let v = c - 48;
+    const stop = p + 15;
+    while (++p < stop && (c = b[p]!) >= 48 && c <= 57) v = v * 10 + (c - 48);
+    // Ended by a byte that cannot continue a number: the digits are all of it.
+    if (p < stop && c !== 46 && c !== 101 && c !== 69) {
+      at = p;
+      return v;
+    }
+  } else if (c === 48 && p + 1 < e) {
+    c = b[p + 1]!;
+    if (c === 44 || c === 93 || c === 125) {
+      at = p + 1;
+      return 0;
+    }
+  }
+  const v = numAt(b, e);
+  return Number.isSafeInteger(v) && v >= 0 ? v : ((at = -1), Number.NaN);
+}
+
+/**
+ * An MBP-10 array at `at` without whitespace: 1–10 prices (finite, or null read as NaN) or sizes (non-negative
+ * integers); null with at = -1 otherwise (decodeFlat's readArr reads the other spellings).
+ */
+function bookAt(b: Uint8Array, e: number, prices: boolean): number[] | null {
+  if (b[at] !== 91) return failArr();
+  at++;
+  const out: number[] = [];
+  for (;;) {
+    if (out.length === 10) return failArr();
+    let v: number;
+    if (prices) {
+      if (nullAt(b, e)) v = Number.NaN;
+      else {
+        v = numAt(b, e);
+        if (!Number.isFinite(v)) return failArr();
+      }
+    } else {
+      v = nonNegIntAt(b, e);
+      if (at < 0) return null;
+    }
+    if (at < 0 || at >= e) return failArr();
+    out.push(v);
+    const d = b[at++]!;
+    if (d === 93) return out;
+    if (d !== 44) return failArr();
+  }
+}
+
+/** The array at `at` (readArr), or null with at = -1. */
+function arrAt(b: Uint8Array, e: number): (number | null)[] | null {
+  if (b[at] !== 91) return failArr();
+  const arr = readArr(b, at + 1, e);
+  if (arr === null) return failArr();
+  at = numEnd;
+  return arr;
+}
+function failArr(): null {
+  at = -1;
+  return null;
+}
+
+/** The value of one key at `at`, checked as its zod type and converted as zod does; at = -1 when it is not. */
+function valueAt(b: Latin1Source, e: number, kind: Kind, slot: number): unknown {
+  switch (kind) {
+    case Kind.PosInt: {
+      const v = numAt(b, e);
+      return Number.isSafeInteger(v) && v > 0 ? v : (at = -1);
+    }
+    case Kind.Int64:
+      return int64At(b, e);
+    case Kind.Int64OrNull:
+      return nullAt(b, e) ? null : int64At(b, e);
+    case Kind.Source:
+    case Kind.Str1:
+    case Kind.Str1Repeating:
+    case Kind.ExpDate:
+      return strAt(b, e, slot, kind);
+    case Kind.StrOrNull:
+      return nullAt(b, e) ? null : strAt(b, e, slot, kind);
+    case Kind.Right: {
+      const p = at;
+      if (p + 3 > e || b[p] !== 34 || b[p + 2] !== 34) return (at = -1);
+      at = p + 3;
+      return b[p + 1] === 67 ? 'C' : b[p + 1] === 80 ? 'P' : (at = -1);
+    }
+    case Kind.Finite: {
+      const v = numAt(b, e);
+      return Number.isFinite(v) ? v : (at = -1);
+    }
+    case Kind.FiniteOrNull: {
+      if (nullAt(b, e)) return null;
+      const v = numAt(b, e);
+      return Number.isFinite(v) ? v : (at = -1);
+    }
+    case Kind.NonNegInt:
+      return nonNegIntAt(b, e);
+    case Kind.NonNegIntOrNull: {
+      if (nullAt(b, e)) return null;
+      const v = numAt(b, e);
+      return Number.isSafeInteger(v) && v >= 0 ? v : (at = -1);
+    }
+    case Kind.IntOrNull: {
+      if (nullAt(b, e)) return null;
+      const v = numAt(b, e);
+      return Number.isSafeInteger(v) ? v : (at = -1);
+    }
+    case Kind.Flags: {
+      const v = numAt(b, e);
+      return Number.isSafeInteger(v) && v >= 0 && v <= 255 ? v : (at = -1);
+    }
+    case Kind.Aggressor: {
+      const v = numAt(b, e);
+      return v === -1 || v === 0 || v === 1 ? v : (at = -1);
+    }
+    case Kind.Bool: {
+      const p = at;
+      if (p + 4 <= e && b[p] === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) {
+        at = p + 4;
+        return true;
+      }
+      if (p + 5 <= e && b[p] === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) {
+        at = p + 5;
+        return false;
+      }
+      return (at = -1);
+    }
+    case Kind.IntArray: {
+      const arr = arrAt(b, e);
+      if (arr === null || !isIntArray(arr)) return (at = -1);
+      return arr;
+    }
+    case Kind.BookPx:
+      return bookAt(b, e, true);
+    case Kind.BookSz:
+      return bookAt(b, e, false);
+  }
+}
+
+/**
+ * The event of a canonical line b[p..e), or null when the line is not one (or not valid): decodeFlat decides then.
+ * parseEventBytes calls it first; exported so the tests can hold it alone to the reference.
+ */
+export function parseCanonicalEventBytes(b: Latin1Source, p: number, e: number): InputEvent | null {
+  const li = layoutOf(b, p, e);
+  if (li < 0) return null;
+  const layout = LAYOUTS[li]!;
+  if (b !== viewOf) {
+    view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    viewOf = b;
+  }
+  if (!fixedAt(b, p, e, layout.head)) return null;
+  at = p + layout.head.bytes.length;
+  const keys = layout.keys;
+  const kinds = layout.kinds;
+  const s = SLOTS;
+  const slot0 = li * SLOTS.length;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (!fixedAt(b, at, e, k)) return null;
+    at += k.bytes.length;
+    s[i] = valueAt(b, e, kinds[i]!, slot0 + i);
+    if (at < 0) return null;
+  }
+  if (at !== e - 1 || b[at] !== 125) return null;
+  return canonicalEvent(li, s);
+}
+
+/**
+ * The event of a canonical line's values (slots in the schema's key order, every key present), in withEnvelope's
+ * key order with its defaults (none applies but the nulls: every key is present).
+ */
+function canonicalEvent(li: number, s: unknown[]): InputEvent | null {
+  // Envelope slots (the schemas' shared prefix): 0 schema_version, 1 source, 2 ts_event_ns, 3 ts_recv_ns, 4 key, 5 seq, 6 event_id.
+  const schema_version = s[0] as number;
+  const source = s[1] as Source;
+  const ts_event_ns = s[2] as bigint;
+  const ts_recv_ns = s[3] as bigint;
+  const key = s[4] as string;
+  const seq = s[5] as bigint | null;
+  const event_id = s[6] as string;
+  switch (li) {
+    case 0:
+      return { schema: 'stocks.trades.v1', schema_version, source, ts_event_ns, ts_recv_ns, seq, key, event_id, symbol: s[7] as string, price: s[8] as number, size: s[9] as number, exchange: s[10] as number | null, conditions: s[11] as number[] };
+    case 1:
+      return {
+        schema: 'stocks.quotes.v1',
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
+        key,
+        event_id,
+        symbol: s[7] as string,
+        bid_px: s[8] as number,
+        ask_px: s[9] as number,
+        bid_sz: s[10] as number,
+        ask_sz: s[11] as number,
+        bid_exch: s[12] as number | null,
+        ask_exch: s[13] as number | null,
+      };
+    case 2:
+      return {
+        schema: 'options.trades.v1',
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
+        key,
+        event_id,
+        underlying: s[7] as string,
+        option_symbol: s[8] as string,
+        exp_date: s[9] as string,
+        strike: s[10] as number,
+        right: s[11] as 'C' | 'P',
+        price: s[12] as number,
+        size: s[13] as number,
+        opt_bid: s[14] as number | null,
+        opt_ask: s[15] as number | null,
+        aggressor: s[16] as -1 | 0 | 1,
+      };
+    case 3:
+      return {
+        schema: 'options.greeks_snapshots.v1',
+        schema_version,
+        source,
+        ts_event_ns,
+        ts_recv_ns,
+        seq,
+        key,
+        event_id,
+        underlying: s[7] as string,
+        option_symbol: s[8] as string,
+        exp_date: s[9] as string,
+        strike: s[10] as number,
+        right: s[11] as 'C' | 'P',
+        delta: s[12] as number,
+        gamma: s[13] as number,
+        theta: s[14] as number,
+        vega: s[15] as number,
+        implied_volatility: s[16] as number | null,
+        open_interest: s[17] as number | null,
+        last_quote_ts_ns: s[18] as bigint | null,
+        last_trade_ts_ns: s[19] as bigint | null,
+        snapshot_id: s[20] as string,
+      };
+    case 4:
+      return { schema: 'futures.trades.v1', schema_version, source, ts_event_ns, ts_recv_ns, seq, key, event_id, symbol: s[7] as string, price: s[8] as number, size: s[9] as number, aggressor: s[10] as -1 | 0 | 1, venue: s[11] as string | null };
+    case 5: {
+      const bid_px = s[8] as number[];
+      const bid_sz = s[9] as number[];
+      const ask_px = s[10] as number[];
+      const ask_sz = s[11] as number[];
+      const bid_ct = s[12] as number[];
+      const ask_ct = s[13] as number[];
+      const n = bid_px.length;
+      // A ragged book: the string path words the error.
+      if (bid_sz.length !== n || ask_px.length !== n || ask_sz.length !== n || bid_ct.length !== n || ask_ct.length !== n) return null;
+      return { schema: 'futures.mbp10.v1', schema_version, source, ts_event_ns, ts_recv_ns, seq, key, event_id, symbol: s[7] as string, bid_px, bid_sz, ask_px, ask_sz, bid_ct, ask_ct, flags: s[14] as number, is_snapshot: s[15] as boolean };
+    }
+    default:
+      return { schema: 'heartbeat.v1', schema_version, source, ts_event_ns, ts_recv_ns, seq, key, event_id };
+  }
+}
+
 /**
  * Parses one JSONL line from bytes[start, end) (no newline) like parseEventLine does the decoded line, or returns
  * null when the line is outside the byte decoder's subset or not an event the fast checks accept: the caller then
  * parses the decoded line with parseEventLine, which accepts it or throws the error naming the line and field.
  */
 export function parseEventBytes(bytes: Uint8Array, start: number, end: number): InputEvent | null {
+  const canonical = parseCanonicalEventBytes(bytes, start, end);
+  if (canonical !== null) return canonical;
   const raw = decodeFlat(bytes, start, end);
   if (raw === null) return null;
   const schema = raw.schema;

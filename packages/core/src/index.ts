@@ -25,3 +25,4 @@ export * from './event-time';
 export * from './input-needs';
 export * from './signal-tally';
 export * from './features';
+export * from './payload-json';

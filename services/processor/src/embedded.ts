@@ -12,6 +12,7 @@ import {
   SignalTally,
   SnapEngine,
   checkPlausible,
+  PayloadLineWriter,
   latenessRuleOf,
   toSignalRows,
   underlyingConfig,
@@ -66,6 +67,9 @@ export interface EmbeddedStats {
   clamped: number;
 }
 
+
+/** JsonlPayloadSink writes its file once this many bytes are pending. */
+const FLUSH_AT = 1 << 20;
 
 /** 'single' mode asks the merge for what is safe every this many events (a power of two). */
 const RELEASE_EVERY = 32;
@@ -180,13 +184,15 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedStats>
 }
 
 /**
- * One §6.4 payload per line: JSON.stringify of the payload object (the engine fixes its key order). Lines are
- * gathered to about 1 MiB and written with writeSync: a stream write per payload cost more than its stringify, and
- * a synchronous source gives a stream few chances to drain, so its buffer would grow with the output.
+ * One §6.4 payload per line, the bytes JSON.stringify of the payload object gives (the engine fixes its key order),
+ * written by PayloadLineWriter (core payload-json.ts), which formats the payload's shape straight into bytes: several
+ * times cheaper than JSON.stringify and a UTF-8 encode of the text. Lines are gathered to about 1 MiB and written
+ * with writeSync: a stream write per payload cost more than its stringify, and a synchronous source gives a stream
+ * few chances to drain, so its buffer would grow with the output.
  */
 export class JsonlPayloadSink implements EmbeddedSink {
   private fd: number | null;
-  private pending = '';
+  private readonly out = new PayloadLineWriter(FLUSH_AT + (1 << 16));
   lines = 0;
 
   constructor(path: string) {
@@ -195,16 +201,17 @@ export class JsonlPayloadSink implements EmbeddedSink {
   }
 
   onPayload(p: LevelPhysicsPayload): void {
-    this.pending += JSON.stringify(p) + '\n';
+    this.out.line(p);
     this.lines++;
-    if (this.pending.length >= 1 << 20) this.flush();
+    if (this.out.length >= FLUSH_AT) this.flush();
   }
 
   private flush(): void {
-    if (this.fd === null || this.pending.length === 0) return;
-    const bytes = Buffer.from(this.pending, 'utf8');
-    this.pending = '';
-    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    const n = this.out.length;
+    if (this.fd === null || n === 0) return;
+    const bytes = this.out.bytes;
+    for (let off = 0; off < n; ) off += writeSync(this.fd, bytes, off, n - off);
+    this.out.length = 0;
   }
 
   /** Writes what is pending and closes the file; closing twice is a no-op. */

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventLineError, type LevelPhysicsPayload } from '@snap/core';
+import { EventLineError, defaultConfig, runCore, simulateSession, type LevelPhysicsPayload } from '@snap/core';
 import { JsonlPayloadSink } from '@snap/processor';
 import { readEventsJsonl } from './run';
 
@@ -76,14 +76,17 @@ describe('JsonlPayloadSink', () => {
     try {
       const path = join(dir, 'sub', 'out.jsonl');
       const sink = new JsonlPayloadSink(path);
-      const payloads = Array.from({ length: 3000 }, (_, i) => ({ ts: i, underlying: 'SPY', note: 'n'.repeat(700) }) as unknown as LevelPhysicsPayload);
+      // Real payloads (the sink writes their shape), the session's over again until they fill more than two flushes.
+      const session = runCore(defaultConfig(), 'SPY', simulateSession({ seed: 2, durationMs: 60_000 }));
+      const payloads: LevelPhysicsPayload[] = [];
+      while (Buffer.byteLength(payloads.map((p) => JSON.stringify(p)).join('\n')) <= 2 * CHUNK) payloads.push(...session);
       for (const p of payloads) sink.onPayload(p);
       await sink.close();
       await sink.close();
       const text = readFileSync(path, 'utf8');
       expect(text.length).toBeGreaterThan(2 * CHUNK);
       expect(text).toBe(payloads.map((p) => JSON.stringify(p) + '\n').join(''));
-      expect(sink.lines).toBe(3000);
+      expect(sink.lines).toBe(payloads.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

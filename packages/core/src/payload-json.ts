@@ -1,0 +1,402 @@
+// The §6.4 payload as one JSON line, written for its fixed shape (signals.ts LevelPhysicsPayload, keys in the order
+// snap-engine builds them) straight into bytes. `run --out` and `demo --payloads` write one per snap tick, and
+// JSON.stringify of a payload cost about 24 µs, a fifth of `run`'s time (bench run-jsonl): most of it formatting
+// ~35 doubles per level with the shortest round-trip algorithm. The engine rounds every number it publishes
+// (numeric.ts roundTo: m / 10^d with m an integer), so a number is written from that integer m when it is one, and
+// through String(n) otherwise.
+// The bytes are exactly JSON.stringify(payload)'s in UTF-8 (payload-json.test.ts compares them on simulated sessions,
+// the scenarios and every form of number and string): numbers as String(n) writes them (-0 as 0), non-finite numbers
+// as null, strings quoted as JSON.stringify quotes them.
+import type { LevelEvent, LevelPhysicsPayload, LevelSignal } from './signals';
+
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+// The fixed text between values, in the order it is written.
+const P_TS = ascii('{"ts":');
+const P_TS_NS = ascii(',"ts_event_ns":');
+const P_UNDERLYING = ascii(',"underlying":');
+const P_SPOT = ascii(',"spy":{"spot":');
+const P_BID = ascii(',"bid":');
+const P_ASK = ascii(',"ask":');
+const P_LEVELS = ascii('},"levels":[');
+const P_EVENTS = ascii('],"events":[');
+const L_ID = ascii('{"id":');
+const L_PRICE = ascii(',"price":');
+const L_KIND = ascii(',"kind":');
+const L_DIRECTION = ascii(',"direction":');
+const L_DISTANCE = ascii(',"distance":');
+const L_RAW = ascii(',"break_score_raw":');
+const L_SMOOTH = ascii(',"break_score_smooth":');
+const L_SIGNAL = ascii(',"signal":');
+const L_CONFIDENCE = ascii(',"confidence":');
+const B_STATE = ascii(',"barrier":{"state":');
+const B_DELTA = ascii(',"delta_liq":');
+const B_DELTA_RAW = ascii(',"delta_liq_raw":');
+const B_RR = ascii(',"replenishment_ratio":');
+const B_RR_RAW = ascii(',"replenishment_ratio_raw":');
+const B_ADDED = ascii(',"added":');
+const B_CANCELED = ascii(',"canceled":');
+const B_FILLED = ascii(',"filled":');
+const B_DEFENDING = ascii(',"defending_quote":');
+const Q_PRICE = ascii('{"price":');
+const Q_SIZE = ascii(',"size":');
+const T_IMBALANCE = ascii('},"tape":{"imbalance":');
+const T_BUY = ascii(',"buy_vol":');
+const T_SELL = ascii(',"sell_vol":');
+const T_VELOCITY = ascii(',"velocity":');
+const T_VELOCITY_RAW = ascii(',"velocity_raw":');
+const S_DETECTED = ascii(',"sweep":{"detected":');
+const S_DIRECTION = ascii(',"direction":');
+const S_NOTIONAL = ascii(',"notional":');
+const S_VENUES = ascii(',"venues":');
+const S_WINDOW = ascii(',"window_ms":');
+const F_EFFECT = ascii('}},"fuel":{"effect":');
+const F_GAMMA = ascii(',"net_dealer_gamma":');
+const F_GAMMA_RAW = ascii(',"net_dealer_gamma_raw":');
+const F_CALL = ascii(',"call_wall":');
+const F_PUT = ascii(',"put_wall":');
+const F_HVL = ascii(',"hvl":');
+const R_DIRECTION = ascii('},"runway":{"direction":');
+const R_NEXT = ascii(',"next_obstacle":');
+const R_DISTANCE = ascii(',"distance":');
+const R_QUALITY = ascii(',"quality":');
+const L_NOTE = ascii('},"note":');
+const E_ID = ascii('{"event_id":');
+const E_TS_NS = ascii(',"ts_event_ns":');
+const E_UNDERLYING = ascii(',"underlying":');
+const E_LEVEL_ID = ascii(',"level_id":');
+const E_LEVEL_KIND = ascii(',"level_kind":');
+const E_LEVEL_PRICE = ascii(',"level_price":');
+const E_DIRECTION = ascii(',"direction":');
+const E_SIGNAL = ascii(',"signal":');
+const E_SCORE = ascii(',"break_score":');
+const E_CONFIDENCE = ascii(',"confidence":');
+const E_LEAD = ascii(',"lead":');
+const E_REASON = ascii(',"reason":');
+const E_SPOT = ascii(',"spot":');
+const NULL = ascii('null');
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+
+/** The digits after the point of f / 10^4 for f in 0…9999 (trailing zeros dropped; empty for 0). */
+const FRAC4: Uint8Array[] = Array.from({ length: 10_000 }, (_, f) => (f === 0 ? new Uint8Array(0) : ascii(('.' + String(f).padStart(4, '0')).replace(/0+$/, ''))));
+
+const utf8 = new TextEncoder();
+
+/** Room a level or an event needs beyond its strings (numbers at most 24 bytes each, the fixed text). */
+const FIXED_ROOM = 4096;
+/** Bytes a string may take written: 6 per UTF-16 unit (an escape \u00XX; UTF-8 is at most 3) and the quotes. */
+const strRoom = (s: string | null): number => (s === null ? 4 : 6 * s.length + 2);
+
+/**
+ * Appends payloads as JSON lines to a growing byte buffer: `bytes[0, length)` is what was written. The caller takes
+ * the bytes (and sets length back to 0) whenever it likes; the buffer grows when a payload would not fit.
+ */
+export class PayloadLineWriter {
+  bytes: Uint8Array;
+  length = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  /** JSON.stringify(p) + "\n", as UTF-8. */
+  line(p: LevelPhysicsPayload): void {
+    this.payload(p);
+    this.room(1);
+    this.bytes[this.length++] = 10;
+  }
+
+  /** JSON.stringify(p), as UTF-8. */
+  payload(p: LevelPhysicsPayload): void {
+    // Room is made once per part (the bound of what it can take), so the writers below never check it.
+    const spy = p.spy;
+    this.room(FIXED_ROOM + strRoom(p.ts_event_ns) + strRoom(p.underlying));
+    let out = this.bytes;
+    let o = putRaw(out, this.length, P_TS);
+    o = putNum(out, o, p.ts);
+    o = putRaw(out, o, P_TS_NS);
+    o = putStr(out, o, p.ts_event_ns);
+    o = putRaw(out, o, P_UNDERLYING);
+    o = putStr(out, o, p.underlying);
+    o = putRaw(out, o, P_SPOT);
+    o = putNum(out, o, spy.spot);
+    o = putRaw(out, o, P_BID);
+    o = putNum(out, o, spy.bid);
+    o = putRaw(out, o, P_ASK);
+    o = putNum(out, o, spy.ask);
+    o = putRaw(out, o, P_LEVELS);
+    const levels = p.levels;
+    for (let i = 0; i < levels.length; i++) {
+      const l = levels[i]!;
+      const next = l.runway.next_obstacle;
+      this.length = o;
+      this.room(FIXED_ROOM + strRoom(l.id) + strRoom(l.kind) + strRoom(l.direction) + strRoom(l.signal) + strRoom(l.confidence) + strRoom(l.barrier.state) + strRoom(l.tape.sweep.direction) + strRoom(l.fuel.effect) + strRoom(l.runway.direction) + strRoom(next === null ? null : next.id) + strRoom(l.runway.quality) + strRoom(l.note));
+      out = this.bytes;
+      if (i > 0) out[o++] = 44;
+      o = putLevel(out, o, l);
+    }
+    const events = p.events;
+    // An absent (undefined) list is left out, as JSON.stringify leaves out an undefined property.
+    if (events !== undefined) {
+      this.length = o;
+      this.room(FIXED_ROOM);
+      out = this.bytes;
+      o = putRaw(out, o, P_EVENTS);
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        this.length = o;
+        this.room(FIXED_ROOM + strRoom(e.event_id) + strRoom(e.ts_event_ns) + strRoom(e.underlying) + strRoom(e.level_id) + strRoom(e.level_kind) + strRoom(e.direction) + strRoom(e.signal) + strRoom(e.confidence) + strRoom(e.lead) + strRoom(e.reason));
+        out = this.bytes;
+        if (i > 0) out[o++] = 44;
+        o = putEvent(out, o, e);
+      }
+    }
+    this.length = o;
+    this.room(2);
+    out = this.bytes;
+    out[o++] = 93;
+    out[o++] = 125;
+    this.length = o;
+  }
+
+  /** At least n more bytes of room. */
+  private room(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const bigger = new Uint8Array(Math.max(2 * this.bytes.length, this.length + n));
+    bigger.set(this.bytes.subarray(0, this.length));
+    this.bytes = bigger;
+  }
+}
+
+// The writers: each writes at out[o…] (the caller made room) and returns where it ended.
+
+function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
+  const b = l.barrier;
+  const t = l.tape;
+  const sw = t.sweep;
+  const f = l.fuel;
+  const r = l.runway;
+  const dq = b.defending_quote;
+  const next = r.next_obstacle;
+  o = putRaw(out, o, L_ID);
+  o = putStr(out, o, l.id);
+  o = putRaw(out, o, L_PRICE);
+  o = putNum(out, o, l.price);
+  o = putRaw(out, o, L_KIND);
+  o = putStr(out, o, l.kind);
+  o = putRaw(out, o, L_DIRECTION);
+  o = putStr(out, o, l.direction);
+  o = putRaw(out, o, L_DISTANCE);
+  o = putNum(out, o, l.distance);
+  o = putRaw(out, o, L_RAW);
+  o = putNum(out, o, l.break_score_raw);
+  o = putRaw(out, o, L_SMOOTH);
+  o = putNum(out, o, l.break_score_smooth);
+  o = putRaw(out, o, L_SIGNAL);
+  o = putStr(out, o, l.signal);
+  o = putRaw(out, o, L_CONFIDENCE);
+  o = putStr(out, o, l.confidence);
+  o = putRaw(out, o, B_STATE);
+  o = putStr(out, o, b.state);
+  o = putRaw(out, o, B_DELTA);
+  o = putNum(out, o, b.delta_liq);
+  o = putRaw(out, o, B_DELTA_RAW);
+  o = putNum(out, o, b.delta_liq_raw);
+  o = putRaw(out, o, B_RR);
+  o = putNum(out, o, b.replenishment_ratio);
+  o = putRaw(out, o, B_RR_RAW);
+  o = putNum(out, o, b.replenishment_ratio_raw);
+  o = putRaw(out, o, B_ADDED);
+  o = putNum(out, o, b.added);
+  o = putRaw(out, o, B_CANCELED);
+  o = putNum(out, o, b.canceled);
+  o = putRaw(out, o, B_FILLED);
+  o = putNum(out, o, b.filled);
+  o = putRaw(out, o, B_DEFENDING);
+  if (dq === null) o = putRaw(out, o, NULL);
+  else {
+    o = putRaw(out, o, Q_PRICE);
+    o = putNum(out, o, dq.price);
+    o = putRaw(out, o, Q_SIZE);
+    o = putNum(out, o, dq.size);
+    out[o++] = 125;
+  }
+  o = putRaw(out, o, T_IMBALANCE);
+  o = putNum(out, o, t.imbalance);
+  o = putRaw(out, o, T_BUY);
+  o = putNum(out, o, t.buy_vol);
+  o = putRaw(out, o, T_SELL);
+  o = putNum(out, o, t.sell_vol);
+  o = putRaw(out, o, T_VELOCITY);
+  o = putNum(out, o, t.velocity);
+  o = putRaw(out, o, T_VELOCITY_RAW);
+  o = putNum(out, o, t.velocity_raw);
+  o = putRaw(out, o, S_DETECTED);
+  o = putRaw(out, o, sw.detected ? TRUE : FALSE);
+  o = putRaw(out, o, S_DIRECTION);
+  o = sw.direction === null ? putRaw(out, o, NULL) : putStr(out, o, sw.direction);
+  o = putRaw(out, o, S_NOTIONAL);
+  o = putNum(out, o, sw.notional);
+  o = putRaw(out, o, S_VENUES);
+  o = putNum(out, o, sw.venues);
+  o = putRaw(out, o, S_WINDOW);
+  o = putNum(out, o, sw.window_ms);
+  o = putRaw(out, o, F_EFFECT);
+  o = putStr(out, o, f.effect);
+  o = putRaw(out, o, F_GAMMA);
+  o = putNum(out, o, f.net_dealer_gamma);
+  o = putRaw(out, o, F_GAMMA_RAW);
+  o = putNum(out, o, f.net_dealer_gamma_raw);
+  o = putRaw(out, o, F_CALL);
+  o = f.call_wall === null ? putRaw(out, o, NULL) : putNum(out, o, f.call_wall);
+  o = putRaw(out, o, F_PUT);
+  o = f.put_wall === null ? putRaw(out, o, NULL) : putNum(out, o, f.put_wall);
+  o = putRaw(out, o, F_HVL);
+  o = f.hvl === null ? putRaw(out, o, NULL) : putNum(out, o, f.hvl);
+  o = putRaw(out, o, R_DIRECTION);
+  o = putStr(out, o, r.direction);
+  o = putRaw(out, o, R_NEXT);
+  if (next === null) o = putRaw(out, o, NULL);
+  else {
+    o = putRaw(out, o, L_ID);
+    o = putStr(out, o, next.id);
+    o = putRaw(out, o, L_PRICE);
+    o = putNum(out, o, next.price);
+    out[o++] = 125;
+  }
+  o = putRaw(out, o, R_DISTANCE);
+  o = r.distance === null ? putRaw(out, o, NULL) : putNum(out, o, r.distance);
+  o = putRaw(out, o, R_QUALITY);
+  o = putStr(out, o, r.quality);
+  o = putRaw(out, o, L_NOTE);
+  o = putStr(out, o, l.note);
+  out[o++] = 125;
+  return o;
+}
+
+function putEvent(out: Uint8Array, o: number, e: LevelEvent): number {
+  o = putRaw(out, o, E_ID);
+  o = putStr(out, o, e.event_id);
+  o = putRaw(out, o, E_TS_NS);
+  o = putStr(out, o, e.ts_event_ns);
+  o = putRaw(out, o, E_UNDERLYING);
+  o = putStr(out, o, e.underlying);
+  o = putRaw(out, o, E_LEVEL_ID);
+  o = putStr(out, o, e.level_id);
+  o = putRaw(out, o, E_LEVEL_KIND);
+  o = putStr(out, o, e.level_kind);
+  o = putRaw(out, o, E_LEVEL_PRICE);
+  o = putNum(out, o, e.level_price);
+  o = putRaw(out, o, E_DIRECTION);
+  o = putStr(out, o, e.direction);
+  o = putRaw(out, o, E_SIGNAL);
+  o = putStr(out, o, e.signal);
+  o = putRaw(out, o, E_SCORE);
+  o = putNum(out, o, e.break_score);
+  o = putRaw(out, o, E_CONFIDENCE);
+  o = putStr(out, o, e.confidence);
+  o = putRaw(out, o, E_LEAD);
+  o = putStr(out, o, e.lead);
+  o = putRaw(out, o, E_REASON);
+  o = putStr(out, o, e.reason);
+  o = putRaw(out, o, E_SPOT);
+  o = putNum(out, o, e.spot);
+  out[o++] = 125;
+  return o;
+}
+
+function putRaw(out: Uint8Array, o: number, s: Uint8Array): number {
+  const n = s.length;
+  // A native copy for the longer keys; below about 16 bytes a loop costs less than the call.
+  if (n > 16) out.set(s, o);
+  else for (let i = 0; i < n; i++) out[o + i] = s[i]!;
+  return o + n;
+}
+
+/**
+ * n as String(n) writes it. An integer below 10^15, or m / 10^4 or m / 10^6 exactly (m an integer below 10^15: what
+ * roundTo returns), is written from m: a decimal of at most 15 significant digits is the only one of its length or
+ * shorter that reads back as n, so it is the shortest round-trip form String(n) writes, and below 10^21 and from
+ * 10^-6 on String(n) writes it without an exponent. Anything else goes through String(n); NaN and ±Infinity are null.
+ */
+function putNum(out: Uint8Array, o: number, n: number): number {
+  const a = n < 0 ? -n : n;
+  if (a < 1e15) {
+    if (Math.floor(a) === a) return putDecimal(out, o, n < 0, a, 0, 0);
+    let m = Math.round(a * 1e4);
+    if (m / 1e4 === a && m < 1e15) return putDecimal(out, o, n < 0, Math.floor(m / 1e4), m % 1e4, 4);
+    m = Math.round(a * 1e6);
+    if (m / 1e6 === a && m < 1e15) return putDecimal(out, o, n < 0, Math.floor(m / 1e6), m % 1e6, 6);
+  }
+  if (n - n !== 0) return putRaw(out, o, NULL); // NaN, ±Infinity
+  const s = '' + n; // ASCII, nothing to escape
+  for (let i = 0; i < s.length; i++) out[o++] = s.charCodeAt(i);
+  return o;
+}
+
+/** [-]int[.frac] with frac written as `digits` digits, trailing zeros dropped (frac 0: no point). */
+function putDecimal(out: Uint8Array, o: number, neg: boolean, int: number, frac: number, digits: number): number {
+  if (neg && (int > 0 || frac > 0)) out[o++] = 45; // -0 is written 0
+  // The integer part, digits from the right (in int32 arithmetic when it fits: doubles' % and floor cost more).
+  let len = 1;
+  if (int < 2147483648) {
+    for (let x = int | 0; x >= 10; x = (x / 10) | 0) len++;
+    let x = int | 0;
+    for (let i = o + len - 1; i >= o; i--) {
+      const q = (x / 10) | 0;
+      out[i] = 48 + x - 10 * q;
+      x = q;
+    }
+  } else {
+    for (let x = int; x >= 10; x = Math.floor(x / 10)) len++;
+    let x = int;
+    for (let i = o + len - 1; i >= o; i--) {
+      out[i] = 48 + (x % 10);
+      x = Math.floor(x / 10);
+    }
+  }
+  o += len;
+  if (frac > 0) {
+    if (digits === 4) {
+      const f = FRAC4[frac]!;
+      for (let i = 0; i < f.length; i++) out[o++] = f[i]!;
+    } else {
+      while (frac % 10 === 0) {
+        frac /= 10;
+        digits--;
+      }
+      out[o++] = 46;
+      for (let i = o + digits - 1; i >= o; i--) {
+        out[i] = 48 + (frac % 10);
+        frac = Math.floor(frac / 10);
+      }
+      o += digits;
+    }
+  }
+  return o;
+}
+
+/** A string as JSON.stringify quotes it, in UTF-8: copied when it is ASCII with nothing to escape (ids and words). */
+function putStr(out: Uint8Array, o: number, s: string): number {
+  const n = s.length;
+  out[o] = 34;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    // ", \ and control characters are escaped, and anything beyond ASCII needs UTF-8 (and a lone surrogate an escape).
+    if (c < 32 || c === 34 || c === 92 || c >= 128) return o + utf8.encodeInto(JSON.stringify(s), out.subarray(o)).written;
+    out[o + 1 + i] = c;
+  }
+  out[o + 1 + n] = 34;
+  return o + n + 2;
+}
+
+const scratch = new PayloadLineWriter();
+const utf8Text = new TextDecoder();
+
+/** JSON.stringify(p), the same text (no newline): PayloadLineWriter's bytes as a string. */
+export function formatPayloadLine(p: LevelPhysicsPayload): string {
+  scratch.length = 0;
+  scratch.payload(p);
+  return utf8Text.decode(scratch.bytes.subarray(0, scratch.length));
+}
