@@ -52,6 +52,10 @@ function encodeValue(v: unknown): JsonValue {
       return v;
     case 'object': {
       if (Array.isArray(v)) {
+        // A column of finite numbers (the L1 flow window's, the tape's) is already JSON: one scan and a copy instead
+        // of a call and a store per element (a busy window holds ~1.5M such numbers, and the live processor
+        // captures them synchronously). Copied, never shared: the snapshot is written out while the engine moves on.
+        if (finiteNumbers(v)) return v.slice() as number[];
         const out: JsonValue[] = new Array<JsonValue>(v.length);
         for (let i = 0; i < v.length; i++) {
           try {
@@ -79,6 +83,14 @@ function encodeValue(v: unknown): JsonValue {
     default:
       throw new Failure(`cannot encode ${typeof v}`);
   }
+}
+
+function finiteNumbers(a: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (typeof x !== 'number' || !(x - x === 0)) return false;
+  }
+  return true;
 }
 
 export function decodeState(v: JsonValue): unknown {
