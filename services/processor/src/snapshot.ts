@@ -42,6 +42,13 @@ export async function encodeSnapshotAsync(s: GroupSnapshot): Promise<Buffer> {
   return gzipAsync(snapshotJson(s));
 }
 
+/**
+ * The live snapshot's gzip level. Its compression runs on libuv's thread pool, i.e. on the core the broker, the
+ * producers and the consumers share with us (two cores in colocation-sized pods and on the build machines): level 1
+ * deflates a 250k-flow window's 8.3 MB of JSON in ~50 ms of CPU against ~220 ms at the default 6, for a record 1.74 MB instead of 1.59 MB.
+ */
+const SLICED_GZIP_LEVEL = 1;
+
 /** Arrays longer than this are written in runs of this many elements (one JSON.stringify each) between yields. */
 const SLICE_ELEMENTS = 512;
 
@@ -107,7 +114,7 @@ export async function stringifySliced(v: unknown, sink: (piece: string) => void,
  */
 export function encodeSnapshotSliced(s: GroupSnapshot, budgetMs = 5): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const z = createGzip();
+    const z = createGzip({ level: SLICED_GZIP_LEVEL });
     const out: Buffer[] = [];
     z.on('data', (b: Buffer) => out.push(b));
     z.once('error', reject);
