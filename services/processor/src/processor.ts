@@ -50,8 +50,6 @@ export interface ProcessorOptions {
   metrics?: ProcessorMetrics;
 }
 
-/** Main-thread time a fetched batch is worked before yielding to the event loop (the transaction in flight, fetches). */
-const BATCH_SLICE_MS = 5;
 /** Max records per produce call inside a transaction: keeps each record batch far below the broker's 1 MB limit. */
 const SEND_CHUNK = 500;
 /** Kafka's default max.message.bytes (used when the topic's own value cannot be read). */
@@ -676,26 +674,8 @@ export class Processor {
       // Resolved once, after the loop: kafkajs parses and re-formats the offset string through its Long on every
       // resolveOffset, a per-record cost for a position only the last call sets.
       let resolved: string | null = null;
-      // The batch is worked in slices of BATCH_SLICE_MS with a yield to the event loop between them: at 50k events/s a
-      // fetched batch is ~10k records, ~0.1 s of decoding and engine work, and the transaction in flight needs the
-      // event loop for each of its four or five broker round trips — waiting a whole batch for each one made the
-      // commit of every tick ~4 batches long. After a yield the batch goes on only while the group's task is still
-      // this one and the batch not stale: a failed transaction may have dropped and rebuilt the group meanwhile (its
-      // seek must not be undone by resolving this batch's offsets).
-      let sliceEnd = performance.now() + BATCH_SLICE_MS;
-      const breathe = async (): Promise<boolean> => {
-        await new Promise<void>((r) => setImmediate(r));
-        sliceEnd = performance.now() + BATCH_SLICE_MS;
-        return this.ready.get(partition) === st && !isStale() && !this.stopping;
-      };
-      let abandoned = false;
       try {
-        for (let i = 0; i < messages.length; i++) {
-          if ((i & 63) === 63 && performance.now() >= sliceEnd && !(await breathe())) {
-            abandoned = true;
-            break;
-          }
-          const m = messages[i]!;
+        for (const m of messages) {
           const off = BigInt(m.offset);
           if (off < task.expectedOffset(topic)) {
             resolved = m.offset;
@@ -713,15 +693,13 @@ export class Processor {
           resolved = m.offset;
         }
       } finally {
-        if (resolved !== null && !abandoned) resolveOffset(resolved);
+        if (resolved !== null) resolveOffset(resolved);
         // Once per batch (a labelled counter's inc was a visible per-record cost), also when a registry outage cut it short.
         if (ingested) this.metrics.events.inc({ topic }, ingested);
       }
-      if (abandoned) return false;
       consumed();
       const rowsBefore = task.pendingRows().length;
-      // Slices too; should the group be dropped meanwhile, the rest is pumped into a task nobody uses any more.
-      while (!task.pumpSlice(sliceEnd)) await breathe();
+      task.pump();
       const fresh = task.pendingRows()[rowsBefore];
       if (fresh) this.metrics.tickDelaySeconds.observe({ at: 'released' }, Math.max(0, Date.now() - Number(fresh.row.ts_event_ns / 1_000_000n)) / 1000);
       this.metrics.buffered.set({ group: String(partition) }, task.bufferedCount());

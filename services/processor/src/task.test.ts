@@ -49,8 +49,6 @@ interface RunOptions {
   chunkOf?: (fetch: number) => number;
   /** Write the snapshot only with every n-th commit (and a task's first, and the final one), as processor.snapshot_every_ms does. */
   snapshotEvery?: number;
-  /** Pump in slices of 32 items (pumpSlice, as the live processor does between yields), committing between slices when due. */
-  sliced?: boolean;
 }
 
 function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = new Set()) {
@@ -95,9 +93,7 @@ function run(log: Log, chunk: number, crashAtOrOpts: Set<number> | RunOptions = 
         task.ingest(s, BigInt(off), recs[off]!.key, recs[off]!.raw, recs[off]!.value);
         progressed = true;
       }
-      if (o.sliced) {
-        while (!task.pumpSlice(0)) if (task.commitDue()) commit();
-      } else task.pump();
+      task.pump();
       if (task.commitDue()) {
         const point = JSON.stringify([...task.commitPoint(false).offsets].map(([t, off]) => [t, off.toString()]));
         if (o.crashBeforeEveryCommit && !crashedBefore.has(point)) {
@@ -226,17 +222,6 @@ describe('PartitionGroupTask', () => {
       const crashed = run(log, 13, { snapshotEvery: every, crashAt: new Set([3, 11, 40, 41, 90, 150]) });
       expect(byUnderlying(crashed.rows)).toEqual(byUnderlying(clean.rows));
     }
-  });
-
-  it('pumped in slices, with commits and restores between them, the committed output equals the uninterrupted run', () => {
-    const ref = reference(log);
-    const whole = run(log, 400);
-    const sliced = run(log, 400, { sliced: true });
-    // Big fetches: slices end inside them, and commits fall between slices that the whole pumps never stop at.
-    expect(sliced.commits).toBeGreaterThan(whole.commits);
-    expect(byUnderlying(sliced.rows)).toEqual(ref);
-    expect(byUnderlying(run(log, 400, { sliced: true, crashAfterEveryCommit: true }).rows)).toEqual(ref);
-    expect(byUnderlying(run(log, 400, { sliced: true, snapshotEvery: 3, crashAt: new Set([2, 9, 17, 30]) }).rows)).toEqual(ref);
   });
 
   it('a restore whose snapshot lags the committed offsets emits nothing until it is past them', () => {

@@ -227,42 +227,11 @@ export class PartitionGroupTask {
 
   /** Releases what every input's watermark allows. */
   pump(): void {
-    this.finishReleasing();
     for (const item of this.merge.release()) this.apply(item);
-  }
-
-  /** Released by the merge and not yet applied: pumpSlice stopped inside them. */
-  private releasing: MergeItem[] = [];
-  private releasingAt = 0;
-
-  /**
-   * pump() in slices: applies released items until performance.now() reaches `untilMs`; true once everything
-   * releasable is applied, false to be called again (the live processor yields to the event loop in between). Items
-   * are applied in the same order either way, and the commit point between slices is the first unapplied offset.
-   */
-  pumpSlice(untilMs: number): boolean {
-    if (this.releasingAt >= this.releasing.length) {
-      this.releasing = this.merge.release();
-      this.releasingAt = 0;
-    }
-    while (this.releasingAt < this.releasing.length) {
-      this.apply(this.releasing[this.releasingAt++]!);
-      if ((this.releasingAt & 31) === 0 && this.releasingAt < this.releasing.length && performance.now() >= untilMs) return false;
-    }
-    this.releasing = [];
-    this.releasingAt = 0;
-    return true;
-  }
-
-  private finishReleasing(): void {
-    while (this.releasingAt < this.releasing.length) this.apply(this.releasing[this.releasingAt++]!);
-    this.releasing = [];
-    this.releasingAt = 0;
   }
 
   /** End of input: release everything buffered regardless of watermarks (no extra ticks are synthesized). */
   drain(): void {
-    this.finishReleasing();
     for (const item of this.merge.drain()) this.apply(item);
   }
 
