@@ -203,7 +203,12 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
 // Every key of the format, once (the order of the `v[i]` slots below; checked against the schemas at load).
 const KEY_LIST: readonly string[] = ['schema', 'schema_version', 'source', 'ts_event_ns', 'ts_recv_ns', 'key', 'seq', 'event_id', 'symbol', 'price', 'size', 'exchange', 'conditions', 'bid_px', 'ask_px', 'bid_sz', 'ask_sz', 'bid_exch', 'ask_exch', 'underlying', 'option_symbol', 'exp_date', 'strike', 'right', 'opt_bid', 'opt_ask', 'aggressor', 'delta', 'gamma', 'theta', 'vega', 'implied_volatility', 'open_interest', 'last_quote_ts_ns', 'last_trade_ts_ns', 'snapshot_id', 'venue', 'bid_ct', 'ask_ct', 'flags', 'is_snapshot'];
 if (KEY_LIST.join() !== [...new Set(Object.values(SCHEMAS).flatMap((s) => Object.keys(s.shape)))].join()) throw new Error('event-json: KEY_LIST is not the schemas keys in order');
-const KEY_BYTES: readonly Uint8Array[] = KEY_LIST.map((k) => Uint8Array.from(k, (c) => c.charCodeAt(0)));
+/** A string of one-byte characters (JSON keys, fixed text) as its bytes; the line codecs compare and copy these. */
+export function latin1Bytes(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+const KEY_BYTES: readonly Uint8Array[] = KEY_LIST.map(latin1Bytes);
 const hashStep = (h: number, c: number): number => Math.imul(h ^ c, 16777619);
 const keyHash = (bytes: ArrayLike<number>, from: number, to: number): number => {
   let h = 2166136261 | 0;
@@ -575,7 +580,6 @@ const KIND_OF_KEY: Record<string, Kind> = {
 /** The MBP-10 book: the same key names as a quote's, arrays of levels. */
 const MBP10_KINDS: Record<string, Kind> = { bid_px: Kind.BookPx, ask_px: Kind.BookPx, bid_sz: Kind.BookSz, ask_sz: Kind.BookSz };
 
-const latin1Bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 /** Bytes the layout puts at a place, with their little-endian 32-bit words (compared 4 bytes at a time). */
 interface Fixed {
