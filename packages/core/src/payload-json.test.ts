@@ -64,6 +64,12 @@ describe('formatPayloadLine', () => {
       q.events![0]!.level_id = s;
       expect(formatPayloadLine(q)).toBe(JSON.stringify(q));
     }
+    // Past the bound of the writer's cache of repeated strings (4,096), strings are still written as they should be.
+    for (let i = 0; i < 5000; i++) {
+      const r = copy();
+      r.levels[0]!.note = `note ${i} ${STRINGS[i % STRINGS.length]!}`;
+      expect(formatPayloadLine(r)).toBe(JSON.stringify(r));
+    }
     const q = copy();
     q.events = [];
     q.levels[0]!.fuel.hvl = null;

@@ -117,7 +117,7 @@ export class PayloadLineWriter {
     o = putRaw(out, o, P_TS_NS);
     o = putStr(out, o, p.ts_event_ns);
     o = putRaw(out, o, P_UNDERLYING);
-    o = putStr(out, o, p.underlying);
+    o = putWord(out, o, p.underlying);
     o = putRaw(out, o, P_SPOT);
     o = putNum(out, o, spy.spot);
     o = putRaw(out, o, P_BID);
@@ -179,13 +179,13 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   const dq = b.defending_quote;
   const next = r.next_obstacle;
   o = putRaw(out, o, L_ID);
-  o = putStr(out, o, l.id);
+  o = putWord(out, o, l.id);
   o = putRaw(out, o, L_PRICE);
   o = putNum(out, o, l.price);
   o = putRaw(out, o, L_KIND);
-  o = putStr(out, o, l.kind);
+  o = putWord(out, o, l.kind);
   o = putRaw(out, o, L_DIRECTION);
-  o = putStr(out, o, l.direction);
+  o = putWord(out, o, l.direction);
   o = putRaw(out, o, L_DISTANCE);
   o = putNum(out, o, l.distance);
   o = putRaw(out, o, L_RAW);
@@ -193,11 +193,11 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   o = putRaw(out, o, L_SMOOTH);
   o = putNum(out, o, l.break_score_smooth);
   o = putRaw(out, o, L_SIGNAL);
-  o = putStr(out, o, l.signal);
+  o = putWord(out, o, l.signal);
   o = putRaw(out, o, L_CONFIDENCE);
-  o = putStr(out, o, l.confidence);
+  o = putWord(out, o, l.confidence);
   o = putRaw(out, o, B_STATE);
-  o = putStr(out, o, b.state);
+  o = putWord(out, o, b.state);
   o = putRaw(out, o, B_DELTA);
   o = putNum(out, o, b.delta_liq);
   o = putRaw(out, o, B_DELTA_RAW);
@@ -234,7 +234,7 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   o = putRaw(out, o, S_DETECTED);
   o = putRaw(out, o, sw.detected ? TRUE : FALSE);
   o = putRaw(out, o, S_DIRECTION);
-  o = sw.direction === null ? putRaw(out, o, NULL) : putStr(out, o, sw.direction);
+  o = sw.direction === null ? putRaw(out, o, NULL) : putWord(out, o, sw.direction);
   o = putRaw(out, o, S_NOTIONAL);
   o = putNum(out, o, sw.notional);
   o = putRaw(out, o, S_VENUES);
@@ -242,7 +242,7 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   o = putRaw(out, o, S_WINDOW);
   o = putNum(out, o, sw.window_ms);
   o = putRaw(out, o, F_EFFECT);
-  o = putStr(out, o, f.effect);
+  o = putWord(out, o, f.effect);
   o = putRaw(out, o, F_GAMMA);
   o = putNum(out, o, f.net_dealer_gamma);
   o = putRaw(out, o, F_GAMMA_RAW);
@@ -254,12 +254,12 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   o = putRaw(out, o, F_HVL);
   o = f.hvl === null ? putRaw(out, o, NULL) : putNum(out, o, f.hvl);
   o = putRaw(out, o, R_DIRECTION);
-  o = putStr(out, o, r.direction);
+  o = putWord(out, o, r.direction);
   o = putRaw(out, o, R_NEXT);
   if (next === null) o = putRaw(out, o, NULL);
   else {
     o = putRaw(out, o, L_ID);
-    o = putStr(out, o, next.id);
+    o = putWord(out, o, next.id);
     o = putRaw(out, o, L_PRICE);
     o = putNum(out, o, next.price);
     out[o++] = 125;
@@ -267,9 +267,9 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   o = putRaw(out, o, R_DISTANCE);
   o = r.distance === null ? putRaw(out, o, NULL) : putNum(out, o, r.distance);
   o = putRaw(out, o, R_QUALITY);
-  o = putStr(out, o, r.quality);
+  o = putWord(out, o, r.quality);
   o = putRaw(out, o, L_NOTE);
-  o = putStr(out, o, l.note);
+  o = putWord(out, o, l.note);
   out[o++] = 125;
   return o;
 }
@@ -280,25 +280,25 @@ function putEvent(out: Uint8Array, o: number, e: LevelEvent): number {
   o = putRaw(out, o, E_TS_NS);
   o = putStr(out, o, e.ts_event_ns);
   o = putRaw(out, o, E_UNDERLYING);
-  o = putStr(out, o, e.underlying);
+  o = putWord(out, o, e.underlying);
   o = putRaw(out, o, E_LEVEL_ID);
-  o = putStr(out, o, e.level_id);
+  o = putWord(out, o, e.level_id);
   o = putRaw(out, o, E_LEVEL_KIND);
-  o = putStr(out, o, e.level_kind);
+  o = putWord(out, o, e.level_kind);
   o = putRaw(out, o, E_LEVEL_PRICE);
   o = putNum(out, o, e.level_price);
   o = putRaw(out, o, E_DIRECTION);
-  o = putStr(out, o, e.direction);
+  o = putWord(out, o, e.direction);
   o = putRaw(out, o, E_SIGNAL);
-  o = putStr(out, o, e.signal);
+  o = putWord(out, o, e.signal);
   o = putRaw(out, o, E_SCORE);
   o = putNum(out, o, e.break_score);
   o = putRaw(out, o, E_CONFIDENCE);
-  o = putStr(out, o, e.confidence);
+  o = putWord(out, o, e.confidence);
   o = putRaw(out, o, E_LEAD);
-  o = putStr(out, o, e.lead);
+  o = putWord(out, o, e.lead);
   o = putRaw(out, o, E_REASON);
-  o = putStr(out, o, e.reason);
+  o = putWord(out, o, e.reason);
   o = putRaw(out, o, E_SPOT);
   o = putNum(out, o, e.spot);
   out[o++] = 125;
@@ -388,6 +388,26 @@ function putStr(out: Uint8Array, o: number, s: string): number {
   }
   out[o + 1 + n] = 34;
   return o + n + 2;
+}
+
+/**
+ * Quoted UTF-8 bytes of the strings payloads repeat (level ids and kinds, the engine's words, its memoized notes), by
+ * value. A lookup and a copy cost less than putStr's loop of charCodeAt even for a 3-letter word, and much less for a
+ * note (the session's payloads alone: 12.7 → 8.5 µs each). Bounded, so unbounded distinct strings cannot grow it: past
+ * the bound a new string is written by putStr. Strings unique to one payload (timestamps, event ids) go to putStr.
+ */
+const words = new Map<string, Uint8Array>();
+const WORDS_MAX = 4096;
+
+/** s as putStr writes it, copied from the bytes of its first writing. */
+function putWord(out: Uint8Array, o: number, s: string): number {
+  let b = words.get(s);
+  if (b === undefined) {
+    if (words.size >= WORDS_MAX) return putStr(out, o, s);
+    b = utf8.encode(JSON.stringify(s));
+    words.set(s, b);
+  }
+  return putRaw(out, o, b);
 }
 
 const scratch = new PayloadLineWriter();
