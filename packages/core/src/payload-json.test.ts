@@ -1,5 +1,5 @@
 import { defaultConfig } from './config';
-import { formatPayloadLine } from './payload-json';
+import { PayloadLineWriter, formatPayloadLine } from './payload-json';
 import type { LevelPhysicsPayload } from './signals';
 import { SCENARIOS, simulateSession } from './sim';
 import { runCore } from './snap-engine';
@@ -29,6 +29,12 @@ describe('formatPayloadLine', () => {
     }
     // The inputs reach every branch of the writer (else this test would prove less than it says).
     for (const [k, n] of Object.entries(seen)) expect([k, n > 0]).toEqual([k, true]);
+  });
+
+  it('appends lines from a buffer of one byte, growing it (and writing no byte past it) as it goes', () => {
+    const w = new PayloadLineWriter(1);
+    for (const p of payloads) w.line(p);
+    expect(Buffer.from(w.bytes.subarray(0, w.length)).toString('utf8')).toBe(payloads.map((p) => JSON.stringify(p) + '\n').join(''));
   });
 
   it('writes numbers and strings of every form as JSON.stringify does', () => {

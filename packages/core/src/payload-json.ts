@@ -10,76 +10,98 @@
 import { latin1Bytes } from './event-json';
 import type { LevelEvent, LevelPhysicsPayload, LevelSignal } from './signals';
 
+/**
+ * Bytes written as little-endian 32-bit words through a DataView, 4 at a time: a byte loop over the ~2 kB of key text
+ * per payload was the writer's largest part. The last word is zero-padded, so a copy writes up to 3 bytes past the
+ * text's end: scratch past `o` that the next write overwrites, inside the room every part makes (FIXED_ROOM).
+ */
+interface Text {
+  readonly n: number;
+  readonly words: Int32Array;
+}
+function textOf(bytes: Uint8Array): Text {
+  const words = new Int32Array((bytes.length + 3) >> 2);
+  for (let i = 0; i < bytes.length; i++) words[i >> 2]! |= bytes[i]! << (8 * (i & 3));
+  return { n: bytes.length, words };
+}
+const text = (s: string): Text => textOf(latin1Bytes(s));
+
+/**
+ * A view of the buffer being written: PayloadLineWriter sets it whenever it takes its buffer (a payload is written
+ * synchronously, one at a time), so the writers below keep their (out, o) arguments.
+ */
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
 // The fixed text between values, in the order it is written.
-const P_TS = latin1Bytes('{"ts":');
-const P_TS_NS = latin1Bytes(',"ts_event_ns":');
-const P_UNDERLYING = latin1Bytes(',"underlying":');
-const P_SPOT = latin1Bytes(',"spy":{"spot":');
-const P_BID = latin1Bytes(',"bid":');
-const P_ASK = latin1Bytes(',"ask":');
-const P_LEVELS = latin1Bytes('},"levels":[');
-const P_EVENTS = latin1Bytes('],"events":[');
-const L_ID = latin1Bytes('{"id":');
-const L_PRICE = latin1Bytes(',"price":');
-const L_KIND = latin1Bytes(',"kind":');
-const L_DIRECTION = latin1Bytes(',"direction":');
-const L_DISTANCE = latin1Bytes(',"distance":');
-const L_RAW = latin1Bytes(',"break_score_raw":');
-const L_SMOOTH = latin1Bytes(',"break_score_smooth":');
-const L_SIGNAL = latin1Bytes(',"signal":');
-const L_CONFIDENCE = latin1Bytes(',"confidence":');
-const B_STATE = latin1Bytes(',"barrier":{"state":');
-const B_DELTA = latin1Bytes(',"delta_liq":');
-const B_DELTA_RAW = latin1Bytes(',"delta_liq_raw":');
-const B_RR = latin1Bytes(',"replenishment_ratio":');
-const B_RR_RAW = latin1Bytes(',"replenishment_ratio_raw":');
-const B_ADDED = latin1Bytes(',"added":');
-const B_CANCELED = latin1Bytes(',"canceled":');
-const B_FILLED = latin1Bytes(',"filled":');
-const B_DEFENDING = latin1Bytes(',"defending_quote":');
-const Q_PRICE = latin1Bytes('{"price":');
-const Q_SIZE = latin1Bytes(',"size":');
-const T_IMBALANCE = latin1Bytes('},"tape":{"imbalance":');
-const T_BUY = latin1Bytes(',"buy_vol":');
-const T_SELL = latin1Bytes(',"sell_vol":');
-const T_VELOCITY = latin1Bytes(',"velocity":');
-const T_VELOCITY_RAW = latin1Bytes(',"velocity_raw":');
-const S_DETECTED = latin1Bytes(',"sweep":{"detected":');
-const S_DIRECTION = latin1Bytes(',"direction":');
-const S_NOTIONAL = latin1Bytes(',"notional":');
-const S_VENUES = latin1Bytes(',"venues":');
-const S_WINDOW = latin1Bytes(',"window_ms":');
-const F_EFFECT = latin1Bytes('}},"fuel":{"effect":');
-const F_GAMMA = latin1Bytes(',"net_dealer_gamma":');
-const F_GAMMA_RAW = latin1Bytes(',"net_dealer_gamma_raw":');
-const F_CALL = latin1Bytes(',"call_wall":');
-const F_PUT = latin1Bytes(',"put_wall":');
-const F_HVL = latin1Bytes(',"hvl":');
-const R_DIRECTION = latin1Bytes('},"runway":{"direction":');
-const R_NEXT = latin1Bytes(',"next_obstacle":');
-const R_DISTANCE = latin1Bytes(',"distance":');
-const R_QUALITY = latin1Bytes(',"quality":');
-const L_NOTE = latin1Bytes('},"note":');
-const E_ID = latin1Bytes('{"event_id":');
-const E_TS_NS = latin1Bytes(',"ts_event_ns":');
-const E_UNDERLYING = latin1Bytes(',"underlying":');
-const E_LEVEL_ID = latin1Bytes(',"level_id":');
-const E_LEVEL_KIND = latin1Bytes(',"level_kind":');
-const E_LEVEL_PRICE = latin1Bytes(',"level_price":');
-const E_DIRECTION = latin1Bytes(',"direction":');
-const E_SIGNAL = latin1Bytes(',"signal":');
-const E_SCORE = latin1Bytes(',"break_score":');
-const E_CONFIDENCE = latin1Bytes(',"confidence":');
-const E_LEAD = latin1Bytes(',"lead":');
-const E_REASON = latin1Bytes(',"reason":');
-const E_SPOT = latin1Bytes(',"spot":');
-const NULL = latin1Bytes('null');
-const TRUE = latin1Bytes('true');
-const FALSE = latin1Bytes('false');
+const P_TS = text('{"ts":');
+const P_TS_NS = text(',"ts_event_ns":');
+const P_UNDERLYING = text(',"underlying":');
+const P_SPOT = text(',"spy":{"spot":');
+const P_BID = text(',"bid":');
+const P_ASK = text(',"ask":');
+const P_LEVELS = text('},"levels":[');
+const P_EVENTS = text('],"events":[');
+const L_ID = text('{"id":');
+const L_PRICE = text(',"price":');
+const L_KIND = text(',"kind":');
+const L_DIRECTION = text(',"direction":');
+const L_DISTANCE = text(',"distance":');
+const L_RAW = text(',"break_score_raw":');
+const L_SMOOTH = text(',"break_score_smooth":');
+const L_SIGNAL = text(',"signal":');
+const L_CONFIDENCE = text(',"confidence":');
+const B_STATE = text(',"barrier":{"state":');
+const B_DELTA = text(',"delta_liq":');
+const B_DELTA_RAW = text(',"delta_liq_raw":');
+const B_RR = text(',"replenishment_ratio":');
+const B_RR_RAW = text(',"replenishment_ratio_raw":');
+const B_ADDED = text(',"added":');
+const B_CANCELED = text(',"canceled":');
+const B_FILLED = text(',"filled":');
+const B_DEFENDING = text(',"defending_quote":');
+const Q_PRICE = text('{"price":');
+const Q_SIZE = text(',"size":');
+const T_IMBALANCE = text('},"tape":{"imbalance":');
+const T_BUY = text(',"buy_vol":');
+const T_SELL = text(',"sell_vol":');
+const T_VELOCITY = text(',"velocity":');
+const T_VELOCITY_RAW = text(',"velocity_raw":');
+const S_DETECTED = text(',"sweep":{"detected":');
+const S_DIRECTION = text(',"direction":');
+const S_NOTIONAL = text(',"notional":');
+const S_VENUES = text(',"venues":');
+const S_WINDOW = text(',"window_ms":');
+const F_EFFECT = text('}},"fuel":{"effect":');
+const F_GAMMA = text(',"net_dealer_gamma":');
+const F_GAMMA_RAW = text(',"net_dealer_gamma_raw":');
+const F_CALL = text(',"call_wall":');
+const F_PUT = text(',"put_wall":');
+const F_HVL = text(',"hvl":');
+const R_DIRECTION = text('},"runway":{"direction":');
+const R_NEXT = text(',"next_obstacle":');
+const R_DISTANCE = text(',"distance":');
+const R_QUALITY = text(',"quality":');
+const L_NOTE = text('},"note":');
+const E_ID = text('{"event_id":');
+const E_TS_NS = text(',"ts_event_ns":');
+const E_UNDERLYING = text(',"underlying":');
+const E_LEVEL_ID = text(',"level_id":');
+const E_LEVEL_KIND = text(',"level_kind":');
+const E_LEVEL_PRICE = text(',"level_price":');
+const E_DIRECTION = text(',"direction":');
+const E_SIGNAL = text(',"signal":');
+const E_SCORE = text(',"break_score":');
+const E_CONFIDENCE = text(',"confidence":');
+const E_LEAD = text(',"lead":');
+const E_REASON = text(',"reason":');
+const E_SPOT = text(',"spot":');
+const NULL = text('null');
+const TRUE = text('true');
+const FALSE = text('false');
 
 const utf8 = new TextEncoder();
 
-/** Room a level or an event needs beyond its strings (numbers at most 24 bytes each, the fixed text). */
+/** Room a level or an event needs beyond its strings (numbers at most 24 bytes each, the fixed text, the 3 bytes a copy may write past its end). */
 const FIXED_ROOM = 4096;
 /** Bytes a string may take written: 6 per UTF-16 unit (an escape \u00XX; UTF-8 is at most 3) and the quotes. */
 const strRoom = (s: string | null): number => (s === null ? 4 : 6 * s.length + 2);
@@ -91,9 +113,11 @@ const strRoom = (s: string | null): number => (s === null ? 4 : 6 * s.length + 2
 export class PayloadLineWriter {
   bytes: Uint8Array;
   length = 0;
+  private view: DataView<ArrayBufferLike>;
 
   constructor(capacity = 1 << 16) {
     this.bytes = new Uint8Array(capacity);
+    this.view = new DataView(this.bytes.buffer);
   }
 
   /** JSON.stringify(p) + "\n", as UTF-8. */
@@ -109,19 +133,20 @@ export class PayloadLineWriter {
     const spy = p.spy;
     this.room(FIXED_ROOM + strRoom(p.ts_event_ns) + strRoom(p.underlying));
     let out = this.bytes;
-    let o = putRaw(out, this.length, P_TS);
+    view = this.view;
+    let o = putRaw(this.length, P_TS);
     o = putNum(out, o, p.ts);
-    o = putRaw(out, o, P_TS_NS);
+    o = putRaw(o, P_TS_NS);
     o = putStr(out, o, p.ts_event_ns);
-    o = putRaw(out, o, P_UNDERLYING);
+    o = putRaw(o, P_UNDERLYING);
     o = putWord(out, o, p.underlying);
-    o = putRaw(out, o, P_SPOT);
+    o = putRaw(o, P_SPOT);
     o = putNum(out, o, spy.spot);
-    o = putRaw(out, o, P_BID);
+    o = putRaw(o, P_BID);
     o = putNum(out, o, spy.bid);
-    o = putRaw(out, o, P_ASK);
+    o = putRaw(o, P_ASK);
     o = putNum(out, o, spy.ask);
-    o = putRaw(out, o, P_LEVELS);
+    o = putRaw(o, P_LEVELS);
     const levels = p.levels;
     for (let i = 0; i < levels.length; i++) {
       const l = levels[i]!;
@@ -129,6 +154,7 @@ export class PayloadLineWriter {
       this.length = o;
       this.room(FIXED_ROOM + strRoom(l.id) + strRoom(l.kind) + strRoom(l.direction) + strRoom(l.signal) + strRoom(l.confidence) + strRoom(l.barrier.state) + strRoom(l.tape.sweep.direction) + strRoom(l.fuel.effect) + strRoom(l.runway.direction) + strRoom(next === null ? null : next.id) + strRoom(l.runway.quality) + strRoom(l.note));
       out = this.bytes;
+    view = this.view;
       if (i > 0) out[o++] = 44;
       o = putLevel(out, o, l);
     }
@@ -138,12 +164,14 @@ export class PayloadLineWriter {
       this.length = o;
       this.room(FIXED_ROOM);
       out = this.bytes;
-      o = putRaw(out, o, P_EVENTS);
+    view = this.view;
+      o = putRaw(o, P_EVENTS);
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         this.length = o;
         this.room(FIXED_ROOM + strRoom(e.event_id) + strRoom(e.ts_event_ns) + strRoom(e.underlying) + strRoom(e.level_id) + strRoom(e.level_kind) + strRoom(e.direction) + strRoom(e.signal) + strRoom(e.confidence) + strRoom(e.lead) + strRoom(e.reason));
         out = this.bytes;
+    view = this.view;
         if (i > 0) out[o++] = 44;
         o = putEvent(out, o, e);
       }
@@ -151,6 +179,7 @@ export class PayloadLineWriter {
     this.length = o;
     this.room(2);
     out = this.bytes;
+    view = this.view;
     out[o++] = 93;
     out[o++] = 125;
     this.length = o;
@@ -162,6 +191,7 @@ export class PayloadLineWriter {
     const bigger = new Uint8Array(Math.max(2 * this.bytes.length, this.length + n));
     bigger.set(this.bytes.subarray(0, this.length));
     this.bytes = bigger;
+    this.view = new DataView(bigger.buffer);
   }
 }
 
@@ -175,139 +205,138 @@ function putLevel(out: Uint8Array, o: number, l: LevelSignal): number {
   const r = l.runway;
   const dq = b.defending_quote;
   const next = r.next_obstacle;
-  o = putRaw(out, o, L_ID);
+  o = putRaw(o, L_ID);
   o = putWord(out, o, l.id);
-  o = putRaw(out, o, L_PRICE);
+  o = putRaw(o, L_PRICE);
   o = putNum(out, o, l.price);
-  o = putRaw(out, o, L_KIND);
+  o = putRaw(o, L_KIND);
   o = putWord(out, o, l.kind);
-  o = putRaw(out, o, L_DIRECTION);
+  o = putRaw(o, L_DIRECTION);
   o = putWord(out, o, l.direction);
-  o = putRaw(out, o, L_DISTANCE);
+  o = putRaw(o, L_DISTANCE);
   o = putNum(out, o, l.distance);
-  o = putRaw(out, o, L_RAW);
+  o = putRaw(o, L_RAW);
   o = putNum(out, o, l.break_score_raw);
-  o = putRaw(out, o, L_SMOOTH);
+  o = putRaw(o, L_SMOOTH);
   o = putNum(out, o, l.break_score_smooth);
-  o = putRaw(out, o, L_SIGNAL);
+  o = putRaw(o, L_SIGNAL);
   o = putWord(out, o, l.signal);
-  o = putRaw(out, o, L_CONFIDENCE);
+  o = putRaw(o, L_CONFIDENCE);
   o = putWord(out, o, l.confidence);
-  o = putRaw(out, o, B_STATE);
+  o = putRaw(o, B_STATE);
   o = putWord(out, o, b.state);
-  o = putRaw(out, o, B_DELTA);
+  o = putRaw(o, B_DELTA);
   o = putNum(out, o, b.delta_liq);
-  o = putRaw(out, o, B_DELTA_RAW);
+  o = putRaw(o, B_DELTA_RAW);
   o = putNum(out, o, b.delta_liq_raw);
-  o = putRaw(out, o, B_RR);
+  o = putRaw(o, B_RR);
   o = putNum(out, o, b.replenishment_ratio);
-  o = putRaw(out, o, B_RR_RAW);
+  o = putRaw(o, B_RR_RAW);
   o = putNum(out, o, b.replenishment_ratio_raw);
-  o = putRaw(out, o, B_ADDED);
+  o = putRaw(o, B_ADDED);
   o = putNum(out, o, b.added);
-  o = putRaw(out, o, B_CANCELED);
+  o = putRaw(o, B_CANCELED);
   o = putNum(out, o, b.canceled);
-  o = putRaw(out, o, B_FILLED);
+  o = putRaw(o, B_FILLED);
   o = putNum(out, o, b.filled);
-  o = putRaw(out, o, B_DEFENDING);
-  if (dq === null) o = putRaw(out, o, NULL);
+  o = putRaw(o, B_DEFENDING);
+  if (dq === null) o = putRaw(o, NULL);
   else {
-    o = putRaw(out, o, Q_PRICE);
+    o = putRaw(o, Q_PRICE);
     o = putNum(out, o, dq.price);
-    o = putRaw(out, o, Q_SIZE);
+    o = putRaw(o, Q_SIZE);
     o = putNum(out, o, dq.size);
     out[o++] = 125;
   }
-  o = putRaw(out, o, T_IMBALANCE);
+  o = putRaw(o, T_IMBALANCE);
   o = putNum(out, o, t.imbalance);
-  o = putRaw(out, o, T_BUY);
+  o = putRaw(o, T_BUY);
   o = putNum(out, o, t.buy_vol);
-  o = putRaw(out, o, T_SELL);
+  o = putRaw(o, T_SELL);
   o = putNum(out, o, t.sell_vol);
-  o = putRaw(out, o, T_VELOCITY);
+  o = putRaw(o, T_VELOCITY);
   o = putNum(out, o, t.velocity);
-  o = putRaw(out, o, T_VELOCITY_RAW);
+  o = putRaw(o, T_VELOCITY_RAW);
   o = putNum(out, o, t.velocity_raw);
-  o = putRaw(out, o, S_DETECTED);
-  o = putRaw(out, o, sw.detected ? TRUE : FALSE);
-  o = putRaw(out, o, S_DIRECTION);
-  o = sw.direction === null ? putRaw(out, o, NULL) : putWord(out, o, sw.direction);
-  o = putRaw(out, o, S_NOTIONAL);
+  o = putRaw(o, S_DETECTED);
+  o = putRaw(o, sw.detected ? TRUE : FALSE);
+  o = putRaw(o, S_DIRECTION);
+  o = sw.direction === null ? putRaw(o, NULL) : putWord(out, o, sw.direction);
+  o = putRaw(o, S_NOTIONAL);
   o = putNum(out, o, sw.notional);
-  o = putRaw(out, o, S_VENUES);
+  o = putRaw(o, S_VENUES);
   o = putNum(out, o, sw.venues);
-  o = putRaw(out, o, S_WINDOW);
+  o = putRaw(o, S_WINDOW);
   o = putNum(out, o, sw.window_ms);
-  o = putRaw(out, o, F_EFFECT);
+  o = putRaw(o, F_EFFECT);
   o = putWord(out, o, f.effect);
-  o = putRaw(out, o, F_GAMMA);
+  o = putRaw(o, F_GAMMA);
   o = putNum(out, o, f.net_dealer_gamma);
-  o = putRaw(out, o, F_GAMMA_RAW);
+  o = putRaw(o, F_GAMMA_RAW);
   o = putNum(out, o, f.net_dealer_gamma_raw);
-  o = putRaw(out, o, F_CALL);
-  o = f.call_wall === null ? putRaw(out, o, NULL) : putNum(out, o, f.call_wall);
-  o = putRaw(out, o, F_PUT);
-  o = f.put_wall === null ? putRaw(out, o, NULL) : putNum(out, o, f.put_wall);
-  o = putRaw(out, o, F_HVL);
-  o = f.hvl === null ? putRaw(out, o, NULL) : putNum(out, o, f.hvl);
-  o = putRaw(out, o, R_DIRECTION);
+  o = putRaw(o, F_CALL);
+  o = f.call_wall === null ? putRaw(o, NULL) : putNum(out, o, f.call_wall);
+  o = putRaw(o, F_PUT);
+  o = f.put_wall === null ? putRaw(o, NULL) : putNum(out, o, f.put_wall);
+  o = putRaw(o, F_HVL);
+  o = f.hvl === null ? putRaw(o, NULL) : putNum(out, o, f.hvl);
+  o = putRaw(o, R_DIRECTION);
   o = putWord(out, o, r.direction);
-  o = putRaw(out, o, R_NEXT);
-  if (next === null) o = putRaw(out, o, NULL);
+  o = putRaw(o, R_NEXT);
+  if (next === null) o = putRaw(o, NULL);
   else {
-    o = putRaw(out, o, L_ID);
+    o = putRaw(o, L_ID);
     o = putWord(out, o, next.id);
-    o = putRaw(out, o, L_PRICE);
+    o = putRaw(o, L_PRICE);
     o = putNum(out, o, next.price);
     out[o++] = 125;
   }
-  o = putRaw(out, o, R_DISTANCE);
-  o = r.distance === null ? putRaw(out, o, NULL) : putNum(out, o, r.distance);
-  o = putRaw(out, o, R_QUALITY);
+  o = putRaw(o, R_DISTANCE);
+  o = r.distance === null ? putRaw(o, NULL) : putNum(out, o, r.distance);
+  o = putRaw(o, R_QUALITY);
   o = putWord(out, o, r.quality);
-  o = putRaw(out, o, L_NOTE);
+  o = putRaw(o, L_NOTE);
   o = putWord(out, o, l.note);
   out[o++] = 125;
   return o;
 }
 
 function putEvent(out: Uint8Array, o: number, e: LevelEvent): number {
-  o = putRaw(out, o, E_ID);
+  o = putRaw(o, E_ID);
   o = putStr(out, o, e.event_id);
-  o = putRaw(out, o, E_TS_NS);
+  o = putRaw(o, E_TS_NS);
   o = putStr(out, o, e.ts_event_ns);
-  o = putRaw(out, o, E_UNDERLYING);
+  o = putRaw(o, E_UNDERLYING);
   o = putWord(out, o, e.underlying);
-  o = putRaw(out, o, E_LEVEL_ID);
+  o = putRaw(o, E_LEVEL_ID);
   o = putWord(out, o, e.level_id);
-  o = putRaw(out, o, E_LEVEL_KIND);
+  o = putRaw(o, E_LEVEL_KIND);
   o = putWord(out, o, e.level_kind);
-  o = putRaw(out, o, E_LEVEL_PRICE);
+  o = putRaw(o, E_LEVEL_PRICE);
   o = putNum(out, o, e.level_price);
-  o = putRaw(out, o, E_DIRECTION);
+  o = putRaw(o, E_DIRECTION);
   o = putWord(out, o, e.direction);
-  o = putRaw(out, o, E_SIGNAL);
+  o = putRaw(o, E_SIGNAL);
   o = putWord(out, o, e.signal);
-  o = putRaw(out, o, E_SCORE);
+  o = putRaw(o, E_SCORE);
   o = putNum(out, o, e.break_score);
-  o = putRaw(out, o, E_CONFIDENCE);
+  o = putRaw(o, E_CONFIDENCE);
   o = putWord(out, o, e.confidence);
-  o = putRaw(out, o, E_LEAD);
+  o = putRaw(o, E_LEAD);
   o = putWord(out, o, e.lead);
-  o = putRaw(out, o, E_REASON);
+  o = putRaw(o, E_REASON);
   o = putWord(out, o, e.reason);
-  o = putRaw(out, o, E_SPOT);
+  o = putRaw(o, E_SPOT);
   o = putNum(out, o, e.spot);
   out[o++] = 125;
   return o;
 }
 
-function putRaw(out: Uint8Array, o: number, s: Uint8Array): number {
-  const n = s.length;
-  // A native copy for the longer keys; below about 16 bytes a loop costs less than the call.
-  if (n > 16) out.set(s, o);
-  else for (let i = 0; i < n; i++) out[o + i] = s[i]!;
-  return o + n;
+function putRaw(o: number, t: Text): number {
+  const w = t.words;
+  const v = view;
+  for (let j = 0; j < w.length; j++) v.setInt32(o + 4 * j, w[j]!, true);
+  return o + t.n;
 }
 
 /**
@@ -325,7 +354,7 @@ function putNum(out: Uint8Array, o: number, n: number): number {
     m = Math.round(a * 1e6);
     if (m / 1e6 === a && m < 1e15) return putDecimal(out, o, n < 0, Math.floor(m / 1e6), m % 1e6, 6);
   }
-  if (n - n !== 0) return putRaw(out, o, NULL); // NaN, ±Infinity
+  if (n - n !== 0) return putRaw(o, NULL); // NaN, ±Infinity
   const s = '' + n; // ASCII, nothing to escape
   for (let i = 0; i < s.length; i++) out[o++] = s.charCodeAt(i);
   return o;
@@ -390,7 +419,7 @@ function putStr(out: Uint8Array, o: number, s: string): number {
  * note (the session's payloads alone: 12.7 → 8.5 µs each). Bounded, so unbounded distinct strings cannot grow it: past
  * the bound a new string is written by putStr. Strings unique to one payload (timestamps, event ids) go to putStr.
  */
-const words = new Map<string, Uint8Array>();
+const words = new Map<string, Text>();
 const WORDS_MAX = 4096;
 
 /** s as putStr writes it, copied from the bytes of its first writing. */
@@ -398,10 +427,10 @@ function putWord(out: Uint8Array, o: number, s: string): number {
   let b = words.get(s);
   if (b === undefined) {
     if (words.size >= WORDS_MAX) return putStr(out, o, s);
-    b = utf8.encode(JSON.stringify(s));
+    b = textOf(utf8.encode(JSON.stringify(s)));
     words.set(s, b);
   }
-  return putRaw(out, o, b);
+  return putRaw(o, b);
 }
 
 const scratch = new PayloadLineWriter();
