@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       `Split, each part alone (CPU s, share of their sum ${partsSum.toFixed(3)} s): read+parse ${readBest.toFixed(3)} (${pct(readBest)}, ${Math.round(stats.events / readBest)} events/s), ` +
       `guard+merge ${guardBest.toFixed(3)} (${pct(guardBest)}), engine ${engineBest.toFixed(3)} (${pct(engineBest)}, ${engineRate} events/s), ` +
       `payload sink ${sinkBest.toFixed(3)} (${pct(sinkBest)}, ${stats.payloads} payloads); the run itself took ${oursBest.toFixed(3)} s, the rest being ` +
-      `what the parts cost together (collections of a heap where parsed events live on in engine windows, caches). The row cannot exceed the engine alone; ` +
+      `what the parts cost together (JIT warm-up best-of-N still holds, young-generation collections of events the engine keeps, caches). The row cannot exceed the engine alone; ` +
       `400,000 events/s needs all four parts together under ${(stats.events / 400_000).toFixed(3)} s.`;
     if (stats.events !== sum.events || parsed !== sum.events) throw new Error(`run-jsonl: event counts differ (file ${sum.events}, run ${stats.events}, peer ${parsed})`);
     const ours = Math.round(stats.events / oursBest);
