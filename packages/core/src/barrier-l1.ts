@@ -22,6 +22,7 @@ import {
   type ClassifyInput,
   newNoiseBaseline,
   newWeakBaseline,
+  ofSide,
   sampleNoise,
   sideNoise,
   type NoiseBaseline,
@@ -137,12 +138,12 @@ export class L1BarrierEngine implements BarrierEngine {
 
   /** Adds (+1) or removes (−1) a flow's sums to its group (`known` when the caller has it) and returns the group. */
   private group(f: L1Flow, sign: 1 | -1, known?: FlowGroup): FlowGroup {
-    const m = this.groups[f.side];
+    const m = ofSide(this.groups, f.side);
     let g = known ?? m.get(f.price);
     if (g === undefined) {
       g = { price: f.price, added: 0, canceled: 0, filled: 0, n: 0 };
       m.set(f.price, g);
-      this.groupList[f.side].push(g);
+      ofSide(this.groupList, f.side).push(g);
     }
     g.added += sign * f.added;
     g.canceled += sign * f.canceled;
@@ -150,7 +151,7 @@ export class L1BarrierEngine implements BarrierEngine {
     g.n += sign;
     if (g.n === 0) {
       m.delete(f.price);
-      const list = this.groupList[f.side];
+      const list = ofSide(this.groupList, f.side);
       list.splice(list.indexOf(g), 1);
     }
     // A flow's values only change between a group(f, -1) and a group(f, +1), so the test gives the same answer both times.
@@ -278,7 +279,7 @@ export class L1BarrierEngine implements BarrierEngine {
     const flows = s.flows;
     // In time order with every flow inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
     if (!this.outOfOrder && this.inexact === 0 && (flows.length === 0 || (flows[0]!.ts > from && flows[flows.length - 1]!.ts <= tNs))) {
-      const list = this.groupList[side];
+      const list = ofSide(this.groupList, side);
       for (let i = 0; i < list.length; i++) {
         const g = list[i]!;
         if (Math.abs(g.price - price) > band) continue;
@@ -357,7 +358,7 @@ export class L1BarrierEngine implements BarrierEngine {
 
   /** Fresh pending prints of a side (consumed by this quote update); stale ones are dropped. */
   private takePending(side: Side, t: bigint): number {
-    const pend = this.state.pending[side];
+    const pend = ofSide(this.state.pending, side);
     const fresh = pend.size > 0 && t - pend.lastTs <= this.matchNs ? pend.size : 0;
     pend.size = 0;
     return fresh;
@@ -370,8 +371,11 @@ export class L1BarrierEngine implements BarrierEngine {
 
   /** Updated in place once it exists (nothing else keeps a reference; snapshots copy): no object per removal. */
   private setLastRemoval(side: Side, ts: bigint, seq: number, price: number): void {
-    const r = this.state.lastRemoval[side];
-    if (r === null) this.state.lastRemoval[side] = { ts, seq, price };
+    const r = ofSide(this.state.lastRemoval, side);
+    if (r === null) {
+      if (side === 'B') this.state.lastRemoval.B = { ts, seq, price };
+      else this.state.lastRemoval.A = { ts, seq, price };
+    }
     else {
       r.ts = ts;
       r.seq = seq;
@@ -407,7 +411,7 @@ export class L1BarrierEngine implements BarrierEngine {
   private attributePrint(side: Side, tr: StockTrade, mayReclassify: boolean): void {
     const s = this.state;
     let left = tr.size;
-    const r = s.lastRemoval[side];
+    const r = ofSide(s.lastRemoval, side);
     const t = tr.ts_event_ns;
     if (mayReclassify && r && t - r.ts <= this.matchNs) {
       // Late print for a removal already booked as canceled: move that part to filled.
@@ -426,7 +430,7 @@ export class L1BarrierEngine implements BarrierEngine {
       }
     }
     if (left > 0) {
-      const p = s.pending[side];
+      const p = ofSide(s.pending, side);
       p.size = t - p.lastTs <= this.matchNs ? p.size + left : left;
       p.lastTs = t;
     }

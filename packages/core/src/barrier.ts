@@ -251,16 +251,24 @@ export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number
   s.lastNs = tNs;
 }
 
+/**
+ * A side's entry of a per-side record. `r[side]` with side a variable is a keyed load whose inline cache sees two
+ * property names ('B', 'A'), which V8 does not cache per name: every such load went through the megamorphic keyed
+ * stub (the hottest builtin of the L1 barrier's tick and quote paths). Two named loads behind a compare are cached.
+ */
+export const ofSide = <T>(r: { B: T; A: T }, side: 'B' | 'A'): T => (side === 'B' ? r.B : r.A);
+
 /** One sample of a side's window sums at its touch (snap tick cadence). */
 export function sampleNoise(b: NoiseBaseline, side: 'B' | 'A', deltaLiq: number, filled: number, tNs: bigint, cfg: Config): void {
   const h = cfg.barrier.baseline_half_life_ms;
-  ewStatPush(b[side].dl, deltaLiq, tNs, h);
-  ewStatPush(b[side].fill, filled, tNs, h);
+  const x = ofSide(b, side);
+  ewStatPush(x.dl, deltaLiq, tNs, h);
+  ewStatPush(x.fill, filled, tNs, h);
 }
 
 /** The side's noise for classifyBarrier, written into `out`; null while the baseline has fewer than BASELINE_MIN_SAMPLES. */
 export function sideNoise(b: NoiseBaseline, side: 'B' | 'A', out: SideNoise): SideNoise | null {
-  const x = b[side];
+  const x = ofSide(b, side);
   if (x.dl.n < BASELINE_MIN_SAMPLES) return null;
   out.dlMean = x.dl.mean;
   out.dlSd = Math.sqrt(Math.max(0, x.dl.var));

@@ -33,17 +33,33 @@ export const levelKeyOf = (level: Pick<Level, 'id' | 'kind' | 'price'>): string 
 /** The one order of a level universe: by price, then id (the runway walks it outward from a level). */
 export const byPriceThenId = (a: Level, b: Level): number => a.price - b.price || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-const KIND_PRIORITY: Record<LevelKind, number> = {
-  CALL_WALL: 0,
-  PUT_WALL: 1,
-  HVL: 2,
-  VWAP: 3,
-  USER: 4,
-  SESSION_HIGH: 5,
-  SESSION_LOW: 6,
-  STRIKE: 7,
-  ROUND: 8,
-};
+/**
+ * Dedup priority of a kind (lower wins). A switch, not a Record lookup: `record[level.kind]` is a keyed load whose
+ * inline cache sees nine property names, so every lookup went through the megamorphic keyed stub (the universe
+ * rebuild's dedup does two per comparison); kind strings are internalized, so each case is a pointer compare.
+ */
+function kindPriority(kind: LevelKind): number {
+  switch (kind) {
+    case 'CALL_WALL':
+      return 0;
+    case 'PUT_WALL':
+      return 1;
+    case 'HVL':
+      return 2;
+    case 'VWAP':
+      return 3;
+    case 'USER':
+      return 4;
+    case 'SESSION_HIGH':
+      return 5;
+    case 'SESSION_LOW':
+      return 6;
+    case 'STRIKE':
+      return 7;
+    case 'ROUND':
+      return 8;
+  }
+}
 
 export interface LevelUniverseState {
   sessionKey: string | null;
@@ -97,11 +113,11 @@ export function sessionKeyOf(tNs: bigint, anchor: 'session' | 'rth_open'): strin
 export function dedupByPrice(levels: Level[]): Level[] {
   for (let i = 1; i < levels.length; i++) {
     const x = levels[i]!;
-    const px = KIND_PRIORITY[x.kind];
+    const px = kindPriority(x.kind);
     let j = i;
     while (j > 0) {
       const y = levels[j - 1]!;
-      const py = KIND_PRIORITY[y.kind];
+      const py = kindPriority(y.kind);
       if (x.price < y.price || (x.price === y.price && (px < py || (px === py && x.id < y.id)))) {
         levels[j] = y;
         j--;

@@ -367,8 +367,25 @@ const FUEL_WORDS: Record<FuelReading['effect'], string> = {
   NEUTRAL: 'gamma neutral',
 };
 
-const BARRIER_INDEX: Record<BarrierStateName, number> = { VACUUM: 0, WALL: 1, ABSORPTION: 2, CONSUMED: 3, WEAK: 4, NEUTRAL: 5 };
-const FUEL_INDEX: Record<FuelReading['effect'], number> = { AMPLIFY: 0, DAMPEN: 1, NEUTRAL: 2 };
+// Indices by switch, not Record lookups: `record[reading.state]` is a keyed load whose inline cache sees several
+// property names, so each went through the megamorphic keyed stub (per row per tick); states are internalized strings.
+function barrierIndex(state: BarrierStateName): number {
+  switch (state) {
+    case 'VACUUM':
+      return 0;
+    case 'WALL':
+      return 1;
+    case 'ABSORPTION':
+      return 2;
+    case 'CONSUMED':
+      return 3;
+    case 'WEAK':
+      return 4;
+    case 'NEUTRAL':
+      return 5;
+  }
+}
+const fuelIndex = (effect: FuelReading['effect']): number => (effect === 'AMPLIFY' ? 0 : effect === 'DAMPEN' ? 1 : 2);
 const TAPE_WORDS = ['sweep confirms', 'sweep against', 'tape pushes in', 'tape leans in', 'tape leans away', 'tape quiet'];
 const CAVEAT_WORDS = ['', ' (book gap)', ' (level beyond ES top-10)', ' (no ES book)', ' (heavy churn)'];
 /** Every note is one of 6 × 3 × 6 × 5 texts: each is built once ('' = not yet), not concatenated per row and tick. */
@@ -391,8 +408,8 @@ export function noteOf(barrier: BarrierReading, fuel: FuelReading, tape: TapeRea
     else if (k.includes('NO_BOOK')) cv = 3;
     else if (k.includes('CHURN')) cv = 4;
   }
-  const b = BARRIER_INDEX[barrier.state];
-  const f = FUEL_INDEX[fuel.effect];
+  const b = barrierIndex(barrier.state);
+  const f = fuelIndex(fuel.effect);
   const i = ((b * 3 + f) * TAPE_WORDS.length + t) * CAVEAT_WORDS.length + cv;
   let note = noteMemo[i]!;
   if (note.length === 0) note = noteMemo[i] = `${BARRIER_WORDS[barrier.state]} + ${FUEL_WORDS[fuel.effect]}; ${TAPE_WORDS[t]}${CAVEAT_WORDS[cv]}`;
