@@ -189,7 +189,6 @@ export async function encodeSnapshotOffThread(s: GroupSnapshot): Promise<Buffer>
   if (pending.size === 0) worker.ref();
   return new Promise<Buffer>((resolve, reject) => pending.set(id, { resolve, reject }));
 }
-
 export function decodeSnapshot(key: string, buf: Buffer): GroupSnapshot {
   let s: GroupSnapshot;
   try {
