@@ -62,35 +62,30 @@ export class SnapshotEncodeError extends Error {
 /** Arrays of numbers at least this long travel to the encoder as Float64Arrays (their buffers moved, not copied). */
 const TRANSFER_MIN_ELEMENTS = 256;
 
-/** A long array of numbers of the snapshot and the Float64Array that carries it to the encoder thread. */
-interface ColumnCopy {
-  from: readonly number[];
-  to: Float64Array;
-}
-
+/**
+ * `v` with every long array of numbers replaced by a Float64Array copy, whose buffer goes into `buffers` (to be
+ * transferred). Structured cloning the state as it is cost more main-thread time than its JSON (~200 ms for a
+ * 250k-flow window: every number of the flow columns is a heap value); the copies cost ~20 ms and the clone of
+ * the rest (tape and fuel windows, per-level state) ~20 ms. The captured snapshot itself is left as it is: parents
+ * of a replaced array are shallow copies.
+ */
 function allNumbers(v: readonly unknown[]): boolean {
   for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false;
   return true;
 }
 
-/**
- * `v` with every long array of numbers replaced by a Float64Array of its length, to be filled from it (`columns`:
- * encodeSnapshotOffThread copies them in runs between yields) and then transferred. Structured cloning the state as
- * it is cost more main-thread time than its JSON (~200 ms for a 250k-flow window: every number of the flow columns
- * is cloned one by one); the copies cost ~20 ms and the clone of the rest (tape and fuel windows, per-level state)
- * ~10-20 ms. The captured snapshot itself is left as it is: parents of a replaced array are shallow copies.
- */
-function toTransferable(v: unknown, columns: ColumnCopy[]): unknown {
+function toTransferable(v: unknown, buffers: ArrayBuffer[]): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
     if (v.length >= TRANSFER_MIN_ELEMENTS && allNumbers(v)) {
-      const to = new Float64Array(v.length);
-      columns.push({ from: v as number[], to });
-      return to;
+      // The constructor copies a JS array of numbers in bulk (several times a per-element loop).
+      const f = new Float64Array(v as number[]);
+      buffers.push(f.buffer);
+      return f;
     }
     let copy: unknown[] | null = null;
     for (let i = 0; i < v.length; i++) {
-      const x = toTransferable(v[i], columns);
+      const x = toTransferable(v[i], buffers);
       if (x !== v[i]) (copy ??= v.slice())[i] = x;
     }
     return copy ?? v;
@@ -98,18 +93,11 @@ function toTransferable(v: unknown, columns: ColumnCopy[]): unknown {
   const o = v as Record<string, unknown>;
   let copy: Record<string, unknown> | null = null;
   for (const k of Object.keys(o)) {
-    const x = toTransferable(o[k], columns);
+    const x = toTransferable(o[k], buffers);
     if (x !== o[k]) (copy ??= { ...o })[k] = x;
   }
   return copy ?? o;
 }
-
-/** Elements copied into a column between two looks at the clock. */
-const COPY_RUN = 16_384;
-/** Main-thread time the hand-over works before yielding to the event loop (fetches, the transaction in flight). */
-const HAND_OVER_SLICE_MS = 5;
-
-const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 interface EncoderReply {
   id: number;
@@ -156,39 +144,29 @@ function encoderThread(): EncoderThread {
 /**
  * encodeSnapshot for the live processor with the JSON text and the gzip on a worker thread: at 50k events/s the state
  * is ~10 MB of JSON (~110 ms of JSON.stringify, 50 ms of gzip at level 1), main-thread time a processor with ~0.6 of
- * a core took from the next ticks (written in 5 ms slices, it still cost the event loop 130-480 ms per snapshot). What
- * stays on the main thread is the hand-over: starting a turn later (the transaction whose commit point captured the
- * state goes out first), the long number arrays copied into Float64Arrays in slices of HAND_OVER_SLICE_MS, then one
- * structured clone of the rest. `s` must not change meanwhile: a captured snapshot is a copy of the engines' state.
- * The bytes may differ from encodeSnapshot's (gzip level); they decode to the same JSON text.
+ * a core took from the next ticks. What stays on the main thread is `toTransferable` and the structured clone of the
+ * rest (~40 ms). The bytes may differ from encodeSnapshot's (gzip level); they decode to the same JSON text.
  */
-export async function encodeSnapshotOffThread(s: GroupSnapshot): Promise<Buffer> {
-  await nextTurn();
-  let sliceStart = performance.now();
-  const columns: ColumnCopy[] = [];
-  const snapshot = toTransferable(s, columns);
-  for (const { from, to } of columns) {
-    for (let i = 0; i < from.length; i += COPY_RUN) {
-      const end = Math.min(from.length, i + COPY_RUN);
-      for (let j = i; j < end; j++) to[j] = from[j]!;
-      if (performance.now() - sliceStart >= HAND_OVER_SLICE_MS) {
-        await nextTurn();
-        sliceStart = performance.now();
-      }
+export function encodeSnapshotOffThread(s: GroupSnapshot): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const { worker, pending } = encoderThread();
+    const id = nextRequest++;
+    const buffers: ArrayBuffer[] = [];
+    const snapshot = toTransferable(s, buffers);
+    if (pending.size === 0) worker.ref();
+    pending.set(id, { resolve, reject });
+    try {
+      worker.postMessage({ id, snapshot, level: LIVE_GZIP_LEVEL }, buffers);
+    } catch (e) {
+      // Not cloneable (a function or symbol in the state): JSON.stringify would have left it out, but the state is
+      // plain data by contract (the core's state codec), so this is a bug to report, not to paper over.
+      pending.delete(id);
+      if (pending.size === 0) worker.unref();
+      reject(new SnapshotEncodeError(`state snapshot could not be handed to the encoder thread: ${(e as Error).message}`));
     }
-  }
-  const { worker, pending } = encoderThread();
-  const id = nextRequest++;
-  try {
-    worker.postMessage({ id, snapshot, level: LIVE_GZIP_LEVEL }, columns.map((c) => c.to.buffer as ArrayBuffer));
-  } catch (e) {
-    // Not cloneable (a function or symbol in the state): JSON.stringify would have left it out, but the state is
-    // plain data by contract (the core's state codec), so this is a bug to report, not to paper over.
-    throw new SnapshotEncodeError(`state snapshot could not be handed to the encoder thread: ${(e as Error).message}`);
-  }
-  if (pending.size === 0) worker.ref();
-  return new Promise<Buffer>((resolve, reject) => pending.set(id, { resolve, reject }));
+  });
 }
+
 export function decodeSnapshot(key: string, buf: Buffer): GroupSnapshot {
   let s: GroupSnapshot;
   try {
