@@ -26,7 +26,7 @@ export class ProcessorMetrics {
   /** Wall time of each stage of a transaction (issue 15's latency breakdown: what a committed signal waits for). */
   readonly commitStageSeconds = new Histogram({
     name: 'snap_processor_commit_stage_seconds',
-    help: 'Wall time per transaction stage: snapshot (state to gzip\'d JSON, when one is made in the transaction), capture (live: the state captured for a background snapshot), snapshot_encoded (live: a background snapshot from capture to gzip\'d bytes, encoded on a worker thread; a later transaction carries it), encode (outputs to Avro), send (records), offsets (AddOffsetsToTxn + TxnOffsetCommit), commit (EndTxn)',
+    help: 'Wall time per transaction stage: snapshot (state to gzip\'d JSON, when one is made in the transaction), capture (live: the state captured for a background snapshot), snapshot_sliced (live: a background snapshot from capture to gzip\'d bytes, written in slices between other work; a later transaction carries it), encode (outputs to Avro), send (records), offsets (AddOffsetsToTxn + TxnOffsetCommit), commit (EndTxn)',
     labelNames: ['stage'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],

@@ -36,7 +36,7 @@ import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, decodeInputValueSync, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
 import { BookWatch } from './book-watch';
-import { changelogKey, decodeSnapshot, encodeSnapshotAsync, encodeSnapshotOffThread, type GroupSnapshot } from './snapshot';
+import { changelogKey, decodeSnapshot, encodeSnapshotAsync, encodeSnapshotSliced, type GroupSnapshot } from './snapshot';
 import { PartitionGroupTask, type StreamSpec, type TaskOutputs } from './task';
 
 export interface ProcessorOptions {
@@ -86,15 +86,15 @@ interface GroupState {
   /** Wall ms of this task's last commit (or of its build). */
   committedAtMs: number;
   /**
-   * A live snapshot captured at a transaction's commit point and being written to gzip'd JSON on the encoder thread
-   * while the group goes on; the first transaction after its bytes are ready carries it (see commit). One at a time.
+   * A live snapshot captured at a transaction's commit point and being written to gzip'd JSON in slices while the group
+   * goes on; the first transaction after its bytes are ready carries it (see commit). One at a time.
    */
   background: BackgroundSnapshot | null;
   /** The transaction in flight (resolves false when it failed and the group was dropped): one at a time per group. */
   inflight: Promise<boolean> | null;
 }
 
-/** A snapshot in the making: its bytes once encodeSnapshotOffThread finishes, or why it failed. */
+/** A snapshot in the making: its bytes once encodeSnapshotSliced finishes, or why it failed. */
 interface BackgroundSnapshot {
   bytes: Buffer | null;
   error: Error | null;
@@ -799,8 +799,8 @@ export class Processor {
    * state was a third of a caught-up processor's time when every transaction carried it.
    *
    * Live, a due snapshot does not ride in the transaction that captures it: the state is captured at its commit point
-   * (synchronously: the engines move on) and written to gzip'd JSON on a worker thread (encodeSnapshotOffThread); the
-   * first transaction after the bytes are ready carries them, whatever its own offsets.
+   * (synchronously: the engines move on) and written to gzip'd JSON in slices between the group's other work
+   * (encodeSnapshotSliced); the first transaction after the bytes are ready carries them, whatever its own offsets.
    * A snapshot older than its transaction's offsets is what recovery already handles (snapshot_every_ms): it resumes
    * at the snapshot's offsets and replays up to the committed ones with their outputs suppressed. A snapshot taken
    * in the transaction itself (first commit, drain, shutdown) supersedes one still in the making.
@@ -836,10 +836,10 @@ export class Processor {
       st.background = bg;
       st.snapshotAtMs = nowMs;
       const started = performance.now();
-      encodeSnapshotOffThread(cp.snapshot).then(
+      encodeSnapshotSliced(cp.snapshot).then(
         (b) => {
           bg.bytes = b;
-          stages.observe({ stage: 'snapshot_encoded' }, (performance.now() - started) / 1000);
+          stages.observe({ stage: 'snapshot_sliced' }, (performance.now() - started) / 1000);
         },
         (e: unknown) => (bg.error = e instanceof Error ? e : new Error(String(e))),
       );

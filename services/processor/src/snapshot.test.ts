@@ -1,11 +1,12 @@
 import { gunzipSync } from 'node:zlib';
 import { SnapEngine, defaultConfig, simulateMarket } from '@snap/core';
-import { decodeSnapshot, encodeSnapshot, encodeSnapshotOffThread, SnapshotEncodeError, type GroupSnapshot } from './snapshot';
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotSliced, stringifySliced, type GroupSnapshot } from './snapshot';
 
-const group = (engines: Record<string, unknown>): GroupSnapshot => ({ v: 1, group: 0, offsets: { t: '10' }, released_ts: { t: '99' }, late_marks: {}, engines, sources: { SPY: 'sim' }, commits: 4 });
-
-/** The JSON text inside the off-thread encoder's gzip. */
-const offThreadText = async (s: GroupSnapshot): Promise<string> => gunzipSync(await encodeSnapshotOffThread(s)).toString('utf8');
+const sliced = async (v: unknown, budgetMs = 0): Promise<string> => {
+  const parts: string[] = [];
+  await stringifySliced(v, (p) => parts.push(p), budgetMs);
+  return parts.join('');
+};
 
 /** A busy engine's state: windows of prints, quotes and flows, bigints tagged by the core's state codec. */
 function engineState(): unknown {
@@ -19,53 +20,42 @@ function engineState(): unknown {
   return engine.snapshot();
 }
 
-describe('off-thread snapshot encoding', () => {
-  it('writes the same text as JSON.stringify, long arrays of numbers (which travel as Float64Arrays) included', async () => {
-    const n = 1300;
-    const values: Record<string, unknown> = {
-      // Numbers JSON writes in another form than they are held: -0 as 0, non-finite as null.
-      numbers: Array.from({ length: n }, (_, i) => (i === 3 ? -0 : i === 5 ? NaN : i === 7 ? -Infinity : i % 2 ? i / 7 : i * 1e15)),
-      ints: Array.from({ length: n }, (_, i) => i - 600),
-      // Not all numbers: stay arrays (a hole or a null is not a number, and JSON writes both as null).
-      holey: Object.assign(new Array<number>(n).fill(1), { 100: undefined }),
-      mixed: Array.from({ length: n }, (_, i) => (i === n - 1 ? 'x' : i)),
-      nulls: Array.from({ length: n }, (_, i) => (i === 0 ? null : i)),
-      short: [1, -0, 2.5],
-      nested: [Array.from({ length: n }, (_, i) => i / 3), { deep: { deeper: Array.from({ length: n }, (_, i) => -i) } }],
-      objects: Array.from({ length: n }, (_, i) => ({ i, s: `é"${i}\n`, n: i % 5 ? -i / 7 : null, u: undefined })),
-      'k"ey\u2028': { a: undefined, d: new Date(0) },
-    };
-    const s = group({ SPY: values });
-    expect(await offThreadText(s)).toBe(JSON.stringify(s));
-    // The caller's snapshot is not changed by the hand-over (its arrays are copied, never moved).
-    expect((values.numbers as number[]).length).toBe(n);
-    expect(Object.is((values.numbers as number[])[3], -0)).toBe(true);
+describe('sliced snapshot encoding', () => {
+  it('writes the same text as JSON.stringify, including what JSON.stringify leaves out or rewrites', async () => {
+    const long = Array.from({ length: 1300 }, (_, i) => (i % 97 === 0 ? undefined : i % 89 === 0 ? () => i : { i, s: `é"${i}\n`, n: i % 5 ? -i / 7 : null }));
+    const values: unknown[] = [
+      null,
+      0,
+      -0,
+      'x',
+      [],
+      {},
+      long,
+      Object.assign(Object.create(null) as object, { a: 1, b: [long] }),
+      { a: undefined, b: () => 1, c: Symbol('s'), d: new Date(0), e: new Map([[1, 2]]), 'k"ey\u2028': { deep: { deeper: long.slice(0, 600) } }, f: [undefined, () => 1], g: Buffer.from('ab') },
+      { nested: [[long], { x: long }], at: long.length },
+    ];
+    for (const v of values) expect(await sliced(v)).toBe(JSON.stringify(v));
   });
 
-  it('encodes a real engine state to gzip that decodes to the JSON.stringify text and to the same snapshot', async () => {
-    const snap = group({ SPY: engineState() });
+  it('encodes a real engine state to gzip that decodes to the JSON.stringify text', async () => {
+    const engines = { SPY: engineState() };
+    const snap: GroupSnapshot = { v: 1, group: 0, offsets: { t: '10' }, released_ts: { t: '99' }, late_marks: {}, engines, sources: { SPY: 'sim' }, commits: 4 };
     const text = JSON.stringify(snap);
-    expect(text.length).toBeGreaterThan(50_000);
-    // A state whose flow window's columns are long enough to travel as Float64Arrays, or this test checks only the clone.
-    expect(((snap.engines.SPY as { state: { barrier: { flows: { price: number[] } } } }).state.barrier.flows.price.length)).toBeGreaterThanOrEqual(256);
-    const bytes = await encodeSnapshotOffThread(snap);
+    expect(text.length).toBeGreaterThan(50_000); // enough state that the long arrays (the flow window's columns) are written in runs
+    expect(await sliced(snap)).toBe(text);
+    const bytes = await encodeSnapshotSliced(snap, 0);
     expect(gunzipSync(bytes).toString('utf8')).toBe(text);
     expect(decodeSnapshot('pg-0', bytes)).toEqual(decodeSnapshot('pg-0', encodeSnapshot(snap)));
   });
 
-  it('encodes snapshots asked for at once, each to its own bytes', async () => {
-    const snaps = [1, 2, 3].map((k) => group({ SPY: { k, xs: Array.from({ length: 2000 }, (_, i) => i * k) } }));
-    const texts = await Promise.all(snaps.map(offThreadText));
-    expect(texts).toEqual(snaps.map((s) => JSON.stringify(s)));
-  });
-
-  it('fails a snapshot JSON cannot write with a typed error, and the next one still encodes', async () => {
-    const bad = group({ SPY: { big: 1n } });
-    await expect(encodeSnapshotOffThread(bad)).rejects.toThrow(SnapshotEncodeError);
-    await expect(encodeSnapshotOffThread(bad)).rejects.toThrow(/BigInt/);
-    const uncloneable = group({ SPY: { f: () => 1 } });
-    await expect(encodeSnapshotOffThread(uncloneable)).rejects.toThrow(/handed to the encoder thread/);
-    const ok = group({ SPY: { xs: [1, 2, 3] } });
-    expect(await offThreadText(ok)).toBe(JSON.stringify(ok));
+  it('yields to the event loop while it writes', async () => {
+    const big = { rows: Array.from({ length: 50_000 }, (_, i) => ({ i, v: [i, i + 1, i + 2] })) };
+    let ranBetween = false;
+    let done = false;
+    const writing = stringifySliced(big, () => undefined, 0).then(() => (done = true));
+    setImmediate(() => (ranBetween = !done));
+    await writing;
+    expect(ranBetween).toBe(true);
   });
 });

@@ -2,10 +2,8 @@
 // Written in a transaction with signals and input offsets at or past its own `offsets` (live, a snapshot captured at
 // one commit point is carried by a later transaction): recovery seeks to the snapshot's offsets and replays up to the
 // committed ones with their outputs suppressed.
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import { gunzipSync, gzip, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { SnapshotError } from '@snap/core';
 
 export const SNAPSHOT_VERSION = 1;
@@ -45,125 +43,109 @@ export async function encodeSnapshotAsync(s: GroupSnapshot): Promise<Buffer> {
 }
 
 /**
- * The live snapshot's gzip level. Its compression runs on the encoder thread, i.e. on the core the broker, the
+ * The live snapshot's gzip level. Its compression runs on libuv's thread pool, i.e. on the core the broker, the
  * producers and the consumers share with us (two cores in colocation-sized pods and on the build machines): level 1
  * deflates a 250k-flow window's 8.3 MB of JSON in ~50 ms of CPU against ~220 ms at the default 6, for a record 1.74 MB instead of 1.59 MB.
  */
-const LIVE_GZIP_LEVEL = 1;
+const SLICED_GZIP_LEVEL = 1;
 
-/** The off-thread encoder failed (its worker could not start, died, or could not encode this snapshot). */
-export class SnapshotEncodeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SnapshotEncodeError';
-  }
-}
-
-/** Arrays of numbers at least this long travel to the encoder as Float64Arrays (their buffers moved, not copied). */
-const TRANSFER_MIN_ELEMENTS = 256;
+/** Arrays longer than this are written in runs of this many elements (one JSON.stringify each) between yields. */
+const SLICE_ELEMENTS = 512;
 
 /**
- * `v` with every long array of numbers replaced by a Float64Array copy, whose buffer goes into `buffers` (to be
- * transferred). Structured cloning the state as it is cost more main-thread time than its JSON (~200 ms for a
- * 250k-flow window: every number of the flow columns is a heap value); the copies cost ~20 ms and the clone of
- * the rest (tape and fuel windows, per-level state) ~20 ms. The captured snapshot itself is left as it is: parents
- * of a replaced array are shallow copies.
+ * The JSON text of `v`, byte for byte what JSON.stringify(v) gives for plain data, handed to `sink` in pieces with a
+ * yield to the event loop whenever `budgetMs` of main-thread time has gone by: at 50k events/s the state is ~30 MB of
+ * JSON and one JSON.stringify held the event loop ~0.4 s, so fetches, the engines and the next transaction's round
+ * trips all waited behind it (the latency bench's slowest ticks). Objects are walked key by key, long arrays in runs of
+ * SLICE_ELEMENTS; anything else (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
  */
-function allNumbers(v: readonly unknown[]): boolean {
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false;
-  return true;
-}
-
-function toTransferable(v: unknown, buffers: ArrayBuffer[]): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (Array.isArray(v)) {
-    if (v.length >= TRANSFER_MIN_ELEMENTS && allNumbers(v)) {
-      // The constructor copies a JS array of numbers in bulk (several times a per-element loop).
-      const f = new Float64Array(v as number[]);
-      buffers.push(f.buffer);
-      return f;
-    }
-    let copy: unknown[] | null = null;
-    for (let i = 0; i < v.length; i++) {
-      const x = toTransferable(v[i], buffers);
-      if (x !== v[i]) (copy ??= v.slice())[i] = x;
-    }
-    return copy ?? v;
-  }
-  const o = v as Record<string, unknown>;
-  let copy: Record<string, unknown> | null = null;
-  for (const k of Object.keys(o)) {
-    const x = toTransferable(o[k], buffers);
-    if (x !== o[k]) (copy ??= { ...o })[k] = x;
-  }
-  return copy ?? o;
-}
-
-interface EncoderReply {
-  id: number;
-  bytes?: Uint8Array;
-  error?: string;
-}
-
-interface EncoderThread {
-  worker: Worker;
-  /** Requests posted and not answered yet, by id. */
-  pending: Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>;
-}
-
-/** The encoder thread, started on first use and shared by every group (one snapshot encoded at a time). */
-let encoder: EncoderThread | null = null;
-let nextRequest = 0;
-
-function encoderThread(): EncoderThread {
-  if (encoder) return encoder;
-  const worker = new Worker(join(__dirname, 'snapshot-encoder.worker.cjs'));
-  const e: EncoderThread = { worker, pending: new Map() };
-  const failAll = (err: Error) => {
-    if (encoder === e) encoder = null; // the next snapshot starts a new thread
-    for (const p of e.pending.values()) p.reject(err);
-    e.pending.clear();
+export async function stringifySliced(v: unknown, sink: (piece: string) => void, budgetMs = 5): Promise<void> {
+  let sliceStart = performance.now();
+  const pause = async () => {
+    if (performance.now() - sliceStart < budgetMs) return;
+    await new Promise<void>((r) => setImmediate(r));
+    sliceStart = performance.now();
   };
-  worker.on('message', (m: EncoderReply) => {
-    const p = e.pending.get(m.id);
-    if (!p) return;
-    e.pending.delete(m.id);
-    if (e.pending.size === 0) worker.unref();
-    if (m.bytes) p.resolve(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
-    else p.reject(new SnapshotEncodeError(`state snapshot could not be encoded: ${m.error ?? 'no reason given'}`));
-  });
-  worker.on('error', (err) => failAll(new SnapshotEncodeError(`snapshot encoder thread failed: ${err.message}`)));
-  worker.on('exit', (code) => failAll(new SnapshotEncodeError(`snapshot encoder thread exited (code ${code})`)));
-  // Referenced only while a snapshot is being encoded (see encodeSnapshotOffThread): idle, it must not keep a stopping
-  // processor (or a test run) alive. After the listeners: adding a 'message' listener refs the worker's port again.
-  worker.unref();
-  encoder = e;
-  return e;
+  const walk = async (x: unknown): Promise<void> => {
+    if (x === null || typeof x !== 'object' || typeof (x as { toJSON?: unknown }).toJSON === 'function') {
+      sink(JSON.stringify(x));
+      return;
+    }
+    if (Array.isArray(x)) {
+      if (x.length <= SLICE_ELEMENTS) {
+        sink(JSON.stringify(x));
+        return;
+      }
+      sink('[');
+      for (let i = 0; i < x.length; i += SLICE_ELEMENTS) {
+        const run = JSON.stringify(x.slice(i, i + SLICE_ELEMENTS));
+        sink((i > 0 ? ',' : '') + run.slice(1, -1));
+        await pause();
+      }
+      sink(']');
+      return;
+    }
+    const proto = Object.getPrototypeOf(x) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      sink(JSON.stringify(x));
+      return;
+    }
+    sink('{');
+    let first = true;
+    const o = x as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const val = o[k];
+      // JSON.stringify leaves these keys out of an object.
+      if (val === undefined || typeof val === 'function' || typeof val === 'symbol') continue;
+      sink(`${first ? '' : ','}${JSON.stringify(k)}:`);
+      first = false;
+      await walk(val);
+      await pause();
+    }
+    sink('}');
+  };
+  await walk(v);
 }
 
 /**
- * encodeSnapshot for the live processor with the JSON text and the gzip on a worker thread: at 50k events/s the state
- * is ~10 MB of JSON (~110 ms of JSON.stringify, 50 ms of gzip at level 1), main-thread time a processor with ~0.6 of
- * a core took from the next ticks. What stays on the main thread is `toTransferable` and the structured clone of the
- * rest (~40 ms). The bytes may differ from encodeSnapshot's (gzip level); they decode to the same JSON text.
+ * encodeSnapshot for the live processor, the main thread never busy for long: the JSON is written in slices
+ * (stringifySliced) straight into a gzip stream, whose compression runs on libuv's thread pool meanwhile. The bytes
+ * may differ from encodeSnapshot's (deflate block boundaries); they decode to the same JSON text.
  */
-export function encodeSnapshotOffThread(s: GroupSnapshot): Promise<Buffer> {
+export function encodeSnapshotSliced(s: GroupSnapshot, budgetMs = 5): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const { worker, pending } = encoderThread();
-    const id = nextRequest++;
-    const buffers: ArrayBuffer[] = [];
-    const snapshot = toTransferable(s, buffers);
-    if (pending.size === 0) worker.ref();
-    pending.set(id, { resolve, reject });
-    try {
-      worker.postMessage({ id, snapshot, level: LIVE_GZIP_LEVEL }, buffers);
-    } catch (e) {
-      // Not cloneable (a function or symbol in the state): JSON.stringify would have left it out, but the state is
-      // plain data by contract (the core's state codec), so this is a bug to report, not to paper over.
-      pending.delete(id);
-      if (pending.size === 0) worker.unref();
-      reject(new SnapshotEncodeError(`state snapshot could not be handed to the encoder thread: ${(e as Error).message}`));
-    }
+    const z = createGzip({ level: SLICED_GZIP_LEVEL });
+    const out: Buffer[] = [];
+    z.on('data', (b: Buffer) => out.push(b));
+    z.once('error', reject);
+    z.once('end', () => resolve(Buffer.concat(out)));
+    // Pieces are gathered into ~1 MiB writes: one zlib call per small piece would cost more than the text itself.
+    let pending: string[] = [];
+    let pendingChars = 0;
+    const flush = () => {
+      if (pendingChars === 0) return;
+      z.write(Buffer.from(pending.join(''), 'utf8'));
+      pending = [];
+      pendingChars = 0;
+    };
+    stringifySliced(
+      s,
+      (piece) => {
+        pending.push(piece);
+        pendingChars += piece.length;
+        if (pendingChars >= 1 << 20) flush();
+      },
+      budgetMs,
+    ).then(
+      () => {
+        flush();
+        z.end();
+      },
+      (e: unknown) => {
+        z.destroy();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   });
 }
 
