@@ -235,6 +235,52 @@ describe('L1 barrier engine', () => {
   });
 });
 
+describe('the flow window after many evictions (the evicted front and its cuts)', () => {
+  it('reads and the snapshot\'s window equal those of an engine rebuilt from the window flows', () => {
+    // The engine leaves evicted flows in front of a head and cuts them in batches (all at once when the window
+    // empties); an engine built from a copy of the window's flows starts with none. Both must read the same, and the
+    // window handed to a snapshot must be exactly the flows within (t − W_b, t].
+    const cfg = parseConfig({});
+    const e = new L1BarrierEngine(cfg);
+    let x = 777;
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let tMs = 0;
+    let mid = 545;
+    let cuts = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // ~1.5 ms apart (a window of thousands of flows), one 7 s pause (the window empties), every 61st event late by ≤ 1 s
+      tMs += i === 10_000 ? 7000 : rnd() * 3;
+      const at = i % 61 === 60 ? Math.max(0, tMs - rnd() * 1000) : tMs;
+      let ev: InputEvent;
+      if (rnd() < 0.6) {
+        mid += (Math.floor(rnd() * 3) - 1) * 0.01;
+        ev = quote(at, Math.round((mid - 0.01) * 100) / 100, Math.round((mid + 0.01) * 100) / 100, Math.floor(rnd() * 5000) + 100, Math.floor(rnd() * 5000) + 100);
+      } else ev = trade(at, Math.round((mid + (rnd() < 0.5 ? -0.01 : 0.01)) * 100) / 100, Math.floor(rnd() * 500) + 1);
+      e.onEvent(ev, { tNs: ev.ts_event_ns });
+      if (i % 50 === 49) {
+        const t = ms(tMs);
+        const before = e.state.flows.length;
+        e.onTick(t);
+        if (e.state.flows.length < before) cuts++;
+        if (i % 1000 === 999) {
+          // The window is state.flows without its leading run of flows at or before t − W_b (late ones behind it stay).
+          const window = e.windowFlows();
+          const front = e.state.flows.length - window.length;
+          expect(window).toEqual(e.state.flows.slice(front));
+          expect(e.state.flows.slice(0, front).every((f) => f.ts <= t - 5_000_000_000n)).toBe(true);
+          if (window.length > 0) expect(window[0]!.ts > t - 5_000_000_000n).toBe(true);
+          const fresh = new L1BarrierEngine(cfg, structuredClone({ ...e.state, flows: window }));
+          for (const [dir, p] of [['SUPPORT', mid - 0.01], ['RESISTANCE', mid + 0.01], ['SUPPORT', mid - 0.03]] as const) {
+            const lvl: Level = { id: 'X', price: Math.round(p * 100) / 100, kind: 'STRIKE' };
+            expect(e.read(lvl, dir, t)).toEqual(fresh.read(lvl, dir, t));
+          }
+        }
+      }
+    }
+    expect(cuts).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('the flow window in a snapshot (columns)', () => {
   const flows: L1Flow[] = [
     { ts: 1_700_000_000_000_000_000n, seq: 1, side: 'B', price: 545.01, added: 300, canceled: 0, filled: 0 },

@@ -299,7 +299,7 @@ export class SnapEngine {
     this.perLevel.forEach((e, key) => {
       perLevel[key] = e.pl;
     });
-    const barrier = this.cfg.barrier.source === 'l1' ? { ...this.s.barrier, flows: l1FlowColumns((this.s.barrier as L1BarrierState).flows) } : this.s.barrier;
+    const barrier = this.barrier instanceof L1BarrierEngine ? { ...this.s.barrier, flows: l1FlowColumns(this.barrier.windowFlows()) } : this.s.barrier;
     return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state: encodeState({ ...this.s, barrier, perLevel }) };
   }
 

@@ -106,6 +106,40 @@ describe('tape engine (§5.2)', () => {
     e.onTick(ms(6100));
     expect(e.read(L, ms(6100)).sweep.detected).toBe(false);
   });
+
+  it('reads after many evictions equal those of an engine rebuilt from the same state (the mirrors\' head and its cuts)', () => {
+    // The running engine keeps evicted prints' mirror entries in front of a head and cuts them in batches (and all at
+    // once when the window empties); an engine built from a copy of its state starts with none. Both must read the
+    // same imbalance, volumes, velocity and sweep, through several cuts, a window that empties, and late prints.
+    const cfg = parseConfig({});
+    const e = new TapeEngine(cfg);
+    e.onEvent(quote(0, 545.0, 545.02));
+    let x = 4242;
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let tMs = 0;
+    let cuts = 0;
+    for (let i = 0; i < 24_000; i++) {
+      // ~2 ms apart (a window of ~2,500 prints), one 8 s pause (the window empties), every 97th print late by ≤ 1 s
+      tMs += i === 12_000 ? 8000 : rnd() * 4;
+      const at = i % 97 === 96 ? Math.max(0, tMs - rnd() * 1000) : tMs;
+      const price = [545.0, 545.01, 545.02, 545.03][Math.floor(rnd() * 4)]!;
+      e.onEvent(trade(at, price, Math.floor(rnd() * 900) + 1, Math.floor(rnd() * 3)));
+      if (i % 100 === 99) {
+        const t = ms(tMs);
+        const before = (e as unknown as { mHead: number }).mHead;
+        e.onTick(t);
+        if ((e as unknown as { mHead: number }).mHead < before) cuts++;
+        if (i % 1000 === 999) {
+          const fresh = new TapeEngine(cfg, structuredClone(e.state));
+          for (const p of [544.99, 545.0, 545.02]) {
+            const lvl: Level = { id: 'X', price: p, kind: 'STRIKE' };
+            expect(e.read(lvl, t)).toEqual(fresh.read(lvl, t));
+          }
+        }
+      }
+    }
+    expect(cuts).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe('tape sweep reading', () => {

@@ -167,7 +167,7 @@ export class TapeEngine {
   private inexact = 0;
   /** A print was appended with an earlier time than the one before it (a late event): reads scan every print. */
   private outOfOrder = false;
-  /** Prices of state.prints, aligned with it (derived). */
+  /** Prices of state.prints, aligned with it from mHead on (derived). */
   private readonly px: number[] = [];
 
   /** Adds (+1) or removes (−1) an aggressive print's size to its group (`known` when the caller has it); returns the group. */
@@ -189,13 +189,35 @@ export class TapeEngine {
     return g;
   }
 
-  /** The group of each print of state.prints (aligned with it; null for a print without aggressor). */
+  /** The group of each print of state.prints (aligned with it from mHead on; null for a print without aggressor). */
   private readonly printGroups: (TapeGroup | null)[] = [];
+  /**
+   * Leading entries of the mirrors (rel, px, printGroups) whose prints have been evicted: print i of state.prints is
+   * mirror entry mHead + i.
+   */
+  private mHead = 0;
+
+  /**
+   * Forgets the mirrors of the k prints just evicted. Three front splices per tick moved every remaining entry (a
+   * window of prints; printGroups' with a write barrier each), ~2% of the engine; advancing a head and cutting the
+   * front only once it is more than half the mirrors moves each entry O(1) times (the fuel mirrors' scheme).
+   */
+  private dropMirrored(k: number): void {
+    this.mHead += k;
+    if (this.mHead === this.rel.length) {
+      this.rel.length = this.px.length = this.printGroups.length = this.mHead = 0;
+    } else if (this.mHead > 1024 && this.mHead * 2 > this.rel.length) {
+      this.rel.splice(0, this.mHead);
+      this.px.splice(0, this.mHead);
+      this.printGroups.splice(0, this.mHead);
+      this.mHead = 0;
+    }
+  }
   /** Prints evicted so far by the running eviction (evictBefore hands them over in order, from index 0). */
   private evicted = 0;
   /** An evicted print leaves its group (evictBefore's callback, bound once). */
   private readonly ungroup = (p: TapePrint): void => {
-    const g = this.printGroups[this.evicted++]!;
+    const g = this.printGroups[this.mHead + this.evicted++]!;
     if (g !== null) this.group(p, -1, g);
   };
 
@@ -222,11 +244,7 @@ export class TapeEngine {
     const s = this.state;
     this.evicted = 0;
     const evicted = evictBefore(s.prints, tNs - this.keepNs, this.ungroup);
-    if (evicted > 0) {
-      this.rel.splice(0, evicted);
-      this.px.splice(0, evicted);
-      this.printGroups.splice(0, evicted);
-    }
+    if (evicted > 0) this.dropMirrored(evicted);
     if (s.prints.length === 0) this.outOfOrder = false;
     evictBefore(s.sweeps, tNs - this.windowNs);
     // A cluster whose gap has expired is complete: judge it now so a sweep is visible without waiting for a print.
@@ -254,7 +272,8 @@ export class TapeEngine {
     const rel = this.exact ? this.rel : null;
     const n = prints.length;
     // In time order with every print inside (from, t] (onTick evicted the rest) and whole shares: the groups hold the sums.
-    const grouped = rel !== null && !this.outOfOrder && this.inexact === 0 && (n === 0 || (rel[0]! > fromRel && rel[n - 1]! <= tRel));
+    const h = this.mHead;
+    const grouped = rel !== null && !this.outOfOrder && this.inexact === 0 && (n === 0 || (rel[h]! > fromRel && rel[h + n - 1]! <= tRel));
     if (grouped) {
       const list = this.groupList;
       const L = level.price;
@@ -268,7 +287,7 @@ export class TapeEngine {
     for (let i = grouped ? n : 0; i < n; i++) {
       const p = prints[i]!;
       if (p.aggr === 0 || Math.abs(p.price - level.price) > band) continue;
-      if (rel !== null ? rel[i]! <= fromRel || rel[i]! > tRel : p.ts <= fromT || p.ts > tNs) continue;
+      if (rel !== null ? rel[h + i]! <= fromRel || rel[h + i]! > tRel : p.ts <= fromT || p.ts > tNs) continue;
       if (p.aggr === 1) buy += p.size;
       else sell += p.size;
     }
@@ -332,7 +351,8 @@ export class TapeEngine {
       const rel = this.rel;
       const px = this.px;
       const len = rel.length;
-      let i = 0;
+      // The live prints' entries start at mHead.
+      let i = this.mHead;
       if (!this.outOfOrder) {
         let hi = len;
         while (i < hi) {
@@ -386,7 +406,7 @@ export class TapeEngine {
   }
 
   /**
-   * Each print's time as float64 ns since the first print's (derived, never snapshotted; aligned with state.prints).
+   * Each print's time as float64 ns since the first print's (derived, never snapshotted; aligned with state.prints from mHead on).
    * `exact` stays true while every time converted is within 2^53 ns of the epoch, so that float comparisons and
    * differences equal the bigint ones.
    */
