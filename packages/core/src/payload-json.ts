@@ -154,7 +154,6 @@ export class PayloadLineWriter {
       this.length = o;
       this.room(FIXED_ROOM + strRoom(l.id) + strRoom(l.kind) + strRoom(l.direction) + strRoom(l.signal) + strRoom(l.confidence) + strRoom(l.barrier.state) + strRoom(l.tape.sweep.direction) + strRoom(l.fuel.effect) + strRoom(l.runway.direction) + strRoom(next === null ? null : next.id) + strRoom(l.runway.quality) + strRoom(l.note));
       out = this.bytes;
-    view = this.view;
       if (i > 0) out[o++] = 44;
       o = putLevel(out, o, l);
     }
@@ -164,14 +163,12 @@ export class PayloadLineWriter {
       this.length = o;
       this.room(FIXED_ROOM);
       out = this.bytes;
-    view = this.view;
       o = putRaw(o, P_EVENTS);
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         this.length = o;
         this.room(FIXED_ROOM + strRoom(e.event_id) + strRoom(e.ts_event_ns) + strRoom(e.underlying) + strRoom(e.level_id) + strRoom(e.level_kind) + strRoom(e.direction) + strRoom(e.signal) + strRoom(e.confidence) + strRoom(e.lead) + strRoom(e.reason));
         out = this.bytes;
-    view = this.view;
         if (i > 0) out[o++] = 44;
         o = putEvent(out, o, e);
       }
@@ -179,7 +176,6 @@ export class PayloadLineWriter {
     this.length = o;
     this.room(2);
     out = this.bytes;
-    view = this.view;
     out[o++] = 93;
     out[o++] = 125;
     this.length = o;
@@ -191,7 +187,8 @@ export class PayloadLineWriter {
     const bigger = new Uint8Array(Math.max(2 * this.bytes.length, this.length + n));
     bigger.set(this.bytes.subarray(0, this.length));
     this.bytes = bigger;
-    this.view = new DataView(bigger.buffer);
+    // Only ever called while this writer writes a payload, so the module's view follows the new buffer at once.
+    this.view = view = new DataView(bigger.buffer);
   }
 }
 
