@@ -580,7 +580,6 @@ const KIND_OF_KEY: Record<string, Kind> = {
 /** The MBP-10 book: the same key names as a quote's, arrays of levels. */
 const MBP10_KINDS: Record<string, Kind> = { bid_px: Kind.BookPx, ask_px: Kind.BookPx, bid_sz: Kind.BookSz, ask_sz: Kind.BookSz };
 
-
 /** Bytes the layout puts at a place, with their little-endian 32-bit words (compared 4 bytes at a time). */
 interface Fixed {
   bytes: Uint8Array;
