@@ -1,6 +1,6 @@
 import { parseConfig } from './config';
 import { levelNoiseOf, newLevelNoise, sampleLevelNoise } from './barrier';
-import { L1BarrierEngine, l1FlowColumns, l1FlowsFromColumns, type L1Flow } from './barrier-l1';
+import { L1BarrierEngine, l1FlowColumns, l1FlowsFromColumns, L1FlowWindowCapture, type L1Flow } from './barrier-l1';
 import { decodeState, encodeState, StateCodecError, type JsonValue } from './state-codec';
 import { classifyBarrier } from './barrier';
 import type { InputEvent } from './events';
@@ -247,6 +247,8 @@ describe('the flow window after many evictions (the evicted front and its cuts)'
     let tMs = 0;
     let mid = 545;
     let cuts = 0;
+    // Captures taken along the way must still write the window as it was when taken, whatever came after.
+    const captures: { capture: L1FlowWindowCapture; json: string }[] = [];
     for (let i = 0; i < 20_000; i++) {
       // ~1.5 ms apart (a window of thousands of flows), one 7 s pause (the window empties), every 61st event late by ≤ 1 s
       tMs += i === 10_000 ? 7000 : rnd() * 3;
@@ -269,6 +271,7 @@ describe('the flow window after many evictions (the evicted front and its cuts)'
           expect(window).toEqual(e.state.flows.slice(front));
           expect(e.state.flows.slice(0, front).every((f) => f.ts <= t - 5_000_000_000n)).toBe(true);
           if (window.length > 0) expect(window[0]!.ts > t - 5_000_000_000n).toBe(true);
+          captures.push({ capture: e.captureFlows(), json: JSON.stringify(encodeState(l1FlowColumns(window))) });
           const fresh = new L1BarrierEngine(cfg, structuredClone({ ...e.state, flows: window }));
           for (const [dir, p] of [['SUPPORT', mid - 0.01], ['RESISTANCE', mid + 0.01], ['SUPPORT', mid - 0.03]] as const) {
             const lvl: Level = { id: 'X', price: Math.round(p * 100) / 100, kind: 'STRIKE' };
@@ -278,6 +281,27 @@ describe('the flow window after many evictions (the evicted front and its cuts)'
       }
     }
     expect(cuts).toBeGreaterThanOrEqual(3);
+    expect(captures.length).toBe(20);
+    for (const { capture, json } of captures) {
+      expect(JSON.stringify(capture)).toBe(json);
+      expect([...capture.jsonPieces()].join('')).toBe(json);
+    }
+  });
+
+  it('a capture keeps a flow as it was when a late print reclassifies it afterwards', () => {
+    const e = new L1BarrierEngine(parseConfig({}));
+    // The bid queue loses 3000 with no print: booked as canceled; a print at the bid 20 ms later moves 1500 to filled.
+    for (const ev of [quote(0, 545.0, 545.02, 10_000), quote(100, 545.0, 545.02, 7000)]) e.onEvent(ev, { tNs: ev.ts_event_ns });
+    const capture = e.captureFlows();
+    const atCapture = JSON.stringify(encodeState(l1FlowColumns(e.windowFlows())));
+    const late = trade(120, 545.0, 1500);
+    e.onEvent(late, { tNs: late.ts_event_ns });
+    const now = e.windowFlows();
+    expect(now[now.length - 1]).toMatchObject({ canceled: 1500, filled: 1500 });
+    expect(JSON.stringify(encodeState(l1FlowColumns(now)))).not.toBe(atCapture);
+    expect(JSON.stringify(capture)).toBe(atCapture);
+    expect([...capture.jsonPieces()].join('')).toBe(atCapture);
+    expect(capture.window().at(-1)).toMatchObject({ canceled: 3000, filled: 0 });
   });
 });
 
@@ -303,6 +327,20 @@ describe('the flow window in a snapshot (columns)', () => {
     expect(cols.dt).toBeNull();
     expect(cols.ts).toHaveLength(4);
     expect(l1FlowsFromColumns(viaJson(cols) as ReturnType<typeof l1FlowColumns>, '$.f')).toEqual(wide);
+  });
+
+  it('a capture writes in pieces exactly the text of its columns (offsets or decimals, non-finite numbers, empty, > one piece)', () => {
+    const wide = [...flows, { ...flows[0]!, ts: 5n, seq: 4 }];
+    const odd = [...flows, { ...flows[1]!, seq: 4, price: NaN, added: Infinity }];
+    const many = Array.from({ length: 1300 }, (_, i): L1Flow => ({ ...flows[i % 3]!, seq: i + 1, added: i * 0.5 }));
+    for (const list of [flows, wide, odd, many, []]) {
+      const json = JSON.stringify(encodeState(l1FlowColumns(list)));
+      const capture = new L1FlowWindowCapture(list, 0, list.length);
+      expect([...capture.jsonPieces()].join('')).toBe(json);
+      expect(JSON.stringify(capture)).toBe(json);
+    }
+    // A range of a longer list: only flows[from..to).
+    expect([...new L1FlowWindowCapture(many, 7, 1030).jsonPieces()].join('')).toBe(JSON.stringify(encodeState(l1FlowColumns(many.slice(7, 1030)))));
   });
 
   it('refuses columns that do not fit each other, naming the path', () => {

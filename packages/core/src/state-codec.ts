@@ -9,6 +9,15 @@
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
+/**
+ * A part of a snapshot written out after it was captured (SnapEngine.capture): JSON.stringify resolves it through
+ * toJSON; a writer that yields between pieces joins jsonPieces() instead, the same text.
+ */
+export interface SlicedJson {
+  toJSON(): JsonValue;
+  jsonPieces(): Iterable<string>;
+}
+
 export class StateCodecError extends Error {
   constructor(
     message: string,

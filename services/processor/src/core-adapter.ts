@@ -5,6 +5,8 @@ import { DeterministicMerge, SnapEngine, underlyingConfig, type Config, type Inp
 export interface EngineLike {
   push(ev: InputEvent): LevelPhysicsPayload[];
   snapshot(): unknown;
+  /** snapshot() to be written out later (the live background snapshot): see SnapEngine.capture. */
+  capture(): unknown;
 }
 
 export interface MergeLike<T> {

@@ -8,17 +8,17 @@ const sliced = async (v: unknown, budgetMs = 0): Promise<string> => {
   return parts.join('');
 };
 
-/** A busy engine's state: windows of prints, quotes and flows, bigints tagged by the core's state codec. */
-function engineState(): unknown {
-  const cfg = defaultConfig();
-  const engine = new SnapEngine(cfg, 'SPY');
+/** A busy engine: windows of prints, quotes and flows, bigints tagged by the core's state codec. */
+function busyEngine(events = 20_000): SnapEngine {
+  const engine = new SnapEngine(defaultConfig(), 'SPY');
   let n = 0;
   for (const ev of simulateMarket({ seed: 7, durationMs: 20 * 60_000, density: 'realistic', underlyings: ['SPY'] })) {
     engine.push(ev);
-    if (++n >= 20_000) break;
+    if (++n >= events) break;
   }
-  return engine.snapshot();
+  return engine;
 }
+const engineState = (): unknown => busyEngine().snapshot();
 
 describe('sliced snapshot encoding', () => {
   it('writes the same text as JSON.stringify, including what JSON.stringify leaves out or rewrites', async () => {
@@ -47,6 +47,21 @@ describe('sliced snapshot encoding', () => {
     const bytes = await encodeSnapshotSliced(snap, 0);
     expect(gunzipSync(bytes).toString('utf8')).toBe(text);
     expect(decodeSnapshot('pg-0', bytes)).toEqual(decodeSnapshot('pg-0', encodeSnapshot(snap)));
+  });
+
+  it('writes a captured engine state (the flow window by its pieces) as the snapshot taken at the capture', async () => {
+    const engine = busyEngine();
+    const captured = { v: 1, group: 0, engines: { SPY: engine.capture() } };
+    const text = JSON.stringify({ v: 1, group: 0, engines: { SPY: engine.snapshot() } });
+    // The engine moves on (flows evicted, cut, reclassified) before the capture is written.
+    let n = 0;
+    for (const ev of simulateMarket({ seed: 8, durationMs: 20 * 60_000, density: 'realistic', underlyings: ['SPY'] })) {
+      if (n++ >= 5_000) break;
+      engine.push({ ...ev, ts_event_ns: ev.ts_event_ns + 20n * 60_000_000_000n });
+    }
+    expect(JSON.stringify({ v: 1, group: 0, engines: { SPY: engine.snapshot() } })).not.toBe(text);
+    expect(await sliced(captured)).toBe(text);
+    expect(JSON.stringify(captured)).toBe(text);
   });
 
   it('yields to the event loop while it writes', async () => {

@@ -4,7 +4,7 @@
 // committed ones with their outputs suppressed.
 import { promisify } from 'node:util';
 import { createGzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
-import { SnapshotError } from '@snap/core';
+import { SnapshotError, type SlicedJson } from '@snap/core';
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -57,8 +57,11 @@ const SLICE_ELEMENTS = 512;
  * yield to the event loop whenever `budgetMs` of main-thread time has gone by: at 50k events/s the state is ~30 MB of
  * JSON and one JSON.stringify held the event loop ~0.4 s, so fetches, the engines and the next transaction's round
  * trips all waited behind it (the latency bench's slowest ticks). Objects are walked key by key, long arrays in runs of
- * SLICE_ELEMENTS; anything else (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
+ * SLICE_ELEMENTS, a captured part (SlicedJson: the L1 flow window of SnapEngine.capture) by its pieces; anything else
+ * (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
  */
+const isSlicedJson = (x: unknown): x is SlicedJson => typeof x === 'object' && x !== null && typeof (x as Partial<SlicedJson>).jsonPieces === 'function';
+
 export async function stringifySliced(v: unknown, sink: (piece: string) => void, budgetMs = 5): Promise<void> {
   let sliceStart = performance.now();
   const pause = async () => {
@@ -67,6 +70,13 @@ export async function stringifySliced(v: unknown, sink: (piece: string) => void,
     sliceStart = performance.now();
   };
   const walk = async (x: unknown): Promise<void> => {
+    if (isSlicedJson(x)) {
+      for (const piece of x.jsonPieces()) {
+        sink(piece);
+        await pause();
+      }
+      return;
+    }
     if (x === null || typeof x !== 'object' || typeof (x as { toJSON?: unknown }).toJSON === 'function') {
       sink(JSON.stringify(x));
       return;

@@ -292,7 +292,7 @@ export class PartitionGroupTask {
     const covered = { releases: this.uncommittedReleases, maxReleasedTs: this.maxReleasedTs };
     if (!withSnapshot) return { offsets, ...covered };
     const engines: Record<string, unknown> = {};
-    for (const [u, e] of [...this.engines.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) engines[u] = e.snapshot();
+    for (const [u, e] of [...this.engines.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) engines[u] = e.capture();
     const snapshot: GroupSnapshot = {
       v: SNAPSHOT_VERSION,
       group: this.group,
