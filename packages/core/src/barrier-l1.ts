@@ -629,13 +629,23 @@ export class L1FlowWindowCapture implements SlicedJson {
   }
 }
 
-/** JSON.stringify(encodeState(column)) in pieces of PIECE_FLOWS elements. */
+/**
+ * JSON.stringify(encodeState(column)) in pieces of PIECE_FLOWS elements. A run of finite numbers is written as it is
+ * (encodeState would only copy it); a run with anything else (a non-finite number, the ts column's strings) goes
+ * through encodeState.
+ */
 function* jsonColumn(col: readonly (number | string)[]): Generator<string> {
   const n = col.length;
   if (n === 0) yield '[]';
   for (let i = 0; i < n; i += PIECE_FLOWS) {
     const end = Math.min(n, i + PIECE_FLOWS);
-    const text = JSON.stringify(encodeState(col.slice(i, end)));
+    const run = col.slice(i, end);
+    let finite = true;
+    for (let j = 0; j < run.length && finite; j++) {
+      const x = run[j];
+      finite = typeof x === 'number' && x - x === 0;
+    }
+    const text = JSON.stringify(finite ? run : encodeState(run));
     yield (i === 0 ? '[' : ',') + text.slice(1, end === n ? text.length : -1);
   }
 }
