@@ -31,7 +31,7 @@ import {
   partitionForKey,
   sendTxOffsets,
 } from '@snap/platform';
-import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { PartitionGroupAssigner, partitionGroupsOf } from './assigner';
 import { decodeInputValue, decodeInputValueSync, partitionOffsets, readLatestByKey, tpKey } from './kafka-io';
 import { ProcessorMetrics, startHttp } from './metrics';
@@ -881,18 +881,8 @@ export class Processor {
     stage('encode');
     const tx = await producer.transaction();
     try {
-      // Signals, level events and a carried snapshot go out together, SEND_CHUNK records per topic at a time: one
-      // AddPartitionsToTxn and one Produce round trip for all of them, where a send per topic took two each (a
-      // transaction's round trips are most of a tick's way from close to visible; latency, issue 15).
-      const chunks = Math.max(1, Math.ceil(signalMessages.length / SEND_CHUNK), Math.ceil(eventMessages.length / SEND_CHUNK));
-      for (let c = 0; c < chunks; c++) {
-        const i = c * SEND_CHUNK;
-        const topicMessages: TopicMessages[] = [];
-        if (i < signalMessages.length) topicMessages.push({ topic: this.signalsTopic, messages: signalMessages.slice(i, i + SEND_CHUNK) });
-        if (i < eventMessages.length) topicMessages.push({ topic: this.eventsTopic, messages: eventMessages.slice(i, i + SEND_CHUNK) });
-        if (c === 0 && snapshotBytes) topicMessages.push({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
-        if (topicMessages.length) await tx.sendBatch({ topicMessages });
-      }
+      for (let i = 0; i < signalMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.signalsTopic, messages: signalMessages.slice(i, i + SEND_CHUNK) });
+      for (let i = 0; i < eventMessages.length; i += SEND_CHUNK) await tx.send({ topic: this.eventsTopic, messages: eventMessages.slice(i, i + SEND_CHUNK) });
       // Dead letters can each be close to max.message.bytes: one produce call (one record batch per partition) each
       // group that stays under it.
       for (let i = 0; i < dlqMessages.length; ) {
@@ -902,6 +892,7 @@ export class Processor {
         await tx.send({ topic: this.deadletterTopic, messages: dlqMessages.slice(i, j) });
         i = j;
       }
+      if (snapshotBytes) await tx.send({ topic: this.changelogTopic, messages: [{ key: changelogKey(p), value: snapshotBytes, partition: p % this.changelogPartitions }] });
       stage('send');
       if (cp) {
         await sendTxOffsets(
