@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { defaultConfig, parseConfig } from './config';
 import { SnapEngine, levelDirection, runCore, type EngineSnapshot } from './snap-engine';
 import { SnapshotError } from './snap-engine';
+import { EventTimeRangeError } from './event-clock';
 import type { InputEvent } from './events';
 import type { LevelPhysicsPayload } from './signals';
 import { simulateSession } from './sim';
@@ -259,6 +260,55 @@ describe('determinism and snapshots', () => {
     } catch (err) {
       expect((err as SnapshotError).key).toBe('barrier.source');
     }
+  });
+
+  describe('tick-path times as float64 offsets from an epoch that moves with a long run', () => {
+    const DAY = 86_400_000_000_000n;
+    const session = [...simulateSession({ seed: 7, durationMs: 60_000, underlying: 'SPY' })];
+    const shifted = (d: bigint): InputEvent[] => session.map((e) => ({ ...e, ts_event_ns: e.ts_event_ns + d, ts_recv_ns: e.ts_recv_ns + d }));
+    /** Three copies of the session `gap` apart; every payload with its times taken back to the first copy's. */
+    const run = (gap: bigint, restoreAt?: number): string[] => {
+      const cfg = defaultConfig();
+      let e = new SnapEngine(cfg, 'SPY');
+      const out: string[] = [];
+      for (const k of [0n, 1n, 2n]) {
+        const evs = shifted(k * gap);
+        for (let i = 0; i < evs.length; i++) {
+          if (k === 2n && i === restoreAt) e = SnapEngine.restore(cfg, JSON.parse(JSON.stringify(e.snapshot())) as EngineSnapshot);
+          for (const p of e.push(evs[i]!)) {
+            // The first event of a copy also closes the previous copy's last tick.
+            const back = BigInt(p.ts_event_ns) >= evs[0]!.ts_event_ns ? k * gap : (k - 1n) * gap;
+            const ns = BigInt(p.ts_event_ns) - back;
+            const events = p.events?.map((ev) => ({ ...ev, event_id: '', ts_event_ns: (BigInt(ev.ts_event_ns) - back).toString() }));
+            out.push(JSON.stringify({ ...p, ts: Number(ns / 1_000_000n), ts_event_ns: ns.toString(), events }));
+          }
+        }
+      }
+      return out;
+    };
+
+    it('copies 80 days apart (the epoch moves twice; 160 days is beyond one epoch) give what copies 20 days apart give', () => {
+      // Beyond the idle gap every held time is long past either way: same windows, same α = 1 restarts, same payloads.
+      const near = run(20n * DAY);
+      expect(near.length).toBeGreaterThan(200);
+      expect(run(80n * DAY)).toEqual(near);
+      // A restore after the moves re-derives its epoch from the state and continues the same.
+      expect(run(80n * DAY, 1000)).toEqual(near);
+    });
+
+    it('state held across a gap of 2^53 ns or more is refused with EventTimeRangeError naming the tick, not rounded', () => {
+      const e = new SnapEngine(defaultConfig(), 'SPY');
+      for (const ev of session) e.push(ev);
+      const late = shifted(110n * DAY);
+      let err: unknown;
+      try {
+        for (const ev of late) e.push(ev);
+      } catch (x) {
+        err = x;
+      }
+      expect(err).toBeInstanceOf(EventTimeRangeError);
+      expect((err as EventTimeRangeError).tNs > late[0]!.ts_event_ns - 1_000_000_000n).toBe(true);
+    });
   });
 
   it('bounded memory: windows evict by event time over a long run', () => {
