@@ -5,7 +5,7 @@ import { decodeState, encodeState, StateCodecError, type JsonValue } from './sta
 import { classifyBarrier } from './barrier';
 import type { InputEvent } from './events';
 import type { Level } from './signals';
-import { ms, quote, trade } from './test-support';
+import { ms, msT, quote, trade } from './test-support';
 
 const L: Level = { id: 'STRIKE_545', price: 545, kind: 'STRIKE' };
 
@@ -161,7 +161,7 @@ describe('L1 barrier engine', () => {
         if (t % 500 === 0) {
           e.onTick(ms(t));
           const r = e.read(L, 'SUPPORT', ms(t), levelNoiseOf(ln, out));
-          sampleLevelNoise(ln, r.delta_liq, r.filled, ms(t), cfg);
+          sampleLevelNoise(ln, r.delta_liq, r.filled, msT(t), cfg);
           if (t >= 10_000 && r.state !== 'NEUTRAL' && r.state !== 'WEAK') calls++;
         }
       }

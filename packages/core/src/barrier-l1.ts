@@ -34,6 +34,7 @@ import {
   type BarrierReading,
   type WeakBaseline,
 } from './barrier';
+import { EventClock } from './event-clock';
 import { msToNs } from './numeric';
 import { encodeState, StateCodecError, type JsonValue, type SlicedJson } from './state-codec';
 
@@ -109,6 +110,8 @@ export class L1BarrierEngine implements BarrierEngine {
   constructor(
     private readonly cfg: Config,
     readonly state: L1BarrierState = newL1BarrierState(),
+    /** Converts tick times for the noise and WEAK baselines (shared with the SnapEngine that owns this state). */
+    private readonly clock: EventClock = new EventClock(),
   ) {
     this.matchNs = msToNs(cfg.barrier.fill_match_ms);
     this.windowNs = msToNs(cfg.barrier.window_ms);
@@ -222,16 +225,17 @@ export class L1BarrierEngine implements BarrierEngine {
   onTick(tNs: bigint): void {
     const s = this.state;
     this.evictBefore(tNs - this.windowNs);
+    const t = this.clock.offsetOf(tNs);
     // The touch of each side is the queue any level's barrier is when price is at it: its window sums are the noise.
     if (s.bid) {
       this.sums('B', s.bid.px, tNs);
-      sampleNoise(s.noise, 'B', this.sAdded - this.sCanceled - this.sFilled, this.sFilled, tNs, this.cfg);
+      sampleNoise(s.noise, 'B', this.sAdded - this.sCanceled - this.sFilled, this.sFilled, t, this.cfg);
     }
     if (s.ask) {
       this.sums('A', s.ask.px, tNs);
-      sampleNoise(s.noise, 'A', this.sAdded - this.sCanceled - this.sFilled, this.sFilled, tNs, this.cfg);
+      sampleNoise(s.noise, 'A', this.sAdded - this.sCanceled - this.sFilled, this.sFilled, t, this.cfg);
     }
-    if (weakBaselineDue(s.baseline, this.cfg, tNs)) sampleWeakBaseline(s.baseline, this.cfg, tNs, s.bid ? s.bid.sz : null, s.ask ? s.ask.sz : null);
+    if (weakBaselineDue(s.baseline, this.cfg, t)) sampleWeakBaseline(s.baseline, this.cfg, t, s.bid ? s.bid.sz : null, s.ask ? s.ask.sz : null);
   }
 
   // Scratch results of sums() (no allocation per read).

@@ -39,6 +39,7 @@ import {
   type BarrierReading,
   type WeakBaseline,
 } from './barrier';
+import { EventClock } from './event-clock';
 import { evictBefore, msToNs } from './numeric';
 
 type Side = 'B' | 'A';
@@ -112,6 +113,8 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     private readonly cfg: Config,
     private readonly basis: BasisEstimator,
     readonly state: Mbp10BarrierState = newMbp10BarrierState(),
+    /** Converts tick times for the noise and WEAK baselines (shared with the SnapEngine that owns this state). */
+    private readonly clock: EventClock = new EventClock(),
   ) {}
 
   onEvent(ev: InputEvent, _ctx: BarrierEventContext): void {
@@ -124,23 +127,24 @@ export class Mbp10BarrierEngine implements BarrierEngine {
     const cutoff = tNs - msToNs(this.cfg.barrier.window_ms);
     evictBefore(s.deltas, cutoff);
     evictBefore(s.trades, cutoff);
+    const t = this.clock.offsetOf(tNs);
     // A zone at each side's best price is the queue a level's zone is when price is at the level: its flows are the noise.
     const half = this.cfg.barrier.zone_ticks * this.cfg.barrier.tick_size;
     if (s.bids && s.bids.px.length > 0) {
       const c = s.bids.px[0]!;
       this.zoneSums('B', c - half - 1e-9, c + half + 1e-9, cutoff, tNs);
-      sampleNoise(s.noise, 'B', this.zAdded - this.zCanceled - this.zFilled, this.zFilled, tNs, this.cfg);
+      sampleNoise(s.noise, 'B', this.zAdded - this.zCanceled - this.zFilled, this.zFilled, t, this.cfg);
     }
     if (s.asks && s.asks.px.length > 0) {
       const c = s.asks.px[0]!;
       this.zoneSums('A', c - half - 1e-9, c + half + 1e-9, cutoff, tNs);
-      sampleNoise(s.noise, 'A', this.zAdded - this.zCanceled - this.zFilled, this.zFilled, tNs, this.cfg);
+      sampleNoise(s.noise, 'A', this.zAdded - this.zCanceled - this.zFilled, this.zFilled, t, this.cfg);
     }
-    if (s.bids && s.asks && weakBaselineDue(s.baseline, this.cfg, tNs)) {
+    if (s.bids && s.asks && weakBaselineDue(s.baseline, this.cfg, t)) {
       // Baseline of "zone-sized" depth at the top of each side, the comparable of a zone's depth at the level.
       const n = 2 * this.cfg.barrier.zone_ticks + 1;
       const topDepth = (book: BookSide) => book.sz.slice(0, n).reduce((a, x) => a + x, 0);
-      sampleWeakBaseline(s.baseline, this.cfg, tNs, topDepth(s.bids), topDepth(s.asks));
+      sampleWeakBaseline(s.baseline, this.cfg, t, topDepth(s.bids), topDepth(s.asks));
     }
   }
 

@@ -28,7 +28,8 @@
 import type { Config } from './config';
 import type { InputEvent } from './events';
 import type { BarrierStateName, Direction, Level } from './signals';
-import { elapsedSince, msToNs, newRing, ringPercentile, ringPush, type RingState } from './numeric';
+import { msToNsFloat } from './event-clock';
+import { newRing, ringPercentile, ringPush, type RingState } from './numeric';
 
 export const R_EPSILON = 1;
 /**
@@ -173,20 +174,21 @@ export function baselineIntervalMs(cfg: Config): number {
 export interface WeakBaseline {
   B: RingState;
   A: RingState;
-  lastSampleNs: bigint | null;
+  /** ns from the engine epoch (event-clock.ts); a snapshot writes it as the bigint time. */
+  lastSampleNs: number | null;
   thresholdB: number | null;
   thresholdA: number | null;
 }
 
 export const newWeakBaseline = (): WeakBaseline => ({ B: newRing(BASELINE_CAPACITY), A: newRing(BASELINE_CAPACITY), lastSampleNs: null, thresholdB: null, thresholdA: null });
 
-/** Is a baseline sample due at snap tick tNs (the first tick, then every baselineIntervalMs)? */
-export function weakBaselineDue(b: WeakBaseline, cfg: Config, tNs: bigint): boolean {
-  return b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNs(baselineIntervalMs(cfg));
+/** Is a baseline sample due at snap tick tNs (ns from the engine epoch; the first tick, then every baselineIntervalMs)? */
+export function weakBaselineDue(b: WeakBaseline, cfg: Config, tNs: number): boolean {
+  return b.lastSampleNs === null || tNs - b.lastSampleNs >= msToNsFloat(baselineIntervalMs(cfg));
 }
 
 /** Takes one sample per side (a null size adds none) and recomputes both thresholds. */
-export function sampleWeakBaseline(b: WeakBaseline, cfg: Config, tNs: bigint, bidSize: number | null, askSize: number | null): void {
+export function sampleWeakBaseline(b: WeakBaseline, cfg: Config, tNs: number, bidSize: number | null, askSize: number | null): void {
   if (bidSize !== null) ringPush(b.B, bidSize);
   if (askSize !== null) ringPush(b.A, askSize);
   b.lastSampleNs = tNs;
@@ -200,7 +202,8 @@ export interface EwStat {
   mean: number;
   var: number;
   n: number;
-  lastNs: bigint | null;
+  /** ns from the engine epoch (event-clock.ts); a snapshot writes it as the bigint time. */
+  lastNs: number | null;
 }
 
 /** Mean/sd of a side's window Δliq and filled, as classifyBarrier reads them. */
@@ -221,14 +224,14 @@ const newEwStat = (): EwStat => ({ mean: 0, var: 0, n: 0, lastNs: null });
 export const newNoiseBaseline = (): NoiseBaseline => ({ B: { dl: newEwStat(), fill: newEwStat() }, A: { dl: newEwStat(), fill: newEwStat() } });
 
 /** ewStatPush's last time weight and its inputs. */
-const ewLast: { dt: bigint; halfLifeMs: number; aT: number } = { dt: -1n, halfLifeMs: NaN, aT: 0 };
+const ewLast: { dt: number; halfLifeMs: number; aT: number } = { dt: -1, halfLifeMs: NaN, aT: 0 };
 
-export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number): void {
+export function ewStatPush(s: EwStat, x: number, tNs: number, halfLifeMs: number): void {
   if (s.lastNs === null || s.n === 0) {
     s.mean = x;
     s.var = 0;
   } else {
-    const dt = elapsedSince(s.lastNs, tNs);
+    const dt = tNs - s.lastNs;
     // Until n reaches about one time constant the plain EW weight leaves the variance biased toward its start of 0 for
     // many minutes (α ≈ 3·10⁻⁴ per tick at a 10 min half-life): it starts as the running mean/variance (weight 1/n).
     // Samples come once per snap tick, so Δt is nearly always one tick: the last weight is reused (the same expression
@@ -236,7 +239,7 @@ export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number
     let aT: number;
     if (dt === ewLast.dt && halfLifeMs === ewLast.halfLifeMs) aT = ewLast.aT;
     else {
-      aT = dt <= 0n ? 0 : 1 - Math.exp((-Number(dt) / 1e6) * (Math.LN2 / halfLifeMs));
+      aT = dt <= 0 ? 0 : 1 - Math.exp((-dt / 1e6) * (Math.LN2 / halfLifeMs));
       ewLast.dt = dt;
       ewLast.halfLifeMs = halfLifeMs;
       ewLast.aT = aT;
@@ -259,7 +262,7 @@ export function ewStatPush(s: EwStat, x: number, tNs: bigint, halfLifeMs: number
 export const ofSide = <T>(r: { B: T; A: T }, side: 'B' | 'A'): T => (side === 'B' ? r.B : r.A);
 
 /** One sample of a side's window sums at its touch (snap tick cadence). */
-export function sampleNoise(b: NoiseBaseline, side: 'B' | 'A', deltaLiq: number, filled: number, tNs: bigint, cfg: Config): void {
+export function sampleNoise(b: NoiseBaseline, side: 'B' | 'A', deltaLiq: number, filled: number, tNs: number, cfg: Config): void {
   const h = cfg.barrier.baseline_half_life_ms;
   const x = ofSide(b, side);
   ewStatPush(x.dl, deltaLiq, tNs, h);
@@ -285,7 +288,7 @@ export interface LevelNoise {
 
 export const newLevelNoise = (): LevelNoise => ({ dl: newEwStat(), fill: newEwStat() });
 
-export function sampleLevelNoise(b: LevelNoise, deltaLiq: number, filled: number, tNs: bigint, cfg: Config): void {
+export function sampleLevelNoise(b: LevelNoise, deltaLiq: number, filled: number, tNs: number, cfg: Config): void {
   ewStatPush(b.dl, deltaLiq, tNs, cfg.barrier.baseline_half_life_ms);
   ewStatPush(b.fill, filled, tNs, cfg.barrier.baseline_half_life_ms);
 }

@@ -56,7 +56,8 @@ export class BasisEstimator {
     const x = s.esMid - this.cfg.multiplier * s.spyMid;
     if (s.basis === null || s.lastNs === null) s.basis = x;
     else {
-      const a = ewmaAlpha(tNs - s.lastNs, this.cfg.half_life_ms);
+      // The basis keeps bigint times (it samples on events, not ticks); α takes Δt as a double, as it always converted it.
+      const a = ewmaAlpha(Number(tNs - s.lastNs), this.cfg.half_life_ms);
       s.basis = a * x + (1 - a) * s.basis;
     }
     s.lastNs = tNs;

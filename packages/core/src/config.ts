@@ -5,6 +5,13 @@ import { DATA_INPUT_SCHEMAS } from './events';
 import { DEFAULT_CALIBRATION } from './score';
 
 const ms = z.number().int().positive();
+/**
+ * Half-lives of the smoothers and noise baselines, and the spans (holds, dwells, episodes, baseline intervals) an
+ * engine measures held times against, are bounded so that state held over any gap of event time behaves exactly
+ * (event-clock.ts heldOffsetOf): past 2^53 ns a weight of a day's half-life is exactly 1 and a week's span has passed.
+ */
+const halfLifeMs = ms.max(86_400_000);
+const spanMs = ms.max(7 * 86_400_000);
 const pos = z.number().positive();
 const nonneg = z.number().nonnegative();
 
@@ -28,7 +35,7 @@ export const ConfigSchema = z.object({
       /** Defending side counts as "at the level" when its quote is within this band of L. One SPY tick: queues 2–5¢ in
        *  front of L are the approach path (always traded through on the way in), not the defense of L. */
       quote_band: nonneg.default(0.01),
-      weak_baseline_ms: ms.default(45 * 60_000),
+      weak_baseline_ms: spanMs.default(45 * 60_000),
       weak_percentile: z.number().min(0).max(100).default(20),
       /** MBP-10 zone half-width in instrument ticks, and the instrument tick size. One ES tick (0.25 = 2.5 SPY cents)
        *  each side absorbs the basis rounding; two reached 5¢ into the approach path. */
@@ -48,7 +55,7 @@ export const ConfigSchema = z.object({
        *  the defending side's own recent noise before a WALL/ABSORPTION/VACUUM/CONSUMED is called; F stays the floor. */
       z_thresh: nonneg.default(2.5),
       /** Half-life of that noise baseline (an exponentially weighted mean/variance sampled at every snap tick). */
-      baseline_half_life_ms: ms.default(600_000),
+      baseline_half_life_ms: halfLifeMs.default(600_000),
     })
     .prefault({}),
   basis: z
@@ -126,7 +133,7 @@ export const ConfigSchema = z.object({
       /** T_hold on the composite S (score.ts). SPY's defended queues (10–25k shares) go in 3–6 s once pulled or swept;
        *  3 s of hold leaves no lead. Calibrated on simulator seeds 1–10 (docs/eval.md): 500 ms (two snap ticks) gave
        *  BREAK precision 0.46 / recall 0.13 against 0.40 / 0.10 at 1 s, 0.42 / 0.13 at 250 ms and 0.54 / 0.06 at 2 s. */
-      hold_ms: ms.default(500), // T_hold
+      hold_ms: spanMs.default(500), // T_hold
       /** |velocity| ($/s) toward the break direction that earns the full velocity half of S_T's 0–50 scale. */
       velocity_ref: pos.default(0.05),
       /** ABSORPTION scores as a hold (S_L 0) only while the tape's imbalance toward the break is at least this: the
@@ -146,14 +153,14 @@ export const ConfigSchema = z.object({
   signal: z
     .object({
       /** A level's shown signal changes at most once per this much event time (a BREAK lasts at least this long). */
-      min_dwell_ms: z.number().int().nonnegative().default(2000),
+      min_dwell_ms: z.number().int().nonnegative().max(7 * 86_400_000).default(2000),
       /** Hysteresis: a shown BREAK holds while S̃ ≥ this (it entered on S > score.break_threshold for score.hold_ms). */
       break_exit_threshold: z.number().min(0).max(100).default(65),
       /** Hysteresis: a shown REJECT holds while S̃ ≤ this (it entered on S̃ < score.reject_threshold at a touch). */
       reject_exit_threshold: z.number().min(0).max(100).default(35),
       /** An episode (level inside levels.monitor_band) ends when it leaves the band or after this long; it emits at most
        *  one BREAK or REJECT event. Same default as eval.horizon_ms, so an engine episode is an evaluated episode. */
-      episode_ms: ms.default(120_000),
+      episode_ms: spanMs.default(120_000),
       /** BREAK confirmed by price: spot through the level (past it on the far side from the episode's approach) by at
        *  least this much ($), the smoothed velocity not pushing back. 0 = off. Tuned on simulator seeds 1–10 (docs/eval.md). */
       break_confirm_distance: nonneg.default(0.2),
@@ -168,11 +175,11 @@ export const ConfigSchema = z.object({
     .prefault({}),
   smoothing: z
     .object({
-      score_half_life_ms: ms.default(1000),
-      delta_liq_half_life_ms: ms.default(2000),
-      replenishment_half_life_ms: ms.default(2000),
-      velocity_half_life_ms: ms.default(1000),
-      gamma_half_life_ms: ms.default(5000),
+      score_half_life_ms: halfLifeMs.default(1000),
+      delta_liq_half_life_ms: halfLifeMs.default(2000),
+      replenishment_half_life_ms: halfLifeMs.default(2000),
+      velocity_half_life_ms: halfLifeMs.default(1000),
+      gamma_half_life_ms: halfLifeMs.default(5000),
       robust: z.boolean().default(false),
       robust_window: z.number().int().min(3).default(5),
     })

@@ -204,6 +204,8 @@ export class FuelEngine {
     this.readWindowNs = msToNs(cfg.fuel.window_ms);
     this.keepNs = msToNs(Math.max(cfg.fuel.window_ms, cfg.fuel.wall_window_ms));
     this.greeksMaxAgeNs = msToNs(cfg.fuel.greeks_max_age_ms);
+    this.wallWindowF = Number(this.wallWindowNs);
+    this.readWindowF = Number(this.readWindowNs);
     // A restored state: index its flows and its option memory.
     for (let i = 0; i < this.state.flows.length; i++) this.index(this.state.flows[i]!);
     for (const k of Object.keys(this.state.greeks)) this.greeksBySymbol.set(k, this.state.greeks[k]!);
@@ -360,8 +362,8 @@ export class FuelEngine {
   prepareReads(prices: readonly number[], tNs: bigint): void {
     this.batchT = null;
     if (this.epoch === null || !this.exact || prices.length === 0) return;
-    const fromRel = Number(tNs - this.readWindowNs - this.epoch);
-    const tRel = Number(tNs - this.epoch);
+    const tRel = this.tickRel(tNs);
+    const fromRel = tRel - this.readWindowF;
     if (!(Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT)) return;
     const range = this.cfg.fuel.strike_range + 1e-9;
     const P = this.batchPrices;
@@ -576,8 +578,8 @@ export class FuelEngine {
     const L = level.price;
     // Sum in a fixed order (arrival order) so the float result is reproducible.
     let g = 0;
-    const fromRel = this.epoch === null ? 0 : Number(from - this.epoch);
-    const tRel = this.epoch === null ? 0 : Number(tNs - this.epoch);
+    const tRel = this.epoch === null ? 0 : this.tickRel(tNs);
+    const fromRel = this.epoch === null ? 0 : tRel - this.readWindowF;
     if (this.exact && Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT) {
       // Float64 times relative to the epoch are exact here, so the bounds test equals the bigint one.
       const ts = this.mTs;
@@ -609,14 +611,32 @@ export class FuelEngine {
   /** Entries spliced off the front of the mirror so far: mBase + i is an index that never changes meaning. */
   private mBase = 0;
   private epoch: bigint | null = null;
+
+  /**
+   * The last tick time converted and its offset from the epoch (set once, never moved): walls, prepareReads, read and
+   * strikeGamma of one tick convert T once, a runtime Number() of a BigInt each, instead of twice per call. A window
+   * start is then tRel − W: integers below 2^53 subtract exactly, and every caller tests both bounds' range as before.
+   */
+  private relT: bigint | null = null;
+  private relTRel = 0;
+  private readonly wallWindowF: number;
+  private readonly readWindowF: number;
+
+  private tickRel(tNs: bigint): number {
+    if (tNs !== this.relT) {
+      this.relT = tNs;
+      this.relTRel = Number(tNs - this.epoch!);
+    }
+    return this.relTRel;
+  }
   private exact = true;
   private outOfOrder = false;
 
   /** Flow-derived call wall, put wall and HVL over W_wall as of tNs; `spot` picks among several HVL candidates. */
   walls(tNs: bigint, spot: number | null): FuelWalls {
     if (!this.exact || this.epoch === null) return this.wallsByScan(tNs, spot);
-    const fromRel = Number(tNs - this.wallWindowNs - this.epoch);
-    const tRel = Number(tNs - this.epoch);
+    const tRel = this.tickRel(tNs);
+    const fromRel = tRel - this.wallWindowF;
     if (!(Math.abs(fromRel) < MAX_EXACT && Math.abs(tRel) < MAX_EXACT)) return this.wallsByScan(tNs, spot);
     this.wallsT = tNs;
     this.wallsFromRel = fromRel;
@@ -682,8 +702,8 @@ export class FuelEngine {
   strikeGamma(strike: number, tNs: bigint): number {
     if (this.exact && this.epoch !== null && this.wallsT !== tNs) {
       this.wallsT = tNs;
-      this.wallsFromRel = Number(tNs - this.wallWindowNs - this.epoch);
-      this.wallsTRel = Number(tNs - this.epoch);
+      this.wallsTRel = this.tickRel(tNs);
+      this.wallsFromRel = this.wallsTRel - this.wallWindowF;
     }
     if (!this.exact || this.epoch === null || !(Math.abs(this.wallsFromRel) < MAX_EXACT && Math.abs(this.wallsTRel) < MAX_EXACT)) {
       const from = tNs - this.wallWindowNs;

@@ -22,6 +22,7 @@ export * from './snap-engine';
 export * from './sim';
 export * from './eval';
 export * from './event-time';
+export * from './event-clock';
 export * from './input-needs';
 export * from './signal-tally';
 export * from './features';

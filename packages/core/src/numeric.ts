@@ -14,23 +14,6 @@ export function msToNs(ms: number): bigint {
   return v;
 }
 
-let elapsedTo = 0n;
-let elapsedFrom = 0n;
-let elapsedNs = 0n;
-
-/**
- * t − from in ns, remembering the last pair: every smoother and noise baseline of a tick asks for the same
- * (T, previous tick), so one subtraction (one bigint allocation) serves them all.
- */
-export function elapsedSince(from: bigint, t: bigint): bigint {
-  if (t !== elapsedTo || from !== elapsedFrom) {
-    elapsedTo = t;
-    elapsedFrom = from;
-    elapsedNs = t - from;
-  }
-  return elapsedNs;
-}
-
 /** Seconds between two ns instants as a float (b − a). Only differences are converted, so precision is kept. */
 export const nsDiffSeconds = (a: bigint, b: bigint): number => Number(b - a) / 1e9;
 

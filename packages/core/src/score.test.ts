@@ -6,7 +6,7 @@ import type { BarrierReading } from './barrier';
 import type { TapeReading } from './tape';
 import type { FuelReading } from './fuel';
 import type { BarrierStateName, Level } from './signals';
-import { ms } from './test-support';
+import { msT } from './test-support';
 
 const barrier = (state: BarrierStateName, extra: Partial<BarrierReading> = {}): BarrierReading => ({
   state,
@@ -113,7 +113,7 @@ describe('composite (§5.4.2)', () => {
 describe('trigger state machine (§5.4.3)', () => {
   const cfg = parseConfig({ score: { hold_ms: 3000 }, snap: { tick_ms: 250 } });
   const step = (st: ReturnType<typeof newTriggerState>, tMs: number, smooth: number, distance = 0.2, extra: Partial<Parameters<typeof stepTrigger>[1]> = {}) =>
-    stepTrigger(st, { raw: smooth, smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape, ...extra }, cfg);
+    stepTrigger(st, { raw: smooth, smooth, distance, tNs: msT(tMs), barrierState: 'NEUTRAL', tape: quietTape, ...extra }, cfg);
 
   it('BREAK only after S̃ > 80 is held for hold_ms over consecutive ticks — not before', () => {
     const st = newTriggerState();
@@ -128,16 +128,16 @@ describe('trigger state machine (§5.4.3)', () => {
   it('the BREAK timer runs on the composite S, REJECT on the smoothed S̃', () => {
     const st = newTriggerState();
     const at = (i: number, raw: number, smooth: number, distance = 0.2) =>
-      stepTrigger(st, { raw, smooth, distance, tNs: ms(i * 250), barrierState: 'NEUTRAL', tape: quietTape }, cfg);
+      stepTrigger(st, { raw, smooth, distance, tNs: msT(i * 250), barrierState: 'NEUTRAL', tape: quietTape }, cfg);
     // S above 80 for 3 s while S̃ is still catching up below 80: BREAK after hold_ms of S
     for (let i = 0; i < 12; i++) expect(at(i, 85, 70)).toBe('NEUTRAL');
     expect(at(12, 85, 78)).toBe('BREAK');
     // S̃ above 80 but S not: no BREAK timer
     const st2 = newTriggerState();
-    for (let i = 0; i <= 13; i++) expect(stepTrigger(st2, { raw: 70, smooth: 85, distance: 0.2, tNs: ms(i * 250), barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('NEUTRAL');
+    for (let i = 0; i <= 13; i++) expect(stepTrigger(st2, { raw: 70, smooth: 85, distance: 0.2, tNs: msT(i * 250), barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('NEUTRAL');
     // REJECT reads S̃: a single quiet tick of S does not fire it, a low S̃ does
-    expect(stepTrigger(newTriggerState(), { raw: 5, smooth: 30, distance: 0.01, tNs: 0n, barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('NEUTRAL');
-    expect(stepTrigger(newTriggerState(), { raw: 30, smooth: 15, distance: 0.01, tNs: 0n, barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('REJECT');
+    expect(stepTrigger(newTriggerState(), { raw: 5, smooth: 30, distance: 0.01, tNs: 0, barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('NEUTRAL');
+    expect(stepTrigger(newTriggerState(), { raw: 30, smooth: 15, distance: 0.01, tNs: 0, barrierState: 'NEUTRAL', tape: quietTape }, cfg)).toBe('REJECT');
   });
 
   it('a dip at or below the threshold restarts the hold timer', () => {
@@ -173,7 +173,7 @@ describe('trigger state machine (§5.4.3)', () => {
 describe('hysteresis and minimum dwell (issue 9)', () => {
   const cfg = parseConfig({ score: { hold_ms: 1000 }, signal: { min_dwell_ms: 2000, break_exit_threshold: 65, reject_exit_threshold: 35 } });
   const at = (st: ReturnType<typeof newTriggerState>, tMs: number, raw: number, smooth: number, distance = 0.1) =>
-    stepTrigger(st, { raw, smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape }, cfg);
+    stepTrigger(st, { raw, smooth, distance, tNs: msT(tMs), barrierState: 'NEUTRAL', tape: quietTape }, cfg);
 
   it('a BREAK holds while S̃ stays above the exit threshold, and is shown at least min_dwell_ms', () => {
     const st = newTriggerState();
@@ -185,7 +185,7 @@ describe('hysteresis and minimum dwell (issue 9)', () => {
     expect(at(st, 1500, 40, 50)).toBe('BREAK');
     expect(at(st, 2750, 40, 50)).toBe('BREAK');
     expect(at(st, 3000, 40, 50)).toBe('NEUTRAL');
-    expect(st.changedNs).toBe(ms(3000));
+    expect(st.changedNs).toBe(msT(3000));
   });
 
   it('a REJECT holds while S̃ ≤ the exit threshold, also after price leaves the touch band', () => {
@@ -198,7 +198,7 @@ describe('hysteresis and minimum dwell (issue 9)', () => {
   it('with no dwell and no hysteresis the trigger is the plain §5.4.3 rule', () => {
     const plain = parseConfig({ score: { hold_ms: 1000 }, signal: { min_dwell_ms: 0, break_exit_threshold: 80, reject_exit_threshold: 20 } });
     const st = newTriggerState();
-    const step = (tMs: number, raw: number, smooth: number, distance = 0.1) => stepTrigger(st, { raw, smooth, distance, tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape }, plain);
+    const step = (tMs: number, raw: number, smooth: number, distance = 0.1) => stepTrigger(st, { raw, smooth, distance, tNs: msT(tMs), barrierState: 'NEUTRAL', tape: quietTape }, plain);
     expect(step(0, 10, 10, 0.02)).toBe('REJECT');
     expect(step(250, 30, 25, 0.02)).toBe('NEUTRAL');
     expect(step(500, 10, 10, 0.02)).toBe('REJECT');
@@ -206,17 +206,17 @@ describe('hysteresis and minimum dwell (issue 9)', () => {
 
   it('episodes: a new one after an absent tick or after episode_ms', () => {
     const st = newTriggerState();
-    stepEpisode(st, ms(0), ms(-250), cfg);
+    stepEpisode(st, msT(0), msT(-250), cfg);
     st.fired = true;
-    stepEpisode(st, ms(250), ms(0), cfg);
+    stepEpisode(st, msT(250), msT(0), cfg);
     expect(st.fired).toBe(true);
-    stepEpisode(st, ms(1000), ms(750), cfg); // absent at 500 and 750
+    stepEpisode(st, msT(1000), msT(750), cfg); // absent at 500 and 750
     expect(st.fired).toBe(false);
-    expect(st.episodeNs).toBe(ms(1000));
+    expect(st.episodeNs).toBe(msT(1000));
     st.fired = true;
-    for (let t = 1250; t <= 1000 + cfg.signal.episode_ms; t += 250) stepEpisode(st, ms(t), ms(t - 250), cfg);
+    for (let t = 1250; t <= 1000 + cfg.signal.episode_ms; t += 250) stepEpisode(st, msT(t), msT(t - 250), cfg);
     expect(st.fired).toBe(true);
-    stepEpisode(st, ms(1250 + cfg.signal.episode_ms), ms(1000 + cfg.signal.episode_ms), cfg);
+    stepEpisode(st, msT(1250 + cfg.signal.episode_ms), msT(1000 + cfg.signal.episode_ms), cfg);
     expect(st.fired).toBe(false);
   });
 
@@ -237,8 +237,8 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
   // A support at 100 approached from above; S̃ mid-range (50), so only a confirmation can call anything.
   const tick = (st: ReturnType<typeof newTriggerState>, tMs: number, spot: number, velocity = 0, price = 100) => {
     const direction = spot >= price - cfg.levels.touch_band ? 'SUPPORT' : 'RESISTANCE';
-    stepEpisode(st, ms(tMs), ms(tMs - 250), cfg, { direction: tMs === 0 ? 'SUPPORT' : direction, price, spot });
-    return stepTrigger(st, { raw: 50, smooth: 50, distance: Math.abs(spot - price), tNs: ms(tMs), barrierState: 'NEUTRAL', tape: quietTape, spot, velocity, direction }, cfg);
+    stepEpisode(st, msT(tMs), msT(tMs - 250), cfg, { direction: tMs === 0 ? 'SUPPORT' : direction, price, spot });
+    return stepTrigger(st, { raw: 50, smooth: 50, distance: Math.abs(spot - price), tNs: msT(tMs), barrierState: 'NEUTRAL', tape: quietTape, spot, velocity, direction }, cfg);
   };
 
   it('BREAK once spot is through the level by the confirm distance, the tape not pushing back; it speaks of the approach side', () => {
@@ -269,9 +269,9 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
     const fast = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0.2, break_confirm_fast_distance: 0.15 } });
     const run = (c: typeof cfg, v: number) => {
       const st = newTriggerState();
-      stepEpisode(st, ms(0), ms(-250), c, { direction: 'SUPPORT', price: 100, spot: 100.3 });
-      stepEpisode(st, ms(250), ms(0), c, { direction: 'RESISTANCE', price: 100, spot: 99.85 });
-      return stepTrigger(st, { raw: 50, smooth: 50, distance: 0.15, tNs: ms(250), barrierState: 'NEUTRAL', tape: quietTape, spot: 99.85, velocity: v, direction: 'RESISTANCE' }, c);
+      stepEpisode(st, msT(0), msT(-250), c, { direction: 'SUPPORT', price: 100, spot: 100.3 });
+      stepEpisode(st, msT(250), msT(0), c, { direction: 'RESISTANCE', price: 100, spot: 99.85 });
+      return stepTrigger(st, { raw: 50, smooth: 50, distance: 0.15, tNs: msT(250), barrierState: 'NEUTRAL', tape: quietTape, spot: 99.85, velocity: v, direction: 'RESISTANCE' }, c);
     };
     expect(run(fast, -c0(fast))).toBe('BREAK'); // 0.15 through, falling at velocity_ref
     expect(run(fast, -c0(fast) / 2)).toBe('NEUTRAL'); // not fast enough: waits for 0.20
@@ -289,11 +289,11 @@ describe('price confirmations (signal.break_confirm_distance / reject_confirm_di
   it('0 turns a confirmation off; a new episode forgets the touch', () => {
     const off = parseConfig({ signal: { min_dwell_ms: 0, break_confirm_distance: 0, break_confirm_fast_distance: 0, reject_confirm_distance: 0 } });
     const st = newTriggerState();
-    stepEpisode(st, ms(0), ms(-250), off, { direction: 'SUPPORT', price: 100, spot: 100.02 });
-    const x = { raw: 50, smooth: 50, distance: 0.3, tNs: ms(250), barrierState: 'NEUTRAL' as const, tape: quietTape, velocity: -0.1, direction: 'RESISTANCE' as const };
+    stepEpisode(st, msT(0), msT(-250), off, { direction: 'SUPPORT', price: 100, spot: 100.02 });
+    const x = { raw: 50, smooth: 50, distance: 0.3, tNs: msT(250), barrierState: 'NEUTRAL' as const, tape: quietTape, velocity: -0.1, direction: 'RESISTANCE' as const };
     expect(stepTrigger(st, { ...x, spot: 99.5 }, off)).toBe('NEUTRAL');
     expect(st.touched).toBe(true);
-    stepEpisode(st, ms(1000), ms(750), off, { direction: 'SUPPORT', price: 100, spot: 100.3 }); // absent in between
+    stepEpisode(st, msT(1000), msT(750), off, { direction: 'SUPPORT', price: 100, spot: 100.3 }); // absent in between
     expect(st.touched).toBe(false);
   });
 });

@@ -38,7 +38,8 @@ import type { BarrierCaveat, BarrierReading } from './barrier';
 import type { TapeReading } from './tape';
 import type { FuelReading } from './fuel';
 import type { BarrierStateName, Confidence, Direction, MoveDirection, SignalName } from './signals';
-import { clamp, msToNs } from './numeric';
+import { msToNsFloat } from './event-clock';
+import { clamp } from './numeric';
 
 export const STRONG_IMBALANCE = 0.5;
 
@@ -152,19 +153,22 @@ export function componentScores(
   };
 }
 
-/** Per-level trigger memory: the BREAK timer, the shown signal (hysteresis, dwell) and the level's episode. */
+/**
+ * Per-level trigger memory: the BREAK timer, the shown signal (hysteresis, dwell) and the level's episode. Its times are
+ * ns from the engine epoch (event-clock.ts); a snapshot writes them as bigint times.
+ */
 export interface TriggerState {
   /** Event time of the first consecutive tick with S > break_threshold inside MONITOR_BAND, or null. */
-  aboveSinceNs: bigint | null;
+  aboveSinceNs: number | null;
   /** The signal the level shows (after hysteresis and the minimum dwell). */
   shown: SignalName;
   /** When `shown` last changed (null: not since the level appeared), for signal.min_dwell_ms. */
-  changedNs: bigint | null;
+  changedNs: number | null;
   /** First tick of the level's current episode, and whether that episode already fired its BREAK/REJECT event. */
-  episodeNs: bigint | null;
+  episodeNs: number | null;
   fired: boolean;
   /** Last tick the level was monitored (an absent tick in between starts a new episode). */
-  seenNs: bigint | null;
+  seenNs: number | null;
   /**
    * The side price came from when the episode began (the level's direction at its first tick), and whether price has
    * touched the level since (within levels.touch_band): the confirmations below measure the test against this side,
@@ -200,7 +204,8 @@ export interface TriggerInput {
   /** The smoothed S̃ (REJECT, CONTESTED). */
   smooth: number;
   distance: number;
-  tNs: bigint;
+  /** ns from the engine epoch (event-clock.ts). */
+  tNs: number;
   barrierState: BarrierStateName;
   tape: TapeReading;
   /** Spot ($): against the episode's price and approach side it says whether price is through the level or off it. */
@@ -254,7 +259,7 @@ export function candidateSignal(st: TriggerState, x: TriggerInput, cfg: Config):
   if (x.raw > sc.break_threshold && inMonitor) {
     if (st.aboveSinceNs === null) st.aboveSinceNs = x.tNs;
   } else st.aboveSinceNs = null;
-  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= msToNs(sc.hold_ms)) return 'BREAK';
+  if (st.aboveSinceNs !== null && x.tNs - st.aboveSinceNs >= msToNsFloat(sc.hold_ms)) return 'BREAK';
   if (st.shown === 'BREAK' && inMonitor && x.smooth >= cfg.signal.break_exit_threshold) return keepShown(st);
   if (x.smooth < sc.reject_threshold && x.distance <= cfg.levels.touch_band + 1e-9) return 'REJECT';
   if (st.shown === 'REJECT' && x.smooth <= cfg.signal.reject_exit_threshold) return keepShown(st);
@@ -281,8 +286,8 @@ function keepShown(st: TriggerState): SignalName {
 }
 
 /** May the shown signal change at tNs (signal.min_dwell_ms since its last change)? */
-export function dwellElapsed(st: TriggerState, tNs: bigint, cfg: Config): boolean {
-  return st.changedNs === null || tNs - st.changedNs >= msToNs(cfg.signal.min_dwell_ms);
+export function dwellElapsed(st: TriggerState, tNs: number, cfg: Config): boolean {
+  return st.changedNs === null || tNs - st.changedNs >= msToNsFloat(cfg.signal.min_dwell_ms);
 }
 
 /**
@@ -303,8 +308,8 @@ export function stepTrigger(st: TriggerState, x: TriggerInput, cfg: Config): Sig
  * Episode bookkeeping at a monitored tick: a level that was not monitored at the previous tick, or whose episode is
  * older than signal.episode_ms, starts a new episode (which may fire one event). `prevTickNs` is the tick before tNs.
  */
-export function stepEpisode(st: TriggerState, tNs: bigint, prevTickNs: bigint, cfg: Config, at?: { direction: Direction; price: number; spot: number }): void {
-  const expired = st.episodeNs !== null && tNs - st.episodeNs > msToNs(cfg.signal.episode_ms);
+export function stepEpisode(st: TriggerState, tNs: number, prevTickNs: number, cfg: Config, at?: { direction: Direction; price: number; spot: number }): void {
+  const expired = st.episodeNs !== null && tNs - st.episodeNs > msToNsFloat(cfg.signal.episode_ms);
   if (st.episodeNs === null || st.seenNs !== prevTickNs || expired) {
     st.episodeNs = tNs;
     st.fired = false;

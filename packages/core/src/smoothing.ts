@@ -4,11 +4,12 @@
 // `robust_window` raw inputs before the EWMA, which removes single-tick spikes in quote sizes and scores.
 // Both stages output convex combinations / order statistics of their inputs, so the output never leaves
 // [min, max] of the inputs seen.
-import { elapsedSince, median } from './numeric';
+import { median } from './numeric';
 
 export interface SmootherState {
   value: number | null;
-  lastNs: bigint | null;
+  /** Event time of the last step: ns from the engine epoch (event-clock.ts); a snapshot writes it as the bigint time. */
+  lastNs: number | null;
   /** Last raw inputs for the robust median (empty when robust smoothing is off). */
   recent: number[];
 }
@@ -16,8 +17,8 @@ export interface SmootherState {
 export const newSmoother = (): SmootherState => ({ value: null, lastNs: null, recent: [] });
 
 /** α for an elapsed Δt (ns) and a half-life (ms). Δt ≤ 0 gives 0: a second sample at the same instant changes nothing. */
-export function ewmaAlpha(dtNs: bigint, halfLifeMs: number): number {
-  if (dtNs <= 0n) return 0;
+export function ewmaAlpha(dtNs: number, halfLifeMs: number): number {
+  if (dtNs <= 0) return 0;
   // Smoothers step once per snap tick, so Δt is nearly always one tick: the last α per half-life is reused (the same
   // expression of the same inputs, so the same number).
   for (let i = 0; i < alphaMemo.length; i++) {
@@ -35,9 +36,9 @@ export function ewmaAlpha(dtNs: bigint, halfLifeMs: number): number {
   return alpha;
 }
 
-const alphaOf = (dtNs: bigint, halfLifeMs: number): number => 1 - Math.exp(-Number(dtNs) / 1e6 / (halfLifeMs / Math.LN2));
+const alphaOf = (dtNs: number, halfLifeMs: number): number => 1 - Math.exp(-dtNs / 1e6 / (halfLifeMs / Math.LN2));
 
-const alphaMemo: { halfLifeMs: number; dtNs: bigint; alpha: number }[] = [];
+const alphaMemo: { halfLifeMs: number; dtNs: number; alpha: number }[] = [];
 
 export interface SmoothOptions {
   halfLifeMs: number;
@@ -45,8 +46,8 @@ export interface SmoothOptions {
   robustWindow: number | null;
 }
 
-/** Feeds one raw value observed at tNs and returns the smoothed value. The first value initializes the smoother. */
-export function smoothStep(s: SmootherState, x: number, tNs: bigint, opt: SmoothOptions): number {
+/** Feeds one raw value observed at tNs (ns from the engine epoch) and returns the smoothed value. The first value initializes the smoother. */
+export function smoothStep(s: SmootherState, x: number, tNs: number, opt: SmoothOptions): number {
   let input = x;
   if (opt.robustWindow !== null && opt.robustWindow >= 2) {
     s.recent.push(x);
@@ -56,7 +57,7 @@ export function smoothStep(s: SmootherState, x: number, tNs: bigint, opt: Smooth
   if (s.value === null || s.lastNs === null) {
     s.value = input;
   } else {
-    const a = ewmaAlpha(elapsedSince(s.lastNs, tNs), opt.halfLifeMs);
+    const a = ewmaAlpha(tNs - s.lastNs, opt.halfLifeMs);
     s.value = a * input + (1 - a) * s.value;
   }
   s.lastNs = tNs;

@@ -261,6 +261,50 @@ describe('determinism and snapshots', () => {
     }
   });
 
+  describe('tick-path times as float64 offsets from an epoch that moves with a long run', () => {
+    const DAY = 86_400_000_000_000n;
+    const session = [...simulateSession({ seed: 7, durationMs: 60_000, underlying: 'SPY' })];
+    const shifted = (d: bigint): InputEvent[] => session.map((e) => ({ ...e, ts_event_ns: e.ts_event_ns + d, ts_recv_ns: e.ts_recv_ns + d }));
+    /** Three copies of the session `gap` apart; every payload with its times taken back to the first copy's. */
+    const run = (gap: bigint, restoreAt?: number): string[] => {
+      const cfg = defaultConfig();
+      let e = new SnapEngine(cfg, 'SPY');
+      const out: string[] = [];
+      for (const k of [0n, 1n, 2n]) {
+        const evs = shifted(k * gap);
+        for (let i = 0; i < evs.length; i++) {
+          if (k === 2n && i === restoreAt) e = SnapEngine.restore(cfg, JSON.parse(JSON.stringify(e.snapshot())) as EngineSnapshot);
+          for (const p of e.push(evs[i]!)) {
+            // The first event of a copy also closes the previous copy's last tick.
+            const back = BigInt(p.ts_event_ns) >= evs[0]!.ts_event_ns ? k * gap : (k - 1n) * gap;
+            const ns = BigInt(p.ts_event_ns) - back;
+            const events = p.events?.map((ev) => ({ ...ev, event_id: '', ts_event_ns: (BigInt(ev.ts_event_ns) - back).toString() }));
+            out.push(JSON.stringify({ ...p, ts: Number(ns / 1_000_000n), ts_event_ns: ns.toString(), events }));
+          }
+        }
+      }
+      return out;
+    };
+
+    it('copies 80 days apart (the epoch moves twice; 160 days is beyond one epoch) give what copies 20 days apart give', () => {
+      // Beyond the idle gap every held time is long past either way: same windows, same α = 1 restarts, same payloads.
+      const near = run(20n * DAY);
+      expect(near.length).toBeGreaterThan(200);
+      expect(run(80n * DAY)).toEqual(near);
+      // A restore after the moves re-derives its epoch from the state and continues the same.
+      expect(run(80n * DAY, 1000)).toEqual(near);
+    });
+
+    it('copies 110 and 400 days apart (state held over more than 2^53 ns) give what copies 20 days apart give', () => {
+      // A held time that far back becomes the oldest offset (EventClock.heldOffsetOf): every compare and α = 1 as at the
+      // exact time, so the same payloads — also through a restore, whose epoch is its next boundary.
+      const near = run(20n * DAY);
+      expect(run(110n * DAY)).toEqual(near);
+      expect(run(400n * DAY)).toEqual(near);
+      expect(run(110n * DAY, 1000)).toEqual(near);
+    });
+  });
+
   it('bounded memory: windows evict by event time over a long run', () => {
     const e = new SnapEngine(defaultConfig(), 'SPY');
     const evs = genStream(5, 20_000);

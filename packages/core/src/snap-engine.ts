@@ -49,6 +49,7 @@ import { newSmoother, smoothStep, type SmoothOptions, type SmootherState } from 
 import { calibrateScore, componentScores, compositeScore, confidenceOf, dwellElapsed, leadOf, newTriggerState, noteOf, stepEpisode, stepTrigger, type TriggerInput, type TriggerState } from './score';
 import { fnv1a64 } from './event-id';
 import { computeRunway, runwayDirection, type ObstacleProbe } from './runway';
+import { EventClock, msToNsFloat } from './event-clock';
 import { cachedPriceKey, msToNs, round0, round2, round3, round4, round6 } from './numeric';
 import { decodeState, encodeState, type JsonValue } from './state-codec';
 
@@ -162,8 +163,47 @@ const floorDiv = (a: bigint, b: bigint): bigint => {
   return q * b > a ? q - 1n : q;
 };
 
+/** An object holding event times under known keys, seen without its type (a live state, or a snapshot's JSON). */
+type TimeSlots = Record<string, unknown>;
+
+/**
+ * Replaces, in place, every tick-path time of an engine state by `f` of it (null stays null): the velocity smoother,
+ * the barrier's noise and WEAK baselines, and each per-level state's smoothers, trigger and noise — the times a
+ * running engine holds as float64 offsets from its epoch (event-clock.ts). Applied to a snapshot's JSON (offsets →
+ * bigint times, so the snapshot's bytes are what bigint state wrote), to a restored state (bigint times → offsets)
+ * and on a rebase (old offsets → new). A time added to these states must be added here: the snapshot round-trip
+ * tests (a restored engine continues byte-identically) fail otherwise.
+ */
+function mapTickTimes(velocity: TimeSlots, barrier: TimeSlots, perLevel: Iterable<TimeSlots>, f: (t: unknown) => unknown): void {
+  const at = (o: unknown, key: string): void => {
+    const slots = o as TimeSlots;
+    if (slots[key] !== null) slots[key] = f(slots[key]);
+  };
+  const ew = (stat: unknown): void => at(stat, 'lastNs');
+  at(velocity, 'lastNs');
+  at(barrier.baseline, 'lastSampleNs');
+  const noise = barrier.noise as { B: TimeSlots; A: TimeSlots };
+  for (const side of [noise.B, noise.A]) {
+    ew(side.dl);
+    ew(side.fill);
+  }
+  for (const pl of perLevel) {
+    for (const k of ['score', 'deltaLiq', 'replenishment', 'gamma']) at(pl[k], 'lastNs');
+    for (const k of ['aboveSinceNs', 'changedNs', 'episodeNs', 'seenNs']) at(pl.trigger, k);
+    const n = pl.noise as TimeSlots;
+    ew(n.dl);
+    ew(n.fill);
+  }
+}
+
+/** The engine moves its epoch to the tick once a tick is this far from it, half the 2^53 ns a float64 holds exactly. */
+const REBASE_AFTER_NS = 2n ** 52n;
+
 export class SnapEngine {
   private readonly tickNs: bigint;
+  /** tickNs and signal.min_dwell_ms as float64 ns (offsets' differences). */
+  private readonly tickT: number;
+  private readonly minDwellT: number;
   private readonly basis: BasisEstimator;
   private readonly barrier: BarrierEngine;
   private readonly tape: TapeEngine;
@@ -171,18 +211,29 @@ export class SnapEngine {
   private readonly universe: LevelUniverse;
   private readonly s: EngineState;
 
+  /**
+   * The epoch of the tick-path times held as float64 offsets (event-clock.ts: smoothers, triggers, noise and WEAK
+   * baselines), shared with the barrier engine.
+   */
+  private readonly clock: EventClock;
+
+  /** `state` and `clock` come from restore(): its offsets are relative to that clock's epoch. */
   constructor(
     private readonly cfg: Config,
     readonly underlying: string,
     state?: EngineState,
+    clock: EventClock = new EventClock(),
   ) {
     this.s = state ?? newState(cfg);
+    this.clock = clock;
     this.tickNs = msToNs(cfg.snap.tick_ms);
+    this.tickT = msToNsFloat(cfg.snap.tick_ms);
+    this.minDwellT = msToNsFloat(cfg.signal.min_dwell_ms);
     this.basis = new BasisEstimator(cfg.basis, this.s.basis);
     this.barrier =
       cfg.barrier.source === 'mbp10'
-        ? new Mbp10BarrierEngine(cfg, this.basis, this.s.barrier as Mbp10BarrierState)
-        : new L1BarrierEngine(cfg, this.s.barrier as L1BarrierState);
+        ? new Mbp10BarrierEngine(cfg, this.basis, this.s.barrier as Mbp10BarrierState, clock)
+        : new L1BarrierEngine(cfg, this.s.barrier as L1BarrierState, clock);
     this.tape = new TapeEngine(cfg, this.s.tape);
     this.fuel = new FuelEngine(cfg, this.s.fuel);
     this.universe = new LevelUniverse(cfg, this.s.universe);
@@ -215,11 +266,11 @@ export class SnapEngine {
   /** Ticks emitted by this engine instance (marks the levels monitored at the current tick). */
   private tickNo = 0;
   /** The forgetting pass of a tick (bound once, for Map.forEach). */
-  private forgetT = 0n;
+  private forgetT = 0;
   private readonly forget = (e: { pl: PerLevelState; tick: number }, key: string): void => {
     const trigger = e.pl.trigger;
-    const T = this.forgetT;
-    if (e.tick !== this.tickNo && dwellElapsed(trigger, T, this.cfg) && (trigger.seenNs === null || T - trigger.seenNs >= msToNs(this.cfg.signal.min_dwell_ms))) {
+    const t = this.forgetT;
+    if (e.tick !== this.tickNo && dwellElapsed(trigger, t, this.cfg) && (trigger.seenNs === null || t - trigger.seenNs >= this.minDwellT)) {
       this.perLevel.delete(key);
     }
   };
@@ -321,6 +372,10 @@ export class SnapEngine {
       state = encodeState({ ...this.s, barrier: { ...this.s.barrier, flows: null }, perLevel });
       (state as { barrier: { flows: unknown } }).barrier.flows = this.barrier.captureFlows();
     }
+    // The tick-path times back to bigint times, in the encoder's fresh JSON (the running state keeps its offsets).
+    const json = state as { [k: string]: JsonValue };
+    const clock = this.clock;
+    mapTickTimes(json.velocity as TimeSlots, json.barrier as TimeSlots, Object.values(json.perLevel as { [k: string]: TimeSlots }), (t) => ({ $bigint: clock.timeOf(t as number).toString() }));
     return { format: SNAPSHOT_FORMAT, underlying: this.underlying, barrier_source: this.cfg.barrier.source, state };
   }
 
@@ -338,7 +393,14 @@ export class SnapEngine {
       const b = state.barrier as Omit<L1BarrierState, 'flows'> & { flows: L1FlowColumns | L1BarrierState['flows'] };
       b.flows = l1FlowsFromColumns(b.flows as L1FlowColumns, '$.barrier.flows');
     }
-    return new SnapEngine(cfg, snapshot.underlying, state);
+    // The tick-path times as offsets from an epoch of the restored state (any epoch gives the same compares and
+    // differences; the next boundary is set once any event was seen, and a state without one holds no tick time).
+    const clock = new EventClock(state.nextBoundaryNs);
+    mapTickTimes(state.velocity as unknown as TimeSlots, state.barrier as unknown as TimeSlots, Object.values(state.perLevel) as unknown as TimeSlots[], (t) => {
+      if (typeof t !== 'bigint') throw new SnapshotError(`a tick-path time is ${typeof t}, not a bigint`, 'state');
+      return clock.heldOffsetOf(t);
+    });
+    return new SnapEngine(cfg, snapshot.underlying, state, clock);
   }
 
   /** Latest valid quote of the underlying, if any. */
@@ -422,6 +484,7 @@ export class SnapEngine {
     const s = this.s;
     const cfg = this.cfg;
     const q = s.quote!;
+    const t = this.offsetOfTick(T);
     this.memoN = 0;
     this.barrier.onTick(T);
     this.tape.onTick(T);
@@ -434,7 +497,7 @@ export class SnapEngine {
     const band = cfg.levels.monitor_band + 1e-9;
 
     const velocityRaw = this.tape.velocityAt(T);
-    const velocity = smoothStep(s.velocity, velocityRaw, T, so.velocity);
+    const velocity = smoothStep(s.velocity, velocityRaw, t, so.velocity);
 
     const tickNo = ++this.tickNo;
     /** Distinct keys monitored at this tick. */
@@ -442,7 +505,7 @@ export class SnapEngine {
     const rows: LevelSignal[] = [];
     let events: LevelEvent[] | undefined;
     this.runwayT = T;
-    const prevT = T - this.tickNs;
+    const prevT = t - this.tickT;
     // Fuel sums of all monitored levels in one pass over the option flows.
     const prices = this.prices;
     let nPrices = 0;
@@ -462,7 +525,7 @@ export class SnapEngine {
       let direction = levelDirection(spot, level.price, distance, prev?.direction ?? null, cfg.levels.touch_band);
       // A shown BREAK/REJECT/CONTESTED keeps its direction until its dwell has passed: "SUPPORT, BREAK" with spot now
       // below L is the support that broke, and flipping would change the signal inside the dwell.
-      if (prev && direction !== prev.direction && prev.trigger.shown !== 'NEUTRAL' && !dwellElapsed(prev.trigger, T, cfg)) direction = prev.direction;
+      if (prev && direction !== prev.direction && prev.trigger.shown !== 'NEUTRAL' && !dwellElapsed(prev.trigger, t, cfg)) direction = prev.direction;
       let pl = prev;
       if (!pl) {
         this.perLevel.set(this.slotKeys[li]!, (entry = { pl: (pl = newPerLevel(direction)), tick: tickNo }));
@@ -479,24 +542,24 @@ export class SnapEngine {
       at.direction = direction;
       at.price = level.price;
       at.spot = spot;
-      stepEpisode(pl.trigger, T, prevT, cfg, at);
+      stepEpisode(pl.trigger, t, prevT, cfg, at);
       const shownBefore = pl.trigger.shown;
 
       const barrier = this.readMonitored(level, direction, T, pl.noise);
-      sampleLevelNoise(pl.noise, barrier.delta_liq, barrier.filled, T, cfg);
+      sampleLevelNoise(pl.noise, barrier.delta_liq, barrier.filled, t, cfg);
       const tape = this.tape.read(level, T, this.tapeOut);
       const fuel = this.fuel.read(level, T, walls, this.fuelOut);
       const comps = componentScores(cfg, barrier, fuel, tape, direction);
       const raw = compositeScore(comps, cfg.score);
-      const smooth = smoothStep(pl.score, raw, T, so.score);
-      const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, T, so.deltaLiq);
-      const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, T, so.replenishment);
-      const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, T, so.gamma);
+      const smooth = smoothStep(pl.score, raw, t, so.score);
+      const dLiq = smoothStep(pl.deltaLiq, barrier.delta_liq, t, so.deltaLiq);
+      const rr = smoothStep(pl.replenishment, barrier.replenishment_ratio, t, so.replenishment);
+      const gamma = smoothStep(pl.gamma, fuel.net_dealer_gamma, t, so.gamma);
       const tin = this.triggerIn;
       tin.raw = raw;
       tin.smooth = smooth;
       tin.distance = distance;
-      tin.tNs = T;
+      tin.tNs = t;
       tin.barrierState = barrier.state;
       tin.tape = tape;
       tin.spot = spot;
@@ -522,7 +585,7 @@ export class SnapEngine {
     // passed AND it has been gone for a whole dwell: forgotten sooner, it would come back NEUTRAL and could BREAK
     // again a tick later, a flip on screen inside signal.min_dwell_ms (found by signal-dwell.test.ts, seed 6).
     if (this.perLevel.size > kept) {
-      this.forgetT = T;
+      this.forgetT = t;
       this.perLevel.forEach(this.forget);
     }
     // By |distance| then id; an insertion sort (stable, like Array.prototype.sort, so the same order) of a handful of
@@ -545,6 +608,24 @@ export class SnapEngine {
     };
     if (events) payload.events = events.sort((a, b) => (a.level_id < b.level_id ? -1 : a.level_id > b.level_id ? 1 : 0));
     return payload;
+  }
+
+  /**
+   * T as an offset from the epoch (the smoothers', triggers' and baselines' time). A tick 2^52 ns or more after the
+   * epoch first moves the epoch to it, so a long run keeps its offsets exact (a held time then 2^53 ns or more in the
+   * past, state kept across ~104 days of event time, becomes the oldest offset: EventClock.heldOffsetOf).
+   */
+  private offsetOfTick(T: bigint): number {
+    const epoch = this.clock.epochNs;
+    if (epoch !== null && T - epoch >= REBASE_AFTER_NS) {
+      const toNewEpoch = this.clock.rebase(T);
+      mapTickTimes(this.s.velocity as unknown as TimeSlots, this.s.barrier as unknown as TimeSlots, this.perLevelTimes(), (t) => toNewEpoch(t as number));
+    }
+    return this.clock.offsetOf(T);
+  }
+
+  private *perLevelTimes(): Iterable<TimeSlots> {
+    for (const e of this.perLevel.values()) yield e.pl as unknown as TimeSlots;
   }
 
   /** The discrete call of an episode (signals.ts LevelEvent); its id depends only on (underlying, level, tick, signal). */
@@ -605,7 +686,7 @@ export class SnapEngine {
   private readonly tapeOut = newTapeReading();
   /** Inputs of a level's episode and trigger step, refilled per level (score.ts reads them and keeps nothing). */
   private readonly episodeIn: { direction: Direction; price: number; spot: number } = { direction: 'SUPPORT', price: 0, spot: 0 };
-  private readonly triggerIn: TriggerInput = { raw: 0, smooth: 0, distance: 0, tNs: 0n, barrierState: 'NEUTRAL', tape: this.tapeOut, spot: 0, velocity: 0, direction: 'SUPPORT' };
+  private readonly triggerIn: TriggerInput = { raw: 0, smooth: 0, distance: 0, tNs: 0, barrierState: 'NEUTRAL', tape: this.tapeOut, spot: 0, velocity: 0, direction: 'SUPPORT' };
   private readonly runwayOut: LevelSignal['runway'] = { direction: 'UP', next_obstacle: null, distance: null, quality: 'CLEAR' };
   private readonly fuelOut = newFuelReading();
 

@@ -142,6 +142,42 @@ describe('tape engine (§5.2)', () => {
   });
 });
 
+describe('tape times too far apart for float64 offsets', () => {
+  it('reads the same as an engine fed only the recent prints (the scan path instead of the float64 mirrors)', () => {
+    // The first print 200 days before the rest: offsets from that epoch pass 2^53 ns, the mirrors turn inexact and
+    // reads scan the bigint times; the near engine keeps its float64 mirrors and its tick offsets. Same fold, same bits.
+    const cfg = parseConfig({});
+    const far = new TapeEngine(cfg);
+    const near = new TapeEngine(cfg);
+    far.onEvent(quote(0, 545.0, 545.02));
+    far.onEvent(trade(1, 545.01, 100, 1));
+    const D = 200 * 86_400_000;
+    far.onEvent(quote(D, 545.0, 545.02));
+    near.onEvent(quote(D, 545.0, 545.02));
+    let x = 99;
+    const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let tMs = D;
+    for (let tick = 0; tick < 300; tick++) {
+      for (let n = 0; n < 4; n++) {
+        tMs += rnd() * 60;
+        const ev = trade(tMs, [545.0, 545.01, 545.02][Math.floor(rnd() * 3)]!, 1 + Math.floor(rnd() * 900), Math.floor(rnd() * 3));
+        far.onEvent(ev);
+        near.onEvent(ev);
+      }
+      const T = ms(Math.ceil(tMs / 250) * 250);
+      far.onTick(T);
+      near.onTick(T);
+      expect(far.velocityAt(T)).toBe(near.velocityAt(T));
+      for (const p of [545.0, 545.02]) {
+        const lvl: Level = { id: 'X', price: p, kind: 'STRIKE' };
+        expect(far.read(lvl, T)).toEqual(near.read(lvl, T));
+      }
+    }
+    expect((far as unknown as { exact: boolean }).exact).toBe(false);
+    expect((near as unknown as { exact: boolean }).exact).toBe(true);
+  });
+});
+
 describe('tape sweep reading', () => {
   it('reports the largest sweep of the window, not merely the latest', () => {
     const e = new TapeEngine(parseConfig({}));

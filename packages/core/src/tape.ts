@@ -139,6 +139,8 @@ export class TapeEngine {
     this.spanNs = msToNs(cfg.tape.sweep_max_span_ms);
     this.gapF = Number(this.gapNs);
     this.spanF = Number(this.spanNs);
+    this.windowF = Number(this.windowNs);
+    this.velocityWindowF = Number(this.velocityWindowNs);
     const prints = this.state.prints;
     for (let i = 0; i < prints.length; i++) this.mirror(prints[i]!, i > 0 && prints[i]!.ts < prints[i - 1]!.ts);
     if (this.state.cluster !== null) {
@@ -259,8 +261,8 @@ export class TapeEngine {
     if (this.readT !== tNs) {
       this.readT = tNs;
       this.readFromT = tNs - this.windowNs;
-      this.readFromRel = this.relOf(this.readFromT);
-      this.readTRel = this.relOf(tNs);
+      this.readTRel = this.tickRel(tNs);
+      this.readFromRel = this.relBefore(this.readTRel, this.windowF);
     }
     const fromT = this.readFromT;
     const band = t.band + 1e-9;
@@ -343,8 +345,8 @@ export class TapeEngine {
     const dxs = this.dxs;
     const ys = this.ys;
     // Times as float64 ns since the epoch when exact (then the bounds and Number(ts − tNs) are the same numbers).
-    const fromRel = this.relOf(fromV);
-    const tRel = this.relOf(tNs);
+    const tRel = this.tickRel(tNs);
+    const fromRel = this.relBefore(tRel, this.velocityWindowF);
     if (this.exact) {
       // Float64 times: in time order the window starts where rel first exceeds fromRel (binary search); the loop
       // still tests both bounds, so the same prints are taken in the same order.
@@ -417,6 +419,30 @@ export class TapeEngine {
   private relOf(ts: bigint): number {
     if (this.epoch === null) this.epoch = ts;
     const r = Number(ts - this.epoch);
+    if (!(Math.abs(r) < 2 ** 53)) this.exact = false;
+    return r;
+  }
+
+  /**
+   * relOf of a tick time, remembered for the last one (the epoch is set once, never moved): read and velocityAt of one
+   * tick convert T once, a runtime Number() of a BigInt each, instead of twice per call.
+   */
+  private tickRel(tNs: bigint): number {
+    if (tNs !== this.relT) {
+      this.relT = tNs;
+      this.relTRel = this.relOf(tNs);
+    }
+    return this.relTRel;
+  }
+
+  private relT: bigint | null = null;
+  private relTRel = 0;
+  private readonly windowF: number;
+  private readonly velocityWindowF: number;
+
+  /** relOf(t − W) from relOf(t): integers below 2^53 subtract exactly; one that is not marks the mirrors inexact, as relOf does. */
+  private relBefore(tRel: number, wF: number): number {
+    const r = tRel - wF;
     if (!(Math.abs(r) < 2 ** 53)) this.exact = false;
     return r;
   }

@@ -6,6 +6,8 @@ import { mulberry32 } from './sim/rng';
 /** 2024-05-13 14:00:00 UTC (10:00 ET), a whole second, so tick boundaries fall on round offsets. */
 export const T0 = 1_715_608_800_000_000_000n;
 export const ms = (n: number): bigint => T0 + BigInt(Math.round(n * 1000)) * 1000n;
+/** ms(n) as the engines hold it on the tick path: float64 ns from an epoch at T0 (event-clock.ts). */
+export const msT = (n: number): number => Math.round(n * 1000) * 1000;
 
 const env = (ts: bigint, key = 'SPY') => ({
   schema_version: 1,
