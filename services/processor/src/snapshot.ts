@@ -53,6 +53,17 @@ const SLICED_GZIP_LEVEL = 1;
 const SLICE_ELEMENTS = 512;
 
 /**
+ * Main-thread time of one slice of the live snapshot's JSON. Every I/O callback that falls due meanwhile (a fetch, a
+ * transaction's next round trip) waits up to this long, and a transaction has five round trips: at 5 ms, with ~0.1–0.3 s
+ * of slices at 50k events/s, the ticks committed during the snapshot became visible 100–210 ms after they closed (the
+ * latency bench's p99 370 / 272 / 317 ms); at 1 ms 74–89 ms (p99 282 / 290 / 274 ms), for the same processor CPU
+ * (three alternating pairs, docs/performance.md).
+ */
+const SLICE_BUDGET_MS = 1;
+
+const isSlicedJson = (x: unknown): x is SlicedJson => typeof x === 'object' && x !== null && typeof (x as Partial<SlicedJson>).jsonPieces === 'function';
+
+/**
  * The JSON text of `v`, byte for byte what JSON.stringify(v) gives for plain data, handed to `sink` in pieces with a
  * yield to the event loop whenever `budgetMs` of main-thread time has gone by: at 50k events/s the state is ~30 MB of
  * JSON and one JSON.stringify held the event loop ~0.4 s, so fetches, the engines and the next transaction's round
@@ -60,9 +71,7 @@ const SLICE_ELEMENTS = 512;
  * SLICE_ELEMENTS, a captured part (SlicedJson: the L1 flow window of SnapEngine.capture) by its pieces; anything else
  * (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
  */
-const isSlicedJson = (x: unknown): x is SlicedJson => typeof x === 'object' && x !== null && typeof (x as Partial<SlicedJson>).jsonPieces === 'function';
-
-export async function stringifySliced(v: unknown, sink: (piece: string) => void, budgetMs = 5): Promise<void> {
+export async function stringifySliced(v: unknown, sink: (piece: string) => void, budgetMs = SLICE_BUDGET_MS): Promise<void> {
   let sliceStart = performance.now();
   const pause = async () => {
     if (performance.now() - sliceStart < budgetMs) return;
@@ -122,7 +131,7 @@ export async function stringifySliced(v: unknown, sink: (piece: string) => void,
  * (stringifySliced) straight into a gzip stream, whose compression runs on libuv's thread pool meanwhile. The bytes
  * may differ from encodeSnapshot's (deflate block boundaries); they decode to the same JSON text.
  */
-export function encodeSnapshotSliced(s: GroupSnapshot, budgetMs = 5): Promise<Buffer> {
+export function encodeSnapshotSliced(s: GroupSnapshot, budgetMs = SLICE_BUDGET_MS): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const z = createGzip({ level: SLICED_GZIP_LEVEL });
     const out: Buffer[] = [];
