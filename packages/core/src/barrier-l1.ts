@@ -569,6 +569,8 @@ const PIECE_FLOWS = 512;
 export class L1FlowWindowCapture implements SlicedJson {
   /** Flows changed after the capture, as they were at it (by seq). */
   private readonly before = new Map<number, L1Flow>();
+  /** The captured flows' seq range (seqs rise in arrival order); empty when lastSeq < firstSeq. */
+  private readonly firstSeq: number;
   private readonly lastSeq: number;
 
   constructor(
@@ -576,12 +578,13 @@ export class L1FlowWindowCapture implements SlicedJson {
     private readonly from: number,
     private readonly to: number,
   ) {
+    this.firstSeq = to > from ? flows[from]!.seq : 0;
     this.lastSeq = to > from ? flows[to - 1]!.seq : -1;
   }
 
   /** `f` is about to change: if it is one of the captured flows, its values at the capture are kept. */
   keep(f: L1Flow): void {
-    if (f.seq > this.lastSeq || f.seq < this.flows[this.from]!.seq || this.before.has(f.seq)) return;
+    if (f.seq > this.lastSeq || f.seq < this.firstSeq || this.before.has(f.seq)) return;
     this.before.set(f.seq, { ts: f.ts, seq: f.seq, side: f.side, price: f.price, added: f.added, canceled: f.canceled, filled: f.filled });
   }
 
@@ -611,24 +614,15 @@ export class L1FlowWindowCapture implements SlicedJson {
       for (let j = i; j < Math.min(n, i + PIECE_FLOWS); j++) b.add(j, this.at(from + j));
       yield '';
     }
+    // The columns' own keys in their order, as JSON.stringify walks them; the long arrays in pieces.
     const c = b.finish((i) => this.at(from + i).ts);
-    yield `{"t0":${JSON.stringify(encodeState(c.t0))},"dt":`;
-    yield* c.dt ? jsonColumn(c.dt) : ['null'];
-    yield ',"ts":';
-    yield* c.ts ? jsonColumn(c.ts) : ['null'];
-    yield ',"seq":';
-    yield* jsonColumn(c.seq);
-    // Sides are 'B' or 'A', which JSON writes as they are.
-    yield ',"side":"';
-    for (let i = 0; i < n; i += PIECE_FLOWS * 8) yield c.side.slice(i, i + PIECE_FLOWS * 8);
-    yield '","price":';
-    yield* jsonColumn(c.price);
-    yield ',"added":';
-    yield* jsonColumn(c.added);
-    yield ',"canceled":';
-    yield* jsonColumn(c.canceled);
-    yield ',"filled":';
-    yield* jsonColumn(c.filled);
+    let sep = '{';
+    for (const [key, value] of Object.entries(c)) {
+      yield `${sep}${JSON.stringify(key)}:`;
+      sep = ',';
+      if (Array.isArray(value)) yield* jsonColumn(value as (number | string)[]);
+      else yield JSON.stringify(encodeState(value));
+    }
     yield '}';
   }
 }
