@@ -11,7 +11,8 @@ const ms = z.number().int().positive();
  * (event-clock.ts heldOffsetOf): past 2^53 ns a weight of a day's half-life is exactly 1 and a week's span has passed.
  */
 const halfLifeMs = ms.max(86_400_000);
-const spanMs = ms.max(7 * 86_400_000);
+const MAX_SPAN_MS = 7 * 86_400_000;
+const spanMs = ms.max(MAX_SPAN_MS);
 const pos = z.number().positive();
 const nonneg = z.number().nonnegative();
 
@@ -153,7 +154,7 @@ export const ConfigSchema = z.object({
   signal: z
     .object({
       /** A level's shown signal changes at most once per this much event time (a BREAK lasts at least this long). */
-      min_dwell_ms: z.number().int().nonnegative().max(7 * 86_400_000).default(2000),
+      min_dwell_ms: z.number().int().nonnegative().max(MAX_SPAN_MS).default(2000),
       /** Hysteresis: a shown BREAK holds while S̃ ≥ this (it entered on S > score.break_threshold for score.hold_ms). */
       break_exit_threshold: z.number().min(0).max(100).default(65),
       /** Hysteresis: a shown REJECT holds while S̃ ≤ this (it entered on S̃ < score.reject_threshold at a touch). */
