@@ -18,6 +18,12 @@ export class ProcessorMetrics {
   readonly deadLetters = new Counter({ name: 'snap_processor_dead_letters_total', help: 'Input records dead-lettered', labelNames: ['error_class'], registers: [this.registry] });
   readonly stateBytes = new Gauge({ name: 'snap_processor_state_size_bytes', help: 'Size of the last changelog snapshot (compressed)', labelNames: ['group'], registers: [this.registry] });
   readonly buffered = new Gauge({ name: 'snap_processor_merge_buffered', help: 'Records waiting in the merge for a slower input', labelNames: ['group'], registers: [this.registry] });
+  readonly snapshots = new Counter({
+    name: 'snap_processor_snapshots_total',
+    help: 'State snapshots committed to the changelog, by the transaction that carried them: own (encoded for it), carried (encoded in the background, in the next transaction), snapshot_only (in one of its own: the input went quiet)',
+    labelNames: ['carrier'],
+    registers: [this.registry],
+  });
   readonly transactions = new Counter({ name: 'snap_processor_transactions_total', help: 'Transactions by result', labelNames: ['result'], registers: [this.registry] });
   readonly assigned = new Gauge({ name: 'snap_processor_assigned_groups', help: 'Partition groups owned by this instance', registers: [this.registry] });
   readonly clamped = new Counter({ name: 'snap_processor_late_clamped_total', help: 'Late input records clamped to their stream event time (ordering.late_policy)', registers: [this.registry] });

@@ -827,33 +827,37 @@ export class Processor {
     // (--until-idle, behind) keeps it in the due transaction: throughput, not latency. snapshot_every_ms 0 means every
     // transaction carries its own.
     const inBackground = due && !forced && every > 0 && (!this.untilIdle || this.caughtUp(p));
-    const capture = inBackground ? st.background === null : due;
-    const cp = snapshotOnly ? null : task.commitPoint(capture);
     let snapshotBytes: Buffer | null = null;
     let carried = false;
+    // A finished background snapshot rides in this transaction, unless this one writes a newer state of its own. It is
+    // taken before the capture below, so a due capture is not skipped for it: when the transaction carrying one was
+    // also the last before the input went quiet, the newest state then reached the changelog only at the next input.
+    const bg = st.background;
+    if (bg && (bg.bytes !== null || bg.error !== null) && !(due && !inBackground)) {
+      st.background = null;
+      if (bg.error) throw new ProcessorError(`state snapshot of partition group ${p} could not be encoded: ${bg.error.message}`, this.changelogTopic);
+      snapshotBytes = bg.bytes;
+      carried = true;
+    }
+    const capture = inBackground ? st.background === null : due;
+    const cp = snapshotOnly ? null : task.commitPoint(capture);
     if (cp?.snapshot && inBackground) {
-      const bg: BackgroundSnapshot = { bytes: null, error: null };
-      st.background = bg;
+      const next: BackgroundSnapshot = { bytes: null, error: null };
+      st.background = next;
       st.snapshotAtMs = nowMs;
       const started = performance.now();
       encodeSnapshotSliced(cp.snapshot).then(
         (b) => {
-          bg.bytes = b;
+          next.bytes = b;
           stages.observe({ stage: 'snapshot_sliced' }, (performance.now() - started) / 1000);
         },
-        (e: unknown) => (bg.error = e instanceof Error ? e : new Error(String(e))),
+        (e: unknown) => (next.error = e instanceof Error ? e : new Error(String(e))),
       );
       stage('capture');
     } else if (cp?.snapshot) {
       snapshotBytes = await encodeSnapshotAsync(cp.snapshot);
       st.background = null; // this state is newer than the one in the making
       stage('snapshot');
-    } else if (st.background && (st.background.bytes !== null || st.background.error !== null)) {
-      const bg = st.background;
-      st.background = null;
-      if (bg.error) throw new ProcessorError(`state snapshot of partition group ${p} could not be encoded: ${bg.error.message}`, this.changelogTopic);
-      snapshotBytes = bg.bytes;
-      carried = true;
     }
     if (snapshotBytes) {
       // The broker would refuse it (MESSAGE_TOO_LARGE) and the group would be rebuilt into the same refusal: name the fix.
@@ -927,7 +931,10 @@ export class Processor {
         this.metrics.deadLetters.inc({ error_class: d.error_class });
         this.log.warn('record dead-lettered', { group: p, topic: d.source_topic, offset: d.source_offset, error_class: d.error_class, reason: d.reason });
       }
-      if (snapshotBytes) this.metrics.stateBytes.set({ group: String(p) }, snapshotBytes.length);
+      if (snapshotBytes) {
+        this.metrics.stateBytes.set({ group: String(p) }, snapshotBytes.length);
+        this.metrics.snapshots.inc({ carrier: snapshotOnly ? 'snapshot_only' : carried ? 'carried' : 'own' });
+      }
       const delta = task.released - (this.releasedSeen.get(p) ?? 0);
       if (delta > 0) this.metrics.released.inc(delta);
       this.releasedSeen.set(p, task.released);
