@@ -9,6 +9,17 @@ import { ms, msT, quote, trade } from './test-support';
 
 const L: Level = { id: 'STRIKE_545', price: 545, kind: 'STRIKE' };
 
+/** A capture built step by step, as the processor's sliced writer runs it: the JSON of the result and the step count. */
+function stepped(capture: L1FlowWindowCapture): { json: string; steps: number } {
+  const it = capture.build();
+  let steps = 0;
+  for (;;) {
+    const r = it.next();
+    if (r.done) return { json: JSON.stringify(r.value), steps };
+    steps++;
+  }
+}
+
 function run(events: InputEvent[], cfgRaw: object = {}): L1BarrierEngine {
   // z_thresh 0: the fixed §5.1 thresholds (the adaptive noise test has its own cases below)
   const raw = cfgRaw as { barrier?: object };
@@ -284,7 +295,7 @@ describe('the flow window after many evictions (the evicted front and its cuts)'
     expect(captures.length).toBe(20);
     for (const { capture, json } of captures) {
       expect(JSON.stringify(capture)).toBe(json);
-      expect([...capture.jsonPieces()].join('')).toBe(json);
+      expect(stepped(capture).json).toBe(json);
     }
   });
 
@@ -300,8 +311,9 @@ describe('the flow window after many evictions (the evicted front and its cuts)'
     expect(now[now.length - 1]).toMatchObject({ canceled: 1500, filled: 1500 });
     expect(JSON.stringify(encodeState(l1FlowColumns(now)))).not.toBe(atCapture);
     expect(JSON.stringify(capture)).toBe(atCapture);
-    expect([...capture.jsonPieces()].join('')).toBe(atCapture);
-    expect(capture.window().at(-1)).toMatchObject({ canceled: 3000, filled: 0 });
+    expect(stepped(capture).json).toBe(atCapture);
+    const cols = JSON.parse(atCapture) as { canceled: number[]; filled: number[] };
+    expect([cols.canceled.at(-1), cols.filled.at(-1)]).toEqual([3000, 0]);
   });
 });
 
@@ -329,18 +341,21 @@ describe('the flow window in a snapshot (columns)', () => {
     expect(l1FlowsFromColumns(viaJson(cols) as ReturnType<typeof l1FlowColumns>, '$.f')).toEqual(wide);
   });
 
-  it('a capture writes in pieces exactly the text of its columns (offsets or decimals, non-finite numbers, empty, > one piece)', () => {
+  it('a capture builds in steps exactly the text of its columns (offsets or decimals, non-finite numbers, empty, > one piece)', () => {
     const wide = [...flows, { ...flows[0]!, ts: 5n, seq: 4 }];
     const odd = [...flows, { ...flows[1]!, seq: 4, price: NaN, added: Infinity }];
     const many = Array.from({ length: 1300 }, (_, i): L1Flow => ({ ...flows[i % 3]!, seq: i + 1, added: i * 0.5 }));
     for (const list of [flows, wide, odd, many, []]) {
       const json = JSON.stringify(encodeState(l1FlowColumns(list)));
       const capture = new L1FlowWindowCapture(list, 0, list.length);
-      expect([...capture.jsonPieces()].join('')).toBe(json);
+      const { json: built, steps } = stepped(capture);
+      expect(built).toBe(json);
+      // A step per 512 flows, then one per column.
+      expect(steps).toBe(Math.ceil(list.length / 512) + 9);
       expect(JSON.stringify(capture)).toBe(json);
     }
     // A range of a longer list: only flows[from..to).
-    expect([...new L1FlowWindowCapture(many, 7, 1030).jsonPieces()].join('')).toBe(JSON.stringify(encodeState(l1FlowColumns(many.slice(7, 1030)))));
+    expect(stepped(new L1FlowWindowCapture(many, 7, 1030)).json).toBe(JSON.stringify(encodeState(l1FlowColumns(many.slice(7, 1030)))));
   });
 
   it('refuses columns that do not fit each other, naming the path', () => {

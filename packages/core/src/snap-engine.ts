@@ -353,7 +353,7 @@ export class SnapEngine {
   /**
    * snapshot() for a writer that encodes it later, as the live processor does in slices between ticks: the L1 flow
    * window (~97% of the state at 50k events/s) is captured as a view (L1BarrierEngine.captureFlows), a SlicedJson
-   * in the state that JSON.stringify — or a writer joining its jsonPieces — turns into the same text as snapshot()'s.
+   * in the state that JSON.stringify — or a writer running its build() steps — turns into the same text as snapshot()'s.
    */
   capture(): EngineSnapshot {
     return this.takeSnapshot(true);

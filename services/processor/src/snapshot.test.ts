@@ -49,7 +49,7 @@ describe('sliced snapshot encoding', () => {
     expect(decodeSnapshot('pg-0', bytes)).toEqual(decodeSnapshot('pg-0', encodeSnapshot(snap)));
   });
 
-  it('writes a captured engine state (the flow window by its pieces) as the snapshot taken at the capture', async () => {
+  it('writes a captured engine state (the flow window built in steps) as the snapshot taken at the capture', async () => {
     const engine = busyEngine();
     const captured = { v: 1, group: 0, engines: { SPY: engine.capture() } };
     const text = JSON.stringify({ v: 1, group: 0, engines: { SPY: engine.snapshot() } });

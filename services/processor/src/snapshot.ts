@@ -61,15 +61,15 @@ const SLICE_ELEMENTS = 512;
  */
 const SLICE_BUDGET_MS = 1;
 
-const isSlicedJson = (x: unknown): x is SlicedJson => typeof x === 'object' && x !== null && typeof (x as Partial<SlicedJson>).jsonPieces === 'function';
+const isSlicedJson = (x: unknown): x is SlicedJson => typeof x === 'object' && x !== null && typeof (x as Partial<SlicedJson>).build === 'function';
 
 /**
  * The JSON text of `v`, byte for byte what JSON.stringify(v) gives for plain data, handed to `sink` in pieces with a
  * yield to the event loop whenever `budgetMs` of main-thread time has gone by: at 50k events/s the state is ~30 MB of
  * JSON and one JSON.stringify held the event loop ~0.4 s, so fetches, the engines and the next transaction's round
  * trips all waited behind it (the latency bench's slowest ticks). Objects are walked key by key, long arrays in runs of
- * SLICE_ELEMENTS, a captured part (SlicedJson: the L1 flow window of SnapEngine.capture) by its pieces; anything else
- * (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
+ * SLICE_ELEMENTS, a captured part (SlicedJson: the L1 flow window of SnapEngine.capture) built in its steps and then
+ * walked; anything else (and anything with a toJSON or a non-plain prototype) goes through JSON.stringify whole.
  */
 export async function stringifySliced(v: unknown, sink: (piece: string) => void, budgetMs = SLICE_BUDGET_MS): Promise<void> {
   let sliceStart = performance.now();
@@ -80,11 +80,11 @@ export async function stringifySliced(v: unknown, sink: (piece: string) => void,
   };
   const walk = async (x: unknown): Promise<void> => {
     if (isSlicedJson(x)) {
-      for (const piece of x.jsonPieces()) {
-        sink(piece);
+      const steps = x.build();
+      for (let r = steps.next(); ; r = steps.next()) {
+        if (r.done) return walk(r.value);
         await pause();
       }
-      return;
     }
     if (x === null || typeof x !== 'object' || typeof (x as { toJSON?: unknown }).toJSON === 'function') {
       sink(JSON.stringify(x));
