@@ -1,15 +1,16 @@
 // `run` from JSONL (issue 15): events/s of the `snap-engine run --input FILE.jsonl --out FILE.jsonl` path — the same
 // reader (readEventsJsonl: chunked byte line split + parseEventBytes, parseEventLine for what it leaves), embedded
-// runner (runEmbedded 'single') and
-// payload sink the command uses, in-process (no CLI start-up), over a simulated session written as JSONL. It is
-// `run --no-bronze`: the Bronze Parquet copy of the input that `run` writes by default is not part of the row.
+// runner (runEmbedded 'single') and payload sink the command uses, in-process (no CLI start-up), over a simulated
+// session written as JSONL. It is `run --no-bronze`: the Bronze Parquet copy of the input that `run` writes by default
+// is not part of the row.
 // Peer (same run, same file): bare JSON.parse of every line of the file (readFileSync + split + JSON.parse), the
 // floor of any JSONL consumer. CPU time of this process, best of RUNS runs each (default 5), the run path after one
 // untimed run, as bench/core.ts does: V8 compiles the reader, the runner and the sink over the first ~250k events
 // (runs of one session in one process: 1.4 s, then 0.68, 0.40 and 0.33 s), and a replay of days runs compiled.
-// The note also gives the split of the row's time, each part measured alone on the same events: read+parse (the reader alone), guard+merge (runEmbedded
-// over the pre-parsed events with no sink, less the engine alone), engine (SnapEngine.push alone), sink (the payloads
-// of one run written through JsonlPayloadSink alone) — so a reader sees what bounds the row.
+// The note also gives the split of the row's time, each part measured alone on the same events: read+parse (the
+// reader alone), guard+merge (runEmbedded over the pre-parsed events with no sink, less the engine alone), engine
+// (SnapEngine.push alone), sink (the payloads of one run written through JsonlPayloadSink alone) — so a reader sees
+// what bounds the row.
 //   npx tsx bench/run-jsonl.ts [minutes] [seed] [runs]      (npm run bench -- run-jsonl)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
