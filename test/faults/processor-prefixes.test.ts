@@ -5,11 +5,10 @@
 // concurrently with the DEFAULT kafka.group_id / transactional_id_prefix, produce complete output equal to their
 // embedded runs. Main stack's broker.
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
-import { EnvelopeCodec, SIGNALS_TOPIC, loadConfig, processorGroupId, topicName } from '@snap/platform';
+import { SIGNALS_TOPIC, loadConfig, processorGroupId, topicName } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { faultRow } from './support';
-import { Procs, closeTestClients, openTestClients, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
+import { Procs, useTestClients, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
 
 jest.setTimeout(900_000);
 
@@ -22,21 +21,13 @@ const ENVS = ['a', 'b'].map((x, i) => {
 });
 const procs = new Procs(() => ({}));
 
-let kafka: Kafka;
-let admin: Admin;
-let codec: EnvelopeCodec;
-
-beforeAll(async () => {
-  ({ kafka, admin, codec } = await openTestClients());
-});
-
-afterAll(async () => {
+const clients = useTestClients(procs, ENVS.map((e) => e.prefix), async ({ admin }) => {
   procs.killAll();
   await admin.deleteGroups(ENVS.map((e) => processorGroupId(e.cfg))).catch(() => undefined);
-  await closeTestClients(admin, procs, ENVS.map((e) => e.prefix));
 });
 
 it('two TOPIC_PREFIXes processed at the same time on one cluster, default group ids: both complete and correct', async () => {
+  const { kafka, admin, codec } = clients();
   // The default ids really are in force (nothing explicit in the environment) and differ per prefix.
   for (const e of ENVS) {
     expect(process.env.SNAP_KAFKA_GROUP_ID ?? e.env.SNAP_KAFKA_GROUP_ID).toBeUndefined();

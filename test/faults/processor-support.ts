@@ -33,6 +33,27 @@ export async function closeTestClients(admin: Admin, procs: Procs, prefixes: str
   await admin.disconnect();
 }
 
+/**
+ * The beforeAll/afterAll of a test file that talks to the stack: its clients (openTestClients), and at the end its CLI
+ * processes killed, its topics (names starting with one of `prefixes`) deleted and the admin disconnected, after
+ * `beforeClose` when given. Returns the clients, for the tests to take once beforeAll has run.
+ */
+export function useTestClients(procs: Procs, prefixes: string[], beforeClose?: (c: TestClients) => Promise<void>): () => TestClients {
+  let clients: TestClients | undefined;
+  beforeAll(async () => {
+    clients = await openTestClients();
+  });
+  afterAll(async () => {
+    if (!clients) return;
+    await beforeClose?.(clients);
+    await closeTestClients(clients.admin, procs, prefixes);
+  });
+  return () => {
+    if (!clients) throw new Error('useTestClients: the clients are opened in beforeAll');
+    return clients;
+  };
+}
+
 export class Procs {
   readonly running = new Set<CliProcess>();
   constructor(private readonly baseEnv: () => Record<string, string>) {}

@@ -4,11 +4,10 @@
 // embedded run: nothing lost, nothing duplicated. recovery_s = SIGSTOP of A → B's first commit. Main stack's broker
 // (nothing here stops it), this file's own TOPIC_PREFIX.
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
-import { EnvelopeCodec, SIGNALS_TOPIC, loadConfig, topicName } from '@snap/platform';
+import { SIGNALS_TOPIC, loadConfig, topicName } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { faultRow, until } from './support';
-import { Procs, closeTestClients, openTestClients, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
+import { Procs, useTestClients, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
 
 jest.setTimeout(900_000);
 
@@ -30,19 +29,10 @@ const SPANS: SimSpan[] = [
 ];
 const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
 
-let kafka: Kafka;
-let admin: Admin;
-let codec: EnvelopeCodec;
-
-beforeAll(async () => {
-  ({ kafka, admin, codec } = await openTestClients());
-});
-
-afterAll(async () => {
-  await closeTestClients(admin, procs, [prefix]);
-});
+const clients = useTestClients(procs, [prefix]);
 
 it('a SIGSTOPped processor resumed after a new instance took over: fenced, output identical', async () => {
+  const { kafka, admin, codec } = clients();
   await procs.ok(['topics', 'apply']);
   const s0 = SPANS[0]!;
   await procs.ok(['feed', 'sim', '--seed', String(s0.seed), '--underlying', 'SPY', '--start', s0.start, '--duration', s0.duration]);

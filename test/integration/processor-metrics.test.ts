@@ -5,11 +5,10 @@
 // fence (what a new owner or a zombie does) forces one rebuild mid-stream; afterwards every commit must succeed, the
 // counters must keep counting, and the committed signals must equal the embedded run.
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
-import { EnvelopeCodec, SIGNALS_TOPIC, createTransactionalProducer, loadConfig, processorTransactionalId, topicName } from '@snap/platform';
+import { SIGNALS_TOPIC, createTransactionalProducer, loadConfig, processorTransactionalId, topicName } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { until } from './support';
-import { Procs, closeTestClients, openTestClients, committedSignals, embeddedReference, type SimSpan } from '../faults/processor-support';
+import { Procs, useTestClients, committedSignals, embeddedReference, type SimSpan } from '../faults/processor-support';
 
 jest.setTimeout(600_000);
 
@@ -19,21 +18,12 @@ const cfg = loadConfig({ env: { ...process.env, ...env } });
 const procs = new Procs(() => env);
 const SPAN: SimSpan = { seed: 51, underlying: 'SPY', start: '2025-12-22T15:00:00Z', duration: '40s' };
 
-let kafka: Kafka;
-let admin: Admin;
-let codec: EnvelopeCodec;
-
-beforeAll(async () => {
-  ({ kafka, admin, codec } = await openTestClients());
-});
-
-afterAll(async () => {
-  await closeTestClients(admin, procs, [prefix]);
-});
+const clients = useTestClients(procs, [prefix]);
 
 const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
 
 it('after a rebuild, commits keep succeeding and the counters keep counting (no negative increment)', async () => {
+  const { kafka, admin, codec } = clients();
   await procs.ok(['topics', 'apply']);
   const feed = procs.start(['feed', 'sim', '--seed', String(SPAN.seed), '--underlying', 'SPY', '--start', SPAN.start, '--duration', SPAN.duration, '--speed', '2']);
   const proc = procs.start(['processor']);

@@ -6,11 +6,10 @@
 // When the transaction that carried the previous background snapshot skipped its own due capture, the last state before
 // the input went quiet was never written: this test then timed out one run in two.
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
-import { CHANGELOG_TOPIC, SIGNALS_TOPIC, loadConfig, processorGroupId, topicName, type EnvelopeCodec } from '@snap/platform';
+import { CHANGELOG_TOPIC, SIGNALS_TOPIC, loadConfig, processorGroupId, topicName } from '@snap/platform';
 import { compareRows, decodeSnapshot, readLatestByKey } from '@snap/processor';
 import { until } from './support';
-import { Procs, closeTestClients, committedSignals, embeddedReference, lostAndDuplicated, openTestClients, type SimSpan } from '../faults/processor-support';
+import { Procs, committedSignals, embeddedReference, lostAndDuplicated, useTestClients, type SimSpan } from '../faults/processor-support';
 
 jest.setTimeout(600_000);
 
@@ -35,19 +34,10 @@ const logLines = (out: string, msg: string): Record<string, unknown>[] =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('processor: the snapshot-only transaction of a quiet input', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-  let codec: EnvelopeCodec;
-
-  beforeAll(async () => {
-    ({ kafka, admin, codec } = await openTestClients());
-  });
-
-  afterAll(async () => {
-    await closeTestClients(admin, procs, [prefix]);
-  });
+  const clients = useTestClients(procs, [prefix]);
 
   it('commits the background snapshot once the input is quiet; a restart from it continues byte-identically', async () => {
+    const { kafka, admin, codec } = clients();
     const cfg = loadConfig({ env: { ...process.env, ...env } });
     await procs.ok(['topics', 'apply']);
     const feed = (s: SimSpan) => procs.ok(['feed', 'sim', '--seed', String(s.seed), '--underlying', s.underlying, '--start', s.start, '--duration', s.duration]);
