@@ -608,10 +608,9 @@ export class L1FlowWindowCapture implements SlicedJson {
       yield;
     }
     // The columns are this capture's own: encoded without a copy of each (a block of 10–20 ms at 250k flows).
-    const c = b.finish((i) => this.at(from + i).ts) as unknown as Record<string, unknown>;
     const out: { [k: string]: JsonValue } = {};
-    for (const key of Object.keys(c)) {
-      out[key] = encodeHandedOver(c[key]);
+    for (const [key, column] of Object.entries(b.finish((i) => this.at(from + i).ts))) {
+      out[key] = encodeHandedOver(column);
       yield;
     }
     return out;

@@ -830,8 +830,8 @@ export class Processor {
     let snapshotBytes: Buffer | null = null;
     let carried = false;
     // A finished background snapshot rides in this transaction, unless this one writes a newer state of its own. It is
-    // taken before the capture below, so a due capture is not skipped for it: when the transaction carrying one was
-    // also the last before the input went quiet, the newest state then reached the changelog only at the next input.
+    // taken before the capture below so that a due capture still happens: a carrying transaction that skipped it, when
+    // it was the last before the input went quiet, left the newest state out of the changelog until the next input.
     const bg = st.background;
     if (bg && (bg.bytes !== null || bg.error !== null) && !(due && !inBackground)) {
       st.background = null;
