@@ -4,7 +4,7 @@
 // then holds a state no newer than the committed offsets, and that an instance killed after it and restarted on more
 // input restores from that snapshot and commits exactly the embedded run's signals: nothing lost, nothing duplicated.
 // When the transaction that carried the previous background snapshot skipped its own due capture, the last state before
-// the input went quiet was never written: this test then timed out one run in two.
+// the input went quiet was never written: this test then timed out in one of two runs.
 import { randomBytes } from 'node:crypto';
 import { CHANGELOG_TOPIC, SIGNALS_TOPIC, loadConfig, processorGroupId, topicName } from '@snap/platform';
 import { compareRows, decodeSnapshot, readLatestByKey } from '@snap/processor';
