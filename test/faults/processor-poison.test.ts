@@ -4,12 +4,12 @@
 // payload with the original's length and sha256 (and its topic/partition/offset), the partition keeps flowing, and
 // the signals equal the embedded run over the same valid records. Main stack's broker, this file's own TOPIC_PREFIX.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { ConfigResourceTypes } from 'kafkajs';
-import { CodecError, DEADLETTER_TOPIC, EnvelopeCodec, SIGNALS_TOPIC, createIdempotentProducer, loadConfig, topicName, type DeadLetterRecord } from '@snap/platform';
+import { CodecError, DEADLETTER_TOPIC, SIGNALS_TOPIC, createIdempotentProducer, loadConfig, topicName, type DeadLetterRecord } from '@snap/platform';
 import { compareRows } from '@snap/processor';
 import { faultRow, until } from './support';
-import { Procs, closeTestClients, openTestClients, committedDeadLetters, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
+import { Procs, useTestClients, committedDeadLetters, committedSignals, embeddedReference, lostAndDuplicated, type SimSpan } from './processor-support';
 
 jest.setTimeout(900_000);
 
@@ -22,24 +22,16 @@ const SPANS: SimSpan[] = [
   { seed: 32, underlying: 'SPY', start: '2025-12-22T15:00:25Z', duration: '20s' },
 ];
 
-let kafka: Kafka;
-let admin: Admin;
-let codec: EnvelopeCodec;
-let producer: Producer;
-
-beforeAll(async () => {
-  ({ kafka, admin, codec } = await openTestClients());
-  producer = createIdempotentProducer(kafka);
-  await producer.connect();
-});
-
-afterAll(async () => {
-  procs.killAll();
+/** The poison record's producer (connected in the test, disconnected with the clients). */
+let producer: Producer | undefined;
+const clients = useTestClients(procs, [prefix], async () => {
   await producer?.disconnect();
-  await closeTestClients(admin, procs, [prefix]);
 });
 
 it('a record at max.message.bytes is dead-lettered (truncated, with its sha256) and the partition keeps flowing', async () => {
+  const { kafka, admin, codec } = clients();
+  producer = createIdempotentProducer(kafka);
+  await producer.connect();
   await procs.ok(['topics', 'apply']);
   const quotes = topicName(cfg, 'stocks.quotes.v1');
   const cfgs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: quotes, configNames: ['max.message.bytes'] }] });
