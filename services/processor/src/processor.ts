@@ -100,6 +100,9 @@ interface BackgroundSnapshot {
   error: Error | null;
 }
 
+/** Encoded (or failed): ready to ride in the next transaction. */
+const finished = (bg: BackgroundSnapshot | null): bg is BackgroundSnapshot => bg !== null && (bg.bytes !== null || bg.error !== null);
+
 /**
  * A caught-up group commits at once when it has output (signal rows, events, dead letters: latency is what a live
  * consumer waits for), but progress alone (offsets) at most this often. Committing after every fetched batch made
@@ -753,8 +756,7 @@ export class Processor {
 
   /** A background snapshot is ready and no transaction came to carry it for PROGRESS_COMMIT_MS (the input went quiet). */
   private backgroundSnapshotDue(st: GroupState): boolean {
-    const bg = st.background;
-    return !!bg && (bg.bytes !== null || bg.error !== null) && this.nowMs() - st.committedAtMs >= PROGRESS_COMMIT_MS;
+    return finished(st.background) && this.nowMs() - st.committedAtMs >= PROGRESS_COMMIT_MS;
   }
 
   /** One commit; false when it failed and the group was dropped. */
@@ -827,13 +829,15 @@ export class Processor {
     // (--until-idle, behind) keeps it in the due transaction: throughput, not latency. snapshot_every_ms 0 means every
     // transaction carries its own.
     const inBackground = due && !forced && every > 0 && (!this.untilIdle || this.caughtUp(p));
+    /** This transaction writes the state of its own commit point (encoded here, not in the background). */
+    const ownSnapshot = due && !inBackground;
     let snapshotBytes: Buffer | null = null;
     let carried = false;
     // A finished background snapshot rides in this transaction, unless this one writes a newer state of its own. It is
     // taken before the capture below so that a due capture still happens: a carrying transaction that skipped it, when
     // it was the last before the input went quiet, left the newest state out of the changelog until the next input.
     const bg = st.background;
-    if (bg && (bg.bytes !== null || bg.error !== null) && !(due && !inBackground)) {
+    if (finished(bg) && !ownSnapshot) {
       st.background = null;
       if (bg.error) throw new ProcessorError(`state snapshot of partition group ${p} could not be encoded: ${bg.error.message}`, this.changelogTopic);
       snapshotBytes = bg.bytes;
