@@ -16,37 +16,29 @@ export interface TestClients {
   codec: EnvelopeCodec;
 }
 
-/** A quiet Kafka client, a connected admin and a codec on the stack that `process.env` points at (beforeAll). */
-export async function openTestClients(): Promise<TestClients> {
-  const cfg = loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } });
-  const kafka = createKafka(cfg, { logger: createLogger({ write: () => undefined }) });
-  const admin = kafka.admin();
-  await admin.connect();
-  return { kafka, admin, codec: new EnvelopeCodec({ registryUrl: cfg.schema_registry.url }) };
-}
-
-/** afterAll: kill the file's CLI processes, delete its topics (names starting with one of `prefixes`), disconnect. */
-export async function closeTestClients(admin: Admin, procs: Procs, prefixes: string[]): Promise<void> {
-  procs.killAll();
-  const mine = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
-}
-
 /**
- * The beforeAll/afterAll of a test file that talks to the stack: its clients (openTestClients), and at the end its CLI
- * processes killed, its topics (names starting with one of `prefixes`) deleted and the admin disconnected, after
- * `beforeClose` when given. Returns the clients, for the tests to take once beforeAll has run.
+ * The beforeAll/afterAll of a test file that talks to the stack `process.env` points at: a quiet Kafka client, a
+ * connected admin and a codec; at the end, after `beforeClose` when given, its CLI processes killed, its topics (names
+ * starting with one of `prefixes`) deleted and the admin disconnected. Returns the clients, for the tests to take once
+ * beforeAll has run.
  */
 export function useTestClients(procs: Procs, prefixes: string[], beforeClose?: (c: TestClients) => Promise<void>): () => TestClients {
   let clients: TestClients | undefined;
   beforeAll(async () => {
-    clients = await openTestClients();
+    const cfg = loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } });
+    const kafka = createKafka(cfg, { logger: createLogger({ write: () => undefined }) });
+    const admin = kafka.admin();
+    await admin.connect();
+    clients = { kafka, admin, codec: new EnvelopeCodec({ registryUrl: cfg.schema_registry.url }) };
   });
   afterAll(async () => {
     if (!clients) return;
+    const { admin } = clients;
     await beforeClose?.(clients);
-    await closeTestClients(clients.admin, procs, prefixes);
+    procs.killAll();
+    const mine = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+    if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+    await admin.disconnect();
   });
   return () => {
     if (!clients) throw new Error('useTestClients: the clients are opened in beforeAll');
