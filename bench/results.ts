@@ -78,3 +78,14 @@ export async function cpuSecondsAsync(fn: () => Promise<void>): Promise<number> 
   const d = process.cpuUsage(a);
   return (d.user + d.system) / 1e6;
 }
+
+/**
+ * The least CPU seconds (cpuSecondsAsync) of `runs` runs of fn, after `warmUp` untimed ones (V8 compiles a path over
+ * its first runs). fn gets the run's number, warm-ups first, from 0.
+ */
+export async function bestCpuSecondsAsync(runs: number, fn: (run: number) => Promise<void>, warmUp = 0): Promise<number> {
+  for (let i = 0; i < warmUp; i++) await fn(i);
+  let best = Infinity;
+  for (let i = warmUp; i < warmUp + runs; i++) best = Math.min(best, await cpuSecondsAsync(() => fn(i)));
+  return best;
+}

@@ -18,18 +18,13 @@ import { EmbeddedBronzeWriter } from '@snap/lake-sink';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { parquetFilesUnder, runSource, type RunInput } from '../services/cli/src/commands/run';
 import { readEventsBronze, readEventsDbn } from '../services/cli/src/commands/run-inputs';
-import { cpuSecondsAsync as cpu, recordResult } from './results';
+import { bestCpuSecondsAsync, recordResult } from './results';
 
 const minutes = Number(process.argv[2] ?? 30);
 const seed = Number(process.argv[3] ?? 1);
 const RUNS = Number(process.argv[4] ?? 3);
 
-async function best(fn: () => Promise<void>): Promise<number> {
-  await fn();
-  let b = Infinity;
-  for (let r = 0; r < RUNS; r++) b = Math.min(b, await cpu(fn));
-  return b;
-}
+const best = (fn: () => Promise<void>): Promise<number> => bestCpuSecondsAsync(RUNS, fn, 1);
 
 async function main(): Promise<void> {
   const cfg = defaultConfig();

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { defaultConfig, simulateToJsonl, SnapEngine, type InputEvent, type LevelPhysicsPayload } from '@snap/core';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { readEventsJsonl } from '../services/cli/src/commands/run';
-import { cpuSecondsAsync as cpu, recordResult } from './results';
+import { bestCpuSecondsAsync, cpuSecondsAsync as cpu, recordResult } from './results';
 
 const minutes = Number(process.argv[2] ?? 30);
 const seed = Number(process.argv[3] ?? 1);
@@ -34,49 +34,34 @@ async function main(): Promise<void> {
     lines.length = 0;
     const bytes = readFileSync(input).length;
 
-    let peerBest = Infinity;
     let parsed = 0;
-    for (let r = 0; r < RUNS; r++) {
-      const s = await cpu(async () => {
-        const all = readFileSync(input, 'utf8').split('\n');
-        let n = 0;
-        for (let i = 0; i < all.length; i++) if (all[i]!.length > 0 && JSON.parse(all[i]!) !== null) n++;
-        parsed = n;
-      });
-      peerBest = Math.min(peerBest, s);
-    }
+    const peerBest = await bestCpuSecondsAsync(RUNS, async () => {
+      const all = readFileSync(input, 'utf8').split('\n');
+      let n = 0;
+      for (let i = 0; i < all.length; i++) if (all[i]!.length > 0 && JSON.parse(all[i]!) !== null) n++;
+      parsed = n;
+    });
 
-    let oursBest = Infinity;
     let stats = { events: 0, payloads: 0 };
-    for (let r = -1; r < RUNS; r++) {
-      const out = join(dir, `payloads-${r}.jsonl`);
-      const s = await cpu(async () => {
-        const st = await runEmbedded({ cfg: defaultConfig(), source: readEventsJsonl(input), sinks: [new JsonlPayloadSink(out)], streams: 'single', progressEvery: 1e12 });
+    // Each run's payloads into a file of its own (the temp dir goes at the end): nothing but the run is timed.
+    const oursBest = await bestCpuSecondsAsync(
+      RUNS,
+      async (run) => {
+        const st = await runEmbedded({ cfg: defaultConfig(), source: readEventsJsonl(input), sinks: [new JsonlPayloadSink(join(dir, `payloads-${run}.jsonl`))], streams: 'single', progressEvery: 1e12 });
         stats = { events: st.events, payloads: st.payloads };
-      });
-      if (r >= 0) oursBest = Math.min(oursBest, s);
-      rmSync(out, { force: true });
-    }
+      },
+      1,
+    );
     // The reader alone, before the events are kept in memory (a large live heap would slow its collections).
-    let readBest = Infinity;
-    for (let r = 0; r < RUNS; r++) {
-      readBest = Math.min(
-        readBest,
-        await cpu(async () => {
-          for (const _ of readEventsJsonl(input)) void _;
-        }),
-      );
-    }
+    const readBest = await bestCpuSecondsAsync(RUNS, async () => {
+      for (const _ of readEventsJsonl(input)) void _;
+    });
     // The cap: the engine alone over the same events, pre-parsed (what `run` would do with free input and output).
     const events: InputEvent[] = [...readEventsJsonl(input)];
-    let engineBest = Infinity;
-    for (let r = 0; r < RUNS; r++) {
-      const s = await cpu(async () => {
-        const engine = new SnapEngine(defaultConfig(), 'SPY');
-        for (let i = 0; i < events.length; i++) engine.push(events[i]!);
-      });
-      engineBest = Math.min(engineBest, s);
-    }
+    const engineBest = await bestCpuSecondsAsync(RUNS, async () => {
+      const engine = new SnapEngine(defaultConfig(), 'SPY');
+      for (let i = 0; i < events.length; i++) engine.push(events[i]!);
+    });
     const engineRate = Math.round(events.length / engineBest);
     // The rest of the split: each part of the run path alone, on the same events.
     let embeddedBest = Infinity;
