@@ -101,9 +101,11 @@ declare function getComputedStyle(e: El): { opacity: string };
 
 const ROWS = 'snap-level-table tr[data-level-id]';
 
+// One evaluate, not $$eval: $$eval finds the rows in one round trip and reads them in a second, so a render between
+// the two gives the old row order with the new distances.
 const rowsOf = (page: Page) =>
-  page.$$eval(ROWS, (trs) =>
-    (trs as unknown as El[]).map((tr) => ({
+  page.evaluate((sel) =>
+    Array.from(document.querySelectorAll(sel)).map((tr) => ({
       id: tr.dataset.levelId!,
       dist: Number(tr.querySelector('.dist')!.dataset.value),
       distText: tr.querySelector('.dist')!.textContent!.trim(),
@@ -112,7 +114,7 @@ const rowsOf = (page: Page) =>
       opacity: Number(getComputedStyle(tr).opacity),
       gone: tr.className.split(' ').includes('gone'),
     })),
-  );
+  ROWS);
 
 const chartOf = (page: Page) =>
   page.$eval('snap-price-chart', (e) => {
