@@ -290,15 +290,21 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
   // Every BREAK the gateway knows of is in the log, under the same id.
   await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`#alerts li.alert[data-event-id="${id}"]`) !== null), breaks.map((e) => e.event_id), { timeout: 10_000 });
   const alertIds = await page.$$eval('#alerts li.alert', (lis) => (lis as unknown as El[]).map((li) => li.dataset.eventId!));
-  // Filters: REJECT only hides the BREAKs; a minimum strength of 100 hides everything below it.
+  // Filters: REJECT only hides the BREAKs; a minimum strength of 90 hides everything below it. Each check waits for the
+  // re-render the filter schedules (Angular renders after the input event, in a task of its own) and fails on timeout.
+  const BREAKS = '#alerts li.alert[data-signal="BREAK"]';
+  const breakCount = () => page.evaluate((sel) => document.querySelectorAll(sel).length, BREAKS);
   await page.selectOption('#f-signal', 'REJECT');
-  expect(await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (xs) => xs.length)).toBe(0);
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 0, BREAKS, { timeout: 10_000 }).catch(() => undefined);
+  expect(await breakCount()).toBe(0);
   await page.selectOption('#f-signal', 'ALL');
-  expect(await page.$$eval('#alerts li.alert[data-signal="BREAK"]', (xs) => xs.length)).toBeGreaterThan(0);
-  const strengths = async () => page.$$eval('#alerts li.alert', (xs) => (xs as unknown as El[]).map((x) => Number(x.dataset.strength)));
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, BREAKS, { timeout: 10_000 }).catch(() => undefined);
+  expect(await breakCount()).toBeGreaterThan(0);
+  const strengths = async () => page.evaluate(() => Array.from(document.querySelectorAll('#alerts li.alert')).map((x) => Number(x.dataset.strength)));
   const all = await strengths();
   expect(all.some((x) => x < 90)).toBe(true);
   await page.fill('#f-score', '90');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('#alerts li.alert')).every((x) => Number(x.dataset.strength) >= 90), undefined, { timeout: 10_000 }).catch(() => undefined);
   const strong = await strengths();
   expect(strong.length).toBeLessThan(all.length);
   for (const x of strong) expect(x).toBeGreaterThanOrEqual(90);
@@ -307,6 +313,7 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
   // ---- zones: New York is UTC−5 on this December session --------------------------------------------------------
   const utcTick = (await page.textContent('#tick'))!;
   await page.selectOption('#tz', 'America/New_York');
+  await page.waitForFunction(() => / NY$/.test(document.querySelector('#tick')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
   const nyTick = (await page.textContent('#tick'))!;
   expect(nyTick).toMatch(/^\d\d:\d\d:\d\d NY$/);
   expect((Number(utcTick.slice(0, 2)) - Number(nyTick.slice(0, 2)) + 24) % 24).toBe(5);
