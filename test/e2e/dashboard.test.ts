@@ -104,17 +104,19 @@ const ROWS = 'snap-level-table tr[data-level-id]';
 // One evaluate, not $$eval: $$eval finds the rows in one round trip and reads them in a second, so a render between
 // the two gives the old row order with the new distances.
 const rowsOf = (page: Page) =>
-  page.evaluate((sel) =>
-    Array.from(document.querySelectorAll(sel)).map((tr) => ({
-      id: tr.dataset.levelId!,
-      dist: Number(tr.querySelector('.dist')!.dataset.value),
-      distText: tr.querySelector('.dist')!.textContent!.trim(),
-      smooth: Number(tr.querySelector('.score-smooth')!.textContent),
-      signal: tr.querySelector('.badge')!.textContent!.trim(),
-      opacity: Number(getComputedStyle(tr).opacity),
-      gone: tr.className.split(' ').includes('gone'),
-    })),
-  ROWS);
+  page.evaluate(
+    (sel) =>
+      Array.from(document.querySelectorAll(sel)).map((tr) => ({
+        id: tr.dataset.levelId!,
+        dist: Number(tr.querySelector('.dist')!.dataset.value),
+        distText: tr.querySelector('.dist')!.textContent!.trim(),
+        smooth: Number(tr.querySelector('.score-smooth')!.textContent),
+        signal: tr.querySelector('.badge')!.textContent!.trim(),
+        opacity: Number(getComputedStyle(tr).opacity),
+        gone: tr.className.split(' ').includes('gone'),
+      })),
+    ROWS,
+  );
 
 const chartOf = (page: Page) =>
   page.$eval('snap-price-chart', (e) => {
