@@ -119,8 +119,56 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
  */
 export const TX_SEND_INITIAL_RETRY_MS = 20;
 
+/**
+ * How long a transactional producer reuses the answer to "which broker coordinates my transactional id" (ms). kafkajs
+ * 2.2 asks the cluster (a FindCoordinator round trip) before each of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn:
+ * three of a transaction's nine round trips, on the path of every signal a live consumer waits for (bench latency).
+ * The Java producer keeps its coordinator until a request to it fails. A coordinator that moves (its
+ * __transaction_state partition changed leader) answers NOT_COORDINATOR to the old address for at most this long: the
+ * send path retries that, and a failed commit drops and rebuilds the group with a new producer (a new cluster, so
+ * an empty cache).
+ */
+export const TX_COORDINATOR_TTL_MS = 2000;
+
+/** kafkajs' Cluster, as far as installTxCoordinatorCache uses it (not part of kafkajs' typed API). */
+interface KafkajsClusterPrototype {
+  findGroupCoordinatorMetadata?: (this: object, q: { groupId: string; coordinatorType?: number }) => Promise<unknown>;
+  __snapTxCoordinatorCache?: true;
+}
+/** kafkajs' COORDINATOR_TYPES.TRANSACTION. */
+const TRANSACTION_COORDINATOR = 1;
+
+/**
+ * Makes kafkajs' clusters keep a transaction coordinator lookup for TX_COORDINATOR_TTL_MS (per cluster, per
+ * transactional id). Group coordinators (the consumer's, and TxnOffsetCommit's) are still looked up each time, as
+ * kafkajs does. Returns false, changing nothing, when this kafkajs has no such method (test/integration
+ * kafka-tx-coordinator.test.ts fails then, so an upgrade cannot lose it silently). Idempotent.
+ */
+export function installTxCoordinatorCache(): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const proto = (require('kafkajs/src/cluster') as { prototype: KafkajsClusterPrototype }).prototype;
+  const lookup = proto.findGroupCoordinatorMetadata;
+  if (typeof lookup !== 'function') return false;
+  if (proto.__snapTxCoordinatorCache) return true;
+  const caches = new WeakMap<object, Map<string, { atMs: number; answer: unknown }>>();
+  proto.findGroupCoordinatorMetadata = async function (this: object, q) {
+    if (q.coordinatorType !== TRANSACTION_COORDINATOR) return lookup.call(this, q);
+    let cache = caches.get(this);
+    if (!cache) caches.set(this, (cache = new Map()));
+    const hit = cache.get(q.groupId);
+    const now = performance.now();
+    if (hit && now - hit.atMs < TX_COORDINATOR_TTL_MS) return hit.answer;
+    const answer = await lookup.call(this, q);
+    cache.set(q.groupId, { atMs: now, answer });
+    return answer;
+  };
+  proto.__snapTxCoordinatorCache = true;
+  return true;
+}
+
 /** Transactional producer (implies idempotent). transactionalId must be stable per task, e.g. `<prefix>-<partition>`. */
 export function createTransactionalProducer(kafka: Kafka, transactionalId: string): Producer {
+  installTxCoordinatorCache();
   return kafka.producer({
     transactionalId,
     idempotent: true,
