@@ -8,6 +8,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { SignalRow } from '@snap/core';
 import { EnvelopeCodec, createKafka, createLogger, loadConfig, recordToSignalRow, type DeadLetterRecord, type SignalRecord } from '@snap/platform';
 import { canonicalRow, readRanges, readSignalRowsJsonl } from '@snap/processor';
+import { deleteTopicsWithPrefix } from '../integration/support';
 import { startCli, type CliProcess, type CliResult } from './support';
 
 export interface TestClients {
@@ -36,8 +37,7 @@ export function useTestClients(procs: Procs, prefixes: string[], beforeClose?: (
     const { admin } = clients;
     await beforeClose?.(clients);
     procs.killAll();
-    const mine = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
-    if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+    await deleteTopicsWithPrefix(admin, ...prefixes);
     await admin.disconnect();
   });
   return () => {

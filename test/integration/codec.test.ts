@@ -30,6 +30,7 @@ import {
   type SchemaName,
 } from '@snap/platform';
 import { sampleValue } from '../../packages/platform/src/envelope-samples';
+import { deleteTopicsWithPrefix } from './support';
 
 jest.setTimeout(120_000);
 
@@ -87,8 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of consumers) await c.disconnect().catch(() => undefined);
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 

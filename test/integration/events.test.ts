@@ -10,7 +10,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { LevelEvent } from '@snap/core';
 import { EVENTS_TOPIC, EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, loadConfig, readFrame, recordToLevelEvent, registryOptions, topicName, type LevelEventRecord } from '@snap/platform';
 import { canonicalEvent, compareEvents, readEventsJsonl, readRanges } from '@snap/processor';
-import { runCli, type CliResult } from './support';
+import { runCli, type CliResult, deleteTopicsWithPrefix } from './support';
 
 jest.setTimeout(600_000);
 
@@ -48,8 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { createKafka, createTransactionalProducer, installTxCoordinatorCache, loadConfig, TX_COORDINATOR_TTL_MS, waitForTopics } from '@snap/platform';
+import { deleteTopicsWithPrefix } from './support';
 
 jest.setTimeout(120_000);
 
@@ -19,8 +20,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 

@@ -2,7 +2,7 @@
 // Before issue 8 the second instance of a group (or one of two environments sharing a group id) logged "nothing to
 // do" and exited 0 with zero output — and any processor failure exited 0 as well (wait() resolved before it rejected).
 import { randomBytes } from 'node:crypto';
-import { until } from './support';
+import { until, deleteTopicsWithPrefix } from './support';
 import { Procs } from '../faults/processor-support';
 
 jest.setTimeout(300_000);
@@ -16,8 +16,7 @@ afterAll(async () => {
   const { createKafka, createLogger, loadConfig } = await import('@snap/platform');
   const admin = createKafka(loadConfig({ env: { ...process.env, LOG_LEVEL: 'error' } }), { logger: createLogger({ write: () => undefined }) }).admin();
   await admin.connect();
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 

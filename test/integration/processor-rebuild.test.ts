@@ -12,7 +12,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { SignalRow } from '@snap/core';
 import { EnvelopeCodec, SIGNALS_TOPIC, createKafka, createLogger, createTransactionalProducer, loadConfig, recordToSignalRow, topicName, type SignalRecord } from '@snap/platform';
 import { compareRows, readRanges, readSignalRowsJsonl } from '@snap/processor';
-import { startCli, until, type CliProcess, type CliResult } from './support';
+import { startCli, until, type CliProcess, type CliResult, deleteTopicsWithPrefix } from './support';
 
 jest.setTimeout(600_000);
 
@@ -62,8 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of running) p.child.kill('SIGKILL');
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 

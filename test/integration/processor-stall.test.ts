@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StockQuote } from '@snap/core';
 import { EnvelopeCodec, createIdempotentProducer, createKafka, createLogger, loadConfig, topicName } from '@snap/platform';
-import { until } from './support';
+import { until, deleteTopicsWithPrefix } from './support';
 import { Procs } from '../faults/processor-support';
 
 jest.setTimeout(300_000);
@@ -21,8 +21,7 @@ const producer = createIdempotentProducer(kafka);
 afterAll(async () => {
   procs.killAll();
   await producer.disconnect().catch(() => undefined);
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 

@@ -1,8 +1,9 @@
-// Helpers shared by the integration tests: the CLI as a real child process (as an operator runs it), and signal rows
-// produced transactionally with the EnvelopeCodec (so a test can commit or abort exactly the ticks it wants).
+// Helpers shared by the integration tests: the CLI as a real child process (as an operator runs it), signal rows
+// produced transactionally with the EnvelopeCodec (so a test can commit or abort exactly the ticks it wants), and the
+// clean-up of a test file's topics.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import type { Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import type { SignalRow } from '@snap/core';
 import { EnvelopeProducer, signalRowToRecord, type EnvelopeCodec } from '@snap/platform';
 
@@ -64,4 +65,10 @@ export async function produceSignalsTx(producer: Producer, codec: EnvelopeCodec,
   );
   if (commit) await tx.commit();
   else await tx.abort();
+}
+
+/** Deletes the topics whose names start with one of `prefixes` (a test file's own, at its end); a failed delete is ignored. */
+export async function deleteTopicsWithPrefix(admin: Admin, ...prefixes: string[]): Promise<void> {
+  const mine = (await admin.listTopics()).filter((t) => prefixes.some((p) => t.startsWith(p)));
+  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
 }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import type { Config } from '@snap/core';
 import { applyTopics, createIdempotentProducer, createKafka, loadConfig, partitionForKey, rdkafkaGlobalConfig, rdkafkaTopicConfig, topicDeclarations, topicName, waitForTopics } from '@snap/platform';
+import { deleteTopicsWithPrefix } from './support';
 
 jest.setTimeout(120_000);
 
@@ -31,8 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const mine = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await deleteTopicsWithPrefix(admin, prefix);
   await admin.disconnect();
 });
 
