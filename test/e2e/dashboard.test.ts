@@ -118,6 +118,16 @@ const rowsOf = (page: Page) =>
     ROWS,
   );
 
+/**
+ * Waits (up to 10 s) until the page shows what a change scheduled; it does not throw: the assertions after it read
+ * the page and say what did not come.
+ */
+const rendered = (page: Page, shown: (sel: string) => boolean, sel = ''): Promise<void> =>
+  page.waitForFunction(shown, sel, { timeout: 10_000 }).then(
+    () => undefined,
+    () => undefined,
+  );
+
 const chartOf = (page: Page) =>
   page.$eval('snap-price-chart', (e) => {
     const d = (e as unknown as El).dataset;
@@ -292,21 +302,21 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
   // Every BREAK the gateway knows of is in the log, under the same id.
   await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`#alerts li.alert[data-event-id="${id}"]`) !== null), breaks.map((e) => e.event_id), { timeout: 10_000 });
   const alertIds = await page.$$eval('#alerts li.alert', (lis) => (lis as unknown as El[]).map((li) => li.dataset.eventId!));
-  // Filters: REJECT only hides the BREAKs; a minimum strength of 90 hides everything below it. Each check waits for the
-  // re-render the filter schedules (Angular renders after the input event, in a task of its own) and fails on timeout.
+  // Filters: REJECT only hides the BREAKs; a minimum strength of 90 hides everything below it. Each check first waits
+  // for the re-render the filter schedules (Angular renders after the input event, in a task of its own).
   const BREAKS = '#alerts li.alert[data-signal="BREAK"]';
   const breakCount = () => page.evaluate((sel) => document.querySelectorAll(sel).length, BREAKS);
   await page.selectOption('#f-signal', 'REJECT');
-  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 0, BREAKS, { timeout: 10_000 }).catch(() => undefined);
+  await rendered(page, (sel) => document.querySelectorAll(sel).length === 0, BREAKS);
   expect(await breakCount()).toBe(0);
   await page.selectOption('#f-signal', 'ALL');
-  await page.waitForFunction((sel) => document.querySelectorAll(sel).length > 0, BREAKS, { timeout: 10_000 }).catch(() => undefined);
+  await rendered(page, (sel) => document.querySelectorAll(sel).length > 0, BREAKS);
   expect(await breakCount()).toBeGreaterThan(0);
   const strengths = async () => page.evaluate(() => Array.from(document.querySelectorAll('#alerts li.alert')).map((x) => Number(x.dataset.strength)));
   const all = await strengths();
   expect(all.some((x) => x < 90)).toBe(true);
   await page.fill('#f-score', '90');
-  await page.waitForFunction(() => Array.from(document.querySelectorAll('#alerts li.alert')).every((x) => Number(x.dataset.strength) >= 90), undefined, { timeout: 10_000 }).catch(() => undefined);
+  await rendered(page, () => Array.from(document.querySelectorAll('#alerts li.alert')).every((x) => Number(x.dataset.strength) >= 90));
   const strong = await strengths();
   expect(strong.length).toBeLessThan(all.length);
   for (const x of strong) expect(x).toBeGreaterThanOrEqual(90);
@@ -318,7 +328,7 @@ it('demo --serve: chart, BREAK marker and alert, in-place rows, zones, history o
   const utcTick = await tickNow();
   expect(utcTick.text).toBe(`${new Date(utcTick.ts).toISOString().slice(11, 19)} UTC`);
   await page.selectOption('#tz', 'America/New_York');
-  await page.waitForFunction(() => / NY$/.test(document.querySelector('#tick')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
+  await rendered(page, () => / NY$/.test(document.querySelector('#tick')?.textContent ?? ''));
   const nyTick = await tickNow();
   expect(nyTick.text).toMatch(/^\d\d:\d\d:\d\d NY$/);
   expect(nyTick.text).toBe(`${new Date(nyTick.ts - 5 * 3_600_000).toISOString().slice(11, 19)} NY`);
