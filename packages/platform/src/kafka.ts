@@ -120,13 +120,14 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
 export const TX_SEND_INITIAL_RETRY_MS = 20;
 
 /**
- * How long a transactional producer reuses the answer to "which broker coordinates my transactional id" (ms). kafkajs
- * 2.2 asks the cluster (a FindCoordinator round trip) before each of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn:
- * three of a transaction's nine round trips, on the path of every signal a live consumer waits for (bench latency).
- * The Java producer keeps its coordinator until a request to it fails. A coordinator that moves (its
- * __transaction_state partition changed leader) answers NOT_COORDINATOR to the old address for at most this long: the
- * send path retries that, and a failed commit drops and rebuilds the group with a new producer (a new cluster, so
- * an empty cache).
+ * How long a transactional producer reuses the answer to "which broker coordinates my transactional id", and to
+ * "which broker coordinates the consumer group whose offsets my transactions carry" (ms). kafkajs 2.2 asks the cluster
+ * (a FindCoordinator round trip) before each of AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn: four
+ * of a transaction's nine round trips, on the path of every signal a live consumer waits for (bench latency). The Java
+ * producer keeps both coordinators until a request to one fails. A coordinator that moves (its __transaction_state or
+ * __consumer_offsets partition changed leader) answers NOT_COORDINATOR to the old address for at most this long:
+ * kafkajs retries that (TxnOffsetCommit looks the group coordinator up again, which this cache answers until the TTL
+ * passes), and a failed commit drops and rebuilds the group with a new producer (a new cluster, so an empty cache).
  */
 export const TX_COORDINATOR_TTL_MS = 2000;
 
@@ -135,14 +136,16 @@ interface KafkajsClusterPrototype {
   findGroupCoordinatorMetadata?: (this: object, q: { groupId: string; coordinatorType?: number }) => Promise<unknown>;
   __snapTxCoordinatorCache?: true;
 }
-/** kafkajs' COORDINATOR_TYPES.TRANSACTION. */
+/** kafkajs' COORDINATOR_TYPES.TRANSACTION (FindCoordinator's key type 1; 0 is a consumer group). */
 const TRANSACTION_COORDINATOR = 1;
 
 /**
- * Makes kafkajs' clusters keep a transaction coordinator lookup for TX_COORDINATOR_TTL_MS (per cluster, per
- * transactional id). Group coordinators (the consumer's, and TxnOffsetCommit's) are still looked up each time, as
- * kafkajs does. Returns false, changing nothing, when this kafkajs has no such method (test/integration
- * kafka-tx-coordinator.test.ts fails then, so an upgrade cannot lose it silently). Idempotent.
+ * Makes a transactional producer's kafkajs cluster keep its coordinator lookups for TX_COORDINATOR_TTL_MS, per
+ * coordinator type and id: the transaction coordinator's, and the group coordinator's that TxnOffsetCommit asks for.
+ * A cluster caches only once it has looked up a transaction coordinator, which only a transactional producer does:
+ * a consumer's lookups (its own group's, on each join) go to the broker as kafkajs does them. Returns false, changing
+ * nothing, when this kafkajs has no such method (test/integration kafka-tx-coordinator.test.ts fails then, so an
+ * upgrade cannot lose it silently). Idempotent.
  */
 export function installTxCoordinatorCache(): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -152,14 +155,17 @@ export function installTxCoordinatorCache(): boolean {
   if (proto.__snapTxCoordinatorCache) return true;
   const caches = new WeakMap<object, Map<string, { atMs: number; answer: unknown }>>();
   proto.findGroupCoordinatorMetadata = async function (this: object, q) {
-    if (q.coordinatorType !== TRANSACTION_COORDINATOR) return lookup.call(this, q);
     let cache = caches.get(this);
-    if (!cache) caches.set(this, (cache = new Map()));
-    const hit = cache.get(q.groupId);
+    if (!cache) {
+      if (q.coordinatorType !== TRANSACTION_COORDINATOR) return lookup.call(this, q);
+      caches.set(this, (cache = new Map()));
+    }
+    const key = `${q.coordinatorType ?? 0}:${q.groupId}`;
+    const hit = cache.get(key);
     const now = performance.now();
     if (hit && now - hit.atMs < TX_COORDINATOR_TTL_MS) return hit.answer;
     const answer = await lookup.call(this, q);
-    cache.set(q.groupId, { atMs: now, answer });
+    cache.set(key, { atMs: now, answer });
     return answer;
   };
   proto.__snapTxCoordinatorCache = true;
