@@ -344,6 +344,29 @@ describe('JSONL canonical-line decoder (parseCanonicalEventBytes)', () => {
     expect(rejected).toBeGreaterThan(5000);
   });
 
+  it('gives each MBP-10 line arrays of its own when a book repeats the last line\'s text', () => {
+    const mbp = base.slice(samples.length).find((l) => l.includes('"futures.mbp10.v1"'))!;
+    const read = (line: string) => {
+      const bytes = Buffer.from(line, 'utf8');
+      return parseCanonicalEventBytes(bytes, 0, bytes.length) as FuturesMbp10;
+    };
+    const first = read(mbp);
+    const again = read(mbp);
+    expect(again.bid_px).toEqual(first.bid_px);
+    expect(again.bid_px).not.toBe(first.bid_px);
+    first.bid_px[0] = -1;
+    first.ask_sz.length = 0;
+    const third = read(mbp);
+    expect(third.bid_px[0]).not.toBe(-1);
+    expect(third.ask_sz).toEqual(again.ask_sz);
+    expect(show(third)).toBe(reference(mbp));
+    // The last text as a prefix only (a longer last number): read anew.
+    const longer = mbp.replace(/"bid_sz":\[([^\]]*)\]/, (_m, xs: string) => `"bid_sz":[${xs}5]`);
+    expect(longer).not.toBe(mbp);
+    expect(agrees(longer)).toBe(true);
+    expect(agrees(mbp)).toBe(true);
+  });
+
   it('reads 64-bit decimal strings of every length exactly, and numbers of every form as JSON.parse does', () => {
     const hb = (ts: string) => `{"schema":"heartbeat.v1","schema_version":1,"source":"sim","ts_event_ns":"${ts}","ts_recv_ns":"1766414400123456789","key":"SPY","seq":"7","event_id":"e"}`;
     for (const ts of ['0', '7', '123456789', '1234567890', '0000000001', '999999999999999999', '1766414400123456789', '1766414401000000000', '1766414400999999999', '9999999999999999999', '0000000000000000000']) {
