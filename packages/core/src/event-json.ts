@@ -615,10 +615,45 @@ const LAYOUTS: Layout[] = SCHEMA_LIST.map((schema) => {
 const SLOT_COUNT = Math.max(...LAYOUTS.map((l) => l.keys.length));
 /** The envelope's keys lead every layout (schema_version … event_id); the schema's own keys follow. */
 const ENVELOPE_KEYS = 7;
-/** Per (layout, position): the last string read there and its bytes (Str1Repeating, Source, ExpDate, StrOrNull). */
-const canonLast: (string | null)[] = new Array(SCHEMA_LIST.length * SLOT_COUNT).fill(null);
-const canonLastBytes: Uint8Array[] = canonLast.map(() => new Uint8Array(64));
-const canonLastLen = new Int32Array(canonLast.length);
+/** The longest value text a slot remembers (an MBP-10 array of 10 levels of 20-character prices fits). */
+const SLOT_TEXT_MAX = 256;
+/**
+ * Per (layout, position): the last value read there and its text in the line, quotes or brackets included. A slot
+ * holds one kind of value: a string that repeats from line to line (symbols, keys, sources, dates) or an MBP-10 array
+ * (a book changes a level or two per record, so most of a line's six arrays are the previous line's text again: bench
+ * run-jsonl). The same bytes, compared four at a time, are the same value.
+ */
+const slotLast: (string | number[] | null)[] = new Array(SCHEMA_LIST.length * SLOT_COUNT).fill(null);
+const slotText: Uint8Array[] = slotLast.map(() => new Uint8Array(SLOT_TEXT_MAX));
+const slotWords: Int32Array[] = slotText.map((t) => new Int32Array(t.buffer));
+const slotTextLen = new Int32Array(slotLast.length);
+
+/** The slot's last value when its text is at `at` (then `at` moves past it); null otherwise. */
+function slotHit(b: Uint8Array, e: number, slot: number): string | number[] | null {
+  const last = slotLast[slot]!;
+  if (last === null) return null;
+  const p = at;
+  const n = slotTextLen[slot]!;
+  if (p + n > e) return null;
+  const w = slotWords[slot]!;
+  const dv = view;
+  const words = n >> 2;
+  for (let i = 0; i < words; i++) if (dv.getInt32(p + 4 * i, true) !== w[i]) return null;
+  const text = slotText[slot]!;
+  for (let j = words << 2; j < n; j++) if (b[p + j] !== text[j]) return null;
+  at = p + n;
+  return last;
+}
+
+/** Keeps `value` as the slot's last, read from the text b[from, to) (a longer text is not kept). */
+function keepSlot(b: Uint8Array, from: number, to: number, slot: number, value: string | number[]): void {
+  const n = to - from;
+  if (n > SLOT_TEXT_MAX) return;
+  slotLast[slot] = value;
+  slotTextLen[slot] = n;
+  const text = slotText[slot]!;
+  for (let j = 0; j < n; j++) text[j] = b[from + j]!;
+}
 
 /** Where the reader stands in the line (set by each value reader past its value; -1: not a canonical value). */
 let at = 0;
@@ -685,31 +720,32 @@ function int64At(b: Uint8Array, e: number): bigint {
   let p = at;
   if (b[p] !== 34) return fail64();
   const from = ++p;
+  let hi = -1;
+  let lo = 0;
+  let n = 19;
   if (int64HiTail >= 0 && from + 20 <= e && b[from + 19] === 34) {
     const dv = view;
     if (dv.getInt32(from, true) === int64HiWord0 && dv.getInt32(from + 4, true) === int64HiWord1 && dv.getUint16(from + 8, true) === int64HiTail) {
-      let lo = 0;
       let i = from + 10;
       for (let c = 0; i < from + 19 && (c = b[i]! - 48) >= 0 && c <= 9; i++) lo = lo * 10 + c;
       if (i === from + 19) {
-        at = from + 20;
-        if (lo === int64LastLo && int64LastHiDigits === int64HiDigits) return int64Last;
-        int64LastHiDigits = int64HiDigits;
-        int64LastLo = lo;
-        return (int64Last = int64Hi + BigInt(lo));
+        hi = int64HiDigits;
+        p = i;
       }
     }
   }
-  let hi = 0;
-  let lo = 0;
-  let c = 0;
-  while (p < e && (c = b[p]!) >= 48 && c <= 57) p++;
-  const n = p - from;
-  if (c !== 34 || n < 1 || n > 19 || p >= e) return fail64();
+  if (hi < 0) {
+    hi = 0;
+    lo = 0;
+    let c = 0;
+    while (p < e && (c = b[p]!) >= 48 && c <= 57) p++;
+    n = p - from;
+    if (c !== 34 || n < 1 || n > 19 || p >= e) return fail64();
+    const mid = n > 9 ? p - 9 : from;
+    for (let i = from; i < mid; i++) hi = hi * 10 + (b[i]! - 48);
+    for (let i = mid; i < p; i++) lo = lo * 10 + (b[i]! - 48);
+  }
   at = p + 1;
-  const mid = n > 9 ? p - 9 : from;
-  for (let i = from; i < mid; i++) hi = hi * 10 + (b[i]! - 48);
-  for (let i = mid; i < p; i++) lo = lo * 10 + (b[i]! - 48);
   if (n <= 9) return BigInt(lo);
   if (hi === int64LastHiDigits && lo === int64LastLo) return int64Last;
   if (hi !== int64HiDigits) {
@@ -734,10 +770,16 @@ function fail64(): bigint {
 
 /**
  * The string at `at`: ASCII without escapes or control characters (else at = -1); the string read last time at this
- * slot when the bytes are the same. `check` vets a new value (a hit was vetted when it was new).
+ * slot when the text is the same (not for event ids, Str1: they never repeat). A new value is vetted by its kind (a
+ * hit was vetted when it was new).
  */
 function strAt(b: Latin1Source, e: number, slot: number, kind: Kind): string {
-  let p = at;
+  if (kind !== Kind.Str1) {
+    const hit = slotHit(b, e, slot);
+    if (hit !== null) return hit as string;
+  }
+  const start = at;
+  let p = start;
   if (b[p] !== 34) return failStr();
   const from = ++p;
   for (;;) {
@@ -750,21 +792,9 @@ function strAt(b: Latin1Source, e: number, slot: number, kind: Kind): string {
   const n = p - from;
   at = p + 1;
   if (kind === Kind.Str1) return n >= 1 ? asciiShort(b, from, n) : failStr();
-  const last = canonLast[slot];
-  if (last !== null && canonLastLen[slot] === n) {
-    const lb = canonLastBytes[slot]!;
-    let i = 0;
-    while (i < n && lb[i] === b[from + i]) i++;
-    if (i === n) return last;
-  }
   const s = asciiShort(b, from, n);
   if (kind === Kind.Source ? !SOURCE_SET.has(s) : kind === Kind.ExpDate ? !isExpDate(s) : kind === Kind.StrOrNull ? false : n < 1) return failStr();
-  if (n <= 64) {
-    canonLast[slot] = s;
-    canonLastLen[slot] = n;
-    const lb = canonLastBytes[slot]!;
-    for (let i = 0; i < n; i++) lb[i] = b[from + i]!;
-  }
+  keepSlot(b, start, at, slot, s);
   return s;
 }
 function failStr(): string {
@@ -807,54 +837,18 @@ function nonNegIntAt(b: Uint8Array, e: number): number {
   return Number.isSafeInteger(v) && v >= 0 ? v : ((at = -1), Number.NaN);
 }
 
-/** The longest MBP-10 array text bookAt remembers (10 levels of 20-character prices fit). */
-const BOOK_TEXT_MAX = 256;
-/**
- * Per (layout, position): the last MBP-10 array bookAt read there, its text and the text's length. A book changes a
- * level or two per record, so most of a line's six arrays are the previous line's text again (bench run-jsonl): the
- * same bytes, compared four at a time, are the same values. The cached array is bookAt's own copy: a caller may keep
- * or change what it was given.
- */
-const bookLast: (number[] | null)[] = canonLast.map(() => null);
-const bookLastText: Uint8Array[] = canonLast.map(() => new Uint8Array(BOOK_TEXT_MAX));
-const bookLastWords: Int32Array[] = bookLastText.map((t) => new Int32Array(t.buffer));
-const bookLastLen = new Int32Array(canonLast.length);
-
 /**
  * An MBP-10 array at `at` without whitespace: 1–10 prices (finite, or null read as NaN) or sizes (non-negative
  * integers); null with at = -1 otherwise (decodeFlat's readArr reads the other spellings). A copy of the last array
- * read at `slot` when the text is the same.
+ * read at `slot` when the text is the same: the slot keeps a copy of its own, so a caller may keep or change what it
+ * was given.
  */
 function bookAt(b: Uint8Array, e: number, prices: boolean, slot: number): number[] | null {
+  const hit = slotHit(b, e, slot);
+  if (hit !== null) return (hit as number[]).slice();
   const start = at;
-  const last = bookLast[slot];
-  if (last !== null) {
-    const n = bookLastLen[slot]!;
-    if (start + n <= e) {
-      const w = bookLastWords[slot]!;
-      const dv = view;
-      const words = n >> 2;
-      let i = 0;
-      while (i < words && dv.getInt32(start + 4 * i, true) === w[i]) i++;
-      if (i === words) {
-        const text = bookLastText[slot]!;
-        let j = words << 2;
-        while (j < n && b[start + j] === text[j]) j++;
-        if (j === n) {
-          at = start + n;
-          return last.slice();
-        }
-      }
-    }
-  }
   const out = bookRead(b, e, prices);
-  const n = at - start;
-  if (out !== null && n <= BOOK_TEXT_MAX) {
-    bookLast[slot] = out.slice();
-    bookLastLen[slot] = n;
-    const text = bookLastText[slot]!;
-    for (let j = 0; j < n; j++) text[j] = b[start + j]!;
-  }
+  if (out !== null) keepSlot(b, start, at, slot, out.slice());
   return out;
 }
 
@@ -992,7 +986,7 @@ const READER_SCOPE: Record<string, unknown> = Object.fromEntries([
 function compileCanonicalReader(schema: InputSchema, li: number): CanonicalReader {
   const layout = LAYOUTS[li]!;
   const names = Object.keys(SCHEMAS[schema].shape).slice(1);
-  if (names.slice(0, ENVELOPE_KEYS).join() !== 'schema_version,source,ts_event_ns,ts_recv_ns,key,seq,event_id') throw new Error(`event-json: ${schema} does not lead with the envelope`);
+  if (names.slice(0, ENVELOPE_KEYS).join() !== KEY_LIST.slice(1, 1 + ENVELOPE_KEYS).join()) throw new Error(`event-json: ${schema} does not lead with the envelope`);
   const match = (f: Fixed, pos: string): string => {
     const c = [`${pos} + ${f.bytes.length} <= e`];
     f.words.forEach((w, j) => c.push(`dv.getInt32(${pos} + ${4 * j}, true) === ${w}`));
