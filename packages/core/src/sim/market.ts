@@ -72,6 +72,9 @@ function levelNoise(key: number, salt: number): number {
   return ((h ^ (h >>> 15)) >>> 0) / 4294967296;
 }
 
+/** `${x}` === `${y}` for numbers: equal, or both NaN. */
+const sameShown = (x: number, y: number): boolean => x === y || (x !== x && y !== y);
+
 export function optionSymbol(underlying: string, expDate: string, right: OptionRight, strike: number): string {
   const ymd = expDate.slice(2).replace(/-/g, '');
   return `O:${underlying}${ymd}${right}${String(Math.round(strike * 1000)).padStart(8, '0')}`;
@@ -87,8 +90,12 @@ export class MarketSim {
 
   private readonly bids = new Map<number, number>();
   private readonly asks = new Map<number, number>();
-  /** Levels whose size only the scenario script changes (background liquidity leaves them alone). */
-  private readonly scripted = new Set<string>();
+  /**
+   * Levels (cents) whose size only the scenario script changes (background liquidity leaves them alone). Numbers, not
+   * "side:cents" strings: maintainBook asks for each of 60 cents per step, and building the key cost a sixth of the
+   * simulator's time.
+   */
+  private readonly scripted: Record<SimBookSide, Set<number>> = { bid: new Set(), ask: new Set() };
   profile: DepthProfile;
   /** −1..+1: tilts background aggression toward selling (−) or buying (+). */
   flowBias = 0;
@@ -109,8 +116,16 @@ export class MarketSim {
   private nextGreeks: bigint;
   private nextHb: bigint;
   private readonly seq = new Map<string, bigint>();
-  private lastQuote = '';
-  private lastEs = '';
+  /**
+   * What the last quote and MBP-10 record showed (NaN in a slot that never held one), compared as numbers: the keys
+   * these were, a string of the values per step, were a tenth of the simulator's time. Two numbers write the same
+   * text exactly when they are equal or both NaN (sameShown).
+   */
+  private readonly lastQuote = new Float64Array(4).fill(NaN);
+  private quoted = false;
+  /** bid px[0], ask px[0], then the 10 bid and 10 ask sizes. */
+  private readonly lastEs = new Float64Array(22).fill(NaN);
+  private esPublished = false;
   private lastMid: number;
   private hedgeNeed = 0;
   /** Shares that non-dealer aggression took from each side's touch during the current step. */
@@ -207,9 +222,9 @@ export class MarketSim {
 
   /** Marks a level as script-controlled (true) or returns it to background liquidity (false). */
   script(side: SimBookSide, price: number, on = true): void {
-    const k = `${side}:${Math.round(price * 100)}`;
-    if (on) this.scripted.add(k);
-    else this.scripted.delete(k);
+    const c = Math.round(price * 100);
+    if (on) this.scripted[side].add(c);
+    else this.scripted[side].delete(c);
   }
 
   /** Rests a limit order. A bid at/above the best ask (or ask at/below the best bid) would cross, so it is refused. */
@@ -336,9 +351,13 @@ export class MarketSim {
     if (!Number.isFinite(bb) || !Number.isFinite(ba)) return;
     const bs = this.bids.get(bb)!;
     const as = this.asks.get(ba)!;
-    const qk = `${bb}|${ba}|${bs}|${as}`;
-    if (qk !== this.lastQuote) {
-      this.lastQuote = qk;
+    const lq = this.lastQuote;
+    if (!(this.quoted && sameShown(lq[0]!, bb) && sameShown(lq[1]!, ba) && sameShown(lq[2]!, bs) && sameShown(lq[3]!, as))) {
+      this.quoted = true;
+      lq[0] = bb;
+      lq[1] = ba;
+      lq[2] = bs;
+      lq[3] = as;
       const ts = this.stamp();
       const env = this.envelope('stocks.quotes', ts);
       const bidExch = this.rng.pick(VENUES);
@@ -361,13 +380,18 @@ export class MarketSim {
     this.publishEs(bb, ba);
   }
 
+  /** esSide's per-tick depth (scratch). */
+  private readonly esDepth: number[] = new Array<number>(10).fill(0);
+
   private esSide(side: SimBookSide, bestTick: number): { px: number[]; sz: number[]; ct: number[] } {
     const dir = side === 'bid' ? -1 : 1;
-    const depth = new Map<number, number>();
-    for (const [c, s] of this.sideMap(side)) {
-      const tick = Math.round(this.esPriceOf(c / 100, side) / ES_TICK);
-      depth.set(tick, (depth.get(tick) ?? 0) + s);
-    }
+    // The SPY depth of each of the 10 ticks (i ticks from bestTick), summed in the book's order as a map by tick was.
+    const depth = this.esDepth;
+    depth.fill(0);
+    this.sideMap(side).forEach((s, c) => {
+      const i = (Math.round(this.esPriceOf(c / 100, side) / ES_TICK) - bestTick) * dir;
+      if (i >= 0 && i < 10) depth[i] += s;
+    });
     const px: number[] = [];
     const sz: number[] = [];
     const ct: number[] = [];
@@ -375,7 +399,7 @@ export class MarketSim {
       const tick = bestTick + dir * i;
       // ES has its own resting depth besides what mirrors SPY; it is static per price so it adds no false churn.
       const own = 20 + Math.round(levelNoise(tick, side === 'bid' ? 3 : 4) * 40);
-      const size = own + Math.round((depth.get(tick) ?? 0) / this.esScale);
+      const size = own + Math.round(depth[i]! / this.esScale);
       px.push(tick * ES_TICK);
       sz.push(size);
       ct.push(Math.max(1, Math.round(size / 6)));
@@ -388,9 +412,17 @@ export class MarketSim {
     const askTick = Math.round(this.esPriceOf(ba / 100, 'ask') / ES_TICK);
     const b = this.esSide('bid', bidTick);
     const a = this.esSide('ask', askTick);
-    const k = `${b.px[0]}|${a.px[0]}|${b.sz.join(',')}|${a.sz.join(',')}`;
-    if (k === this.lastEs) return;
-    this.lastEs = k;
+    const le = this.lastEs;
+    let same = this.esPublished && sameShown(le[0]!, b.px[0]!) && sameShown(le[1]!, a.px[0]!);
+    for (let i = 0; same && i < 10; i++) same = sameShown(le[2 + i]!, b.sz[i]!) && sameShown(le[12 + i]!, a.sz[i]!);
+    if (same) return;
+    this.esPublished = true;
+    le[0] = b.px[0]!;
+    le[1] = a.px[0]!;
+    for (let i = 0; i < 10; i++) {
+      le[2 + i] = b.sz[i]!;
+      le[12 + i] = a.sz[i]!;
+    }
     const ts = this.stamp(5, 60);
     const env = this.envelope('futures.mbp10', ts);
     const ev: FuturesMbp10 = {
@@ -666,15 +698,15 @@ export class MarketSim {
       let onBid = toward === 1 ? true : toward === -1 ? false : this.rng.chance(0.5);
       // Nobody steps in front of a scripted wall that is the best price on its side while it is being tested:
       // the gap closes from the other side instead (so the tested queue stays the visible NBBO).
-      if (onBid && this.scripted.has(`bid:${bb}`)) onBid = false;
-      else if (!onBid && this.scripted.has(`ask:${ba}`)) onBid = true;
+      if (onBid && this.scripted.bid.has(bb)) onBid = false;
+      else if (!onBid && this.scripted.ask.has(ba)) onBid = true;
       const side: SimBookSide = onBid ? 'bid' : 'ask';
       const c = onBid ? bb + 1 : ba - 1;
-      if (this.scripted.has(`${side}:${c}`)) {
+      if (this.scripted[side].has(c)) {
         // A scripted level is never touched by background liquidity; step the other side instead.
         const other: SimBookSide = onBid ? 'ask' : 'bid';
         const oc = onBid ? ba - 1 : bb + 1;
-        if (this.scripted.has(`${other}:${oc}`)) return;
+        if (this.scripted[other].has(oc)) return;
         this.sideMap(other).set(oc, 100 * this.rng.int(1, 3));
         continue;
       }
@@ -699,7 +731,7 @@ export class MarketSim {
       const dir = side === 'bid' ? -1 : 1;
       for (let i = 0; i < LADDER_DEPTH_CENTS; i++) {
         const c = best + dir * i;
-        if (this.scripted.has(`${side}:${c}`)) continue;
+        if (this.scripted[side].has(c)) continue;
         const have = m.get(c) ?? 0;
         const target = this.profile(side, c);
         // The touch is refreshed most often; deeper levels drift toward their profile slowly.
@@ -713,7 +745,7 @@ export class MarketSim {
         }
       }
       // Forget levels far from the touch.
-      for (const c of [...m.keys()]) if ((c - best) * dir > LADDER_DEPTH_CENTS + 5 && !this.scripted.has(`${side}:${c}`)) m.delete(c);
+      for (const c of [...m.keys()]) if ((c - best) * dir > LADDER_DEPTH_CENTS + 5 && !this.scripted[side].has(c)) m.delete(c);
     }
   }
 
