@@ -72,6 +72,46 @@ function levelNoise(key: number, salt: number): number {
   return ((h ^ (h >>> 15)) >>> 0) / 4294967296;
 }
 
+/**
+ * One side of the simulated SPY book: size by price in cents. It remembers its best price until it changes: the
+ * simulator asks for the touch several times per step (mid, publish, the spread, the book upkeep), and each ask
+ * walked every price (a quarter of the simulator's time).
+ */
+class BookSide extends Map<number, number> {
+  private changes = 0;
+  private bestAt = -1;
+  private bestDir = 0;
+  private bestPrice = 0;
+
+  override set(cents: number, size: number): this {
+    this.changes++;
+    return super.set(cents, size);
+  }
+
+  override delete(cents: number): boolean {
+    this.changes++;
+    return super.delete(cents);
+  }
+
+  override clear(): void {
+    this.changes++;
+    super.clear();
+  }
+
+  /** The best price with size > 0: highest for dir −1 (bids), lowest for dir 1 (asks); ∓Infinity when none. */
+  best(dir: -1 | 1): number {
+    if (this.bestAt === this.changes && this.bestDir === dir) return this.bestPrice;
+    let b = dir === -1 ? -Infinity : Infinity;
+    this.forEach((s, p) => {
+      if (s > 0 && (dir === -1 ? p > b : p < b)) b = p;
+    });
+    this.bestAt = this.changes;
+    this.bestDir = dir;
+    this.bestPrice = b;
+    return b;
+  }
+}
+
 /** `${x}` === `${y}` for numbers: equal, or both NaN. */
 const sameShown = (x: number, y: number): boolean => x === y || (x !== x && y !== y);
 
@@ -88,8 +128,8 @@ export class MarketSim {
   /** Emitted events, in non-decreasing ts_event_ns; callers drain it. */
   out: InputEvent[] = [];
 
-  private readonly bids = new Map<number, number>();
-  private readonly asks = new Map<number, number>();
+  private readonly bids = new BookSide();
+  private readonly asks = new BookSide();
   /**
    * Levels (cents) whose size only the scenario script changes (background liquidity leaves them alone). Numbers, not
    * "side:cents" strings: maintainBook asks for each of 60 cents per step, and building the key cost a sixth of the
@@ -190,20 +230,16 @@ export class MarketSim {
 
   // ---- book -------------------------------------------------------------------------------------------------
 
-  private sideMap(side: SimBookSide): Map<number, number> {
+  private sideMap(side: SimBookSide): BookSide {
     return side === 'bid' ? this.bids : this.asks;
   }
 
   bestBidCents(): number {
-    let b = -Infinity;
-    for (const [p, s] of this.bids) if (s > 0 && p > b) b = p;
-    return b;
+    return this.bids.best(-1);
   }
 
   bestAskCents(): number {
-    let a = Infinity;
-    for (const [p, s] of this.asks) if (s > 0 && p < a) a = p;
-    return a;
+    return this.asks.best(1);
   }
 
   bestBid(): number {
@@ -744,8 +780,10 @@ export class MarketSim {
           else m.delete(c);
         }
       }
-      // Forget levels far from the touch.
-      for (const c of [...m.keys()]) if ((c - best) * dir > LADDER_DEPTH_CENTS + 5 && !this.scripted[side].has(c)) m.delete(c);
+      // Forget levels far from the touch (deleting the entry being visited leaves the rest of the walk as it was).
+      m.forEach((_, c) => {
+        if ((c - best) * dir > LADDER_DEPTH_CENTS + 5 && !this.scripted[side].has(c)) m.delete(c);
+      });
     }
   }
 
