@@ -1,4 +1,4 @@
-import { EventLineError, formatEventLine, parseCanonicalEventBytes, parseEventBytes, parseEventLine } from './event-json';
+import { EventLineError, eventKeyOrder, formatEventLine, parseCanonicalEventBytes, parseEventBytes, parseEventLine } from './event-json';
 import type { FuturesMbp10, InputEvent } from './events';
 
 const T = 1_766_414_400_123_456_789n; // > 2^53: must survive exactly
@@ -25,6 +25,30 @@ describe('event JSONL format', () => {
       expect(back).toEqual(ev);
     }
     expect(formatEventLine(back)).toBe(line);
+  });
+
+  it('writes what JSON.stringify of the schema keys writes (bigints as decimal strings, NaN as null), whatever the values', () => {
+    // The reference is what formatEventLine was: the schema's keys copied in order, then JSON.stringify with a replacer.
+    const reference = (ev: InputEvent): string => {
+      const src = ev as unknown as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const k of eventKeyOrder(ev.schema)) out[k] = src[k];
+      return JSON.stringify(out, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isNaN(v) ? null : v));
+    };
+    const { simulateSession } = jest.requireActual('./sim') as typeof import('./sim');
+    const events: InputEvent[] = [...samples, ...[...simulateSession({ seed: 4, durationMs: 60_000 })]];
+    const odd: unknown[] = [Number.NaN, Infinity, -Infinity, -0, 0, 1e21, 1e-7, 5e-324, 2 ** 53 + 2, 'é', 'a"b', 'back\\slash', 'tab\t', '\u2028', '\ud800', '', null, undefined, true, 12n, -5n, [1, Number.NaN, undefined, 3n, 'x'], [], { nested: 1n }];
+    let x = 99;
+    const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let n = 0; n < 3000; n++) {
+      const ev = { ...events[n % events.length]! } as unknown as Record<string, unknown>;
+      const keys = Object.keys(ev).filter((k) => k !== 'schema');
+      // One to three values replaced by anything a writer might be handed (the line must still be JSON.stringify's).
+      if (n >= events.length) for (let j = 0; j <= n % 3; j++) ev[keys[Math.floor(rnd() * keys.length)]!] = odd[Math.floor(rnd() * odd.length)];
+      const got = formatEventLine(ev as unknown as InputEvent);
+      expect(got).toBe(reference(ev as unknown as InputEvent));
+    }
+    for (const ev of events) expect(() => JSON.parse(formatEventLine(ev))).not.toThrow();
   });
 
   it('accepts safe JSON numbers for 64-bit fields and fills the envelope when omitted', () => {
