@@ -119,6 +119,28 @@ describe('JsonlFeedSink (the shared ordered pipeline, file output)', () => {
   });
 });
 
+describe('JsonlFeedSink holds lines and writes them in pieces', () => {
+  it('a line reaches the file within the hold time with no flush (a reader following a live feed sees it), in order', async () => {
+    const { sink, read } = sinkIn();
+    await sink.emit(trade(10));
+    await sink.emit(trade(20));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(read().map((e) => `${e.schema}@${(e.ts_event_ns - T0) / MS}`)).toEqual(['heartbeat.v1@0', 'stocks.trades.v1@10', 'stocks.trades.v1@20']);
+    await sink.emit(trade(30));
+    await sink.close();
+    expect(read().map((e) => `${(e.ts_event_ns - T0) / MS}`)).toEqual(['0', '10', '20', '30']);
+  });
+
+  it('flush() hands over every held line; many lines are written whole, in call order', async () => {
+    const { sink, read } = sinkIn();
+    for (let i = 0; i < 3000; i++) await sink.emit(trade(10 + i, { size: 100 + i }));
+    await sink.flush();
+    const out = read().filter((e) => e.schema === 'stocks.trades.v1') as StockTrade[];
+    expect(out.map((e) => e.size)).toEqual(Array.from({ length: 3000 }, (_, i) => 100 + i));
+    await sink.close();
+  });
+});
+
 describe('JsonlFeedSink append (resumed replays)', () => {
   it('append keeps what an earlier run wrote; the default truncates', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'feeds-append-')), 'out.jsonl');
