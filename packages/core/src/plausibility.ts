@@ -51,11 +51,10 @@ function bookSize(name: string, z: number): string | null {
   return `${name} ${z} is above ${MAX_PLAUSIBLE_SIZE}`;
 }
 
-/** One quote side: price 0 only as an empty side (size 0). */
+/** One quote side: price 0 only as an empty side (size 0). The field name is built only for a reason (per quote). */
 function quoteSide(side: string, p: number, z: number): string | null {
-  const zs = bookSize(`${side}_sz`, z);
-  if (zs) return zs;
-  if (fin(p) && p === 0 && z === 0) return null;
+  if (!isBookSize(z)) return bookSize(`${side}_sz`, z);
+  if (isPrice(p) || (p === 0 && z === 0)) return null;
   return price(`${side}_px`, p);
 }
 
