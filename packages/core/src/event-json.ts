@@ -1390,11 +1390,11 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
 
 const jsonValue = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isNaN(v) ? null : v);
 
-/** Per schema: its keys in order, and the text each key is written with (`{"schema":` for the first, `,"k":` after). */
+/** Per schema: its keys in order, and the text each key is written with (`"k":`). */
 const FIELD_ORDER = Object.fromEntries(
   Object.entries(SCHEMAS).map(([k, s]) => {
     const keys = Object.keys(s.shape);
-    return [k, { keys, texts: keys.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`) }];
+    return [k, { keys, texts: keys.map((key) => `${JSON.stringify(key)}:`) }];
   }),
 ) as Record<InputSchema, { keys: string[]; texts: string[] }>;
 
@@ -1412,16 +1412,13 @@ export function formatEventLine(ev: InputEvent): string {
   const src = ev as unknown as Record<string, unknown>;
   const { keys, texts } = FIELD_ORDER[ev.schema];
   let line = '';
-  let first = true;
   for (let i = 0; i < keys.length; i++) {
     const v = src[keys[i]!];
     // Left out as JSON.stringify leaves them out of an object.
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    line += first ? '{' + texts[i]!.slice(1) : texts[i]!;
-    first = false;
-    line += formatJsonValue(v);
+    line += (line.length === 0 ? '{' : ',') + texts[i]! + formatJsonValue(v);
   }
-  return first ? '{}' : line + '}';
+  return line.length === 0 ? '{}' : line + '}';
 }
 
 /** JSON.stringify(v, jsonValue) for a defined value of an event (strings, numbers, bigints, booleans, null, arrays). */

@@ -339,14 +339,14 @@ export interface JsonlSinkOptions extends OrderedSinkOptions {
   append?: boolean;
 }
 
-/**
- * Writes the `run --input` JSONL format. Each line is validated by parsing it back with the same parser `run --input`
- * uses, so a record the embedded run would refuse is dead-lettered here, as the Kafka path would.
- */
 /** JsonlFeedSink hands its held lines to the file stream once this many characters are held, or after HOLD_MS. */
 const OUT_CHUNK = 1 << 16;
 const HOLD_MS = 100;
 
+/**
+ * Writes the `run --input` JSONL format. Each line is validated by parsing it back with the same parser `run --input`
+ * uses, so a record the embedded run would refuse is dead-lettered here, as the Kafka path would.
+ */
 export class JsonlFeedSink extends OrderedFeedSink {
   private readonly out: WriteStream;
   private dlOut: WriteStream | null = null;
