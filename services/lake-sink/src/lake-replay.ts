@@ -16,7 +16,7 @@ import * as arrow from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { createHash } from 'node:crypto';
 import { processorInputs, type Config, type DataInputSchema, type InputEvent } from '@snap/core';
-import { fromRecord, type ColumnSpec, type Logger } from '@snap/platform';
+import { type ColumnSpec, type Logger } from '@snap/platform';
 import { PartitionGroupTask, type OutputRow } from '@snap/processor';
 import { datasetFor } from './datasets';
 import { META_DIR, configHash, readManifests, type LakeManifest, type LakeReader, type ManifestObject } from './manifest';
@@ -189,48 +189,68 @@ async function silverCommitted(lake: LakeReader, keys: readonly string[]): Promi
   return out;
 }
 
-/** One Parquet object's rows as plain values: int64 as bigint, lists as arrays, nulls as null. */
-export function readLakeRows(bytes: Uint8Array, columns: readonly ColumnSpec[], key: string): Record<string, unknown>[] {
+/**
+ * One Parquet object's rows as input events of `schema`: each column is read once (a typed array for a numeric column
+ * without nulls: int64 as bigint; else one value per row, null for a null cell, a list as an array), then each event is
+ * built by one object literal per (schema, column layout). `schema` first, then the columns in order (MBP-10: its
+ * flattened depth columns as the 10-level arrays bid_px, bid_sz, bid_ct, ask_px, ask_sz, ask_ct, after the others).
+ * Rows as objects (a property added per cell: dictionaries past a dozen) copied into events cost 14 µs per event,
+ * half of it the collector (bench run-bronze).
+ */
+export function readLakeEvents(bytes: Uint8Array, columns: readonly ColumnSpec[], key: string, schema: InputEvent['schema']): { count: number; event(i: number): InputEvent } {
   const table = arrow.tableFromIPC(readParquet(bytes).intoIPCStream());
-  const rows: Record<string, unknown>[] = Array.from({ length: table.numRows }, () => ({}));
-  for (const c of columns) {
+  const n = table.numRows;
+  const values = columns.map((c): ArrayLike<unknown> => {
     const vec = table.getChild(c.name);
     if (!vec) throw new LakeReplayError(`${key}: column ${c.name} is missing (the object was written with another schema)`, key);
     const numeric = c.type === 'int64' || c.type === 'float64' || c.type === 'int32' || c.type === 'int16' || c.type === 'int8';
-    if (numeric && vec.nullCount === 0) {
-      // One typed-array copy per column (BigInt64Array for int64) instead of a per-cell get().
-      const arr = vec.toArray() as ArrayLike<unknown>;
-      for (let i = 0; i < rows.length; i++) rows[i]![c.name] = arr[i];
-      continue;
-    }
+    if (numeric && vec.nullCount === 0) return vec.toArray() as ArrayLike<unknown>;
+    const out = new Array<unknown>(n);
     let i = 0;
     for (const x of vec as Iterable<unknown>) {
       let v = x === undefined ? null : x;
       if (v !== null && c.type === 'list_int16') v = Array.from(v as Iterable<number>);
-      rows[i++]![c.name] = v;
+      out[i++] = v;
+    }
+    return out;
+  });
+  // A schema_name column (Bronze has none: it is constant) must name the schema, as the codec's fromRecord requires.
+  const named = columns.findIndex((c) => c.name === 'schema_name');
+  if (named >= 0) {
+    const v = values[named]!;
+    for (let i = 0; i < n; i++) {
+      if (v[i] !== undefined && v[i] !== schema) throw new LakeReplayError(`${key}: row ${i + 1}: record of ${schema} carries schema_name ${JSON.stringify(v[i])}`, key);
     }
   }
-  return rows;
+  const build = eventBuilder(schema, columns.map((c) => c.name));
+  return { count: n, event: (i) => build(values, i) };
+}
+
+/** Compiled event literals by schema and column names (a few layouts per process). */
+const BUILDERS = new Map<string, (values: ArrayLike<unknown>[], i: number) => InputEvent>();
+
+function eventBuilder(schema: InputEvent['schema'], names: readonly string[]): (values: ArrayLike<unknown>[], i: number) => InputEvent {
+  const id = `${schema}|${names.join(',')}`;
+  let b = BUILDERS.get(id);
+  if (b === undefined) {
+    const depth = schema === 'futures.mbp10.v1';
+    const at = (name: string): string => `v[${names.indexOf(name)}][i]`;
+    const fields = [`schema: ${JSON.stringify(schema)}`];
+    for (const name of names) if (name !== 'schema_name' && !(depth && DEPTH_COLUMNS.has(name))) fields.push(`${JSON.stringify(name)}: ${at(name)}`);
+    if (depth) {
+      for (const side of ['bid', 'ask'] as const) {
+        for (const what of DEPTH) fields.push(`${side}_${what}: [${Array.from({ length: 10 }, (_, k) => at(`${side}_${what}_${k + 1}`)).join(', ')}]`);
+      }
+    }
+    // Names are the dataset's own column names (datasets.ts), quoted: nothing from a file is compiled.
+    b = new Function('v', 'i', `return { ${fields.join(', ')} };`) as (values: ArrayLike<unknown>[], i: number) => InputEvent;
+    BUILDERS.set(id, b);
+  }
+  return b;
 }
 
 const DEPTH = ['px', 'sz', 'ct'] as const;
 const DEPTH_COLUMNS = new Set((['bid', 'ask'] as const).flatMap((side) => DEPTH.flatMap((what) => Array.from({ length: 10 }, (_, i) => `${side}_${what}_${i + 1}`))));
-
-/** A Bronze row → the input event it was written from (the inverse of datasets.ts' bronzeRow). */
-export function bronzeRowToEvent(schema: string, row: Record<string, unknown>): InputEvent {
-  if (schema !== 'futures.mbp10.v1') return fromRecord(schema as InputEvent['schema'], row);
-  // MBP-10: the flattened depth columns back into the 10-level arrays (absent levels stay NaN / 0, as written).
-  const rec: Record<string, unknown> = {};
-  for (const k of Object.keys(row)) if (!DEPTH_COLUMNS.has(k)) rec[k] = row[k];
-  for (const side of ['bid', 'ask'] as const) {
-    for (const what of DEPTH) {
-      const arr: unknown[] = [];
-      for (let i = 1; i <= 10; i++) arr.push(row[`${side}_${what}_${i}`]);
-      rec[`${side}_${what}`] = arr;
-    }
-  }
-  return fromRecord(schema as InputEvent['schema'], rec);
-}
 
 interface Rec {
   ts: bigint;
@@ -304,15 +324,15 @@ export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeRepla
     }
     bytes += data.byteLength;
     const columns = datasetFor(s.schema as DataInputSchema, s.stream, ['bronze'])!.columns;
-    const rows = readLakeRows(data, columns, s.key);
+    const rows = readLakeEvents(data, columns, s.key, s.schema as InputEvent['schema']);
     // Files named by content (Silver) carry no offset window: a dir's files are cut in event-time order, so the first
     // row's time orders them (equal-time rows across two files keep file order).
-    const order = s.order >= 0n || !rows.length ? s.order : (rows[0]!.ts_event_ns as bigint);
+    const order = s.order >= 0n || rows.count === 0 ? s.order : rows.event(0).ts_event_ns;
     const add = new Map<Lane, Rec[]>();
-    rows.forEach((row, pos) => {
-      const ev = bronzeRowToEvent(s.schema, row);
-      if (readUntil !== undefined && ev.ts_event_ns > readUntil) return;
-      if (warmup !== 'earliest' && ev.ts_event_ns < warmup) return;
+    for (let pos = 0; pos < rows.count; pos++) {
+      const ev = rows.event(pos);
+      if (readUntil !== undefined && ev.ts_event_ns > readUntil) continue;
+      if (warmup !== 'earliest' && ev.ts_event_ns < warmup) continue;
       const wild = ev.key === '' || ev.key === '*';
       for (const u of wild ? opts.underlyings : opts.underlyings.includes(ev.key) ? [ev.key] : []) {
         const lane = lanes.get(`${u}|${s.stream}`)!;
@@ -320,7 +340,7 @@ export async function replayFromLake(opts: LakeReplayOptions): Promise<LakeRepla
         if (!l) add.set(lane, (l = []));
         l.push({ ts: ev.ts_event_ns, order, pos, ev });
       }
-    });
+    }
     for (const [lane, recs] of add) {
       recs.sort(recCmp);
       // Merge into what the lane has not fed yet (both sorted).

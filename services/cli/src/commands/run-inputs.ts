@@ -1,14 +1,14 @@
 // The inputs `snap-engine run --input` reads besides JSONL: Databento DBN files (plain or zstd; the same decoder and
 // record → event mapping as `feed dbn`: @snap/dbn's decodeDbnBatches + DbnNormalizer) and Bronze Parquet objects
-// (the files `run` and the lake sink write under DATA_ROOT; read back as `replay --from-lake` does: readLakeRows +
-// bronzeRowToEvent). The format comes from the extension, else from the first bytes ("DBN" or the zstd magic: DBN;
-// "PAR1": Parquet; anything else: JSONL). Several inputs are merged into one stream by event time (ties: the order
+// (the files `run` and the lake sink write under DATA_ROOT; read back as `replay --from-lake` does: readLakeEvents).
+// The format comes from the extension, else from the first bytes ("DBN" or the zstd magic: DBN; "PAR1": Parquet;
+// anything else: JSONL). Several inputs are merged into one stream by event time (ties: the order
 // the inputs were given), so a DBN futures file and a JSONL of options interleave as they happened.
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readSchema } from 'parquet-wasm';
 import type { InputEvent } from '@snap/core';
 import { DbnError, DbnNormalizer, decodeDbnBatches } from '@snap/dbn';
-import { BRONZE_TABLES, bronzeRowToEvent, readLakeRows, type BronzeSchema } from '@snap/lake-sink';
+import { BRONZE_TABLES, readLakeEvents, type BronzeSchema } from '@snap/lake-sink';
 
 export type InputFormat = 'jsonl' | 'dbn' | 'bronze';
 
@@ -100,7 +100,7 @@ function bronzeSchemaOf(path: string, has: (column: string) => boolean): BronzeS
 
 /**
  * The events of one Bronze Parquet object (one input stream's rows of an offset window, in log order), read whole:
- * an object is bounded by lake.flush_rows. Errors name the file, and the row for a value that is not an event.
+ * an object is bounded by lake.flush_rows. Errors name the file (and the row, for a schema_name naming another schema).
  */
 export function* readEventsBronze(path: string): Generator<InputEvent[]> {
   const bytes = readFileSync(path);
@@ -127,23 +127,16 @@ export function* readEventsBronze(path: string): Generator<InputEvent[]> {
     throw new InputFileError(`${path}: unreadable Parquet footer (${(e as Error).message})`, path);
   }
   const columns = BRONZE_TABLES.find((t) => t.schemaName === schema)!.columns;
-  let rows: Record<string, unknown>[];
+  let rows: ReturnType<typeof readLakeEvents>;
   try {
-    rows = readLakeRows(bytes, columns, path);
+    rows = readLakeEvents(bytes, columns, path, schema);
   } catch (e) {
     throw new InputFileError(`${path}: ${(e as Error).message}`, path);
   }
   const BATCH = 4096;
-  for (let from = 0; from < rows.length; from += BATCH) {
+  for (let from = 0; from < rows.count; from += BATCH) {
     const out: InputEvent[] = [];
-    for (let i = from; i < Math.min(rows.length, from + BATCH); i++) {
-      try {
-        out.push(bronzeRowToEvent(schema, rows[i]!));
-      } catch (e) {
-        throw new InputFileError(`${path}: row ${i + 1} (${schema}): ${(e as Error).message}`, path);
-      }
-      rows[i] = undefined as unknown as Record<string, unknown>; // the event is all that is kept
-    }
+    for (let i = from; i < Math.min(rows.count, from + BATCH); i++) out.push(rows.event(i));
     yield out;
   }
 }
