@@ -111,9 +111,9 @@ async function main(): Promise<void> {
       notes:
         `run --input es.mbp-10.dbn.zst --input es.trades.dbn.zst --input rest.jsonl: ${dbnStats.events} events (${dbnDecoded} of them from DBN, ${size(mbpPath)} + ${size(trPath)} MB zstd), ${dbnStats.payloads} payloads. ` +
         `Peer = decode-only of the two DBN files (decoder + the feed dbn mapping to events). The same session as one JSONL through run: ${jsonlRate} events/s. ${common} ` +
-        'What bounds it: no longer the decoder (decode-only is several times the row; in a profile of the run the DBN decode + mapping is ' +
-        'under a fifth, its largest parts the fnv1a64 event ids and the BigInt → float prices); the engine on more events (one MBP-10 record per book ' +
-        'change), the payload JSON, the garbage collector and the merge of three inputs (one promise per event) are the rest (run-jsonl has the split).',
+        'What bounds it: no longer the decoder (in a profile of the run the DBN decode + mapping is under a fifth, its largest part the BigInt → ' +
+        'float prices; the event ids are fnv1a64 in int32 limbs since session 13); the engine on more events (one MBP-10 record per book change), ' +
+        'the payload JSON, the garbage collector and the merge of three inputs are the rest (run-jsonl has the split).',
     });
     recordResult({
       name: 'run-bronze',
@@ -124,7 +124,8 @@ async function main(): Promise<void> {
       notes:
         `run over the session's ${objects.length} Bronze objects (as run writes them under DATA_ROOT; heartbeats held once per stream, kept once): ${bronzeStats.events} events, ${bronzeStats.payloads} payloads (identical count to the JSONL run). ` +
         `Peer = decode-only of the same objects (Parquet → rows → events). The same session as one JSONL through run: ${jsonlRate} events/s. ${common} ` +
-        'What bounds it: the Bronze decode the row shares with replay --from-lake (parquet-wasm → Arrow IPC → one object per row and cell → fromRecord), about half of the row.',
+        'What bounds it: as run-jsonl, the engine, the payload JSON, guard and merge; the Bronze decode it shares with replay --from-lake ' +
+        '(parquet-wasm → Arrow IPC → each column once → one compiled object literal per event, readLakeEvents) is the peer.',
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -89,7 +89,7 @@ describe('inputFormatOf', () => {
 });
 
 describe('mergeInputs', () => {
-  const drain = async (it: AsyncIterable<InputEvent>) => {
+  const drain = async (it: Iterable<InputEvent> | AsyncIterable<InputEvent>) => {
     const out: string[] = [];
     for await (const ev of it) out.push(ev.event_id);
     return out;
@@ -104,6 +104,21 @@ describe('mergeInputs', () => {
     const jsonl = [[quote(2n, 'b2'), quote(3n, 'b3')], [quote(6n, 'b6')]];
     expect(await drain(mergeInputs([dbnLike(), jsonl]))).toEqual(['a1', 'b2', 'a3', 'b3', 'a5', 'b6']);
     expect(await drain(mergeInputs([jsonl, dbnLike()]))).toEqual(['a1', 'b2', 'b3', 'a3', 'a5', 'b6']);
+  });
+
+  it('is synchronous when every input is (JSONL, Bronze), async with an async input (DBN), the same sequence', async () => {
+    async function* asyncOf(batches: InputEvent[][]): AsyncGenerator<InputEvent[]> {
+      for (const b of batches) yield b;
+    }
+    const a = [[hb(1n), quote(1n, 'a1')], [], [quote(4n, 'a4'), hb(5n)]];
+    const b = [[hb(1n), quote(2n, 'b2'), quote(4n, 'b4')], [hb(5n)]];
+    const sync = mergeInputs([a, b]);
+    expect(Symbol.asyncIterator in sync).toBe(false);
+    const ids = [...(sync as Iterable<InputEvent>)].map((e) => e.event_id);
+    expect(ids).toEqual(['hb-SPY-1', 'a1', 'b2', 'a4', 'b4', 'hb-SPY-5']);
+    const mixed = mergeInputs([asyncOf(a), b]);
+    expect(Symbol.asyncIterator in mixed).toBe(true);
+    expect(await drain(mixed)).toEqual(ids);
   });
 
   it('keeps one copy of a heartbeat that several inputs hold (Bronze fans them out per stream), not of data', async () => {
