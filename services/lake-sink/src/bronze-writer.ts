@@ -144,13 +144,17 @@ export class EmbeddedBronzeWriter {
     if (!w.records.length) return;
     const planned = planWindowObjects(this.keyPrefix, st.topic, st.partition, w);
     const ordered = tsOrderedByDatasetKey(w.records);
+    this.rows += w.records.length;
+    // Each object's rows (events) are let go once it is written, not with the last: the encoder's buffers outside the
+    // heap set off full collections, each marking whatever is still held (at the close of a run, every window).
+    w.records = [];
     for (const o of planned) {
       const bytes = encodeLakeObject(o, st.topic, st.partition, w.start);
       atomicWriteFile(join(this.opts.root, o.key), bytes);
       this.objects.push(manifestObject(o, this.keyPrefix, st.topic, st.partition, bytes, ordered(o)));
       this.bytes += bytes.byteLength;
+      o.rows = [];
     }
-    this.rows += w.records.length;
   }
 
   /** Writes the open windows, the schema snapshots and the run manifest. Idempotent. */

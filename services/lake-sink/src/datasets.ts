@@ -36,6 +36,13 @@ export class BronzeRowError extends Error {
 /** Hive partition value: characters outside [A-Za-z0-9._-] are %XX-escaped, as Hive does, so a value never adds a directory. */
 export function hiveValue(v: string): string {
   if (v === '') return '__HIVE_DEFAULT_PARTITION__';
+  // The usual value (a symbol, a key) needs no escape: returned as it is, without a regular expression per record.
+  let plain = true;
+  for (let i = 0; i < v.length && plain; i++) {
+    const c = v.charCodeAt(i);
+    plain = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 45;
+  }
+  if (plain) return v;
   return v.replace(/[^A-Za-z0-9._-]/g, (c) =>
     [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   );
@@ -114,22 +121,23 @@ export const BRONZE_SCHEMAS = Object.keys(PAYLOAD_COLUMNS) as BronzeSchema[];
 
 const INT16 = (v: number) => Number.isInteger(v) && v >= -32768 && v <= 32767;
 
-/** Wire record (envelope + payload) → Bronze row. */
+/**
+ * Wire record (envelope + payload) → Bronze row. A row is read by its columns' names only (rowsToArrowTable, the
+ * object plan's partition and time) and never written to, so a record that needs no reshaping is its own row: the
+ * wire's schema_name, which no column names, is never read, and the per-record copy that dropped it is saved (with
+ * every window held until its flush, those copies were most of an embedded run's collector time). An MBP-10 row is a
+ * view that reads the depth arrays as the flattened columns (mbp10Row).
+ */
 function bronzeRow(schemaName: BronzeSchema, value: unknown): Record<string, unknown> & { ts_event_ns: bigint } {
-  const { schema_name: _n, ...rec } = value as Record<string, unknown> & { ts_event_ns: bigint };
   if (schemaName === 'futures.mbp10.v1') {
     const m = value as RecordBySchema['futures.mbp10.v1'];
-    const out: Record<string, unknown> = { ...rec };
     for (const side of ['bid', 'ask'] as const) {
       for (const what of ['px', 'sz', 'ct'] as const) {
         const arr = m[`${side}_${what}`];
-        delete out[`${side}_${what}`];
         if (arr.length > 10) throw new BronzeRowError(`${side}_${what} has ${arr.length} levels, Bronze keeps 10`, schemaName, `${side}_${what}`);
-        // Absent levels: price NaN, size/count 0 (the events.ts convention).
-        for (let i = 0; i < 10; i++) out[`${side}_${what}_${i + 1}`] = arr[i] ?? (what === 'px' ? Number.NaN : 0);
       }
     }
-    return out as Record<string, unknown> & { ts_event_ns: bigint };
+    return mbp10Row(m);
   }
   if (schemaName === 'stocks.trades.v1') {
     const t = value as RecordBySchema['stocks.trades.v1'];
@@ -140,8 +148,24 @@ function bronzeRow(schemaName: BronzeSchema, value: unknown): Record<string, unk
     const q = value as RecordBySchema['stocks.quotes.v1'];
     for (const f of ['bid_exch', 'ask_exch'] as const) if (q[f] !== null && !INT16(q[f]!)) throw new BronzeRowError(`${f} ${q[f]} does not fit int16`, schemaName, f);
   }
-  return rec;
+  return value as Record<string, unknown> & { ts_event_ns: bigint };
 }
+
+/**
+ * An MBP-10 record's Bronze row: a view of the record whose columns are getters, the depth arrays read as bid_px_1..10
+ * etc. (absent levels: price NaN, size/count 0, the events.ts convention). A row is read, never enumerated or
+ * written, and a window holds its rows until it is written: flattened into 60 fields, each row held 60 boxed
+ * doubles (a fifth of an embedded run's heap at the close, marked by every full collection). Compiled once from the
+ * static column list.
+ */
+const mbp10Row = ((): ((v: RecordBySchema['futures.mbp10.v1']) => Record<string, unknown> & { ts_event_ns: bigint }) => {
+  const getters = [...ENVELOPE_COLUMNS, ...PAYLOAD_COLUMNS['futures.mbp10.v1']].map(({ name }) => {
+    const d = /^(bid|ask)_(px|sz|ct)_(\d+)$/.exec(name);
+    return `get ${JSON.stringify(name)}() { return ${d ? `this.v.${d[1]}_${d[2]}[${Number(d[3]) - 1}] ?? ${d[2] === 'px' ? 'NaN' : '0'}` : `this.v[${JSON.stringify(name)}]`}; }`;
+  });
+  const Row = new Function(`return class Mbp10BronzeRow { constructor(v) { this.v = v; } ${getters.join(' ')} };`)() as new (v: unknown) => Record<string, unknown> & { ts_event_ns: bigint };
+  return (v) => new Row(v);
+})();
 
 const BRONZE_PATHS: Record<BronzeSchema, { path: string; partition: (r: Record<string, unknown>) => string; hourly: boolean }> = {
   'stocks.trades.v1': { path: 'bronze/stocks/trades', partition: (r) => `symbol=${hiveValue(String(r.symbol))}`, hourly: true },

@@ -39,13 +39,30 @@ export interface PlannedObject {
   lastOffset: bigint;
 }
 
+const NS_PER_HOUR = 3_600_000_000_000n;
+const NS_PER_DAY = 24n * NS_PER_HOUR;
+
 const byTs = (a: { ts_event_ns: bigint }, b: { ts_event_ns: bigint }) => (a.ts_event_ns < b.ts_event_ns ? -1 : a.ts_event_ns > b.ts_event_ns ? 1 : 0);
 
 /** Splits a window's records by dataset and Hive partition. Output order: by key. */
 export function planWindowObjects(keyPrefix: string, topic: string, partition: number, w: WindowRows<LakeRecord>): PlannedObject[] {
   const groups = new Map<string, PlannedObject>();
+  // Per dataset (by path: the lake sink maps each record to a fresh dataset object), the last key and the UTC hour
+  // (or day) of event time it holds for: a stream's records mostly share it (its heartbeats, another dataset,
+  // interleave), and a key costs a Date, an ISO string and a name check.
+  const lastKeys = new Map<string, { path: string; key: string; from: bigint; to: bigint }>();
   for (const { offset, row: rec } of w.records) {
-    const key = objectKey(keyPrefix, rec.dataset, rec.dataset.partitionPath(rec.row), rec.row.ts_event_ns, topic, partition, w.start);
+    const path = rec.dataset.partitionPath(rec.row);
+    const ts = rec.row.ts_event_ns;
+    let last = lastKeys.get(rec.dataset.path);
+    if (last === undefined || path !== last.path || !(ts >= last.from && ts < last.to)) {
+      // Only for times ≥ 0, where whole hours (days) of ns since the epoch are the UTC hours (dates) of partitionOf.
+      const span = rec.dataset.hourly ? NS_PER_HOUR : NS_PER_DAY;
+      const from = ts >= 0n ? ts - (ts % span) : 0n;
+      last = { path, key: objectKey(keyPrefix, rec.dataset, path, ts, topic, partition, w.start), from, to: ts >= 0n ? from + span : 0n };
+      lastKeys.set(rec.dataset.path, last);
+    }
+    const key = last.key;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { key, dataset: rec.dataset, rows: [], firstOffset: offset, lastOffset: offset }));
     g.rows.push(rec.row);
