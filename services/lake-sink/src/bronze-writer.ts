@@ -145,8 +145,9 @@ export class EmbeddedBronzeWriter {
     const planned = planWindowObjects(this.keyPrefix, st.topic, st.partition, w);
     const ordered = tsOrderedByDatasetKey(w.records);
     this.rows += w.records.length;
-    // Each object's rows (events) are let go once it is written, not with the last: the encoder's buffers outside the
-    // heap set off full collections, each marking whatever is still held (at the close of a run, every window).
+    // Each object's rows (events) are let go once it is written, not with the last: full collections run during an
+    // encode (the first writeParquet of a process runs ten or so), each marking whatever is still held (at the close of
+    // a run, every window).
     w.records = [];
     for (const o of planned) {
       const bytes = encodeLakeObject(o, st.topic, st.partition, w.start);

@@ -2,8 +2,8 @@
 // record → event mapping as `feed dbn`: @snap/dbn's decodeDbnBatches + DbnNormalizer) and Bronze Parquet objects
 // (the files `run` and the lake sink write under DATA_ROOT; read back as `replay --from-lake` does: readLakeEvents).
 // The format comes from the extension, else from the first bytes ("DBN" or the zstd magic: DBN; "PAR1": Parquet;
-// anything else: JSONL). Several inputs are merged into one stream by event time (ties: the order
-// the inputs were given), so a DBN futures file and a JSONL of options interleave as they happened.
+// anything else: JSONL). Several inputs are merged into one stream by event time (ties: the order the inputs were
+// given), so a DBN futures file and a JSONL of options interleave as they happened.
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readSchema } from 'parquet-wasm';
 import type { InputEvent } from '@snap/core';
