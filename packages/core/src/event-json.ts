@@ -203,6 +203,8 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
 // Every key of the format, once (the order of the `v[i]` slots below; checked against the schemas at load).
 const KEY_LIST: readonly string[] = ['schema', 'schema_version', 'source', 'ts_event_ns', 'ts_recv_ns', 'key', 'seq', 'event_id', 'symbol', 'price', 'size', 'exchange', 'conditions', 'bid_px', 'ask_px', 'bid_sz', 'ask_sz', 'bid_exch', 'ask_exch', 'underlying', 'option_symbol', 'exp_date', 'strike', 'right', 'opt_bid', 'opt_ask', 'aggressor', 'delta', 'gamma', 'theta', 'vega', 'implied_volatility', 'open_interest', 'last_quote_ts_ns', 'last_trade_ts_ns', 'snapshot_id', 'venue', 'bid_ct', 'ask_ct', 'flags', 'is_snapshot'];
 if (KEY_LIST.join() !== [...new Set(Object.values(SCHEMAS).flatMap((s) => Object.keys(s.shape)))].join()) throw new Error('event-json: KEY_LIST is not the schemas keys in order');
+/** Each schema's keys in order (schema first): what a line writes and the canonical reader expects. */
+const SCHEMA_KEYS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, sh]) => [k, Object.keys(sh.shape)])) as Record<InputSchema, string[]>;
 /** A string of one-byte characters (JSON keys, fixed text) as its bytes; the line codecs compare and copy these. */
 export function latin1Bytes(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -600,7 +602,7 @@ interface Layout {
   kinds: Kind[];
 }
 const LAYOUTS: Layout[] = SCHEMA_LIST.map((schema) => {
-  const names = Object.keys(SCHEMAS[schema].shape).slice(1); // schema comes first in every shape
+  const names = SCHEMA_KEYS[schema].slice(1); // schema comes first in every shape
   return {
     head: fixed(`{"schema":"${schema}"`),
     keys: names.map((k) => fixed(`,"${k}":`)),
@@ -985,7 +987,7 @@ const READER_SCOPE: Record<string, unknown> = Object.fromEntries([
  */
 function compileCanonicalReader(schema: InputSchema, li: number): CanonicalReader {
   const layout = LAYOUTS[li]!;
-  const names = Object.keys(SCHEMAS[schema].shape).slice(1);
+  const names = SCHEMA_KEYS[schema].slice(1);
   if (names.slice(0, ENVELOPE_KEYS).join() !== KEY_LIST.slice(1, 1 + ENVELOPE_KEYS).join()) throw new Error(`event-json: ${schema} does not lead with the envelope`);
   const match = (f: Fixed, pos: string): string => {
     const c = [`${pos} + ${f.bytes.length} <= e`];
@@ -1019,6 +1021,26 @@ export function parseCanonicalEventBytes(b: Latin1Source, p: number, e: number):
     viewOf = b;
   }
   return CANONICAL_READERS[li]!(b, p, e);
+}
+
+const utf8Text = new TextDecoder();
+const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
+
+/**
+ * The event of one JSONL line given as its UTF-8 bytes b[start, end) (no newline), as `run --input` reads a file and
+ * `feed … --out` checks what it writes: the byte decoder (parseEventBytes) first, and what it leaves to
+ * parseEventLine, which accepts it or names the line and field. null for a blank line. An event line starts with "{";
+ * a line starting with whitespace or a non-ASCII byte takes the string path.
+ */
+export function readEventLine(b: Uint8Array, start: number, end: number, lineNo: number): InputEvent | null {
+  if (start === end) return null;
+  const c = b[start]!;
+  if (c > 32 && c < 128) {
+    const ev = parseEventBytes(b, start, end);
+    if (ev !== null) return ev;
+  }
+  const line = utf8Text.decode(b.subarray(start, end));
+  return isBlank(line) ? null : parseEventLine(line, lineNo);
 }
 
 /**
@@ -1392,14 +1414,11 @@ const jsonValue = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toStrin
 
 /** Per schema: its keys in order, and the text each key is written with (`"k":`). */
 const FIELD_ORDER = Object.fromEntries(
-  Object.entries(SCHEMAS).map(([k, s]) => {
-    const keys = Object.keys(s.shape);
-    return [k, { keys, texts: keys.map((key) => `${JSON.stringify(key)}:`) }];
-  }),
+  SCHEMA_LIST.map((schema) => [schema, { keys: SCHEMA_KEYS[schema], texts: SCHEMA_KEYS[schema].map((key) => `${JSON.stringify(key)}:`) }]),
 ) as Record<InputSchema, { keys: string[]; texts: string[] }>;
 
 /** The keys of a schema's events in the order a line writes them (schema first). */
-export const eventKeyOrder = (schema: InputSchema): readonly string[] => FIELD_ORDER[schema].keys;
+export const eventKeyOrder = (schema: InputSchema): readonly string[] => SCHEMA_KEYS[schema];
 
 /**
  * One JSONL line (no newline), keys in the schema's canonical order so equal events give equal bytes: the text of

@@ -3,7 +3,7 @@
 // so Kafka and embedded runs see the same events in the same order.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { DATA_INPUT_SCHEMAS, checkPlausible, fnv1a64, formatEventLine, makeEventId, parseEventBytes, parseEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
+import { DATA_INPUT_SCHEMAS, checkPlausible, fnv1a64, formatEventLine, makeEventId, readEventLine, type Heartbeat, type InputEvent, type InputSchema, type Source } from '@snap/core';
 import { createLogger, type Clock, type DeadLetterRecord, type Logger } from '@snap/platform';
 import { HeartbeatScheduler, PartitionOrderGuard, makeHeartbeat, type LatePolicy } from './ordering';
 
@@ -432,13 +432,13 @@ export class JsonlFeedSink extends OrderedFeedSink {
   private checkedLine(ev: InputEvent): string {
     this.lineNo++;
     const line = formatEventLine(ev);
-    // As `run --input` reads a line (readEventsJsonl): the byte decoder first, and what it leaves to the string
-    // parser, which accepts it or names the field. The string parser alone (zod) was a sixth of `feed sim --out`.
+    // Read back from its bytes as `run --input` reads it (readEventLine: the byte decoder, then the string parser for
+    // what it leaves, which accepts it or names the field). The string parser alone (zod) was a sixth of
+    // `feed sim --out`.
     if (line.length * 3 > this.lineBytes.length) this.lineBytes = Buffer.allocUnsafe(line.length * 3);
     const n = this.lineBytes.write(line, 0, 'utf8');
-    if (line.charCodeAt(0) === 123 && parseEventBytes(this.lineBytes, 0, n) !== null) return line;
     try {
-      parseEventLine(line, this.lineNo);
+      readEventLine(this.lineBytes, 0, n, this.lineNo);
     } catch (e) {
       this.lineNo--;
       const err = e as Error & { field?: string };

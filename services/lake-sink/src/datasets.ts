@@ -59,8 +59,14 @@ export const ENVELOPE_COLUMNS: readonly ColumnSpec[] = [
 ];
 
 const col = (name: string, type: ColumnSpec['type'], nullable = false): ColumnSpec => (nullable ? { name, type, nullable } : { name, type });
-const depth = (side: 'bid' | 'ask', what: 'px' | 'sz' | 'ct'): ColumnSpec[] =>
-  Array.from({ length: 10 }, (_, i) => col(`${side}_${what}_${i + 1}`, what === 'px' ? 'float64' : 'int32'));
+/** MBP-10's depth arrays, in the order their flattened columns follow `symbol` in Bronze (§2.4). */
+export const MBP10_DEPTH_ARRAYS = ['bid_px', 'bid_sz', 'bid_ct', 'ask_px', 'ask_sz', 'ask_ct'] as const;
+/** The Bronze column holding level `level` (0-based) of a depth array: bid_px_1 … ask_ct_10. */
+export const mbp10DepthColumn = (array: (typeof MBP10_DEPTH_ARRAYS)[number], level: number): string => `${array}_${level + 1}`;
+/** What an absent level holds (the events.ts convention): price NaN, size/count 0. */
+const absentLevel = (array: (typeof MBP10_DEPTH_ARRAYS)[number]): string => (array.endsWith('_px') ? 'NaN' : '0');
+const depth = (array: (typeof MBP10_DEPTH_ARRAYS)[number]): ColumnSpec[] =>
+  Array.from({ length: 10 }, (_, i) => col(mbp10DepthColumn(array, i), array.endsWith('_px') ? 'float64' : 'int32'));
 
 export const PAYLOAD_COLUMNS = {
   'stocks.trades.v1': [col('symbol', 'dict_utf8'), col('price', 'float64'), col('size', 'int32'), col('exchange', 'int16', true), col('conditions', 'list_int16')],
@@ -104,17 +110,15 @@ export const PAYLOAD_COLUMNS = {
   'futures.trades.v1': [col('symbol', 'dict_utf8'), col('price', 'float64'), col('size', 'int32'), col('aggressor', 'int8'), col('venue', 'dict_utf8', true)],
   'futures.mbp10.v1': [
     col('symbol', 'dict_utf8'),
-    ...depth('bid', 'px'),
-    ...depth('bid', 'sz'),
-    ...depth('bid', 'ct'),
-    ...depth('ask', 'px'),
-    ...depth('ask', 'sz'),
-    ...depth('ask', 'ct'),
+    ...MBP10_DEPTH_ARRAYS.flatMap(depth),
     col('flags', 'int32'),
     col('is_snapshot', 'bool'),
   ],
   'heartbeat.v1': [],
 } as const satisfies Partial<Record<SchemaName, readonly ColumnSpec[]>>;
+
+/** Every flattened MBP-10 depth column name. */
+export const MBP10_DEPTH_COLUMNS: ReadonlySet<string> = new Set(MBP10_DEPTH_ARRAYS.flatMap((a) => Array.from({ length: 10 }, (_, i) => mbp10DepthColumn(a, i))));
 
 export type BronzeSchema = keyof typeof PAYLOAD_COLUMNS;
 export const BRONZE_SCHEMAS = Object.keys(PAYLOAD_COLUMNS) as BronzeSchema[];
@@ -131,12 +135,7 @@ const INT16 = (v: number) => Number.isInteger(v) && v >= -32768 && v <= 32767;
 function bronzeRow(schemaName: BronzeSchema, value: unknown): Record<string, unknown> & { ts_event_ns: bigint } {
   if (schemaName === 'futures.mbp10.v1') {
     const m = value as RecordBySchema['futures.mbp10.v1'];
-    for (const side of ['bid', 'ask'] as const) {
-      for (const what of ['px', 'sz', 'ct'] as const) {
-        const arr = m[`${side}_${what}`];
-        if (arr.length > 10) throw new BronzeRowError(`${side}_${what} has ${arr.length} levels, Bronze keeps 10`, schemaName, `${side}_${what}`);
-      }
-    }
+    for (const a of MBP10_DEPTH_ARRAYS) if (m[a].length > 10) throw new BronzeRowError(`${a} has ${m[a].length} levels, Bronze keeps 10`, schemaName, a);
     return mbp10Row(m);
   }
   if (schemaName === 'stocks.trades.v1') {
@@ -159,10 +158,12 @@ function bronzeRow(schemaName: BronzeSchema, value: unknown): Record<string, unk
  * static column list.
  */
 const mbp10Row = ((): ((v: RecordBySchema['futures.mbp10.v1']) => Record<string, unknown> & { ts_event_ns: bigint }) => {
-  const getters = [...ENVELOPE_COLUMNS, ...PAYLOAD_COLUMNS['futures.mbp10.v1']].map(({ name }) => {
-    const d = /^(bid|ask)_(px|sz|ct)_(\d+)$/.exec(name);
-    return `get ${JSON.stringify(name)}() { return ${d ? `this.v.${d[1]}_${d[2]}[${Number(d[3]) - 1}] ?? ${d[2] === 'px' ? 'NaN' : '0'}` : `this.v[${JSON.stringify(name)}]`}; }`;
-  });
+  const getters = [...ENVELOPE_COLUMNS, ...PAYLOAD_COLUMNS['futures.mbp10.v1']]
+    .filter(({ name }) => !MBP10_DEPTH_COLUMNS.has(name))
+    .map(({ name }) => `get ${JSON.stringify(name)}() { return this.v[${JSON.stringify(name)}]; }`);
+  for (const a of MBP10_DEPTH_ARRAYS) {
+    for (let i = 0; i < 10; i++) getters.push(`get ${JSON.stringify(mbp10DepthColumn(a, i))}() { return this.v.${a}[${i}] ?? ${absentLevel(a)}; }`);
+  }
   const Row = new Function(`return class Mbp10BronzeRow { constructor(v) { this.v = v; } ${getters.join(' ')} };`)() as new (v: unknown) => Record<string, unknown> & { ts_event_ns: bigint };
   return (v) => new Row(v);
 })();

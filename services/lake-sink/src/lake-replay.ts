@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { processorInputs, type Config, type DataInputSchema, type InputEvent } from '@snap/core';
 import { type ColumnSpec, type Logger } from '@snap/platform';
 import { PartitionGroupTask, type OutputRow } from '@snap/processor';
-import { datasetFor } from './datasets';
+import { MBP10_DEPTH_ARRAYS, MBP10_DEPTH_COLUMNS, datasetFor, mbp10DepthColumn } from './datasets';
 import { META_DIR, configHash, readManifests, type LakeManifest, type LakeReader, type ManifestObject } from './manifest';
 import { MANIFEST_NAME, parseManifest, type SilverManifest } from './silver';
 
@@ -214,14 +214,6 @@ export function readLakeEvents(bytes: Uint8Array, columns: readonly ColumnSpec[]
     }
     return out;
   });
-  // A schema_name column (Bronze has none: it is constant) must name the schema, as the codec's fromRecord requires.
-  const named = columns.findIndex((c) => c.name === 'schema_name');
-  if (named >= 0) {
-    const v = values[named]!;
-    for (let i = 0; i < n; i++) {
-      if (v[i] !== undefined && v[i] !== schema) throw new LakeReplayError(`${key}: row ${i + 1}: record of ${schema} carries schema_name ${JSON.stringify(v[i])}`, key);
-    }
-  }
   const build = eventBuilder(schema, columns.map((c) => c.name));
   return { count: n, event: (i) => build(values, i) };
 }
@@ -236,21 +228,15 @@ function eventBuilder(schema: InputEvent['schema'], names: readonly string[]): (
     const depth = schema === 'futures.mbp10.v1';
     const at = (name: string): string => `v[${names.indexOf(name)}][i]`;
     const fields = [`schema: ${JSON.stringify(schema)}`];
-    for (const name of names) if (name !== 'schema_name' && !(depth && DEPTH_COLUMNS.has(name))) fields.push(`${JSON.stringify(name)}: ${at(name)}`);
-    if (depth) {
-      for (const side of ['bid', 'ask'] as const) {
-        for (const what of DEPTH) fields.push(`${side}_${what}: [${Array.from({ length: 10 }, (_, k) => at(`${side}_${what}_${k + 1}`)).join(', ')}]`);
-      }
-    }
+    for (const name of names) if (!(depth && MBP10_DEPTH_COLUMNS.has(name))) fields.push(`${JSON.stringify(name)}: ${at(name)}`);
+    // MBP-10: the flattened depth columns back into their arrays (the inverse of datasets.ts' Bronze row).
+    if (depth) for (const a of MBP10_DEPTH_ARRAYS) fields.push(`${a}: [${Array.from({ length: 10 }, (_, k) => at(mbp10DepthColumn(a, k))).join(', ')}]`);
     // Names are the dataset's own column names (datasets.ts), quoted: nothing from a file is compiled.
     b = new Function('v', 'i', `return { ${fields.join(', ')} };`) as (values: ArrayLike<unknown>[], i: number) => InputEvent;
     BUILDERS.set(id, b);
   }
   return b;
 }
-
-const DEPTH = ['px', 'sz', 'ct'] as const;
-const DEPTH_COLUMNS = new Set((['bid', 'ask'] as const).flatMap((side) => DEPTH.flatMap((what) => Array.from({ length: 10 }, (_, i) => `${side}_${what}_${i + 1}`))));
 
 interface Rec {
   ts: bigint;

@@ -157,15 +157,13 @@ export class MarketSim {
   private nextHb: bigint;
   private readonly seq = new Map<string, bigint>();
   /**
-   * What the last quote and MBP-10 record showed (NaN in a slot that never held one), compared as numbers: the keys
-   * these were, a string of the values per step, were a tenth of the simulator's time. Two numbers write the same
-   * text exactly when they are equal or both NaN (sameShown).
+   * What the last quote and MBP-10 record showed, compared as numbers: the keys these were, a string of the values per
+   * step, were a tenth of the simulator's time. Two numbers write the same text exactly when they are equal or both
+   * NaN (sameShown). NaN until the first record: its prices are finite (publish needs both sides), so it differs.
    */
   private readonly lastQuote = new Float64Array(4).fill(NaN);
-  private quoted = false;
   /** bid px[0], ask px[0], then the 10 bid and 10 ask sizes. */
   private readonly lastEs = new Float64Array(22).fill(NaN);
-  private esPublished = false;
   private lastMid: number;
   private hedgeNeed = 0;
   /** Shares that non-dealer aggression took from each side's touch during the current step. */
@@ -388,8 +386,7 @@ export class MarketSim {
     const bs = this.bids.get(bb)!;
     const as = this.asks.get(ba)!;
     const lq = this.lastQuote;
-    if (!(this.quoted && sameShown(lq[0]!, bb) && sameShown(lq[1]!, ba) && sameShown(lq[2]!, bs) && sameShown(lq[3]!, as))) {
-      this.quoted = true;
+    if (!(sameShown(lq[0]!, bb) && sameShown(lq[1]!, ba) && sameShown(lq[2]!, bs) && sameShown(lq[3]!, as))) {
       lq[0] = bb;
       lq[1] = ba;
       lq[2] = bs;
@@ -449,10 +446,9 @@ export class MarketSim {
     const b = this.esSide('bid', bidTick);
     const a = this.esSide('ask', askTick);
     const le = this.lastEs;
-    let same = this.esPublished && sameShown(le[0]!, b.px[0]!) && sameShown(le[1]!, a.px[0]!);
+    let same = sameShown(le[0]!, b.px[0]!) && sameShown(le[1]!, a.px[0]!);
     for (let i = 0; same && i < 10; i++) same = sameShown(le[2 + i]!, b.sz[i]!) && sameShown(le[12 + i]!, a.sz[i]!);
     if (same) return;
-    this.esPublished = true;
     le[0] = b.px[0]!;
     le[1] = a.px[0]!;
     for (let i = 0; i < 10; i++) {

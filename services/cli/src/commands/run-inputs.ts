@@ -100,7 +100,7 @@ function bronzeSchemaOf(path: string, has: (column: string) => boolean): BronzeS
 
 /**
  * The events of one Bronze Parquet object (one input stream's rows of an offset window, in log order), read whole:
- * an object is bounded by lake.flush_rows. Errors name the file (and the row, for a schema_name naming another schema).
+ * an object is bounded by lake.flush_rows. Errors name the file.
  */
 export function* readEventsBronze(path: string): Generator<InputEvent[]> {
   const bytes = readFileSync(path);

@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { ConfigError, EventLineError, futuresSymbolOf, parseEventBytes, parseEventLine, type Config, type InputEvent } from '@snap/core';
+import { ConfigError, EventLineError, futuresSymbolOf, readEventLine, type Config, type InputEvent } from '@snap/core';
 import { AtomicOutput, EXIT, createLogger, loadConfig } from '@snap/platform';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { tzArg, underlyingArg } from '../args';
@@ -22,8 +22,8 @@ const READ = 1 << 20;
 /**
  * Parsed events of a JSONL file, in file order; blank lines are skipped, a bad line throws EventLineError.
  * The file is read in 1 MiB chunks and split into lines as bytes; each line is decoded from its bytes by
- * parseEventBytes (no UTF-8 decoding, no JSON.parse), or, when it is outside that decoder's subset (or bad), decoded
- * to a string and parsed by parseEventLine, which accepts it or names the line and field. A line ends at "\n", and a
+ * readEventLine (core: the byte decoder, no UTF-8 decoding, no JSON.parse; what is outside its subset, or bad, decoded
+ * to a string and parsed by parseEventLine, which accepts it or names the line and field). A line ends at "\n", and a
  * "\r" before it is dropped (CRLF files), as readline with crlfDelay: Infinity did.
  * Synchronous (readSync): an async generator's promise per event cost a third of `run`'s time outside the engine,
  * and runEmbedded iterates a synchronous source without one.
@@ -59,7 +59,7 @@ export function* readEventsJsonl(path: string, onBytes?: (bytesRead: number) => 
       while (nl >= 0 && nl < len) {
         lineNo++;
         const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-        const ev = lineEvent(buf, start, end, lineNo);
+        const ev = readEventLine(buf, start, end, lineNo);
         start = nl + 1;
         if (ev !== null) yield ev;
         nl = buf.indexOf(10, start);
@@ -71,22 +71,9 @@ export function* readEventsJsonl(path: string, onBytes?: (bytesRead: number) => 
   if (start < len) {
     lineNo++;
     const end = buf[len - 1] === 13 ? len - 1 : len;
-    const ev = lineEvent(buf, start, end, lineNo);
+    const ev = readEventLine(buf, start, end, lineNo);
     if (ev !== null) yield ev;
   }
-}
-
-/** The event of one line (bytes, no newline), or null for a blank line. */
-function lineEvent(buf: Buffer, start: number, end: number, lineNo: number): InputEvent | null {
-  if (start === end) return null;
-  const c = buf[start]!;
-  // An event line starts with "{"; a line starting with whitespace or a non-ASCII byte takes the string path.
-  if (c > 32 && c < 128) {
-    const ev = parseEventBytes(buf, start, end);
-    if (ev !== null) return ev;
-  }
-  const line = buf.toString('utf8', start, end);
-  return isBlank(line) ? null : parseEventLine(line, lineNo);
 }
 
 /** A JSONL file's events in batches (for the merge of several inputs); a bad line names this file. */
@@ -155,7 +142,6 @@ const fileBytes = (path: string): number => {
 };
 
 // An event line starts with '{'; only lines starting with whitespace need the trim.
-const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '');
 
 export function register(program: Command) {
   program
