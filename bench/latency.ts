@@ -43,6 +43,9 @@ const LADDER = (process.argv[4] ?? '20000,10000,5000,2000,1000').split(',').map(
 /** Distinct events generated up front (the simulator is slower than the producer), sent round-robin after that. */
 const POOL_MAX = 60_000;
 const WARMUP_S = 5;
+/** awaitQuiet: below this share of all cores busy counts as quiet; it waits at most QUIET_WAIT_S. */
+const QUIET_BUSY = 0.25;
+const QUIET_WAIT_S = 60;
 /** Kept up also means the last quarter's median latency is within this many ticks: a processor that started behind
  *  and is slowly working off seconds of backlog shows a falling latency, yet it does not keep up with the rate. */
 const KEPT_UP_MAX_TICKS = 4;
@@ -425,6 +428,42 @@ function produceOne(p: RdProducer, topic: string, partition: number, value: Buff
   }
 }
 
+/** Busy share of all cores (0-1) over the last `ms`, from /proc/stat (null where there is none). */
+async function machineBusy(ms: number): Promise<number | null> {
+  const read = (): number[] | null => {
+    try {
+      const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      return [cpu[3]! + (cpu[4] ?? 0), cpu.reduce((a, b) => a + b, 0)]; // idle + iowait, total
+    } catch {
+      return null;
+    }
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  if (a === null || b === null || b[1]! === a[1]!) return null;
+  return 1 - (b[0]! - a[0]!) / (b[1]! - a[1]!);
+}
+
+/**
+ * Waits (at most QUIET_WAIT_S) until the machine has been below QUIET_BUSY of its cores for two seconds running: the
+ * benchmark before this one (in `npm run bench`, the scale-out processors and their topics' deletion in the broker)
+ * can keep a core busy for a while after it ends, and a p99 measured on top of it measures that (p99 519 ms, load
+ * average 2.9 before, against 271-286 ms on a quiet machine). Returns what it waited and the busy share it started at.
+ */
+async function awaitQuiet(): Promise<string> {
+  const start = Date.now();
+  const first = await machineBusy(1000);
+  if (first === null) return 'machine load not readable';
+  let quiet = first < QUIET_BUSY ? 1 : 0;
+  while (quiet < 2 && Date.now() - start < QUIET_WAIT_S * 1000) {
+    const b = (await machineBusy(1000)) ?? 0;
+    quiet = b < QUIET_BUSY ? quiet + 1 : 0;
+  }
+  const waited = Math.round((Date.now() - start) / 1000);
+  return `waited ${waited} s for a quiet machine (${Math.round(first * 100)}% busy at first${quiet < 2 ? `, still not quiet after ${QUIET_WAIT_S} s` : ''})`;
+}
+
 const sustained = (r: RunResult) => r.offered >= 0.95 * r.rate && r.keptUp;
 const describe = (r: RunResult) =>
   `${r.rate}/s requested, achieved ${Math.round(r.offered)}/s: p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms, max ${r.max.toFixed(0)} ms${r.unseen ? ` (lower bounds: ${r.unseen} of ${r.counted} counted events were in ticks not visible 60 s after the run)` : ''}, ` +
@@ -436,6 +475,7 @@ async function main() {
   process.stderr.write(`generating ${pool} events of a realistic-density SPY session\n`);
   const events = sessionEvents(pool, new Set(processorInputs(cfg)));
   const load = () => os.loadavg()[0]!.toFixed(1);
+  const quietNote = await awaitQuiet();
   const loadBefore = load();
   const goal = await runOnce(events, RATE);
   const tried: RunResult[] = [];
@@ -448,7 +488,7 @@ async function main() {
     if (sustained(r)) best = r;
   }
   const limit = cfg.snap.tick_ms + 50;
-  const machine = `${os.cpus().length} cores, load average ${loadBefore} before / ${load()} after (the machine is shared)`;
+  const machine = `${os.cpus().length} cores, ${quietNote}, load average ${loadBefore} before / ${load()} after (the machine is shared)`;
   const common = `live processor over Kafka, realistic-density SPY sim events (a pool of ${pool}) pre-encoded and stamped at send time, one node-rdkafka producer, heartbeats every ${HEARTBEAT_MS} ms into every input topic, at most ${SECONDS} s per run, first ${WARMUP_S} s not counted; ${machine}`;
   const offeredOk = goal.offered >= 0.95 * RATE;
   recordResult({
