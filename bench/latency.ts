@@ -17,11 +17,15 @@
 //          quarter's (a processor that falls behind shows a latency growing with the backlog, bounded by nothing but
 //          the run's length) and within KEPT_UP_MAX_TICKS ticks (one working off a backlog shows a falling one)
 //   limit: the goal, one snap tick + 50 ms at p99 at 50k events/s offered
-// Events of the first WARMUP_S seconds (processor and consumer joining, JIT) are not counted.
+// Events of the first WARMUP_S seconds (processor and consumer joining, JIT) are not counted. A run lasts SECONDS (45 by
+// default: 40 s counted, four of the processor's 10-s changelog snapshots): with 20 s (15 counted, one or two
+// snapshots) the same code gave p99 271-300 ms in most runs, and 319 and 336 ms in two 45-s runs minutes apart, so the
+// short window said "met" on luck.
 // BENCH_LATENCY_TRACE=PATH: each run also writes PATH.<rate>.json, {t0, from, lastTick, seen: [[tick ms, visible at
 // wall ms], …]}, to line the slow ticks up with what the processor was doing (its GC, snapshots, stage timings).
-// `latency`: one run at RATE (the goal's 50,000/s by default); the goal is met only when that rate was offered (≥ 95%
-// achieved), the processor kept up and p99 ≤ tick + 50 ms — the note says "offered load reached: yes|no".
+// `latency`: the median (by p99) of GOAL_RUNS runs at RATE (3 by default; the goal's 50,000/s); the goal is met only when
+// that rate was offered (≥ 95% achieved), the processor kept up and p99 ≤ tick + 50 ms — the note says "offered load
+// reached: yes|no" and gives every run's p99.
 // `latency-sustained` (a comparison, not a goal): then the LADDER of lower rates is tried from the highest one not
 // above what the first run achieved, down to the first rate that is offered and kept up; its p99 is the row.
 //   npx tsx bench/latency.ts [rate] [seconds] [ladder]     (npm run bench -- latency; ladder e.g. 20000,5000,1000)
@@ -38,7 +42,9 @@ import { applyTopics, createKafka, EnvelopeCodec, loadConfig, partitionForKey, r
 import { recordResult } from './results';
 
 const RATE = Number(process.argv[2] ?? 50_000);
-const SECONDS = Number(process.argv[3] ?? 20);
+const SECONDS = Number(process.argv[3] ?? 45);
+/** Runs at RATE for the `latency` row (BENCH_LATENCY_RUNS). */
+const GOAL_RUNS = Math.max(1, Number(process.env.BENCH_LATENCY_RUNS ?? 3));
 const LADDER = (process.argv[4] ?? '20000,10000,5000,2000,1000').split(',').map(Number).filter((r) => r > 0 && r < RATE).sort((a, b) => b - a);
 /** Distinct events generated up front (the simulator is slower than the producer), sent round-robin after that. */
 const POOL_MAX = 60_000;
@@ -477,7 +483,13 @@ async function main() {
   const load = () => os.loadavg()[0]!.toFixed(1);
   const quietNote = await awaitQuiet();
   const loadBefore = load();
-  const goal = await runOnce(events, RATE);
+  // GOAL_RUNS runs at RATE, the row the median one by p99 (every run's p99 in the note): over 45-s runs minutes apart
+  // on this machine p99 ranged 278-336 ms, so one run's figure is as much the machine's minute as the code's.
+  const goalRuns: RunResult[] = [];
+  for (let i = 0; i < GOAL_RUNS; i++) goalRuns.push(await runOnce(events, RATE));
+  const byP99 = [...goalRuns].sort((a, b) => a.p99 - b.p99);
+  const goal = byP99[Math.floor(byP99.length / 2)]!;
+  const runsNote = GOAL_RUNS > 1 ? `median by p99 of ${GOAL_RUNS} runs at ${RATE}/s (their p99: ${goalRuns.map((r) => `${r.p99.toFixed(0)} ms`).join(', ')}, in run order), ` : '';
   const tried: RunResult[] = [];
   let best: RunResult | null = sustained(goal) ? goal : null;
   for (const rate of LADDER) {
@@ -498,7 +510,7 @@ async function main() {
     unit: 'ms',
     higher_is_better: false,
     notes:
-      `p99 event→committed signal at ${describe(goal)}; offered load reached: ${offeredOk ? 'yes' : 'no'}${offeredOk ? '' : ` (the producing process reached ${Math.round(goal.offered)} of ${RATE} events/s)`}. ` +
+      `p99 event→committed signal, ${runsNote}at ${describe(goal)}; offered load reached: ${offeredOk ? 'yes' : 'no'}${offeredOk ? '' : ` (the producing process reached ${Math.round(goal.offered)} of ${RATE} events/s)`}. ` +
       `Peer = the goal, snap tick ${cfg.snap.tick_ms} ms + 50 ms (an event waits for its tick to close, so a tick is the floor). ${common}.`,
   });
   const ladder = tried.map(describe).join('; ');
