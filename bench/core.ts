@@ -11,7 +11,7 @@
 // at normal density over a day of runs), so one process's figure says as much about its JIT as about the engine.
 //   npx tsx bench/core.ts [minutes] [seed] [runs] [processes]      (npm run bench -- core)
 import { spawnSync } from 'node:child_process';
-import { compressEventTime, defaultConfig, SnapEngine, simulateSession, type InputEvent } from '@snap/core';
+import { compressEventTime, defaultConfig, median, SnapEngine, simulateSession, type InputEvent } from '@snap/core';
 import { cpuSeconds, recordResult } from './results';
 
 const minutes = Number(process.argv[2] ?? 30);
@@ -80,8 +80,6 @@ function measure(name: string, events: readonly InputEvent[], density: number): 
   const spanS = Number(events[events.length - 1]!.ts_event_ns - events[0]!.ts_event_ns) / 1e9;
   return { name, density, events: events.length, spanS, payloads: info.payloads, rows: info.rows, engineSec, peerSec, sink: sink & 1 };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The row of one density from the processes' figures: the median process (by engine time), the spread in the note. */
 function report(ms: Measured[]): void {

@@ -4,10 +4,10 @@
 // `run --no-bronze`: the Bronze Parquet copy of the input that `run` writes by default is not part of the rows.
 // Rows:
 //   run-jsonl         — the issue's standard benchmark input: a 6.5-hour SPY session at realistic density (hundreds of
-//                       quotes/s at the open; sim density 'realistic', seed 1: ~5.0M events, ~2.1 GB of JSONL written
+//                       quotes/s at the open; sim density 'realistic', seed 1: ~4.9M events, ~2.0 GB of JSONL written
 //                       into a temp dir, ~1 min). One cold run (timed, in the note), then the best of DAY_RUNS (default
 //                       2). The goal (400k events/s) is judged here.
-//   run-jsonl-normal  — the simulator's normal density (30 min, ~80k events, 44 events/s: the calm book the scenarios
+//   run-jsonl-normal  — the simulator's normal density (30 min, ~80k events, ~45 events/s: the calm book the scenarios
 //                       use), where per-tick work (7,200 ticks' payloads for 80k events) weighs most: best of RUNS
 //                       (default 5) after one untimed run (V8 compiles the reader, the runner and the sink over the
 //                       first ~250k events), with the split of its time, each part measured alone on the same events:
@@ -36,7 +36,6 @@ const DAY_RUNS = 2;
 /** The run path as `run --input FILE --out OUT --no-bronze` runs it: events and payloads counted. */
 async function runPath(input: string, out: string): Promise<{ events: number; payloads: number }> {
   const st = await runEmbedded({ cfg: defaultConfig(), source: readEventsJsonl(input), sinks: [new JsonlPayloadSink(out)], streams: 'single', progressEvery: 1e12 });
-  rmSync(out, { force: true });
   return { events: st.events, payloads: st.payloads };
 }
 
@@ -90,6 +89,7 @@ async function dayRow(dir: string): Promise<void> {
     parsed = parseEveryLine(input);
   });
   let stats = { events: 0, payloads: 0 };
+  // Each run's payloads into a file of its own (~0.2 GB; the temp dir goes at the end): nothing but the run is timed.
   // The first run from cold is timed too (V8 compiles the path inside it): the note gives it.
   const coldSec = await cpu(async () => {
     stats = await runPath(input, join(dir, 'day-payloads-cold.jsonl'));
