@@ -202,9 +202,9 @@ export function parseEventLine(line: string, lineNo: number): InputEvent {
 
 // Every key of the format, once (the order of the `v[i]` slots below; checked against the schemas at load).
 const KEY_LIST: readonly string[] = ['schema', 'schema_version', 'source', 'ts_event_ns', 'ts_recv_ns', 'key', 'seq', 'event_id', 'symbol', 'price', 'size', 'exchange', 'conditions', 'bid_px', 'ask_px', 'bid_sz', 'ask_sz', 'bid_exch', 'ask_exch', 'underlying', 'option_symbol', 'exp_date', 'strike', 'right', 'opt_bid', 'opt_ask', 'aggressor', 'delta', 'gamma', 'theta', 'vega', 'implied_volatility', 'open_interest', 'last_quote_ts_ns', 'last_trade_ts_ns', 'snapshot_id', 'venue', 'bid_ct', 'ask_ct', 'flags', 'is_snapshot'];
-if (KEY_LIST.join() !== [...new Set(Object.values(SCHEMAS).flatMap((s) => Object.keys(s.shape)))].join()) throw new Error('event-json: KEY_LIST is not the schemas keys in order');
 /** Each schema's keys in order (schema first): what a line writes and the canonical reader expects. */
 const SCHEMA_KEYS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, sh]) => [k, Object.keys(sh.shape)])) as Record<InputSchema, string[]>;
+if (KEY_LIST.join() !== [...new Set(Object.values(SCHEMA_KEYS).flat())].join()) throw new Error('event-json: KEY_LIST is not the schemas keys in order');
 /** A string of one-byte characters (JSON keys, fixed text) as its bytes; the line codecs compare and copy these. */
 export function latin1Bytes(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -1412,10 +1412,8 @@ function withEnvelope(d: Parsed[InputSchema]): InputEvent {
 
 const jsonValue = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isNaN(v) ? null : v);
 
-/** Per schema: its keys in order, and the text each key is written with (`"k":`). */
-const FIELD_ORDER = Object.fromEntries(
-  SCHEMA_LIST.map((schema) => [schema, { keys: SCHEMA_KEYS[schema], texts: SCHEMA_KEYS[schema].map((key) => `${JSON.stringify(key)}:`) }]),
-) as Record<InputSchema, { keys: string[]; texts: string[] }>;
+/** Per schema, the text each of its keys (SCHEMA_KEYS, same order) is written with: `"k":`. */
+const KEY_TEXTS = Object.fromEntries(SCHEMA_LIST.map((schema) => [schema, SCHEMA_KEYS[schema].map((key) => `${JSON.stringify(key)}:`)])) as Record<InputSchema, string[]>;
 
 /** The keys of a schema's events in the order a line writes them (schema first). */
 export const eventKeyOrder = (schema: InputSchema): readonly string[] => SCHEMA_KEYS[schema];
@@ -1429,7 +1427,8 @@ export const eventKeyOrder = (schema: InputSchema): readonly string[] => SCHEMA_
  */
 export function formatEventLine(ev: InputEvent): string {
   const src = ev as unknown as Record<string, unknown>;
-  const { keys, texts } = FIELD_ORDER[ev.schema];
+  const keys = SCHEMA_KEYS[ev.schema];
+  const texts = KEY_TEXTS[ev.schema];
   let line = '';
   for (let i = 0; i < keys.length; i++) {
     const v = src[keys[i]!];

@@ -141,8 +141,6 @@ const fileBytes = (path: string): number => {
   }
 };
 
-// An event line starts with '{'; only lines starting with whitespace need the trim.
-
 export function register(program: Command) {
   program
     .command('run')
