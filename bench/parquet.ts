@@ -15,16 +15,12 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { defaultConfig, runCore, simulateSession, toSignalRows, type SignalRow } from '@snap/core';
 import { SIGNAL_ROW_COLUMNS, writeParquetRows } from '@snap/platform';
-import { recordResult } from './results';
+import { cpuSeconds, cpuSecondsAsync, recordResult } from './results';
 
 const minutes = Number(process.env.BENCH_PARQUET_MINUTES ?? process.argv[2] ?? 60);
 const reps = Math.max(2, Number(process.env.BENCH_PARQUET_REPS ?? process.argv[3] ?? 5));
 const WARM_UP = 5;
 
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -34,36 +30,25 @@ async function main(): Promise<void> {
     const oursPath = join(dir, 'ours.parquet');
     const duckPath = join(dir, 'duckdb.parquet');
     const meta = { schema: 'levels.signals.v1', underlying: 'SPY' };
-    const write = () => writeParquetRows(oursPath, SIGNAL_ROW_COLUMNS, rows, { codec: 'ZSTD', metadata: meta });
+    const write = () => void writeParquetRows(oursPath, SIGNAL_ROW_COLUMNS, rows, { codec: 'ZSTD', metadata: meta });
     /** CPU seconds of the untimed warm-up runs (the note gives them: what a fresh process pays). */
-    const warmOurs: number[] = [];
+    const warmOurs = [cpuSeconds(write)];
     const warmPeer: number[] = [];
-    let t0 = cpuNow();
-    write();
-    warmOurs.push(cpuNow() - t0);
     const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
     const con = await inst.connect();
     // The peer's input: the very same rows, loaded into a DuckDB table (not timed) from the file we just wrote.
     await con.run(`CREATE TABLE signals AS SELECT * FROM read_parquet('${oursPath}')`);
-    const copy = `COPY signals TO '${duckPath}' (FORMAT parquet, COMPRESSION zstd)`;
+    const copy = async () => void (await con.run(`COPY signals TO '${duckPath}' (FORMAT parquet, COMPRESSION zstd)`));
     for (let i = 0; i < WARM_UP; i++) {
-      t0 = cpuNow();
-      if (i > 0) write(); // the first is the write above
-      if (i > 0) warmOurs.push(cpuNow() - t0);
-      t0 = cpuNow();
-      await con.run(copy);
-      warmPeer.push(cpuNow() - t0);
+      if (i > 0) warmOurs.push(cpuSeconds(write)); // the first is the write above
+      warmPeer.push(await cpuSecondsAsync(copy));
     }
 
     const ours: number[] = [];
     const peer: number[] = [];
     for (let i = 0; i < reps; i++) {
-      let t = cpuNow();
-      write();
-      ours.push(cpuNow() - t);
-      t = cpuNow();
-      await con.run(copy);
-      peer.push(cpuNow() - t);
+      ours.push(cpuSeconds(write));
+      peer.push(await cpuSecondsAsync(copy));
     }
     const check = await con.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${oursPath}')`);
     const n = Number(check.getRows()[0]![0]);

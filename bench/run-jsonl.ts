@@ -19,10 +19,10 @@
 //   npx tsx bench/run-jsonl.ts [minutes] [seed] [runs]      (npm run bench -- run-jsonl; the args set the normal row)
 //   BENCH_DAY_MINUTES=60 …                                   (a shorter realistic session for the run-jsonl row)
 // bench-rows: run-jsonl run-jsonl-normal
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig, simulateToJsonl, SnapEngine, type InputEvent, type LevelPhysicsPayload } from '@snap/core';
+import { defaultConfig, simulateToJsonl, SnapEngine, type InputEvent, type JsonlSummary, type LevelPhysicsPayload, type SessionOptions } from '@snap/core';
 import { JsonlPayloadSink, runEmbedded } from '@snap/processor';
 import { readEventsJsonl } from '../services/cli/src/commands/run';
 import { bestCpuSecondsAsync, cpuSecondsAsync as cpu, recordResult } from './results';
@@ -37,6 +37,26 @@ const DAY_RUNS = 2;
 async function runPath(input: string, out: string): Promise<{ events: number; payloads: number }> {
   const st = await runEmbedded({ cfg: defaultConfig(), source: readEventsJsonl(input), sinks: [new JsonlPayloadSink(out)], streams: 'single', progressEvery: 1e12 });
   return { events: st.events, payloads: st.payloads };
+}
+
+/** A simulated session as a JSONL file, written 4,096 lines at a time (the standard session is 2 GB). */
+function writeSession(path: string, opts: SessionOptions): JsonlSummary {
+  const fd = openSync(path, 'w');
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length > 0) writeSync(fd, pending.join('\n') + '\n');
+    pending = [];
+  };
+  try {
+    const sum = simulateToJsonl(opts, (l) => {
+      pending.push(l);
+      if (pending.length === 4096) flush();
+    });
+    flush();
+    return sum;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The peer: JSON.parse of every line of the file, read in 1 MiB chunks (a 2 GB file is more than one string holds). */
@@ -70,17 +90,7 @@ async function dayRow(dir: string): Promise<void> {
   const input = join(dir, 'day.jsonl');
   const genStart = Date.now();
   process.stderr.write(`run-jsonl: writing a ${DAY_MINUTES}-minute realistic-density SPY session (seed ${seed}) as JSONL …\n`);
-  const fd = openSync(input, 'w');
-  let pending: string[] = [];
-  const sum = simulateToJsonl({ seed, durationMs: DAY_MINUTES * 60_000, density: 'realistic' }, (l) => {
-    pending.push(l);
-    if (pending.length === 4096) {
-      writeSync(fd, pending.join('\n') + '\n');
-      pending = [];
-    }
-  });
-  if (pending.length > 0) writeSync(fd, pending.join('\n') + '\n');
-  closeSync(fd);
+  const sum = writeSession(input, { seed, durationMs: DAY_MINUTES * 60_000, density: 'realistic' });
   const bytes = statSync(input).size;
   process.stderr.write(`run-jsonl: ${sum.events} events, ${(bytes / 1e9).toFixed(2)} GB in ${Math.round((Date.now() - genStart) / 1000)} s; measuring …\n`);
 
@@ -121,10 +131,7 @@ async function dayRow(dir: string): Promise<void> {
 /** The 30-minute normal-density session through the run path, with the split of its time: row run-jsonl-normal. */
 async function normalRow(dir: string): Promise<void> {
   const input = join(dir, 'events.jsonl');
-  const lines: string[] = [];
-  const sum = simulateToJsonl({ seed, durationMs: minutes * 60_000 }, (l) => lines.push(l));
-  writeFileSync(input, lines.join('\n') + '\n');
-  lines.length = 0;
+  const sum = writeSession(input, { seed, durationMs: minutes * 60_000 });
   const bytes = statSync(input).size;
 
   let parsed = 0;
@@ -137,8 +144,7 @@ async function normalRow(dir: string): Promise<void> {
   const oursBest = await bestCpuSecondsAsync(
     RUNS,
     async (run) => {
-      const st = await runEmbedded({ cfg: defaultConfig(), source: readEventsJsonl(input), sinks: [new JsonlPayloadSink(join(dir, `payloads-${run}.jsonl`))], streams: 'single', progressEvery: 1e12 });
-      stats = { events: st.events, payloads: st.payloads };
+      stats = await runPath(input, join(dir, `payloads-${run}.jsonl`));
     },
     1,
   );
